@@ -1,0 +1,28 @@
+import Foundation
+
+/// A registered person. Personal fields are plaintext here; the store encrypts them at rest.
+public struct Person: Sendable, Equatable {
+    public typealias ID = String
+    public var id: ID
+    public var idNumber: IdentityNumber
+    public var name: String
+    public var phone: String
+    public var address: String?
+    public var createdAt: Date
+
+    public init(id: ID, idNumber: IdentityNumber, name: String, phone: String, address: String?, createdAt: Date) {
+        self.id = id; self.idNumber = idNumber; self.name = name; self.phone = phone; self.address = address; self.createdAt = createdAt
+    }
+
+    /// Validates the free-text fields a person is registered with.
+    public static func validate(name: String, phone: String, address: String?) throws(DomainError) {
+        let n = name.trimmingCharacters(in: .whitespaces)
+        guard !n.isEmpty, n.count <= 64, !n.contains(where: \.isNewline) else {
+            throw .invalidField("name", "1 to 64 characters")
+        }
+        guard (5...20).contains(phone.count), phone.allSatisfy({ $0.isASCIIDigit || $0 == "+" || $0 == "-" }) else {
+            throw .invalidField("phone", "5 to 20 digits")
+        }
+        if let address, address.count > 200 { throw .invalidField("address", "at most 200 characters") }
+    }
+}

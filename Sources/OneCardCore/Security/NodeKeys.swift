@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+
+/// The node's secret key material, created once in the data directory, and the purpose keys derived
+/// from it with HKDF so that no key serves two purposes.
+public struct NodeKeys: Sendable {
+    public let master: SymmetricKey
+
+    public init(master: SymmetricKey) { self.master = master }
+
+    private func derive(_ purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: master, salt: Data("onecard".utf8), info: Data(purpose.utf8), outputByteCount: 32)
+    }
+
+    /// AES-GCM key for personal data at rest.
+    public var personalData: SymmetricKey { derive("personal-data-v1") }
+    /// HMAC key for the blind index used to look up ID numbers.
+    public var blindIndex: SymmetricKey { derive("blind-index-v1") }
+    /// Master key from which every card's chip key is diversified.
+    public var chipMaster: SymmetricKey { derive("chip-master-v1") }
+    /// HMAC key that signs staff and holder session tokens.
+    public var sessions: SymmetricKey { derive("sessions-v1") }
+    /// Key for pseudonyms and other node-local references.
+    public var pseudonyms: SymmetricKey { derive("pseudonyms-v1") }
+
+    /// Loads `node.key` from `directory`, creating it (mode 0600) on first use.
+    public static func loadOrCreate(in directory: URL, random: RandomSource = .system) throws -> NodeKeys {
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let file = directory.appendingPathComponent("node.key")
+        if fm.fileExists(atPath: file.path) {
+            let text = try String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let data = Data(base64Encoded: text), data.count == 32 else {
+                throw KeyFileError(path: file.path)
+            }
+            return NodeKeys(master: SymmetricKey(data: data))
+        }
+        let bytes = Data(random.bytes(32))
+        guard fm.createFile(atPath: file.path, contents: Data(bytes.base64EncodedString().utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw KeyFileError(path: file.path)
+        }
+        return NodeKeys(master: SymmetricKey(data: bytes))
+    }
+}
+
+public struct KeyFileError: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String { "the node key file \(path) is unreadable or corrupt (expected 32 bytes, base64)" }
+}
+
+/// Encrypts personal data fields with AES-GCM and computes the blind index used to find them.
+public struct FieldCipher: Sendable {
+    private let key: SymmetricKey
+    private let indexKey: SymmetricKey
+
+    public init(keys: NodeKeys) {
+        key = keys.personalData
+        indexKey = keys.blindIndex
+    }
+
+    /// Base64 of nonce ‖ ciphertext ‖ tag. The field name is bound as authenticated data, so a value
+    /// copied into another column does not decrypt.
+    public func seal(_ plaintext: String, field: String) -> String {
+        let box = try! AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: Data(field.utf8))
+        return box.combined!.base64EncodedString()
+    }
+
+    public func open(_ sealed: String, field: String) throws -> String {
+        guard let data = Data(base64Encoded: sealed) else { throw CipherError.corrupt }
+        let box = try AES.GCM.SealedBox(combined: data)
+        let plain = try AES.GCM.open(box, using: key, authenticating: Data(field.utf8))
+        guard let s = String(data: plain, encoding: .utf8) else { throw CipherError.corrupt }
+        return s
+    }
+
+    /// Keyed hash of a normalised value: equal inputs find each other, the index reveals nothing.
+    public func blindIndex(_ value: String, field: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((field + ":" + value.uppercased()).utf8), using: indexKey)
+        return Data(mac).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public enum CipherError: Error { case corrupt }
+}

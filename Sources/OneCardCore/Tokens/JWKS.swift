@@ -1,0 +1,41 @@
+import Foundation
+
+/// One public key of the trust list: an Ed25519 key (RFC 8037 OKP) and the region it signs for.
+public struct JWK: Codable, Hashable, Sendable {
+    public var kty: String
+    public var crv: String
+    /// The raw 32-byte public key, base64url.
+    public var x: String
+    public var kid: String
+    public var use: String?
+    /// The issuing region code whose tokens this key may sign (a OneCard extension member).
+    public var iss: String
+
+    public init(x: String, kid: String, iss: String) {
+        kty = "OKP"; crv = "Ed25519"; use = "sig"
+        self.x = x; self.kid = kid; self.iss = iss
+    }
+}
+
+/// The trust list as published at `GET /api/v1/trust/jwks`: `{"keys":[{kty,crv,x,kid,use,iss}]}`.
+public struct JWKS: Codable, Hashable, Sendable {
+    public var keys: [JWK]
+
+    public init(keys: [JWK]) { self.keys = keys }
+
+    /// Parses a JWKS document.
+    public init(json: Data) throws { self = try JSONDecoder().decode(JWKS.self, from: json) }
+
+    /// The document as JSON with sorted keys, so equal sets publish equal bytes (cacheable, diffable).
+    public func json() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try! encoder.encode(self)
+    }
+
+    /// This node's keys together with its peers' (federation), one entry per `kid`, first one wins.
+    public func merging(_ other: JWKS) -> JWKS {
+        var seen = Set(keys.map(\.kid))
+        return JWKS(keys: keys + other.keys.filter { seen.insert($0.kid).inserted })
+    }
+}

@@ -1,0 +1,81 @@
+import Crypto
+import Foundation
+
+/// The claims of a QR token (API.md "QR token format"). Times are NumericDate: whole seconds since 1970.
+public struct QRClaims: Codable, Hashable, Sendable {
+    /// Issuing region code, 6 digits.
+    public var iss: String
+    /// Pseudonym of the card, different on every token (`PseudonymCipher`); never an ID or card number.
+    public var sub: String
+    public var iat: Int64
+    public var exp: Int64
+    /// Unique token id: base64url of 16 random bytes. Replay caches and `jti` revocations key on it.
+    public var jti: String
+    /// Entitlement codes (`Entitlement`).
+    public var ent: [String]
+
+    public init(iss: String, sub: String, iat: Int64, exp: Int64, jti: String, ent: [String]) {
+        self.iss = iss; self.sub = sub; self.iat = iat; self.exp = exp; self.jti = jti; self.ent = ent
+    }
+
+    public var issuedAt: Date { Date(timeIntervalSince1970: TimeInterval(iat)) }
+    public var expiresAt: Date { Date(timeIntervalSince1970: TimeInterval(exp)) }
+
+    /// The payload JSON in the order the issuer writes it: `{"iss","sub","iat","exp","jti","ent"}`.
+    public func json() -> [UInt8] {
+        var w = JSONWriter(capacity: 160)
+        w.raw("{\"iss\":"); w.string(iss)
+        w.raw(",\"sub\":"); w.string(sub)
+        w.raw(",\"iat\":"); w.int(iat)
+        w.raw(",\"exp\":"); w.int(exp)
+        w.raw(",\"jti\":"); w.string(jti)
+        w.raw(",\"ent\":[")
+        for (i, code) in ent.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.string(code)
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+}
+
+/// A freshly issued token with what the holder's app shows next to it.
+public struct IssuedQRToken: Sendable, Equatable {
+    /// The compact JWS to put in the QR code.
+    public let token: String
+    public let claims: QRClaims
+    public var expiresAt: Date { claims.expiresAt }
+}
+
+/// Issues QR tokens for the cards of one region: pseudonymous `sub`, random `jti`, `exp = iat + lifetime`,
+/// signed with the key the caller passes (normally `SigningKeyRing.current`).
+///
+/// The JWS is written by hand instead of through JWTKit: JWTKit's async key collection and JSONEncoder
+/// cost more than the goal allows next to one Ed25519 signature (Benchmarks/RESULTS.md); the output is
+/// the same standard JWS, and the tests verify issued tokens with JWTKit.
+public struct QRTokenIssuer: Sendable {
+    public let region: String
+    public let lifetime: TimeInterval
+    private let pseudonyms: PseudonymCipher
+    private let clock: Clock
+    private let random: RandomSource
+
+    public init(region: String, pseudonyms: PseudonymCipher, clock: Clock = .system, random: RandomSource = .system, lifetime: TimeInterval = 60) {
+        self.region = region; self.pseudonyms = pseudonyms; self.clock = clock; self.random = random; self.lifetime = lifetime
+    }
+
+    /// A new token for `card` (which the caller has checked is `active`) carrying `entitlements`.
+    public func issue(for card: CardNumber, entitlements: [String], key: SigningKey) -> IssuedQRToken {
+        let iat = Int64(clock.now().timeIntervalSince1970.rounded(.down))
+        let jti = Base64URL.encode(random.bytes(16))
+        let claims = QRClaims(iss: region, sub: pseudonyms.seal(card, jti: jti), iat: iat, exp: iat + Int64(lifetime), jti: jti, ent: entitlements)
+        // Ed25519 signing only fails on a broken BoringSSL; there is no input that makes it throw.
+        let token = try! CompactJWS.sign(encodedHeader: key.encodedQRHeader, payloadJSON: claims.json(), key: key.privateKey)
+        return IssuedQRToken(token: token, claims: claims)
+    }
+
+    /// The card behind a token this node issued: `open(claims.sub, jti: claims.jti)`.
+    public func card(of claims: QRClaims) throws(PseudonymCipher.Failure) -> CardNumber {
+        try pseudonyms.open(claims.sub, jti: claims.jti)
+    }
+}

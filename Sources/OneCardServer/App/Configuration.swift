@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import OneCardCore
+import OneCardStore
+
+/// Everything the platform needs to start, read once from the command line and environment.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: DatabaseURL
+    /// The node's issuing region (a GB/T 2260 province code); every card it makes has it as `issuerRegion`.
+    public var region: String
+    public var dataDir: URL
+    public var demo: Bool
+    /// Bcrypt cost for passwords and PINs (tests lower it).
+    public var bcryptCost: UInt8
+    /// Lifetime of a session token.
+    public var sessionLifetime: TimeInterval
+    public var logLevel: Logger.Level
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, region: String = "110000",
+                dataDir: URL, demo: Bool = false, bcryptCost: UInt8 = 10, sessionLifetime: TimeInterval = 8 * 3600,
+                logLevel: Logger.Level = .info) throws(ConfigurationError) {
+        guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1 to 65535") }
+        do {
+            let code = try RegionCode(region)
+            guard code.province == region else { throw ConfigurationError("--region must be a province code such as 110000 or 440000 (got \(region))") }
+        } catch let e as DomainError {
+            throw ConfigurationError("--region \(region): \(e.detail)")
+        } catch let e as ConfigurationError {
+            throw e
+        } catch {
+            throw ConfigurationError("--region \(region) is invalid")
+        }
+        self.host = host; self.port = port; self.database = database; self.region = region; self.dataDir = dataDir
+        self.demo = demo; self.bcryptCost = bcryptCost; self.sessionLifetime = sessionLifetime; self.logLevel = logLevel
+    }
+
+    /// Resolves the `--database` option, `ONECARD_DATABASE`, or the default SQLite file in the data dir.
+    public static func databaseURL(option: String?, environment: [String: String], dataDir: URL) throws(ConfigurationError) -> DatabaseURL {
+        if let option { return try DatabaseURL(option) }
+        if let env = environment["ONECARD_DATABASE"], !env.isEmpty { return try DatabaseURL(env) }
+        return .sqliteFile(dataDir.appendingPathComponent("onecard.sqlite").path)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import OneCardCore
+import OneCardStore
+
+/// Staff accounts, holder sign-up and sign-in.
+struct AccountService: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+
+    struct Session: Encodable, Sendable {
+        let accessToken: String
+        let tokenType = "Bearer"
+        let expiresIn: Int
+        let role: String
+    }
+
+    static let invalidCredentials = DomainError(.unauthorized, "invalid_credentials", "the username or password is wrong")
+
+    func createStaff(username: String, password: String, role: Role, by actor: String) async throws -> StaffUser {
+        try Credentials.validate(username: username, password: password)
+        guard Role.staff.contains(role) else {
+            throw DomainError(.unprocessable, "invalid_value", "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+        }
+        let user = StaffUser(username: username, passwordHash: try await services.passwords.hash(password), role: role,
+                             disabled: false, createdAt: services.clock.now())
+        do {
+            try await store.write { s in
+                try await s.users.insert(user)
+                try await s.audit.append(at: user.createdAt, actor: actor, action: "staff_user_created", subject: "user:\(username)", purpose: role.rawValue)
+            }
+        } catch where Store.isUniqueViolation(error) {
+            throw DomainError(.conflict, "user_exists", "a user named \(username) exists")
+        }
+        return user
+    }
+
+    func disableStaff(username: String, by actor: String) async throws -> StaffUser {
+        try await store.write { s in
+            guard var user = try await s.users.find(username) else { throw DomainError(.notFound, "user_not_found", "no user named \(username)") }
+            try await s.users.disable(username)
+            try await s.audit.append(at: services.clock.now(), actor: actor, action: "staff_user_disabled", subject: "user:\(username)", purpose: nil)
+            user.disabled = true
+            return user
+        }
+    }
+
+    func staffToken(username: String, password: String) async throws -> Session {
+        guard let user = try await store.read({ try await $0.users.find(username) }), !user.disabled,
+              try await services.passwords.verify(password, hash: user.passwordHash)
+        else { throw Self.invalidCredentials }
+        return try await session(Identity(subject: user.username, role: user.role, personId: nil))
+    }
+
+    /// A resident opens an online account; the person must be registered with exactly that name.
+    func signUpHolder(idType: IDType, idNumber: String, name: String, phone: String, password: String) async throws -> Person {
+        try Credentials.validate(password: password)
+        let number = try IdentityNumber(idNumber, type: idType, today: services.today)
+        let mismatch = DomainError(.unprocessable, "identity_mismatch", "no registered person has that ID number and name")
+        guard let person = try await store.read({ try await $0.persons.find(idNumber: number.value) }),
+              person.name == name.trimmingCharacters(in: .whitespaces), person.idNumber.type == idType
+        else { throw mismatch }
+        let hash = try await services.passwords.hash(password)
+        do {
+            try await store.write { s in try await s.holders.insert(personId: person.id, passwordHash: hash, at: services.clock.now()) }
+        } catch where Store.isUniqueViolation(error) {
+            throw DomainError(.conflict, "holder_exists", "this person already has an online account")
+        }
+        return person
+    }
+
+    func holderToken(idNumber: String, password: String) async throws -> Session {
+        let (person, hash) = try await store.read { s -> (Person?, String?) in
+            guard let p = try await s.persons.find(idNumber: idNumber.uppercased()) else { return (nil, nil) }
+            return (p, try await s.holders.passwordHash(personId: p.id))
+        }
+        guard let person, let hash, try await services.passwords.verify(password, hash: hash) else { throw Self.invalidCredentials }
+        return try await session(Identity(subject: person.id, role: .holder, personId: person.id))
+    }
+
+    private func session(_ identity: Identity) async throws -> Session {
+        Session(accessToken: try await services.sessions.issue(for: identity), expiresIn: Int(services.sessions.lifetime), role: identity.role.rawValue)
+    }
+}
+
+extension AppServices {
+    /// Creates a staff user from the command line (the first administrator is made this way).
+    public func createStaffUser(username: String, password: String, role: Role) async throws -> StaffUser {
+        try await accounts.createStaff(username: username, password: password, role: role, by: "cli")
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import OneCardCore
+import OneCardStore
+
+/// Sign-in for staff and holders, holder sign-up, and staff user management.
+struct AuthController {
+    let services: AppServices
+
+    struct TokenInput: Decodable { let username: String; let password: String }
+    struct HolderInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let password: String }
+    struct HolderTokenInput: Decodable { let idNumber: String; let password: String }
+    struct UserInput: Decodable { let username: String; let password: String; let role: String }
+
+    struct UserView: Encodable, Sendable {
+        let username: String, role: String, disabled: Bool, createdAt: String
+        init(_ u: StaffUser) { username = u.username; role = u.role.rawValue; disabled = u.disabled; createdAt = Timestamp.format(u.createdAt) }
+    }
+
+    func register(_ api: API) {
+        let session = api.schema("Session", .object([
+            ("accessToken", .text), ("tokenType", .string(values: ["Bearer"])), ("expiresIn", .integer), ("role", .oneOf(Role.self)),
+        ], required: ["accessToken", "tokenType", "expiresIn", "role"]))
+        let user = api.schema("StaffUser", .object([
+            ("username", .text), ("role", .string(values: Role.staff.map(\.rawValue))), ("disabled", .boolean), ("createdAt", .dateTime),
+        ], required: ["username", "role", "disabled", "createdAt"]))
+
+        api.add(Endpoint(method: .post, path: "/api/v1/auth/token", summary: "Staff sign-in", tag: "auth", roles: nil,
+                         request: .object([("username", .text), ("password", .text)], required: ["username", "password"]),
+                         success: (200, "A bearer token", session), errors: [(401, ["invalid_credentials"])])) { request, context in
+            let i = try await request.decodeJSON(as: TokenInput.self, context: context)
+            return JSONResponse(try await services.accounts.staffToken(username: i.username, password: i.password))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/holders", summary: "A resident opens an online account", tag: "auth", roles: nil,
+                         request: .object([("idType", .oneOf(IDType.self)), ("idNumber", .text), ("name", .text), ("phone", .text), ("password", .text)],
+                                          required: ["idType", "idNumber", "name", "phone", "password"]),
+                         success: (201, "Account opened", .object([("personId", .text)], required: ["personId"])),
+                         errors: [(422, ["identity_mismatch", "invalid_id_number"]), (409, ["holder_exists"])])) { request, context in
+            let i = try await request.decodeJSON(as: HolderInput.self, context: context)
+            let p = try await services.accounts.signUpHolder(idType: try parseEnum(i.idType, "idType"), idNumber: i.idNumber, name: i.name,
+                                                             phone: i.phone, password: i.password)
+            return JSONResponse(["personId": p.id], status: .created)
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/auth/holder-token", summary: "Holder sign-in", tag: "auth", roles: nil,
+                         request: .object([("idNumber", .text), ("password", .text)], required: ["idNumber", "password"]),
+                         success: (200, "A bearer token with role holder", session), errors: [(401, ["invalid_credentials"])])) { request, context in
+            let i = try await request.decodeJSON(as: HolderTokenInput.self, context: context)
+            return JSONResponse(try await services.accounts.holderToken(idNumber: i.idNumber, password: i.password))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/users", summary: "Create a staff user", tag: "users", roles: [.admin],
+                         request: .object([("username", .text), ("password", .text), ("role", .string(values: Role.staff.map(\.rawValue)))],
+                                          required: ["username", "password", "role"]),
+                         success: (201, "Created", user), errors: [(409, ["user_exists"])])) { request, context in
+            let i = try await request.decodeJSON(as: UserInput.self, context: context)
+            guard let role = Role(rawValue: i.role), Role.staff.contains(role) else {
+                throw DomainError(.unprocessable, "invalid_value", "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+            }
+            let u = try await services.accounts.createStaff(username: i.username, password: i.password, role: role, by: context.identity!.actor)
+            return JSONResponse(UserView(u), status: .created)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/users", summary: "Staff users", tag: "users", roles: [.admin],
+                         success: (200, "Users", .object([("users", .array(user))], required: ["users"])))) { _, _ in
+            let users = try await services.store.read { try await $0.users.list() }
+            return JSONResponse(["users": users.map(UserView.init)])
+        }
+
+        api.add(Endpoint(method: .delete, path: "/api/v1/users/{username}", summary: "Disable a staff user (the record stays for audit)",
+                         tag: "users", roles: [.admin], success: (200, "Disabled", user), errors: [(404, ["user_not_found"]), (409, ["cannot_disable_self"])])) { _, context in
+            let name = context.parameters.get("username") ?? ""
+            guard name != context.identity!.subject else {
+                throw DomainError(.conflict, "cannot_disable_self", "an administrator cannot disable their own account")
+            }
+            return JSONResponse(UserView(try await services.accounts.disableStaff(username: name, by: context.identity!.actor)))
+        }
+    }
+}

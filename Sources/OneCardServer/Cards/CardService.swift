@@ -1,0 +1,288 @@
+import Crypto
+import Foundation
+import Metrics
+import OneCardCore
+import OneCardStore
+
+/// Who did something and through which channel; written into every event.
+struct Actor: Sendable {
+    var name: String
+    var channel: String
+    static let system = Actor(name: "system", channel: "system")
+}
+
+/// Card applications and the card lifecycle. Every change goes through `step` or `transition`, which
+/// write the event in the same transaction as the change, so no path changes a card without a trace.
+struct CardService: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+    var now: Date { services.clock.now() }
+
+    struct ApplicationInput: Sendable {
+        var personId: String
+        var channel: ApplicationChannel
+        var applyOutletId: String?
+        var pickupOutletId: String?
+        var bankCode: String
+        var delivery: Delivery
+    }
+
+    // MARK: Applications
+
+    func submit(_ input: ApplicationInput, actor: Actor) async throws -> CardApplication {
+        let at = now
+        let policy = services.policy
+        let today = services.today
+        let random = services.random
+        do {
+            return try await store.write { s in
+                guard let person = try await s.persons.find(input.personId) else {
+                    throw DomainError(.notFound, "person_not_found", "no person \(input.personId)")
+                }
+                let applyOutlet = try await outlet(input.applyOutletId, "applyOutletId", s)
+                let pickupOutlet = try await outlet(input.pickupOutletId, "pickupOutletId", s)
+                if input.delivery == .pickup, pickupOutlet == nil, applyOutlet == nil {
+                    throw DomainError(.unprocessable, "invalid_field", "pickupOutletId: required when the card is picked up")
+                }
+                guard let bank = try await s.banks.find(input.bankCode) else {
+                    throw DomainError(.unprocessable, "unknown_bank", "no cooperating bank \(input.bankCode)")
+                }
+                guard bank.acceptsNewCards(on: today) else {
+                    throw DomainError(.conflict, "bank_not_accepting", "bank \(bank.code) does not take new cards (status \(bank.status.rawValue) or agreement not in force)")
+                }
+                // One person, one card (一人一卡).
+                if try await s.cards.live(personId: person.id) != nil {
+                    throw DomainError(.conflict, "active_card_exists", "this person holds a card that is not cancelled or replaced")
+                }
+                if try await s.applications.hasOpen(personId: person.id) {
+                    throw DomainError(.conflict, "application_in_progress", "this person has an application under way")
+                }
+                let outletRegion = applyOutlet?.regionCode ?? pickupOutlet?.regionCode ?? services.configuration.region
+                let app = CardApplication(
+                    id: random.uuid(), personId: person.id, channel: input.channel, applyOutletId: applyOutlet?.id,
+                    pickupOutletId: pickupOutlet?.id ?? applyOutlet?.id, delivery: input.delivery, bankCode: bank.code,
+                    status: .submitted,
+                    remote: ApplicationLifecycle.isRemote(householdRegion: person.idNumber.regionCode, outletRegion: outletRegion),
+                    submittedAt: at, dueAt: ApplicationLifecycle.dueAt(submittedAt: at, timeLimitDays: policy.applicationTimeLimitDays),
+                    updatedAt: at)
+                try await s.applications.insert(app)
+                try await s.events.append(CardEvent(at: at, type: "application_submitted", actor: actor.name, channel: actor.channel,
+                                                    reason: app.remote ? "remote" : nil, cardNumber: nil, applicationId: app.id))
+                return app
+            }
+        } catch where Store.isUniqueViolation(error) {
+            throw DomainError(.conflict, "application_in_progress", "this person has an application under way")
+        }
+    }
+
+    private func outlet(_ id: String?, _ field: String, _ s: StoreSession) async throws -> Outlet? {
+        guard let id else { return nil }
+        guard let o = try await s.outlets.find(id) else { throw DomainError(.unprocessable, "unknown_outlet", "\(field): no outlet \(id)") }
+        return o
+    }
+
+    func application(_ id: String) async throws -> CardApplication {
+        guard let a = try await store.read({ try await $0.applications.find(id) }) else {
+            throw DomainError(.notFound, "application_not_found", "no application \(id)")
+        }
+        return a
+    }
+
+    struct Produced: Sendable { var cardNumber: String; var chipKey: String }
+
+    /// Moves an application one step. `produce` assigns the card number and returns the chip key once;
+    /// `collect` issues the card.
+    func step(_ id: String, _ step: ApplicationStep, reason: String?, actor: Actor) async throws -> (CardApplication, Produced?) {
+        if step == .reject, (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw DomainError(.unprocessable, "invalid_field", "reason: required when rejecting")
+        }
+        for attempt in 0..<5 {
+            do {
+                return try await attemptStep(id, step, reason: reason, actor: actor)
+            } catch where Store.isUniqueViolation(error) && step == .produce && attempt < 4 {
+                continue  // a card number collision: draw another
+            } catch where Store.isUniqueViolation(error) && step == .collect {
+                throw DomainError(.conflict, "active_card_exists", "this person holds a card that is not cancelled or replaced")
+            }
+        }
+        throw DomainError(.unavailable, "card_number_exhausted", "could not draw a free card number")
+    }
+
+    private func attemptStep(_ id: String, _ step: ApplicationStep, reason: String?, actor: Actor) async throws -> (CardApplication, Produced?) {
+        let at = now
+        let policy = services.policy
+        let region = services.configuration.region
+        let random = services.random
+        let chipKeys = services.chipKeys
+        let keys = services.keys
+        return try await store.write { s in
+            guard var app = try await s.applications.find(id, lock: true) else {
+                throw DomainError(.notFound, "application_not_found", "no application \(id)")
+            }
+            app.status = try ApplicationLifecycle.next(from: app.status, step)
+            app.updatedAt = at
+            if step == .reject { app.reason = reason }
+            var produced: Produced?
+            switch step {
+            case .produce:
+                let number = CardNumber.random(random)
+                app.cardNumber = number.rawValue
+                produced = Produced(cardNumber: number.rawValue, chipKey: chipKeys.base64Key(for: number))
+            case .collect:
+                guard let number = app.cardNumber else { throw DomainError.invalidTransition("the application has no card") }
+                let card = Card(
+                    number: number, identificationCode: Self.identificationCode(region: region, card: number, keys: keys),
+                    personId: app.personId, applicationId: app.id, issuerRegion: region, status: .issued, transit: true,
+                    financial: true, bankCode: app.bankCode, accountNumber: Self.openAccount(bank: app.bankCode, random: random),
+                    pinHash: nil, issuedAt: at, expiresAt: Card.expiry(issuedAt: at, years: policy.cardValidityYears))
+                try await s.cards.insert(card)
+            default: break
+            }
+            try await s.applications.update(app)
+            try await s.events.append(CardEvent(at: at, type: step.eventType, actor: actor.name, channel: actor.channel,
+                                                reason: reason, cardNumber: app.cardNumber, applicationId: app.id))
+            if step == .collect {
+                try await s.events.append(CardEvent(at: at, type: "card_issued", actor: actor.name, channel: actor.channel,
+                                                    reason: nil, cardNumber: app.cardNumber, applicationId: nil))
+            }
+            return (app, produced)
+        }
+    }
+
+    func applications(personId: String) async throws -> [CardApplication] {
+        try await store.read { try await $0.applications.list(personId: personId) }
+    }
+
+    func queue(statuses: [ApplicationStatus]) async throws -> [CardApplication] {
+        try await store.read { try await $0.applications.list(statuses: statuses) }
+    }
+
+    /// The card identification code (卡识别码): issuer region + D156000005 + 16 hex characters, derived
+    /// from the card number under the node key so it needs no extra storage before issue.
+    static func identificationCode(region: String, card: String, keys: NodeKeys) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(("card-identification:" + card).utf8), using: keys.pseudonyms)
+        return region + CardIdentificationCode.middle + Data(mac).prefix(8).map { String(format: "%02X", $0) }.joined()
+    }
+
+    /// The social security card's financial account, opened by the cooperating bank at issue.
+    /// A 19-digit account number in the bank's range; issue 6's bank interface replaces this with the
+    /// bank's own answer.
+    static func openAccount(bank: String, random: RandomSource) -> String {
+        "621" + random.bytes(16).map { String(Int($0) % 10) }.joined()
+    }
+
+    // MARK: Cards
+
+    /// Reads a card, first letting a temporary loss report that has run its period lapse.
+    func card(_ number: String) async throws -> Card {
+        let card = try await store.read { s in try await s.cards.find(number) }
+        guard let card else { throw DomainError(.notFound, "card_not_found", "no card \(number)") }
+        if card.status == .temporarilyLost, let lostAt = card.lostAt,
+           CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: services.policy.temporaryLossLapseDays, now: now) {
+            return try await transition(number, .lapse, actor: .system).card
+        }
+        return card
+    }
+
+    /// The person's live card, if any.
+    func liveCard(personId: String) async throws -> Card? {
+        guard let c = try await store.read({ try await $0.cards.live(personId: personId) }) else { return nil }
+        return try await card(c.number)
+    }
+
+    func events(_ number: String) async throws -> [CardEvent] {
+        let c = try await card(number)
+        return try await store.read { try await $0.events.list(cardNumber: c.number, applicationId: c.applicationId) }
+    }
+
+    struct TransitionResult: Sendable { var card: Card; var replacement: Card?; var chipKey: String? }
+
+    /// The one function through which a card changes state: lock, lapse if due, check the move,
+    /// apply it, write the event.
+    func transition(_ number: String, _ action: CardAction, pin: PIN? = nil, actor: Actor) async throws -> TransitionResult {
+        let at = now
+        let lapseDays = services.policy.temporaryLossLapseDays
+        let policy = services.policy
+        let region = services.configuration.region
+        let random = services.random
+        let keys = services.keys
+        let pinHash: String? = if let pin { try await services.passwords.hash(pin.digits) } else { nil }
+        for attempt in 0..<5 {
+            let replacementNumber = CardNumber.random(random).rawValue
+            do {
+                let result = try await store.write { s -> TransitionResult in
+                    guard var card = try await s.cards.find(number, lock: true) else {
+                        throw DomainError(.notFound, "card_not_found", "no card \(number)")
+                    }
+                    // Lifecycle of a card is handled by its issuing region (ZJ: 发卡地负责).
+                    guard card.issuerRegion == region else {
+                        throw DomainError(.conflict, "not_issuer", "card \(number) was issued by region \(card.issuerRegion); ask that region's node")
+                    }
+                    if action != .lapse, card.status == .temporarilyLost, let lostAt = card.lostAt,
+                       CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: lapseDays, now: at) {
+                        card.status = try CardLifecycle.next(from: card.status, .lapse)
+                        card.lostAt = nil
+                        try await s.cards.update(card)
+                        try await s.events.append(CardEvent(at: lostAt.addingTimeInterval(TimeInterval(lapseDays) * 86_400),
+                                                            type: CardAction.lapse.eventType, actor: Actor.system.name,
+                                                            channel: Actor.system.channel, reason: "\(lapseDays) days", cardNumber: number, applicationId: nil))
+                    }
+                    card.status = try CardLifecycle.next(from: card.status, action)
+                    var replacement: Card?
+                    switch action {
+                    case .activate: card.pinHash = pinHash
+                    case .reportLoss: card.lostAt = at
+                    case .unlock, .lapse, .cancel: card.lostAt = nil
+                    case .replace:
+                        // 换卡不换号: the bank account moves to the new card.
+                        let new = Card(
+                            number: replacementNumber,
+                            identificationCode: Self.identificationCode(region: region, card: replacementNumber, keys: keys),
+                            personId: card.personId, applicationId: nil, issuerRegion: region, status: .issued, transit: card.transit,
+                            financial: card.accountNumber != nil, bankCode: card.bankCode, accountNumber: card.accountNumber,
+                            pinHash: nil, issuedAt: at, expiresAt: Card.expiry(issuedAt: at, years: policy.cardValidityYears),
+                            replaces: card.number)
+                        card.replacedBy = new.number
+                        card.accountNumber = nil
+                        card.bankCode = nil
+                        card.financial = false
+                        card.lostAt = nil
+                        replacement = new
+                    }
+                    try await s.cards.update(card)
+                    try await s.events.append(CardEvent(at: at, type: action.eventType, actor: actor.name, channel: actor.channel,
+                                                        reason: action == .lapse ? "\(lapseDays) days" : action.reason,
+                                                        cardNumber: number, applicationId: nil))
+                    if let replacement {
+                        try await s.cards.insert(replacement)
+                        try await s.events.append(CardEvent(at: at, type: "card_issued", actor: actor.name, channel: actor.channel,
+                                                            reason: "replaces \(number)", cardNumber: replacement.number, applicationId: nil))
+                    }
+                    return TransitionResult(card: card, replacement: replacement, chipKey: nil)
+                }
+                Counter(label: "onecard_card_transitions_total", dimensions: [("type", action.eventType)]).increment()
+                if let r = result.replacement, let n = try? CardNumber(r.number) {
+                    return TransitionResult(card: result.card, replacement: r, chipKey: services.chipKeys.base64Key(for: n))
+                }
+                return result
+            } catch where Store.isUniqueViolation(error) && attempt < 4 {
+                continue  // replacement card number collision: draw another
+            }
+        }
+        throw DomainError(.unavailable, "card_number_exhausted", "could not draw a free card number")
+    }
+
+    /// Lapses every temporary loss report whose period has run out (run periodically by the server).
+    @discardableResult
+    func lapseDue() async throws -> Int {
+        let cutoff = now.addingTimeInterval(-TimeInterval(services.policy.temporaryLossLapseDays) * 86_400)
+        let due = try await store.read { try await $0.cards.temporarilyLost(before: cutoff) }
+        var lapsed = 0
+        for number in due {
+            do { _ = try await transition(number, .lapse, actor: .system); lapsed += 1 } catch let e as DomainError where e.code == "invalid_transition" {
+                continue  // changed meanwhile
+            }
+        }
+        return lapsed
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Hummingbird
+import OneCardCore
+
+/// Card applications at the agency, cards and their lifecycle, and the holder's own card (`/me`).
+struct CardsController {
+    let services: AppServices
+
+    struct ApplicationInput: Decodable {
+        let personId: String; let channel: String; let applyOutletId: String?; let pickupOutletId: String?; let bankCode: String; let delivery: String?
+    }
+    struct MeApplicationInput: Decodable { let pickupOutletId: String?; let bankCode: String; let delivery: String?; let channel: String? }
+    struct ReasonInput: Decodable { let reason: String? }
+    struct PinInput: Decodable { let pin: String }
+    struct LossInput: Decodable { let kind: String }
+    struct ReplaceInput: Decodable { let reason: String }
+
+    struct ApplicationView: Encodable, Sendable {
+        let applicationId: String, personId: String, status: String, channel: String, applyOutletId: String?, pickupOutletId: String?
+        let delivery: String, bankCode: String, remote: Bool, submittedAt: String, dueAt: String, overdue: Bool, reason: String?, cardNumber: String?
+        init(_ a: CardApplication, now: Date) {
+            applicationId = a.id; personId = a.personId; status = a.status.rawValue; channel = a.channel.rawValue
+            applyOutletId = a.applyOutletId; pickupOutletId = a.pickupOutletId; delivery = a.delivery.rawValue; bankCode = a.bankCode
+            remote = a.remote; submittedAt = Timestamp.format(a.submittedAt); dueAt = Timestamp.format(a.dueAt)
+            overdue = a.status.isOpen && now > a.dueAt; reason = a.reason; cardNumber = a.cardNumber
+        }
+    }
+
+    struct CardView: Encodable, Sendable {
+        struct Functions: Encodable, Sendable { let transit: Bool; let financial: Bool }
+        let cardNumber: String, identificationCode: String, status: String, issuerRegion: String, personId: String
+        let functions: Functions, bankCode: String?, accountMasked: String?, issuedAt: String, expiresAt: String
+        let replacedBy: String?, replaces: String?
+        init(_ c: Card) {
+            cardNumber = c.number; identificationCode = c.identificationCode; status = c.status.rawValue; issuerRegion = c.issuerRegion
+            personId = c.personId; functions = .init(transit: c.transit, financial: c.financial); bankCode = c.bankCode
+            accountMasked = c.accountNumber.map(Mask.account); issuedAt = Timestamp.format(c.issuedAt); expiresAt = Timestamp.format(c.expiresAt)
+            replacedBy = c.replacedBy; replaces = c.replaces
+        }
+    }
+
+    struct EventView: Encodable, Sendable {
+        let at: String, type: String, actor: String, channel: String, reason: String?
+        init(_ e: CardEvent) { at = Timestamp.format(e.at); type = e.type; actor = e.actor; channel = e.channel; reason = e.reason }
+    }
+
+    static func actor(_ context: AppContext, channel: String = "counter") -> Actor {
+        Actor(name: context.identity!.actor, channel: channel)
+    }
+
+    /// Loads a card that the caller may see: staff see every card, a holder only their own.
+    func visibleCard(_ number: String, _ context: AppContext) async throws -> Card {
+        let card = try await services.cards.card(number)
+        if let id = context.identity, id.role == .holder, id.personId != card.personId { throw DomainError.forbidden }
+        return card
+    }
+
+    func register(_ api: API) {
+        let application = api.schema("CardApplication", .object([
+            ("applicationId", .text), ("personId", .text), ("status", .oneOf(ApplicationStatus.self)), ("channel", .oneOf(ApplicationChannel.self)),
+            ("applyOutletId", .nullable(.text)), ("pickupOutletId", .nullable(.text)), ("delivery", .oneOf(Delivery.self)), ("bankCode", .text),
+            ("remote", .boolean), ("submittedAt", .dateTime), ("dueAt", .dateTime), ("overdue", .boolean), ("reason", .nullable(.text)),
+            ("cardNumber", .nullable(.text)),
+        ], required: ["applicationId", "personId", "status", "channel", "delivery", "bankCode", "remote", "submittedAt", "dueAt", "overdue"]))
+        let card = api.schema("Card", .object([
+            ("cardNumber", .text), ("identificationCode", .text), ("status", .oneOf(CardStatus.self)), ("issuerRegion", .text), ("personId", .text),
+            ("functions", .object([("transit", .boolean), ("financial", .boolean)], required: ["transit", "financial"])),
+            ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("issuedAt", .dateTime), ("expiresAt", .dateTime),
+            ("replacedBy", .nullable(.text)), ("replaces", .nullable(.text)),
+        ], required: ["cardNumber", "status", "issuerRegion", "personId", "functions", "issuedAt", "expiresAt"]))
+        let events = Schema.object([("events", .array(api.schema("CardEvent", .object([
+            ("at", .dateTime), ("type", .text), ("actor", .text), ("channel", .text), ("reason", .nullable(.text)),
+        ], required: ["at", "type", "actor", "channel"]))))], required: ["events"])
+        let produced = api.schema("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text)], required: ["cardNumber", "chipKey"]))
+        let staff: [Role] = [.agent, .admin]
+        let applicationErrors: [(Int, [String])] = [
+            (404, ["person_not_found"]), (409, ["active_card_exists", "application_in_progress", "bank_not_accepting"]),
+            (422, ["unknown_outlet", "unknown_bank"]),
+        ]
+
+        // MARK: applications (agent)
+        api.add(Endpoint(method: .post, path: "/api/v1/card-applications", summary: "Apply for a card for a person", tag: "card-applications",
+                         roles: staff, request: .object([
+                            ("personId", .text), ("channel", .oneOf(ApplicationChannel.self)), ("applyOutletId", .text), ("pickupOutletId", .text),
+                            ("bankCode", .text), ("delivery", .oneOf(Delivery.self)),
+                         ], required: ["personId", "channel", "bankCode"]),
+                         success: (201, "Submitted", application), errors: applicationErrors)) { request, context in
+            let i = try await request.decodeJSON(as: ApplicationInput.self, context: context)
+            let channel: ApplicationChannel = try parseEnum(i.channel, "channel")
+            let app = try await services.cards.submit(.init(
+                personId: i.personId, channel: channel, applyOutletId: i.applyOutletId, pickupOutletId: i.pickupOutletId,
+                bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))
+            return JSONResponse(ApplicationView(app, now: services.clock.now()), status: .created)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/card-applications", summary: "The application queue, soonest deadline first",
+                         tag: "card-applications", roles: staff + [.auditor],
+                         query: [("status", "comma-separated statuses; default the open ones")],
+                         success: (200, "Applications", .object([("applications", .array(application))], required: ["applications"])))) { request, _ in
+            let statuses: [ApplicationStatus]
+            if let raw = request.uri.queryParameters.get("status") {
+                statuses = try raw.split(separator: ",").map { try parseEnum(String($0), "status") }
+            } else {
+                statuses = ApplicationStatus.allCases.filter(\.isOpen)
+            }
+            let now = services.clock.now()
+            return JSONResponse(["applications": try await services.cards.queue(statuses: statuses).map { ApplicationView($0, now: now) }])
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/card-applications/{applicationId}", summary: "One application", tag: "card-applications",
+                         roles: staff + [.auditor], success: (200, "The application", application), errors: [(404, ["application_not_found"])])) { _, context in
+            let app = try await services.cards.application(context.parameters.get("applicationId") ?? "")
+            return JSONResponse(ApplicationView(app, now: services.clock.now()))
+        }
+
+        for step in [ApplicationStep.approve, .reject, .produce, .ready, .collect] {
+            let summary = switch step {
+            case .approve: "Approve a submitted application"
+            case .reject: "Reject an application, with a reason"
+            case .produce: "Produce the card: returns the card number and chip key once, for personalisation"
+            case .ready: "The card is ready at the pick-up outlet"
+            case .collect: "The person collects the card, which is then issued"
+            }
+            api.add(Endpoint(method: .post, path: "/api/v1/card-applications/{applicationId}/\(step.rawValue)", summary: summary,
+                             tag: "card-applications", roles: staff,
+                             request: step == .reject ? .object([("reason", .text)], required: ["reason"]) : nil,
+                             success: (200, step == .produce ? "Produced: the card number and its chip key (shown once)" : "The application", step == .produce ? produced : application),
+                             errors: [(404, ["application_not_found"]), (409, ["invalid_transition", "active_card_exists"])])) { request, context in
+                var reason: String?
+                if step == .reject { reason = try await request.decodeJSON(as: ReasonInput.self, context: context).reason }
+                let (app, produced) = try await services.cards.step(context.parameters.get("applicationId") ?? "", step, reason: reason,
+                                                                    actor: Self.actor(context))
+                if let produced {
+                    return try Response.json(["cardNumber": produced.cardNumber, "chipKey": produced.chipKey, "status": app.status.rawValue, "applicationId": app.id])
+                }
+                return try Response.json(ApplicationView(app, now: services.clock.now()))
+            }
+        }
+
+        // MARK: cards (agent; holders their own)
+        api.add(Endpoint(method: .get, path: "/api/v1/cards/{cardNumber}", summary: "A card", tag: "cards", roles: staff + [.auditor, .holder],
+                         success: (200, "The card", card), errors: [(404, ["card_not_found"])])) { _, context in
+            JSONResponse(CardView(try await visibleCard(context.parameters.get("cardNumber") ?? "", context)))
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/cards/{cardNumber}/events", summary: "Every change to a card, from its application on",
+                         tag: "cards", roles: staff + [.auditor, .holder], success: (200, "Events in order", events), errors: [(404, ["card_not_found"])])) { _, context in
+            let c = try await visibleCard(context.parameters.get("cardNumber") ?? "", context)
+            return JSONResponse(["events": try await services.cards.events(c.number).map(EventView.init)])
+        }
+
+        let transitionErrors: [(Int, [String])] = [(404, ["card_not_found"]), (409, ["invalid_transition", "not_issuer"])]
+        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/activate", summary: "Activate an issued card with a 6-digit PIN", tag: "cards",
+                         roles: staff, request: .object([("pin", .string(pattern: "^[0-9]{6}$"))], required: ["pin"]),
+                         success: (200, "Active", card), errors: transitionErrors + [(422, ["invalid_pin"])])) { request, context in
+            let pin = try PIN(try await request.decodeJSON(as: PinInput.self, context: context).pin)
+            return JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .activate, pin: pin, actor: Self.actor(context)).card))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/report-loss", summary: "Report a card lost, temporarily or formally",
+                         tag: "cards", roles: staff, request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
+                         success: (200, "temporarily_lost or lost", card), errors: transitionErrors)) { request, context in
+            let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
+            return JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .reportLoss(kind), actor: Self.actor(context)).card))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/unlock", summary: "Lift a loss report (not after replacement)",
+                         tag: "cards", roles: staff, success: (200, "Active", card), errors: transitionErrors)) { _, context in
+            JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .unlock, actor: Self.actor(context)).card))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/replace", summary: "Replace a card; the bank account moves to the new one (换卡不换号)",
+                         tag: "cards", roles: staff, request: .object([("reason", .oneOf(ReplaceReason.self))], required: ["reason"]),
+                         success: (201, "The new card, with its chip key (shown once)", produced), errors: transitionErrors)) { request, context in
+            let reason: ReplaceReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
+            let r = try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .replace(reason), actor: Self.actor(context))
+            return JSONResponse(["cardNumber": r.replacement!.number, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/cancel", summary: "Cancel a card", tag: "cards", roles: staff,
+                         request: .object([("reason", .oneOf(CancelReason.self))], required: ["reason"]),
+                         success: (200, "Cancelled", card), errors: transitionErrors)) { request, context in
+            let reason: CancelReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
+            return JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .cancel(reason), actor: Self.actor(context)).card))
+        }
+
+        // MARK: holder self-service
+        api.add(Endpoint(method: .get, path: "/api/v1/me/card", summary: "My card", tag: "me", roles: [.holder],
+                         success: (200, "My card", card), errors: [(404, ["no_card"])])) { _, context in
+            guard let c = try await services.cards.liveCard(personId: context.identity!.personId!) else {
+                throw DomainError(.notFound, "no_card", "you hold no card; apply for one")
+            }
+            return JSONResponse(CardView(c))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/me/report-loss", summary: "Report my card lost", tag: "me", roles: [.holder],
+                         request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
+                         success: (200, "My card", card), errors: [(404, ["no_card"]), (409, ["invalid_transition"])])) { request, context in
+            let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
+            guard let c = try await services.cards.liveCard(personId: context.identity!.personId!) else {
+                throw DomainError(.notFound, "no_card", "you hold no card")
+            }
+            return JSONResponse(CardView(try await services.cards.transition(c.number, .reportLoss(kind), actor: Self.actor(context, channel: "web")).card))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/me/card-applications", summary: "Apply for my card online", tag: "me", roles: [.holder],
+                         request: .object([("pickupOutletId", .text), ("bankCode", .text), ("delivery", .oneOf(Delivery.self)),
+                                           ("channel", .string(values: ["web", "mobile"]))], required: ["bankCode"]),
+                         success: (201, "Submitted", application), errors: applicationErrors)) { request, context in
+            let i = try await request.decodeJSON(as: MeApplicationInput.self, context: context)
+            let channel: ApplicationChannel = try parseEnum(i.channel ?? "web", "channel")
+            guard channel == .web || channel == .mobile else { throw DomainError(.unprocessable, "invalid_value", "channel: web or mobile") }
+            let app = try await services.cards.submit(.init(
+                personId: context.identity!.personId!, channel: channel, applyOutletId: nil, pickupOutletId: i.pickupOutletId,
+                bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))
+            return JSONResponse(ApplicationView(app, now: services.clock.now()), status: .created)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/me/card-applications", summary: "My applications and their progress", tag: "me", roles: [.holder],
+                         success: (200, "Applications", .object([("applications", .array(application))], required: ["applications"])))) { _, context in
+            let now = services.clock.now()
+            return JSONResponse(["applications": try await services.cards.applications(personId: context.identity!.personId!).map { ApplicationView($0, now: now) }])
+        }
+    }
+}
+
+extension Response {
+    /// A JSON response from any encodable value (for handlers that answer with more than one shape).
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}

@@ -1,0 +1,67 @@
+/// A JSON value, for documents assembled in code (the OpenAPI document).
+indirect enum JSONValue: Encodable, Sendable, Equatable {
+    case string(String), int(Int), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .int(let i): try c.encode(i)
+        case .bool(let b): try c.encode(b)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        case .null: try c.encodeNil()
+        }
+    }
+
+    subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral {
+    init(stringLiteral value: String) { self = .string(value) }
+    init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(elements, uniquingKeysWith: { a, _ in a })) }
+    init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    init(booleanLiteral value: Bool) { self = .bool(value) }
+    init(integerLiteral value: Int) { self = .int(value) }
+}
+
+/// JSON Schema (OpenAPI 3.1 dialect) for request and response bodies.
+indirect enum Schema: Sendable {
+    case string(format: String? = nil, values: [String]? = nil, pattern: String? = nil)
+    case integer
+    case boolean
+    case array(Schema)
+    case object([(String, Schema)], required: [String])
+    case ref(String)
+    case nullable(Schema)
+
+    static let text = Schema.string()
+    static let dateTime = Schema.string(format: "date-time")
+    static let date = Schema.string(format: "date")
+    static func oneOf<E: RawRepresentable & CaseIterable>(_ e: E.Type) -> Schema where E.RawValue == String {
+        .string(values: e.allCases.map(\.rawValue))
+    }
+
+    var json: JSONValue {
+        switch self {
+        case let .string(format, values, pattern):
+            var o: [String: JSONValue] = ["type": "string"]
+            if let format { o["format"] = .string(format) }
+            if let values { o["enum"] = .array(values.map { .string($0) }) }
+            if let pattern { o["pattern"] = .string(pattern) }
+            return .object(o)
+        case .integer: return ["type": "integer", "format": "int64"]
+        case .boolean: return ["type": "boolean"]
+        case .array(let items): return ["type": "array", "items": items.json]
+        case let .object(props, required):
+            var o: [String: JSONValue] = ["type": "object", "properties": .object(Dictionary(props.map { ($0.0, $0.1.json) }, uniquingKeysWith: { a, _ in a }))]
+            if !required.isEmpty { o["required"] = .array(required.map { .string($0) }) }
+            return .object(o)
+        case .ref(let name): return ["$ref": .string("#/components/schemas/\(name)")]
+        case .nullable(let s): return ["oneOf": [s.json, ["type": "null"]]]
+        }
+    }
+}

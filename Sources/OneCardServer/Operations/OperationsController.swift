@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import Metrics
+import NIOCore
+import Prometheus
+
+/// Health, Prometheus metrics and the OpenAPI document.
+struct OperationsController {
+    let services: AppServices
+
+    /// One registry per process, bootstrapped into swift-metrics the first time it is needed.
+    static let metrics: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    func register(_ api: API) {
+        api.add(Endpoint(method: .get, path: "/health", summary: "Liveness and database reachability", tag: "operations", roles: nil,
+                         success: (200, "ok", .object([("status", .string(values: ["ok"]))], required: ["status"])),
+                         errors: [(503, ["database_unavailable"])])) { _, context in
+            do {
+                _ = try await services.store.read { try await $0.db.raw("SELECT 1 AS one").all() }
+            } catch {
+                context.logger.error("health check: database unreachable: \(error)")
+                throw Problem(status: .serviceUnavailable, code: "database_unavailable", detail: "the database does not answer")
+            }
+            return JSONResponse(["status": "ok"])
+        }
+
+        api.add(Endpoint(method: .get, path: "/metrics", summary: "Prometheus metrics", tag: "operations", roles: nil,
+                         success: (200, "Prometheus text exposition format", nil), successContentType: "text/plain")) { _, _ in
+            var bytes: [UInt8] = []
+            Self.metrics.emit(into: &bytes)
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+
+        api.add(Endpoint(method: .get, path: "/openapi.json", summary: "This document", tag: "operations", roles: nil,
+                         success: (200, "OpenAPI 3.1", nil))) { _, _ in
+            try Response.json(api.document(version: OneCardApp.version))
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OneCardCore
+
+/// Persons, outlets and banks.
+struct RegistryController {
+    let services: AppServices
+
+    struct PersonInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let address: String? }
+
+    struct PersonView: Encodable, Sendable {
+        let personId: String, idType: String, idNumberMasked: String, nameMasked: String, phoneMasked: String
+        let birthDate: String, sex: String, regionCode: String, createdAt: String
+        // Present only in an unmasked, audited read.
+        var idNumber: String? = nil, name: String? = nil, phone: String? = nil, address: String? = nil
+
+        init(_ p: Person, unmasked: Bool = false) {
+            personId = p.id; idType = p.idNumber.type.rawValue; idNumberMasked = Mask.idNumber(p.idNumber.value)
+            nameMasked = Mask.name(p.name); phoneMasked = Mask.phone(p.phone); birthDate = p.idNumber.birthDate.description
+            sex = p.idNumber.sex.rawValue; regionCode = p.idNumber.regionCode; createdAt = Timestamp.format(p.createdAt)
+            if unmasked { idNumber = p.idNumber.value; name = p.name; phone = p.phone; address = p.address }
+        }
+    }
+
+    static let personSchema = Schema.object([
+        ("personId", .text), ("idType", .oneOf(IDType.self)), ("idNumberMasked", .text), ("nameMasked", .text), ("phoneMasked", .text),
+        ("birthDate", .date), ("sex", .string(values: ["male", "female"])), ("regionCode", .text), ("createdAt", .dateTime),
+        ("idNumber", .text), ("name", .text), ("phone", .text), ("address", .text),
+    ], required: ["personId", "idType", "idNumberMasked", "nameMasked", "birthDate", "sex", "regionCode"])
+
+    struct OutletInput: Decodable { let name: String; let regionCode: String; let address: String; let services: [String]; let hours: String; let accessibility: [String]? }
+    struct BankInput: Decodable { let code: String; let name: String; let agreementFrom: CalendarDay; let agreementTo: CalendarDay; let endpoint: String? }
+
+    func register(_ api: API) {
+        let person = api.schema("Person", Self.personSchema)
+        let personInput = api.schema("PersonInput", .object([
+            ("idType", .oneOf(IDType.self)), ("idNumber", .string(pattern: "^[0-9]{17}[0-9Xx]$")), ("name", .text), ("phone", .text), ("address", .text),
+        ], required: ["idType", "idNumber", "name", "phone"]))
+
+        api.add(Endpoint(method: .post, path: "/api/v1/persons", summary: "Register a person with a validated identity number", tag: "persons",
+                         roles: [.agent, .admin], request: personInput, success: (201, "Registered (masked view)", person),
+                         errors: [(422, ["invalid_id_number"]), (409, ["person_exists"])])) { request, context in
+            let input = try await request.decodeJSON(as: PersonInput.self, context: context)
+            let p = try await services.registry.registerPerson(
+                idType: try parseEnum(input.idType, "idType"), idNumber: input.idNumber, name: input.name, phone: input.phone,
+                address: input.address, actor: context.identity!.actor)
+            return JSONResponse(PersonView(p), status: .created)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/persons/{personId}", summary: "A person, masked; unmask=true with X-Purpose for the full record (audited)",
+                         tag: "persons", roles: [.agent, .admin, .auditor, .holder],
+                         query: [("unmask", "true for the full record; needs X-Purpose and is audited")],
+                         success: (200, "The person", person), errors: [(400, ["purpose_required"]), (404, ["person_not_found"])],
+                         extraHeaders: [("X-Purpose", "why the full record is read (required with unmask=true)", false)])) { request, context in
+            let id = context.parameters.get("personId") ?? ""
+            let identity = context.identity!
+            if identity.role == .holder, identity.personId != id { throw DomainError.forbidden }
+            if request.uri.queryParameters.get("unmask") == "true" {
+                guard let purpose = request.headers[.purpose]?.trimmingCharacters(in: .whitespaces), !purpose.isEmpty else {
+                    throw DomainError(.badRequest, "purpose_required", "an unmasked read needs an X-Purpose header saying why")
+                }
+                guard purpose.count <= 200 else { throw DomainError(.unprocessable, "invalid_field", "X-Purpose: at most 200 characters") }
+                return JSONResponse(PersonView(try await services.registry.unmaskedPerson(id, purpose: purpose, actor: identity.actor), unmasked: true))
+            }
+            return JSONResponse(PersonView(try await services.registry.person(id)))
+        }
+
+        let outletInput = Schema.object([
+            ("name", .text), ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text),
+            ("services", .array(.string(values: Outlet.knownServices))), ("hours", .text), ("accessibility", .array(.text)),
+        ], required: ["name", "regionCode", "address", "services", "hours"])
+        let outlet = api.schema("Outlet", .object([
+            ("outletId", .text), ("name", .text), ("regionCode", .text), ("address", .text),
+            ("services", .array(.text)), ("hours", .text), ("accessibility", .array(.text)),
+        ], required: ["outletId", "name", "regionCode", "address", "services", "hours", "accessibility"]))
+
+        api.add(Endpoint(method: .post, path: "/api/v1/outlets", summary: "Publish a service outlet", tag: "outlets", roles: [.admin],
+                         request: api.schema("OutletInput", outletInput),
+                         success: (201, "Created", .object([("outletId", .text)], required: ["outletId"])),
+                         errors: [(422, ["invalid_region_code"])])) { request, context in
+            let i = try await request.decodeJSON(as: OutletInput.self, context: context)
+            let o = try await services.registry.createOutlet(Outlet(id: "", name: i.name, regionCode: i.regionCode, address: i.address,
+                                                                    services: i.services, hours: i.hours, accessibility: i.accessibility ?? []))
+            return JSONResponse(["outletId": o.id], status: .created)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/outlets", summary: "Every outlet with hours, services and accessibility (public)",
+                         tag: "outlets", roles: nil, success: (200, "Outlets", .object([("outlets", .array(outlet))], required: ["outlets"])))) { _, _ in
+            let list = try await services.store.read { try await $0.outlets.list() }
+            return JSONResponse(["outlets": list.map(OutletView.init)])
+        }
+
+        let bankInput = Schema.object([
+            ("code", .text), ("name", .text), ("agreementFrom", .date), ("agreementTo", .date), ("endpoint", .string(format: "uri")),
+        ], required: ["code", "name", "agreementFrom", "agreementTo"])
+        let bank = api.schema("Bank", .object([
+            ("code", .text), ("name", .text), ("agreementFrom", .date), ("agreementTo", .date), ("endpoint", .nullable(.text)),
+            ("status", .oneOf(Bank.Status.self)),
+        ], required: ["code", "name", "agreementFrom", "agreementTo", "status"]))
+
+        api.add(Endpoint(method: .post, path: "/api/v1/banks", summary: "Add a cooperating bank with its agreement", tag: "banks", roles: [.admin],
+                         request: api.schema("BankInput", bankInput), success: (201, "Created", bank), errors: [(409, ["bank_exists"])])) { request, context in
+            let i = try await request.decodeJSON(as: BankInput.self, context: context)
+            let b = try await services.registry.createBank(Bank(code: i.code, name: i.name, agreementFrom: i.agreementFrom, agreementTo: i.agreementTo,
+                                                                endpoint: i.endpoint, status: .active))
+            return JSONResponse(BankView(b), status: .created)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/banks", summary: "Cooperating banks (public)", tag: "banks", roles: nil,
+                         success: (200, "Banks", .object([("banks", .array(bank))], required: ["banks"])))) { _, _ in
+            let list = try await services.store.read { try await $0.banks.list() }
+            return JSONResponse(["banks": list.map(BankView.init)])
+        }
+    }
+
+    struct OutletView: Encodable, Sendable {
+        let outletId: String, name: String, regionCode: String, address: String, services: [String], hours: String, accessibility: [String]
+        init(_ o: Outlet) {
+            outletId = o.id; name = o.name; regionCode = o.regionCode; address = o.address; services = o.services; hours = o.hours; accessibility = o.accessibility
+        }
+    }
+
+    struct BankView: Encodable, Sendable {
+        let code: String, name: String, agreementFrom: String, agreementTo: String, endpoint: String?, status: String
+        init(_ b: Bank) {
+            code = b.code; name = b.name; agreementFrom = b.agreementFrom.description; agreementTo = b.agreementTo.description
+            endpoint = b.endpoint; status = b.status.rawValue
+        }
+    }
+}

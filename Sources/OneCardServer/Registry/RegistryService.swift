@@ -1,0 +1,60 @@
+import Foundation
+import OneCardCore
+import OneCardStore
+
+/// Persons, outlets and banks.
+struct RegistryService: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+
+    func registerPerson(idType: IDType, idNumber: String, name: String, phone: String, address: String?, actor: String) async throws -> Person {
+        let number = try IdentityNumber(idNumber, type: idType, today: services.today)
+        let name = name.trimmingCharacters(in: .whitespaces)
+        try Person.validate(name: name, phone: phone, address: address)
+        let person = Person(id: services.random.uuid(), idNumber: number, name: name, phone: phone, address: address, createdAt: services.clock.now())
+        do {
+            try await store.write { s in
+                try await s.persons.insert(person)
+                try await s.audit.append(at: person.createdAt, actor: actor, action: "person_registered", subject: "person:\(person.id)", purpose: nil)
+            }
+        } catch where Store.isUniqueViolation(error) {
+            throw DomainError(.conflict, "person_exists", "a person with this ID number is registered")
+        }
+        return person
+    }
+
+    func person(_ id: String) async throws -> Person {
+        guard let p = try await store.read({ try await $0.persons.find(id) }) else {
+            throw DomainError(.notFound, "person_not_found", "no person \(id)")
+        }
+        return p
+    }
+
+    /// The full record, written to the audit log with who asked, about whom, why and when.
+    func unmaskedPerson(_ id: String, purpose: String, actor: String) async throws -> Person {
+        try await store.write { s in
+            guard let p = try await s.persons.find(id) else { throw DomainError(.notFound, "person_not_found", "no person \(id)") }
+            try await s.audit.append(at: services.clock.now(), actor: actor, action: "person_unmasked_read", subject: "person:\(id)", purpose: purpose)
+            return p
+        }
+    }
+
+    func createOutlet(_ input: Outlet) async throws -> Outlet {
+        var outlet = input
+        outlet.id = services.random.uuid()
+        try outlet.validate()
+        let created = outlet
+        try await store.write { s in try await s.outlets.insert(created, at: services.clock.now()) }
+        return created
+    }
+
+    func createBank(_ bank: Bank) async throws -> Bank {
+        try bank.validate()
+        do {
+            try await store.write { s in try await s.banks.insert(bank, at: services.clock.now()) }
+        } catch where Store.isUniqueViolation(error) {
+            throw DomainError(.conflict, "bank_exists", "a bank with code \(bank.code) exists")
+        }
+        return bank
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import OneCardCore
+
+/// The one place where a domain error becomes an HTTP status and an `application/problem+json` body.
+struct Problem: HTTPResponseError {
+    let status: HTTPResponse.Status
+    let code: String
+    let title: String
+    let detail: String
+
+    init(_ error: DomainError) {
+        status = Self.status(for: error.kind)
+        code = error.code
+        title = status.reasonPhrase
+        detail = error.detail
+    }
+
+    init(status: HTTPResponse.Status, code: String, detail: String) {
+        self.status = status; self.code = code; self.title = status.reasonPhrase; self.detail = detail
+    }
+
+    static func status(for kind: DomainError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .badRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .unprocessable: .unprocessableContent
+        case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .unavailable: .serviceUnavailable
+        }
+    }
+
+    struct Body: Encodable {
+        let type: String, title: String, status: Int, detail: String, code: String
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = Body(type: "https://onecard.example/problems/\(code)", title: title, status: Int(status.code), detail: detail, code: code)
+        let data = try JSONEncoder().encode(body)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Turns every error a handler throws into problem+json; an unexpected one becomes a 500 that leaks
+/// nothing and is logged with its details.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let p as Problem {
+            return try p.response(from: request, context: context)
+        } catch let e as DomainError {
+            return try Problem(e).response(from: request, context: context)
+        } catch let e as HTTPError {
+            let code: String = switch e.status {
+            case .notFound: "not_found"
+            case .methodNotAllowed: "method_not_allowed"
+            case .contentTooLarge: "payload_too_large"
+            case .badRequest: "bad_request"
+            default: "http_\(e.status.code)"
+            }
+            return try Problem(status: e.status, code: code, detail: e.body ?? e.status.reasonPhrase).response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            return try Problem(status: .contentTooLarge, code: "payload_too_large", detail: "request bodies are limited to 1 MB")
+                .response(from: request, context: context)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return try Problem(status: .internalServerError, code: "internal_error", detail: "an internal error occurred; it has been logged")
+                .response(from: request, context: context)
+        }
+    }
+}

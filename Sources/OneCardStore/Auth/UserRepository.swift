@@ -1,0 +1,62 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+public struct StaffUser: Sendable, Equatable {
+    public var username: String
+    public var passwordHash: String
+    public var role: Role
+    public var disabled: Bool
+    public var createdAt: Date
+    public init(username: String, passwordHash: String, role: Role, disabled: Bool, createdAt: Date) {
+        self.username = username; self.passwordHash = passwordHash; self.role = role; self.disabled = disabled; self.createdAt = createdAt
+    }
+}
+
+/// Staff accounts. A disabled account stays for the audit trail.
+public struct UserRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func insert(_ u: StaffUser) async throws {
+        try await db.raw("""
+            INSERT INTO staff_users (username, password_hash, role, disabled, created_at)
+            VALUES (\(bind: u.username), \(bind: u.passwordHash), \(bind: u.role.rawValue), \(bind: u.disabled.int), \(bind: u.createdAt.millis))
+            """).run()
+    }
+
+    public func find(_ username: String) async throws -> StaffUser? {
+        try await db.raw("SELECT * FROM staff_users WHERE username = \(bind: username)").first().map(Self.decode)
+    }
+
+    public func list() async throws -> [StaffUser] {
+        try await db.raw("SELECT * FROM staff_users ORDER BY username").all().map(Self.decode)
+    }
+
+    public func count() async throws -> Int {
+        Int(try await db.raw("SELECT COUNT(*) AS n FROM staff_users").first()?.int("n") ?? 0)
+    }
+
+    public func disable(_ username: String) async throws {
+        try await db.raw("UPDATE staff_users SET disabled = 1 WHERE username = \(bind: username)").run()
+    }
+
+    static func decode(_ r: any SQLRow) throws -> StaffUser {
+        StaffUser(username: try r.string("username"), passwordHash: try r.string("password_hash"),
+                  role: Role(rawValue: try r.string("role")) ?? .auditor, disabled: try r.bool("disabled"), createdAt: try r.date("created_at"))
+    }
+}
+
+/// Residents' online accounts (one per person).
+public struct HolderAccountRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func insert(personId: String, passwordHash: String, at: Date) async throws {
+        try await db.raw("""
+            INSERT INTO holder_accounts (person_id, password_hash, created_at) VALUES (\(bind: personId), \(bind: passwordHash), \(bind: at.millis))
+            """).run()
+    }
+
+    public func passwordHash(personId: String) async throws -> String? {
+        try await db.raw("SELECT password_hash FROM holder_accounts WHERE person_id = \(bind: personId)").first()?.string("password_hash")
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+/// Cards; the bank account number is encrypted at rest and kept masked beside it.
+public struct CardRepository: Sendable {
+    let db: any SQLDatabase
+    let dialect: Dialect
+    let cipher: FieldCipher
+
+    public func insert(_ c: Card) async throws {
+        try await db.raw("""
+            INSERT INTO cards (card_number, identification_code, person_id, application_id, issuer_region, status, transit, financial,
+                bank_code, account_enc, account_masked, pin_hash, issued_at, expires_at, lost_at, replaced_by, replaces)
+            VALUES (\(bind: c.number), \(bind: c.identificationCode), \(bind: c.personId), \(bind: c.applicationId), \(bind: c.issuerRegion),
+                \(bind: c.status.rawValue), \(bind: c.transit.int), \(bind: c.financial.int), \(bind: c.bankCode),
+                \(bind: c.accountNumber.map { cipher.seal($0, field: "account") }), \(bind: c.accountNumber.map(Mask.account)),
+                \(bind: c.pinHash), \(bind: c.issuedAt.millis), \(bind: c.expiresAt.millis), \(bind: c.lostAt?.millis),
+                \(bind: c.replacedBy), \(bind: c.replaces))
+            """).run()
+    }
+
+    /// Reads a card; `lock` takes a row lock for a read-modify-write in a transaction.
+    public func find(_ number: String, lock: Bool = false) async throws -> Card? {
+        try await db.raw("SELECT * FROM cards WHERE card_number = \(bind: number)\(unsafeRaw: lock ? dialect.forUpdate : "")")
+            .first().map(decode)
+    }
+
+    /// Writes the mutable part of a card back.
+    public func update(_ c: Card) async throws {
+        try await db.raw("""
+            UPDATE cards SET status = \(bind: c.status.rawValue), pin_hash = \(bind: c.pinHash), lost_at = \(bind: c.lostAt?.millis),
+                replaced_by = \(bind: c.replacedBy), bank_code = \(bind: c.bankCode),
+                account_enc = \(bind: c.accountNumber.map { cipher.seal($0, field: "account") }),
+                account_masked = \(bind: c.accountNumber.map(Mask.account)), financial = \(bind: c.financial.int)
+            WHERE card_number = \(bind: c.number)
+            """).run()
+    }
+
+    /// The person's one live card (not cancelled, not replaced), if any.
+    public func live(personId: Person.ID) async throws -> Card? {
+        try await db.raw("""
+            SELECT * FROM cards WHERE person_id = \(bind: personId) AND status NOT IN ('cancelled', 'replaced')
+            """).first().map(decode)
+    }
+
+    /// Every card a person has held, newest first.
+    public func list(personId: Person.ID) async throws -> [Card] {
+        try await db.raw("SELECT * FROM cards WHERE person_id = \(bind: personId) ORDER BY issued_at DESC").all().map(decode)
+    }
+
+    /// Card numbers whose temporary loss report was made before `cutoff`.
+    public func temporarilyLost(before cutoff: Date) async throws -> [String] {
+        try await db.raw("""
+            SELECT card_number FROM cards WHERE status = 'temporarily_lost' AND lost_at <= \(bind: cutoff.millis) ORDER BY lost_at
+            """).all().map { try $0.string("card_number") }
+    }
+
+    public func count(status: CardStatus) async throws -> Int {
+        Int(try await db.raw("SELECT COUNT(*) AS n FROM cards WHERE status = \(bind: status.rawValue)").first()?.int("n") ?? 0)
+    }
+
+    func decode(_ r: any SQLRow) throws -> Card {
+        Card(number: try r.string("card_number"), identificationCode: try r.string("identification_code"),
+             personId: try r.string("person_id"), applicationId: try r.optionalString("application_id"),
+             issuerRegion: try r.string("issuer_region"), status: CardStatus(rawValue: try r.string("status")) ?? .cancelled,
+             transit: try r.bool("transit"), financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
+             accountNumber: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") },
+             pinHash: try r.optionalString("pin_hash"), issuedAt: try r.date("issued_at"), expiresAt: try r.date("expires_at"),
+             lostAt: try r.optionalDate("lost_at"), replacedBy: try r.optionalString("replaced_by"), replaces: try r.optionalString("replaces"))
+    }
+}
+
+/// Card and application events, in the order they happened.
+public struct EventRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func append(_ e: CardEvent) async throws {
+        try await db.raw("""
+            INSERT INTO card_events (at, type, actor, channel, reason, card_number, application_id)
+            VALUES (\(bind: e.at.millis), \(bind: e.type), \(bind: e.actor), \(bind: e.channel), \(bind: e.reason),
+                    \(bind: e.cardNumber), \(bind: e.applicationId))
+            """).run()
+    }
+
+    /// A card's history, including the application it came from.
+    public func list(cardNumber: String, applicationId: String?) async throws -> [CardEvent] {
+        try await db.raw("""
+            SELECT * FROM card_events WHERE card_number = \(bind: cardNumber)
+               OR (application_id IS NOT NULL AND application_id = \(bind: applicationId ?? "")) ORDER BY seq
+            """).all().map(Self.decode)
+    }
+
+    public func list(applicationId: String) async throws -> [CardEvent] {
+        try await db.raw("SELECT * FROM card_events WHERE application_id = \(bind: applicationId) ORDER BY seq").all().map(Self.decode)
+    }
+
+    static func decode(_ r: any SQLRow) throws -> CardEvent {
+        CardEvent(at: try r.date("at"), type: try r.string("type"), actor: try r.string("actor"), channel: try r.string("channel"),
+                  reason: try r.optionalString("reason"), cardNumber: try r.optionalString("card_number"),
+                  applicationId: try r.optionalString("application_id"))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Where the data lives: `sqlite:PATH`, `sqlite::memory:` or `postgres://user:pass@host:port/db`.
+public enum DatabaseURL: Equatable, Sendable, CustomStringConvertible {
+    case sqliteFile(String)
+    case sqliteMemory
+    case postgres(host: String, port: Int, username: String, password: String?, database: String)
+
+    public init(_ text: String) throws(ConfigurationError) {
+        if text == "sqlite::memory:" { self = .sqliteMemory; return }
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ConfigurationError("--database sqlite: needs a path, e.g. sqlite:./onecard.sqlite") }
+            self = .sqliteFile(path)
+            return
+        }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            guard let c = URLComponents(string: text), let host = c.host, !host.isEmpty else {
+                throw ConfigurationError("--database \(text) is not a postgres://user:pass@host:port/db URL")
+            }
+            let db = c.path.hasPrefix("/") ? String(c.path.dropFirst()) : c.path
+            guard !db.isEmpty, let user = c.user, !user.isEmpty else {
+                throw ConfigurationError("--database needs a user and a database name: postgres://user:pass@host:port/db")
+            }
+            self = .postgres(host: host, port: c.port ?? 5432, username: user.removingPercentEncoding ?? user,
+                             password: c.password?.removingPercentEncoding, database: db)
+            return
+        }
+        throw ConfigurationError("--database must be sqlite:PATH, sqlite::memory: or postgres://user:pass@host:port/db (got \(text))")
+    }
+
+    public var isEmbedded: Bool { if case .postgres = self { false } else { true } }
+
+    /// A description without the password, for logs.
+    public var description: String {
+        switch self {
+        case .sqliteFile(let p): "sqlite:\(p)"
+        case .sqliteMemory: "sqlite::memory:"
+        case let .postgres(host, port, user, _, db): "postgres://\(user)@\(host):\(port)/\(db)"
+        }
+    }
+}
+
+/// A configuration value that stops start-up, with a message naming it.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// The few places where the two engines' SQL differs.
+public enum Dialect: Sendable {
+    case sqlite, postgres
+
+    /// An auto-incrementing 64-bit primary key column.
+    public var serialPrimaryKey: String {
+        switch self {
+        case .sqlite: "INTEGER PRIMARY KEY AUTOINCREMENT"
+        case .postgres: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+        }
+    }
+
+    /// Row locking for read-modify-write; SQLite serialises writers instead.
+    public var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
+
+    /// Rewrites the portable DDL of a migration (`BIGINT`, `TEXT`, `SERIAL_PK`) for this engine.
+    public func ddl(_ sql: String) -> String {
+        sql.replacingOccurrences(of: "SERIAL_PK", with: serialPrimaryKey)
+    }
+}

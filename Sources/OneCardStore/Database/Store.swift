@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import NIOCore
+import OneCardCore
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+
+/// The one entry point to persistence: a connection pool over SQLite or PostgreSQL and sessions that
+/// expose one repository per capability. Repositories are written once in SQLKit for both engines.
+public final class Store: Sendable {
+    public let url: DatabaseURL
+    public let dialect: Dialect
+    let cipher: FieldCipher
+    private let backend: Backend
+    private let logger: Logger
+
+    enum Backend: Sendable {
+        /// One writer (SQLite allows one at a time; writes queue here, not in a busy loop) and, for a file,
+        /// a few readers that see the last commit through WAL.
+        case sqlite(writer: SQLiteConnection, writeLock: AsyncLock, readers: ResourcePool<SQLiteConnection>?, all: [SQLiteConnection])
+        case postgres(PostgresClient, Task<Void, Never>)
+    }
+
+    private init(url: DatabaseURL, dialect: Dialect, cipher: FieldCipher, backend: Backend, logger: Logger) {
+        self.url = url; self.dialect = dialect; self.cipher = cipher; self.backend = backend; self.logger = logger
+    }
+
+    /// Opens the database. PostgreSQL connections are made lazily by the client's pool.
+    public static func open(_ url: DatabaseURL, cipher: FieldCipher, logger: Logger, readers: Int = 3) async throws -> Store {
+        switch url {
+        case .sqliteMemory:
+            let writer = try await openSQLite(.memory, logger: logger)
+            return Store(url: url, dialect: .sqlite, cipher: cipher,
+                         backend: .sqlite(writer: writer, writeLock: AsyncLock(), readers: nil, all: [writer]), logger: logger)
+        case .sqliteFile(let path):
+            let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let writer = try await openSQLite(.file(path: path), logger: logger)
+            var readerConnections: [SQLiteConnection] = []
+            for _ in 0..<readers { readerConnections.append(try await openSQLite(.file(path: path), logger: logger)) }
+            return Store(url: url, dialect: .sqlite, cipher: cipher,
+                         backend: .sqlite(writer: writer, writeLock: AsyncLock(), readers: ResourcePool(readerConnections),
+                                          all: [writer] + readerConnections), logger: logger)
+        case let .postgres(host, port, username, password, database):
+            var config = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
+                                                      database: database, tls: .disable)
+            config.options.maximumConnections = 16
+            config.options.minimumConnections = 0
+            let client = PostgresClient(configuration: config, backgroundLogger: logger)
+            let task = Task { await client.run() }
+            let store = Store(url: url, dialect: .postgres, cipher: cipher, backend: .postgres(client, task), logger: logger)
+            // Fail fast with a clear message when the server is unreachable.
+            do { _ = try await store.read { try await $0.db.raw("SELECT 1 AS one").all() } } catch {
+                task.cancel()
+                throw ConfigurationError("cannot reach PostgreSQL at \(url): \(String(reflecting: error))")
+            }
+            return store
+        }
+    }
+
+    private static func openSQLite(_ storage: SQLiteConnection.Storage, logger: Logger) async throws -> SQLiteConnection {
+        let c = try await SQLiteConnection.open(storage: storage, logger: logger).get()
+        let db = c.sql()
+        if case .file = storage {
+            _ = try await db.raw("PRAGMA journal_mode=WAL").all()
+            try await db.raw("PRAGMA synchronous=NORMAL").run()
+        }
+        try await db.raw("PRAGMA busy_timeout=5000").run()
+        try await db.raw("PRAGMA foreign_keys=ON").run()
+        return c
+    }
+
+    /// Runs `body` on a connection without a transaction: reads.
+    public func read<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
+        switch backend {
+        case let .sqlite(writer, lock, readers, _):
+            if let readers {
+                let c = await readers.take()
+                do { let r = try await body(session(c.sql())); await readers.give(c); return r } catch { await readers.give(c); throw error }
+            }
+            await lock.lock()
+            do { let r = try await body(session(writer.sql())); await lock.unlock(); return r } catch { await lock.unlock(); throw error }
+        case let .postgres(client, _):
+            return try await client.withConnection { conn in try await body(self.session(conn.sql())) }
+        }
+    }
+
+    /// Runs `body` in one transaction: everything it writes commits together or not at all.
+    public func write<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
+        switch backend {
+        case let .sqlite(writer, lock, _, _):
+            await lock.lock()
+            do {
+                let r = try await transaction(writer.sql(), begin: "BEGIN IMMEDIATE", body)
+                await lock.unlock()
+                return r
+            } catch { await lock.unlock(); throw error }
+        case let .postgres(client, _):
+            return try await client.withConnection { conn in try await self.transaction(conn.sql(), begin: "BEGIN", body) }
+        }
+    }
+
+    private func transaction<T>(_ db: any SQLDatabase, begin: String, _ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
+        try await db.raw(SQLQueryString(begin)).run()
+        do {
+            let r = try await body(session(db))
+            try await db.raw("COMMIT").run()
+            return r
+        } catch {
+            do { try await db.raw("ROLLBACK").run() } catch { logger.error("rollback failed: \(String(reflecting: error))") }
+            throw error
+        }
+    }
+
+    private func session(_ db: any SQLDatabase) -> StoreSession { StoreSession(db: db, dialect: dialect, cipher: cipher) }
+
+    /// Closes every connection; the store is unusable afterwards.
+    public func close() async {
+        switch backend {
+        case let .sqlite(_, _, _, all):
+            for c in all { try? await c.close() }
+        case let .postgres(_, task):
+            task.cancel()
+        }
+    }
+
+    /// Whether `error` is a unique-constraint violation on either engine.
+    public static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let e = error as? SQLiteError { return e.reason == .constraint || e.reason == .constraintUniqueFailed || e.reason == .constraintPrimaryKeyFailed }
+        if let e = error as? PSQLError { return e.serverInfo?[.sqlState] == "23505" }
+        return false
+    }
+}
+
+/// One connection (inside a transaction for writes) and the repositories that use it.
+public struct StoreSession: Sendable {
+    public let db: any SQLDatabase
+    public let dialect: Dialect
+    let cipher: FieldCipher
+
+    public var users: UserRepository { .init(db: db) }
+    public var holders: HolderAccountRepository { .init(db: db) }
+    public var persons: PersonRepository { .init(db: db, cipher: cipher) }
+    public var outlets: OutletRepository { .init(db: db) }
+    public var banks: BankRepository { .init(db: db) }
+    public var applications: ApplicationRepository { .init(db: db, dialect: dialect) }
+    public var cards: CardRepository { .init(db: db, dialect: dialect, cipher: cipher) }
+    public var events: EventRepository { .init(db: db) }
+    public var audit: AuditRepository { .init(db: db) }
+}
+
+extension SQLRow {
+    func string(_ c: String) throws -> String { try decode(column: c, as: String.self) }
+    func optionalString(_ c: String) throws -> String? { try decode(column: c, as: String?.self) }
+    func int(_ c: String) throws -> Int64 { try decode(column: c, as: Int64.self) }
+    func optionalInt(_ c: String) throws -> Int64? { try decode(column: c, as: Int64?.self) }
+    func bool(_ c: String) throws -> Bool { try int(c) != 0 }
+    func date(_ c: String) throws -> Date { Timestamp.date(millis: try int(c)) }
+    func optionalDate(_ c: String) throws -> Date? { try optionalInt(c).map(Timestamp.date(millis:)) }
+}
+
+extension Date {
+    var millis: Int64 { Timestamp.millis(self) }
+}
+
+extension Bool {
+    var int: Int64 { self ? 1 : 0 }
+}
+
+/// JSON for list-valued columns (services, accessibility), the same on both engines.
+enum JSONColumn {
+    static func encode(_ v: [String]) -> String { String(data: try! JSONEncoder().encode(v), encoding: .utf8)! }
+    static func decode(_ s: String) -> [String] { (try? JSONDecoder().decode([String].self, from: Data(s.utf8))) ?? [] }
+}

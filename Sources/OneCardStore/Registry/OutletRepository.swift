@@ -1,0 +1,55 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+public struct OutletRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func insert(_ o: Outlet, at: Date) async throws {
+        try await db.raw("""
+            INSERT INTO outlets (id, name, region_code, address, services, hours, accessibility, created_at)
+            VALUES (\(bind: o.id), \(bind: o.name), \(bind: o.regionCode), \(bind: o.address), \(bind: JSONColumn.encode(o.services)),
+                    \(bind: o.hours), \(bind: JSONColumn.encode(o.accessibility)), \(bind: at.millis))
+            """).run()
+    }
+
+    public func find(_ id: Outlet.ID) async throws -> Outlet? {
+        try await db.raw("SELECT * FROM outlets WHERE id = \(bind: id)").first().map(Self.decode)
+    }
+
+    public func list() async throws -> [Outlet] {
+        try await db.raw("SELECT * FROM outlets ORDER BY region_code, name").all().map(Self.decode)
+    }
+
+    static func decode(_ r: any SQLRow) throws -> Outlet {
+        Outlet(id: try r.string("id"), name: try r.string("name"), regionCode: try r.string("region_code"),
+               address: try r.string("address"), services: JSONColumn.decode(try r.string("services")),
+               hours: try r.string("hours"), accessibility: JSONColumn.decode(try r.string("accessibility")))
+    }
+}
+
+public struct BankRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func insert(_ b: Bank, at: Date) async throws {
+        try await db.raw("""
+            INSERT INTO banks (code, name, agreement_from, agreement_to, endpoint, status, created_at)
+            VALUES (\(bind: b.code), \(bind: b.name), \(bind: b.agreementFrom.description), \(bind: b.agreementTo.description),
+                    \(bind: b.endpoint), \(bind: b.status.rawValue), \(bind: at.millis))
+            """).run()
+    }
+
+    public func find(_ code: String) async throws -> Bank? {
+        try await db.raw("SELECT * FROM banks WHERE code = \(bind: code)").first().map(Self.decode)
+    }
+
+    public func list() async throws -> [Bank] {
+        try await db.raw("SELECT * FROM banks ORDER BY code").all().map(Self.decode)
+    }
+
+    static func decode(_ r: any SQLRow) throws -> Bank {
+        Bank(code: try r.string("code"), name: try r.string("name"),
+             agreementFrom: CalendarDay(try r.string("agreement_from"))!, agreementTo: CalendarDay(try r.string("agreement_to"))!,
+             endpoint: try r.optionalString("endpoint"), status: Bank.Status(rawValue: try r.string("status")) ?? .suspended)
+    }
+}

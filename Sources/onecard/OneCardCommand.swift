@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OneCardCore
+import OneCardServer
+import OneCardStore
+
+@main
+struct OneCardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onecard",
+        abstract: "OneCard — the social security card resident-service one-card platform (社会保障卡居民服务一卡通).",
+        version: OneCardApp.version,
+        subcommands: [Serve.self, Migrate.self, Users.self])
+}
+
+/// Where the data lives; shared by every command that opens the database.
+struct DataOptions: ParsableArguments {
+    @Option(help: "sqlite:PATH, sqlite::memory: or postgres://user:pass@host:port/db (also ONECARD_DATABASE). Default: sqlite:<data-dir>/onecard.sqlite")
+    var database: String?
+
+    @Option(name: .customLong("data-dir"), help: "Folder for the node's key material and the default SQLite file.")
+    var dataDir: String = "./onecard-data"
+
+    var dataDirURL: URL { URL(fileURLWithPath: dataDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL }
+
+    func databaseURL() throws -> DatabaseURL {
+        try ServerConfiguration.databaseURL(option: database, environment: ProcessInfo.processInfo.environment, dataDir: dataDirURL)
+    }
+
+    func configuration(host: String = "127.0.0.1", port: Int = 8080, region: String = "110000", demo: Bool = false) throws -> ServerConfiguration {
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return try ServerConfiguration(host: host, port: port, database: databaseURL(), region: region, dataDir: dataDirURL, demo: demo, logLevel: level)
+    }
+}
+
+/// Writes a line to standard output at once (no buffering), so a supervising process sees it.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Prints a start-up problem and exits non-zero, without a stack of Swift errors.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("onecard: \(message)\n".utf8))
+    return ExitCode(2)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the platform's HTTP API.")
+
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8080
+    @Option(help: "The node's issuing region, a GB/T 2260 province code.") var region: String = "110000"
+    @Flag(help: "Fill an empty database with a demo and print the demo logins.") var demo = false
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        let services: AppServices
+        do {
+            let config = try data.configuration(host: host, port: port, region: region, demo: demo)
+            services = try await OneCardApp.services(config)
+            if config.database.isEmbedded {
+                try await services.store.migrate()
+            } else {
+                let pending = try await services.store.pendingMigrations()
+                if !pending.isEmpty {
+                    await services.store.close()
+                    throw ConfigurationError("the database has \(pending.count) pending migration(s) (\(pending.joined(separator: ", "))); run `onecard migrate --database ...` first")
+                }
+            }
+        } catch let e as ConfigurationError {
+            throw fail(e.description)
+        }
+        if demo {
+            let logins = try await DemoData.seedIfEmpty(services)
+            if logins.isEmpty {
+                say("demo: the database is not empty; nothing was added")
+            } else {
+                say("demo data added. Logins (role, username or ID number, password):")
+                for l in logins { say("  \(l)") }
+            }
+        }
+        say("onecard \(OneCardApp.version) — region \(services.configuration.region) (\(services.policy.name)), database \(services.configuration.database)")
+        try await OneCardApp.serve(services) { port in
+            say("onecard listening on http://\(services.configuration.host):\(port)")
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations.")
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        do {
+            let services = try await OneCardApp.services(try data.configuration())
+            let ran = try await services.store.migrate()
+            say(ran.isEmpty ? "the database is up to date" : "applied: \(ran.joined(separator: ", "))")
+            await services.store.close()
+        } catch let e as ConfigurationError {
+            throw fail(e.description)
+        }
+    }
+}
+
+struct Users: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage staff users.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a staff user; the password is read from standard input (one line).")
+        @Option var username: String
+        @Option(help: "admin, agent, department, bank or auditor") var role: String
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            guard let role = Role(rawValue: role), Role.staff.contains(role) else {
+                throw fail("--role must be one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let password = readLine(strippingNewline: true), !password.isEmpty else {
+                throw fail("give the password on standard input (one line)")
+            }
+            do {
+                let services = try await OneCardApp.services(try data.configuration())
+                if services.configuration.database.isEmbedded { try await services.store.migrate() }
+                defer { Task { await services.store.close() } }
+                let user = try await services.createStaffUser(username: username, password: password, role: role)
+                say("created \(user.role.rawValue) \(user.username)")
+            } catch let e as ConfigurationError {
+                throw fail(e.description)
+            } catch let e as DomainError {
+                throw fail("\(e.code): \(e.detail)")
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+import Testing
+@testable import OneCardCore
+
+@Suite("Card numbers, identification codes, chip keys and field encryption")
+struct CardNumberAndKeyTests {
+    @Test func cardNumbersAreNineCharacters() throws {
+        let n = CardNumber.random(.system)
+        #expect(n.rawValue.count == 9)
+        #expect(try CardNumber(n.rawValue) == n)
+        for bad in ["A1234567", "A123456789", "I12345678", "112345678", "a12345678"] {
+            #expect(throws: DomainError.self, "\(bad)") { try CardNumber(bad) }
+        }
+    }
+
+    @Test func cardHashIsHexSHA256() {
+        let n = try! CardNumber("A12345678")
+        #expect(n.hash == SHA256.hash(data: Data("A12345678".utf8)).map { String(format: "%02x", $0) }.joined())
+    }
+
+    @Test func identificationCodeLayout() {
+        let code = CardIdentificationCode.make(issuerRegion: "440000", random: .system)
+        #expect(code.count == 32 && code.hasPrefix("440000D156000005"))
+        #expect(CardIdentificationCode.isValid(code))
+        #expect(!CardIdentificationCode.isValid("440000D156000006" + String(code.suffix(16))))
+    }
+
+    @Test func chipKeysAreDiversifiedPerCardAndPerMaster() throws {
+        let a = ChipKeyDeriver(master: SymmetricKey(data: Data(repeating: 1, count: 32)))
+        let b = ChipKeyDeriver(master: SymmetricKey(data: Data(repeating: 2, count: 32)))
+        let n1 = try CardNumber("A12345678"), n2 = try CardNumber("A12345679")
+        #expect(a.base64Key(for: n1) == a.base64Key(for: n1))
+        #expect(a.base64Key(for: n1) != a.base64Key(for: n2))
+        #expect(a.base64Key(for: n1) != b.base64Key(for: n1))
+        // HMAC-SHA256(master, card number), as documented for personalisation.
+        let expected = Data(HMAC<SHA256>.authenticationCode(for: Data("A12345678".utf8), using: SymmetricKey(data: Data(repeating: 1, count: 32))))
+        #expect(Data(base64Encoded: a.base64Key(for: n1)) == expected)
+    }
+
+    @Test func fieldsAreSealedBoundToTheirColumn() throws {
+        let cipher = FieldCipher(keys: NodeKeys(master: SymmetricKey(data: Data(repeating: 9, count: 32))))
+        let sealed = cipher.seal("王秀梅", field: "name")
+        #expect(!sealed.contains("王秀梅"))
+        #expect(try cipher.open(sealed, field: "name") == "王秀梅")
+        #expect(throws: (any Error).self) { try cipher.open(sealed, field: "phone") }
+        #expect(cipher.seal("王秀梅", field: "name") != sealed)  // a fresh nonce each time
+        #expect(cipher.blindIndex("11010519491231002x", field: "id_number") == cipher.blindIndex("11010519491231002X", field: "id_number"))
+        let other = FieldCipher(keys: NodeKeys(master: SymmetricKey(data: Data(repeating: 8, count: 32))))
+        #expect(other.blindIndex("11010519491231002X", field: "id_number") != cipher.blindIndex("11010519491231002X", field: "id_number"))
+    }
+
+    @Test func nodeKeysAreCreatedOnceWithMode0600() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try NodeKeys.loadOrCreate(in: dir)
+        let second = try NodeKeys.loadOrCreate(in: dir)
+        #expect(first.master == second.master)
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("node.key").path)
+        #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(first.personalData != first.blindIndex)
+    }
+}
+
+@Suite("Jurisdiction policy packs")
+struct PolicyTests {
+    @Test func everyShippedPackIsValid() throws {
+        let book = PolicyBook.shipped
+        #expect(book.policies.count == 10)
+        for p in book.policies.values { try p.validate() }
+        #expect(Set(book.policies.keys) == ["110000", "120000", "130000", "310000", "320000", "330000", "340000", "500000", "510000", "440000"])
+    }
+
+    @Test func aCityUsesItsProvincePack() {
+        #expect(PolicyBook.shipped.policy(for: "440300").regionCode == "440000")
+        #expect(PolicyBook.shipped.policy(for: "440300").temporaryLossLapseDays == 15)
+        #expect(PolicyBook.shipped.policy(for: "620000").temporaryLossLapseDays == 5)  // no pack: national default
+    }
+
+    @Test func outOfRangeValuesAreRefused() {
+        var p = PolicyBook.shipped.policy(for: "110000")
+        p.temporaryLossLapseDays = 16
+        #expect(throws: DomainError.self) { try p.validate() }
+    }
+}

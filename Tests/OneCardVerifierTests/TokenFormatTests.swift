@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import JWTKit
+import OneCardCore
+import Testing
+@testable import OneCardVerifier
+
+@Suite("QR token format")
+struct TokenFormatTests {
+    @Test func issuedTokenHasTheExactHeaderAndClaims() throws {
+        // setup
+        let node = Node()
+        // action
+        let issued = node.issue(entitlements: ["elderly", "disabled"])
+        // validate
+        let parts = segments(issued.token)
+        #expect(parts.count == 3)
+        #expect(!issued.token.contains("="))
+        let header = try #require(Base64URL.decode(parts[0]))
+        #expect(String(decoding: header, as: UTF8.self) == #"{"alg":"EdDSA","kid":"\#(node.ring.current.kid)","typ":"onecard-qr+jwt"}"#)
+        let payload = try #require(Base64URL.decode(parts[1]))
+        let claims = try JSONDecoder().decode(QRClaims.self, from: Data(payload))
+        #expect(claims == issued.claims)
+        #expect(claims.iss == "110000")
+        #expect(claims.iat == Int64(t0.timeIntervalSince1970))
+        #expect(claims.exp == claims.iat + 60)
+        #expect(issued.expiresAt == t0 + 60)
+        #expect(claims.ent == ["elderly", "disabled"])
+        #expect(Base64URL.decode(claims.jti)?.count == 16)
+        #expect(!claims.sub.contains("12345678"))
+        #expect(Base64URL.decode(parts[2])?.count == 64)
+    }
+
+    @Test func kidIsBase64urlOfTheFirstEightBytesOfTheKeyHash() {
+        let node = Node()
+        let key = node.ring.current
+        let expected = Base64URL.encode(Array(SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8)))
+        #expect(key.kid == expected)
+        #expect(key.kid.count == 11)
+    }
+
+    @Test func jtiIsFreshOnEveryToken() {
+        let node = Node()
+        let jtis = Set((0..<50).map { _ in node.issue().claims.jti })
+        #expect(jtis.count == 50)
+    }
+
+    @Test func jwtKitVerifiesAnIssuedTokenWithTheJWKS() async throws {
+        // setup: JWTKit knows nothing of OneCard but the published JWKS
+        struct Payload: JWTPayload {
+            var iss: IssuerClaim, sub: SubjectClaim, iat: IssuedAtClaim, exp: ExpirationClaim, jti: IDClaim, ent: [String]
+            func verify(using algorithm: some JWTAlgorithm) throws {}
+        }
+        let node = Node()
+        let issued = node.issue()
+        let jwks = String(decoding: node.ring.jwks(at: t0).json(), as: UTF8.self)
+        let keys = JWTKeyCollection()
+        try await keys.add(jwksJSON: jwks)
+        // action
+        let payload = try await keys.verify(issued.token, as: Payload.self)
+        // validate
+        #expect(payload.sub.value == issued.claims.sub)
+        #expect(payload.jti.value == issued.claims.jti)
+        #expect(payload.iss.value == "110000")
+        #expect(payload.ent == ["elderly"])
+        #expect(Int64(payload.exp.value.timeIntervalSince1970) == issued.claims.exp)
+
+        // and JWTKit refuses the same token with one payload character changed
+        let tampered = replacingCharacter(of: issued.token, at: segments(issued.token)[0].count + 5)
+        await #expect(throws: (any Error).self) { try await keys.verify(tampered, as: Payload.self) }
+    }
+
+    @Test func base64urlRoundTripsAndRefusesNonCanonicalText() {
+        for n in 0..<40 {
+            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let text = Base64URL.encode(bytes)
+            #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
+            #expect(text == Data(bytes).base64EncodedString().replacingOccurrences(of: "=", with: "")
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"))
+            #expect(Base64URL.decode(text) == bytes)
+        }
+        #expect(Base64URL.decode("AB") == nil)   // trailing bits set: not the canonical "AA"
+        #expect(Base64URL.decode("AA") == [0])
+        #expect(Base64URL.decode("A") == nil)
+        #expect(Base64URL.decode("AA==") == nil)
+        #expect(Base64URL.decode("a+b/") == nil)
+    }
+}
+
+@Suite("Pseudonyms")
+struct PseudonymTests {
+    @Test func twoTokensForOneCardHaveUnrelatedSubjects() throws {
+        // setup
+        let node = Node()
+        // action
+        let a = node.issue(), b = node.issue()
+        // validate: different, and not even sharing a prefix that could link them
+        #expect(a.claims.sub != b.claims.sub)
+        #expect(a.claims.sub.prefix(4) != b.claims.sub.prefix(4))
+        #expect(try node.pseudonyms.open(a.claims.sub, jti: a.claims.jti) == .sample)
+        #expect(try node.pseudonyms.open(b.claims.sub, jti: b.claims.jti) == .sample)
+        #expect(try node.issuer.card(of: a.claims) == .sample)
+    }
+
+    @Test func aSubjectOpensOnlyWithItsOwnJTIAndKey() {
+        let node = Node()
+        let other = Node(seed: "another node")
+        let a = node.issue(), b = node.issue(.other)
+        #expect(throws: PseudonymCipher.Failure.notOurs) { try node.pseudonyms.open(a.claims.sub, jti: b.claims.jti) }
+        #expect(throws: PseudonymCipher.Failure.notOurs) { try other.pseudonyms.open(a.claims.sub, jti: a.claims.jti) }
+        #expect(throws: PseudonymCipher.Failure.malformed) { try node.pseudonyms.open("!!", jti: a.claims.jti) }
+        #expect(throws: PseudonymCipher.Failure.notOurs) { try node.pseudonyms.open(replacingCharacter(of: a.claims.sub, at: 3), jti: a.claims.jti) }
+        #expect((try? node.pseudonyms.open(b.claims.sub, jti: b.claims.jti)) == .other)
+    }
+
+    @Test func nodeKeysGiveTheSamePseudonymKeyAfterARestart() throws {
+        let master = SymmetricKey(data: [UInt8](repeating: 7, count: 32))
+        let sub = PseudonymCipher(keys: NodeKeys(master: master)).seal(.sample, jti: "jti-1")
+        #expect(try PseudonymCipher(keys: NodeKeys(master: master)).open(sub, jti: "jti-1") == .sample)
+    }
+}
+
+@Suite("Entitlements")
+struct EntitlementTests {
+    let birth = CalendarDay(year: 1965, month: 3, day: 15)!
+
+    @Test func elderlyFromTheSixtiethBirthday() {
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2025, month: 3, day: 14)!) == [])
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2025, month: 3, day: 15)!) == ["elderly"])
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2040, month: 1, day: 1)!) == ["elderly"])
+    }
+
+    @Test func bornOnTwentyNinthFebruaryTurnsSixtyOnFirstMarch() {
+        let leap = CalendarDay(year: 1964, month: 2, day: 29)!
+        #expect(Entitlement.codes(birthDate: leap, today: CalendarDay(year: 2024, month: 2, day: 28)!) == [])
+        #expect(Entitlement.codes(birthDate: leap, today: CalendarDay(year: 2024, month: 2, day: 29)!) == ["elderly"])
+        let late = CalendarDay(year: 1965, month: 2, day: 29)  // no such day
+        #expect(late == nil)
+        let leap63 = CalendarDay(year: 1963, month: 3, day: 1)!
+        #expect(Entitlement.codes(birthDate: leap63, today: CalendarDay(year: 2023, month: 2, day: 28)!) == [])
+    }
+
+    @Test func loadedCodesFollowWithoutDuplicates() {
+        let today = CalendarDay(year: 2025, month: 6, day: 1)!
+        #expect(Entitlement.codes(birthDate: birth, today: today, loaded: ["disabled", "elderly", "veteran"]) == ["elderly", "disabled", "veteran"])
+        #expect(Entitlement.codes(birthDate: CalendarDay(year: 2000, month: 1, day: 1)!, today: today, loaded: ["disabled"]) == ["disabled"])
+    }
+}

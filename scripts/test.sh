@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test: builds, starts a throwaway PostgreSQL on a free loopback port, runs the Swift test
+# suites (store and server suites on SQLite and on PostgreSQL, end-to-end tests against the real
+# binary), and stops PostgreSQL again. Installs what it needs (Debian's postgresql) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+command -v swift >/dev/null || { echo "Swift 6.3 is required (https://swift.org/install)"; exit 1; }
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
+  log "installing PostgreSQL (Debian package postgresql)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+PGBIN="$(pg_bin)"
+
+# initdb and pg_ctl refuse to run as root: run them as the postgres user then.
+run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PGROOT="$(mktemp -d /tmp/onecard-pg.XXXXXX)"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGROOT"
+PGPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+stop_pg() {
+  run_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PGROOT"
+}
+trap stop_pg EXIT
+log "starting PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
+run_pg "$PGBIN/initdb" -D "$PGROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+run_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w \
+  -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300" start >/dev/null
+
+export ONECARD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+export ONECARD_REQUIRE_POSTGRES=1
+
+log "building"
+swift build --build-tests
+export ONECARD_BIN="$(swift build --show-bin-path)/onecard"
+
+log "running the Swift test suites"
+swift test --skip-build
