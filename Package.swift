@@ -96,6 +96,7 @@ let package = Package(
                 "OneCardServer",
                 "OneCardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["OneCardCore", "OneCardTestSupport"]),

@@ -1,0 +1,145 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import OneCardCore
+import OneCardStore
+import OneCardTestSupport
+import Testing
+@testable import OneCardServer
+
+/// A decoded reply: status, problem code and JSON body.
+struct Reply: @unchecked Sendable, CustomStringConvertible {
+    let status: Int
+    let contentType: String
+    let body: Data
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    var code: String? { json["code"] as? String }
+    subscript(key: String) -> Any? { json[key] }
+    func string(_ key: String) -> String? { json[key] as? String }
+    var description: String { "\(status) \(String(decoding: body, as: UTF8.self).prefix(400))" }
+}
+
+/// The platform in-process, on a fresh database, with a clock the test moves and an admin and an
+/// agent signed in.
+struct Harness: Sendable {
+    let services: AppServices
+    let clock: ManualClock
+    let client: any TestClientProtocol
+    let admin: String
+    let agent: String
+
+    static let start = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18
+
+    static func run(_ engine: Engine, region: String = "110000", _ body: @Sendable (Harness) async throws -> Void) async throws {
+        let db = try await TestDatabase.make(engine)
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-keys-\(UUID().uuidString)")
+        let clock = ManualClock(start)
+        // Sessions outlive the clock jumps of lapse tests; expiry has its own test.
+        let config = try ServerConfiguration(database: db.url, region: region, dataDir: dataDir, bcryptCost: 4,
+                                             sessionLifetime: 60 * 86_400, logLevel: .warning)
+        let services = try await OneCardApp.services(config, clock: clock.clock, logger: TestDatabase.logger)
+        do {
+            try await services.store.migrate()
+            _ = try await services.createStaffUser(username: "admin", password: "admin-password", role: .admin)
+            _ = try await services.createStaffUser(username: "agent", password: "agent-password", role: .agent)
+            let admin = try await services.accounts.staffToken(username: "admin", password: "admin-password").accessToken
+            let agent = try await services.accounts.staffToken(username: "agent", password: "agent-password").accessToken
+            let (router, _) = OneCardApp.router(services)
+            let app = Application(router: router)
+            try await app.test(.router) { client in
+                try await body(Harness(services: services, clock: clock, client: client, admin: admin, agent: agent))
+            }
+        } catch {
+            await services.store.close(); await db.remove(); try? FileManager.default.removeItem(at: dataDir)
+            throw error
+        }
+        await services.store.close()
+        await db.remove()
+        try? FileManager.default.removeItem(at: dataDir)
+    }
+
+    /// Sends a request; `body` is raw JSON text (so tests can send malformed bodies too).
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: String? = nil,
+              headers: [String: String] = [:]) async throws -> Reply {
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if body != nil { fields[.contentType] = "application/json" }
+        for (k, v) in headers { fields[HTTPField.Name(k)!] = v }
+        let response = try await client.execute(uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) })
+        return Reply(status: Int(response.status.code), contentType: response.headers[.contentType] ?? "", body: Data(buffer: response.body))
+    }
+
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: [String: Any]) async throws -> Reply {
+        let data = try JSONSerialization.data(withJSONObject: json)
+        return try await call(method, uri, token: token, body: String(decoding: data, as: UTF8.self))
+    }
+
+    // MARK: helpers per endpoint
+
+    func createOutlet(region: String = "110105", name: String = "朝阳区社保卡服务中心") async throws -> String {
+        let r = try await call(.post, "/api/v1/outlets", token: admin, json: [
+            "name": name, "regionCode": region, "address": "朝阳路 1 号", "services": ["apply", "pickup"], "hours": "09:00-17:00",
+            "accessibility": ["无障碍通道"],
+        ])
+        #expect(r.status == 201, "\(r)")
+        return try #require(r.string("outletId"))
+    }
+
+    func createBank(_ code: String = "ICBC", to: String = "2030-12-31") async throws {
+        let r = try await call(.post, "/api/v1/banks", token: admin, json: ["code": code, "name": "中国工商银行", "agreementFrom": "2024-01-01", "agreementTo": to])
+        #expect(r.status == 201, "\(r)")
+    }
+
+    func createPerson(idNumber: String = TestIDs.resident(), name: String = "王秀梅") async throws -> String {
+        let r = try await call(.post, "/api/v1/persons", token: agent, json: ["idType": "resident", "idNumber": idNumber, "name": name, "phone": "13800001234"])
+        #expect(r.status == 201, "\(r)")
+        return try #require(r.string("personId"))
+    }
+
+    func apply(person: String, outlet: String, bank: String = "ICBC") async throws -> Reply {
+        try await call(.post, "/api/v1/card-applications", token: agent, json: [
+            "personId": person, "channel": "counter", "applyOutletId": outlet, "bankCode": bank,
+        ])
+    }
+
+    func step(_ application: String, _ step: String, json: [String: Any]? = nil) async throws -> Reply {
+        if let json { return try await call(.post, "/api/v1/card-applications/\(application)/\(step)", token: agent, json: json) }
+        return try await call(.post, "/api/v1/card-applications/\(application)/\(step)", token: agent)
+    }
+
+    /// A person with an issued card: returns (personId, cardNumber).
+    func issuedCard(idNumber: String = TestIDs.resident(), outlet given: String? = nil) async throws -> (String, String) {
+        let outlet: String
+        if let given { outlet = given } else { outlet = try await createOutlet() }
+        let person = try await createPerson(idNumber: idNumber)
+        let app = try await apply(person: person, outlet: outlet)
+        #expect(app.status == 201, "\(app)")
+        let id = try #require(app.string("applicationId"))
+        var number = ""
+        for s in ["approve", "produce", "ready", "collect"] {
+            let r = try await step(id, s)
+            #expect(r.status == 200, "\(s): \(r)")
+            if s == "produce" { number = try #require(r.string("cardNumber")) }
+        }
+        return (person, number)
+    }
+
+    func activeCard(idNumber: String = TestIDs.resident(), outlet: String? = nil) async throws -> (String, String) {
+        let (person, number) = try await issuedCard(idNumber: idNumber, outlet: outlet)
+        let r = try await call(.post, "/api/v1/cards/\(number)/activate", token: agent, json: ["pin": "246810"])
+        #expect(r.string("status") == "active", "\(r)")
+        return (person, number)
+    }
+
+    func eventTypes(_ card: String) async throws -> [String] {
+        let r = try await call(.get, "/api/v1/cards/\(card)/events", token: agent)
+        return (r["events"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String }
+    }
+
+    func count(_ table: String) async throws -> Int {
+        try await services.store.read { s in Int(try await s.db.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()!.decode(column: "n", as: Int64.self)) }
+    }
+}
