@@ -55,11 +55,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "OneCardServer",
             dependencies: [
                 "OneCardCore",
                 "OneCardStore",
+                "OneCardVerifier",
+                "CQRencode",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -76,6 +81,7 @@ let package = Package(
             name: "onecard",
             dependencies: [
                 "OneCardServer",
+                "OneCardVerifier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,7 +91,10 @@ let package = Package(
             path: "Tests/OneCardTestSupport"
         ),
         .testTarget(name: "OneCardCoreTests", dependencies: ["OneCardCore"]),
-        .testTarget(name: "OneCardVerifierTests", dependencies: ["OneCardVerifier", "OneCardCore"]),
+        .testTarget(
+            name: "OneCardVerifierTests",
+            dependencies: ["OneCardVerifier", "OneCardCore", .product(name: "JWTKit", package: "jwt-kit")]
+        ),
         .testTarget(
             name: "OneCardStoreTests",
             dependencies: ["OneCardStore", "OneCardCore", "OneCardTestSupport"]
@@ -94,6 +103,7 @@ let package = Package(
             name: "OneCardServerTests",
             dependencies: [
                 "OneCardServer",
+                "OneCardVerifier",
                 "OneCardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || { echo "Swift 6.3 is required (https://swift.org/install)"; exit 1; }
+# QR images need libqrencode and zlib (Debian packages).
+missing=()
+[ -f /usr/include/qrencode.h ] || missing+=(libqrencode-dev)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  sudo_if apt-get update -qq
+  sudo_if env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 config="${ONECARD_BUILD:-debug}"
 swift build -c "$config" --product onecard
 exec "$(swift build -c "$config" --show-bin-path)/onecard" serve "$@"

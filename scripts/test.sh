@@ -11,10 +11,17 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 command -v swift >/dev/null || { echo "Swift 6.3 is required (https://swift.org/install)"; exit 1; }
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
-if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
-  log "installing PostgreSQL (Debian package postgresql)"
+# Debian packages: QR images (libqrencode, zlib), the independent QR reader the tests decode with
+# (zbar-tools) and the PostgreSQL server the store and server suites also run on.
+missing=()
+[ -f /usr/include/qrencode.h ] || missing+=(libqrencode-dev)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+command -v zbarimg >/dev/null || missing+=(zbar-tools)
+{ [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ]; } || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} (Debian)"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 PGBIN="$(pg_bin)"
 
@@ -35,6 +42,7 @@ run_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w \
 
 export ONECARD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 export ONECARD_REQUIRE_POSTGRES=1
+export ONECARD_REQUIRE_ZBAR=1
 
 log "building"
 swift build --build-tests

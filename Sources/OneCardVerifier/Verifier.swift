@@ -6,8 +6,10 @@ import OneCardCore
 public enum Decision: Hashable, Sendable {
     /// Signed by a trusted issuer, in date, not revoked and not seen before: these are its claims.
     case valid(QRClaims)
+    /// Refused, with the API reason code.
     case denied(DenialReason)
 
+    /// Whether the token was accepted.
     public var isValid: Bool { if case .valid = self { true } else { false } }
 }
 
@@ -44,6 +46,7 @@ public final class QRVerifier: Sendable {
         /// Longest token accepted, in bytes.
         public var maxTokenLength: Int = 2048
 
+        /// The defaults above.
         public init() {}
     }
 
@@ -54,6 +57,7 @@ public final class QRVerifier: Sendable {
         var seq: [String: Int64] = [:]
     }
 
+    /// The tolerances this verifier was made with.
     public let configuration: Configuration
     private let trust: Locked<TrustIndex>
     private let revocations = Locked(Revocations())
@@ -100,6 +104,12 @@ public final class QRVerifier: Sendable {
             r.seq[issuer] = document.seq
             return true
         }
+    }
+
+    /// Applies a revocation delta in its plain JSON form (`GET /api/v1/trust/revocations?since=N`).
+    @discardableResult
+    public func apply(revocationsJSON json: Data) throws -> Bool {
+        apply(try RevocationDocument(json: json))
     }
 
     /// Applies several deltas in `seq` order.

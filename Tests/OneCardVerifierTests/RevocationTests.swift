@@ -90,6 +90,10 @@ struct RevocationTests {
         let entries = try #require(object["entries"] as? [[String: String]])
         #expect(entries[0] == ["cardHash": CardNumber.sample.hash, "status": "replaced", "at": "2025-01-01T00:00:00Z"])
         #expect(entries[1] == ["jti": "abc", "status": "lost", "at": "2025-01-01T00:00:01Z"])
+        let verifier = Node().verifier()
+        #expect(try verifier.apply(revocationsJSON: json))
+        #expect(verifier.revocation(ofCard: .sample) == .replaced)
+        #expect(verifier.revocation(ofCard: .other) == nil)
         #expect(CardNumber.sample.hash == SHA256.hash(data: Data("A12345678".utf8)).map { String(format: "%02x", $0) }.joined())
     }
 

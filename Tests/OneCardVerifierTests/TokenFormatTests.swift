@@ -97,6 +97,7 @@ struct PseudonymTests {
         // validate: different, and not even sharing a prefix that could link them
         #expect(a.claims.sub != b.claims.sub)
         #expect(a.claims.sub.prefix(4) != b.claims.sub.prefix(4))
+        #expect(a.claims.sub.count == 22)
         #expect(try node.pseudonyms.open(a.claims.sub, jti: a.claims.jti) == .sample)
         #expect(try node.pseudonyms.open(b.claims.sub, jti: b.claims.jti) == .sample)
         #expect(try node.issuer.card(of: a.claims) == .sample)
@@ -109,7 +110,8 @@ struct PseudonymTests {
         #expect(throws: PseudonymCipher.Failure.notOurs) { try node.pseudonyms.open(a.claims.sub, jti: b.claims.jti) }
         #expect(throws: PseudonymCipher.Failure.notOurs) { try other.pseudonyms.open(a.claims.sub, jti: a.claims.jti) }
         #expect(throws: PseudonymCipher.Failure.malformed) { try node.pseudonyms.open("!!", jti: a.claims.jti) }
-        #expect(throws: PseudonymCipher.Failure.notOurs) { try node.pseudonyms.open(replacingCharacter(of: a.claims.sub, at: 3), jti: a.claims.jti) }
+        // the check bytes at the end catch a changed pseudonym (its integrity on a token is the signature's)
+        #expect(throws: PseudonymCipher.Failure.notOurs) { try node.pseudonyms.open(replacingCharacter(of: a.claims.sub, at: 20), jti: a.claims.jti) }
         #expect((try? node.pseudonyms.open(b.claims.sub, jti: b.claims.jti)) == .other)
     }
 
@@ -117,6 +119,20 @@ struct PseudonymTests {
         let master = SymmetricKey(data: [UInt8](repeating: 7, count: 32))
         let sub = PseudonymCipher(keys: NodeKeys(master: master)).seal(.sample, jti: "jti-1")
         #expect(try PseudonymCipher(keys: NodeKeys(master: master)).open(sub, jti: "jti-1") == .sample)
+    }
+}
+
+@Suite("Randomness")
+struct RandomnessTests {
+    @Test func bufferedSystemRandomGivesFreshBytesOfTheAskedLength() {
+        let source = RandomSource.systemBuffered
+        let draws = (0..<600).map { _ in source.bytes(16) }   // 9600 bytes: the 4 KiB buffer refills twice
+        #expect(draws.allSatisfy { $0.count == 16 })
+        #expect(Set(draws).count == 600)
+        #expect(source.bytes(0).isEmpty)
+        #expect(source.bytes(5000).count == 5000)             // larger than the buffer: straight from the system
+        let ones = draws.joined().reduce(0) { $0 + $1.nonzeroBitCount }
+        #expect((37_400...39_400).contains(ones))            // about half of 76 800 bits (σ ≈ 140)
     }
 }
 

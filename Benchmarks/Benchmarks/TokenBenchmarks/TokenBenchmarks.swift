@@ -12,7 +12,10 @@ final class Fixture: @unchecked Sendable {
     static let shared = Fixture()
 
     let ring = SigningKeyRing(region: "110000", createdAt: Date())
+    /// The issuer as the server should build it (`RandomSource.systemBuffered`).
     let issuer: QRTokenIssuer
+    /// The same with `RandomSource.system` as it is today: one `getrandom` call per byte.
+    let issuerWithByteRandom: QRTokenIssuer
     let card = try! CardNumber("A12345678")
     let now = Date()
     /// Tokens with distinct `jti`s, so the replay cache accepts every one.
@@ -23,7 +26,8 @@ final class Fixture: @unchecked Sendable {
     private var verifier: QRVerifier
 
     private init() {
-        issuer = QRTokenIssuer(region: "110000", pseudonyms: PseudonymCipher(key: SymmetricKey(size: .bits256)))
+        issuer = QRTokenIssuer(region: "110000", pseudonyms: PseudonymCipher(key: SymmetricKey(size: .bits256)), random: .systemBuffered)
+        issuerWithByteRandom = QRTokenIssuer(region: "110000", pseudonyms: PseudonymCipher(key: SymmetricKey(size: .bits256)), random: .system)
         verifier = QRVerifier(trustList: ring.jwks(at: now))
         refill(count: 24_000)
     }
@@ -98,9 +102,38 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations { blackHole(try! fixture.ring.current.privateKey.signature(for: message)) }
     }
 
-    Benchmark("QRTokenIssuer.issue (hand-written JWS)", configuration: fast) { benchmark in
+    Benchmark("QRTokenIssuer.issue (hand-written JWS, RandomSource.systemBuffered)", configuration: fast) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(fixture.issuer.issue(for: fixture.card, entitlements: ["elderly"], key: fixture.ring.current))
+        }
+    }
+
+    Benchmark("QRTokenIssuer.issue (hand-written JWS, RandomSource.system)", configuration: fast) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(fixture.issuerWithByteRandom.issue(for: fixture.card, entitlements: ["elderly"], key: fixture.ring.current))
+        }
+    }
+
+    // Where issuance spends its time beyond the signature.
+    let pseudonyms = PseudonymCipher(key: SymmetricKey(size: .bits256))
+    Benchmark("part: PseudonymCipher.seal", configuration: fast) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(pseudonyms.seal(fixture.card, jti: "0123456789abcdefghijkl")) }
+    }
+    Benchmark("part: 16 random bytes (RandomSource.systemBuffered)", configuration: fast) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(RandomSource.systemBuffered.bytes(16)) }
+    }
+    Benchmark("part: 16 random bytes (RandomSource.system)", configuration: fast) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(RandomSource.system.bytes(16)) }
+    }
+    let claims = QRClaims(iss: "110000", sub: String(repeating: "s", count: 34), iat: 1_735_689_600, exp: 1_735_689_660,
+                          jti: String(repeating: "j", count: 22), ent: ["elderly"])
+    Benchmark("part: QRClaims.json", configuration: fast) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(claims.json()) }
+    }
+    let payload = claims.json()
+    Benchmark("part: CompactJWS.sign (base64url + signature)", configuration: fast) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try! CompactJWS.sign(encodedHeader: fixture.ring.current.encodedQRHeader, payloadJSON: payload, key: fixture.ring.current.privateKey))
         }
     }
 
@@ -114,7 +147,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             // The same work as QRTokenIssuer.issue: jti, pseudonym, claims, signature.
             let iat = Int64(Date().timeIntervalSince1970)
-            let jti = Base64URL.encode(RandomSource.system.bytes(16))
+            let jti = Base64URL.encode(RandomSource.systemBuffered.bytes(16))
             let claims = JWTKitClaims(iss: "110000", sub: pseudonyms.seal(fixture.card, jti: jti), iat: iat, exp: iat + 60, jti: jti, ent: ["elderly"])
             blackHole(try await keys.sign(claims, kid: JWKIdentifier(string: fixture.ring.current.kid), header: header))
         }

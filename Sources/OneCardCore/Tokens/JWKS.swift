@@ -2,15 +2,20 @@ import Foundation
 
 /// One public key of the trust list: an Ed25519 key (RFC 8037 OKP) and the region it signs for.
 public struct JWK: Codable, Hashable, Sendable {
+    /// Always `OKP` (RFC 8037).
     public var kty: String
+    /// Always `Ed25519`.
     public var crv: String
     /// The raw 32-byte public key, base64url.
     public var x: String
+    /// Key id, as in the JWS header of what it signs.
     public var kid: String
+    /// `sig`: the key only verifies signatures.
     public var use: String?
     /// The issuing region code whose tokens this key may sign (a OneCard extension member).
     public var iss: String
 
+    /// An Ed25519 signing key entry.
     public init(x: String, kid: String, iss: String) {
         kty = "OKP"; crv = "Ed25519"; use = "sig"
         self.x = x; self.kid = kid; self.iss = iss
@@ -19,8 +24,10 @@ public struct JWK: Codable, Hashable, Sendable {
 
 /// The trust list as published at `GET /api/v1/trust/jwks`: `{"keys":[{kty,crv,x,kid,use,iss}]}`.
 public struct JWKS: Codable, Hashable, Sendable {
+    /// The keys, one per `kid`.
     public var keys: [JWK]
 
+    /// A trust list of `keys`.
     public init(keys: [JWK]) { self.keys = keys }
 
     /// Parses a JWKS document.

@@ -7,18 +7,23 @@ public struct QRClaims: Codable, Hashable, Sendable {
     public var iss: String
     /// Pseudonym of the card, different on every token (`PseudonymCipher`); never an ID or card number.
     public var sub: String
+    /// Issued at (seconds since 1970).
     public var iat: Int64
+    /// Expires at (seconds since 1970): `iat` + the issuer's token lifetime.
     public var exp: Int64
     /// Unique token id: base64url of 16 random bytes. Replay caches and `jti` revocations key on it.
     public var jti: String
     /// Entitlement codes (`Entitlement`).
     public var ent: [String]
 
+    /// Claims as given; `QRTokenIssuer` is what makes them for real tokens.
     public init(iss: String, sub: String, iat: Int64, exp: Int64, jti: String, ent: [String]) {
         self.iss = iss; self.sub = sub; self.iat = iat; self.exp = exp; self.jti = jti; self.ent = ent
     }
 
+    /// `iat` as a date.
     public var issuedAt: Date { Date(timeIntervalSince1970: TimeInterval(iat)) }
+    /// `exp` as a date.
     public var expiresAt: Date { Date(timeIntervalSince1970: TimeInterval(exp)) }
 
     /// The payload JSON in the order the issuer writes it: `{"iss","sub","iat","exp","jti","ent"}`.
@@ -43,7 +48,9 @@ public struct QRClaims: Codable, Hashable, Sendable {
 public struct IssuedQRToken: Sendable, Equatable {
     /// The compact JWS to put in the QR code.
     public let token: String
+    /// What the token says, for the caller's records (`jti` for revocation, `exp` for the app).
     public let claims: QRClaims
+    /// When the token stops being accepted (before the verifier's skew).
     public var expiresAt: Date { claims.expiresAt }
 }
 
@@ -51,16 +58,21 @@ public struct IssuedQRToken: Sendable, Equatable {
 /// signed with the key the caller passes (normally `SigningKeyRing.current`).
 ///
 /// The JWS is written by hand instead of through JWTKit: JWTKit's async key collection and JSONEncoder
-/// cost more than the goal allows next to one Ed25519 signature (Benchmarks/RESULTS.md); the output is
-/// the same standard JWS, and the tests verify issued tokens with JWTKit.
+/// cost more than the goal allows next to one Ed25519 signature (Benchmarks/RESULTS.md), and its header
+/// member order is not fixed; the output is the same standard JWS, and the tests verify issued tokens
+/// with JWTKit. Inject `RandomSource.systemBuffered` (the default) rather than `.system`, whose
+/// per-byte system calls alone cost 40 % of a signature.
 public struct QRTokenIssuer: Sendable {
+    /// The issuing region code, the `iss` of every token.
     public let region: String
+    /// `exp - iat`, 60 s by default (API.md).
     public let lifetime: TimeInterval
     private let pseudonyms: PseudonymCipher
     private let clock: Clock
     private let random: RandomSource
 
-    public init(region: String, pseudonyms: PseudonymCipher, clock: Clock = .system, random: RandomSource = .system, lifetime: TimeInterval = 60) {
+    /// An issuer for `region`; time from `clock`, `jti`s from `random`.
+    public init(region: String, pseudonyms: PseudonymCipher, clock: Clock = .system, random: RandomSource = .systemBuffered, lifetime: TimeInterval = 60) {
         self.region = region; self.pseudonyms = pseudonyms; self.clock = clock; self.random = random; self.lifetime = lifetime
     }
 

@@ -43,10 +43,14 @@ public struct RevocationEntry: Codable, Hashable, Sendable {
         case token(jti: String)
     }
 
+    /// The card or token the entry is about.
     public var subject: Subject
+    /// The status it took.
     public var status: RevocationStatus
+    /// When it took that status (RFC 3339 on the wire).
     public var at: Date
 
+    /// An entry for `subject`.
     public init(_ subject: Subject, status: RevocationStatus, at: Date) {
         self.subject = subject; self.status = status; self.at = at
     }
@@ -101,10 +105,14 @@ public struct RevocationEntry: Codable, Hashable, Sendable {
 /// after `since`, and `seq`, the number to ask `since` next time. `iss`, the region whose node numbered
 /// it, is an optional extension: terminals that take lists from several issuers keep one `seq` per issuer.
 public struct RevocationDocument: Codable, Hashable, Sendable {
+    /// The sequence number of the last change included.
     public var seq: Int64
+    /// The issuing region whose node numbered the changes, when it says so.
     public var iss: String?
+    /// The changes, oldest first.
     public var entries: [RevocationEntry]
 
+    /// A document of `entries` up to `seq`.
     public init(seq: Int64, iss: String? = nil, entries: [RevocationEntry]) {
         self.seq = seq; self.iss = iss; self.entries = entries
     }

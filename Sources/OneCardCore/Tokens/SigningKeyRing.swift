@@ -5,14 +5,18 @@ import Foundation
 public struct SigningKey: Sendable {
     /// Key id: base64url of the first 8 bytes of SHA-256 of the raw public key.
     public let kid: String
+    /// The secret half; never leaves the node (saved only by `SigningKeyRing.save(in:)`).
     public let privateKey: Curve25519.Signing.PrivateKey
+    /// The half published in the JWKS.
     public let publicKey: Curve25519.Signing.PublicKey
+    /// When the key was made.
     public let createdAt: Date
     /// When a newer key took over; nil for the current key.
     public var retiredAt: Date?
     /// The JWS header `{"alg":"EdDSA","kid":…,"typ":"onecard-qr+jwt"}` this key puts on tokens, encoded once.
     public let encodedQRHeader: [UInt8]
 
+    /// A key from its secret half; the `kid` and the QR header are derived here, once.
     public init(privateKey: Curve25519.Signing.PrivateKey, createdAt: Date, retiredAt: Date? = nil) {
         self.privateKey = privateKey
         publicKey = privateKey.publicKey
@@ -101,6 +105,7 @@ public struct SigningKeyRing: Sendable {
         var keys: [Key]
     }
 
+    /// A key file that cannot be read or written; names the file for the operator.
     public struct FileError: Error, CustomStringConvertible {
         public let path: String
         public let reason: String

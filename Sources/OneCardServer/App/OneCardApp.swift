@@ -17,8 +17,15 @@ public enum OneCardApp {
         let keys = try NodeKeys.loadOrCreate(in: config.dataDir, random: random)
         let store = try await Store.open(config.database, cipher: FieldCipher(keys: keys), logger: logger)
         let sessions = await SessionTokens.make(key: keys.sessions, clock: clock, lifetime: config.sessionLifetime)
+        let signingKeys: SigningKeyStore
+        do {
+            signingKeys = try SigningKeyStore(directory: config.dataDir, region: config.region, clock: clock, random: random)
+        } catch {
+            await store.close()
+            throw ConfigurationError("\(error)")
+        }
         return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
-                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost))
+                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys)
     }
 
     /// The router with every endpoint, and the API description built alongside it.
@@ -32,6 +39,7 @@ public enum OneCardApp {
         AuthController(services: services).register(api)
         RegistryController(services: services).register(api)
         CardsController(services: services).register(api)
+        ECardController(services: services).register(api)
         return (router, api)
     }
 

@@ -16,6 +16,7 @@ public struct AppServices: Sendable {
     public let logger: Logger
     let sessions: SessionTokens
     let passwords: PasswordHasher
+    let signingKeys: SigningKeyStore
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -25,6 +26,14 @@ public struct AppServices: Sendable {
     var registry: RegistryService { RegistryService(services: self) }
     var cards: CardService { CardService(services: self) }
     var accounts: AccountService { AccountService(services: self) }
+    var ecards: ECardService { ECardService(services: self) }
+
+    /// Issues QR tokens for this node's cards. `jti`s come from a buffered system generator: one system
+    /// call per token instead of per byte keeps issuance within its benchmark goal (Benchmarks/RESULTS.md).
+    func qrIssuer(ring: SigningKeyRing) -> QRTokenIssuer {
+        QRTokenIssuer(region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock, random: .systemBuffered,
+                      lifetime: ring.tokenLifetime)
+    }
 }
 
 /// Bcrypt off the cooperative thread pool, so a slow hash never stalls other requests.

@@ -206,6 +206,7 @@ struct CardService: Sendable {
         let region = services.configuration.region
         let random = services.random
         let keys = services.keys
+        let skew = services.signingKeys.ring.skew
         let pinHash: String? = if let pin { try await services.passwords.hash(pin.digits) } else { nil }
         for attempt in 0..<5 {
             let replacementNumber = CardNumber.random(random).rawValue
@@ -223,9 +224,10 @@ struct CardService: Sendable {
                         card.status = try CardLifecycle.next(from: card.status, .lapse)
                         card.lostAt = nil
                         try await s.cards.update(card)
-                        try await s.events.append(CardEvent(at: lostAt.addingTimeInterval(TimeInterval(lapseDays) * 86_400),
-                                                            type: CardAction.lapse.eventType, actor: Actor.system.name,
+                        let lapsedAt = lostAt.addingTimeInterval(TimeInterval(lapseDays) * 86_400)
+                        try await s.events.append(CardEvent(at: lapsedAt, type: CardAction.lapse.eventType, actor: Actor.system.name,
                                                             channel: Actor.system.channel, reason: "\(lapseDays) days", cardNumber: number, applicationId: nil))
+                        try await ECardService.follow(card, after: .lapse, at: lapsedAt, actor: .system, skew: skew, in: s)
                     }
                     card.status = try CardLifecycle.next(from: card.status, action)
                     var replacement: Card?
@@ -253,6 +255,7 @@ struct CardService: Sendable {
                     try await s.events.append(CardEvent(at: at, type: action.eventType, actor: actor.name, channel: actor.channel,
                                                         reason: action == .lapse ? "\(lapseDays) days" : action.reason,
                                                         cardNumber: number, applicationId: nil))
+                    try await ECardService.follow(card, after: action, at: at, actor: actor, skew: skew, in: s)
                     if let replacement {
                         try await s.cards.insert(replacement)
                         try await s.events.append(CardEvent(at: at, type: "card_issued", actor: actor.name, channel: actor.channel,

@@ -64,12 +64,7 @@ struct JSONResponse<T: Encodable & Sendable>: ResponseGenerator {
     init(_ body: T, status: HTTPResponse.Status = .ok) { self.body = body; self.status = status }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(body)
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        try Response.json(body, status: status)
     }
 }
 
@@ -79,4 +74,15 @@ func parseEnum<E: RawRepresentable>(_ raw: String, _ field: String) throws(Domai
         throw DomainError(.unprocessable, "invalid_value", "\(field): one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return v
+}
+
+extension Response {
+    /// A JSON response from any encodable value (for handlers that answer with more than one shape).
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
 }

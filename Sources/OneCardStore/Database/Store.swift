@@ -150,6 +150,8 @@ public struct StoreSession: Sendable {
     public var cards: CardRepository { .init(db: db, dialect: dialect, cipher: cipher) }
     public var events: EventRepository { .init(db: db) }
     public var audit: AuditRepository { .init(db: db) }
+    public var ecards: ECardRepository { .init(db: db) }
+    public var trust: TrustRepository { .init(db: db) }
 }
 
 extension SQLRow {

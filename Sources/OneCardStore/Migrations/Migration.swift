@@ -16,6 +16,7 @@ public enum Migrations {
         m001CreateRegistry,
         m002CreateCards,
         m003CreateAudit,
+        m004CreateECards,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

@@ -1,0 +1,111 @@
+import Foundation
+import OneCardCore
+import OneCardStore
+
+/// The electronic social security card (same validity as the physical one, GD art. 2) and its
+/// dynamic QR codes.
+struct ECardService: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+
+    /// Issues (or re-binds to a new device) the e-card of a holder whose physical card is active.
+    func issue(personId: String, deviceId: String, actor: Actor) async throws -> ECard {
+        let device = deviceId.trimmingCharacters(in: .whitespaces)
+        guard (1...128).contains(device.count), device.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
+            throw DomainError(.unprocessable, "invalid_field", "deviceId: 1 to 128 ASCII characters")
+        }
+        let at = services.clock.now()
+        let random = services.random
+        guard let card = try await services.cards.liveCard(personId: personId) else {
+            throw DomainError(.notFound, "no_card", "you hold no card; apply for one")
+        }
+        return try await store.write { s in
+            guard let locked = try await s.cards.find(card.number, lock: true), locked.status == .active else {
+                throw DomainError(.conflict, "card_not_active", "the e-card needs an active physical card")
+            }
+            if var existing = try await s.ecards.find(personId: personId) {
+                let changed = existing.deviceId != device
+                existing.deviceId = device
+                existing.cardNumber = locked.number
+                existing.status = .active
+                existing.updatedAt = at
+                try await s.ecards.update(existing)
+                if changed {
+                    try await s.events.append(CardEvent(at: at, type: "ecard_device_changed", actor: actor.name, channel: actor.channel,
+                                                        reason: "bound to a new device", cardNumber: locked.number, applicationId: nil))
+                }
+                return existing
+            }
+            let e = ECard(id: random.uuid(), personId: personId, cardNumber: locked.number, deviceId: device, status: .active, issuedAt: at, updatedAt: at)
+            try await s.ecards.insert(e)
+            try await s.events.append(CardEvent(at: at, type: "ecard_issued", actor: actor.name, channel: actor.channel,
+                                                reason: nil, cardNumber: locked.number, applicationId: nil))
+            return e
+        }
+    }
+
+    func ecard(personId: String) async throws -> ECard {
+        _ = try await services.cards.liveCard(personId: personId)  // lets a due temporary loss lapse first
+        guard let e = try await store.read({ try await $0.ecards.find(personId: personId) }) else {
+            throw DomainError(.notFound, "no_ecard", "you have no e-card yet; issue one for your device")
+        }
+        return e
+    }
+
+    /// A fresh QR token for the holder's active e-card.
+    func qrToken(personId: String) async throws -> IssuedQRToken {
+        let e = try await ecard(personId: personId)
+        let card = try await services.cards.card(e.cardNumber)
+        guard card.status == .active, e.status == .active else {
+            throw DomainError(.conflict, "card_not_active", "the card is \(card.status.rawValue); QR codes are issued for an active card only")
+        }
+        let person = try await services.registry.person(personId)
+        let number = try CardNumber(card.number)
+        let ring = services.signingKeys.ring
+        let issued = services.qrIssuer(ring: ring).issue(
+            for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: services.today), key: ring.current)
+        try await store.write { s in
+            try await s.trust.recordToken(jti: issued.claims.jti, cardNumber: card.number, issuedAt: services.clock.now(), expiresAt: issued.expiresAt)
+        }
+        return issued
+    }
+
+    /// Keeps the e-card in step with its physical card and publishes the card's new status on the
+    /// revocation list. Called by `CardService.transition` inside the transaction of the change.
+    static func follow(_ card: Card, after action: CardAction, at: Date, actor: Actor, skew: TimeInterval, in s: StoreSession) async throws {
+        if let status = RevocationStatus(card.status), action != .activate, let number = try? CardNumber(card.number) {
+            try await s.trust.appendRevocation(.card(number, status: status, at: at))
+            if status.revokes {
+                for jti in try await s.trust.outstandingTokens(cardNumber: card.number, now: at, skew: skew) {
+                    try await s.trust.appendRevocation(.token(jti: jti, status: status, at: at))
+                }
+            }
+        }
+        let event = { (type: String, reason: String?) in
+            CardEvent(at: at, type: type, actor: actor.name, channel: actor.channel, reason: reason, cardNumber: card.number, applicationId: nil)
+        }
+        switch action {
+        case .reportLoss, .cancel, .replace:
+            // A loss report, cancellation or replacement suspends the e-card at once.
+            guard var e = try await s.ecards.find(cardNumber: card.number), e.status == .active else { return }
+            e.status = .suspended
+            e.updatedAt = at
+            try await s.ecards.update(e)
+            try await s.events.append(event("ecard_suspended", action.eventType))
+        case .unlock, .lapse:
+            guard var e = try await s.ecards.find(cardNumber: card.number), e.status == .suspended else { return }
+            e.status = .active
+            e.updatedAt = at
+            try await s.ecards.update(e)
+            try await s.events.append(event("ecard_resumed", action.eventType))
+        case .activate:
+            // A replacement card takes over the e-card once it is activated.
+            guard let replaced = card.replaces, var e = try await s.ecards.find(cardNumber: replaced) else { return }
+            e.cardNumber = card.number
+            e.status = .active
+            e.updatedAt = at
+            try await s.ecards.update(e)
+            try await s.events.append(event("ecard_rebound", "replaces \(replaced)"))
+        }
+    }
+}

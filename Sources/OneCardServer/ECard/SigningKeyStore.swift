@@ -1,0 +1,44 @@
+import Foundation
+import NIOConcurrencyHelpers
+import OneCardCore
+import OneCardStore
+
+/// The node's QR signing keys, kept in the data directory. `onecard keys rotate` rewrites the file; a
+/// running server notices the change (checked at most every two seconds) and signs with the new key
+/// while the old one stays in the trust list until every token it signed has expired.
+final class SigningKeyStore: Sendable {
+    let directory: URL
+    private let clock: Clock
+    private struct State { var ring: SigningKeyRing; var modified: Date?; var checkedAt: Date }
+    private let state: NIOLockedValueBox<State>
+
+    init(directory: URL, region: String, clock: Clock, random: RandomSource) throws {
+        self.directory = directory
+        self.clock = clock
+        let ring = try SigningKeyRing.loadOrCreate(in: directory, region: region, clock: clock, random: random)
+        guard ring.region == region else {
+            throw ConfigurationError("\(directory.appendingPathComponent(SigningKeyRing.fileName).path) holds keys for region \(ring.region), but this node runs as \(region): use another --data-dir")
+        }
+        state = NIOLockedValueBox(State(ring: ring, modified: Self.modified(directory), checkedAt: Date()))
+    }
+
+    private static func modified(_ directory: URL) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(SigningKeyRing.fileName).path))?[.modificationDate] as? Date
+    }
+
+    /// The current ring, reloaded when the key file has changed on disk.
+    var ring: SigningKeyRing {
+        state.withLockedValue { s in
+            let now = Date()
+            if now.timeIntervalSince(s.checkedAt) >= 2 {
+                s.checkedAt = now
+                let m = Self.modified(directory)
+                if m != s.modified, let fresh = try? SigningKeyRing.load(from: directory) {
+                    s.ring = fresh
+                    s.modified = m
+                }
+            }
+            return s.ring
+        }
+    }
+}

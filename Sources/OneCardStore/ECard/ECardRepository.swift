@@ -1,0 +1,108 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+/// An electronic card: bound to one device, following its physical card one to one.
+public struct ECard: Sendable, Equatable {
+    public enum Status: String, Sendable { case active, suspended }
+    public var id: String
+    public var personId: String
+    public var cardNumber: String
+    public var deviceId: String
+    public var status: Status
+    public var issuedAt: Date
+    public var updatedAt: Date
+
+    public init(id: String, personId: String, cardNumber: String, deviceId: String, status: Status, issuedAt: Date, updatedAt: Date) {
+        self.id = id; self.personId = personId; self.cardNumber = cardNumber; self.deviceId = deviceId
+        self.status = status; self.issuedAt = issuedAt; self.updatedAt = updatedAt
+    }
+}
+
+public struct ECardRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func find(personId: String) async throws -> ECard? {
+        try await db.raw("SELECT * FROM ecards WHERE person_id = \(bind: personId)").first().map(Self.decode)
+    }
+
+    public func find(cardNumber: String) async throws -> ECard? {
+        try await db.raw("SELECT * FROM ecards WHERE card_number = \(bind: cardNumber)").first().map(Self.decode)
+    }
+
+    public func insert(_ e: ECard) async throws {
+        try await db.raw("""
+            INSERT INTO ecards (id, person_id, card_number, device_id, status, issued_at, updated_at)
+            VALUES (\(bind: e.id), \(bind: e.personId), \(bind: e.cardNumber), \(bind: e.deviceId), \(bind: e.status.rawValue),
+                    \(bind: e.issuedAt.millis), \(bind: e.updatedAt.millis))
+            """).run()
+    }
+
+    public func update(_ e: ECard) async throws {
+        try await db.raw("""
+            UPDATE ecards SET card_number = \(bind: e.cardNumber), device_id = \(bind: e.deviceId), status = \(bind: e.status.rawValue),
+                updated_at = \(bind: e.updatedAt.millis) WHERE id = \(bind: e.id)
+            """).run()
+    }
+
+    static func decode(_ r: any SQLRow) throws -> ECard {
+        ECard(id: try r.string("id"), personId: try r.string("person_id"), cardNumber: try r.string("card_number"),
+              deviceId: try r.string("device_id"), status: ECard.Status(rawValue: try r.string("status")) ?? .suspended,
+              issuedAt: try r.date("issued_at"), updatedAt: try r.date("updated_at"))
+    }
+}
+
+/// QR tokens issued and the public revocation list.
+public struct TrustRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func recordToken(jti: String, cardNumber: String, issuedAt: Date, expiresAt: Date) async throws {
+        try await db.raw("""
+            INSERT INTO qr_tokens (jti, card_number, issued_at, expires_at)
+            VALUES (\(bind: jti), \(bind: cardNumber), \(bind: issuedAt.millis), \(bind: expiresAt.millis))
+            """).run()
+    }
+
+    /// Tokens of a card that a terminal could still accept at `now` (allowing for clock skew).
+    public func outstandingTokens(cardNumber: String, now: Date, skew: TimeInterval) async throws -> [String] {
+        try await db.raw("""
+            SELECT jti FROM qr_tokens WHERE card_number = \(bind: cardNumber) AND expires_at >= \(bind: now.addingTimeInterval(-skew).millis)
+            """).all().map { try $0.string("jti") }
+    }
+
+    /// Forgets tokens that expired before `cutoff`.
+    public func pruneTokens(before cutoff: Date) async throws {
+        try await db.raw("DELETE FROM qr_tokens WHERE expires_at < \(bind: cutoff.millis)").run()
+    }
+
+    public func appendRevocation(_ entry: RevocationEntry) async throws {
+        let (hash, jti): (String?, String?) = switch entry.subject {
+        case .card(let h): (h, nil)
+        case .token(let j): (nil, j)
+        }
+        try await db.raw("""
+            INSERT INTO revocations (card_hash, jti, status, at) VALUES (\(bind: hash), \(bind: jti), \(bind: entry.status.rawValue), \(bind: entry.at.millis))
+            """).run()
+    }
+
+    /// Entries after `since`, oldest first, and the highest sequence number (0 when empty).
+    public func revocations(since: Int64, limit: Int = 10_000) async throws -> (seq: Int64, entries: [RevocationEntry]) {
+        let rows = try await db.raw("SELECT * FROM revocations WHERE seq > \(bind: since) ORDER BY seq LIMIT \(bind: limit)").all()
+        var seq = since
+        var entries: [RevocationEntry] = []
+        for r in rows {
+            seq = max(seq, try r.int("seq"))
+            let status = RevocationStatus(rawValue: try r.string("status")) ?? .cancelled
+            let at = try r.date("at")
+            if let hash = try r.optionalString("card_hash") {
+                entries.append(RevocationEntry(.card(hash: hash), status: status, at: at))
+            } else if let jti = try r.optionalString("jti") {
+                entries.append(RevocationEntry(.token(jti: jti), status: status, at: at))
+            }
+        }
+        if rows.isEmpty, let head = try await db.raw("SELECT MAX(seq) AS m FROM revocations").first() {
+            seq = max(seq, try head.optionalInt("m") ?? 0)
+        }
+        return (seq, entries)
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import OneCardCore
+import OneCardVerifier
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage the node's QR signing keys.", subcommands: [Rotate.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new current signing key; the old public key stays in the trust list until every token it signed has expired.")
+        @Option(name: .customLong("data-dir"), help: "The node's data folder.") var dataDir: String = "./onecard-data"
+        @Option(help: "The node's issuing region (used only if the folder has no keys yet).") var region: String = "110000"
+
+        func run() async throws {
+            let directory = URL(fileURLWithPath: dataDir).standardizedFileURL
+            do {
+                var ring = try SigningKeyRing.loadOrCreate(in: directory, region: region)
+                let old = ring.current.kid
+                ring.rotate(at: Date())
+                try ring.save(in: directory)
+                say("rotated: new key \(ring.current.kid) signs from now on; \(old) stays published for \(Int(ring.tokenLifetime + ring.skew)) s")
+            } catch {
+                throw fail("\(error)")
+            }
+        }
+    }
+}
+
+struct VerifyQR: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-qr",
+        abstract: "Verify a QR token offline, as a venue terminal does; prints the decision as JSON and exits 0 only for a valid token.")
+
+    @Option(help: "A trust list (JWKS) file, as served at /api/v1/trust/jwks.") var trust: String
+    @Option(help: "A revocation list file: the JSON of /api/v1/trust/revocations or the JWS of /api/v1/trust/revocations.jws.")
+    var revocations: String?
+    @Option(help: "Verify as of this time (RFC 3339) instead of now.") var at: String?
+    @Argument(help: "The token (compact JWS).") var token: String
+
+    func run() async throws {
+        let verifier: QRVerifier
+        do {
+            verifier = try QRVerifier(trustListJSON: Data(contentsOf: URL(fileURLWithPath: trust)))
+        } catch {
+            throw fail("--trust \(trust): not a readable JWKS file (\(error))")
+        }
+        if let revocations {
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: revocations)) else { throw fail("--revocations \(revocations): unreadable") }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.hasPrefix("{") {
+                guard let doc = try? RevocationDocument(json: data) else { throw fail("--revocations \(revocations): not a revocation list") }
+                _ = verifier.apply(doc)
+            } else {
+                do { _ = try verifier.apply(signedRevocations: text) } catch { throw fail("--revocations \(revocations): signature refused (\(error))") }
+            }
+        }
+        var now = Date()
+        if let at {
+            guard let d = Timestamp.parse(at) else { throw fail("--at must be an RFC 3339 time such as 2026-11-23T08:00:00Z") }
+            now = d
+        }
+        let decision = verifier.verify(token.trimmingCharacters(in: .whitespacesAndNewlines), at: now)
+        var out: [String: Any] = ["at": Timestamp.format(now)]
+        switch decision {
+        case .valid(let claims):
+            out["decision"] = "valid"
+            out["iss"] = claims.iss; out["jti"] = claims.jti; out["ent"] = claims.ent
+            out["expiresAt"] = Timestamp.format(claims.expiresAt)
+        case .denied(let reason):
+            out["decision"] = "denied"
+            out["reason"] = reason.rawValue
+        }
+        let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .withoutEscapingSlashes])
+        say(String(decoding: json, as: UTF8.self))
+        if !decision.isValid { throw ExitCode(1) }
+    }
+}
