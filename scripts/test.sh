@@ -24,6 +24,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 PGBIN="$(pg_bin)"
+# Python's joserfc: the independent JOSE implementation the interop test verifies QR tokens with.
+python3 -c 'import joserfc' 2>/dev/null || { log "installing joserfc (PyPI)"; python3 -m pip install -q joserfc; }
 
 # initdb and pg_ctl refuse to run as root: run them as the postgres user then.
 run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -43,6 +45,7 @@ run_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w \
 export ONECARD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 export ONECARD_REQUIRE_POSTGRES=1
 export ONECARD_REQUIRE_ZBAR=1
+export ONECARD_REQUIRE_JOSE=1
 
 log "building"
 swift build --build-tests
