@@ -45,6 +45,9 @@ public final class QRVerifier: Sendable {
         public var replayShards: Int = 16
         /// Longest token accepted, in bytes.
         public var maxTokenLength: Int = 2048
+        /// Whether this verifier remembers tokens and refuses a second presentation. A node that keeps
+        /// its own per-venue record of accepted tokens (in its database) turns it off.
+        public var checksReplay = true
 
         /// The defaults above.
         public init() {}
@@ -203,6 +206,7 @@ public final class QRVerifier: Sendable {
 
         if revocations.withLock({ $0.tokens[claims.jti] != nil }) { return .denied(.tokenRevoked) }
 
+        guard configuration.checksReplay else { return .valid(claims) }
         // Last, so that only tokens that pass every other check use a replay slot.
         let forgetAfter = claims.exp + Int64(skew.rounded(.up)) + 1
         switch replay.insert(claims.jti, expiry: forgetAfter, now: Int64(t.rounded(.down))) {

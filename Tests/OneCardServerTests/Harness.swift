@@ -143,3 +143,26 @@ struct Harness: Sendable {
         try await services.store.read { s in Int(try await s.db.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()!.decode(column: "n", as: Int64.self)) }
     }
 }
+
+extension Harness {
+    /// A signed-in holder with an active card and an e-card: (holder token, personId, cardNumber, chipKey).
+    func holderWithECard(idNumber: String = TestIDs.resident(sequence: "777"), name: String = "王秀梅") async throws -> (String, String, String) {
+        let outlet = try await createOutlet()
+        let person = try await createPerson(idNumber: idNumber, name: name)
+        let app = try #require(try await apply(person: person, outlet: outlet).string("applicationId"))
+        var number = ""
+        for s in ["approve", "produce", "ready", "collect"] {
+            let r = try await step(app, s)
+            if s == "produce" { number = try #require(r.string("cardNumber")) }
+        }
+        _ = try await call(.post, "/api/v1/cards/\(number)/activate", token: agent, json: ["pin": "246810"])
+        _ = try await call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": idNumber, "name": name, "phone": "13800001234", "password": "holder-password"])
+        let token = try #require(try await call(.post, "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": "holder-password"]).string("accessToken"))
+        _ = try await call(.post, "/api/v1/me/ecard", token: token, json: ["deviceId": "phone-1"])
+        return (token, person, number)
+    }
+
+    func qrToken(_ holder: String) async throws -> String {
+        try #require(try await call(.post, "/api/v1/me/ecard/qr", token: holder).string("token"))
+    }
+}

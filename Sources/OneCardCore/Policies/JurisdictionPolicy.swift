@@ -15,13 +15,52 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     public var cardValidityYears: Int
     /// Where the rules come from, for people reading the pack.
     public var legalBasis: [String]
+    /// Identity documents whose holders may apply here (e.g. HK/Macau/Taiwan residents in Guangdong, GD art. 10).
+    public var eligibleIdTypes: [IDType]
+    public var eligibilityNote: String
+    /// Entitlements derived from a holder's data (age) or loaded certificates.
+    public var entitlements: [EntitlementRule]
+    /// The fine range for card offences, where the jurisdiction's regulation sets one (GD art. 19: 1,000–10,000 yuan).
+    public var fineRangeYuan: FineRange?
+    /// Consultation and complaint hotlines (ZJ: 12345, 12333).
+    public var hotlines: [Hotline]
+    /// Real catalogue items from the regulations, published as version 1 by `--demo`.
+    public var seedCatalogue: [CatalogueItem]
+    /// Believable acceptance venues for `--demo`.
+    public var demoVenues: [DemoVenue]
+
+    public struct EntitlementRule: Codable, Sendable, Equatable { public var code: String; public var minAge: Int?; public var basis: String }
+    public struct FineRange: Codable, Sendable, Equatable { public var min: Int; public var max: Int; public var basis: String }
+    public struct Hotline: Codable, Sendable, Equatable { public var number: String; public var name: String }
+    public struct DemoVenue: Codable, Sendable, Equatable {
+        public var name: String, operatorUscc: String, type: VenueType, regionCode: String, address: String
+        public var accessibility: [String], unifiedLogo: Bool, itemCodes: [String]
+    }
 
     public func validate() throws(DomainError) {
         _ = try RegionCode(regionCode)
         guard (1...90).contains(applicationTimeLimitDays) else { throw .invalidField("applicationTimeLimitDays", "1 to 90") }
         guard (5...15).contains(temporaryLossLapseDays) else { throw .invalidField("temporaryLossLapseDays", "5 to 15") }
         guard (1...30).contains(cardValidityYears) else { throw .invalidField("cardValidityYears", "1 to 30") }
+        guard !eligibleIdTypes.isEmpty else { throw .invalidField("eligibleIdTypes", "at least one") }
+        guard !hotlines.isEmpty else { throw .invalidField("hotlines", "at least one") }
+        if let f = fineRangeYuan, !(0 < f.min && f.min <= f.max) { throw .invalidField("fineRangeYuan", "0 < min <= max") }
+        for item in seedCatalogue { try item.validate() }
+        guard Set(seedCatalogue.map(\.code)).count == seedCatalogue.count else { throw .invalidField("seedCatalogue", "codes must be unique") }
+        let codes = Set(seedCatalogue.map(\.code))
+        for v in demoVenues {
+            _ = try UnifiedSocialCreditCode(v.operatorUscc)
+            _ = try RegionCode(v.regionCode)
+            for code in v.itemCodes {
+                guard codes.contains(code), let item = seedCatalogue.first(where: { $0.code == code }), item.venueTypes.contains(v.type) else {
+                    throw .invalidField("demoVenues", "\(v.name): \(code) is not a seed item for a \(v.type.rawValue)")
+                }
+            }
+        }
     }
+
+    /// The age from which the `elderly` entitlement applies here.
+    public var elderlyAge: Int { entitlements.first { $0.code == "elderly" }?.minAge ?? 60 }
 }
 
 /// Every jurisdiction pack shipped with OneCard.
@@ -47,6 +86,16 @@ public struct PolicyBook: Sendable {
         policies[RegionTable.province(of: region)] ?? JurisdictionPolicy(
             regionCode: RegionTable.province(of: region), name: RegionTable.shared.entry(RegionTable.province(of: region))?.name ?? region,
             nameEn: region, alliances: [], applicationTimeLimitDays: 20, temporaryLossLapseDays: 5,
-            cardValidityYears: 10, legalBasis: ["national defaults"])
+            cardValidityYears: 10, legalBasis: ["national defaults"], eligibleIdTypes: [.resident, .foreignPermanent],
+            eligibilityNote: "", entitlements: [.init(code: "elderly", minAge: 60, basis: "《中华人民共和国老年人权益保障法》第二条")],
+            fineRangeYuan: nil, hotlines: [.init(number: "12333", name: "人力资源社会保障服务热线")], seedCatalogue: [], demoVenues: [])
     }
+
+    /// The regional alliances that keep joint lists (`Resources/alliances.json`).
+    public static let alliances: [Alliance] = {
+        guard let url = Bundle.module.url(forResource: "alliances", withExtension: "json"),
+              let data = try? Data(contentsOf: url), let list = try? JSONDecoder().decode([Alliance].self, from: data)
+        else { return [] }
+        return list
+    }()
 }

@@ -33,13 +33,15 @@ public enum OneCardApp {
         let router = Router(context: AppContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: AuthMiddleware(sessions: services.sessions))
+        router.add(middleware: AuthMiddleware(sessions: services.sessions, store: services.store))
         let api = API(router: router)
         OperationsController(services: services).register(api)
         AuthController(services: services).register(api)
         RegistryController(services: services).register(api)
         CardsController(services: services).register(api)
         ECardController(services: services).register(api)
+        CatalogueController(services: services).register(api)
+        AcceptanceController(services: services).register(api)
         return (router, api)
     }
 

@@ -39,6 +39,10 @@ struct CardService: Sendable {
                 guard let person = try await s.persons.find(input.personId) else {
                     throw DomainError(.notFound, "person_not_found", "no person \(input.personId)")
                 }
+                // Who may apply is the jurisdiction's data (e.g. HK/Macau/Taiwan residents in Guangdong, GD art. 10).
+                guard policy.eligibleIdTypes.contains(person.idNumber.type) else {
+                    throw DomainError(.unprocessable, "not_eligible", "holders of a \(person.idNumber.type.rawValue) ID cannot apply in \(policy.name): \(policy.eligibilityNote)")
+                }
                 let applyOutlet = try await outlet(input.applyOutletId, "applyOutletId", s)
                 let pickupOutlet = try await outlet(input.pickupOutletId, "pickupOutletId", s)
                 if input.delivery == .pickup, pickupOutlet == nil, applyOutlet == nil {

@@ -75,7 +75,7 @@ struct CardsController {
         let staff: [Role] = [.agent, .admin]
         let applicationErrors: [(Int, [String])] = [
             (404, ["person_not_found"]), (409, ["active_card_exists", "application_in_progress", "bank_not_accepting"]),
-            (422, ["unknown_outlet", "unknown_bank"]),
+            (422, ["unknown_outlet", "unknown_bank", "not_eligible"]),
         ]
 
         // MARK: applications (agent)

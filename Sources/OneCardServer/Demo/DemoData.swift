@@ -75,6 +75,16 @@ public enum DemoData {
             guard r.4 >= 3, let cardNumber = try await cards.applications(personId: person.id).first?.cardNumber else { continue }
             _ = try await cards.transition(cardNumber, .activate, pin: try PIN("123456"), actor: agent)
         }
+        // The jurisdiction pack's catalogue, published as version 1, and believable venues with a terminal each.
+        try await CatalogueService(services: services).seedIfEmpty(by: "system:demo")
+        let venues = VenueService(services: services)
+        for v in services.policy.demoVenues {
+            let venue = try await venues.create(.init(name: v.name, operatorUscc: v.operatorUscc, type: v.type, regionCode: v.regionCode,
+                                                      address: v.address, accessibility: v.accessibility, unifiedLogo: v.unifiedLogo,
+                                                      itemCodes: v.itemCodes), by: "system:demo")
+            let terminal = try await venues.createTerminal(venueId: venue.id, by: "system:demo")
+            logins.append(Login(role: "terminal", username: venue.name, password: terminal.apiKey))
+        }
         return logins
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import OneCardCore
+import OneCardVerifier
 import OneCardStore
 
 /// The node's QR signing keys, kept in the data directory. `onecard keys rotate` rewrites the file; a
@@ -9,7 +10,7 @@ import OneCardStore
 final class SigningKeyStore: Sendable {
     let directory: URL
     private let clock: Clock
-    private struct State { var ring: SigningKeyRing; var modified: Date?; var checkedAt: Date }
+    private struct State { var ring: SigningKeyRing; var modified: Date?; var checkedAt: Date; var verifier: QRVerifier }
     private let state: NIOLockedValueBox<State>
 
     init(directory: URL, region: String, clock: Clock, random: RandomSource) throws {
@@ -19,7 +20,7 @@ final class SigningKeyStore: Sendable {
         guard ring.region == region else {
             throw ConfigurationError("\(directory.appendingPathComponent(SigningKeyRing.fileName).path) holds keys for region \(ring.region), but this node runs as \(region): use another --data-dir")
         }
-        state = NIOLockedValueBox(State(ring: ring, modified: Self.modified(directory), checkedAt: Date()))
+        state = NIOLockedValueBox(State(ring: ring, modified: Self.modified(directory), checkedAt: Date(), verifier: Self.verifier(for: ring)))
     }
 
     private static func modified(_ directory: URL) -> Date? {
@@ -36,9 +37,24 @@ final class SigningKeyStore: Sendable {
                 if m != s.modified, let fresh = try? SigningKeyRing.load(from: directory) {
                     s.ring = fresh
                     s.modified = m
+                    s.verifier = Self.verifier(for: fresh)
                 }
             }
             return s.ring
         }
+    }
+
+    /// A verifier of this node's own tokens, for acceptances at its venues. Replays are checked per venue
+    /// item in the database, so its in-memory replay cache is off.
+    var verifier: QRVerifier {
+        _ = ring
+        return state.withLockedValue { $0.verifier }
+    }
+
+    private static func verifier(for ring: SigningKeyRing) -> QRVerifier {
+        var configuration = QRVerifier.Configuration()
+        configuration.checksReplay = false
+        configuration.skew = ring.skew
+        return QRVerifier(trustList: JWKS(keys: ring.keys.map { $0.jwk(issuer: ring.region) }), configuration: configuration)
     }
 }

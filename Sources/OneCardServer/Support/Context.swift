@@ -10,6 +10,8 @@ struct Identity: Sendable, Equatable {
     var role: Role
     /// For holders: their person id.
     var personId: String?
+    /// For terminals: their venue.
+    var venueId: String? = nil
 
     /// How the actor is written into events and audit records.
     var actor: String { "\(role.rawValue):\(subject)" }

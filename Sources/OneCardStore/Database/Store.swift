@@ -152,6 +152,9 @@ public struct StoreSession: Sendable {
     public var audit: AuditRepository { .init(db: db) }
     public var ecards: ECardRepository { .init(db: db) }
     public var trust: TrustRepository { .init(db: db) }
+    public var catalogue: CatalogueRepository { .init(db: db) }
+    public var venues: VenueRepository { .init(db: db) }
+    public var uses: UseRepository { .init(db: db) }
 }
 
 extension SQLRow {

@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import OneCardCore
+import OneCardStore
+
+/// Venues and terminals (admin), acceptances and identity checks (terminals), and "who checked my card".
+struct AcceptanceController {
+    let services: AppServices
+    var venues: VenueService { VenueService(services: services) }
+    var acceptance: AcceptanceService { AcceptanceService(services: services) }
+
+    struct CredentialInput: Decodable { let kind: String; let token: String?; let cardNumber: String?; let challenge: String?; let response: String? }
+    struct AcceptanceInput: Decodable { let itemCode: String; let credential: CredentialInput; let amountFen: Int64? }
+    struct IdentityInput: Decodable { let credential: CredentialInput; let purpose: String }
+
+    struct VenueView: Encodable, Sendable {
+        let venueId: String, name: String, operatorUscc: String, type: String, regionCode: String, address: String
+        let accessibility: [String], unifiedLogo: Bool, itemCodes: [String]
+        init(_ v: Venue) {
+            venueId = v.id; name = v.name; operatorUscc = v.operatorUscc; type = v.type.rawValue; regionCode = v.regionCode; address = v.address
+            accessibility = v.accessibility; unifiedLogo = v.unifiedLogo; itemCodes = v.itemCodes
+        }
+    }
+
+    struct UseView: Encodable, Sendable {
+        let useId: String, at: String, kind: String, decision: String, reason: String?, itemCode: String, venueName: String?, venueType: String?
+        let regionCode: String?, crossRegion: Bool, chargedFen: Int64, disclosed: String?
+    }
+
+    static func credential(_ c: CredentialInput) throws(DomainError) -> AcceptanceService.Credential {
+        try AcceptanceService.parse(kind: c.kind, token: c.token, cardNumber: c.cardNumber, challenge: c.challenge, response: c.response)
+    }
+
+    func register(_ api: API) {
+        let venue = api.schema("Venue", .object([
+            ("venueId", .text), ("name", .text), ("operatorUscc", .text), ("type", .oneOf(VenueType.self)), ("regionCode", .text), ("address", .text),
+            ("accessibility", .array(.text)), ("unifiedLogo", .boolean), ("itemCodes", .array(.text)),
+        ], required: ["venueId", "name", "operatorUscc", "type", "regionCode", "itemCodes"]))
+
+        api.add(Endpoint(method: .post, path: "/api/v1/venues", summary: "Register an acceptance venue", tag: "venues", roles: [.admin],
+                         request: .object([("name", .text), ("operatorUscc", .string(pattern: "^[0-9A-Z]{18}$")), ("type", .oneOf(VenueType.self)),
+                                           ("regionCode", .text), ("address", .text), ("accessibility", .array(.text)), ("unifiedLogo", .boolean),
+                                           ("itemCodes", .array(.text))], required: ["name", "operatorUscc", "type", "regionCode", "address", "itemCodes"]),
+                         success: (201, "Created", venue),
+                         errors: [(422, ["invalid_uscc", "item_not_in_catalogue", "item_not_for_venue_type", "invalid_region_code"])])) { request, context in
+            let i = try await request.decodeJSON(as: VenueService.VenueInput.self, context: context)
+            return JSONResponse(VenueView(try await venues.create(i, by: context.identity!.actor)), status: .created)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/venues", summary: "Where the card is accepted (public)", tag: "venues", roles: nil,
+                         success: (200, "Venues", .object([("venues", .array(venue))], required: ["venues"])))) { _, _ in
+            JSONResponse(["venues": try await services.store.read { try await $0.venues.list() }.map(VenueView.init)])
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/venues/{venueId}", summary: "One venue (public)", tag: "venues", roles: nil,
+                         success: (200, "The venue", venue), errors: [(404, ["venue_not_found"])])) { _, context in
+            JSONResponse(VenueView(try await venues.venue(context.parameters.get("venueId") ?? "")))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/venues/{venueId}/terminals", summary: "Add a terminal; its API key is shown once", tag: "venues",
+                         roles: [.admin], success: (201, "The terminal and its key", .object([("terminalId", .text), ("apiKey", .text)], required: ["terminalId", "apiKey"])),
+                         errors: [(404, ["venue_not_found"])])) { _, context in
+            let t = try await venues.createTerminal(venueId: context.parameters.get("venueId") ?? "", by: context.identity!.actor)
+            return JSONResponse(["terminalId": t.id, "apiKey": t.apiKey], status: .created)
+        }
+
+        api.add(Endpoint(method: .delete, path: "/api/v1/venues/{venueId}/terminals/{terminalId}", summary: "Revoke a terminal's key", tag: "venues",
+                         roles: [.admin], success: (204, "Revoked", nil), errors: [(404, ["terminal_not_found"])])) { _, context in
+            try await venues.revokeTerminal(venueId: context.parameters.get("venueId") ?? "", terminalId: context.parameters.get("terminalId") ?? "",
+                                            by: context.identity!.actor)
+            return Response(status: .noContent)
+        }
+
+        let credential = Schema.object([
+            ("kind", .string(values: ["qr", "card"])), ("token", .text), ("cardNumber", .text), ("challenge", .string(format: "byte")), ("response", .string(format: "byte")),
+        ], required: ["kind"])
+        let answer = api.schema("AcceptanceAnswer", .object([
+            ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.oneOf(DenialCode.self))), ("useId", .text),
+            ("crossRegion", .boolean), ("entitlements", .array(.text)), ("chargedFen", .integer),
+        ], required: ["decision", "crossRegion", "entitlements", "chargedFen"]))
+        api.add(Endpoint(method: .post, path: "/api/v1/acceptances", summary: "Accept a QR code or a physical card for a catalogue item at this terminal's venue",
+                         tag: "acceptance", roles: [.terminal],
+                         request: .object([("itemCode", .text), ("credential", credential), ("amountFen", .integer)], required: ["itemCode", "credential"]),
+                         success: (200, "The decision (a repeat of the Idempotency-Key returns the first one)", answer),
+                         errors: [(400, ["idempotency_key_required"])],
+                         extraHeaders: [("Idempotency-Key", "one per presentation; a repeat returns the first answer", true)])) { request, context in
+            guard let key = request.headers[.idempotencyKey], (1...200).contains(key.count) else {
+                throw DomainError(.badRequest, "idempotency_key_required", "send an Idempotency-Key header (1 to 200 characters)")
+            }
+            let i = try await request.decodeJSON(as: AcceptanceInput.self, context: context)
+            if let amount = i.amountFen, !(0...100_000_000).contains(amount) {
+                throw DomainError.invalidField("amountFen", "0 to 100000000 fen")
+            }
+            guard (1...40).contains(i.itemCode.count) else { throw DomainError.invalidField("itemCode", "1 to 40 characters") }
+            return JSONResponse(try await acceptance.accept(terminal: context.identity!, idempotencyKey: key, itemCode: i.itemCode,
+                                                            credential: try Self.credential(i.credential), amountFen: i.amountFen))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/identity-checks", summary: "Verify who presents a card at a hotel or government counter (minimal disclosure, audited)",
+                         tag: "acceptance", roles: [.terminal],
+                         request: .object([("credential", credential), ("purpose", .text)], required: ["credential", "purpose"]),
+                         success: (200, "The check; a hotel also gets the full name and ID number", .object([
+                            ("verified", .boolean), ("reason", .nullable(.text)), ("nameMasked", .text), ("idNumberMasked", .text), ("name", .text), ("idNumber", .text),
+                         ], required: ["verified"])), errors: [(403, ["venue_not_permitted"])])) { request, context in
+            let i = try await request.decodeJSON(as: IdentityInput.self, context: context)
+            guard (1...200).contains(i.purpose.count) else { throw DomainError.invalidField("purpose", "1 to 200 characters") }
+            return JSONResponse(try await acceptance.identityCheck(terminal: context.identity!, credential: try Self.credential(i.credential), purpose: i.purpose))
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/me/uses", summary: "Who checked my card: every use and identity check", tag: "me", roles: [.holder],
+                         success: (200, "Uses, newest first", .object([("uses", .array(.object([
+                            ("useId", .text), ("at", .dateTime), ("kind", .string(values: ["qr", "card", "identity_check"])), ("decision", .text),
+                            ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
+                            ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
+                         ], required: ["useId", "at", "kind", "decision", "itemCode"])))], required: ["uses"])))) { _, context in
+            let personId = context.identity!.personId!
+            let views = try await services.store.read { s -> [UseView] in
+                var venueCache: [String: Venue] = [:]
+                var out: [UseView] = []
+                for u in try await s.uses.list(personId: personId) {
+                    if venueCache[u.venueId] == nil { venueCache[u.venueId] = try await s.venues.find(u.venueId) }
+                    let v = venueCache[u.venueId]
+                    out.append(UseView(useId: u.id, at: Timestamp.format(u.at), kind: u.kind, decision: u.decision, reason: u.reason, itemCode: u.itemCode,
+                                       venueName: v?.name, venueType: v?.type.rawValue, regionCode: v?.regionCode, crossRegion: u.crossRegion,
+                                       chargedFen: u.chargedFen, disclosed: u.disclosed))
+                }
+                return out
+            }
+            return JSONResponse(["uses": views])
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+import OneCardCore
+import OneCardStore
+
+/// Venues and their terminals. A terminal's API key is `oct_<terminalId>_<secret>`, shown once and
+/// stored as its SHA-256.
+struct VenueService: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+
+    struct VenueInput: Decodable, Sendable {
+        let name: String; let operatorUscc: String; let type: VenueType; let regionCode: String; let address: String
+        let accessibility: [String]?; let unifiedLogo: Bool?; let itemCodes: [String]
+    }
+
+    func create(_ i: VenueInput, by actor: String) async throws -> Venue {
+        guard (1...100).contains(i.name.count) else { throw DomainError.invalidField("name", "1 to 100 characters") }
+        let uscc = try UnifiedSocialCreditCode(i.operatorUscc)
+        _ = try RegionCode(i.regionCode)
+        guard (1...200).contains(i.address.count) else { throw DomainError.invalidField("address", "1 to 200 characters") }
+        guard !i.itemCodes.isEmpty else { throw DomainError.invalidField("itemCodes", "at least one catalogue item") }
+        let venue = Venue(id: services.random.uuid(), name: i.name, operatorUscc: uscc.value, type: i.type, regionCode: i.regionCode,
+                          address: i.address, accessibility: i.accessibility ?? [], unifiedLogo: i.unifiedLogo ?? false,
+                          itemCodes: Array(Set(i.itemCodes)).sorted())
+        let catalogue = CatalogueService(services: services)
+        try await store.write { s in
+            for code in venue.itemCodes {
+                guard let item = try await catalogue.publishedItem(code, in: s) else {
+                    throw DomainError(.unprocessable, "item_not_in_catalogue", "\(code) is not in the published catalogue")
+                }
+                guard item.venueTypes.contains(venue.type) else {
+                    throw DomainError(.unprocessable, "item_not_for_venue_type", "\(code) is not offered at a \(venue.type.rawValue)")
+                }
+            }
+            try await s.venues.insert(venue, at: services.clock.now())
+            try await s.audit.append(at: services.clock.now(), actor: actor, action: "venue_created", subject: "venue:\(venue.id)", purpose: nil)
+        }
+        return venue
+    }
+
+    func venue(_ id: String) async throws -> Venue {
+        guard let v = try await store.read({ try await $0.venues.find(id) }) else { throw DomainError(.notFound, "venue_not_found", "no venue \(id)") }
+        return v
+    }
+
+    /// Makes a terminal and returns its key, which is never shown again.
+    func createTerminal(venueId: String, by actor: String) async throws -> (id: String, apiKey: String) {
+        _ = try await venue(venueId)
+        let id = services.random.uuid()
+        let key = "oct_\(id)_\(Base64URL.encode(services.random.bytes(32)))"
+        try await store.write { s in
+            try await s.venues.insertTerminal(id: id, venueId: venueId, keyHash: Self.hash(key), at: services.clock.now())
+            try await s.audit.append(at: services.clock.now(), actor: actor, action: "terminal_created", subject: "terminal:\(id)", purpose: venueId)
+        }
+        return (id, key)
+    }
+
+    func revokeTerminal(venueId: String, terminalId: String, by actor: String) async throws {
+        try await store.write { s in
+            guard let t = try await s.venues.terminal(terminalId), t.venueId == venueId else {
+                throw DomainError(.notFound, "terminal_not_found", "no terminal \(terminalId) at venue \(venueId)")
+            }
+            try await s.venues.revokeTerminal(terminalId, at: services.clock.now())
+            try await s.audit.append(at: services.clock.now(), actor: actor, action: "terminal_revoked", subject: "terminal:\(terminalId)", purpose: venueId)
+        }
+    }
+
+    /// The terminal identity behind an API key, or nil when the key is unknown, wrong or revoked.
+    static func authenticate(_ key: String, store: Store) async -> Identity? {
+        let parts = key.split(separator: "_", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "oct", let t = try? await store.read({ try await $0.venues.terminal(String(parts[1])) }),
+              t.revokedAt == nil, constantTimeEqual(t.keyHash, hash(key))
+        else { return nil }
+        return Identity(subject: t.id, role: .terminal, personId: nil, venueId: t.venueId)
+    }
+
+    static func hash(_ key: String) -> String { SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined() }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import OneCardCore
+import OneCardStore
+
+/// The application catalogue: drafts, numbered publications, the changes between versions, and the
+/// registry of departments' own credentials (BJ art. 8 and 17, CQ art. 7 and 14, GD catalogue articles).
+struct CatalogueService: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+
+    struct Published: Sendable { var version: CatalogueVersion?; var items: [CatalogueItem] }
+
+    func published() async throws -> Published {
+        try await store.read { s in
+            guard let v = try await s.catalogue.latestVersion() else { return Published(version: nil, items: []) }
+            return Published(version: v, items: try await s.catalogue.items(version: v.version))
+        }
+    }
+
+    /// The published item with `code`, if the current version lists it.
+    func publishedItem(_ code: String, in s: StoreSession) async throws -> CatalogueItem? {
+        guard let v = try await s.catalogue.latestVersion() else { return nil }
+        return try await s.catalogue.item(version: v.version, code: code)
+    }
+
+    func draft(_ item: CatalogueItem, by actor: String) async throws -> CatalogueDraft {
+        try item.validate()
+        let d = CatalogueDraft(code: item.code, action: .upsert, item: item, draftedBy: actor, draftedAt: services.clock.now())
+        try await store.write { s in try await s.catalogue.saveDraft(d) }
+        return d
+    }
+
+    func draftWithdrawal(code: String, by actor: String) async throws -> CatalogueDraft {
+        let d = CatalogueDraft(code: code, action: .withdraw, item: nil, draftedBy: actor, draftedAt: services.clock.now())
+        try await store.write { s in
+            guard try await publishedItem(code, in: s) != nil else {
+                throw DomainError(.notFound, "item_not_in_catalogue", "\(code) is not in the published catalogue")
+            }
+            try await s.catalogue.saveDraft(d)
+        }
+        return d
+    }
+
+    /// Applies every draft to the latest version and publishes the result as the next version.
+    func publish(by actor: String) async throws -> CatalogueVersion {
+        let at = services.clock.now()
+        return try await store.write { s in
+            let drafts = try await s.catalogue.drafts()
+            guard !drafts.isEmpty else { throw DomainError(.conflict, "nothing_to_publish", "there are no draft changes") }
+            let latest = try await s.catalogue.latestVersion()
+            var items: [String: CatalogueItem] = [:]
+            if let latest { for item in try await s.catalogue.items(version: latest.version) { items[item.code] = item } }
+            for d in drafts {
+                switch d.action {
+                case .upsert: items[d.code] = d.item
+                case .withdraw: items[d.code] = nil
+                }
+            }
+            let v = CatalogueVersion(version: (latest?.version ?? 0) + 1, publishedAt: at, publishedBy: actor)
+            try await s.catalogue.publish(version: v.version, items: items.values.sorted { $0.code < $1.code }, at: at, by: actor)
+            try await s.catalogue.clearDrafts()
+            try await s.audit.append(at: at, actor: actor, action: "catalogue_published", subject: "catalogue:\(v.version)", purpose: nil)
+            return v
+        }
+    }
+
+    /// Publishes the jurisdiction pack's seed list as the first version (used by `--demo`).
+    func seedIfEmpty(by actor: String) async throws {
+        guard try await published().version == nil else { return }
+        for item in services.policy.seedCatalogue { _ = try await draft(item, by: actor) }
+        if !services.policy.seedCatalogue.isEmpty { _ = try await publish(by: actor) }
+    }
+
+    func changes(version v: Int64) async throws -> (CatalogueVersion, CatalogueDiff) {
+        try await store.read { s in
+            guard let version = try await s.catalogue.version(v) else {
+                throw DomainError(.notFound, "version_not_found", "no catalogue version \(v)")
+            }
+            let before = v > 1 ? try await s.catalogue.items(version: v - 1) : []
+            return (version, CatalogueDiff(from: before, to: try await s.catalogue.items(version: v)))
+        }
+    }
+
+    /// Registers a department's planned card, certificate or code; one that duplicates a catalogued
+    /// function is refused unless nationally mandated, when it is recorded for fusion into the card
+    /// (多卡集成、多码融合; BJ art. 17, CQ art. 7).
+    func registerCredential(_ c: CredentialRegistration, by actor: String) async throws -> (id: String, status: String, duplicates: [String]) {
+        guard (1...100).contains(c.name.count) else { throw DomainError.invalidField("name", "1 to 100 characters") }
+        guard !c.regions.isEmpty, c.regions.allSatisfy(RegionTable.shared.contains) else {
+            throw DomainError(.unprocessable, "invalid_region_code", "regions: one or more GB/T 2260 codes")
+        }
+        let items = try await published().items
+        let duplicates = c.duplicates(in: items).map(\.code)
+        if !duplicates.isEmpty, !c.nationalMandate {
+            throw DomainError(.conflict, "duplicates_catalogue",
+                              "the social security card already serves this: \(duplicates.joined(separator: ", ")); use the card instead of a new credential")
+        }
+        let id = services.random.uuid()
+        let status = duplicates.isEmpty ? "registered" : "for_fusion"
+        try await store.write { s in
+            try await s.catalogue.registerCredential(id: id, c, status: status, duplicates: duplicates, by: actor, at: services.clock.now())
+        }
+        return (id, status, duplicates)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+/// An acceptance venue (hospital, gate, library, hotel, …) operated by an organisation.
+public struct Venue: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var operatorUscc: String
+    public var type: VenueType
+    public var regionCode: String
+    public var address: String
+    public var accessibility: [String]
+    public var unifiedLogo: Bool
+    public var itemCodes: [String]
+
+    public init(id: String, name: String, operatorUscc: String, type: VenueType, regionCode: String, address: String,
+                accessibility: [String], unifiedLogo: Bool, itemCodes: [String]) {
+        self.id = id; self.name = name; self.operatorUscc = operatorUscc; self.type = type; self.regionCode = regionCode
+        self.address = address; self.accessibility = accessibility; self.unifiedLogo = unifiedLogo; self.itemCodes = itemCodes
+    }
+}
+
+public struct Terminal: Sendable, Equatable {
+    public var id: String
+    public var venueId: String
+    public var keyHash: String
+    public var createdAt: Date
+    public var revokedAt: Date?
+}
+
+public struct VenueRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func insert(_ v: Venue, at: Date) async throws {
+        try await db.raw("""
+            INSERT INTO venues (id, name, operator_uscc, type, region_code, address, accessibility, unified_logo, item_codes, created_at)
+            VALUES (\(bind: v.id), \(bind: v.name), \(bind: v.operatorUscc), \(bind: v.type.rawValue), \(bind: v.regionCode), \(bind: v.address),
+                    \(bind: JSONColumn.encode(v.accessibility)), \(bind: v.unifiedLogo.int), \(bind: JSONColumn.encode(v.itemCodes)), \(bind: at.millis))
+            """).run()
+    }
+
+    public func find(_ id: String) async throws -> Venue? {
+        try await db.raw("SELECT * FROM venues WHERE id = \(bind: id)").first().map(Self.decode)
+    }
+
+    public func list() async throws -> [Venue] {
+        try await db.raw("SELECT * FROM venues ORDER BY region_code, name").all().map(Self.decode)
+    }
+
+    static func decode(_ r: any SQLRow) throws -> Venue {
+        Venue(id: try r.string("id"), name: try r.string("name"), operatorUscc: try r.string("operator_uscc"),
+              type: VenueType(rawValue: try r.string("type")) ?? .other, regionCode: try r.string("region_code"), address: try r.string("address"),
+              accessibility: JSONColumn.decode(try r.string("accessibility")), unifiedLogo: try r.bool("unified_logo"),
+              itemCodes: JSONColumn.decode(try r.string("item_codes")))
+    }
+
+    public func insertTerminal(id: String, venueId: String, keyHash: String, at: Date) async throws {
+        try await db.raw("""
+            INSERT INTO terminals (id, venue_id, key_hash, created_at) VALUES (\(bind: id), \(bind: venueId), \(bind: keyHash), \(bind: at.millis))
+            """).run()
+    }
+
+    public func terminal(_ id: String) async throws -> Terminal? {
+        try await db.raw("SELECT * FROM terminals WHERE id = \(bind: id)").first().map { r in
+            Terminal(id: try r.string("id"), venueId: try r.string("venue_id"), keyHash: try r.string("key_hash"),
+                     createdAt: try r.date("created_at"), revokedAt: try r.optionalDate("revoked_at"))
+        }
+    }
+
+    public func terminals(venueId: String) async throws -> [Terminal] {
+        try await db.raw("SELECT * FROM terminals WHERE venue_id = \(bind: venueId) ORDER BY created_at").all().map { r in
+            Terminal(id: try r.string("id"), venueId: try r.string("venue_id"), keyHash: try r.string("key_hash"),
+                     createdAt: try r.date("created_at"), revokedAt: try r.optionalDate("revoked_at"))
+        }
+    }
+
+    public func revokeTerminal(_ id: String, at: Date) async throws {
+        try await db.raw("UPDATE terminals SET revoked_at = \(bind: at.millis) WHERE id = \(bind: id) AND revoked_at IS NULL").run()
+    }
+}
+
+/// One recorded answer at a venue: an acceptance (accepted or denied) or an identity check.
+public struct UseRecord: Sendable, Equatable {
+    public var id: String
+    public var terminalId: String
+    public var idempotencyKey: String
+    public var venueId: String
+    public var itemCode: String
+    public var kind: String
+    public var decision: String
+    public var reason: String?
+    public var cardNumber: String?
+    public var personId: String?
+    public var crossRegion: Bool
+    public var chargedFen: Int64
+    public var disclosed: String?
+    public var at: Date
+    /// The JSON answer given, returned again for a repeated Idempotency-Key.
+    public var response: String
+
+    public init(id: String, terminalId: String, idempotencyKey: String, venueId: String, itemCode: String, kind: String, decision: String,
+                reason: String?, cardNumber: String?, personId: String?, crossRegion: Bool, chargedFen: Int64, disclosed: String?, at: Date, response: String) {
+        self.id = id; self.terminalId = terminalId; self.idempotencyKey = idempotencyKey; self.venueId = venueId; self.itemCode = itemCode
+        self.kind = kind; self.decision = decision; self.reason = reason; self.cardNumber = cardNumber; self.personId = personId
+        self.crossRegion = crossRegion; self.chargedFen = chargedFen; self.disclosed = disclosed; self.at = at; self.response = response
+    }
+}
+
+public struct UseRepository: Sendable {
+    let db: any SQLDatabase
+
+    public func find(terminalId: String, idempotencyKey: String) async throws -> UseRecord? {
+        try await db.raw("SELECT * FROM uses WHERE terminal_id = \(bind: terminalId) AND idempotency_key = \(bind: idempotencyKey)").first().map(Self.decode)
+    }
+
+    public func insert(_ u: UseRecord) async throws {
+        try await db.raw("""
+            INSERT INTO uses (id, terminal_id, idempotency_key, venue_id, item_code, kind, decision, reason, card_number, person_id,
+                cross_region, charged_fen, disclosed, at, response)
+            VALUES (\(bind: u.id), \(bind: u.terminalId), \(bind: u.idempotencyKey), \(bind: u.venueId), \(bind: u.itemCode), \(bind: u.kind),
+                \(bind: u.decision), \(bind: u.reason), \(bind: u.cardNumber), \(bind: u.personId), \(bind: u.crossRegion.int), \(bind: u.chargedFen),
+                \(bind: u.disclosed), \(bind: u.at.millis), \(bind: u.response))
+            """).run()
+    }
+
+    /// Every use and identity check of a person's cards, newest first ("who checked my card").
+    public func list(personId: String, limit: Int = 500) async throws -> [UseRecord] {
+        try await db.raw("SELECT * FROM uses WHERE person_id = \(bind: personId) ORDER BY at DESC, id LIMIT \(bind: limit)").all().map(Self.decode)
+    }
+
+    /// Records a QR token's acceptance at a venue item; false if it was accepted there before.
+    public func markTokenAccepted(jti: String, venueId: String, itemCode: String, at: Date) async throws -> Bool {
+        guard try await db.raw("SELECT jti FROM accepted_tokens WHERE jti = \(bind: jti) AND venue_id = \(bind: venueId) AND item_code = \(bind: itemCode)").first() == nil
+        else { return false }
+        try await db.raw("INSERT INTO accepted_tokens (jti, venue_id, item_code, at) VALUES (\(bind: jti), \(bind: venueId), \(bind: itemCode), \(bind: at.millis))").run()
+        return true
+    }
+
+    /// Records a card challenge; false if the card answered it before (a replayed challenge–response).
+    public func markChallengeUsed(cardNumber: String, challengeHash: String, at: Date) async throws -> Bool {
+        guard try await db.raw("SELECT card_number FROM card_challenges WHERE card_number = \(bind: cardNumber) AND challenge_hash = \(bind: challengeHash)").first() == nil
+        else { return false }
+        try await db.raw("INSERT INTO card_challenges (card_number, challenge_hash, at) VALUES (\(bind: cardNumber), \(bind: challengeHash), \(bind: at.millis))").run()
+        return true
+    }
+
+    static func decode(_ r: any SQLRow) throws -> UseRecord {
+        UseRecord(id: try r.string("id"), terminalId: try r.string("terminal_id"), idempotencyKey: try r.string("idempotency_key"),
+                  venueId: try r.string("venue_id"), itemCode: try r.string("item_code"), kind: try r.string("kind"), decision: try r.string("decision"),
+                  reason: try r.optionalString("reason"), cardNumber: try r.optionalString("card_number"), personId: try r.optionalString("person_id"),
+                  crossRegion: try r.bool("cross_region"), chargedFen: try r.int("charged_fen"), disclosed: try r.optionalString("disclosed"),
+                  at: try r.date("at"), response: try r.string("response"))
+    }
+}
