@@ -82,7 +82,9 @@ let package = Package(
             dependencies: [
                 "OneCardServer",
                 "OneCardVerifier",
+                "OneCardStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(

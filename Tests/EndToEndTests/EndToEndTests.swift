@@ -41,9 +41,10 @@ struct EndToEndTests {
         private var output = ""
         var text: String { lock.lock(); defer { lock.unlock() }; return output }
 
-        init(_ arguments: [String]) throws {
+        init(_ arguments: [String], standardInput: Pipe? = nil) throws {
             process.executableURL = EndToEndTests.binary
             process.arguments = arguments
+            if let standardInput { process.standardInput = standardInput }
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
@@ -66,6 +67,13 @@ struct EndToEndTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             throw ServerDidNotStart(output: text)
+        }
+
+        /// Waits for the process to end by itself (SIGTERM after `timeout`); returns its exit status.
+        func waitForExit(timeout: TimeInterval = 20) async throws -> Int32 {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            return process.isRunning ? try await terminate() : process.terminationStatus
         }
 
         /// Sends SIGTERM and waits for the process to end; returns its exit status.

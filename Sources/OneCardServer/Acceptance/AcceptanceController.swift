@@ -96,6 +96,21 @@ struct AcceptanceController {
                                                             credential: try Self.credential(i.credential), amountFen: i.amountFen))
         }
 
+        api.add(Endpoint(method: .post, path: "/api/v1/acceptances/batch", summary: "Upload decisions an offline gate made, once each per decisionId",
+                         tag: "acceptance", roles: [.terminal],
+                         request: .object([("decisions", .array(.object([
+                            ("decisionId", .text), ("itemCode", .text), ("token", .text), ("decidedAt", .dateTime),
+                            ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.text)),
+                         ], required: ["decisionId", "itemCode", "token", "decidedAt", "decision"])))], required: ["decisions"]),
+                         success: (200, "How many were new, how many were already recorded, and accepted ones the node would have refused",
+                                   .object([("recorded", .integer), ("duplicates", .integer), ("disputed", .array(.text))], required: ["recorded", "duplicates", "disputed"])))) { request, context in
+            struct Batch: Decodable { let decisions: [AcceptanceService.OfflineDecision] }
+            let batch = try await request.decodeJSON(as: Batch.self, context: context)
+            guard batch.decisions.count <= 1000 else { throw DomainError.invalidField("decisions", "at most 1000 per upload") }
+            let r = try await acceptance.recordOffline(terminal: context.identity!, batch.decisions)
+            return try Response.json(["recorded": .int(r.recorded), "duplicates": .int(r.duplicates), "disputed": .array(r.disputed.map { .string($0) })] as JSONValue)
+        }
+
         api.add(Endpoint(method: .post, path: "/api/v1/identity-checks", summary: "Verify who presents a card at a hotel or government counter (minimal disclosure, audited)",
                          tag: "acceptance", roles: [.terminal],
                          request: .object([("credential", credential), ("purpose", .text)], required: ["credential", "purpose"]),

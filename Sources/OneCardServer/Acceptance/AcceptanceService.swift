@@ -190,4 +190,55 @@ struct AcceptanceService: Sendable {
             return answer
         }
     }
+
+    /// A decision an offline gate made and uploads later.
+    struct OfflineDecision: Decodable, Sendable {
+        let decisionId: String
+        let itemCode: String
+        let token: String
+        let decidedAt: String
+        let decision: String
+        let reason: String?
+    }
+
+    /// Records decisions an offline terminal already acted on, once per `decisionId` (the gate's
+    /// Idempotency-Key). The gate's answer stands — the person has passed or not — and the node notes
+    /// where its own view differs (e.g. a card reported lost while the gate was cut off).
+    func recordOffline(terminal: Identity, _ decisions: [OfflineDecision]) async throws -> (recorded: Int, duplicates: Int, disputed: [String]) {
+        guard let venueId = terminal.venueId else { throw DomainError.forbidden }
+        var recorded = 0, duplicates = 0
+        var disputed: [String] = []
+        for d in decisions {
+            guard (1...100).contains(d.decisionId.count), ["accepted", "denied"].contains(d.decision), let at = Timestamp.parse(d.decidedAt) else {
+                throw DomainError(.unprocessable, "invalid_field", "decisions: decisionId (1 to 100 characters), decision accepted|denied, decidedAt RFC 3339")
+            }
+            let random = services.random
+            let outcome = try await store.write { s -> Int in
+                if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { return 0 }
+                guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
+                let presented = try await present(.qr(token: d.token), at: at, in: s)
+                let card = presented.card
+                var nodeView = presented.failure
+                if nodeView == nil, let card, card.status != .active { nodeView = card.status == .issued ? .cardNotActive : .cardLost }
+                let answer = Answer(decision: d.decision, reason: d.reason, useId: nil,
+                                    crossRegion: card.map { AcceptanceRules.isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: venue.regionCode) } ?? false,
+                                    entitlements: d.decision == "accepted" ? presented.entitlements : [], chargedFen: 0)
+                if d.decision == "accepted", let jti = presented.jti {
+                    _ = try await s.uses.markTokenAccepted(jti: jti, venueId: venue.id, itemCode: d.itemCode, at: at)
+                }
+                try await s.uses.insert(UseRecord(
+                    id: random.uuid(), terminalId: terminal.subject, idempotencyKey: d.decisionId, venueId: venue.id, itemCode: d.itemCode,
+                    kind: "qr_offline", decision: d.decision, reason: d.reason, cardNumber: card?.number, personId: card?.personId,
+                    crossRegion: answer.crossRegion, chargedFen: 0, disclosed: nil, at: at,
+                    response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)))
+                return d.decision == "accepted" && nodeView != nil ? 2 : 1
+            }
+            switch outcome {
+            case 0: duplicates += 1
+            case 2: recorded += 1; disputed.append(d.decisionId)
+            default: recorded += 1
+            }
+        }
+        return (recorded, duplicates, disputed)
+    }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import OneCardCore
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+
+/// An offline gate's local record: every decision it made (kept until the node has it) and the trust
+/// material it last synced, in its own SQLite file so a restart loses nothing.
+public final class TerminalJournal: Sendable {
+    private let connection: SQLiteConnection
+    private var db: any SQLDatabase { connection.sql() }
+
+    public struct Decision: Sendable, Equatable {
+        public var id: String, itemCode: String, token: String, decidedAt: Date, decision: String, reason: String?
+        public init(id: String, itemCode: String, token: String, decidedAt: Date, decision: String, reason: String?) {
+            self.id = id; self.itemCode = itemCode; self.token = token; self.decidedAt = decidedAt; self.decision = decision; self.reason = reason
+        }
+    }
+
+    private init(_ c: SQLiteConnection) { connection = c }
+
+    public static func open(path: String, logger: Logger) async throws -> TerminalJournal {
+        let c = try await SQLiteConnection.open(storage: .file(path: path), logger: logger).get()
+        let db = c.sql()
+        _ = try await db.raw("PRAGMA journal_mode=WAL").all()
+        try await db.raw("""
+            CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, item_code TEXT NOT NULL, token TEXT NOT NULL, decided_at BIGINT NOT NULL,
+                decision TEXT NOT NULL, reason TEXT, uploaded BIGINT NOT NULL DEFAULT 0)
+            """).run()
+        try await db.raw("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)").run()
+        return TerminalJournal(c)
+    }
+
+    public func record(_ d: Decision) async throws {
+        try await db.raw("""
+            INSERT INTO decisions (id, item_code, token, decided_at, decision, reason) VALUES (\(bind: d.id), \(bind: d.itemCode), \(bind: d.token),
+                \(bind: Timestamp.millis(d.decidedAt)), \(bind: d.decision), \(bind: d.reason))
+            """).run()
+    }
+
+    public func pending(limit: Int) async throws -> [Decision] {
+        try await db.raw("SELECT * FROM decisions WHERE uploaded = 0 ORDER BY decided_at, id LIMIT \(bind: limit)").all().map { r in
+            Decision(id: try r.string("id"), itemCode: try r.string("item_code"), token: try r.string("token"),
+                     decidedAt: try r.date("decided_at"), decision: try r.string("decision"), reason: try r.optionalString("reason"))
+        }
+    }
+
+    public func markUploaded(_ ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await db.raw("UPDATE decisions SET uploaded = 1 WHERE id IN (\(SQLList(ids.map { SQLBind($0) })))").run()
+    }
+
+    public func count(uploaded: Bool) async throws -> Int {
+        Int(try await db.raw("SELECT COUNT(*) AS n FROM decisions WHERE uploaded = \(bind: uploaded.int)").first()?.int("n") ?? 0)
+    }
+
+    public func state(_ key: String) async throws -> String? {
+        try await db.raw("SELECT value FROM state WHERE key = \(bind: key)").first()?.string("value")
+    }
+
+    public func setState(_ key: String, _ value: String) async throws {
+        try await db.raw("INSERT INTO state (key, value) VALUES (\(bind: key), \(bind: value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run()
+    }
+
+    public func close() async { try? await connection.close() }
+}

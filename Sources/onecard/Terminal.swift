@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import OneCardCore
+import OneCardStore
+import OneCardVerifier
+
+/// `onecard terminal`: a gate that decides offline. It syncs the trust list and revocation deltas from
+/// the node when it can, reads one QR token per line on standard input, answers each at once from
+/// `OneCardVerifier`, keeps every decision in a local SQLite file and uploads them in batches
+/// (`POST /api/v1/acceptances/batch`, once each) whenever the node answers. A node that is down never
+/// stops the gate.
+struct TerminalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "terminal", abstract: "Run an offline acceptance gate (QR tokens on standard input, one per line).")
+
+    @Option(help: "The node's base URL, e.g. http://127.0.0.1:8080.") var node: String
+    @Option(help: "This terminal's API key.") var key: String
+    @Option(help: "The catalogue item this gate accepts.") var item: String
+    @Option(help: "The gate's local SQLite file.") var store: String = "./onecard-terminal.sqlite"
+    @Option(help: "Seconds between syncs and uploads.") var interval: Double = 5
+
+    func run() async throws {
+        var logger = Logger(label: "onecard-terminal")
+        logger.logLevel = .error
+        guard let base = URL(string: node), base.scheme != nil else { throw fail("--node must be a URL such as http://127.0.0.1:8080") }
+        let journal = try await TerminalJournal.open(path: store, logger: logger)
+        let gate = Gate(base: base, key: key, journal: journal)
+        await gate.restore()
+        await gate.sync()
+        let background = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                await gate.sync()
+                await gate.upload()
+            }
+        }
+        for await line in StandardInputLines() {
+            let token = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { continue }
+            let d = await gate.decide(token, item: item)
+            let reason = d.reason.map { #","reason":"\#($0)""# } ?? ""
+            say(#"{"decisionId":"\#(d.id)","decision":"\#(d.decision)"\#(reason)}"#)
+            try? await journal.record(d)
+        }
+        background.cancel()
+        // On the way out, try once more to hand everything to the node.
+        await gate.upload()
+        let left = (try? await journal.count(uploaded: false)) ?? 0
+        FileHandle.standardError.write(Data("onecard terminal: \(left) decision(s) still to upload\n".utf8))
+        await journal.close()
+    }
+}
+
+/// The gate's state: a verifier fed from the node's trust list and revocations, saved in the journal.
+actor Gate {
+    let base: URL
+    let key: String
+    let journal: TerminalJournal
+    private var verifier: QRVerifier?
+    private let session: URLSession = {
+        let c = URLSessionConfiguration.ephemeral
+        c.timeoutIntervalForRequest = 3
+        c.timeoutIntervalForResource = 5
+        return URLSession(configuration: c)
+    }()
+
+    init(base: URL, key: String, journal: TerminalJournal) { self.base = base; self.key = key; self.journal = journal }
+
+    /// Loads the trust list and revocations synced before, so a restart with the node down still decides.
+    func restore() async {
+        guard let jwks = try? await journal.state("jwks"), let v = try? QRVerifier(trustListJSON: Data(jwks.utf8)) else { return }
+        if let docs = try? await journal.state("revocations"), let list = try? JSONDecoder().decode([RevocationDocument].self, from: Data(docs.utf8)) {
+            v.apply(list)
+        }
+        verifier = v
+    }
+
+    func sync() async {
+        guard let (jwksData, r1) = try? await session.data(from: base.appendingPathComponent("api/v1/trust/jwks")),
+              (r1 as? HTTPURLResponse)?.statusCode == 200, let jwks = try? JWKS(json: jwksData) else { return }
+        if let v = verifier { v.replaceTrustList(jwks) } else { verifier = QRVerifier(trustList: jwks) }
+        try? await journal.setState("jwks", String(decoding: jwksData, as: UTF8.self))
+        let since = verifier?.lastSequence(issuer: jwks.keys.first?.iss) ?? 0
+        var url = URLComponents(url: base.appendingPathComponent("api/v1/trust/revocations.jws"), resolvingAgainstBaseURL: false)!
+        url.queryItems = [URLQueryItem(name: "since", value: String(since))]
+        guard let (signed, r2) = try? await session.data(from: url.url!), (r2 as? HTTPURLResponse)?.statusCode == 200,
+              let doc = try? RevocationDocument.open(signed: String(decoding: signed, as: UTF8.self), trust: jwks) else { return }
+        _ = verifier?.apply(doc)
+        var saved = (try? await journal.state("revocations")).flatMap { try? JSONDecoder().decode([RevocationDocument].self, from: Data($0.utf8)) } ?? []
+        if !doc.entries.isEmpty { saved.append(doc) }
+        if let data = try? JSONEncoder().encode(saved) { try? await journal.setState("revocations", String(decoding: data, as: UTF8.self)) }
+    }
+
+    func decide(_ token: String, item: String) -> TerminalJournal.Decision {
+        let now = Date()
+        let decision: Decision = verifier?.verify(token, at: now) ?? .denied(.unknownIssuer)
+        let reason: String? = switch decision {
+        case .valid: nil
+        case .denied(.tokenRevoked): "card_lost"
+        case .denied(let r): r.rawValue
+        }
+        return .init(id: UUID().uuidString.lowercased(), itemCode: item, token: token, decidedAt: now,
+                     decision: decision.isValid ? "accepted" : "denied", reason: reason)
+    }
+
+    /// Uploads what the node does not have yet, 500 at a time; stops at the first failure.
+    func upload() async {
+        while let batch = try? await journal.pending(limit: 500), !batch.isEmpty {
+            let body: [String: Any] = ["decisions": batch.map { d -> [String: Any] in
+                var o: [String: Any] = ["decisionId": d.id, "itemCode": d.itemCode, "token": d.token,
+                                        "decidedAt": Timestamp.format(d.decidedAt), "decision": d.decision]
+                if let r = d.reason { o["reason"] = r }
+                return o
+            }]
+            var request = URLRequest(url: base.appendingPathComponent("api/v1/acceptances/batch"))
+            request.httpMethod = "POST"
+            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+            guard let (_, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200 else { return }
+            try? await journal.markUploaded(batch.map(\.id))
+        }
+    }
+}
+
+/// Standard input, line by line, read on its own thread so a waiting gate blocks nothing else.
+struct StandardInputLines: AsyncSequence {
+    typealias Element = String
+    func makeAsyncIterator() -> AsyncStream<String>.Iterator {
+        AsyncStream<String> { continuation in
+            let thread = Thread {
+                while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+                continuation.finish()
+            }
+            thread.start()
+        }.makeAsyncIterator()
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import OneCardCore
+import Testing
+
+/// A gate keeps deciding while its node is down and hands every decision over once when it returns.
+@Suite("End to end: the offline terminal", .serialized)
+struct OfflineTerminalTests {
+    /// `onecard terminal` with a pipe on standard input and its output collected.
+    final class Gate: @unchecked Sendable {
+        let server: EndToEndTests.Server
+        let input = Pipe()
+        init(_ arguments: [String]) throws {
+            server = try EndToEndTests.Server(arguments, standardInput: input)
+        }
+        func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
+        /// Waits for the n-th decision line.
+        func decision(_ n: Int, timeout: TimeInterval = 20) async throws -> String {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                let lines = server.text.split(separator: "\n").filter { $0.hasPrefix("{\"decisionId\"") }
+                if lines.count >= n { return String(lines[n - 1]) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("no decision \(n): \(server.text)")
+            return ""
+        }
+    }
+
+    @Test func aGateWorksWithTheNodeDownAndUploadsEverythingOnce() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-gate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dataDir = dir.appendingPathComponent("node").path
+
+        // setup: a node with the demo; its library terminal key and a holder with an e-card
+        var node = try EndToEndTests.Server(["serve", "--port", "0", "--demo", "--data-dir", dataDir])
+        let base = try await node.baseURL()
+        let port = String(base.split(separator: ":").last!)
+        let http = EndToEndTests.HTTP(base: base)
+        let libraryLine = try #require(node.text.split(separator: "\n").first { $0.contains("terminal") && $0.contains("图书馆") })
+        let key = try #require(libraryLine.split(separator: " ").first { $0.hasPrefix("oct_") }).description
+        let idNumber = try #require(EndToEndTests.DemoIDs.first(in: node.text))
+        let holder = try #require(try await http.call("POST", "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": "holder-demo-1"]).1["accessToken"] as? String)
+        _ = try await http.call("POST", "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone"])
+        let t1 = try #require(try await http.call("POST", "/api/v1/me/ecard/qr", token: holder).1["token"] as? String)
+        let t2 = try #require(try await http.call("POST", "/api/v1/me/ecard/qr", token: holder).1["token"] as? String)
+
+        let store = dir.appendingPathComponent("gate.sqlite").path
+        let gate = try Gate(["terminal", "--node", base, "--key", key, "--item", "JJJ-LIB-001", "--store", store, "--interval", "1"])
+        try await Task.sleep(for: .milliseconds(500))
+        gate.send(t1)
+        #expect(try await gate.decision(1).contains(#""decision":"accepted""#))
+
+        // The node stops; the gate goes on deciding from what it synced.
+        #expect(try await node.terminate() == 0)
+        gate.send(t2)
+        #expect(try await gate.decision(2).contains(#""decision":"accepted""#))
+        gate.send(t1)
+        #expect(try await gate.decision(3).contains("token_replayed"))
+        gate.send("garbage")
+        #expect(try await gate.decision(4).contains("token_invalid"))
+
+        // The node returns on the same address; the gate uploads everything once.
+        node = try EndToEndTests.Server(["serve", "--port", port, "--data-dir", dataDir])
+        _ = try await node.baseURL()
+        var uses: [[String: Any]] = []
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            uses = try await http.call("GET", "/api/v1/me/uses", token: holder).1["uses"] as? [[String: Any]] ?? []
+            if uses.count >= 3 { break }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        try gate.input.fileHandleForWriting.close()
+        #expect(try await gate.server.waitForExit() == 0)
+        #expect(gate.server.text.contains("0 decision(s) still to upload"), "\(gate.server.text)")
+        // Three decisions name the holder's card (the garbage line names none); none is counted twice.
+        #expect(uses.count == 3, "\(uses)")
+        #expect(uses.filter { $0["decision"] as? String == "accepted" }.count == 2)
+
+        // A second run of the gate on the same store uploads nothing again.
+        let again = try Gate(["terminal", "--node", base, "--key", key, "--item", "JJJ-LIB-001", "--store", store, "--interval", "1"])
+        try again.input.fileHandleForWriting.close()
+        #expect(try await again.server.waitForExit() == 0)
+        #expect((try await http.call("GET", "/api/v1/me/uses", token: holder).1["uses"] as? [Any])?.count == 3)
+        #expect(try await node.terminate() == 0)
+    }
+}
