@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Load benchmark of the acceptance API, bounded in time, loopback only. For each engine (SQLite,
+# PostgreSQL) it starts `onecard serve --demo` (release build), then runs wrk at 64 connections against
+# GET /health (the limit), POST /api/v1/acceptances with fresh valid QR tokens, and with physical-card
+# challenge–responses, and prints throughput ratios and p50/p99 latency.
+# Usage: Benchmarks/load.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-10}"
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+[ -f /usr/include/qrencode.h ] || missing+=(libqrencode-dev)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; fi
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+
+log "building onecard (release)"
+swift build -c release --product onecard >/dev/null
+BIN="$(swift build -c release --show-bin-path)/onecard"
+. scripts/lib/postgres.sh
+WORK="$(mktemp -d /tmp/onecard-load.XXXXXX)"
+SERVER_PID=""
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; stop_pg; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
+# wrk's summary: requests/s, p50 and p99 latency in ms
+summarise() {
+  python3 - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+def ms(p):
+    m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)\b" % p, t)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(f"{rps:.0f} {ms(50):.2f} {ms(99):.2f} {errors.group(1) if errors else 0}")
+PY
+}
+
+run_engine() {
+  local engine="$1" database="$2"
+  local dir="$WORK/$engine" port; port="$(free_port)"
+  mkdir -p "$dir"
+  [ "$engine" = postgres ] && "$BIN" migrate --database "$database" --data-dir "$dir" >/dev/null
+  "$BIN" serve --demo --port "$port" --data-dir "$dir" ${database:+--database "$database"} > "$dir/serve.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.2; done
+  local base="http://127.0.0.1:$port"
+  # the library terminal and the elderly demo holder's active card
+  local key holder_id holder card
+  key="$(grep 'terminal' "$dir/serve.log" | grep '图书馆' | grep -o 'oct_[A-Za-z0-9_-]*')"
+  holder_id="$(grep 'holder-demo-1' "$dir/serve.log" | awk '{print $2}')"
+  holder="$(curl -s -XPOST "$base/api/v1/auth/holder-token" -H 'content-type: application/json' -d "{\"idNumber\":\"$holder_id\",\"password\":\"holder-demo-1\"}" | json '["accessToken"]')"
+  card="$(curl -s "$base/api/v1/me/card" -H "authorization: Bearer $holder" | json '["cardNumber"]')"
+  local n=$(( DURATION * 4000 ))
+  "$BIN" bench tokens --data-dir "$dir" --card "$card" --item JJJ-LIB-001 --count "$n" > "$dir/qr.jsonl"
+  "$BIN" bench challenges --data-dir "$dir" --card "$card" --item JJJ-LIB-001 --count "$n" > "$dir/card.jsonl"
+  wrk -t2 -c64 -d"${DURATION}s" --latency "$base/health" > "$dir/health.txt"
+  BODIES="$dir/qr.jsonl" TERMINAL_KEY="$key" wrk -t2 -c64 -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$base" > "$dir/qr.txt"
+  BODIES="$dir/card.jsonl" TERMINAL_KEY="$key" wrk -t2 -c64 -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$base" > "$dir/card.txt"
+  read -r h_rps h_p50 h_p99 _ < <(summarise "$dir/health.txt")
+  read -r q_rps q_p50 q_p99 q_err < <(summarise "$dir/qr.txt")
+  read -r c_rps c_p50 c_p99 c_err < <(summarise "$dir/card.txt")
+  local accepted
+  accepted="$(curl -s "$base/api/v1/me/uses" -H "authorization: Bearer $holder" | python3 -c 'import sys,json; u=json.load(sys.stdin)["uses"]; print(sum(1 for x in u if x["decision"]=="accepted"))')"
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  printf '%-9s | /health %6s req/s p50 %5s ms p99 %6s ms | QR %6s req/s (%.2f) p50 %5s p99 %6s non-2xx %s | card %6s req/s (%.2f) p50 %5s p99 %6s non-2xx %s\n' \
+    "$engine" "$h_rps" "$h_p50" "$h_p99" "$q_rps" "$(python3 -c "print($q_rps/$h_rps)")" "$q_p50" "$q_p99" "$q_err" \
+    "$c_rps" "$(python3 -c "print($c_rps/$h_rps)")" "$c_p50" "$c_p99" "$c_err"
+  echo "  (last 500 uses of the card listed as accepted: $accepted)"
+}
+
+log "wrk, 2 threads, 64 connections, ${DURATION}s per run; ratios are to /health in the same run"
+run_engine sqlite ""
+run_engine postgres "${ONECARD_PG_URL%/postgres}/postgres"
