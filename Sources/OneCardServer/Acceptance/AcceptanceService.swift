@@ -106,9 +106,7 @@ struct AcceptanceService: Sendable {
                     replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
                 }
                 if let jti = presented.jti {
-                    replayed = try await s.db.raw("""
-                        SELECT jti FROM accepted_tokens WHERE jti = \(bind: jti) AND venue_id = \(bind: venue.id) AND item_code = \(bind: itemCode)
-                        """).first() != nil
+                    replayed = try await s.uses.tokenAccepted(jti: jti, venueId: venue.id, itemCode: itemCode)
                 }
                 let item = try await CatalogueService(services: services).publishedItem(itemCode, in: s)
                 let card = presented.card

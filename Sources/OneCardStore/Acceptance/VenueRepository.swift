@@ -129,10 +129,14 @@ public struct UseRepository: Sendable {
         try await db.raw("SELECT * FROM uses WHERE person_id = \(bind: personId) ORDER BY at DESC, id LIMIT \(bind: limit)").all().map(Self.decode)
     }
 
+    /// Whether a QR token was accepted at this venue item before.
+    public func tokenAccepted(jti: String, venueId: String, itemCode: String) async throws -> Bool {
+        try await db.raw("SELECT jti FROM accepted_tokens WHERE jti = \(bind: jti) AND venue_id = \(bind: venueId) AND item_code = \(bind: itemCode)").first() != nil
+    }
+
     /// Records a QR token's acceptance at a venue item; false if it was accepted there before.
     public func markTokenAccepted(jti: String, venueId: String, itemCode: String, at: Date) async throws -> Bool {
-        guard try await db.raw("SELECT jti FROM accepted_tokens WHERE jti = \(bind: jti) AND venue_id = \(bind: venueId) AND item_code = \(bind: itemCode)").first() == nil
-        else { return false }
+        guard try await !tokenAccepted(jti: jti, venueId: venueId, itemCode: itemCode) else { return false }
         try await db.raw("INSERT INTO accepted_tokens (jti, venue_id, item_code, at) VALUES (\(bind: jti), \(bind: venueId), \(bind: itemCode), \(bind: at.millis))").run()
         return true
     }
