@@ -152,6 +152,8 @@ public struct StoreSession: Sendable {
     public var audit: AuditRepository { .init(db: db) }
     public var ecards: ECardRepository { .init(db: db) }
     public var trust: TrustRepository { .init(db: db) }
+    public var payments: PaymentRepository { .init(db: db, dialect: dialect, cipher: cipher) }
+    public var bankMigrations: BankMigrationRepository { .init(db: db, cipher: cipher) }
 }
 
 extension SQLRow {

@@ -17,6 +17,7 @@ public enum Migrations {
         m002CreateCards,
         m003CreateAudit,
         m004CreateECards,
+        m020CreatePayments,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

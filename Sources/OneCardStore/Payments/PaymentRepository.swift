@@ -1,0 +1,234 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+/// Programmes, batches, payments and the holder's notifications. Account numbers on payments are
+/// encrypted at rest like the card's; the account a line was made against is kept only as a keyed
+/// fingerprint, enough to tell that it changed before execution.
+public struct PaymentRepository: Sendable {
+    let db: any SQLDatabase
+    let dialect: Dialect
+    let cipher: FieldCipher
+
+    // MARK: Programmes
+
+    public func insert(_ p: Programme) async throws {
+        try await db.raw("""
+            INSERT INTO programmes (id, name, kind, department, legal_basis, funding_account_enc, created_by, created_at)
+            VALUES (\(bind: p.id), \(bind: p.name), \(bind: p.kind.rawValue), \(bind: p.department), \(bind: p.legalBasis),
+                    \(bind: p.fundingAccount.map { cipher.seal($0, field: "account") }), \(bind: p.createdBy), \(bind: p.createdAt.millis))
+            """).run()
+    }
+
+    public func programme(_ id: String) async throws -> Programme? {
+        try await db.raw("SELECT * FROM programmes WHERE id = \(bind: id)").first().map { r in
+            Programme(id: try r.string("id"), name: try r.string("name"), kind: ProgrammeKind(rawValue: try r.string("kind")) ?? .other,
+                      department: try r.string("department"), legalBasis: try r.string("legal_basis"),
+                      fundingAccount: try r.optionalString("funding_account_enc").map { try cipher.open($0, field: "account") },
+                      createdBy: try r.string("created_by"), createdAt: try r.date("created_at"))
+        }
+    }
+
+    // MARK: Batches
+
+    public func insert(_ b: PaymentBatch) async throws {
+        try await db.raw("""
+            INSERT INTO payment_batches (id, programme_id, status, uploaded_by, approved_by, created_at, approved_at, completed_at, rejected_count)
+            VALUES (\(bind: b.id), \(bind: b.programmeId), \(bind: b.status.rawValue), \(bind: b.uploadedBy), \(bind: b.approvedBy),
+                    \(bind: b.createdAt.millis), \(bind: b.approvedAt?.millis), \(bind: b.completedAt?.millis), \(bind: Int64(b.rejectedCount)))
+            """).run()
+    }
+
+    public func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch? {
+        try await db.raw("SELECT * FROM payment_batches WHERE id = \(bind: id)\(unsafeRaw: lock ? dialect.forUpdate : "")").first().map { r in
+            PaymentBatch(id: try r.string("id"), programmeId: try r.string("programme_id"),
+                         status: BatchStatus(rawValue: try r.string("status")) ?? .uploading, uploadedBy: try r.string("uploaded_by"),
+                         approvedBy: try r.optionalString("approved_by"), createdAt: try r.date("created_at"),
+                         approvedAt: try r.optionalDate("approved_at"), completedAt: try r.optionalDate("completed_at"),
+                         rejectedCount: Int(try r.int("rejected_count")))
+        }
+    }
+
+    public func update(_ b: PaymentBatch) async throws {
+        try await db.raw("""
+            UPDATE payment_batches SET status = \(bind: b.status.rawValue), approved_by = \(bind: b.approvedBy),
+                approved_at = \(bind: b.approvedAt?.millis), completed_at = \(bind: b.completedAt?.millis),
+                rejected_count = \(bind: Int64(b.rejectedCount))
+            WHERE id = \(bind: b.id)
+            """).run()
+    }
+
+    /// Batches in a status, oldest first (the executor resumes `executing` ones after a restart).
+    public func batches(status: BatchStatus) async throws -> [String] {
+        try await db.raw("SELECT id FROM payment_batches WHERE status = \(bind: status.rawValue) ORDER BY created_at, id")
+            .all().map { try $0.string("id") }
+    }
+
+    // MARK: Payments
+
+    /// A line that became a payment, with the account it was checked against.
+    public struct NewPayment: Sendable {
+        public var id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String
+        public init(id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String) {
+            self.id = id; self.line = line; self.personId = personId; self.amountFen = amountFen; self.bankCode = bankCode; self.account = account
+        }
+    }
+
+    public func fingerprint(bankCode: String, account: String) -> String {
+        cipher.blindIndex("\(bankCode):\(account)", field: "payment_account")
+    }
+
+    /// Inserts payments (`pending`) in one multi-row statement.
+    public func insert(batchId: String, _ payments: [NewPayment], at: Date) async throws {
+        guard !payments.isEmpty else { return }
+        var insert = db.insert(into: "payments").columns(
+            "id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt", "batch_account_fp", "updated_at")
+        for p in payments {
+            insert = insert.values([
+                SQLBind(p.id), SQLBind(batchId), SQLBind(Int64(p.line)), SQLBind(p.personId), SQLBind(p.amountFen),
+                SQLBind(PaymentState.pending.rawValue), SQLBind(Int64(1)), SQLBind(fingerprint(bankCode: p.bankCode, account: p.account)),
+                SQLBind(at.millis),
+            ])
+        }
+        try await insert.run()
+    }
+
+    /// Which of `personIds` already have a payment in the batch.
+    public func existing(batchId: String, personIds: [String]) async throws -> Set<String> {
+        guard !personIds.isEmpty else { return [] }
+        return Set(try await db.raw("""
+            SELECT person_id FROM payments WHERE batch_id = \(bind: batchId) AND person_id IN (\(binds: personIds))
+            """).all().map { try $0.string("person_id") })
+    }
+
+    /// A pending payment as the executor reads it.
+    public struct Due: Sendable {
+        public var id: String, line: Int, personId: String, amountFen: Int64, attempt: Int, accountFingerprint: String
+    }
+
+    public func pending(batchId: String, afterLine: Int, limit: Int) async throws -> [Due] {
+        try await db.raw("""
+            SELECT id, line, person_id, amount_fen, attempt, batch_account_fp FROM payments
+            WHERE batch_id = \(bind: batchId) AND state = 'pending' AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            Due(id: try r.string("id"), line: Int(try r.int("line")), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+                attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
+        }
+    }
+
+    /// Records where a payment goes before it is sent: committed first, so a crash after the bank call
+    /// leaves a `sent` row that is asked about again, never a second payment.
+    public func markSent(_ id: String, bankCode: String, account: String, at: Date) async throws {
+        try await db.raw("""
+            UPDATE payments SET state = 'sent', bank_code = \(bind: bankCode), account_enc = \(bind: cipher.seal(account, field: "account")),
+                account_masked = \(bind: Mask.account(account)), reason = NULL, sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+            WHERE id = \(bind: id) AND state = 'pending'
+            """).run()
+    }
+
+    /// A payment in flight, with what the bank must be told again.
+    public struct InFlight: Sendable {
+        public var id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String
+        public var reference: String { Payment.bankReference(id: id, attempt: attempt) }
+        public init(id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String) {
+            self.id = id; self.personId = personId; self.amountFen = amountFen; self.attempt = attempt; self.bankCode = bankCode; self.account = account
+        }
+    }
+
+    public func sent(batchId: String, limit: Int) async throws -> [InFlight] {
+        try await db.raw("""
+            SELECT id, person_id, amount_fen, attempt, bank_code, account_enc FROM payments
+            WHERE batch_id = \(bind: batchId) AND state = 'sent' ORDER BY line LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+                     attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
+                     account: try cipher.open(try r.string("account_enc"), field: "account"))
+        }
+    }
+
+    /// Settles payments; only a payment in `from` moves, so a repeated answer changes nothing.
+    public func settle(_ ids: [String], to state: PaymentState, reason: String?, from: PaymentState, at: Date) async throws {
+        guard !ids.isEmpty else { return }
+        try await db.raw("""
+            UPDATE payments SET state = \(bind: state.rawValue), reason = \(bind: reason), settled_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+            WHERE state = \(bind: from.rawValue) AND id IN (\(binds: ids))
+            """).run()
+    }
+
+    /// Puts failed and returned payments back to `pending` as a new attempt. Returns how many.
+    public func retry(batchId: String, at: Date) async throws -> Int {
+        let n = try await db.raw("""
+            SELECT COUNT(*) AS n FROM payments WHERE batch_id = \(bind: batchId) AND state IN ('failed', 'returned')
+            """).first()?.int("n") ?? 0
+        try await db.raw("""
+            UPDATE payments SET state = 'pending', attempt = attempt + 1, settled_at = NULL, updated_at = \(bind: at.millis)
+            WHERE batch_id = \(bind: batchId) AND state IN ('failed', 'returned')
+            """).run()
+        return Int(n)
+    }
+
+    public func totals(batchId: String) async throws -> BatchTotals {
+        var totals = BatchTotals()
+        for r in try await db.raw("""
+            SELECT state, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM payments WHERE batch_id = \(bind: batchId) GROUP BY state
+            """).all() {
+            guard let state = PaymentState(rawValue: try r.string("state")) else { continue }
+            totals.add(state, count: Int(try r.int("n")), fen: try r.int("fen"))
+        }
+        return totals
+    }
+
+    public func list(batchId: String, afterLine: Int, limit: Int) async throws -> [Payment] {
+        try await db.raw("""
+            SELECT * FROM payments WHERE batch_id = \(bind: batchId) AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
+            """).all().map(Self.decode)
+    }
+
+    /// A holder's payments, newest first, with the programme they come from.
+    public func list(personId: String, limit: Int = 200) async throws -> [(Payment, Programme.ID, String)] {
+        try await db.raw("""
+            SELECT p.*, g.id AS programme_id, g.name AS programme_name FROM payments p
+            JOIN payment_batches b ON b.id = p.batch_id JOIN programmes g ON g.id = b.programme_id
+            WHERE p.person_id = \(bind: personId) ORDER BY p.updated_at DESC, p.id LIMIT \(bind: Int64(limit))
+            """).all().map { r in (try Self.decode(r), try r.string("programme_id"), try r.string("programme_name")) }
+    }
+
+    static func decode(_ r: any SQLRow) throws -> Payment {
+        Payment(id: try r.string("id"), batchId: try r.string("batch_id"), line: Int(try r.int("line")), personId: try r.string("person_id"),
+                amountFen: try r.int("amount_fen"), state: PaymentState(rawValue: try r.string("state")) ?? .failed,
+                attempt: Int(try r.int("attempt")), bankCode: try r.optionalString("bank_code"),
+                accountMasked: try r.optionalString("account_masked"), reason: try r.optionalString("reason"),
+                sentAt: try r.optionalDate("sent_at"), settledAt: try r.optionalDate("settled_at"))
+    }
+
+    /// Whether the person's card was cancelled because they died.
+    public func isDeceased(personId: String) async throws -> Bool {
+        let n = try await db.raw("""
+            SELECT COUNT(*) AS n FROM card_events e JOIN cards c ON c.card_number = e.card_number
+            WHERE c.person_id = \(bind: personId) AND e.type = 'card_cancelled' AND e.reason = 'death'
+            """).first()?.int("n") ?? 0
+        return n > 0
+    }
+
+    // MARK: Notifications
+
+    public func notify(personId: String, at: Date, kind: String, message: String, paymentId: String? = nil) async throws {
+        try await db.raw("""
+            INSERT INTO notifications (person_id, at, kind, message, payment_id)
+            VALUES (\(bind: personId), \(bind: at.millis), \(bind: kind), \(bind: message), \(bind: paymentId))
+            """).run()
+    }
+
+    public struct Notice: Sendable, Equatable {
+        public var seq: Int64, at: Date, kind: String, message: String, paymentId: String?
+    }
+
+    public func notifications(personId: String, limit: Int = 200) async throws -> [Notice] {
+        try await db.raw("""
+            SELECT * FROM notifications WHERE person_id = \(bind: personId) ORDER BY seq DESC LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            Notice(seq: try r.int("seq"), at: try r.date("at"), kind: try r.string("kind"), message: try r.string("message"),
+                   paymentId: try r.optionalString("payment_id"))
+        }
+    }
+}
