@@ -40,6 +40,8 @@ public enum OneCardApp {
         RegistryController(services: services).register(api)
         CardsController(services: services).register(api)
         ECardController(services: services).register(api)
+        BanksController(services: services).register(api)
+        PaymentsController(services: services).register(api)
         return (router, api)
     }
 
@@ -51,7 +53,7 @@ public enum OneCardApp {
         return Application(
             router: router,
             configuration: .init(address: .hostname(services.configuration.host, port: services.configuration.port), serverName: "onecard"),
-            services: [LapseSweeper(cards: services.cards, logger: services.logger)],
+            services: [LapseSweeper(cards: services.cards, logger: services.logger), PaymentExecutorService(services: services)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: services.logger)
     }
