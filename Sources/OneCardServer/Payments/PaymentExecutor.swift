@@ -27,9 +27,14 @@ struct PaymentExecutor: Sendable {
         let programme = try await store.read { try await $0.payments.programme(batch.programmeId) }
         let programmeName = programme?.name ?? batch.programmeId
         // 1. Payments left in flight by a crash or an unavailable bank: ask again.
+        var previous: Set<String> = []
         while true {
             let inFlight = try await store.read { try await $0.payments.sent(batchId: batchId, limit: chunk) }
             if inFlight.isEmpty { break }
+            let ids = Set(inFlight.map(\.id))
+            // A bank that answers without mentioning some payments makes no progress: try again on a later pass.
+            if ids == previous { return .bankUnavailable }
+            previous = ids
             if try await !deliver(inFlight, programme: programmeName) { return .bankUnavailable }
         }
         // 2. Pending payments, chunk by chunk, each committed as sent before it goes out.
@@ -103,23 +108,19 @@ struct PaymentExecutor: Sendable {
         var reachedAll = true
         for (bankCode, group) in Dictionary(grouping: items, by: \.bankCode) {
             let now = services.clock.now()
+            // A payment once sent may have been credited: it is settled only by the bank's own answer for it,
+            // never marked failed on the platform's side (a retry would then pay it twice).
             guard let url = endpoint[bankCode] else {
-                try await store.write { s in
-                    try await s.payments.settle(group.map(\.id), to: .failed, reason: "bank_not_connected", from: .sent, at: now)
-                }
+                services.logger.error("bank has no endpoint; payments stay in flight", metadata: ["bank": "\(bankCode)"])
+                reachedAll = false
                 continue
             }
             let results: [BankGateway.Result]
             do {
                 results = try await gateway.credit(endpoint: url, group.map { .init(paymentId: $0.reference, account: $0.account, amountFen: $0.amountFen) })
-            } catch BankGateway.Failure.refused(let why) {
-                services.logger.error("bank refused a credit request", metadata: ["bank": "\(bankCode)", "why": "\(why)"])
-                try await store.write { s in
-                    try await s.payments.settle(group.map(\.id), to: .failed, reason: "bank_refused", from: .sent, at: now)
-                }
-                continue
             } catch {
-                services.logger.warning("bank unavailable; payments stay in flight", metadata: ["bank": "\(bankCode)", "error": "\(error)"])
+                services.logger.warning("bank unavailable or refused the request; payments stay in flight",
+                                        metadata: ["bank": "\(bankCode)", "error": "\(error)"])
                 reachedAll = false
                 continue
             }

@@ -177,3 +177,38 @@ struct DisbursementAPITests {
         }
     }
 }
+
+@Suite("Bank gateway: an unreachable bank keeps payments in flight, never failed, until it answers")
+struct BankOutageTests {
+    @Test(arguments: Engine.available)
+    func anUnreachableBankOpensTheBreakerAndPaymentsWaitInFlight(_ engine: Engine) async throws {
+        try await withBank("ICBC") { icbc in
+            try await Harness.run(engine) { h in
+                // setup: the bank's endpoint points at a port nobody listens on
+                let dead = try await BankSimulator.start(.init(bank: "ICBC", port: 0, storePath: nil), logger: TestDatabase.logger)
+                await dead.stop()
+                try await h.createBank("ICBC", endpoint: dead.url)
+                let outlet = try await h.createOutlet()
+                let a = try await h.payee(1, bank: "ICBC", outlet: outlet)
+                let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+                let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1, lines: [(a.0, "王秀梅", 4200)]).string("batchId"))
+                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
+                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+                let gateway = BankGateway(timeout: .seconds(2), backoff: Backoff(base: 0.001, cap: 0.005), attempts: 3)
+                let executor = PaymentExecutor(services: h.services, chunk: 10, gateway: gateway)
+
+                // the action: two passes against the dead bank
+                #expect(try await executor.drain(batchId, timeout: .milliseconds(100)) == .bankUnavailable)
+                #expect(try await executor.drain(batchId, timeout: .milliseconds(100)) == .bankUnavailable)
+
+                // validate: the breaker is open, the payment is in flight (not failed), then paid once when the bank is back
+                guard case .open = await gateway.breaker(dead.url).state else { Issue.record("breaker not open"); return }
+                #expect(try await h.counts(batchId) == ["pending": 0, "sent": 1, "paid": 0, "failed": 0, "returned": 0])
+                #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, json: ["endpoint": icbc.url]).status == 200)
+                #expect(try await executor.drain(batchId) == .completed)
+                #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [4200])
+                #expect(try await h.counts(batchId)["paid"] == 1)
+            }
+        }
+    }
+}
