@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// answers with its first outcome, so nothing is paid twice and nothing is lost.
 struct PaymentExecutor: Sendable {
     let services: AppServices
-    var chunk = 200
+    var chunk = 500
     var gateway: BankGateway = .shared
     var store: Store { services.store }
 
@@ -67,16 +67,16 @@ struct PaymentExecutor: Sendable {
         let now = services.clock.now()
         let chunk = chunk
         return try await store.write { s in
-            let due = try await s.payments.pending(batchId: batchId, afterLine: after, limit: chunk)
-            guard let last = due.last?.line else { return ([], nil, 0) }
+            let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, limit: chunk)
+            guard let last = due.last?.due.line else { return ([], nil, 0) }
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }
             var out: [PaymentRepository.InFlight] = []
             var held = 0
             var failed: [String: [String]] = [:]
-            for p in due {
-                let card = try await s.cards.live(personId: p.personId)
-                switch PaymentRouting.route(card: card, bank: card?.bankCode.flatMap { banks[$0] }) {
+            for row in due {
+                let p = row.due
+                switch PaymentRouting.route(card: row.card, bank: row.card?.bankCode.flatMap { banks[$0] }) {
                 case .hold:
                     held += 1
                 case .fail(let reason):
@@ -84,7 +84,6 @@ struct PaymentExecutor: Sendable {
                     try await s.payments.notify(personId: p.personId, at: now, kind: "payment_failed",
                                                 message: "「\(programme)」\(Yuan.format(p.amountFen))元未能发放（\(reason)），待原因排除后重新发放。", paymentId: p.id)
                 case let .send(bankCode, account, _):
-                    try await s.payments.markSent(p.id, bankCode: bankCode, account: account, at: now)
                     if s.payments.fingerprint(bankCode: bankCode, account: account) != p.accountFingerprint {
                         // GD art. 8: when the card's bank account changed, pay the new account and tell the holder.
                         try await s.payments.notify(personId: p.personId, at: now, kind: "account_changed",
@@ -94,6 +93,7 @@ struct PaymentExecutor: Sendable {
                     out.append(.init(id: p.id, personId: p.personId, amountFen: p.amountFen, attempt: p.attempt, bankCode: bankCode, account: account))
                 }
             }
+            try await s.payments.markSent(out.map { (id: $0.id, bankCode: $0.bankCode, account: $0.account) }, at: now)
             for (reason, ids) in failed { try await s.payments.settle(ids, to: .failed, reason: reason, from: .pending, at: now) }
             return (out, last, held)
         }

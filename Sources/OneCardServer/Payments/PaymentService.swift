@@ -95,25 +95,21 @@ struct PaymentService: Sendable {
         let at = now
         let (newPayments, bad) = try await store.write { s -> ([PaymentRepository.NewPayment], [RejectedLine]) in
             var bad: [RejectedLine] = []
-            var found: [(BatchLine, Person, Card?)] = []
-            for l in checked {
-                guard let person = try await s.persons.find(idNumber: l.idNumber) else {
-                    bad.append(.init(line: l.line, reason: "person_not_found")); continue
-                }
-                found.append((l, person, try await s.cards.live(personId: person.id)))
-            }
-            let already = try await s.payments.existing(batchId: batchId, personIds: found.map(\.1.id))
+            let payees = try await s.payments.payees(idNumbers: checked.map(\.idNumber))
+            let already = try await s.payments.existing(batchId: batchId, personIds: payees.values.map(\.personId))
             var seen = Set<String>()
             var out: [PaymentRepository.NewPayment] = []
-            for (i, (l, person, card)) in found.enumerated() {
-                let deceased = card == nil ? try await s.payments.isDeceased(personId: person.id) : false
-                let duplicate = already.contains(person.id) || seen.contains(person.id)
-                let facts = PayeeFacts(personFound: true, name: person.name, hasFinancialAccount: card?.financial == true && card?.accountNumber != nil,
-                                       hasLiveCard: card != nil, deceased: deceased, duplicateInBatch: duplicate)
+            for (i, l) in checked.enumerated() {
+                guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
+                let hasCard = payee.cardNumber != nil
+                let deceased = hasCard ? false : try await s.payments.isDeceased(personId: payee.personId)
+                let duplicate = already.contains(payee.personId) || seen.contains(payee.personId)
+                let facts = PayeeFacts(personFound: true, name: payee.name, hasFinancialAccount: payee.financial && payee.account != nil && payee.bankCode != nil,
+                                       hasLiveCard: hasCard, deceased: deceased, duplicateInBatch: duplicate)
                 if let reason = PayeeCheck.reason(l, facts: facts) { bad.append(.init(line: l.line, reason: reason)); continue }
-                seen.insert(person.id)
-                out.append(.init(id: ids[i], line: l.line, personId: person.id, amountFen: l.amountFen, bankCode: card!.bankCode ?? "",
-                                 account: card!.accountNumber!))
+                seen.insert(payee.personId)
+                out.append(.init(id: ids[i], line: l.line, personId: payee.personId, amountFen: l.amountFen, bankCode: payee.bankCode!,
+                                 account: payee.account!))
             }
             try await s.payments.insert(batchId: batchId, out, at: at)
             return (out, bad)

@@ -101,6 +101,31 @@ public struct PaymentRepository: Sendable {
             """).all().map { try $0.string("person_id") })
     }
 
+    /// What a batch line is checked against: the person found by ID number (through the blind index) and
+    /// their live card, for many lines in one query. Only the name and the account are decrypted.
+    public struct Payee: Sendable {
+        public var personId: String, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool
+    }
+
+    public func payees(idNumbers: [String]) async throws -> [String: Payee] {
+        guard !idNumbers.isEmpty else { return [:] }
+        var byIndex: [String: String] = [:]
+        for n in idNumbers { byIndex[cipher.blindIndex(n.uppercased(), field: "id_number")] = n }
+        var out: [String: Payee] = [:]
+        for r in try await db.raw("""
+            SELECT p.id, p.id_index, p.name_enc, c.card_number, c.bank_code, c.account_enc, c.financial FROM persons p
+            LEFT JOIN cards c ON c.person_id = p.id AND c.status NOT IN ('cancelled', 'replaced')
+            WHERE p.id_index IN (\(binds: Array(byIndex.keys)))
+            """).all() {
+            guard let number = byIndex[try r.string("id_index")] else { continue }
+            out[number] = Payee(personId: try r.string("id"), name: try cipher.open(try r.string("name_enc"), field: "name"),
+                                cardNumber: try r.optionalString("card_number"), bankCode: try r.optionalString("bank_code"),
+                                account: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") },
+                                financial: (try r.optionalInt("financial") ?? 0) != 0)
+        }
+        return out
+    }
+
     /// A pending payment as the executor reads it.
     public struct Due: Sendable {
         public var id: String, line: Int, personId: String, amountFen: Int64, attempt: Int, accountFingerprint: String
@@ -114,6 +139,43 @@ public struct PaymentRepository: Sendable {
             Due(id: try r.string("id"), line: Int(try r.int("line")), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
                 attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
         }
+    }
+
+    /// A pending payment with the holder's live card as it is now (the account it is paid to).
+    public struct DueWithCard: Sendable {
+        public var due: Due
+        public var card: Card?
+    }
+
+    /// The next pending payments of a batch with each holder's live card, in one query.
+    public func pendingWithCards(batchId: String, afterLine: Int, limit: Int) async throws -> [DueWithCard] {
+        let cards = CardRepository(db: db, dialect: dialect, cipher: cipher)
+        return try await db.raw("""
+            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp, c.*
+            FROM payments pay LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')
+            WHERE pay.batch_id = \(bind: batchId) AND pay.state = 'pending' AND pay.line > \(bind: Int64(afterLine))
+            ORDER BY pay.line LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            let due = Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
+                          amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
+            let card = try r.optionalString("card_number") == nil ? nil : try cards.decode(r)
+            return DueWithCard(due: due, card: card)
+        }
+    }
+
+    /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines).
+    public func markSent(_ sends: [(id: String, bankCode: String, account: String)], at: Date) async throws {
+        guard !sends.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, x) in sends.enumerated() {
+            if i > 0 { values += ", " }
+            values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: cipher.seal(x.account, field: "account")), \(bind: Mask.account(x.account)))"
+        }
+        try await db.raw("""
+            UPDATE payments SET state = 'sent', bank_code = v.column2, account_enc = v.column3, account_masked = v.column4, reason = NULL,
+                sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+            FROM (VALUES \(values)) AS v WHERE payments.id = v.column1 AND payments.state = 'pending'
+            """).run()
     }
 
     /// Records where a payment goes before it is sent: committed first, so a crash after the bank call

@@ -26,8 +26,8 @@ struct PaymentCrashTests {
         if engine == .postgres { #expect(try EndToEndTests.run(["migrate"] + common).status == 0) }
 
         // setup: two banks as their own processes (one flaky and slow), the platform, an admin
-        let icbc = try Server(["bank-sim", "--bank", "ICBC", "--port", "0", "--store", dir + "/icbc.sqlite", "--fail-rate", "0.2", "--latency-ms", "150"])
-        let ccb = try Server(["bank-sim", "--bank", "CCB", "--port", "0", "--store", dir + "/ccb.sqlite", "--latency-ms", "100"])
+        let icbc = try Server(["bank-sim", "--bank", "ICBC", "--port", "0", "--store", dir + "/icbc.sqlite", "--fail-rate", "0.2", "--latency-ms", "600"])
+        let ccb = try Server(["bank-sim", "--bank", "CCB", "--port", "0", "--store", dir + "/ccb.sqlite", "--latency-ms", "400"])
         var server: Server?
         defer {
             for p in [icbc.process, ccb.process, server?.process].compactMap({ $0 }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
