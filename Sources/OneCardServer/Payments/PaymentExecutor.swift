@@ -194,3 +194,24 @@ struct PaymentExecutorService: Service {
         }
     }
 }
+
+extension OneCardApp {
+    /// The platform serving on its configured port in this process, with its background services (benchmarks).
+    public struct Running: Sendable {
+        public let port: Int
+        public let stop: @Sendable () async -> Void
+    }
+
+    public static func start(_ services: AppServices) async throws -> Running {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = application(services) { port in continuation.yield(port); continuation.finish() }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: services.logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        for await p in ports { port = p }
+        return Running(port: port) {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+        }
+    }
+}
