@@ -107,6 +107,10 @@ struct BankService: Sendable {
                 throw DomainError(.conflict, "migration_choice_open", "holders may choose a bank until \(Timestamp.format(m.chooseBy)); pass early=true to apply now")
             }
             guard let successor = try await s.banks.find(m.successorCode) else { throw DomainError(.notFound, "bank_not_found", "no bank \(m.successorCode)") }
+            // A successor that was itself suspended or terminated meanwhile cannot take the cards over.
+            guard successor.status == .active else {
+                throw DomainError(.conflict, "successor_not_active", "the successor \(successor.code) is \(successor.status.rawValue); holders keep choosing")
+            }
             for item in try await s.bankMigrations.cards(code, status: .pending) {
                 guard var card = try await s.cards.find(item.cardNumber, lock: true), card.status.isLive, card.bankCode == code else {
                     try await s.bankMigrations.mark(cardNumber: item.cardNumber, from: code, status: .moved, newBankCode: "none", at: at)

@@ -74,7 +74,7 @@ struct BanksController {
         api.add(Endpoint(method: .post, path: "/api/v1/banks/{code}/migration/apply",
                          summary: "Apply the successor to every card still waiting (automatic when the choice period ends; early=true applies it now)",
                          tag: "banks", roles: [.admin], request: .object([("early", .boolean)], required: []),
-                         success: (200, "The plan", migration), errors: [(404, ["migration_not_found"]), (409, ["migration_choice_open"])])) { request, context in
+                         success: (200, "The plan", migration), errors: [(404, ["migration_not_found"]), (409, ["migration_choice_open", "successor_not_active"])])) { request, context in
             let i = try await request.decodeJSON(as: ApplyInput.self, context: context)
             let r = try await services.banking.applyMigration(context.parameters.get("code") ?? "", actor: CardsController.actor(context, channel: "admin"),
                                                               early: i.early ?? false)

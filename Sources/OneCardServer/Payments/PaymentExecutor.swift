@@ -26,27 +26,28 @@ struct PaymentExecutor: Sendable {
         guard let batch = try await store.read({ try await $0.payments.batch(batchId) }), batch.status == .executing else { return .completed }
         let programme = try await store.read { try await $0.payments.programme(batch.programmeId) }
         let programmeName = programme?.name ?? batch.programmeId
-        // 1. Payments left in flight by a crash or an unavailable bank: ask again.
-        var previous: Set<String> = []
+        // 1. Payments left in flight by a crash or an unavailable bank: ask again. A bank that is down does not
+        // hold up the others: its payments wait in flight and the pass goes on.
+        var unavailable = false
+        var cursor = 0
         while true {
-            let inFlight = try await store.read { try await $0.payments.sent(batchId: batchId, limit: chunk) }
-            if inFlight.isEmpty { break }
-            let ids = Set(inFlight.map(\.id))
-            // A bank that answers without mentioning some payments makes no progress: try again on a later pass.
-            if ids == previous { return .bankUnavailable }
-            previous = ids
-            if try await !deliver(inFlight, programme: programmeName) { return .bankUnavailable }
+            let after = cursor
+            let page = try await store.read { try await $0.payments.sent(batchId: batchId, afterLine: after, limit: chunk) }
+            guard let last = page.last?.line else { break }
+            cursor = last
+            if try await !deliver(page.map(\.payment), programme: programmeName) { unavailable = true }
         }
         // 2. Pending payments, chunk by chunk, each committed as sent before it goes out.
-        var cursor = 0
+        cursor = 0
         var held = 0
         while true {
             let (toSend, last, heldHere) = try await claim(batchId: batchId, after: cursor, programme: programmeName)
             guard let last else { break }
             cursor = last
             held += heldHere
-            if !toSend.isEmpty, try await !deliver(toSend, programme: programmeName) { return .bankUnavailable }
+            if !toSend.isEmpty, try await !deliver(toSend, programme: programmeName) { unavailable = true }
         }
+        if unavailable { return .bankUnavailable }
         // 3. Done when nothing is pending or in flight.
         let now = services.clock.now()
         let done = try await store.write { s -> Bool in

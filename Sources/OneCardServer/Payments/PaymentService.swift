@@ -59,11 +59,30 @@ struct PaymentService: Sendable {
         }
     }
 
-    func beginUpload(programmeId: String, actor: String) async throws -> Upload {
+    /// Starts an upload. With an Idempotency-Key that an earlier complete upload used, returns that upload's
+    /// answer instead (`.repeated`), so a client that lost the reply does not make a second batch.
+    enum Begun: Sendable { case new(Upload), repeated(UploadResult) }
+
+    func beginUpload(programmeId: String, actor: String, idempotencyKey: String? = nil) async throws -> Begun {
         _ = try await programme(programmeId)
+        if let key = idempotencyKey, let earlier = try await repeated(programmeId: programmeId, key: key) { return .repeated(earlier) }
         let batch = PaymentBatch(id: services.random.uuid(), programmeId: programmeId, status: .uploading, uploadedBy: actor, createdAt: now)
-        try await store.write { s in try await s.payments.insert(batch) }
-        return Upload(service: self, batchId: batch.id)
+        do {
+            try await store.write { s in try await s.payments.insert(batch, idempotencyKey: idempotencyKey) }
+        } catch where Store.isUniqueViolation(error) {
+            throw DomainError(.conflict, "upload_in_progress", "an upload with this Idempotency-Key is under way")
+        }
+        return .new(Upload(service: self, batchId: batch.id))
+    }
+
+    private func repeated(programmeId: String, key: String) async throws -> UploadResult? {
+        try await store.read { s in
+            guard let id = try await s.payments.batch(programmeId: programmeId, idempotencyKey: key), let b = try await s.payments.batch(id) else { return nil }
+            guard b.status != .uploading else {
+                throw DomainError(.conflict, "upload_in_progress", "the upload with this Idempotency-Key is under way or was cut off; use a new key")
+            }
+            return UploadResult(batchId: id, accepted: try await s.payments.count(batchId: id), rejected: try await s.payments.rejections(batchId: id))
+        }
     }
 
     func finishUpload(_ upload: Upload, actor: String) async throws -> UploadResult {
@@ -76,6 +95,7 @@ struct PaymentService: Sendable {
             b.status = .awaitingApproval
             b.rejectedCount = rejected.count
             try await s.payments.update(b)
+            try await s.payments.insertRejections(batchId: b.id, rejected)
             try await s.audit.append(at: at, actor: actor, action: "batch_uploaded", subject: "batch:\(b.id)",
                                      purpose: "\(accepted) accepted, \(rejected.count) rejected")
         }

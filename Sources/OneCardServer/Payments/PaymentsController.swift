@@ -90,21 +90,26 @@ struct PaymentsController {
                             ("batchId", .text), ("accepted", .integer),
                             ("rejected", .array(.object([("line", .integer), ("reason", .text)], required: ["line", "reason"]))),
                          ], required: ["batchId", "accepted", "rejected"])),
-                         errors: [(404, ["programme_not_found"]), (422, ["invalid_csv_header", "empty_batch"])])) { request, context in
+                         errors: [(404, ["programme_not_found"]), (409, ["upload_in_progress"]), (422, ["invalid_csv_header", "empty_batch"])],
+                         extraHeaders: [("Idempotency-Key", "repeat an upload safely: the same key returns the first batch and its answer", false)])) { request, context in
             let id = context.parameters.get("id") ?? ""
             let actor = context.identity!.actor
             let type = (request.headers[.contentType] ?? "").lowercased()
+            let key = try idempotencyKey(request)
             let result: PaymentService.UploadResult
             if type.hasPrefix("text/csv") {
-                result = try await uploadCSV(request, programmeId: id, actor: actor)
+                result = try await uploadCSV(request, programmeId: id, actor: actor, idempotencyKey: key)
             } else {
                 let input = try await request.decodeJSON(as: LinesInput.self, context: context)
                 guard !input.lines.isEmpty else { throw DomainError(.unprocessable, "empty_batch", "lines: at least one") }
-                let upload = try await services.payments.beginUpload(programmeId: id, actor: actor)
-                for (n, l) in input.lines.enumerated() {
-                    try await upload.add(BatchLine(line: n + 1, idNumber: l.idNumber, name: l.name, amountFen: l.amountFen))
+                switch try await services.payments.beginUpload(programmeId: id, actor: actor, idempotencyKey: key) {
+                case .repeated(let earlier): result = earlier
+                case .new(let upload):
+                    for (n, l) in input.lines.enumerated() {
+                        try await upload.add(BatchLine(line: n + 1, idNumber: l.idNumber, name: l.name, amountFen: l.amountFen))
+                    }
+                    result = try await services.payments.finishUpload(upload, actor: actor)
                 }
-                result = try await services.payments.finishUpload(upload, actor: actor)
             }
             return JSONResponse(UploadView(batchId: result.batchId, accepted: result.accepted,
                                            rejected: result.rejected.map { .init(line: $0.line, reason: $0.reason) }), status: .created)
@@ -179,25 +184,36 @@ struct PaymentsController {
         return n
     }
 
+    func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces), !key.isEmpty else { return nil }
+        guard key.count <= 200 else { throw DomainError(.unprocessable, "invalid_field", "Idempotency-Key: at most 200 characters") }
+        return key
+    }
+
     /// Streams a CSV body line by line into the upload; never collects it whole.
-    func uploadCSV(_ request: Request, programmeId: String, actor: String) async throws -> PaymentService.UploadResult {
+    func uploadCSV(_ request: Request, programmeId: String, actor: String, idempotencyKey: String?) async throws -> PaymentService.UploadResult {
         var csv = BatchCSV()
         var pending: [UInt8] = []
         var total = 0
         var upload: PaymentService.Upload?
+        var earlier: PaymentService.UploadResult?
         func handle(_ bytes: ArraySlice<UInt8>) async throws {
             let parsed = try csv.parse(String(decoding: bytes, as: UTF8.self))
             switch parsed {
             case .header:
-                upload = try await services.payments.beginUpload(programmeId: programmeId, actor: actor)
+                switch try await services.payments.beginUpload(programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey) {
+                case .new(let u): upload = u
+                case .repeated(let r): earlier = r
+                }
             case .blank: break
-            case .line(let l): try await upload!.add(l)
-            case .rejected(let r): upload!.reject(r)
+            case .line(let l): try await upload?.add(l)
+            case .rejected(let r): upload?.reject(r)
             }
         }
         for try await buffer in request.body {
             total += buffer.readableBytes
             guard total <= Self.maxCSVBytes else { throw DomainError(.payloadTooLarge, "payload_too_large", "a CSV batch is limited to 256 MB") }
+            if earlier != nil { continue }  // a repeated upload: read the body to its end, store nothing
             pending.append(contentsOf: buffer.readableBytesView)
             var start = pending.startIndex
             while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -206,7 +222,9 @@ struct PaymentsController {
             }
             pending.removeSubrange(pending.startIndex..<start)
         }
+        if let earlier { return earlier }
         if !pending.isEmpty { try await handle(pending[...]) }
+        if let earlier { return earlier }
         guard let upload else { throw DomainError(.unprocessable, "invalid_csv_header", "the first line must be idNumber,name,amountFen") }
         guard upload.accepted + upload.rejected.count + upload.buffer.count > 0 else {
             throw DomainError(.unprocessable, "empty_batch", "the CSV has a header but no lines")

@@ -21,10 +21,21 @@ let m020CreatePayments = Migration("020_create_payments", [
         created_at BIGINT NOT NULL,
         approved_at BIGINT,
         completed_at BIGINT,
-        rejected_count BIGINT NOT NULL
+        rejected_count BIGINT NOT NULL,
+        idempotency_key TEXT
     )
     """,
     "CREATE INDEX payment_batches_status ON payment_batches (status)",
+    // An upload repeated with the same Idempotency-Key returns the first batch instead of making a second one.
+    "CREATE UNIQUE INDEX payment_batches_idempotency ON payment_batches (programme_id, idempotency_key)",
+    """
+    CREATE TABLE batch_rejections (
+        batch_id TEXT NOT NULL REFERENCES payment_batches(id),
+        line BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (batch_id, line)
+    )
+    """,
     // A payment row is committed (pending) before anything is sent and marked sent, with the account it
     // goes to, before the bank is called: the outbox that makes execution resumable after a crash.
     """

@@ -31,12 +31,40 @@ public struct PaymentRepository: Sendable {
 
     // MARK: Batches
 
-    public func insert(_ b: PaymentBatch) async throws {
+    public func insert(_ b: PaymentBatch, idempotencyKey: String? = nil) async throws {
         try await db.raw("""
-            INSERT INTO payment_batches (id, programme_id, status, uploaded_by, approved_by, created_at, approved_at, completed_at, rejected_count)
+            INSERT INTO payment_batches (id, programme_id, status, uploaded_by, approved_by, created_at, approved_at, completed_at, rejected_count,
+                idempotency_key)
             VALUES (\(bind: b.id), \(bind: b.programmeId), \(bind: b.status.rawValue), \(bind: b.uploadedBy), \(bind: b.approvedBy),
-                    \(bind: b.createdAt.millis), \(bind: b.approvedAt?.millis), \(bind: b.completedAt?.millis), \(bind: Int64(b.rejectedCount)))
+                    \(bind: b.createdAt.millis), \(bind: b.approvedAt?.millis), \(bind: b.completedAt?.millis), \(bind: Int64(b.rejectedCount)),
+                    \(bind: idempotencyKey))
             """).run()
+    }
+
+    /// The batch an earlier upload with this Idempotency-Key made, if any.
+    public func batch(programmeId: String, idempotencyKey: String) async throws -> String? {
+        try await db.raw("""
+            SELECT id FROM payment_batches WHERE programme_id = \(bind: programmeId) AND idempotency_key = \(bind: idempotencyKey)
+            """).first()?.string("id")
+    }
+
+    /// The lines an upload rejected, kept so a repeated upload gets the same answer.
+    public func insertRejections(batchId: String, _ lines: [RejectedLine]) async throws {
+        for part in stride(from: 0, to: lines.count, by: 500) {
+            var insert = db.insert(into: "batch_rejections").columns("batch_id", "line", "reason")
+            for l in lines[part..<min(part + 500, lines.count)] { insert = insert.values([SQLBind(batchId), SQLBind(Int64(l.line)), SQLBind(l.reason)]) }
+            try await insert.run()
+        }
+    }
+
+    public func rejections(batchId: String) async throws -> [RejectedLine] {
+        try await db.raw("SELECT line, reason FROM batch_rejections WHERE batch_id = \(bind: batchId) ORDER BY line").all().map {
+            RejectedLine(line: Int(try $0.int("line")), reason: try $0.string("reason"))
+        }
+    }
+
+    public func count(batchId: String) async throws -> Int {
+        Int(try await db.raw("SELECT COUNT(*) AS n FROM payments WHERE batch_id = \(bind: batchId)").first()?.int("n") ?? 0)
     }
 
     public func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch? {
@@ -197,14 +225,16 @@ public struct PaymentRepository: Sendable {
         }
     }
 
-    public func sent(batchId: String, limit: Int) async throws -> [InFlight] {
+    /// Payments in flight after `afterLine`, in line order, with their line numbers (for paging).
+    public func sent(batchId: String, afterLine: Int = 0, limit: Int) async throws -> [(line: Int, payment: InFlight)] {
         try await db.raw("""
-            SELECT id, person_id, amount_fen, attempt, bank_code, account_enc FROM payments
-            WHERE batch_id = \(bind: batchId) AND state = 'sent' ORDER BY line LIMIT \(bind: Int64(limit))
+            SELECT id, line, person_id, amount_fen, attempt, bank_code, account_enc FROM payments
+            WHERE batch_id = \(bind: batchId) AND state = 'sent' AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
             """).all().map { r in
-            InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
-                     attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
-                     account: try cipher.open(try r.string("account_enc"), field: "account"))
+            (Int(try r.int("line")),
+             InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+                      attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
+                      account: try cipher.open(try r.string("account_enc"), field: "account")))
         }
     }
 

@@ -14,7 +14,16 @@ struct PaymentCrashTests {
     typealias Server = EndToEndTests.Server
     typealias HTTP = EndToEndTests.HTTP
 
-    static let payees = 300
+    /// 300 by default; `ONECARD_E2E_PAYEES=10000` runs the full-size scenario (slower: every card is made over HTTP).
+    static let payees = Int(ProcessInfo.processInfo.environment["ONECARD_E2E_PAYEES"] ?? "") ?? 300
+
+    /// Distinct valid ID numbers: a thousand sequence numbers per birth day from 1970-01-01.
+    static func idNumber(_ i: Int) -> String {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        let c = cal.dateComponents([.year, .month, .day], from: cal.date(byAdding: .day, value: i / 1000, to: Date(timeIntervalSince1970: 0))!)
+        return TestIDs.resident(region: "110101", birth: String(format: "%04d%02d%02d", c.year!, c.month!, c.day!), sequence: String(format: "%03d", i % 1000))
+    }
 
     @Test(arguments: Engine.available)
     func everyPaymentIsCreditedExactlyOnceAcrossKillsAndAMigration(_ engine: Engine) async throws {
@@ -52,7 +61,7 @@ struct PaymentCrashTests {
             "name": "东城区社保卡服务中心", "regionCode": "110101", "address": "东直门 1 号", "services": ["apply", "pickup"], "hours": "09:00-17:00",
         ]).1["outletId"] as? String)
         // Holders: every other one at ICBC, with an issued card.
-        let ids = (0..<Self.payees).map { TestIDs.resident(region: "110101", birth: "19700101", sequence: String(format: "%03d", $0)) }
+        let ids = (0..<Self.payees).map(Self.idNumber)
         let base = http.base
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<6 {

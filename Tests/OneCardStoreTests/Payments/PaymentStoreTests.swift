@@ -47,7 +47,7 @@ struct PaymentStoreTests {
                 // A second mark of a payment already sent changes nothing (it is no longer pending).
                 try await s.payments.markSent("pay0", bankCode: "BOC", account: "6216000000000000", at: at)
             }
-            let inFlight = try await store.read { try await $0.payments.sent(batchId: "b1", limit: 10) }
+            let inFlight = try await store.read { try await $0.payments.sent(batchId: "b1", limit: 10) }.map(\.payment)
             #expect(inFlight.map(\.bankCode) == ["ICBC", "CCB"])
             #expect(inFlight.map(\.account) == ["6222000011110000", "6227000011110000"])
             try await store.write { s in
