@@ -11,7 +11,8 @@ struct OneCardCommand: AsyncParsableCommand {
         commandName: "onecard",
         abstract: "OneCard — the social security card resident-service one-card platform (社会保障卡居民服务一卡通).",
         version: OneCardApp.version,
-        subcommands: [Serve.self, Migrate.self, Users.self, Keys.self, VerifyQR.self, TerminalCommand.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, Users.self, Keys.self, VerifyQR.self, TerminalCommand.self, Bench.self, BankSim.self, Batches.self,
+                      BenchPayments.self])
 }
 
 /// Where the data lives; shared by every command that opens the database.

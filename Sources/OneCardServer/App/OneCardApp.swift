@@ -42,6 +42,8 @@ public enum OneCardApp {
         ECardController(services: services).register(api)
         CatalogueController(services: services).register(api)
         AcceptanceController(services: services).register(api)
+        BanksController(services: services).register(api)
+        PaymentsController(services: services).register(api)
         return (router, api)
     }
 
@@ -53,7 +55,7 @@ public enum OneCardApp {
         return Application(
             router: router,
             configuration: .init(address: .hostname(services.configuration.host, port: services.configuration.port), serverName: "onecard"),
-            services: [LapseSweeper(cards: services.cards, logger: services.logger)],
+            services: [LapseSweeper(cards: services.cards, logger: services.logger), PaymentExecutorService(services: services)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: services.logger)
     }

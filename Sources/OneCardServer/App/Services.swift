@@ -27,6 +27,8 @@ public struct AppServices: Sendable {
     var cards: CardService { CardService(services: self) }
     var accounts: AccountService { AccountService(services: self) }
     var ecards: ECardService { ECardService(services: self) }
+    var payments: PaymentService { PaymentService(services: self) }
+    var banking: BankService { BankService(services: self) }
 
     /// Issues QR tokens for this node's cards. `jti`s come from a buffered system generator: one system
     /// call per token instead of per byte keeps issuance within its benchmark goal (Benchmarks/RESULTS.md).

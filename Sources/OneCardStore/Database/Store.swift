@@ -155,6 +155,8 @@ public struct StoreSession: Sendable {
     public var catalogue: CatalogueRepository { .init(db: db) }
     public var venues: VenueRepository { .init(db: db) }
     public var uses: UseRepository { .init(db: db) }
+    public var payments: PaymentRepository { .init(db: db, dialect: dialect, cipher: cipher) }
+    public var bankMigrations: BankMigrationRepository { .init(db: db, cipher: cipher) }
 }
 
 extension SQLRow {

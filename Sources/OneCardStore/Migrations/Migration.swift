@@ -18,6 +18,7 @@ public enum Migrations {
         m003CreateAudit,
         m004CreateECards,
         m005CreateCatalogueAndVenues,
+        m020CreatePayments,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

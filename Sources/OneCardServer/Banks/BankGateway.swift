@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import OneCardCore
+
+/// The platform's only way to a bank: HTTP with a deadline per call, retries with jittered exponential
+/// back-off on transient failures (connection refused, timeout, 5xx), and a circuit breaker per bank
+/// endpoint so a bank that is down is not hammered. Shared by the whole process (breakers are keyed by
+/// endpoint URL), so it needs no wiring through `AppServices`.
+public actor BankGateway {
+    public static let shared = BankGateway()
+
+    public struct Credit: Codable, Sendable { public var paymentId: String; public var account: String; public var amountFen: Int64 }
+    public struct Result: Codable, Sendable { public var paymentId: String; public var outcome: BankOutcome; public var reason: String? }
+    struct Request: Codable { var payments: [Credit] }
+    struct Reply: Codable { var results: [Result] }
+
+    public enum Failure: Error, CustomStringConvertible {
+        /// Try again later; nothing is known to have happened.
+        case unavailable(String)
+        /// The bank refused the whole request; nothing was credited.
+        case refused(String)
+        public var description: String {
+            switch self { case .unavailable(let s): "bank unavailable: \(s)"; case .refused(let s): "bank refused: \(s)" }
+        }
+    }
+
+    private var breakers: [String: CircuitBreaker] = [:]
+    let http: HTTPClient1
+    let backoff: Backoff
+    let attempts: Int
+
+    public init(timeout: Duration = .seconds(10), backoff: Backoff = Backoff(base: 0.05, cap: 1), attempts: Int = 6) {
+        self.http = HTTPClient1(timeout: timeout); self.backoff = backoff; self.attempts = attempts
+    }
+
+    /// Sends a batch credit; the bank answers each payment once and the same answer again for a repeat.
+    public func credit(endpoint: String, _ credits: [Credit]) async throws -> [Result] {
+        let body = try JSONEncoder().encode(Request(payments: credits))
+        let url = endpoint.hasSuffix("/") ? endpoint + "credits" : endpoint + "/credits"
+        var lastError = "no attempt"
+        for attempt in 1...attempts {
+            guard allow(endpoint) else { throw Failure.unavailable("circuit open for \(endpoint) after \(lastError)") }
+            do {
+                let r = try await http.send("POST", url, headers: [("Content-Type", "application/json")], body: body)
+                if r.status == 200, let reply = try? JSONDecoder().decode(Reply.self, from: r.body) {
+                    breakers[endpoint, default: CircuitBreaker()].succeeded()
+                    return reply.results
+                }
+                if r.status >= 500 || r.status == 429 || r.status == 200 {
+                    lastError = "HTTP \(r.status)"
+                } else {
+                    breakers[endpoint, default: CircuitBreaker()].succeeded()
+                    throw Failure.refused("HTTP \(r.status): \(String(decoding: r.body.prefix(200), as: UTF8.self))")
+                }
+            } catch let f as Failure {
+                throw f
+            } catch {
+                lastError = "\(error)"
+            }
+            breakers[endpoint, default: CircuitBreaker()].failed(now: Date())
+            if attempt < attempts {
+                try await Task.sleep(for: .seconds(backoff.delay(attempt: attempt, unit: Double.random(in: 0.5...1))))
+            }
+        }
+        throw Failure.unavailable(lastError)
+    }
+
+    private func allow(_ endpoint: String) -> Bool {
+        breakers[endpoint, default: CircuitBreaker()].allow(now: Date())
+    }
+
+    /// The breaker's state for an endpoint (tests and metrics).
+    public func breaker(_ endpoint: String) -> CircuitBreaker { breakers[endpoint, default: CircuitBreaker()] }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import Logging
+import Metrics
+import OneCardCore
+import OneCardStore
+import ServiceLifecycle
+
+/// Executes approved batches, exactly once per payment across crashes.
+///
+/// The outbox: every payment row exists (`pending`) before execution starts. A chunk is first marked
+/// `sent` — with the bank and the **current** account it goes to — in a committed transaction, and only then
+/// sent to the bank, which is idempotent per payment reference. The bank's answers are written back
+/// (`paid`, `returned`, `failed`). After a crash, a `sent` row is simply asked about again: the bank
+/// answers with its first outcome, so nothing is paid twice and nothing is lost.
+struct PaymentExecutor: Sendable {
+    let services: AppServices
+    var chunk = 500
+    var gateway: BankGateway = .shared
+    var store: Store { services.store }
+
+    enum Pass: Equatable { case completed, waiting(held: Int), bankUnavailable }
+
+    /// One pass over a batch: resend what was in flight, send what is pending (holding payments whose bank is
+    /// being migrated), and complete the batch when nothing is outstanding.
+    func pass(_ batchId: String) async throws -> Pass {
+        guard let batch = try await store.read({ try await $0.payments.batch(batchId) }), batch.status == .executing else { return .completed }
+        let programme = try await store.read { try await $0.payments.programme(batch.programmeId) }
+        let programmeName = programme?.name ?? batch.programmeId
+        // 1. Payments left in flight by a crash or an unavailable bank: ask again. A bank that is down does not
+        // hold up the others: its payments wait in flight and the pass goes on.
+        var unavailable = false
+        var cursor = 0
+        while true {
+            let after = cursor
+            let page = try await store.read { try await $0.payments.sent(batchId: batchId, afterLine: after, limit: chunk) }
+            guard let last = page.last?.line else { break }
+            cursor = last
+            if try await !deliver(page.map(\.payment), programme: programmeName) { unavailable = true }
+        }
+        // 2. Pending payments, chunk by chunk, each committed as sent before it goes out.
+        cursor = 0
+        var held = 0
+        while true {
+            let (toSend, last, heldHere) = try await claim(batchId: batchId, after: cursor, programme: programmeName)
+            guard let last else { break }
+            cursor = last
+            held += heldHere
+            if !toSend.isEmpty, try await !deliver(toSend, programme: programmeName) { unavailable = true }
+        }
+        if unavailable { return .bankUnavailable }
+        // 3. Done when nothing is pending or in flight.
+        let now = services.clock.now()
+        let done = try await store.write { s -> Bool in
+            guard var b = try await s.payments.batch(batchId, lock: true), b.status == .executing else { return true }
+            guard try await s.payments.totals(batchId: batchId).outstanding == 0 else { return false }
+            b.status = .completed
+            b.completedAt = now
+            try await s.payments.update(b)
+            try await s.audit.append(at: now, actor: "system", action: "batch_completed", subject: "batch:\(batchId)", purpose: nil)
+            return true
+        }
+        return done ? .completed : .waiting(held: held)
+    }
+
+    /// Marks the next chunk of pending payments as sent to each holder's current account (or failed, or held)
+    /// in one transaction. Returns what to send, the last line looked at, and how many were held.
+    private func claim(batchId: String, after: Int, programme: String) async throws -> ([PaymentRepository.InFlight], Int?, Int) {
+        let now = services.clock.now()
+        let chunk = chunk
+        return try await store.write { s in
+            let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, limit: chunk)
+            guard let last = due.last?.due.line else { return ([], nil, 0) }
+            var banks: [String: Bank] = [:]
+            for b in try await s.banks.list() { banks[b.code] = b }
+            var out: [PaymentRepository.InFlight] = []
+            var held = 0
+            var failed: [String: [String]] = [:]
+            for row in due {
+                let p = row.due
+                switch PaymentRouting.route(card: row.card, bank: row.card?.bankCode.flatMap { banks[$0] }) {
+                case .hold:
+                    held += 1
+                case .fail(let reason):
+                    failed[reason, default: []].append(p.id)
+                    try await s.payments.notify(personId: p.personId, at: now, kind: "payment_failed",
+                                                message: "「\(programme)」\(Yuan.format(p.amountFen))元未能发放（\(reason)），待原因排除后重新发放。", paymentId: p.id)
+                case let .send(bankCode, account, _):
+                    if s.payments.fingerprint(bankCode: bankCode, account: account) != p.accountFingerprint {
+                        // GD art. 8: when the card's bank account changed, pay the new account and tell the holder.
+                        try await s.payments.notify(personId: p.personId, at: now, kind: "account_changed",
+                                                    message: "「\(programme)」\(Yuan.format(p.amountFen))元已发放至您变更后的银行账户（\(bankCode) \(Mask.account(account))）。",
+                                                    paymentId: p.id)
+                    }
+                    out.append(.init(id: p.id, personId: p.personId, amountFen: p.amountFen, attempt: p.attempt, bankCode: bankCode, account: account))
+                }
+            }
+            try await s.payments.markSent(out.map { (id: $0.id, bankCode: $0.bankCode, account: $0.account) }, at: now)
+            for (reason, ids) in failed { try await s.payments.settle(ids, to: .failed, reason: reason, from: .pending, at: now) }
+            return (out, last, held)
+        }
+    }
+
+    /// Sends in-flight payments to their banks and records the answers. False when a bank could not be reached
+    /// (the payments stay `sent` and are asked about again on the next pass).
+    private func deliver(_ items: [PaymentRepository.InFlight], programme: String) async throws -> Bool {
+        let banks = try await store.read { s in try await s.banks.list() }
+        var endpoint: [String: String] = [:]
+        for b in banks { if let e = b.endpoint { endpoint[b.code] = e } }
+        var reachedAll = true
+        for (bankCode, group) in Dictionary(grouping: items, by: \.bankCode) {
+            let now = services.clock.now()
+            // A payment once sent may have been credited: it is settled only by the bank's own answer for it,
+            // never marked failed on the platform's side (a retry would then pay it twice).
+            guard let url = endpoint[bankCode] else {
+                services.logger.error("bank has no endpoint; payments stay in flight", metadata: ["bank": "\(bankCode)"])
+                reachedAll = false
+                continue
+            }
+            let results: [BankGateway.Result]
+            do {
+                results = try await gateway.credit(endpoint: url, group.map { .init(paymentId: $0.reference, account: $0.account, amountFen: $0.amountFen) })
+            } catch {
+                services.logger.warning("bank unavailable or refused the request; payments stay in flight",
+                                        metadata: ["bank": "\(bankCode)", "error": "\(error)"])
+                reachedAll = false
+                continue
+            }
+            let byReference = Dictionary(group.map { ($0.reference, $0) }, uniquingKeysWith: { a, _ in a })
+            var paid: [String] = [], returned: [PaymentRepository.InFlight] = [], rejected: [String] = []
+            for r in results {
+                guard let item = byReference[r.paymentId] else { continue }
+                switch r.outcome {
+                case .credited: paid.append(item.id)
+                case .returned: returned.append(item)
+                case .rejected: rejected.append(item.id)
+                }
+            }
+            let (paidIds, returnedItems, rejectedIds) = (paid, returned, rejected)
+            try await store.write { s in
+                try await s.payments.settle(paidIds, to: .paid, reason: nil, from: .sent, at: now)
+                try await s.payments.settle(returnedItems.map(\.id), to: .returned, reason: "account_closed", from: .sent, at: now)
+                try await s.payments.settle(rejectedIds, to: .failed, reason: "bank_rejected", from: .sent, at: now)
+                for item in returnedItems {
+                    try await s.payments.notify(personId: item.personId, at: now, kind: "payment_returned",
+                                                message: "「\(programme)」\(Yuan.format(item.amountFen))元因账户（\(Mask.account(item.account))）已销户被退回；请变更银行账户，部门将重新发放。",
+                                                paymentId: item.id)
+                }
+            }
+            Counter(label: "onecard_payments_settled_total", dimensions: [("outcome", "paid")]).increment(by: paid.count)
+        }
+        return reachedAll
+    }
+
+    /// Runs passes until the batch completes or `timeout` passes (tests; the server runs `PaymentExecutorService`).
+    @discardableResult
+    func drain(_ batchId: String, timeout: Duration = .seconds(60)) async throws -> Pass {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let r = try await pass(batchId)
+            if r == .completed || ContinuousClock.now > deadline { return r }
+            if case .waiting = r { return r }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// Formats fen as yuan for messages: 12345 → "123.45".
+enum Yuan {
+    static func format(_ fen: Int64) -> String { "\(fen / 100).\(String(format: "%02d", Int(abs(fen % 100))))" }
+}
+
+/// Runs the executor over every executing batch and applies migration plans whose choice period is over,
+/// a few times a second, from start-up (which resumes whatever a crash interrupted) until shutdown.
+struct PaymentExecutorService: Service {
+    let services: AppServices
+
+    func run() async throws {
+        let executor = PaymentExecutor(services: services)
+        let logger = services.logger
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    for code in try await services.store.read({ try await $0.bankMigrations.due(at: services.clock.now()) }) {
+                        _ = try await services.banking.applyMigration(code, actor: Actor.system)
+                    }
+                    for id in try await services.store.read({ try await $0.payments.batches(status: .executing) }) {
+                        let r = try await executor.pass(id)
+                        if r == .bankUnavailable { try? await Task.sleep(for: .milliseconds(500)) }
+                    }
+                } catch {
+                    logger.error("payment executor pass failed: \(error)")
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+}
+
+extension OneCardApp {
+    /// The platform serving on its configured port in this process, with its background services (benchmarks).
+    public struct Running: Sendable {
+        public let port: Int
+        public let stop: @Sendable () async -> Void
+    }
+
+    public static func start(_ services: AppServices) async throws -> Running {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = application(services) { port in continuation.yield(port); continuation.finish() }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: services.logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        for await p in ports { port = p }
+        return Running(port: port) {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import OneCardCore
+import OneCardStore
+
+/// Programmes and payment batches: upload with per-line checks, four-eyes approval, execution, retry.
+struct PaymentService: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+    var now: Date { services.clock.now() }
+
+    /// Lines are checked and stored this many at a time, so an upload is never held whole in memory.
+    static let uploadChunk = 500
+
+    func createProgramme(name: String, kind: ProgrammeKind, department: String, legalBasis: String, fundingAccount: String?, actor: String) async throws -> Programme {
+        let p = Programme(id: services.random.uuid(), name: name.trimmingCharacters(in: .whitespaces), kind: kind,
+                          department: department.trimmingCharacters(in: .whitespaces), legalBasis: legalBasis.trimmingCharacters(in: .whitespaces),
+                          fundingAccount: fundingAccount, createdBy: actor, createdAt: now)
+        try p.validate()
+        try await store.write { s in
+            try await s.payments.insert(p)
+            try await s.audit.append(at: p.createdAt, actor: actor, action: "programme_created", subject: "programme:\(p.id)", purpose: nil)
+        }
+        return p
+    }
+
+    func programme(_ id: String) async throws -> Programme {
+        guard let p = try await store.read({ try await $0.payments.programme(id) }) else {
+            throw DomainError(.notFound, "programme_not_found", "no programme \(id)")
+        }
+        return p
+    }
+
+    struct UploadResult: Sendable { var batchId: String; var accepted: Int; var rejected: [RejectedLine] }
+
+    /// An upload in progress: lines are fed in, checked and stored a chunk at a time.
+    final class Upload: @unchecked Sendable {
+        let service: PaymentService
+        let batchId: String
+        var buffer: [BatchLine] = []
+        var accepted = 0
+        var rejected: [RejectedLine] = []
+
+        init(service: PaymentService, batchId: String) { self.service = service; self.batchId = batchId }
+
+        func add(_ line: BatchLine) async throws {
+            buffer.append(line)
+            if buffer.count >= PaymentService.uploadChunk { try await flush() }
+        }
+
+        func reject(_ r: RejectedLine) { rejected.append(r) }
+
+        func flush() async throws {
+            guard !buffer.isEmpty else { return }
+            let lines = buffer
+            buffer = []
+            let (ok, bad) = try await service.store(lines, batchId: batchId)
+            accepted += ok
+            rejected += bad
+        }
+    }
+
+    /// Starts an upload. With an Idempotency-Key that an earlier complete upload used, returns that upload's
+    /// answer instead (`.repeated`), so a client that lost the reply does not make a second batch.
+    enum Begun: Sendable { case new(Upload), repeated(UploadResult) }
+
+    func beginUpload(programmeId: String, actor: String, idempotencyKey: String? = nil) async throws -> Begun {
+        _ = try await programme(programmeId)
+        if let key = idempotencyKey, let earlier = try await repeated(programmeId: programmeId, key: key) { return .repeated(earlier) }
+        let batch = PaymentBatch(id: services.random.uuid(), programmeId: programmeId, status: .uploading, uploadedBy: actor, createdAt: now)
+        do {
+            try await store.write { s in try await s.payments.insert(batch, idempotencyKey: idempotencyKey) }
+        } catch where Store.isUniqueViolation(error) {
+            throw DomainError(.conflict, "upload_in_progress", "an upload with this Idempotency-Key is under way")
+        }
+        return .new(Upload(service: self, batchId: batch.id))
+    }
+
+    private func repeated(programmeId: String, key: String) async throws -> UploadResult? {
+        try await store.read { s in
+            guard let id = try await s.payments.batch(programmeId: programmeId, idempotencyKey: key), let b = try await s.payments.batch(id) else { return nil }
+            guard b.status != .uploading else {
+                throw DomainError(.conflict, "upload_in_progress", "the upload with this Idempotency-Key is under way or was cut off; use a new key")
+            }
+            return UploadResult(batchId: id, accepted: try await s.payments.count(batchId: id), rejected: try await s.payments.rejections(batchId: id))
+        }
+    }
+
+    func finishUpload(_ upload: Upload, actor: String) async throws -> UploadResult {
+        try await upload.flush()
+        let at = now
+        let rejected = upload.rejected.sorted { $0.line < $1.line }
+        let accepted = upload.accepted
+        try await store.write { s in
+            guard var b = try await s.payments.batch(upload.batchId, lock: true) else { return }
+            b.status = .awaitingApproval
+            b.rejectedCount = rejected.count
+            try await s.payments.update(b)
+            try await s.payments.insertRejections(batchId: b.id, rejected)
+            try await s.audit.append(at: at, actor: actor, action: "batch_uploaded", subject: "batch:\(b.id)",
+                                     purpose: "\(accepted) accepted, \(rejected.count) rejected")
+        }
+        return UploadResult(batchId: upload.batchId, accepted: accepted, rejected: rejected)
+    }
+
+    /// Checks a chunk of lines against the registry and stores the accepted ones as pending payments.
+    fileprivate func store(_ lines: [BatchLine], batchId: String) async throws -> (Int, [RejectedLine]) {
+        let today = services.today
+        var rejected: [RejectedLine] = []
+        var candidates: [BatchLine] = []
+        for l in lines {
+            if let reason = PayeeCheck.syntaxReason(l, today: today) { rejected.append(.init(line: l.line, reason: reason)) } else { candidates.append(l) }
+        }
+        let ids = (0..<candidates.count).map { _ in services.random.uuid() }
+        let checked = candidates
+        let at = now
+        let (newPayments, bad) = try await store.write { s -> ([PaymentRepository.NewPayment], [RejectedLine]) in
+            var bad: [RejectedLine] = []
+            let payees = try await s.payments.payees(idNumbers: checked.map(\.idNumber))
+            let already = try await s.payments.existing(batchId: batchId, personIds: payees.values.map(\.personId))
+            var seen = Set<String>()
+            var out: [PaymentRepository.NewPayment] = []
+            for (i, l) in checked.enumerated() {
+                guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
+                let hasCard = payee.cardNumber != nil
+                let deceased = hasCard ? false : try await s.payments.isDeceased(personId: payee.personId)
+                let duplicate = already.contains(payee.personId) || seen.contains(payee.personId)
+                let facts = PayeeFacts(personFound: true, name: payee.name, hasFinancialAccount: payee.financial && payee.account != nil && payee.bankCode != nil,
+                                       hasLiveCard: hasCard, deceased: deceased, duplicateInBatch: duplicate)
+                if let reason = PayeeCheck.reason(l, facts: facts) { bad.append(.init(line: l.line, reason: reason)); continue }
+                seen.insert(payee.personId)
+                out.append(.init(id: ids[i], line: l.line, personId: payee.personId, amountFen: l.amountFen, bankCode: payee.bankCode!,
+                                 account: payee.account!))
+            }
+            try await s.payments.insert(batchId: batchId, out, at: at)
+            return (out, bad)
+        }
+        return (newPayments.count, rejected + bad)
+    }
+
+    func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch {
+        guard let b = try await store.read({ try await $0.payments.batch(id) }) else {
+            throw DomainError(.notFound, "batch_not_found", "no batch \(id)")
+        }
+        return b
+    }
+
+    /// Four eyes: a second person approves (the uploader cannot).
+    func approve(_ id: String, actor: String) async throws -> PaymentBatch {
+        let at = now
+        return try await store.write { s in
+            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
+            b.status = try BatchStatus.approve(status: b.status, uploadedBy: b.uploadedBy, approver: actor)
+            b.approvedBy = actor
+            b.approvedAt = at
+            try await s.payments.update(b)
+            try await s.audit.append(at: at, actor: actor, action: "batch_approved", subject: "batch:\(id)", purpose: nil)
+            return b
+        }
+    }
+
+    /// Starts execution (the executor picks the batch up); repeating it changes nothing.
+    func execute(_ id: String, actor: String) async throws -> PaymentBatch {
+        let at = now
+        return try await store.write { s in
+            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
+            let next = try BatchStatus.execute(status: b.status)
+            if next != b.status {
+                b.status = next
+                try await s.payments.update(b)
+                try await s.audit.append(at: at, actor: actor, action: "batch_executed", subject: "batch:\(id)", purpose: nil)
+            }
+            return b
+        }
+    }
+
+    /// Failed and returned payments go again as new attempts, to the holder's account at that time.
+    func retry(_ id: String, actor: String) async throws -> Int {
+        let at = now
+        return try await store.write { s in
+            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
+            guard b.status == .executing || b.status == .completed else {
+                throw DomainError(.conflict, "batch_not_executed", "only a batch that has been executed has payments to retry")
+            }
+            let n = try await s.payments.retry(batchId: id, at: at)
+            if n > 0 {
+                b.status = .executing
+                b.completedAt = nil
+                try await s.payments.update(b)
+                try await s.audit.append(at: at, actor: actor, action: "batch_retried", subject: "batch:\(id)", purpose: "\(n) payments")
+            }
+            return n
+        }
+    }
+}

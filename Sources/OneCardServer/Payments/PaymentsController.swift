@@ -1,0 +1,234 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import OneCardCore
+import OneCardStore
+
+/// Programmes, payment batches and the holder's payments and notifications.
+struct PaymentsController {
+    let services: AppServices
+
+    struct ProgrammeInput: Decodable { let name: String; let kind: String; let department: String; let legalBasis: String; let fundingAccount: String? }
+    struct LinesInput: Decodable {
+        struct Line: Decodable { let idNumber: String; let name: String; let amountFen: Int64 }
+        let lines: [Line]
+    }
+
+    /// A CSV upload is streamed, not collected; this caps it (about five million lines).
+    static let maxCSVBytes = 256 * 1_048_576
+
+    struct BatchView: Encodable, Sendable {
+        struct Counts: Encodable, Sendable { let pending: Int, sent: Int, paid: Int, failed: Int, returned: Int }
+        struct Totals: Encodable, Sendable {
+            let requestedFen: Int64, paidFen: Int64, failedFen: Int64, returnedFen: Int64, pendingFen: Int64, sentFen: Int64
+        }
+        let batchId: String, programmeId: String, status: String, uploadedBy: String, approvedBy: String?
+        let createdAt: String, approvedAt: String?, completedAt: String?, requestedCount: Int, rejectedLines: Int
+        let counts: Counts, totals: Totals
+        init(_ b: PaymentBatch, _ t: BatchTotals) {
+            batchId = b.id; programmeId = b.programmeId; status = b.status.rawValue; uploadedBy = b.uploadedBy; approvedBy = b.approvedBy
+            createdAt = Timestamp.format(b.createdAt); approvedAt = b.approvedAt.map(Timestamp.format); completedAt = b.completedAt.map(Timestamp.format)
+            requestedCount = t.requestedCount; rejectedLines = b.rejectedCount
+            counts = Counts(pending: t.count[.pending] ?? 0, sent: t.count[.sent] ?? 0, paid: t.count[.paid] ?? 0,
+                            failed: t.count[.failed] ?? 0, returned: t.count[.returned] ?? 0)
+            totals = Totals(requestedFen: t.requestedFen, paidFen: t.fen[.paid] ?? 0, failedFen: t.fen[.failed] ?? 0,
+                            returnedFen: t.fen[.returned] ?? 0, pendingFen: t.fen[.pending] ?? 0, sentFen: t.fen[.sent] ?? 0)
+        }
+    }
+
+    struct PaymentView: Encodable, Sendable {
+        let paymentId: String, line: Int, personId: String, amountFen: Int64, state: String, attempt: Int
+        let bankCode: String?, accountMasked: String?, reason: String?, sentAt: String?, settledAt: String?
+        var programmeId: String? = nil, programme: String? = nil
+        init(_ p: Payment) {
+            paymentId = p.id; line = p.line; personId = p.personId; amountFen = p.amountFen; state = p.state.rawValue; attempt = p.attempt
+            bankCode = p.bankCode; accountMasked = p.accountMasked; reason = p.reason
+            sentAt = p.sentAt.map(Timestamp.format); settledAt = p.settledAt.map(Timestamp.format)
+        }
+    }
+
+    struct Page: Encodable, Sendable { let payments: [PaymentView]; let next: Int? }
+    struct Notice: Encodable, Sendable { let at: String, kind: String, message: String, paymentId: String? }
+
+    struct UploadView: Encodable, Sendable {
+        struct Rejected: Encodable, Sendable { let line: Int; let reason: String }
+        let batchId: String, accepted: Int, rejected: [Rejected]
+    }
+
+    func register(_ api: API) {
+        let batch = api.schema("PaymentBatch", .object([
+            ("batchId", .text), ("programmeId", .text), ("status", .oneOf(BatchStatus.self)), ("uploadedBy", .text), ("approvedBy", .nullable(.text)),
+            ("createdAt", .dateTime), ("approvedAt", .nullable(.dateTime)), ("completedAt", .nullable(.dateTime)),
+            ("requestedCount", .integer), ("rejectedLines", .integer),
+            ("counts", .object(PaymentState.allCases.map { ($0.rawValue, Schema.integer) }, required: PaymentState.allCases.map(\.rawValue))),
+            ("totals", .object([("requestedFen", .integer), ("paidFen", .integer), ("failedFen", .integer), ("returnedFen", .integer),
+                                ("pendingFen", .integer), ("sentFen", .integer)], required: ["requestedFen", "paidFen", "failedFen", "returnedFen"])),
+        ], required: ["batchId", "programmeId", "status", "counts", "totals"]))
+        let payment = api.schema("Payment", .object([
+            ("paymentId", .text), ("line", .integer), ("personId", .text), ("amountFen", .integer), ("state", .oneOf(PaymentState.self)),
+            ("attempt", .integer), ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("reason", .nullable(.text)),
+            ("sentAt", .nullable(.dateTime)), ("settledAt", .nullable(.dateTime)), ("programmeId", .text), ("programme", .text),
+        ], required: ["paymentId", "amountFen", "state"]))
+        let staff: [Role] = [.department, .admin]
+
+        api.add(Endpoint(method: .post, path: "/api/v1/programmes", summary: "Create a benefit programme", tag: "payments", roles: staff,
+                         request: .object([("name", .text), ("kind", .oneOf(ProgrammeKind.self)), ("department", .text), ("legalBasis", .text),
+                                           ("fundingAccount", .text)], required: ["name", "kind", "department", "legalBasis"]),
+                         success: (201, "Created", .object([("programmeId", .text)], required: ["programmeId"])))) { request, context in
+            let i = try await request.decodeJSON(as: ProgrammeInput.self, context: context)
+            let p = try await services.payments.createProgramme(name: i.name, kind: try parseEnum(i.kind, "kind"), department: i.department,
+                                                                legalBasis: i.legalBasis, fundingAccount: i.fundingAccount, actor: context.identity!.actor)
+            return JSONResponse(["programmeId": p.id], status: .created)
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/programmes/{id}/batches",
+                         summary: "Upload a batch: JSON {lines:[{idNumber,name,amountFen}]} or text/csv with header idNumber,name,amountFen (streamed)",
+                         tag: "payments", roles: staff,
+                         request: .object([("lines", .array(.object([("idNumber", .text), ("name", .text), ("amountFen", .integer)],
+                                                                    required: ["idNumber", "name", "amountFen"])))], required: ["lines"]),
+                         success: (201, "The batch, with every rejected line and why", .object([
+                            ("batchId", .text), ("accepted", .integer),
+                            ("rejected", .array(.object([("line", .integer), ("reason", .text)], required: ["line", "reason"]))),
+                         ], required: ["batchId", "accepted", "rejected"])),
+                         errors: [(404, ["programme_not_found"]), (409, ["upload_in_progress"]), (422, ["invalid_csv_header", "empty_batch"])],
+                         extraHeaders: [("Idempotency-Key", "repeat an upload safely: the same key returns the first batch and its answer", false)])) { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let actor = context.identity!.actor
+            let type = (request.headers[.contentType] ?? "").lowercased()
+            let key = try idempotencyKey(request)
+            let result: PaymentService.UploadResult
+            if type.hasPrefix("text/csv") {
+                result = try await uploadCSV(request, programmeId: id, actor: actor, idempotencyKey: key)
+            } else {
+                let input = try await request.decodeJSON(as: LinesInput.self, context: context)
+                guard !input.lines.isEmpty else { throw DomainError(.unprocessable, "empty_batch", "lines: at least one") }
+                switch try await services.payments.beginUpload(programmeId: id, actor: actor, idempotencyKey: key) {
+                case .repeated(let earlier): result = earlier
+                case .new(let upload):
+                    for (n, l) in input.lines.enumerated() {
+                        try await upload.add(BatchLine(line: n + 1, idNumber: l.idNumber, name: l.name, amountFen: l.amountFen))
+                    }
+                    result = try await services.payments.finishUpload(upload, actor: actor)
+                }
+            }
+            return JSONResponse(UploadView(batchId: result.batchId, accepted: result.accepted,
+                                           rejected: result.rejected.map { .init(line: $0.line, reason: $0.reason) }), status: .created)
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/approve", summary: "Approve a batch (four eyes: not by its uploader)",
+                         tag: "payments", roles: staff, success: (200, "Approved", batch),
+                         errors: [(404, ["batch_not_found"]), (409, ["four_eyes_required", "invalid_transition"])])) { _, context in
+            let b = try await services.payments.approve(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            return JSONResponse(try await view(b))
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/execute",
+                         summary: "Execute an approved batch: payments go to each holder's current account, exactly once; poll GET /batches/{id}",
+                         tag: "payments", roles: staff, success: (202, "Executing", batch),
+                         errors: [(404, ["batch_not_found"]), (409, ["batch_not_approved"])])) { _, context in
+            let b = try await services.payments.execute(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            return JSONResponse(try await view(b), status: .accepted)
+        }
+
+        api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/retry",
+                         summary: "Send failed and returned payments again (after the cause is fixed), as new attempts",
+                         tag: "payments", roles: staff, success: (202, "Retrying", .object([("retried", .integer)], required: ["retried"])),
+                         errors: [(404, ["batch_not_found"]), (409, ["batch_not_executed"])])) { _, context in
+            let n = try await services.payments.retry(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            return JSONResponse(["retried": n], status: .accepted)
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}", summary: "A batch's status, counts and totals (which always add up)",
+                         tag: "payments", roles: staff + [.auditor], success: (200, "The batch", batch), errors: [(404, ["batch_not_found"])])) { _, context in
+            JSONResponse(try await view(try await services.payments.batch(context.parameters.get("id") ?? "")))
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}/payments", summary: "A batch's payments with state, bank and masked account",
+                         tag: "payments", roles: staff + [.auditor],
+                         query: [("after", "line number to continue after (paging)"), ("limit", "at most this many (1 to 1000, default 200)")],
+                         success: (200, "Payments", .object([("payments", .array(payment)), ("next", .nullable(.integer))], required: ["payments"])),
+                         errors: [(404, ["batch_not_found"])])) { request, context in
+            let id = context.parameters.get("id") ?? ""
+            _ = try await services.payments.batch(id)
+            let after = try intQuery(request, "after", default: 0, range: 0...Int.max)
+            let limit = try intQuery(request, "limit", default: 200, range: 1...1000)
+            let list = try await services.store.read { try await $0.payments.list(batchId: id, afterLine: after, limit: limit) }
+            return JSONResponse(Page(payments: list.map(PaymentView.init), next: list.count == limit ? list.last?.line : nil))
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/me/payments", summary: "My payments and their outcome", tag: "me", roles: [.holder],
+                         success: (200, "My payments", .object([("payments", .array(payment))], required: ["payments"])))) { _, context in
+            let list = try await services.store.read { try await $0.payments.list(personId: context.identity!.personId!) }
+            return JSONResponse(["payments": list.map { p, programmeId, name in
+                var v = PaymentView(p); v.programmeId = programmeId; v.programme = name; return v
+            }])
+        }
+
+        api.add(Endpoint(method: .get, path: "/api/v1/me/notifications",
+                         summary: "Notices to me (payment to a changed account, returned payment, bank terminated or migrated)", tag: "me", roles: [.holder],
+                         success: (200, "Notices", .object([("notifications", .array(.object([
+                            ("at", .dateTime), ("kind", .text), ("message", .text), ("paymentId", .nullable(.text)),
+                         ], required: ["at", "kind", "message"])))], required: ["notifications"])))) { _, context in
+            let list = try await services.store.read { try await $0.payments.notifications(personId: context.identity!.personId!) }
+            return JSONResponse(["notifications": list.map { Notice(at: Timestamp.format($0.at), kind: $0.kind, message: $0.message, paymentId: $0.paymentId) }])
+        }
+    }
+
+    func view(_ b: PaymentBatch) async throws -> BatchView {
+        BatchView(b, try await services.store.read { try await $0.payments.totals(batchId: b.id) })
+    }
+
+    func intQuery(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = request.uri.queryParameters.get(name) else { return value }
+        guard let n = Int(text), range.contains(n) else { throw DomainError(.unprocessable, "invalid_value", "\(name): an integer in \(range)") }
+        return n
+    }
+
+    func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces), !key.isEmpty else { return nil }
+        guard key.count <= 200 else { throw DomainError(.unprocessable, "invalid_field", "Idempotency-Key: at most 200 characters") }
+        return key
+    }
+
+    /// Streams a CSV body line by line into the upload; never collects it whole.
+    func uploadCSV(_ request: Request, programmeId: String, actor: String, idempotencyKey: String?) async throws -> PaymentService.UploadResult {
+        var csv = BatchCSV()
+        var pending: [UInt8] = []
+        var total = 0
+        var upload: PaymentService.Upload?
+        var earlier: PaymentService.UploadResult?
+        func handle(_ bytes: ArraySlice<UInt8>) async throws {
+            let parsed = try csv.parse(String(decoding: bytes, as: UTF8.self))
+            switch parsed {
+            case .header:
+                switch try await services.payments.beginUpload(programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey) {
+                case .new(let u): upload = u
+                case .repeated(let r): earlier = r
+                }
+            case .blank: break
+            case .line(let l): try await upload?.add(l)
+            case .rejected(let r): upload?.reject(r)
+            }
+        }
+        for try await buffer in request.body {
+            total += buffer.readableBytes
+            guard total <= Self.maxCSVBytes else { throw DomainError(.payloadTooLarge, "payload_too_large", "a CSV batch is limited to 256 MB") }
+            if earlier != nil { continue }  // a repeated upload: read the body to its end, store nothing
+            pending.append(contentsOf: buffer.readableBytesView)
+            var start = pending.startIndex
+            while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                try await handle(pending[start..<nl])
+                start = nl + 1
+            }
+            pending.removeSubrange(pending.startIndex..<start)
+        }
+        if let earlier { return earlier }
+        if !pending.isEmpty { try await handle(pending[...]) }
+        if let earlier { return earlier }
+        guard let upload else { throw DomainError(.unprocessable, "invalid_csv_header", "the first line must be idNumber,name,amountFen") }
+        guard upload.accepted + upload.rejected.count + upload.buffer.count > 0 else {
+            throw DomainError(.unprocessable, "empty_batch", "the CSV has a header but no lines")
+        }
+        return try await services.payments.finishUpload(upload, actor: actor)
+    }
+}

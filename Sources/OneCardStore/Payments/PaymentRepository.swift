@@ -1,0 +1,326 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+/// Programmes, batches, payments and the holder's notifications. Account numbers on payments are
+/// encrypted at rest like the card's; the account a line was made against is kept only as a keyed
+/// fingerprint, enough to tell that it changed before execution.
+public struct PaymentRepository: Sendable {
+    let db: any SQLDatabase
+    let dialect: Dialect
+    let cipher: FieldCipher
+
+    // MARK: Programmes
+
+    public func insert(_ p: Programme) async throws {
+        try await db.raw("""
+            INSERT INTO programmes (id, name, kind, department, legal_basis, funding_account_enc, created_by, created_at)
+            VALUES (\(bind: p.id), \(bind: p.name), \(bind: p.kind.rawValue), \(bind: p.department), \(bind: p.legalBasis),
+                    \(bind: p.fundingAccount.map { cipher.seal($0, field: "account") }), \(bind: p.createdBy), \(bind: p.createdAt.millis))
+            """).run()
+    }
+
+    public func programme(_ id: String) async throws -> Programme? {
+        try await db.raw("SELECT * FROM programmes WHERE id = \(bind: id)").first().map { r in
+            Programme(id: try r.string("id"), name: try r.string("name"), kind: ProgrammeKind(rawValue: try r.string("kind")) ?? .other,
+                      department: try r.string("department"), legalBasis: try r.string("legal_basis"),
+                      fundingAccount: try r.optionalString("funding_account_enc").map { try cipher.open($0, field: "account") },
+                      createdBy: try r.string("created_by"), createdAt: try r.date("created_at"))
+        }
+    }
+
+    // MARK: Batches
+
+    public func insert(_ b: PaymentBatch, idempotencyKey: String? = nil) async throws {
+        try await db.raw("""
+            INSERT INTO payment_batches (id, programme_id, status, uploaded_by, approved_by, created_at, approved_at, completed_at, rejected_count,
+                idempotency_key)
+            VALUES (\(bind: b.id), \(bind: b.programmeId), \(bind: b.status.rawValue), \(bind: b.uploadedBy), \(bind: b.approvedBy),
+                    \(bind: b.createdAt.millis), \(bind: b.approvedAt?.millis), \(bind: b.completedAt?.millis), \(bind: Int64(b.rejectedCount)),
+                    \(bind: idempotencyKey))
+            """).run()
+    }
+
+    /// The batch an earlier upload with this Idempotency-Key made, if any.
+    public func batch(programmeId: String, idempotencyKey: String) async throws -> String? {
+        try await db.raw("""
+            SELECT id FROM payment_batches WHERE programme_id = \(bind: programmeId) AND idempotency_key = \(bind: idempotencyKey)
+            """).first()?.string("id")
+    }
+
+    /// The lines an upload rejected, kept so a repeated upload gets the same answer.
+    public func insertRejections(batchId: String, _ lines: [RejectedLine]) async throws {
+        for part in stride(from: 0, to: lines.count, by: 500) {
+            var insert = db.insert(into: "batch_rejections").columns("batch_id", "line", "reason")
+            for l in lines[part..<min(part + 500, lines.count)] { insert = insert.values([SQLBind(batchId), SQLBind(Int64(l.line)), SQLBind(l.reason)]) }
+            try await insert.run()
+        }
+    }
+
+    public func rejections(batchId: String) async throws -> [RejectedLine] {
+        try await db.raw("SELECT line, reason FROM batch_rejections WHERE batch_id = \(bind: batchId) ORDER BY line").all().map {
+            RejectedLine(line: Int(try $0.int("line")), reason: try $0.string("reason"))
+        }
+    }
+
+    public func count(batchId: String) async throws -> Int {
+        Int(try await db.raw("SELECT COUNT(*) AS n FROM payments WHERE batch_id = \(bind: batchId)").first()?.int("n") ?? 0)
+    }
+
+    public func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch? {
+        try await db.raw("SELECT * FROM payment_batches WHERE id = \(bind: id)\(unsafeRaw: lock ? dialect.forUpdate : "")").first().map { r in
+            PaymentBatch(id: try r.string("id"), programmeId: try r.string("programme_id"),
+                         status: BatchStatus(rawValue: try r.string("status")) ?? .uploading, uploadedBy: try r.string("uploaded_by"),
+                         approvedBy: try r.optionalString("approved_by"), createdAt: try r.date("created_at"),
+                         approvedAt: try r.optionalDate("approved_at"), completedAt: try r.optionalDate("completed_at"),
+                         rejectedCount: Int(try r.int("rejected_count")))
+        }
+    }
+
+    public func update(_ b: PaymentBatch) async throws {
+        try await db.raw("""
+            UPDATE payment_batches SET status = \(bind: b.status.rawValue), approved_by = \(bind: b.approvedBy),
+                approved_at = \(bind: b.approvedAt?.millis), completed_at = \(bind: b.completedAt?.millis),
+                rejected_count = \(bind: Int64(b.rejectedCount))
+            WHERE id = \(bind: b.id)
+            """).run()
+    }
+
+    /// Batches in a status, oldest first (the executor resumes `executing` ones after a restart).
+    public func batches(status: BatchStatus) async throws -> [String] {
+        try await db.raw("SELECT id FROM payment_batches WHERE status = \(bind: status.rawValue) ORDER BY created_at, id")
+            .all().map { try $0.string("id") }
+    }
+
+    // MARK: Payments
+
+    /// A line that became a payment, with the account it was checked against.
+    public struct NewPayment: Sendable {
+        public var id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String
+        public init(id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String) {
+            self.id = id; self.line = line; self.personId = personId; self.amountFen = amountFen; self.bankCode = bankCode; self.account = account
+        }
+    }
+
+    public func fingerprint(bankCode: String, account: String) -> String {
+        cipher.blindIndex("\(bankCode):\(account)", field: "payment_account")
+    }
+
+    /// Inserts payments (`pending`) in one multi-row statement.
+    public func insert(batchId: String, _ payments: [NewPayment], at: Date) async throws {
+        guard !payments.isEmpty else { return }
+        var insert = db.insert(into: "payments").columns(
+            "id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt", "batch_account_fp", "updated_at")
+        for p in payments {
+            insert = insert.values([
+                SQLBind(p.id), SQLBind(batchId), SQLBind(Int64(p.line)), SQLBind(p.personId), SQLBind(p.amountFen),
+                SQLBind(PaymentState.pending.rawValue), SQLBind(Int64(1)), SQLBind(fingerprint(bankCode: p.bankCode, account: p.account)),
+                SQLBind(at.millis),
+            ])
+        }
+        try await insert.run()
+    }
+
+    /// Which of `personIds` already have a payment in the batch.
+    public func existing(batchId: String, personIds: [String]) async throws -> Set<String> {
+        guard !personIds.isEmpty else { return [] }
+        return Set(try await db.raw("""
+            SELECT person_id FROM payments WHERE batch_id = \(bind: batchId) AND person_id IN (\(binds: personIds))
+            """).all().map { try $0.string("person_id") })
+    }
+
+    /// What a batch line is checked against: the person found by ID number (through the blind index) and
+    /// their live card, for many lines in one query. Only the name and the account are decrypted.
+    public struct Payee: Sendable {
+        public var personId: String, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool
+    }
+
+    public func payees(idNumbers: [String]) async throws -> [String: Payee] {
+        guard !idNumbers.isEmpty else { return [:] }
+        var byIndex: [String: String] = [:]
+        for n in idNumbers { byIndex[cipher.blindIndex(n.uppercased(), field: "id_number")] = n }
+        var out: [String: Payee] = [:]
+        for r in try await db.raw("""
+            SELECT p.id, p.id_index, p.name_enc, c.card_number, c.bank_code, c.account_enc, c.financial FROM persons p
+            LEFT JOIN cards c ON c.person_id = p.id AND c.status NOT IN ('cancelled', 'replaced')
+            WHERE p.id_index IN (\(binds: Array(byIndex.keys)))
+            """).all() {
+            guard let number = byIndex[try r.string("id_index")] else { continue }
+            out[number] = Payee(personId: try r.string("id"), name: try cipher.open(try r.string("name_enc"), field: "name"),
+                                cardNumber: try r.optionalString("card_number"), bankCode: try r.optionalString("bank_code"),
+                                account: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") },
+                                financial: (try r.optionalInt("financial") ?? 0) != 0)
+        }
+        return out
+    }
+
+    /// A pending payment as the executor reads it.
+    public struct Due: Sendable {
+        public var id: String, line: Int, personId: String, amountFen: Int64, attempt: Int, accountFingerprint: String
+    }
+
+    public func pending(batchId: String, afterLine: Int, limit: Int) async throws -> [Due] {
+        try await db.raw("""
+            SELECT id, line, person_id, amount_fen, attempt, batch_account_fp FROM payments
+            WHERE batch_id = \(bind: batchId) AND state = 'pending' AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            Due(id: try r.string("id"), line: Int(try r.int("line")), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+                attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
+        }
+    }
+
+    /// A pending payment with the holder's live card as it is now (the account it is paid to).
+    public struct DueWithCard: Sendable {
+        public var due: Due
+        public var card: Card?
+    }
+
+    /// The next pending payments of a batch with each holder's live card, in one query.
+    public func pendingWithCards(batchId: String, afterLine: Int, limit: Int) async throws -> [DueWithCard] {
+        let cards = CardRepository(db: db, dialect: dialect, cipher: cipher)
+        return try await db.raw("""
+            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp, c.*
+            FROM payments pay LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')
+            WHERE pay.batch_id = \(bind: batchId) AND pay.state = 'pending' AND pay.line > \(bind: Int64(afterLine))
+            ORDER BY pay.line LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            let due = Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
+                          amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
+            let card = try r.optionalString("card_number") == nil ? nil : try cards.decode(r)
+            return DueWithCard(due: due, card: card)
+        }
+    }
+
+    /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines).
+    public func markSent(_ sends: [(id: String, bankCode: String, account: String)], at: Date) async throws {
+        guard !sends.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, x) in sends.enumerated() {
+            if i > 0 { values += ", " }
+            values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: cipher.seal(x.account, field: "account")), \(bind: Mask.account(x.account)))"
+        }
+        try await db.raw("""
+            UPDATE payments SET state = 'sent', bank_code = v.column2, account_enc = v.column3, account_masked = v.column4, reason = NULL,
+                sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+            FROM (VALUES \(values)) AS v WHERE payments.id = v.column1 AND payments.state = 'pending'
+            """).run()
+    }
+
+    /// Records where a payment goes before it is sent: committed first, so a crash after the bank call
+    /// leaves a `sent` row that is asked about again, never a second payment.
+    public func markSent(_ id: String, bankCode: String, account: String, at: Date) async throws {
+        try await db.raw("""
+            UPDATE payments SET state = 'sent', bank_code = \(bind: bankCode), account_enc = \(bind: cipher.seal(account, field: "account")),
+                account_masked = \(bind: Mask.account(account)), reason = NULL, sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+            WHERE id = \(bind: id) AND state = 'pending'
+            """).run()
+    }
+
+    /// A payment in flight, with what the bank must be told again.
+    public struct InFlight: Sendable {
+        public var id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String
+        public var reference: String { Payment.bankReference(id: id, attempt: attempt) }
+        public init(id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String) {
+            self.id = id; self.personId = personId; self.amountFen = amountFen; self.attempt = attempt; self.bankCode = bankCode; self.account = account
+        }
+    }
+
+    /// Payments in flight after `afterLine`, in line order, with their line numbers (for paging).
+    public func sent(batchId: String, afterLine: Int = 0, limit: Int) async throws -> [(line: Int, payment: InFlight)] {
+        try await db.raw("""
+            SELECT id, line, person_id, amount_fen, attempt, bank_code, account_enc FROM payments
+            WHERE batch_id = \(bind: batchId) AND state = 'sent' AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            (Int(try r.int("line")),
+             InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+                      attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
+                      account: try cipher.open(try r.string("account_enc"), field: "account")))
+        }
+    }
+
+    /// Settles payments; only a payment in `from` moves, so a repeated answer changes nothing.
+    public func settle(_ ids: [String], to state: PaymentState, reason: String?, from: PaymentState, at: Date) async throws {
+        guard !ids.isEmpty else { return }
+        try await db.raw("""
+            UPDATE payments SET state = \(bind: state.rawValue), reason = \(bind: reason), settled_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+            WHERE state = \(bind: from.rawValue) AND id IN (\(binds: ids))
+            """).run()
+    }
+
+    /// Puts failed and returned payments back to `pending` as a new attempt. Returns how many.
+    public func retry(batchId: String, at: Date) async throws -> Int {
+        let n = try await db.raw("""
+            SELECT COUNT(*) AS n FROM payments WHERE batch_id = \(bind: batchId) AND state IN ('failed', 'returned')
+            """).first()?.int("n") ?? 0
+        try await db.raw("""
+            UPDATE payments SET state = 'pending', attempt = attempt + 1, settled_at = NULL, updated_at = \(bind: at.millis)
+            WHERE batch_id = \(bind: batchId) AND state IN ('failed', 'returned')
+            """).run()
+        return Int(n)
+    }
+
+    public func totals(batchId: String) async throws -> BatchTotals {
+        var totals = BatchTotals()
+        for r in try await db.raw("""
+            SELECT state, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM payments WHERE batch_id = \(bind: batchId) GROUP BY state
+            """).all() {
+            guard let state = PaymentState(rawValue: try r.string("state")) else { continue }
+            totals.add(state, count: Int(try r.int("n")), fen: try r.int("fen"))
+        }
+        return totals
+    }
+
+    public func list(batchId: String, afterLine: Int, limit: Int) async throws -> [Payment] {
+        try await db.raw("""
+            SELECT * FROM payments WHERE batch_id = \(bind: batchId) AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
+            """).all().map(Self.decode)
+    }
+
+    /// A holder's payments, newest first, with the programme they come from.
+    public func list(personId: String, limit: Int = 200) async throws -> [(Payment, Programme.ID, String)] {
+        try await db.raw("""
+            SELECT p.*, g.id AS programme_id, g.name AS programme_name FROM payments p
+            JOIN payment_batches b ON b.id = p.batch_id JOIN programmes g ON g.id = b.programme_id
+            WHERE p.person_id = \(bind: personId) ORDER BY p.updated_at DESC, p.id LIMIT \(bind: Int64(limit))
+            """).all().map { r in (try Self.decode(r), try r.string("programme_id"), try r.string("programme_name")) }
+    }
+
+    static func decode(_ r: any SQLRow) throws -> Payment {
+        Payment(id: try r.string("id"), batchId: try r.string("batch_id"), line: Int(try r.int("line")), personId: try r.string("person_id"),
+                amountFen: try r.int("amount_fen"), state: PaymentState(rawValue: try r.string("state")) ?? .failed,
+                attempt: Int(try r.int("attempt")), bankCode: try r.optionalString("bank_code"),
+                accountMasked: try r.optionalString("account_masked"), reason: try r.optionalString("reason"),
+                sentAt: try r.optionalDate("sent_at"), settledAt: try r.optionalDate("settled_at"))
+    }
+
+    /// Whether the person's card was cancelled because they died.
+    public func isDeceased(personId: String) async throws -> Bool {
+        let n = try await db.raw("""
+            SELECT COUNT(*) AS n FROM card_events e JOIN cards c ON c.card_number = e.card_number
+            WHERE c.person_id = \(bind: personId) AND e.type = 'card_cancelled' AND e.reason = 'death'
+            """).first()?.int("n") ?? 0
+        return n > 0
+    }
+
+    // MARK: Notifications
+
+    public func notify(personId: String, at: Date, kind: String, message: String, paymentId: String? = nil) async throws {
+        try await db.raw("""
+            INSERT INTO notifications (person_id, at, kind, message, payment_id)
+            VALUES (\(bind: personId), \(bind: at.millis), \(bind: kind), \(bind: message), \(bind: paymentId))
+            """).run()
+    }
+
+    public struct Notice: Sendable, Equatable {
+        public var seq: Int64, at: Date, kind: String, message: String, paymentId: String?
+    }
+
+    public func notifications(personId: String, limit: Int = 200) async throws -> [Notice] {
+        try await db.raw("""
+            SELECT * FROM notifications WHERE person_id = \(bind: personId) ORDER BY seq DESC LIMIT \(bind: Int64(limit))
+            """).all().map { r in
+            Notice(seq: try r.int("seq"), at: try r.date("at"), kind: try r.string("kind"), message: try r.string("message"),
+                   paymentId: try r.optionalString("payment_id"))
+        }
+    }
+}

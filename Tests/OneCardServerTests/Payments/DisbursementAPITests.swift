@@ -1,0 +1,232 @@
+import Foundation
+import OneCardCore
+import OneCardStore
+import OneCardTestSupport
+import Testing
+@testable import OneCardServer
+
+@Suite("Programmes and batches: upload, four eyes, execution to the current account, exactly once")
+struct DisbursementAPITests {
+    @Test(arguments: Engine.available)
+    func uploadChecksEveryLineAndApprovalNeedsASecondPerson(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            try await h.createBank("ICBC", endpoint: nil)
+            let outlet = try await h.createOutlet()
+            let (alive, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
+            let (dead, deadCard, _) = try await h.payee(2, bank: "ICBC", outlet: outlet, name: "李四")
+            let cancel = try await h.call(.post, "/api/v1/cards/\(deadCard)/cancel", token: h.agent, json: ["reason": "death"])
+            #expect(cancel.status == 200, "\(cancel)")
+            let unknown = TestIDs.resident(sequence: "099")
+            let dept1 = try await h.staff("dept1", .department)
+            let dept2 = try await h.staff("dept2", .department)
+            let programme = try await h.programme(dept1)
+
+            // the action: one good line and one of each way a line can be wrong
+            let r = try await h.upload(programme, token: dept1, lines: [
+                (alive, "王秀梅", 12_345), (alive, "王秀梅", 100), (dead, "李四", 100), (unknown, "张三", 100),
+                (alive, "王秀", 100), ("123", "王秀梅", 100), (alive, "王秀梅", 0), (alive, "王秀梅", -1),
+            ])
+
+            // validate
+            #expect(r.status == 201, "\(r)")
+            #expect(r["accepted"] as? Int == 1)
+            let reasons = (r["rejected"] as? [[String: Any]] ?? []).map { "\($0["line"]!):\($0["reason"]!)" }
+            #expect(reasons == ["2:duplicate_line", "3:deceased", "4:person_not_found", "5:name_mismatch", "6:invalid_id_number",
+                                "7:invalid_amount", "8:invalid_amount"])
+            let batchId = try #require(r.string("batchId"))
+            #expect(try await h.batch(batchId)["status"] as? String == "awaiting_approval")
+            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1).code == "batch_not_approved")
+            let same = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept1)
+            #expect(same.status == 409 && same.code == "four_eyes_required", "\(same)")
+            let other = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
+            #expect(other.status == 200 && other.string("status") == "approved", "\(other)")
+            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2).code == "invalid_transition")
+            #expect(try await h.count("audit_log") > 0)
+            let audit = try await h.services.store.read { s in
+                try await s.db.raw("SELECT action FROM audit_log WHERE subject = \(bind: "batch:\(batchId)") ORDER BY seq").all().map { try $0.decode(column: "action", as: String.self) }
+            }
+            #expect(audit == ["batch_uploaded", "batch_approved"])
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func csvUploadAndBadInput(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await h.createBank("ICBC", endpoint: nil)
+            let outlet = try await h.createOutlet()
+            let (id, _, holder) = try await h.payee(1, bank: "ICBC", outlet: outlet)
+            let dept = try await h.staff("dept1", .department)
+            let programme = try await h.programme(dept)
+
+            let csv = "idNumber,name,amountFen\r\n\(id),王秀梅,500\r\n\(id),王秀梅\n"
+            let r = try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept, body: csv, headers: ["Content-Type": "text/csv"])
+            #expect(r.status == 201, "\(r)")
+            #expect(r["accepted"] as? Int == 1)
+            #expect((r["rejected"] as? [[String: Any]])?.first?["reason"] as? String == "malformed_line")
+
+            // The same upload again with the same Idempotency-Key: the first batch and its answer, no second batch.
+            let keyed = try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept, body: csv,
+                                         headers: ["Content-Type": "text/csv", "Idempotency-Key": "upload-2026-11-a"])
+            let again = try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept, body: csv,
+                                         headers: ["Content-Type": "text/csv", "Idempotency-Key": "upload-2026-11-a"])
+            #expect(keyed.status == 201 && again.status == 201, "\(keyed) \(again)")
+            #expect(again.string("batchId") == keyed.string("batchId") && again["accepted"] as? Int == 1)
+            #expect((again["rejected"] as? [[String: Any]])?.first?["reason"] as? String == "malformed_line")
+            #expect(try await h.count("payment_batches") == 2)
+
+            let badHeader = try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept, body: "a,b,c\n1,2,3\n",
+                                             headers: ["Content-Type": "text/csv"])
+            #expect(badHeader.status == 422 && badHeader.code == "invalid_csv_header", "\(badHeader)")
+            #expect(try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept, body: "{").code == "malformed_json")
+            #expect(try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept, json: ["lines": []]).code == "empty_batch")
+            #expect(try await h.call(.post, "/api/v1/programmes/nope/batches", token: dept, json: ["lines": [["idNumber": id, "name": "x", "amountFen": 1]]]).code == "programme_not_found")
+            #expect(try await h.call(.post, "/api/v1/programmes", token: dept, json: ["name": "x", "kind": "lottery", "department": "d", "legalBasis": "b"]).code == "invalid_value")
+            #expect(try await h.call(.post, "/api/v1/programmes", token: holder, json: ["name": "x", "kind": "other", "department": "d", "legalBasis": "b"]).status == 403)
+            #expect(try await h.call(.get, "/api/v1/batches/nope", token: dept).code == "batch_not_found")
+            #expect(try await h.call(.get, "/api/v1/batches/nope/payments?limit=0", token: dept).status == 404)
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func paysTheCurrentAccountTellsTheHolderAndRetriesReturnedPayments(_ engine: Engine) async throws {
+        try await withBank("ICBC") { icbc in
+            try await withBank("CCB") { ccb in
+                try await Harness.run(engine) { h in
+                    // setup: three holders at ICBC
+                    try await h.createBank("ICBC", endpoint: icbc.url)
+                    try await h.createBank("CCB", endpoint: ccb.url)
+                    let outlet = try await h.createOutlet()
+                    let a = try await h.payee(1, bank: "ICBC", outlet: outlet)
+                    let b = try await h.payee(2, bank: "ICBC", outlet: outlet)
+                    let c = try await h.payee(3, bank: "ICBC", outlet: outlet)
+                    let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+                    let programme = try await h.programme(dept1)
+                    let up = try await h.upload(programme, token: dept1, lines: [(a.0, "王秀梅", 10_000), (b.0, "王秀梅", 20_000), (c.0, "王秀梅", 30_001)])
+                    let batchId = try #require(up.string("batchId"))
+                    #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2).status == 200)
+
+                    // after the batch was made: b switches to CCB (a holder for their own card), c's account is closed at ICBC
+                    let sw = try await h.call(.post, "/api/v1/cards/\(b.1)/bank", token: b.2, json: ["bankCode": "CCB", "accountNumber": "6227000011112222333"])
+                    #expect(sw.status == 200 && sw.string("accountMasked") == "***************2333", "\(sw)")
+                    // a replaces a damaged card: the account moves with it (换卡不换号), so nothing changed for the payment
+                    let replaced = try await h.call(.post, "/api/v1/cards/\(a.1)/replace", token: h.agent, json: ["reason": "damaged"])
+                    #expect(replaced.status == 201, "\(replaced)")
+                    let cAccount = try await h.account(c.1)
+                    _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(cAccount)/close")
+
+                    // the action
+                    let ex = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+                    #expect(ex.status == 202, "\(ex)")
+                    #expect(try await h.executor.drain(batchId) == .completed)
+
+                    // validate: counts and totals add up; the bank statements are the witness
+                    let done = try await h.batch(batchId)
+                    #expect(done["status"] as? String == "completed")
+                    #expect(done["counts"] as? [String: Int] == ["pending": 0, "sent": 0, "paid": 2, "failed": 0, "returned": 1])
+                    let totals = done["totals"] as? [String: Int] ?? [:]
+                    #expect(totals["requestedFen"] == 60_001 && totals["paidFen"] == 30_000 && totals["returnedFen"] == 30_001)
+                    let icbcCredits = try await BankSimulator.credits(icbc.store), ccbCredits = try await BankSimulator.credits(ccb.store)
+                    #expect(icbcCredits.map(\.amountFen) == [10_000])
+                    #expect(ccbCredits.map(\.account) == ["6227000011112222333"])
+                    #expect(ccbCredits.map(\.amountFen) == [20_000])
+                    let payments = try await h.call(.get, "/api/v1/batches/\(batchId)/payments", token: dept1)["payments"] as? [[String: Any]] ?? []
+                    #expect(payments.map { $0["state"] as? String } == ["paid", "paid", "returned"])
+                    #expect(payments.map { $0["bankCode"] as? String } == ["ICBC", "CCB", "ICBC"])
+                    #expect(payments.allSatisfy { ($0["accountMasked"] as? String)?.hasPrefix("***") == true })
+
+                    // GD art. 8: b is told the payment went to the changed account; c that it came back
+                    let bNotes = try await h.call(.get, "/api/v1/me/notifications", token: b.2)["notifications"] as? [[String: Any]] ?? []
+                    #expect(bNotes.map { $0["kind"] as? String } == ["account_changed"])
+                    let cNotes = try await h.call(.get, "/api/v1/me/notifications", token: c.2)["notifications"] as? [[String: Any]] ?? []
+                    #expect(cNotes.map { $0["kind"] as? String } == ["payment_returned"])
+                    let aNotes = try await h.call(.get, "/api/v1/me/notifications", token: a.2)["notifications"] as? [[String: Any]] ?? []
+                    #expect(aNotes.isEmpty)
+                    let cMine = try await h.call(.get, "/api/v1/me/payments", token: c.2)["payments"] as? [[String: Any]] ?? []
+                    #expect(cMine.first?["state"] as? String == "returned" && cMine.first?["programme"] as? String == "耕地地力保护补贴")
+                    #expect(try await h.eventTypes(b.1).contains("bank_account_changed"))
+
+                    // c fixes the cause (a new account) and the department retries: paid once, as a new attempt
+                    #expect(try await h.call(.post, "/api/v1/cards/\(c.1)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
+                    let retry = try await h.call(.post, "/api/v1/batches/\(batchId)/retry", token: dept1)
+                    #expect(retry.status == 202 && retry["retried"] as? Int == 1, "\(retry)")
+                    #expect(try await h.executor.drain(batchId) == .completed)
+                    #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
+                    let after = try await BankSimulator.credits(icbc.store)
+                    #expect(after.map(\.amountFen) == [10_000, 30_001])
+                    #expect(after.last?.account == "6222000099998888777")
+                    // Executing again pays nothing more.
+                    #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1).status == 202)
+                    _ = try await h.executor.drain(batchId)
+                    #expect(try await BankSimulator.credits(icbc.store).count == 2)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func transientFailuresAndLostRepliesStillPayEachOnce(_ engine: Engine) async throws {
+        try await withBank("ICBC", failRate: 0.3, loseReplyRate: 0.3) { icbc in
+            try await Harness.run(engine) { h in
+                try await h.createBank("ICBC", endpoint: icbc.url)
+                let outlet = try await h.createOutlet()
+                var lines: [(String, String, Int)] = []
+                for n in 1...8 { lines.append((try await h.payee(n, bank: "ICBC", outlet: outlet).0, "王秀梅", 100 * n)) }
+                let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+                let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1, lines: lines).string("batchId"))
+                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
+                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+
+                var result = PaymentExecutor.Pass.bankUnavailable
+                for _ in 0..<40 where result != .completed { result = try await h.executor.drain(batchId) }
+
+                #expect(result == .completed)
+                let credits = try await BankSimulator.credits(icbc.store)
+                #expect(credits.count == 8)
+                #expect(Set(credits.map(\.paymentId)).count == 8)
+                #expect(credits.map(\.amountFen).reduce(0, +) == 3600)
+                #expect(try await h.counts(batchId)["paid"] == 8)
+            }
+        }
+    }
+}
+
+@Suite("Bank gateway: an unreachable bank keeps payments in flight, never failed, until it answers")
+struct BankOutageTests {
+    @Test(arguments: Engine.available)
+    func anUnreachableBankOpensTheBreakerAndPaymentsWaitInFlight(_ engine: Engine) async throws {
+        try await withBank("ICBC") { icbc in
+            try await Harness.run(engine) { h in
+                // setup: the bank's endpoint points at a port nobody listens on
+                let dead = try await BankSimulator.start(.init(bank: "ICBC", port: 0, storePath: nil), logger: TestDatabase.logger)
+                await dead.stop()
+                try await h.createBank("ICBC", endpoint: dead.url)
+                try await h.createBank("CCB", endpoint: icbc.url)  // another bank, up (the same simulator serves it)
+                let outlet = try await h.createOutlet()
+                let a = try await h.payee(1, bank: "ICBC", outlet: outlet)
+                let b = try await h.payee(2, bank: "CCB", outlet: outlet)
+                let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+                let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1,
+                                                               lines: [(a.0, "王秀梅", 4200), (b.0, "王秀梅", 100)]).string("batchId"))
+                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
+                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+                let gateway = BankGateway(timeout: .seconds(2), backoff: Backoff(base: 0.001, cap: 0.005), attempts: 3)
+                let executor = PaymentExecutor(services: h.services, chunk: 10, gateway: gateway)
+
+                // the action: two passes against the dead bank
+                #expect(try await executor.drain(batchId, timeout: .milliseconds(100)) == .bankUnavailable)
+                #expect(try await executor.drain(batchId, timeout: .milliseconds(100)) == .bankUnavailable)
+
+                // validate: the breaker is open, the payment is in flight (not failed) while the other bank's is paid;
+                // then it is paid once when the bank is back
+                guard case .open = await gateway.breaker(dead.url).state else { Issue.record("breaker not open"); return }
+                #expect(try await h.counts(batchId) == ["pending": 0, "sent": 1, "paid": 1, "failed": 0, "returned": 0])
+                #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [100])
+                #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, json: ["endpoint": icbc.url]).status == 200)
+                #expect(try await executor.drain(batchId) == .completed)
+                #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [100, 4200])
+                #expect(try await h.counts(batchId)["paid"] == 2)
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Logging
+import OneCardCore
+import OneCardStore
+import OneCardTestSupport
+import Testing
+@testable import OneCardServer
+
+/// Helpers for disbursement tests: departments, holders with cards, bank-sims in-process.
+extension Harness {
+    func staff(_ username: String, _ role: Role) async throws -> String {
+        _ = try await services.createStaffUser(username: username, password: "\(username)-password", role: role)
+        return try await services.accounts.staffToken(username: username, password: "\(username)-password").accessToken
+    }
+
+    /// A bank with an endpoint (a running bank-sim).
+    func createBank(_ code: String, endpoint: String?) async throws {
+        var body: [String: Any] = ["code": code, "name": "\(code) 银行", "agreementFrom": "2024-01-01", "agreementTo": "2030-12-31"]
+        if let endpoint { body["endpoint"] = endpoint }
+        let r = try await call(.post, "/api/v1/banks", token: admin, json: body)
+        #expect(r.status == 201, "\(r)")
+    }
+
+    /// A holder with an issued card at `bank` and an online account: (idNumber, cardNumber, holderToken).
+    func payee(_ n: Int, bank: String, outlet: String, name: String = "王秀梅") async throws -> (String, String, String) {
+        let id = TestIDs.resident(sequence: String(format: "%03d", n))
+        let person = try await createPerson(idNumber: id, name: name)
+        let app = try await apply(person: person, outlet: outlet, bank: bank)
+        #expect(app.status == 201, "\(app)")
+        let appId = try #require(app.string("applicationId"))
+        var number = ""
+        for s in ["approve", "produce", "ready", "collect"] {
+            let r = try await step(appId, s)
+            if s == "produce" { number = try #require(r.string("cardNumber")) }
+        }
+        let signUp = try await call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": id, "name": name, "phone": "13800001234",
+                                                                      "password": "holder-password-1"])
+        #expect(signUp.status == 201, "\(signUp)")
+        let token = try await call(.post, "/api/v1/auth/holder-token", json: ["idNumber": id, "password": "holder-password-1"])
+        return (id, number, try #require(token.string("accessToken")))
+    }
+
+    func programme(_ token: String) async throws -> String {
+        let r = try await call(.post, "/api/v1/programmes", token: token, json: [
+            "name": "耕地地力保护补贴", "kind": "subsidy", "department": "农业农村局", "legalBasis": "广东省社会保障卡一卡通条例第八条",
+        ])
+        #expect(r.status == 201, "\(r)")
+        return try #require(r.string("programmeId"))
+    }
+
+    func upload(_ programme: String, token: String, lines: [(String, String, Int)]) async throws -> Reply {
+        try await call(.post, "/api/v1/programmes/\(programme)/batches", token: token,
+                       json: ["lines": lines.map { ["idNumber": $0.0, "name": $0.1, "amountFen": $0.2] }])
+    }
+
+    func batch(_ id: String) async throws -> [String: Any] {
+        let r = try await call(.get, "/api/v1/batches/\(id)", token: admin)
+        #expect(r.status == 200, "\(r)")
+        return r.json
+    }
+
+    func counts(_ id: String) async throws -> [String: Int] { (try await batch(id))["counts"] as? [String: Int] ?? [:] }
+
+    func account(_ card: String) async throws -> String {
+        try #require(try await services.store.read { try await $0.cards.find(card) }?.accountNumber)
+    }
+
+    var executor: PaymentExecutor { PaymentExecutor(services: services, chunk: 3) }
+}
+
+/// A bank-sim running in this process for the length of `body`.
+func withBank(_ code: String, failRate: Double = 0, loseReplyRate: Double = 0,
+              _ body: @Sendable (BankSimulator.Running) async throws -> Void) async throws {
+    let bank = try await BankSimulator.start(.init(bank: code, port: 0, storePath: nil, failRate: failRate, loseReplyRate: loseReplyRate),
+                                             logger: TestDatabase.logger)
+    do { try await body(bank) } catch { await bank.stop(); throw error }
+    await bank.stop()
+}
