@@ -42,6 +42,8 @@ public enum OneCardApp {
         ECardController(services: services).register(api)
         CatalogueController(services: services).register(api)
         AcceptanceController(services: services).register(api)
+        // Web pages go on the router directly: they are not part of the API description.
+        PagesController(services: services).register(router)
         return (router, api)
     }
 
