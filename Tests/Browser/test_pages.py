@@ -24,7 +24,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCREENSHOTS = os.environ.get("ONECARD_SCREENSHOTS", os.path.join(ROOT, ".test-artifacts", "screenshots"))
@@ -110,12 +111,13 @@ def browser():
 CHECKED = []
 
 
-def check(driver, name):
-    """Screenshot the page and run axe-core on it: no serious or critical violations."""
+def check(driver, name, disable=()):
+    """Screenshot the page and run axe-core on it: no serious or critical violations. `disable` names
+    rules a page is exempt from, each with its reason where it is called."""
     driver.save_screenshot(os.path.join(SCREENSHOTS, f"{len(CHECKED) + 1:02d}-{name}.png"))
     axe = Axe(driver)
     axe.inject()
-    results = axe.run()
+    results = axe.run(options=json.dumps({"rules": {rule: {"enabled": False} for rule in disable}}) if disable else None)
     bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
     CHECKED.append(name)
     assert not bad, name + ": " + json.dumps([{"id": v["id"], "impact": v["impact"], "help": v["help"],
@@ -128,8 +130,22 @@ def fresh(driver, server):
     driver.delete_all_cookies()
 
 
+def submit(driver, element):
+    """Clicks a link or submit button and waits for the next page (after any redirect) to load: the
+    marker set on the old page's window is gone once the new document is in place."""
+    driver.execute_script("window.__onecardOldPage = true")
+    element.click()
+
+    def loaded(d):
+        try:
+            return d.execute_script("return window.__onecardOldPage === undefined && document.readyState === 'complete'")
+        except WebDriverException:
+            return False
+    WebDriverWait(driver, 20).until(loaded)
+
+
 def post_form(driver, form_selector):
-    driver.find_element(By.CSS_SELECTOR, form_selector + " button[type=submit]").click()
+    submit(driver, driver.find_element(By.CSS_SELECTOR, form_selector + " button[type=submit]"))
 
 
 def test_public_pages_language_and_keyboard(server, browser):
@@ -149,15 +165,15 @@ def test_public_pages_language_and_keyboard(server, browser):
     active.send_keys(Keys.ENTER)
     assert d.current_url.endswith("#main")
     # The English switch, then large text and high contrast, without JavaScript.
-    d.find_element(By.LINK_TEXT, "English").click()
+    submit(d, d.find_element(By.LINK_TEXT, "English"))
     assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     assert "How to apply for a card" in d.page_source
     check(d, "guide-en")
-    d.find_element(By.LINK_TEXT, "Large text, high contrast").click()
+    submit(d, d.find_element(By.LINK_TEXT, "Large text, high contrast"))
     assert "large" in d.find_element(By.TAG_NAME, "body").get_attribute("class")
     check(d, "guide-en-large")
-    d.find_element(By.LINK_TEXT, "中文").click()
-    d.find_element(By.LINK_TEXT, "标准显示").click()
+    submit(d, d.find_element(By.LINK_TEXT, "中文"))
+    submit(d, d.find_element(By.LINK_TEXT, "标准显示"))
     assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
 
 
@@ -173,13 +189,16 @@ def test_a_resident_sees_the_qr_code_and_reports_the_card_lost(server, browser):
     assert d.find_element(By.ID, "card-status").get_attribute("data-status") == "active"
     assert id_number not in d.current_url
     check(d, "me")
-    d.find_element(By.PARTIAL_LINK_TEXT, "电子社保卡").click()
+    submit(d, d.find_element(By.PARTIAL_LINK_TEXT, "电子社保卡"))
     check(d, "ecard-open")
     post_form(d, "main form")
     qr = d.find_element(By.ID, "ecard-qr")
     assert qr.get_attribute("alt")
     assert d.find_element(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]').get_attribute("content") == "50"
-    check(d, "ecard-qr")
+    # The code expires after 60 s, so refreshing is essential here, and the page offers a link that turns
+    # it off (WCAG 2.2.1); axe-core cannot know either, so its meta-refresh rule is off for this page only
+    # and the page without automatic refresh is checked in full below.
+    check(d, "ecard-qr", disable=("meta-refresh",))
     # Decode the page's own image with an independent reader.
     png = base64.b64decode(qr.get_attribute("src").split(",", 1)[1])
     with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as f:
@@ -189,6 +208,9 @@ def test_a_resident_sees_the_qr_code_and_reports_the_card_lost(server, browser):
     header = json.loads(base64.urlsafe_b64decode(decoded.split(".")[0] + "=="))
     assert header["typ"] == "onecard-qr+jwt" and header["alg"] == "EdDSA"
     assert int(d.find_element(By.ID, "seconds-left").text) > 0
+    submit(d, d.find_element(By.LINK_TEXT, "停止自动刷新"))
+    assert not d.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
+    check(d, "ecard-qr-no-refresh")
     # Report the card lost, through the confirmation step.
     d.get(server.url + "/me/report-loss")
     check(d, "report-loss")
@@ -213,13 +235,13 @@ def test_an_agent_takes_an_application_from_submitted_to_collected(server, brows
     d.find_element(By.ID, "username").send_keys(username)
     d.find_element(By.ID, "password").send_keys(password)
     post_form(d, "main form")
-    assert d.current_url.endswith("/agent")
+    assert d.current_url.endswith("/agent"), d.find_element(By.TAG_NAME, "main").text
     check(d, "agent-queue")
     row = d.find_element(By.XPATH, "//tr[td[2][normalize-space()='已提交']]")
     app = row.get_attribute("data-application")
     for step in ["approve", "produce", "ready", "collect"]:
         d.get(server.url + "/agent")
-        d.find_element(By.CSS_SELECTOR, f'tr[data-application="{app}"] button[value="{step}"]').click()
+        submit(d, d.find_element(By.CSS_SELECTOR, f'tr[data-application="{app}"] button[value="{step}"]'))
         if step == "produce":
             card = d.find_element(By.ID, "produced-card").text
             assert re.fullmatch(r"[0-9A-Z]+", card)
@@ -254,7 +276,7 @@ def test_an_administrator_publishes_a_catalogue_change_the_public_page_shows(ser
     d.find_element(By.ID, "d-legal").send_keys("测试依据")
     post_form(d, "form[action='/admin/catalogue/draft']")
     assert code in d.page_source
-    d.find_element(By.ID, "publish").click()
+    submit(d, d.find_element(By.ID, "publish"))
     assert "/catalogue/versions/" in d.current_url and "浏览器测试公园" in d.page_source
     check(d, "catalogue-version-published")
     for path, name in [("/admin", "admin"), ("/admin/venues", "admin-venues"), ("/admin/outlets", "admin-outlets"),

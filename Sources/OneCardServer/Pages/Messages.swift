@@ -239,6 +239,8 @@ enum Messages {
         e("ecard_seconds_left", "剩余秒数", "Seconds left"),
         e("ecard_refresh_note", "二维码每分钟更新一次，本页面每 50 秒自动刷新；也可以点击下方按钮立即刷新。", "The code changes every minute; this page refreshes itself every 50 seconds, or use the button below."),
         e("ecard_refresh", "刷新二维码", "Refresh the code"),
+        e("ecard_stop_refresh", "停止自动刷新", "Stop refreshing automatically"),
+        e("ecard_start_refresh", "恢复自动刷新", "Refresh automatically again"),
         e("ecard_not_active", "卡片当前不可用，无法生成二维码。", "The card is not usable now, so no QR code can be made."),
 
         // Loss report

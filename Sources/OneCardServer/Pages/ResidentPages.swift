@@ -52,9 +52,9 @@ struct ResidentPages {
             return Response.seeOther("/me?notice=apply_done")
         }
 
-        pages.get("/me/ecard") { _, context in
+        pages.get("/me/ecard") { request, context in
             let me = try context.require([.holder], signIn: Self.signIn)
-            return try await ecardPage(me, context)
+            return try await ecardPage(me, context, autoRefresh: request.uri.queryParameters.get("refresh") != "off")
         }
 
         pages.post("/me/ecard") { _, context in
@@ -170,7 +170,9 @@ struct ResidentPages {
         ], context: context)
     }
 
-    func ecardPage(_ me: Identity, _ context: PageContext) async throws -> Response {
+    /// The QR code expires after a minute, so the page refreshes itself before then (every 50 s, without
+    /// JavaScript); the resident can turn that off (WCAG 2.2.1) and refresh by hand.
+    func ecardPage(_ me: Identity, _ context: PageContext, autoRefresh: Bool) async throws -> Response {
         let personId = me.personId!
         do {
             _ = try await services.ecards.ecard(personId: personId)
@@ -189,8 +191,8 @@ struct ResidentPages {
         let seconds = max(0, Int(token.expiresAt.timeIntervalSince(services.clock.now()).rounded(.down)))
         return renderer.page("ecard", title: context.t("ecard_title"), [
             "qr": true, "png": png.base64EncodedString(), "expires": PageTime.time(token.expiresAt), "expiresISO": Timestamp.format(token.expiresAt),
-            "seconds": seconds,
-        ], context: context, extraHead: "50")
+            "seconds": seconds, "autoRefresh": autoRefresh,
+        ], context: context, back: autoRefresh ? "/me/ecard" : "/me/ecard?refresh=off", extraHead: autoRefresh ? "50" : nil)
     }
 
     func usesView(personId: String, _ context: PageContext) async throws -> [[String: Any]] {
