@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: builds, starts a throwaway PostgreSQL on a free loopback port, runs the Swift test
 # suites (store and server suites on SQLite and on PostgreSQL, end-to-end tests against the real
-# binary), and stops PostgreSQL again. Installs what it needs (Debian's postgresql) when missing.
+# binary, browser journeys through the web pages in headless Chromium), and stops PostgreSQL again.
+# Installs what it needs (Debian's postgresql, chromium and chromium-driver; PyPI's selenium,
+# axe-selenium-python and pytest) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,9 @@ missing=()
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
 { [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ]; } || missing+=(postgresql)
+# The browser the page tests drive, and its WebDriver.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} (Debian)"
   as_root apt-get update -qq
@@ -26,6 +31,9 @@ fi
 PGBIN="$(pg_bin)"
 # Python's joserfc: the independent JOSE implementation the interop test verifies QR tokens with.
 python3 -c 'import joserfc' 2>/dev/null || { log "installing joserfc (PyPI)"; python3 -m pip install -q joserfc; }
+# Selenium drives Chromium; axe-selenium-python carries axe-core, the accessibility checker.
+python3 -c 'import selenium, axe_selenium_python, pytest' 2>/dev/null || {
+  log "installing selenium, axe-selenium-python and pytest (PyPI)"; python3 -m pip install -q selenium axe-selenium-python pytest; }
 
 . "$(dirname "$0")/lib/postgres.sh"
 
@@ -40,3 +48,9 @@ export ONECARD_BIN="$(swift build --show-bin-path)/onecard"
 
 log "running the Swift test suites"
 swift test --skip-build
+
+log "running the browser tests (headless Chromium, axe-core)"
+export ONECARD_SCREENSHOTS="$PWD/.test-artifacts/screenshots"
+rm -rf "$ONECARD_SCREENSHOTS"
+python3 -m pytest -q -p no:cacheprovider Tests/Browser
+echo "screenshots of every page: $ONECARD_SCREENSHOTS"

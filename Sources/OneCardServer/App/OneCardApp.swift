@@ -44,6 +44,8 @@ public enum OneCardApp {
         AcceptanceController(services: services).register(api)
         BanksController(services: services).register(api)
         PaymentsController(services: services).register(api)
+        // Web pages go on the router directly: they are not part of the API description.
+        PagesController(services: services).register(router)
         return (router, api)
     }
 

@@ -34,8 +34,12 @@ struct AccountService: Sendable {
         return user
     }
 
-    func disableStaff(username: String, by actor: String) async throws -> StaffUser {
-        try await store.write { s in
+    func disableStaff(username: String, by admin: Identity) async throws -> StaffUser {
+        guard username != admin.subject else {
+            throw DomainError(.conflict, "cannot_disable_self", "an administrator cannot disable their own account")
+        }
+        let actor = admin.actor
+        return try await store.write { s in
             guard var user = try await s.users.find(username) else { throw DomainError(.notFound, "user_not_found", "no user named \(username)") }
             try await s.users.disable(username)
             try await s.audit.append(at: services.clock.now(), actor: actor, action: "staff_user_disabled", subject: "user:\(username)", purpose: nil)

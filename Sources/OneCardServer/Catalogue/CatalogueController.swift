@@ -35,11 +35,8 @@ struct CatalogueController {
             let published = try await catalogue.published()
             let q = request.uri.queryParameters
             var items = published.items
-            if let raw = q.get("domain") { let d: Domain = try parseEnum(raw, "domain"); items = items.filter { $0.domain == d } }
-            if let region = q.get("region") {
-                _ = try RegionCode(region)
-                items = items.filter { $0.regions.contains { RegionCoverage.overlaps($0, region) } }
-            }
+            let domain: Domain? = try q.get("domain").map { try parseEnum($0, "domain") }
+            items = try CatalogueService.filter(items, domain: domain, region: q.get("region"))
             if let code = q.get("alliance") {
                 guard let alliance = PolicyBook.alliances.first(where: { $0.code == code }) else {
                     throw DomainError(.unprocessable, "invalid_value", "alliance: one of \(PolicyBook.alliances.map(\.code).joined(separator: ", "))")

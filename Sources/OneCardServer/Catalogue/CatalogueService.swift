@@ -17,6 +17,18 @@ struct CatalogueService: Sendable {
         }
     }
 
+    /// The items of one domain and offered in or within one region (a province code covers its cities
+    /// and counties), for the public catalogue in JSON, CSV and on its page.
+    static func filter(_ items: [CatalogueItem], domain: Domain?, region: String?) throws -> [CatalogueItem] {
+        var items = items
+        if let domain { items = items.filter { $0.domain == domain } }
+        if let region {
+            _ = try RegionCode(region)
+            items = items.filter { $0.regions.contains { RegionCoverage.overlaps($0, region) } }
+        }
+        return items
+    }
+
     /// The published item with `code`, if the current version lists it.
     func publishedItem(_ code: String, in s: StoreSession) async throws -> CatalogueItem? {
         guard let v = try await s.catalogue.latestVersion() else { return nil }

@@ -1,0 +1,209 @@
+import Foundation
+import Hummingbird
+import OneCardCore
+import OneCardStore
+
+/// The administrator's pages: the catalogue editor (draft, withdraw, publish, compare versions),
+/// venues and terminals (the key shown once), outlets, banks and staff users.
+struct AdminPages {
+    let services: AppServices
+    let renderer: PageRenderer
+    var catalogue: CatalogueService { CatalogueService(services: services) }
+    var venues: VenueService { VenueService(services: services) }
+
+    static let signIn = "/staff/signin"
+
+    func register(_ pages: RouterGroup<PageContext>) {
+        pages.get("/admin") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            return renderer.page("admin", title: context.t("admin_title"), context: context)
+        }
+
+        // MARK: catalogue
+        pages.get("/admin/catalogue") { request, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            return try await cataloguePage(context, edit: request.uri.queryParameters.get("edit"))
+        }
+
+        pages.post("/admin/catalogue/draft") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            func list(_ name: String) -> [String] { (f[name] ?? "").split(whereSeparator: { $0 == " " || $0 == "," || $0 == "，" }).map(String.init) }
+            guard let effective = CalendarDay(try f.required("effectiveFrom")) else { throw DomainError.invalidField("effectiveFrom", "a date YYYY-MM-DD") }
+            let item = CatalogueItem(
+                code: try f.required("code"), name: try f.required("name"), domain: try parseEnum(try f.required("domain"), "domain"),
+                scenario: try f.required("scenario"), cardForms: try f.all("cardForms").map { try parseEnum($0, "cardForms") },
+                level: try parseEnum(try f.required("level"), "level"), regions: list("regions"), issuers: list("issuers"),
+                venueTypes: try f.all("venueTypes").map { try parseEnum($0, "venueTypes") }, legalBasis: try f.required("legalBasis"),
+                effectiveFrom: effective)
+            _ = try await catalogue.draft(item, by: me.actor)
+            return Response.seeOther("/admin/catalogue")
+        }
+
+        pages.post("/admin/catalogue/withdraw") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            _ = try await catalogue.draftWithdrawal(code: try context.form.required("code"), by: me.actor)
+            return Response.seeOther("/admin/catalogue")
+        }
+
+        pages.post("/admin/catalogue/discard") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            let code = try context.form.required("code")
+            guard try await services.store.write({ try await $0.catalogue.discardDraft(code: code) }) else {
+                throw DomainError(.notFound, "draft_not_found", "no draft for \(code)")
+            }
+            return Response.seeOther("/admin/catalogue")
+        }
+
+        pages.post("/admin/catalogue/publish") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let v = try await catalogue.publish(by: me.actor)
+            return Response.seeOther("/catalogue/versions/\(v.version)")
+        }
+
+        // MARK: venues and terminals
+        pages.get("/admin/venues") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            return try await venuesPage(context)
+        }
+
+        pages.post("/admin/venues") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            _ = try await venues.create(.init(
+                name: try f.required("name"), operatorUscc: try f.required("operatorUscc").uppercased(), type: try parseEnum(try f.required("type"), "type"),
+                regionCode: try f.required("regionCode"), address: try f.required("address"),
+                accessibility: (f["accessibility"] ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                unifiedLogo: f["unifiedLogo"] == "true", itemCodes: f.all("itemCodes")), by: me.actor)
+            return Response.seeOther("/admin/venues")
+        }
+
+        pages.post("/admin/venues/{venueId}/terminals") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let venue = try await venues.venue(context.parameters.get("venueId") ?? "")
+            let t = try await venues.createTerminal(venueId: venue.id, by: me.actor)
+            return renderer.page("terminal-key", title: context.t("terminal_key_title"), [
+                "venue": venue.name, "terminalId": t.id, "apiKey": t.apiKey,
+            ], context: context, back: "/admin/venues")
+        }
+
+        pages.post("/admin/venues/{venueId}/terminals/{terminalId}/revoke") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            try await venues.revokeTerminal(venueId: context.parameters.get("venueId") ?? "", terminalId: context.parameters.get("terminalId") ?? "", by: me.actor)
+            return Response.seeOther("/admin/venues")
+        }
+
+        // MARK: outlets, banks, users
+        pages.get("/admin/outlets") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            let outlets = try await services.store.read { try await $0.outlets.list() }
+            return renderer.page("admin-outlets", title: context.t("admin_outlets"), [
+                "outlets": outlets.map { ["name": $0.name, "address": $0.address, "hours": $0.hours, "regionCode": $0.regionCode,
+                                          "services": $0.services.map { context.t("svc_\($0)") }.joined(separator: "、")] },
+                "services": Outlet.knownServices.map { ["value": $0, "label": context.t("svc_\($0)")] },
+            ], context: context)
+        }
+
+        pages.post("/admin/outlets") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            _ = try await services.registry.createOutlet(Outlet(
+                id: "", name: try f.required("name"), regionCode: try f.required("regionCode"), address: try f.required("address"),
+                services: f.all("services"), hours: try f.required("hours"),
+                accessibility: (f["accessibility"] ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+            return Response.seeOther("/admin/outlets")
+        }
+
+        pages.get("/admin/banks") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            let banks = try await services.store.read { try await $0.banks.list() }
+            return renderer.page("admin-banks", title: context.t("admin_banks"), [
+                "banks": banks.map { ["code": $0.code, "name": $0.name, "from": $0.agreementFrom.description, "to": $0.agreementTo.description,
+                                      "status": context.t("bank_\($0.status.rawValue)"), "ok": $0.status == .active] as [String: Any] },
+            ], context: context)
+        }
+
+        pages.post("/admin/banks") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            guard let from = CalendarDay(try f.required("agreementFrom")) else { throw DomainError.invalidField("agreementFrom", "a date YYYY-MM-DD") }
+            guard let to = CalendarDay(try f.required("agreementTo")) else { throw DomainError.invalidField("agreementTo", "a date YYYY-MM-DD") }
+            _ = try await services.registry.createBank(Bank(code: try f.required("code").uppercased(), name: try f.required("name"),
+                                                            agreementFrom: from, agreementTo: to, endpoint: f["endpoint"], status: .active))
+            return Response.seeOther("/admin/banks")
+        }
+
+        pages.get("/admin/users") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let users = try await services.store.read { try await $0.users.list() }
+            return renderer.page("admin-users", title: context.t("admin_users"), [
+                "users": users.map { ["username": $0.username, "role": context.t("role_\($0.role.rawValue)"), "disabled": $0.disabled,
+                                      "createdAt": PageTime.dateTime($0.createdAt), "canDisable": !$0.disabled && $0.username != me.subject] as [String: Any] },
+                "roles": Role.staff.map { ["value": $0.rawValue, "label": context.t("role_\($0.rawValue)")] },
+            ], context: context)
+        }
+
+        pages.post("/admin/users") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            guard let role = Role(rawValue: try f.required("role")), Role.staff.contains(role) else {
+                throw DomainError(.unprocessable, "invalid_value", "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+            }
+            _ = try await services.accounts.createStaff(username: try f.required("username"), password: try f.required("password"), role: role, by: me.actor)
+            return Response.seeOther("/admin/users")
+        }
+
+        pages.post("/admin/users/{username}/disable") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            _ = try await services.accounts.disableStaff(username: context.parameters.get("username") ?? "", by: me)
+            return Response.seeOther("/admin/users")
+        }
+    }
+
+    func cataloguePage(_ context: PageContext, edit: String?) async throws -> Response {
+        let published = try await catalogue.published()
+        let (drafts, versions) = try await services.store.read { s in (try await s.catalogue.drafts(), try await s.catalogue.versions()) }
+        let editing = edit.flatMap { code in published.items.first { $0.code == code } }
+        let form: [String: Any] = [
+            "code": editing?.code ?? "", "name": editing?.name ?? "", "scenario": editing?.scenario ?? "",
+            "regions": editing?.regions.joined(separator: " ") ?? services.policy.regionCode, "issuers": editing?.issuers.joined(separator: " ") ?? "*",
+            "legalBasis": editing?.legalBasis ?? "", "effectiveFrom": editing?.effectiveFrom.description ?? services.today.description,
+            "domains": Domain.allCases.map { ["value": $0.rawValue, "label": context.t("domain_\($0.rawValue)"), "selected": $0 == editing?.domain] as [String: Any] },
+            "levels": CatalogueLevel.allCases.map { ["value": $0.rawValue, "label": context.t("level_\($0.rawValue)"), "selected": $0 == (editing?.level ?? .provincial)] as [String: Any] },
+            "forms": CardForm.allCases.map { ["value": $0.rawValue, "label": context.t("form_\($0.rawValue)"), "checked": editing?.cardForms.contains($0) ?? true] as [String: Any] },
+            "venueTypes": VenueType.allCases.map { ["value": $0.rawValue, "label": context.t("vt_\($0.rawValue)"), "checked": editing?.venueTypes.contains($0) ?? false] as [String: Any] },
+        ]
+        return renderer.page("admin-catalogue", title: context.t("admin_catalogue"), [
+            "drafts": drafts.map { d -> [String: Any] in
+                ["code": d.code, "action": context.t(d.action == .upsert ? "draft_upsert" : "draft_withdraw"), "name": d.item?.name ?? "",
+                 "by": d.draftedBy, "at": PageTime.dateTime(d.draftedAt)]
+            },
+            "hasDrafts": !drafts.isEmpty,
+            "items": published.items.map { ["code": $0.code, "name": $0.name, "domain": context.t("domain_\($0.domain.rawValue)")] },
+            "version": published.version?.version ?? 0,
+            "versions": versions.reversed().map { ["version": $0.version, "publishedAt": PageTime.dateTime($0.publishedAt), "by": $0.publishedBy] as [String: Any] },
+            "form": form,
+        ], context: context)
+    }
+
+    func venuesPage(_ context: PageContext) async throws -> Response {
+        let published = try await catalogue.published()
+        let list = try await services.store.read { s -> [(Venue, [Terminal])] in
+            var out: [(Venue, [Terminal])] = []
+            for v in try await s.venues.list() { out.append((v, try await s.venues.terminals(venueId: v.id))) }
+            return out
+        }
+        return renderer.page("admin-venues", title: context.t("admin_venues"), [
+            "venues": list.map { v, terminals -> [String: Any] in
+                ["id": v.id, "venueId": v.id, "name": v.name, "type": context.t("vt_\(v.type.rawValue)"), "regionCode": v.regionCode, "address": v.address,
+                 "items": v.itemCodes.joined(separator: " "), "uscc": v.operatorUscc,
+                 "terminals": terminals.map { t -> [String: Any] in
+                     ["id": t.id, "createdAt": PageTime.dateTime(t.createdAt), "revoked": t.revokedAt != nil]
+                 },
+                 "hasTerminals": !terminals.isEmpty]
+            },
+            "types": VenueType.allCases.map { ["value": $0.rawValue, "label": context.t("vt_\($0.rawValue)")] },
+            "items": published.items.map { ["code": $0.code, "name": $0.name] },
+        ], context: context)
+    }
+}

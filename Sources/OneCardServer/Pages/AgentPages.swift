@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import OneCardCore
+import OneCardStore
+
+/// The card agency's desk: the application queue with deadlines and a button per step, finding a card
+/// by number or ID number (posted, never in a URL), lifecycle actions with reasons, and a card's history.
+struct AgentPages {
+    let services: AppServices
+    let renderer: PageRenderer
+
+    static let signIn = "/staff/signin"
+    static let staff: [Role] = [.agent, .admin]
+
+    func register(_ pages: RouterGroup<PageContext>) {
+        pages.get("/agent") { _, context in
+            _ = try context.require(Self.staff, signIn: Self.signIn)
+            return try await queuePage(context)
+        }
+
+        pages.post("/agent/applications/{applicationId}/{step}") { _, context in
+            let me = try context.require(Self.staff, signIn: Self.signIn)
+            guard let step = ApplicationStep(rawValue: context.parameters.get("step") ?? "") else { throw HTTPError(.notFound) }
+            let (app, produced) = try await services.cards.step(context.parameters.get("applicationId") ?? "", step, reason: context.form["reason"],
+                                                                actor: Actor(name: me.actor, channel: "counter"))
+            if let produced {
+                return renderer.page("produced", title: context.t("produced_title"), [
+                    "cardNumber": produced.cardNumber, "chipKey": produced.chipKey, "status": context.t("app_\(app.status.rawValue)"),
+                ], context: context, back: "/agent")
+            }
+            return Response.seeOther("/agent")
+        }
+
+        pages.post("/agent/find") { _, context in
+            _ = try context.require(Self.staff, signIn: Self.signIn)
+            let value = try context.form.required("value").uppercased()
+            let card: Card
+            if context.form["by"] == "id" {
+                guard let person = try await services.store.read({ try await $0.persons.find(idNumber: value) }),
+                      let c = try await services.cards.liveCard(personId: person.id)
+                else { throw DomainError(.notFound, "card_not_found", "no live card for that ID number") }
+                card = c
+            } else {
+                card = try await services.cards.card(value)
+            }
+            return try await cardPage(card, context)
+        }
+
+        // "Show full": the holder's record in clear, with the purpose written to the audit log.
+        pages.post("/agent/person") { _, context in
+            let me = try context.require(Self.staff, signIn: Self.signIn)
+            let purpose = try context.form.required("purpose")
+            guard purpose.count <= 200 else { throw DomainError.invalidField("purpose", "at most 200 characters") }
+            let card = try await services.cards.card(try context.form.required("cardNumber"))
+            let person = try await services.registry.unmaskedPerson(card.personId, purpose: purpose, actor: me.actor)
+            return try await cardPage(card, context, full: person)
+        }
+
+        pages.post("/agent/card") { _, context in
+            let me = try context.require(Self.staff, signIn: Self.signIn)
+            let form = context.form
+            let number = try form.required("cardNumber")
+            let action: CardAction
+            var pin: PIN?
+            switch try form.required("action") {
+            case "activate": action = .activate; pin = try PIN(try form.required("pin"))
+            case "report_loss": action = .reportLoss(try parseEnum(try form.required("kind"), "kind"))
+            case "unlock": action = .unlock
+            case "replace": action = .replace(try parseEnum(try form.required("reason"), "reason"))
+            case "cancel": action = .cancel(try parseEnum(try form.required("reason"), "reason"))
+            default: throw DomainError(.unprocessable, "invalid_value", "action: activate, report_loss, unlock, replace or cancel")
+            }
+            let result = try await services.cards.transition(number, action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
+            if let replacement = result.replacement {
+                return try await cardPage(replacement, context, notice: context.t("replaced_title"), chipKey: result.chipKey)
+            }
+            return try await cardPage(result.card, context, notice: context.t("act_done"))
+        }
+    }
+
+    func queuePage(_ context: PageContext) async throws -> Response {
+        let apps = try await services.cards.queue(statuses: ApplicationStatus.allCases.filter(\.isOpen))
+        let now = services.clock.now()
+        let persons = try await services.store.read { s in
+            var out: [String: Person] = [:]
+            for a in apps where out[a.personId] == nil { out[a.personId] = try await s.persons.find(a.personId) }
+            return out
+        }
+        let rows: [[String: Any]] = apps.map { a in
+            var row = ResidentPages.applicationView(a, now: now, context)
+            let p = persons[a.personId]
+            row["applicant"] = p.map { "\(Mask.name($0.name))（\(Mask.idNumber($0.idNumber.value))）" } ?? a.personId
+            row["cardNumber"] = a.cardNumber ?? ""
+            row["hasCardNumber"] = a.cardNumber != nil
+            // Only the steps the application's state allows (the rule lives in ApplicationLifecycle).
+            row["actions"] = [ApplicationStep.approve, .produce, .ready, .collect].filter { (try? ApplicationLifecycle.next(from: a.status, $0)) != nil }
+                .map { ["step": $0.rawValue, "label": context.t("step_\($0.rawValue)")] }
+            row["canReject"] = (try? ApplicationLifecycle.next(from: a.status, .reject)) != nil
+            return row
+        }
+        return renderer.page("agent", title: context.t("agent_title"), ["rows": rows, "none": rows.isEmpty], context: context)
+    }
+
+    func cardPage(_ card: Card, _ context: PageContext, full: Person? = nil, notice: String? = nil, chipKey: String? = nil) async throws -> Response {
+        let (person, banks) = try await services.store.read { s in (try await s.persons.find(card.personId), try await s.banks.list()) }
+        let events = try await services.cards.events(card.number)
+        func allowed(_ a: CardAction) -> Bool { (try? CardLifecycle.next(from: card.status, a)) != nil }
+        var d: [String: Any] = [
+            "card": ResidentPages(services: services, renderer: renderer).cardView(card, banks: banks, context),
+            "cardNumber": card.number,
+            "holder": person.map { "\(Mask.name($0.name))（\(Mask.idNumber($0.idNumber.value))）" } ?? "",
+            "events": events.map { e -> [String: Any] in
+                ["at": PageTime.dateTime(e.at), "type": e.type, "actor": e.actor, "channel": context.t("ch_\(e.channel)") == "ch_\(e.channel)" ? e.channel : context.t("ch_\(e.channel)"),
+                 "reason": e.reason ?? ""]
+            },
+            "canActivate": allowed(.activate), "canReportLoss": allowed(.reportLoss(.temporary)), "canUnlock": allowed(.unlock),
+            "canReplace": allowed(.replace(.lost)), "canCancel": allowed(.cancel(.other)),
+            "replaceReasons": ReplaceReason.allCases.map { ["value": $0.rawValue, "label": context.t("rr_\($0.rawValue)")] },
+            "cancelReasons": CancelReason.allCases.map { ["value": $0.rawValue, "label": context.t("cr_\($0.rawValue)")] },
+            "notice": notice ?? "", "hasNotice": notice != nil, "chipKey": chipKey ?? "", "hasChipKey": chipKey != nil,
+        ]
+        if let full {
+            d["full"] = ["name": full.name, "idNumber": full.idNumber.value, "phone": full.phone, "address": full.address ?? ""]
+        }
+        return renderer.page("card", title: context.t("card_title"), d, context: context, back: "/agent")
+    }
+}

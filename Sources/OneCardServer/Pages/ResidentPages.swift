@@ -1,0 +1,216 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OneCardCore
+import OneCardStore
+
+/// The resident's pages: my card, apply online and follow progress, the e-card with its live QR code,
+/// loss report with a confirmation step, who checked my card, and my data as JSON.
+struct ResidentPages {
+    let services: AppServices
+    let renderer: PageRenderer
+
+    static let signIn = "/signin"
+
+    func register(_ pages: RouterGroup<PageContext>) {
+        pages.get("/me") { request, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            let personId = me.personId!
+            let card = try await services.cards.liveCard(personId: personId)
+            let apps = try await services.cards.applications(personId: personId)
+            let banks = try await services.store.read { try await $0.banks.list() }
+            let now = services.clock.now()
+            var d: [String: Any] = ["hasCard": card != nil]
+            if let card {
+                d["card"] = cardView(card, banks: banks, context)
+                d["cardActive"] = card.status == .active
+                d["canReportLoss"] = (try? CardLifecycle.next(from: card.status, .reportLoss(.temporary))) != nil
+            }
+            d["applications"] = apps.map { Self.applicationView($0, now: now, context) }
+            d["hasApplications"] = !apps.isEmpty
+            d["canApply"] = card == nil && !apps.contains { $0.status.isOpen }
+            if let notice = request.uri.queryParameters.get("notice"), ["loss_done", "apply_done"].contains(notice) {
+                d["notice"] = context.t(notice)
+            }
+            d["hasNotice"] = d["notice"] != nil
+            return renderer.page("me", title: context.t("me_title"), d, context: context)
+        }
+
+        pages.get("/me/apply") { _, context in
+            _ = try context.require([.holder], signIn: Self.signIn)
+            return try await applyPage(context)
+        }
+
+        pages.post("/me/apply") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            let form = context.form
+            let delivery: Delivery = try parseEnum(form["delivery"] ?? "pickup", "delivery")
+            _ = try await services.cards.submit(.init(
+                personId: me.personId!, channel: .web, applyOutletId: nil, pickupOutletId: delivery == .pickup ? try form.required("pickupOutletId") : form["pickupOutletId"],
+                bankCode: try form.required("bankCode"), delivery: delivery), actor: Actor(name: me.actor, channel: "web"))
+            return Response.seeOther("/me?notice=apply_done")
+        }
+
+        pages.get("/me/ecard") { request, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            return try await ecardPage(me, context, autoRefresh: request.uri.queryParameters.get("refresh") != "off")
+        }
+
+        pages.post("/me/ecard") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            _ = try await services.ecards.issue(personId: me.personId!, deviceId: try context.form.required("deviceId"),
+                                                actor: Actor(name: me.actor, channel: "web"))
+            return Response.seeOther("/me/ecard")
+        }
+
+        pages.get("/me/report-loss") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            guard try await services.cards.liveCard(personId: me.personId!) != nil else { throw DomainError(.notFound, "no_card", "you hold no card") }
+            return renderer.page("loss", title: context.t("loss_title"), [
+                "temporary": String(format: context.t("loss_temporary"), services.policy.temporaryLossLapseDays),
+            ], context: context)
+        }
+
+        // The confirmation step: nothing changes until the resident confirms.
+        pages.post("/me/report-loss/confirm") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            let kind: LossKind = try parseEnum(try context.form.required("kind"), "kind")
+            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.notFound, "no_card", "you hold no card") }
+            let banks = try await services.store.read { try await $0.banks.list() }
+            return renderer.page("loss-confirm", title: context.t("loss_confirm_title"), [
+                "kind": kind.rawValue,
+                "kindLabel": kind == .temporary ? String(format: context.t("loss_temporary"), services.policy.temporaryLossLapseDays) : context.t("loss_formal"),
+                "card": cardView(card, banks: banks, context),
+            ], context: context, back: "/me/report-loss")
+        }
+
+        pages.post("/me/report-loss") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            let kind: LossKind = try parseEnum(try context.form.required("kind"), "kind")
+            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.notFound, "no_card", "you hold no card") }
+            _ = try await services.cards.transition(card.number, .reportLoss(kind), actor: Actor(name: me.actor, channel: "web"))
+            return Response.seeOther("/me?notice=loss_done")
+        }
+
+        pages.get("/me/uses") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            let uses = try await usesView(personId: me.personId!, context)
+            return renderer.page("uses", title: context.t("uses_title"), ["uses": uses, "none": uses.isEmpty], context: context)
+        }
+
+        // Everything held about the resident, as JSON (the read is audited like any full read of a person).
+        pages.get("/me/export") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            let personId = me.personId!
+            let person = try await services.registry.unmaskedPerson(personId, purpose: "holder data export", actor: me.actor)
+            let card = try await services.cards.liveCard(personId: personId)
+            let now = services.clock.now()
+            let apps = try await services.cards.applications(personId: personId)
+            var events: [CardEvent] = []
+            if let card { events = try await services.cards.events(card.number) }
+            let ecard = try await services.store.read { try await $0.ecards.find(personId: personId) }
+            let uses = try await services.store.read { try await $0.uses.list(personId: personId) }
+            let export = Export(
+                exportedAt: Timestamp.format(now), person: RegistryController.PersonView(person, unmasked: true),
+                card: card.map(CardsController.CardView.init), applications: apps.map { CardsController.ApplicationView($0, now: now) },
+                events: events.map(CardsController.EventView.init), ecard: ecard.map(ECardController.ECardView.init),
+                uses: uses.map { Export.Use(at: Timestamp.format($0.at), kind: $0.kind, decision: $0.decision, reason: $0.reason, itemCode: $0.itemCode,
+                                            venueId: $0.venueId, crossRegion: $0.crossRegion, chargedFen: $0.chargedFen, disclosed: $0.disclosed) })
+            var response = try Response.json(export)
+            response.headers[.contentDisposition] = "attachment; filename=\"onecard-my-data.json\""
+            return response
+        }
+    }
+
+    struct Export: Encodable {
+        struct Use: Encodable { let at: String, kind: String, decision: String, reason: String?, itemCode: String, venueId: String, crossRegion: Bool, chargedFen: Int64, disclosed: String? }
+        let exportedAt: String
+        let person: RegistryController.PersonView
+        let card: CardsController.CardView?
+        let applications: [CardsController.ApplicationView]
+        let events: [CardsController.EventView]
+        let ecard: ECardController.ECardView?
+        let uses: [Use]
+    }
+
+    func cardView(_ card: Card, banks: [Bank], _ context: PageContext) -> [String: Any] {
+        let bank = banks.first { $0.code == card.bankCode }
+        var functions: [String] = []
+        if card.transit { functions.append(context.t("fn_transit")) }
+        if card.financial { functions.append(context.t("fn_financial")) }
+        let issuer = RegionTable.shared.entry(card.issuerRegion)?.name ?? card.issuerRegion
+        return ["number": card.number, "status": context.t("status_\(card.status.rawValue)"), "statusCode": card.status.rawValue,
+                "ok": card.status == .active, "issuer": "\(issuer)（\(card.issuerRegion)）",
+                "functions": functions.isEmpty ? context.t("none") : functions.joined(separator: "、"),
+                "bank": bank?.name ?? card.bankCode ?? context.t("none"), "account": card.accountNumber.map(Mask.account) ?? context.t("none"),
+                "issuedAt": PageTime.date(card.issuedAt), "expiresAt": PageTime.date(card.expiresAt)]
+    }
+
+    static func applicationView(_ a: CardApplication, now: Date, _ context: PageContext) -> [String: Any] {
+        let overdue = a.status.isOpen && now > a.dueAt
+        let order: [ApplicationStatus] = [.submitted, .approved, .produced, .ready, .collected]
+        let reached = order.firstIndex(of: a.status) ?? 0
+        return ["id": a.id, "status": context.t("app_\(a.status.rawValue)"), "rejected": a.status == .rejected,
+                "submittedAt": PageTime.dateTime(a.submittedAt), "dueAt": PageTime.dateTime(a.dueAt), "overdue": overdue,
+                "open": a.status.isOpen, "reason": a.reason ?? "", "hasReason": a.reason != nil, "remote": a.remote,
+                "channel": context.t("ch_\(a.channel.rawValue)"), "delivery": context.t("delivery_\(a.delivery.rawValue)"),
+                "steps": a.status == .rejected ? [] : order.enumerated().map { i, s in
+                    ["label": context.t("app_\(s.rawValue)"), "done": i < reached, "current": i == reached] as [String: Any]
+                }]
+    }
+
+    func applyPage(_ context: PageContext) async throws -> Response {
+        let (outlets, banks) = try await services.store.read { s in (try await s.outlets.list(), try await s.banks.list()) }
+        let today = services.today
+        return renderer.page("apply", title: context.t("apply_title"), [
+            "outlets": outlets.filter { $0.services.contains("pickup") }.map { ["id": $0.id, "name": $0.name, "address": $0.address] },
+            "banks": banks.filter { $0.acceptsNewCards(on: today) }.map { ["code": $0.code, "name": $0.name] },
+            "timeLimit": String(format: context.t("guide_time_limit_text"), services.policy.applicationTimeLimitDays),
+        ], context: context)
+    }
+
+    /// The QR code expires after a minute, so the page refreshes itself before then (every 50 s, without
+    /// JavaScript); the resident can turn that off (WCAG 2.2.1) and refresh by hand.
+    func ecardPage(_ me: Identity, _ context: PageContext, autoRefresh: Bool) async throws -> Response {
+        let personId = me.personId!
+        do {
+            _ = try await services.ecards.ecard(personId: personId)
+        } catch let e as DomainError where e.code == "no_ecard" || e.code == "no_card" {
+            return renderer.page("ecard", title: context.t("ecard_title"), ["open": true, "noCard": e.code == "no_card"], context: context)
+        }
+        let token: IssuedQRToken
+        do {
+            token = try await services.ecards.qrToken(personId: personId)
+        } catch let e as DomainError where e.code == "card_not_active" {
+            return renderer.page("ecard", title: context.t("ecard_title"), [
+                "inactive": true, "reason": Messages.reason(e.code, context.lang), "code": e.code,
+            ], context: context)
+        }
+        let png = try QRCode(token.token).png(scale: 6)
+        let seconds = max(0, Int(token.expiresAt.timeIntervalSince(services.clock.now()).rounded(.down)))
+        return renderer.page("ecard", title: context.t("ecard_title"), [
+            "qr": true, "png": png.base64EncodedString(), "expires": PageTime.time(token.expiresAt), "expiresISO": Timestamp.format(token.expiresAt),
+            "seconds": seconds, "autoRefresh": autoRefresh,
+        ], context: context, back: autoRefresh ? "/me/ecard" : "/me/ecard?refresh=off", extraHead: autoRefresh ? "50" : nil)
+    }
+
+    func usesView(personId: String, _ context: PageContext) async throws -> [[String: Any]] {
+        let (uses, venues) = try await services.store.read { s -> ([UseRecord], [String: Venue]) in
+            var venues: [String: Venue] = [:]
+            let uses = try await s.uses.list(personId: personId)
+            for u in uses where venues[u.venueId] == nil { venues[u.venueId] = try await s.venues.find(u.venueId) }
+            return (uses, venues)
+        }
+        return uses.map { u in
+            let v = venues[u.venueId]
+            let ok = u.decision == "accepted" || u.decision == "verified"
+            return [
+                "at": PageTime.dateTime(u.at), "venue": v?.name ?? u.venueId, "venueType": v.map { context.t("vt_\($0.type.rawValue)") } ?? "",
+                "what": u.kind == "identity_check" ? context.t("kind_identity_check") : "\(u.itemCode) · \(context.t("kind_\(u.kind)"))",
+                "ok": ok, "decision": context.t("decision_\(u.decision)"), "reason": u.reason.map { Messages.reason($0, context.lang) } ?? "",
+                "disclosed": u.disclosed.map { context.t("disclosed_\($0)") } ?? context.t("none"),
+            ]
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import OneCardCore
+import OneCardStore
+
+/// The venue terminal page: sign in with the terminal's API key, pick the item, paste or scan a token,
+/// and see a large accepted or denied answer with the reason in plain language. Each form carries its
+/// own Idempotency-Key, so resending a form never records a use twice.
+struct VenuePages {
+    let services: AppServices
+    let renderer: PageRenderer
+
+    func register(_ pages: RouterGroup<PageContext>) {
+        pages.get("/venue") { _, context in
+            guard let me = context.identity, me.role == .terminal else { return signInPage(context) }
+            return try await checkPage(me, context)
+        }
+
+        pages.post("/venue/signin") { _, context in
+            let key = try context.form.required("apiKey")
+            guard await VenueService.authenticate(key, store: services.store) != nil else {
+                return signInPage(context, error: DomainError(.unauthorized, "invalid_credentials", "the terminal key is unknown or revoked"))
+            }
+            return Response.seeOther("/venue", cookies: [PageCookie.set(PageCookie.session, key, secure: context.secure, maxAge: Int(services.sessions.lifetime))])
+        }
+
+        pages.post("/venue/accept") { _, context in
+            guard let me = context.identity, me.role == .terminal else { throw PageRedirect(location: "/venue") }
+            let form = context.form
+            let key = try form.required("idempotencyKey")
+            guard (1...200).contains(key.count) else { throw DomainError(.badRequest, "idempotency_key_required", "an Idempotency-Key of 1 to 200 characters") }
+            let itemCode = try form.required("itemCode")
+            let token = try form.required("token").filter { !$0.isWhitespace }
+            let answer = try await AcceptanceService(services: services).accept(
+                terminal: me, idempotencyKey: key, itemCode: itemCode, credential: .qr(token: token), amountFen: nil)
+            let accepted = answer.decision == "accepted"
+            return renderer.page("venue-result", title: context.t(accepted ? "venue_accepted" : "venue_denied"), [
+                "accepted": accepted, "verdict": context.t(accepted ? "venue_accepted" : "venue_denied"),
+                "reason": answer.reason.map { Messages.reason($0, context.lang) } ?? context.t("venue_accepted_text"),
+                "code": answer.reason ?? "", "hasCode": answer.reason != nil, "itemCode": itemCode,
+                "crossRegion": answer.crossRegion,
+                "entitlements": answer.entitlements.map { context.t("ent_\($0)") }.joined(separator: "、"), "hasEntitlements": !answer.entitlements.isEmpty,
+            ], context: context, back: "/venue")
+        }
+    }
+
+    func signInPage(_ context: PageContext, error: DomainError? = nil) -> Response {
+        renderer.page("venue-signin", title: context.t("venue_signin_title"), PagesController.errorView(error, context), context: context,
+                      status: error.map { Problem.status(for: $0.kind) } ?? .ok)
+    }
+
+    func checkPage(_ me: Identity, _ context: PageContext) async throws -> Response {
+        let venue = try await VenueService(services: services).venue(me.venueId ?? "")
+        let published = try await CatalogueService(services: services).published()
+        return renderer.page("venue", title: context.t("venue_page_title"), [
+            "venue": venue.name,
+            "items": venue.itemCodes.map { code in ["code": code, "name": published.items.first { $0.code == code }?.name ?? code] },
+            "idempotencyKey": services.random.uuid(),
+        ], context: context)
+    }
+}

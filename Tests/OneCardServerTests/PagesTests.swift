@@ -1,0 +1,325 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import OneCardCore
+import OneCardTestSupport
+import Testing
+@testable import OneCardServer
+
+/// A page as the browser got it.
+struct PageReply: CustomStringConvertible {
+    let status: Int
+    let html: String
+    let location: String?
+    let setCookies: [String]
+    var description: String { "\(status) \(location ?? "") \(html.prefix(300))" }
+
+    /// The CSRF token of the first form on the page.
+    var csrf: String? { PageReply.first(#"name="_csrf" value="([^"]+)""#, in: html) }
+
+    /// Every URL the page links to or posts to.
+    var urls: [String] {
+        let regex = try! NSRegularExpression(pattern: #"(?:href|action|src)="([^"]*)""#)
+        return regex.matches(in: html, range: NSRange(html.startIndex..., in: html)).compactMap { Range($0.range(at: 1), in: html).map { String(html[$0]) } }
+    }
+
+    static func first(_ pattern: String, in text: String) -> String? {
+        let regex = try! NSRegularExpression(pattern: pattern)
+        guard let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), let r = Range(m.range(at: 1), in: text) else { return nil }
+        return String(text[r])
+    }
+}
+
+/// A cookie-keeping browser over the in-process server; it remembers every URL it saw, to check that
+/// none carries personal data.
+final class PageBrowser: @unchecked Sendable {
+    let h: Harness
+    var cookies: [String: String] = [:]
+    var seenURLs: [String] = []
+    var lastCSRF: String?
+
+    init(_ h: Harness) { self.h = h }
+
+    @discardableResult
+    func get(_ uri: String) async throws -> PageReply {
+        try await send(.get, uri, body: nil)
+    }
+
+    /// Posts a form with the CSRF token of the last page (unless `csrf` says otherwise).
+    @discardableResult
+    func post(_ uri: String, _ fields: [(String, String)], csrf: String?? = nil) async throws -> PageReply {
+        var all = fields
+        if let token = csrf ?? lastCSRF { all.append(("_csrf", token)) }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        let body = all.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+        return try await send(.post, uri, body: body)
+    }
+
+    private func send(_ method: HTTPRequest.Method, _ uri: String, body: String?) async throws -> PageReply {
+        seenURLs.append(uri)
+        var headers = HTTPFields()
+        if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        if body != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
+        let r = try await h.client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        let setCookies = r.headers[values: .setCookie]
+        for c in setCookies {
+            let first = c.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(first[0]), value = first.count > 1 ? String(first[1]) : ""
+            if value.isEmpty || c.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
+        }
+        let reply = PageReply(status: Int(r.status.code), html: String(buffer: r.body), location: r.headers[.location], setCookies: setCookies)
+        if let l = reply.location { seenURLs.append(l) }
+        seenURLs += reply.urls
+        if let token = reply.csrf { lastCSRF = token }
+        return reply
+    }
+}
+
+@Suite("Web pages: languages, CSRF, roles, journeys and no personal data in URLs")
+struct PagesTests {
+    @Test(arguments: Engine.available)
+    func publicPagesInChineseAndEnglish(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await CatalogueService(services: h.services).seedIfEmpty(by: "test")
+            _ = try await h.createOutlet()
+            let b = PageBrowser(h)
+            for path in ["/", "/guide", "/outlets", "/catalogue", "/catalogue/versions/1", "/signin", "/signup", "/staff/signin", "/venue"] {
+                let page = try await b.get(path)
+                #expect(page.status == 200, "\(path): \(page)")
+                #expect(page.html.contains(#"<html lang="zh-CN">"#), "\(path)")
+                #expect(page.html.contains(##"href="#main""##) && page.html.contains(#"id="main""#), "\(path): skip link")
+            }
+            // The guide comes from the jurisdiction's policy pack.
+            let guide = try await b.get("/guide")
+            #expect(guide.html.contains("自受理之日起 \(h.services.policy.applicationTimeLimitDays) 日内办结"))
+            // The catalogue has its version, history and CSV link; a domain filter narrows it.
+            let catalogue = try await b.get("/catalogue?domain=transit")
+            #expect(catalogue.html.contains("v1") && catalogue.html.contains("/api/v1/catalogue?format=csv&amp;domain=transit"), "\(catalogue)")
+            // English by query parameter, then by the switch link's cookie.
+            #expect(try await b.get("/guide?lang=en").html.contains(#"<html lang="en">"#))
+            let switched = try await b.get("/prefs?lang=en&back=/outlets")
+            #expect(switched.status == 303 && switched.location == "/outlets")
+            #expect(switched.setCookies.contains { $0.hasPrefix("onecard_lang=en") && $0.contains("HttpOnly") && $0.contains("SameSite=Strict") })
+            let english = try await b.get("/outlets")
+            #expect(english.html.contains(#"<html lang="en">"#) && english.html.contains("Service outlets"))
+            // A return path to another site is refused.
+            #expect(try await b.get("/prefs?lang=zh&back=//evil.example").location == "/")
+            // Large text and high contrast without JavaScript: a cookie and a class on the body.
+            _ = try await b.get("/prefs?display=large&back=/")
+            #expect(try await b.get("/").html.contains(#"<body class="large">"#))
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func errorsAreFriendlyPagesWithTheApiCodeInBothLanguages(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let b = PageBrowser(h)
+            let zh = try await b.get("/catalogue/versions/99")
+            #expect(zh.status == 404 && zh.html.contains("version_not_found") && zh.html.contains("找不到该目录版本"), "\(zh)")
+            let en = try await b.get("/catalogue/versions/99?lang=en")
+            #expect(en.status == 404 && en.html.contains("version_not_found") && en.html.contains("That catalogue version does not exist"))
+            #expect(try await b.get("/catalogue?domain=nope").html.contains("invalid_value"))
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func everyPostNeedsTheSessionsCsrfToken(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let b = PageBrowser(h)
+            _ = try await b.get("/staff/signin")
+            let missing = try await b.post("/staff/signin", [("username", "admin"), ("password", "admin-password")], csrf: .some(nil))
+            #expect(missing.status == 403 && missing.html.contains("csrf_failed"), "\(missing)")
+            let forged = try await b.post("/staff/signin", [("username", "admin"), ("password", "admin-password")], csrf: "forged")
+            #expect(forged.status == 403 && forged.html.contains("csrf_failed"))
+            #expect(b.cookies["onecard_session"] == nil)
+            // A token from another browser (another nonce) does not work either.
+            let other = PageBrowser(h)
+            _ = try await other.get("/staff/signin")
+            #expect(try await b.post("/staff/signin", [("username", "admin"), ("password", "admin-password")], csrf: other.lastCSRF).status == 403)
+            // The right token signs in, with a session cookie the page's script cannot read.
+            let wrong = try await b.post("/staff/signin", [("username", "admin"), ("password", "nope")])
+            #expect(wrong.status == 401 && wrong.html.contains("invalid_credentials"))
+            let ok = try await b.post("/staff/signin", [("username", "admin"), ("password", "admin-password")])
+            #expect(ok.status == 303 && ok.location == "/admin")
+            let cookie = try #require(ok.setCookies.first { $0.hasPrefix("onecard_session=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains("Secure"))
+            // After signing in the token changes with the session: the signed-out page's token is refused.
+            let stale = b.lastCSRF
+            _ = try await b.get("/admin")
+            #expect(b.lastCSRF != stale)
+            #expect(try await b.post("/signout", [], csrf: stale).status == 403)
+            #expect(try await b.post("/signout", []).status == 303)
+            #expect(b.cookies["onecard_session"] == nil)
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func pagesKeepTheApisRoles(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await h.createBank()
+            _ = try await h.holderWithECard()
+            let anonymous = PageBrowser(h)
+            #expect(try await anonymous.get("/me").location == "/signin")
+            #expect(try await anonymous.get("/agent").location == "/staff/signin")
+            #expect(try await anonymous.get("/admin/catalogue").location == "/staff/signin")
+            let holder = PageBrowser(h)
+            _ = try await holder.get("/signin")
+            #expect(try await holder.post("/signin", [("idNumber", TestIDs.resident(sequence: "777")), ("password", "holder-password")]).location == "/me")
+            for path in ["/agent", "/admin", "/admin/users"] {
+                let r = try await holder.get(path)
+                #expect(r.status == 403 && r.html.contains("forbidden"), "\(path): \(r)")
+            }
+            let agent = PageBrowser(h)
+            _ = try await agent.get("/staff/signin")
+            #expect(try await agent.post("/staff/signin", [("username", "agent"), ("password", "agent-password")]).location == "/agent")
+            #expect(try await agent.get("/agent").status == 200)
+            #expect(try await agent.get("/admin/venues").status == 403)
+            #expect(try await agent.get("/me").status == 403)
+            // A forged session cookie is dropped, not trusted.
+            let forged = PageBrowser(h)
+            forged.cookies["onecard_session"] = "eyJhbGciOiJIUzI1NiJ9.e30.forged"
+            #expect(try await forged.get("/me").location == "/signin")
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func aResidentSeesTheQRCodeAndReportsTheCardLost(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await h.createBank()
+            let idNumber = TestIDs.resident(sequence: "777")
+            let (holder, _, number) = try await h.holderWithECard(idNumber: idNumber)
+            let b = PageBrowser(h)
+            _ = try await b.get("/signin")
+            _ = try await b.post("/signin", [("idNumber", idNumber), ("password", "holder-password")])
+            let me = try await b.get("/me")
+            #expect(me.html.contains(number) && me.html.contains(#"data-status="active""#), "\(me)")
+            let account = try #require(try await h.services.cards.card(number).accountNumber)
+            #expect(!me.html.contains(account), "the bank account is masked")
+            let ecard = try await b.get("/me/ecard")
+            #expect(ecard.html.contains(#"<meta http-equiv="refresh" content="50">"#))
+            let png = try #require(PageReply.first(#"src="data:image/png;base64,([A-Za-z0-9+/=]+)""#, in: ecard.html))
+            #expect(Data(base64Encoded: png)?.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+            // The confirmation step changes nothing.
+            _ = try await b.get("/me/report-loss")
+            let confirm = try await b.post("/me/report-loss/confirm", [("kind", "temporary")])
+            #expect(confirm.status == 200 && confirm.html.contains("确认挂失"))
+            #expect(try await h.call(.get, "/api/v1/me/card", token: holder).string("status") == "active")
+            let done = try await b.post("/me/report-loss", [("kind", "temporary")])
+            #expect(done.location == "/me?notice=loss_done")
+            let after = try await b.get(try #require(done.location))
+            #expect(after.html.contains(#"data-status="temporarily_lost""#) && after.html.contains("挂失成功"))
+            #expect(try await h.eventTypes(number).contains("loss_reported_temporary"))
+            // The e-card page now says why there is no code, with the API's code.
+            #expect(try await b.get("/me/ecard").html.contains("card_not_active"))
+            let uses = try await b.get("/me/uses")
+            #expect(uses.status == 200)
+            let export = try await b.get("/me/export")
+            #expect(export.status == 200 && export.html.contains(idNumber))
+            // No personal data in any URL the resident's pages used or offered.
+            for url in b.seenURLs { #expect(!url.contains(idNumber) && !url.contains(number), "\(url)") }
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func anAgentTakesAnApplicationFromSubmittedToCollected(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await h.createBank()
+            let outlet = try await h.createOutlet()
+            let idNumber = TestIDs.resident(sequence: "555")
+            let person = try await h.createPerson(idNumber: idNumber)
+            let app = try #require(try await h.apply(person: person, outlet: outlet).string("applicationId"))
+            let b = PageBrowser(h)
+            _ = try await b.get("/staff/signin")
+            _ = try await b.post("/staff/signin", [("username", "agent"), ("password", "agent-password")])
+            let queue = try await b.get("/agent")
+            #expect(queue.html.contains(#"data-application="\#(app)""#) && queue.html.contains("期限内"), "\(queue)")
+            #expect(!queue.html.contains(idNumber), "the queue shows masked ID numbers")
+            // An out-of-order step is refused with the API's code.
+            let early = try await b.post("/agent/applications/\(app)/collect", [])
+            #expect(early.status == 409 && early.html.contains("invalid_transition"))
+            #expect(try await b.post("/agent/applications/\(app)/reject", []).html.contains("invalid_field"))
+            #expect(try await b.post("/agent/applications/\(app)/approve", []).location == "/agent")
+            let produced = try await b.post("/agent/applications/\(app)/produce", [])
+            let number = try #require(PageReply.first(#"id="produced-card">([0-9A-Z]+)<"#, in: produced.html))
+            _ = try await b.post("/agent/applications/\(app)/ready", [])
+            _ = try await b.post("/agent/applications/\(app)/collect", [])
+            #expect(try await h.call(.get, "/api/v1/card-applications/\(app)", token: h.agent).string("status") == "collected")
+            // Find the card by ID number (posted), activate it, and see its history.
+            let found = try await b.post("/agent/find", [("by", "id"), ("value", idNumber)])
+            #expect(found.html.contains(number) && found.html.contains("application_collected"), "\(found)")
+            let activated = try await b.post("/agent/card", [("cardNumber", number), ("action", "activate"), ("pin", "246810")])
+            #expect(activated.html.contains(#"data-status="active""#), "\(activated)")
+            let full = try await b.post("/agent/person", [("cardNumber", number), ("purpose", "核对身份")])
+            #expect(full.html.contains(idNumber))
+            #expect(try await h.count("audit_log") > 0)
+            for url in b.seenURLs { #expect(!url.contains(idNumber) && !url.contains(number), "\(url)") }
+            // Overdue is told in words, not only by colour.
+            h.clock.advance(by: Double(h.services.policy.applicationTimeLimitDays + 1) * 86_400)
+            let p2 = try await h.createPerson(idNumber: TestIDs.resident(sequence: "556"))
+            _ = try await h.apply(person: p2, outlet: outlet)
+            h.clock.advance(by: Double(h.services.policy.applicationTimeLimitDays + 1) * 86_400)
+            #expect(try await b.get("/agent").html.contains("已超期"))
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func anAdministratorPublishesACatalogueChangeAndAVenueChecksTokens(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await CatalogueService(services: h.services).seedIfEmpty(by: "test")
+            try await h.createBank()
+            let admin = PageBrowser(h)
+            _ = try await admin.get("/staff/signin")
+            _ = try await admin.post("/staff/signin", [("username", "admin"), ("password", "admin-password")])
+            _ = try await admin.get("/admin/catalogue")
+            let drafted = try await admin.post("/admin/catalogue/draft", [
+                ("code", "11-PAGE-001"), ("name", "页面测试公园"), ("domain", "tourism"), ("scenario", "持卡入园"), ("cardForms", "physical"),
+                ("cardForms", "electronic"), ("level", "provincial"), ("regions", "110000"), ("issuers", "*"), ("venueTypes", "park"),
+                ("legalBasis", "测试依据"), ("effectiveFrom", "2024-01-01"),
+            ])
+            #expect(drafted.location == "/admin/catalogue", "\(drafted)")
+            _ = try await admin.get("/admin/catalogue")
+            let published = try await admin.post("/admin/catalogue/publish", [])
+            #expect(published.location == "/catalogue/versions/2")
+            #expect(try await PageBrowser(h).get("/catalogue/versions/2").html.contains("页面测试公园"))
+            #expect(try await PageBrowser(h).get("/catalogue").html.contains("11-PAGE-001"))
+            // A venue and a terminal, whose key is shown once.
+            _ = try await admin.get("/admin/venues")
+            let venue = try await admin.post("/admin/venues", [
+                ("name", "页面测试公园"), ("operatorUscc", CatalogueAndAcceptanceAPITests.uscc()), ("type", "park"), ("regionCode", "110105"),
+                ("address", "测试路 1 号"), ("accessibility", "无障碍通道"), ("unifiedLogo", "true"), ("itemCodes", "11-PAGE-001"),
+            ])
+            #expect(venue.location == "/admin/venues", "\(venue)")
+            let venues = try await admin.get("/admin/venues")
+            let venueId = try #require(PageReply.first(#"action="/admin/venues/([0-9a-f-]+)/terminals""#, in: venues.html))
+            let keyPage = try await admin.post("/admin/venues/\(venueId)/terminals", [])
+            let key = try #require(PageReply.first(#"id="api-key">(oct_[^<]+)<"#, in: keyPage.html))
+            #expect(!(try await admin.get("/admin/venues")).html.contains(key), "the key is shown once")
+
+            // The venue page accepts a fresh token and denies a replayed one.
+            let (holder, _, _) = try await h.holderWithECard()
+            let token = try await h.qrToken(holder)
+            let gate = PageBrowser(h)
+            _ = try await gate.get("/venue")
+            #expect(try await gate.post("/venue/signin", [("apiKey", "oct_nope_nope")]).html.contains("invalid_credentials"))
+            #expect(try await gate.post("/venue/signin", [("apiKey", key)]).location == "/venue")
+            var form = try await gate.get("/venue")
+            var idem = try #require(PageReply.first(#"name="idempotencyKey" value="([^"]+)""#, in: form.html))
+            let first = try await gate.post("/venue/accept", [("idempotencyKey", idem), ("itemCode", "11-PAGE-001"), ("token", token)])
+            #expect(first.html.contains(#"data-decision="accepted""#), "\(first)")
+            // Resending the same form answers the same and records nothing new.
+            let resent = try await gate.post("/venue/accept", [("idempotencyKey", idem), ("itemCode", "11-PAGE-001"), ("token", token)])
+            #expect(resent.html.contains(#"data-decision="accepted""#))
+            #expect(try await h.count("uses") == 1)
+            form = try await gate.get("/venue")
+            idem = try #require(PageReply.first(#"name="idempotencyKey" value="([^"]+)""#, in: form.html))
+            let replay = try await gate.post("/venue/accept", [("idempotencyKey", idem), ("itemCode", "11-PAGE-001"), ("token", token)])
+            #expect(replay.html.contains(#"data-decision="denied""#) && replay.html.contains("token_replayed") && replay.html.contains("已经使用过"))
+            // Revoking the terminal ends its page session at once.
+            let terminalId = try #require(PageReply.first(#"/terminals/([0-9a-f-]+)/revoke"#, in: try await admin.get("/admin/venues").html))
+            _ = try await admin.post("/admin/venues/\(venueId)/terminals/\(terminalId)/revoke", [])
+            #expect(try await gate.get("/venue").html.contains(#"name="apiKey""#))
+        }
+    }
+}
