@@ -54,8 +54,19 @@ struct AcceptanceService: Sendable {
         }
     }
 
-    /// Checks the credential itself: signature and expiry of a QR token, or the chip's answer to the challenge.
-    func present(_ credential: Credential, at now: Date, in s: StoreSession) async throws -> Presented {
+    /// What the credential proves by itself, before any database read.
+    struct Verified: Sendable {
+        var cardNumber: String?
+        var failure: DenialCode?
+        var form: CardForm
+        var entitlements: [String]
+        var jti: String?
+        var challengeHash: String?
+    }
+
+    /// Checks the credential itself — signature and expiry of a QR token, or the chip's answer to the
+    /// challenge — with no database access, so the cryptography runs outside the write transaction.
+    func verify(_ credential: Credential, at now: Date) -> Verified {
         switch credential {
         case .qr(let token):
             switch services.signingKeys.verifier.verify(token, at: now) {
@@ -67,24 +78,38 @@ struct AcceptanceService: Sendable {
                 case .tokenRevoked: .cardLost
                 case .tokenInvalid: .tokenInvalid
                 }
-                return Presented(card: nil, failure: code, form: .electronic, entitlements: [], jti: nil, challengeHash: nil)
+                return Verified(cardNumber: nil, failure: code, form: .electronic, entitlements: [], jti: nil, challengeHash: nil)
             case .valid(let claims):
-                guard let number = try? services.qrIssuer(ring: services.signingKeys.ring).card(of: claims),
-                      let card = try await s.cards.find(number.rawValue)
-                else { return Presented(card: nil, failure: .tokenInvalid, form: .electronic, entitlements: [], jti: nil, challengeHash: nil) }
-                return Presented(card: card, failure: nil, form: .electronic, entitlements: claims.ent, jti: claims.jti, challengeHash: nil)
+                guard let number = try? services.qrIssuer(ring: services.signingKeys.ring).card(of: claims) else {
+                    return Verified(cardNumber: nil, failure: .tokenInvalid, form: .electronic, entitlements: [], jti: nil, challengeHash: nil)
+                }
+                return Verified(cardNumber: number.rawValue, failure: nil, form: .electronic, entitlements: claims.ent, jti: claims.jti, challengeHash: nil)
             }
         case let .card(number, challenge, response):
-            let challengeHash = SHA256.hash(data: challenge).map { String(format: "%02x", $0) }.joined()
-            guard let n = try? CardNumber(number), let card = try await s.cards.find(n.rawValue),
+            guard let n = try? CardNumber(number),
                   HMAC<SHA256>.isValidAuthenticationCode(response, authenticating: challenge, using: services.chipKeys.key(for: n))
-            else { return Presented(card: nil, failure: .chipAuthFailed, form: .physical, entitlements: [], jti: nil, challengeHash: nil) }
-            var entitlements: [String] = []
-            if let person = try await s.persons.find(card.personId) {
-                entitlements = Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(now))
-            }
-            return Presented(card: card, failure: nil, form: .physical, entitlements: entitlements, jti: nil, challengeHash: challengeHash)
+            else { return Verified(cardNumber: nil, failure: .chipAuthFailed, form: .physical, entitlements: [], jti: nil, challengeHash: nil) }
+            let challengeHash = SHA256.hash(data: challenge).map { String(format: "%02x", $0) }.joined()
+            return Verified(cardNumber: n.rawValue, failure: nil, form: .physical, entitlements: [], jti: nil, challengeHash: challengeHash)
         }
+    }
+
+    /// Checks the credential and finds its card.
+    func present(_ credential: Credential, at now: Date, in s: StoreSession) async throws -> Presented {
+        try await present(verify(credential, at: now), at: now, in: s)
+    }
+
+    /// Finds the card of a verified credential (a card unknown here fails as the credential did).
+    func present(_ v: Verified, at now: Date, in s: StoreSession) async throws -> Presented {
+        guard let number = v.cardNumber, let card = try await s.cards.find(number) else {
+            let failure: DenialCode = v.failure ?? (v.form == .physical ? .chipAuthFailed : .tokenInvalid)
+            return Presented(card: nil, failure: failure, form: v.form, entitlements: [], jti: nil, challengeHash: nil)
+        }
+        var entitlements = v.entitlements
+        if v.form == .physical, let person = try await s.persons.find(card.personId) {
+            entitlements = Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(now))
+        }
+        return Presented(card: card, failure: nil, form: v.form, entitlements: entitlements, jti: v.jti, challengeHash: v.challengeHash)
     }
 
     func accept(terminal: Identity, idempotencyKey: String, itemCode: String, credential: Credential, amountFen: Int64?) async throws -> Answer {
@@ -93,13 +118,16 @@ struct AcceptanceService: Sendable {
         if case let .card(number, _, _) = credential { _ = try? await services.cards.card(number) }
         let now = services.clock.now()
         let random = services.random
+        // The signature or chip check happens before the transaction: on SQLite every write queues
+        // behind one connection, and nothing cryptographic should hold it.
+        let verified = verify(credential, at: now)
         do {
             return try await store.write { s in
                 if let earlier = try await s.uses.find(terminalId: terminal.subject, idempotencyKey: idempotencyKey) {
                     return try JSONDecoder().decode(Answer.self, from: Data(earlier.response.utf8))
                 }
                 guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
-                let presented = try await present(credential, at: now, in: s)
+                let presented = try await present(verified, at: now, in: s)
                 var replayed = false
                 if let hash = presented.challengeHash, let card = presented.card {
                     // A challenge is never reused for a card, whatever the answer.
