@@ -228,6 +228,89 @@ struct CatalogueAndAcceptanceAPITests {
         }
     }
 
+    /// Acceptances that arrive together are decided together in one transaction (group commit): the
+    /// answers must be exactly those of one-at-a-time decisions — one acceptance per token and venue item,
+    /// a challenge answered once, a repeated Idempotency-Key answered as the first and recorded once.
+    @Test(arguments: Engine.available)
+    func acceptancesArrivingTogetherAreDecidedAsOne(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await seed(h)
+            try await h.createBank()
+            let (_, library) = try await venue(h, type: "library", region: "110105", items: ["JJJ-LIB-001"], name: "首都图书馆")
+            let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
+            let (holder, _, _) = try await h.holderWithECard(idNumber: TestIDs.resident(birth: "19800101", sequence: "555"))
+            let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "556"))
+            let chip = h.services.chipKeys.key(for: try CardNumber(number))
+            let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+            let card: [String: Any] = ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(),
+                                       "response": Data(HMAC<SHA256>.authenticationCode(for: challenge, using: chip)).base64EncodedString()]
+            var tokens: [String] = []
+            for _ in 0..<8 { tokens.append(try await h.qrToken(holder)) }
+
+            // Each token twice under different keys, each of those keys twice, and the challenge twice.
+            struct Call: Sendable { let key: String, item: String, credential: String, idempotency: String }
+            func json(_ o: [String: Any]) -> String { String(decoding: try! JSONSerialization.data(withJSONObject: o), as: UTF8.self) }
+            var calls: [Call] = []
+            for (t, token) in tokens.enumerated() {
+                for copy in 0..<2 {
+                    let call = Call(key: library, item: "JJJ-LIB-001", credential: json(["kind": "qr", "token": token]), idempotency: "t\(t)-\(copy)")
+                    calls += [call, call]
+                }
+            }
+            calls += [Call(key: gate, item: "JJJ-TRN-001", credential: json(card), idempotency: "c-0"), Call(key: gate, item: "JJJ-TRN-001", credential: json(card), idempotency: "c-1")]
+            let replies = try await withThrowingTaskGroup(of: (String, Reply).self) { group in
+                for call in calls.shuffled() {
+                    group.addTask {
+                        let body = "{\"itemCode\":\"\(call.item)\",\"credential\":\(call.credential)}"
+                        return (call.idempotency, try await h.call(.post, "/api/v1/acceptances", token: call.key, body: body, headers: ["Idempotency-Key": call.idempotency]))
+                    }
+                }
+                var all: [(String, Reply)] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            #expect(replies.allSatisfy { $0.1.status == 200 }, "\(replies.filter { $0.1.status != 200 })")
+            let byKey = Dictionary(grouping: replies, by: \.0)
+            for (key, answers) in byKey {
+                #expect(Set(answers.map { String(decoding: $0.1.body, as: UTF8.self) }).count == 1, "\(key) answered differently: \(answers)")
+            }
+            for t in 0..<tokens.count {
+                let decisions = [byKey["t\(t)-0"]![0].1.string("decision"), byKey["t\(t)-1"]![0].1.string("decision")]
+                #expect(decisions.sorted { ($0 ?? "") < ($1 ?? "") } == ["accepted", "denied"], "token \(t): \(decisions)")
+            }
+            let cardReasons = [byKey["c-0"]![0].1.string("reason"), byKey["c-1"]![0].1.string("reason")].compactMap { $0 }
+            #expect(cardReasons == ["token_replayed"], "\(cardReasons)")
+            #expect(try await h.count("uses") == tokens.count * 2 + 2)
+            #expect(try await h.count("accepted_tokens") == tokens.count)
+            #expect(try await h.count("card_challenges") == 1)
+        }
+    }
+
+    /// A temporary loss that has run its period lapses when the card is next presented, in its own
+    /// transition with its event, and the card is then judged active.
+    @Test(arguments: Engine.available)
+    func aLapsedTemporaryLossIsLiftedAtTheGate(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await seed(h)
+            try await h.createBank()
+            let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
+            let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "557"))
+            let chip = h.services.chipKeys.key(for: try CardNumber(number))
+            func present() -> [String: Any] {
+                let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+                return ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(),
+                        "response": Data(HMAC<SHA256>.authenticationCode(for: challenge, using: chip)).base64EncodedString()]
+            }
+            _ = try await h.call(.post, "/api/v1/cards/\(number)/report-loss", token: h.agent, json: ["kind": "temporary"])
+            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present()).string("reason") == "card_lost")
+            h.clock.advance(by: Double(h.services.policy.temporaryLossLapseDays + 1) * 86_400)
+            let ok = try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present())
+            #expect(ok.string("decision") == "accepted", "\(ok)")
+            let events = try await h.services.store.read { try await $0.events.list(cardNumber: number, applicationId: nil) }
+            #expect(events.filter { $0.type == "temporary_loss_lapsed" }.count == 1)
+        }
+    }
+
     @Test(arguments: Engine.available)
     func identityChecksDiscloseOnlyWhatTheVenueMaySee(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in

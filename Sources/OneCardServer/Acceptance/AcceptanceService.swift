@@ -112,57 +112,179 @@ struct AcceptanceService: Sendable {
         return Presented(card: card, failure: nil, form: v.form, entitlements: entitlements, jti: v.jti, challengeHash: v.challengeHash)
     }
 
+    /// One acceptance waiting for the transaction that decides it with others (`GroupCommit`).
+    struct Pending: Sendable {
+        var terminalId: String
+        var venueId: String
+        var idempotencyKey: String
+        var itemCode: String
+        var verified: Verified
+        var amountFen: Int64?
+        var at: Date
+        /// A temporary loss whose period has run was lifted first, so the card is judged as it now is.
+        var lapseChecked = false
+        /// Decided again alone after its group lost a race on a unique key (another node, same key or token).
+        var retried = false
+    }
+
     func accept(terminal: Identity, idempotencyKey: String, itemCode: String, credential: Credential, amountFen: Int64?) async throws -> Answer {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
-        // A temporary loss that has run its period lapses before the card is judged.
-        if case let .card(number, _, _) = credential { _ = try? await services.cards.card(number) }
         let now = services.clock.now()
-        let random = services.random
         // The signature or chip check happens before the transaction: on SQLite every write queues
         // behind one connection, and nothing cryptographic should hold it.
-        let verified = verify(credential, at: now)
+        let pending = Pending(terminalId: terminal.subject, venueId: venueId, idempotencyKey: idempotencyKey, itemCode: itemCode,
+                              verified: verify(credential, at: now), amountFen: amountFen, at: now)
+        let services = services
+        return try await services.acceptances.submit(pending) { group in await AcceptanceService(services: services).decide(group) }
+    }
+
+    /// Decides a group of acceptances in one transaction, one answer per request in order. When the group
+    /// fails as a whole — another node raced it on the same Idempotency-Key, token or challenge — each
+    /// request is decided again on its own and sees what the other committed.
+    func decide(_ group: [Pending]) async -> [Result<Answer, any Error>] {
+        let outcomes: [Outcome]
         do {
-            return try await store.write { s in
-                if let earlier = try await s.uses.find(terminalId: terminal.subject, idempotencyKey: idempotencyKey) {
-                    return try JSONDecoder().decode(Answer.self, from: Data(earlier.response.utf8))
+            outcomes = try await store.write { s in try await record(group, in: s) }
+        } catch {
+            if group.count > 1 {
+                var results: [Result<Answer, any Error>] = []
+                for p in group { results += await decide([p]) }
+                return results
+            }
+            guard Store.isUniqueViolation(error), !group[0].retried else { return [.failure(error)] }
+            var again = group[0]
+            again.retried = true
+            return await decide([again])
+        }
+        var results: [Result<Answer, any Error>] = []
+        for (p, outcome) in zip(group, outcomes) {
+            switch outcome {
+            case .answer(let a): results.append(.success(a))
+            case .failure(let e): results.append(.failure(e))
+            case .lapseFirst(let number):
+                // The lapse is a card transition with its own event: it runs in its own transaction.
+                _ = try? await services.cards.card(number)
+                var again = p
+                again.lapseChecked = true
+                results += await decide([again])
+            }
+        }
+        return results
+    }
+
+    private enum Outcome: Sendable {
+        case answer(Answer)
+        case failure(any Error)
+        case lapseFirst(cardNumber: String)
+    }
+
+    /// What one group's transaction reads, checks and writes: a handful of statements whatever the
+    /// group's size. The checks per request are `AcceptanceRules.decide`, in the fixed order.
+    private func record(_ group: [Pending], in s: StoreSession) async throws -> [Outcome] {
+        func key(_ terminalId: String, _ idempotencyKey: String) -> String { terminalId + "\u{1F}" + idempotencyKey }
+        func unique(_ values: [String]) -> [String] { Array(Set(values)) }
+        var earlier: [String: UseRecord] = [:]
+        for u in try await s.uses.find(requests: group.map { ($0.terminalId, $0.idempotencyKey) }) { earlier[key(u.terminalId, u.idempotencyKey)] = u }
+        var venues: [String: Venue] = [:]
+        for v in try await s.venues.find(ids: unique(group.map(\.venueId))) { venues[v.id] = v }
+        var cards: [String: Card] = [:]
+        for c in try await s.cards.find(numbers: unique(group.compactMap(\.verified.cardNumber))) { cards[c.number] = c }
+
+        // First pass: which requests are decided now; repeats of a key answer as the first did.
+        enum Plan { case earlier(UseRecord), repeatOf(Int), failure(any Error), lapseFirst(String), decide(Venue, Card?) }
+        var plans: [Plan] = []
+        var firstOfKey: [String: Int] = [:]
+        for (i, p) in group.enumerated() {
+            let k = key(p.terminalId, p.idempotencyKey)
+            if let e = earlier[k] { plans.append(.earlier(e)); continue }
+            if let j = firstOfKey[k] { plans.append(.repeatOf(j)); continue }
+            firstOfKey[k] = i
+            guard let venue = venues[p.venueId] else {
+                plans.append(.failure(DomainError(.notFound, "venue_not_found", "the terminal's venue is gone"))); continue
+            }
+            let card = p.verified.cardNumber.flatMap { cards[$0] }
+            if let card, !p.lapseChecked, card.status == .temporarilyLost, let lostAt = card.lostAt,
+               CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: services.policy.temporaryLossLapseDays, now: p.at) {
+                plans.append(.lapseFirst(card.number)); continue
+            }
+            plans.append(.decide(venue, card))
+        }
+
+        var decided: [(Pending, Venue, Card?)] = []
+        for (p, plan) in zip(group, plans) { if case let .decide(venue, card) = plan { decided.append((p, venue, card)) } }
+        // A challenge is never reused for a card, whatever the answer: every one presented now is recorded.
+        var challengeAt: [Int] = []
+        var challenges: [(UseRepository.ChallengeUse, at: Date)] = []
+        for (i, (p, _, card)) in decided.enumerated() {
+            guard let card, let hash = p.verified.challengeHash else { continue }
+            challengeAt.append(i)
+            challenges.append((UseRepository.ChallengeUse(cardNumber: card.number, challengeHash: hash), p.at))
+        }
+        var challengeReplayed = Set<Int>()
+        for (i, replayed) in zip(challengeAt, try await s.uses.markChallengesUsed(challenges)) where replayed { challengeReplayed.insert(i) }
+        var acceptedTokens = try await s.uses.acceptedTokens(among: decided.compactMap { p, venue, _ in
+            p.verified.jti.map { UseRepository.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
+        })
+        let version = try await s.catalogue.latestVersion()
+        var items: [String: CatalogueItem] = [:]
+        if let version {
+            for item in try await s.catalogue.items(version: version.version, codes: unique(decided.map(\.0.itemCode))) { items[item.code] = item }
+        }
+        let birthDates = try await s.persons.birthDates(ids: unique(decided.compactMap { p, _, card in p.verified.form == .physical ? card?.personId : nil }))
+
+        // Second pass: decide, and write every answer and accepted token together.
+        let encoder = JSONEncoder()
+        var outcomes: [Outcome] = []
+        var uses: [UseRecord] = []
+        var newTokens: [(UseRepository.TokenUse, at: Date)] = []
+        var decidedIndex = 0
+        for (p, plan) in zip(group, plans) {
+            switch plan {
+            case .earlier(let u):
+                outcomes.append(.answer(try JSONDecoder().decode(Answer.self, from: Data(u.response.utf8))))
+            case .repeatOf(let j):
+                outcomes.append(outcomes[j])
+            case .failure(let e):
+                outcomes.append(.failure(e))
+            case .lapseFirst(let number):
+                outcomes.append(.lapseFirst(cardNumber: number))
+            case let .decide(venue, card):
+                defer { decidedIndex += 1 }
+                let v = p.verified
+                let failure: DenialCode? = card == nil ? (v.failure ?? (v.form == .physical ? .chipAuthFailed : .tokenInvalid)) : nil
+                var entitlements = card == nil ? [] : v.entitlements
+                if v.form == .physical, let card, let birth = birthDates[card.personId] {
+                    entitlements = Entitlement.codes(birthDate: birth, today: CalendarDay(p.at))
                 }
-                guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
-                let presented = try await present(verified, at: now, in: s)
+                let tokenUse = v.jti.map { UseRepository.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
                 var replayed = false
-                if let hash = presented.challengeHash, let card = presented.card {
-                    // A challenge is never reused for a card, whatever the answer.
-                    replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
-                }
-                if let jti = presented.jti {
-                    replayed = try await s.uses.tokenAccepted(jti: jti, venueId: venue.id, itemCode: itemCode)
-                }
-                let item = try await CatalogueService(services: services).publishedItem(itemCode, in: s)
-                let card = presented.card
+                if v.challengeHash != nil, card != nil { replayed = challengeReplayed.contains(decidedIndex) }
+                if let tokenUse, card != nil { replayed = acceptedTokens.contains(tokenUse) }
                 let facts = AcceptanceFacts(
-                    credentialFailure: presented.failure, replayed: replayed, cardStatus: card?.status, item: item, today: CalendarDay(now),
+                    credentialFailure: failure, replayed: replayed, cardStatus: card?.status, item: items[p.itemCode], today: CalendarDay(p.at),
                     venueRegion: venue.regionCode, venueItemCodes: venue.itemCodes, issuerRegion: card?.issuerRegion ?? "",
-                    form: presented.form, transitLoaded: card?.transit ?? false, financialLoaded: card?.financial ?? false)
+                    form: v.form, transitLoaded: card?.transit ?? false, financialLoaded: card?.financial ?? false)
                 let denial = AcceptanceRules.decide(facts)
-                let useId = random.uuid()
+                let useId = services.random.uuid()
                 let crossRegion = card.map { AcceptanceRules.isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: venue.regionCode) } ?? false
                 let answer = Answer(decision: denial == nil ? "accepted" : "denied", reason: denial?.rawValue, useId: denial == nil ? useId : nil,
-                                    crossRegion: crossRegion, entitlements: denial == nil ? presented.entitlements : [],
-                                    chargedFen: denial == nil ? (amountFen ?? 0) : 0)
-                if denial == nil, let jti = presented.jti {
-                    _ = try await s.uses.markTokenAccepted(jti: jti, venueId: venue.id, itemCode: itemCode, at: now)
+                                    crossRegion: crossRegion, entitlements: denial == nil ? entitlements : [],
+                                    chargedFen: denial == nil ? (p.amountFen ?? 0) : 0)
+                if denial == nil, let tokenUse {
+                    acceptedTokens.insert(tokenUse)
+                    newTokens.append((tokenUse, p.at))
                 }
-                try await s.uses.insert(UseRecord(
-                    id: useId, terminalId: terminal.subject, idempotencyKey: idempotencyKey, venueId: venue.id, itemCode: itemCode,
-                    kind: presented.form == .electronic ? "qr" : "card", decision: answer.decision, reason: answer.reason,
+                uses.append(UseRecord(
+                    id: useId, terminalId: p.terminalId, idempotencyKey: p.idempotencyKey, venueId: venue.id, itemCode: p.itemCode,
+                    kind: v.form == .electronic ? "qr" : "card", decision: answer.decision, reason: answer.reason,
                     cardNumber: card?.number, personId: card?.personId, crossRegion: crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
-                    at: now, response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)))
-                return answer
+                    at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self)))
+                outcomes.append(.answer(answer))
             }
-        } catch where Store.isUniqueViolation(error) {
-            // The same key raced in twice: answer with whatever was recorded first.
-            guard let earlier = try await store.read({ try await $0.uses.find(terminalId: terminal.subject, idempotencyKey: idempotencyKey) }) else { throw error }
-            return try JSONDecoder().decode(Answer.self, from: Data(earlier.response.utf8))
         }
+        try await s.uses.insertTokenUses(newTokens)
+        try await s.uses.insert(uses)
+        return outcomes
     }
 
     struct IdentityAnswer: Codable, Sendable {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 import OneCardCore
 import OneCardStore
 
@@ -62,17 +63,22 @@ struct VenueService: Sendable {
                 throw DomainError(.notFound, "terminal_not_found", "no terminal \(terminalId) at venue \(venueId)")
             }
             try await s.venues.revokeTerminal(terminalId, at: services.clock.now())
+            services.terminalKeys.clear()
             try await s.audit.append(at: services.clock.now(), actor: actor, action: "terminal_revoked", subject: "terminal:\(terminalId)", purpose: venueId)
         }
     }
 
     /// The terminal identity behind an API key, or nil when the key is unknown, wrong or revoked.
-    static func authenticate(_ key: String, store: Store) async -> Identity? {
+    static func authenticate(_ key: String, store: Store, cache: TerminalKeyCache) async -> Identity? {
+        let keyHash = hash(key)
+        if let known = cache.identity(keyHash: keyHash) { return known }
         let parts = key.split(separator: "_", maxSplits: 2)
         guard parts.count == 3, parts[0] == "oct", let t = try? await store.read({ try await $0.venues.terminal(String(parts[1])) }),
-              t.revokedAt == nil, constantTimeEqual(t.keyHash, hash(key))
+              t.revokedAt == nil, constantTimeEqual(t.keyHash, keyHash)
         else { return nil }
-        return Identity(subject: t.id, role: .terminal, personId: nil, venueId: t.venueId)
+        let identity = Identity(subject: t.id, role: .terminal, personId: nil, venueId: t.venueId)
+        cache.remember(identity, keyHash: keyHash)
+        return identity
     }
 
     static func hash(_ key: String) -> String { SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined() }
@@ -82,4 +88,38 @@ struct VenueService: Sendable {
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
+}
+
+/// Terminal keys checked against the database in the last few seconds, by the key's SHA-256, so a busy
+/// gate does not cost a database read per request. A revocation on this node clears the cache at once;
+/// another node sharing the PostgreSQL database stops accepting the key within `ttl`.
+final class TerminalKeyCache: Sendable {
+    private struct Entry: Sendable { var identity: Identity; var until: ContinuousClock.Instant }
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    let ttl: Duration
+    let capacity: Int
+
+    init(ttl: Duration = .seconds(2), capacity: Int = 10_000) {
+        self.ttl = ttl
+        self.capacity = capacity
+    }
+
+    func identity(keyHash: String) -> Identity? {
+        let now = ContinuousClock.now
+        return entries.withLockedValue { e in
+            guard let entry = e[keyHash] else { return nil }
+            if entry.until < now { e[keyHash] = nil; return nil }
+            return entry.identity
+        }
+    }
+
+    func remember(_ identity: Identity, keyHash: String) {
+        let until = ContinuousClock.now + ttl
+        entries.withLockedValue { e in
+            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
+            e[keyHash] = Entry(identity: identity, until: until)
+        }
+    }
+
+    func clear() { entries.withLockedValue { $0.removeAll() } }
 }

@@ -25,7 +25,9 @@ public enum OneCardApp {
             throw ConfigurationError("\(error)")
         }
         return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
-                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys)
+                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
+                           // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
+                           acceptances: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1), terminalKeys: TerminalKeyCache())
     }
 
     /// The router with every endpoint, and the API description built alongside it.
@@ -33,7 +35,7 @@ public enum OneCardApp {
         let router = Router(context: AppContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: AuthMiddleware(sessions: services.sessions, store: services.store))
+        router.add(middleware: AuthMiddleware(sessions: services.sessions, store: services.store, terminalKeys: services.terminalKeys))
         let api = API(router: router)
         OperationsController(services: services).register(api)
         AuthController(services: services).register(api)

@@ -17,6 +17,9 @@ public struct AppServices: Sendable {
     let sessions: SessionTokens
     let passwords: PasswordHasher
     let signingKeys: SigningKeyStore
+    /// Acceptances decided together, one transaction per group (Acceptance/AcceptanceService.swift).
+    let acceptances: GroupCommit<AcceptanceService.Pending, AcceptanceService.Answer>
+    let terminalKeys: TerminalKeyCache
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }

@@ -8,6 +8,7 @@ import OneCardStore
 struct AuthMiddleware: RouterMiddleware {
     let sessions: SessionTokens
     let store: Store
+    let terminalKeys: TerminalKeyCache
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
         var context = context
@@ -17,7 +18,7 @@ struct AuthMiddleware: RouterMiddleware {
                 throw DomainError(.unauthorized, "invalid_token", "send Authorization: Bearer <token>")
             }
             // Terminals present their API key; people present a session token.
-            let identity = bearer.token.hasPrefix("oct_") ? await VenueService.authenticate(bearer.token, store: store)
+            let identity = bearer.token.hasPrefix("oct_") ? await VenueService.authenticate(bearer.token, store: store, cache: terminalKeys)
                 : await sessions.verify(bearer.token)
             guard let identity else { throw DomainError(.unauthorized, "invalid_token", "the bearer token or API key is invalid, revoked or expired") }
             context.identity = identity

@@ -120,7 +120,7 @@ struct PageMiddleware: RouterMiddleware {
         }
         if let token = cookies[PageCookie.session], !token.isEmpty {
             // Terminals keep their API key in the cookie (revoking the key ends the session at once); people a session token.
-            let identity = token.hasPrefix("oct_") ? await VenueService.authenticate(token, store: services.store) : await services.sessions.verify(token)
+            let identity = token.hasPrefix("oct_") ? await VenueService.authenticate(token, store: services.store, cache: services.terminalKeys) : await services.sessions.verify(token)
             if let identity {
                 context.identity = identity
                 context.sessionToken = token

@@ -18,7 +18,7 @@ struct VenuePages {
 
         pages.post("/venue/signin") { _, context in
             let key = try context.form.required("apiKey")
-            guard await VenueService.authenticate(key, store: services.store) != nil else {
+            guard await VenueService.authenticate(key, store: services.store, cache: services.terminalKeys) != nil else {
                 return signInPage(context, error: DomainError(.unauthorized, "invalid_credentials", "the terminal key is unknown or revoked"))
             }
             return Response.seeOther("/venue", cookies: [PageCookie.set(PageCookie.session, key, secure: context.secure, maxAge: Int(services.sessions.lifetime))])

@@ -44,6 +44,12 @@ public struct VenueRepository: Sendable {
         try await db.raw("SELECT * FROM venues WHERE id = \(bind: id)").first().map(Self.decode)
     }
 
+    /// Several venues in one query (acceptances decided together).
+    public func find(ids: [String]) async throws -> [Venue] {
+        guard !ids.isEmpty else { return [] }
+        return try await db.raw("SELECT * FROM venues WHERE id IN (\(binds: ids))").all().map(Self.decode)
+    }
+
     public func list() async throws -> [Venue] {
         try await db.raw("SELECT * FROM venues ORDER BY region_code, name").all().map(Self.decode)
     }
@@ -114,14 +120,36 @@ public struct UseRepository: Sendable {
         try await db.raw("SELECT * FROM uses WHERE terminal_id = \(bind: terminalId) AND idempotency_key = \(bind: idempotencyKey)").first().map(Self.decode)
     }
 
-    public func insert(_ u: UseRecord) async throws {
+    public func insert(_ u: UseRecord) async throws { try await insert([u]) }
+
+    /// Records several answers in one statement.
+    public func insert(_ uses: [UseRecord]) async throws {
+        guard !uses.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, u) in uses.enumerated() {
+            if i > 0 { values += ", " }
+            values += """
+                (\(bind: u.id), \(bind: u.terminalId), \(bind: u.idempotencyKey), \(bind: u.venueId), \(bind: u.itemCode), \(bind: u.kind),
+                \(bind: u.decision), \(bind: u.reason), \(bind: u.cardNumber), \(bind: u.personId), \(bind: u.crossRegion.int), \(bind: u.chargedFen),
+                \(bind: u.disclosed), \(bind: u.at.millis), \(bind: u.response))
+                """
+        }
         try await db.raw("""
             INSERT INTO uses (id, terminal_id, idempotency_key, venue_id, item_code, kind, decision, reason, card_number, person_id,
                 cross_region, charged_fen, disclosed, at, response)
-            VALUES (\(bind: u.id), \(bind: u.terminalId), \(bind: u.idempotencyKey), \(bind: u.venueId), \(bind: u.itemCode), \(bind: u.kind),
-                \(bind: u.decision), \(bind: u.reason), \(bind: u.cardNumber), \(bind: u.personId), \(bind: u.crossRegion.int), \(bind: u.chargedFen),
-                \(bind: u.disclosed), \(bind: u.at.millis), \(bind: u.response))
+            VALUES \(values)
             """).run()
+    }
+
+    /// The answers already given to any of these (terminal, Idempotency-Key) pairs.
+    public func find(requests: [(terminalId: String, idempotencyKey: String)]) async throws -> [UseRecord] {
+        guard !requests.isEmpty else { return [] }
+        let wanted = Set(requests.map { "\($0.terminalId)\u{1F}\($0.idempotencyKey)" })
+        // Both IN lists use the unique (terminal_id, idempotency_key) index; pairs that merely cross are dropped here.
+        return try await db.raw("""
+            SELECT * FROM uses WHERE terminal_id IN (\(binds: Array(Set(requests.map(\.terminalId)))))
+                AND idempotency_key IN (\(binds: Array(Set(requests.map(\.idempotencyKey)))))
+            """).all().map(Self.decode).filter { wanted.contains("\($0.terminalId)\u{1F}\($0.idempotencyKey)") }
     }
 
     /// Every use and identity check of a person's cards, newest first ("who checked my card").
@@ -129,24 +157,78 @@ public struct UseRepository: Sendable {
         try await db.raw("SELECT * FROM uses WHERE person_id = \(bind: personId) ORDER BY at DESC, id LIMIT \(bind: limit)").all().map(Self.decode)
     }
 
+    /// A QR token's acceptance at one venue item.
+    public struct TokenUse: Hashable, Sendable {
+        public var jti: String, venueId: String, itemCode: String
+        public init(jti: String, venueId: String, itemCode: String) { self.jti = jti; self.venueId = venueId; self.itemCode = itemCode }
+    }
+
+    /// A card's answer to one challenge.
+    public struct ChallengeUse: Hashable, Sendable {
+        public var cardNumber: String, challengeHash: String
+        public init(cardNumber: String, challengeHash: String) { self.cardNumber = cardNumber; self.challengeHash = challengeHash }
+    }
+
     /// Whether a QR token was accepted at this venue item before.
     public func tokenAccepted(jti: String, venueId: String, itemCode: String) async throws -> Bool {
-        try await db.raw("SELECT jti FROM accepted_tokens WHERE jti = \(bind: jti) AND venue_id = \(bind: venueId) AND item_code = \(bind: itemCode)").first() != nil
+        try await acceptedTokens(among: [TokenUse(jti: jti, venueId: venueId, itemCode: itemCode)]).isEmpty == false
+    }
+
+    /// Which of these token uses were recorded before.
+    public func acceptedTokens(among uses: [TokenUse]) async throws -> Set<TokenUse> {
+        guard !uses.isEmpty else { return [] }
+        let wanted = Set(uses)
+        return Set(try await db.raw("SELECT jti, venue_id, item_code FROM accepted_tokens WHERE jti IN (\(binds: Array(Set(uses.map(\.jti)))))")
+            .all().map { TokenUse(jti: try $0.string("jti"), venueId: try $0.string("venue_id"), itemCode: try $0.string("item_code")) })
+            .intersection(wanted)
     }
 
     /// Records a QR token's acceptance at a venue item; false if it was accepted there before.
     public func markTokenAccepted(jti: String, venueId: String, itemCode: String, at: Date) async throws -> Bool {
         guard try await !tokenAccepted(jti: jti, venueId: venueId, itemCode: itemCode) else { return false }
-        try await db.raw("INSERT INTO accepted_tokens (jti, venue_id, item_code, at) VALUES (\(bind: jti), \(bind: venueId), \(bind: itemCode), \(bind: at.millis))").run()
+        try await insertTokenUses([(TokenUse(jti: jti, venueId: venueId, itemCode: itemCode), at)])
         return true
+    }
+
+    /// Records token acceptances not recorded before (the caller checked with `acceptedTokens`).
+    public func insertTokenUses(_ uses: [(TokenUse, at: Date)]) async throws {
+        guard !uses.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, (u, at)) in uses.enumerated() {
+            if i > 0 { values += ", " }
+            values += "(\(bind: u.jti), \(bind: u.venueId), \(bind: u.itemCode), \(bind: at.millis))"
+        }
+        try await db.raw("INSERT INTO accepted_tokens (jti, venue_id, item_code, at) VALUES \(values)").run()
     }
 
     /// Records a card challenge; false if the card answered it before (a replayed challenge–response).
     public func markChallengeUsed(cardNumber: String, challengeHash: String, at: Date) async throws -> Bool {
-        guard try await db.raw("SELECT card_number FROM card_challenges WHERE card_number = \(bind: cardNumber) AND challenge_hash = \(bind: challengeHash)").first() == nil
-        else { return false }
-        try await db.raw("INSERT INTO card_challenges (card_number, challenge_hash, at) VALUES (\(bind: cardNumber), \(bind: challengeHash), \(bind: at.millis))").run()
-        return true
+        try await markChallengesUsed([(ChallengeUse(cardNumber: cardNumber, challengeHash: challengeHash), at)]) == [false]
+    }
+
+    /// Records card challenges; for each, in order, whether it was answered before (a replay: earlier, or
+    /// earlier in this list), in which case it is not recorded again.
+    public func markChallengesUsed(_ uses: [(ChallengeUse, at: Date)]) async throws -> [Bool] {
+        guard !uses.isEmpty else { return [] }
+        var seen = Set(try await db.raw("""
+            SELECT card_number, challenge_hash FROM card_challenges
+            WHERE card_number IN (\(binds: Array(Set(uses.map(\.0.cardNumber))))) AND challenge_hash IN (\(binds: Array(Set(uses.map(\.0.challengeHash)))))
+            """).all().map { ChallengeUse(cardNumber: try $0.string("card_number"), challengeHash: try $0.string("challenge_hash")) })
+        var fresh: [(ChallengeUse, Date)] = [], replayed: [Bool] = []
+        for (u, at) in uses {
+            let isNew = seen.insert(u).inserted
+            if isNew { fresh.append((u, at)) }
+            replayed.append(!isNew)
+        }
+        if !fresh.isEmpty {
+            var values = SQLQueryString("")
+            for (i, (u, at)) in fresh.enumerated() {
+                if i > 0 { values += ", " }
+                values += "(\(bind: u.cardNumber), \(bind: u.challengeHash), \(bind: at.millis))"
+            }
+            try await db.raw("INSERT INTO card_challenges (card_number, challenge_hash, at) VALUES \(values)").run()
+        }
+        return replayed
     }
 
     static func decode(_ r: any SQLRow) throws -> UseRecord {

@@ -26,6 +26,12 @@ public struct CardRepository: Sendable {
             .first().map(decode)
     }
 
+    /// Several cards in one query (acceptances decided together).
+    public func find(numbers: [String]) async throws -> [Card] {
+        guard !numbers.isEmpty else { return [] }
+        return try await db.raw("SELECT * FROM cards WHERE card_number IN (\(binds: numbers))").all().map(decode)
+    }
+
     /// Writes the mutable part of a card back.
     public func update(_ c: Card) async throws {
         try await db.raw("""

@@ -90,6 +90,14 @@ public struct CatalogueRepository: Sendable {
         }
     }
 
+    /// Several items of one version in one query.
+    public func items(version v: Int64, codes: [String]) async throws -> [CatalogueItem] {
+        guard !codes.isEmpty else { return [] }
+        return try await db.raw("SELECT item FROM catalogue_items WHERE version = \(bind: v) AND code IN (\(binds: codes))").all().map {
+            try JSONDecoder().decode(CatalogueItem.self, from: Data(try $0.string("item").utf8))
+        }
+    }
+
     static func decodeVersion(_ r: any SQLRow) throws -> CatalogueVersion {
         CatalogueVersion(version: try r.int("version"), publishedAt: try r.date("published_at"), publishedBy: try r.string("published_by"))
     }

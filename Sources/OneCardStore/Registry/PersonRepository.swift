@@ -29,6 +29,16 @@ public struct PersonRepository: Sendable {
         return try await db.raw("SELECT * FROM persons WHERE id_index = \(bind: index)").first().map(decode)
     }
 
+    /// Birth dates by person id, read from the clear `birth_date` column without opening any encrypted field.
+    public func birthDates(ids: [Person.ID]) async throws -> [Person.ID: CalendarDay] {
+        guard !ids.isEmpty else { return [:] }
+        var result: [Person.ID: CalendarDay] = [:]
+        for r in try await db.raw("SELECT id, birth_date FROM persons WHERE id IN (\(binds: ids))").all() {
+            result[try r.string("id")] = CalendarDay(try r.string("birth_date"))
+        }
+        return result
+    }
+
     public func count() async throws -> Int {
         Int(try await db.raw("SELECT COUNT(*) AS n FROM persons").first()?.int("n") ?? 0)
     }
