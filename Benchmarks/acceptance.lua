@@ -1,5 +1,6 @@
 -- wrk script: POST /api/v1/acceptances with a fresh body (one per line of BODIES) and a unique
--- Idempotency-Key per request; each thread starts at its own offset so no body is used twice.
+-- Idempotency-Key per request; thread t of T takes bodies t, t+T, t+2T, … so no body is used twice
+-- (as long as BODIES has more lines than the run sends; load.sh makes more than the node can take).
 local bodies = {}
 local counter = 0
 local thread_id = 0
@@ -13,12 +14,12 @@ end
 function init(args)
   for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
   thread_id = id
-  counter = id * 1000000
+  counter = id
 end
 
 function request()
-  counter = counter + 1
   local body = bodies[(counter % #bodies) + 1]
+  counter = counter + tonumber(os.getenv("THREADS") or "2")
   return wrk.format("POST", "/api/v1/acceptances", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. os.getenv("TERMINAL_KEY"),

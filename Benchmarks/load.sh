@@ -22,6 +22,7 @@ BIN="$(swift build -c release --show-bin-path)/onecard"
 . scripts/lib/postgres.sh
 WORK="$(mktemp -d /tmp/onecard-load.XXXXXX)"
 SERVER_PID=""
+GATE="not measured"; GATE_ACCEPTED=0
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; stop_pg; }
 trap cleanup EXIT
 
@@ -57,7 +58,7 @@ run_engine() {
   holder_id="$(grep 'holder-demo-1' "$dir/serve.log" | awk '{print $2}')"
   holder="$(curl -s -XPOST "$base/api/v1/auth/holder-token" -H 'content-type: application/json' -d "{\"idNumber\":\"$holder_id\",\"password\":\"holder-demo-1\"}" | json '["accessToken"]')"
   card="$(curl -s "$base/api/v1/me/card" -H "authorization: Bearer $holder" | json '["cardNumber"]')"
-  local n=$(( DURATION * 4000 ))
+  local n=$(( DURATION * 12000 ))  # more than the node can take, so no body is sent twice
   "$BIN" bench tokens --data-dir "$dir" --card "$card" --item JJJ-LIB-001 --count "$n" > "$dir/qr.jsonl"
   "$BIN" bench challenges --data-dir "$dir" --card "$card" --item JJJ-LIB-001 --count "$n" > "$dir/card.jsonl"
   wrk -t2 -c64 -d"${DURATION}s" --latency "$base/health" > "$dir/health.txt"
@@ -68,6 +69,16 @@ run_engine() {
   read -r c_rps c_p50 c_p99 c_err < <(summarise "$dir/card.txt")
   local accepted
   accepted="$(curl -s "$base/api/v1/me/uses" -H "authorization: Bearer $holder" | python3 -c 'import sys,json; u=json.load(sys.stdin)["uses"]; print(sum(1 for x in u if x["decision"]=="accepted"))')"
+  if [ "$engine" = sqlite ]; then
+    # The offline gate: 20,000 fresh tokens on standard input, decided one after another (verify, keep in
+    # its journal, print); it reports its own decision-time percentiles when its input ends.
+    "$BIN" bench tokens --data-dir "$dir" --card "$card" --item JJJ-LIB-001 --count 20000 \
+      | python3 -c 'import sys, json; [print(json.loads(l)["credential"]["token"]) for l in sys.stdin]' > "$dir/gate-tokens.txt"
+    "$BIN" terminal --node "$base" --key "$key" --item JJJ-LIB-001 --store "$dir/gate.sqlite" --interval 3600 \
+      < "$dir/gate-tokens.txt" > "$dir/gate.out" 2> "$dir/gate.err" || true
+    GATE="$(grep -o '[0-9]* decisions, decision time.*' "$dir/gate.err" || echo 'no timing line')"
+    GATE_ACCEPTED="$(grep -c '"decision":"accepted"' "$dir/gate.out" || true)"
+  fi
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   printf '%-9s | /health %6s req/s p50 %5s ms p99 %6s ms | QR %6s req/s (%.2f) p50 %5s p99 %6s non-2xx %s | card %6s req/s (%.2f) p50 %5s p99 %6s non-2xx %s\n' \
     "$engine" "$h_rps" "$h_p50" "$h_p99" "$q_rps" "$(python3 -c "print($q_rps/$h_rps)")" "$q_p50" "$q_p99" "$q_err" \
@@ -78,3 +89,5 @@ run_engine() {
 log "wrk, 2 threads, 64 connections, ${DURATION}s per run; ratios are to /health in the same run"
 run_engine sqlite ""
 run_engine postgres "${ONECARD_PG_URL%/postgres}/postgres"
+echo
+echo "offline gate (onecard terminal): $GATE; accepted $GATE_ACCEPTED of 20000"

@@ -76,6 +76,8 @@ struct OfflineTerminalTests {
         try gate.input.fileHandleForWriting.close()
         #expect(try await gate.server.waitForExit() == 0)
         #expect(gate.server.text.contains("0 decision(s) still to upload"), "\(gate.server.text)")
+        // On the way out the gate reports its own decision times (Benchmarks/load.sh reads this line).
+        #expect(gate.server.text.contains("4 decisions, decision time p50 "), "\(gate.server.text)")
         // Three decisions name the holder's card (the garbage line names none); none is counted twice.
         #expect(uses.count == 3, "\(uses)")
         #expect(uses.filter { $0["decision"] as? String == "accepted" }.count == 2)
