@@ -82,11 +82,15 @@ struct OfflineTerminalTests {
         #expect(uses.count == 3, "\(uses)")
         #expect(uses.filter { $0["decision"] as? String == "accepted" }.count == 2)
 
-        // A second run of the gate on the same store uploads nothing again.
+        // A second run of the gate on the same store uploads nothing again, and still knows the tokens it
+        // accepted before the restart: presenting one again is a replay.
         let again = try Gate(["terminal", "--node", base, "--key", key, "--item", "JJJ-LIB-001", "--store", store, "--interval", "1"])
+        again.send(t2)
+        #expect(try await again.decision(1).contains("token_replayed"))
         try again.input.fileHandleForWriting.close()
         #expect(try await again.server.waitForExit() == 0)
-        #expect((try await http.call("GET", "/api/v1/me/uses", token: holder).1["uses"] as? [Any])?.count == 3)
+        let after = try await http.call("GET", "/api/v1/me/uses", token: holder).1["uses"] as? [[String: Any]] ?? []
+        #expect(after.count == 4 && after.filter { $0["decision"] as? String == "accepted" }.count == 2, "\(after)")
         #expect(try await node.terminate() == 0)
     }
 }

@@ -21,18 +21,42 @@ public final class ManualClock: @unchecked Sendable {
 public struct RandomSource: Sendable {
     public var bytes: @Sendable (Int) -> [UInt8]
     public init(bytes: @escaping @Sendable (Int) -> [UInt8]) { self.bytes = bytes }
+    /// The system's secure generator, eight bytes per draw (one system call per draw, not per byte).
     public static let system = RandomSource { count in
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var result: [UInt8] = []
+        result.reserveCapacity(count + 8)
+        while result.count < count { withUnsafeBytes(of: generator.next()) { result.append(contentsOf: $0) } }
+        return Array(result.prefix(count))
     }
     /// A random RFC 4122 version 4 identifier, lower-case.
     public func uuid() -> String {
         var b = bytes(16)
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
-        let hex = b.map { String(format: "%02x", $0) }.joined()
-        let c = Array(hex)
-        return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
+        let hex = Array(Hex.encode(b).utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, c) in hex.enumerated() {
+            if i == 8 || i == 12 || i == 16 || i == 20 { out.append(UInt8(ascii: "-")) }
+            out.append(c)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Lower-case hexadecimal, without `String(format:)` (which costs microseconds a byte on Linux).
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -24,6 +24,9 @@ public final class TerminalJournal: Sendable {
         let c = try await SQLiteConnection.open(storage: .file(path: path), logger: logger).get()
         let db = c.sql()
         _ = try await db.raw("PRAGMA journal_mode=WAL").all()
+        // As the node's own store: a commit survives the gate's process crashing (the WAL is written before
+        // the decision is shown); only a power cut may lose the last few, and the node's copy is the backstop.
+        try await db.raw("PRAGMA synchronous=NORMAL").run()
         try await db.raw("""
             CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, item_code TEXT NOT NULL, token TEXT NOT NULL, decided_at BIGINT NOT NULL,
                 decision TEXT NOT NULL, reason TEXT, uploaded BIGINT NOT NULL DEFAULT 0)
@@ -37,6 +40,13 @@ public final class TerminalJournal: Sendable {
             INSERT INTO decisions (id, item_code, token, decided_at, decision, reason) VALUES (\(bind: d.id), \(bind: d.itemCode), \(bind: d.token),
                 \(bind: Timestamp.millis(d.decidedAt)), \(bind: d.decision), \(bind: d.reason))
             """).run()
+    }
+
+    /// Tokens this gate accepted since `date`, oldest first: after a restart they are replays.
+    public func acceptedTokens(since date: Date) async throws -> [(token: String, at: Date)] {
+        try await db.raw("""
+            SELECT token, decided_at FROM decisions WHERE decision = 'accepted' AND decided_at >= \(bind: Timestamp.millis(date)) ORDER BY decided_at
+            """).all().map { (try $0.string("token"), try $0.date("decided_at")) }
     }
 
     public func pending(limit: Int) async throws -> [Decision] {
