@@ -322,4 +322,55 @@ struct PagesTests {
             #expect(try await gate.get("/venue").html.contains(#"name="apiKey""#))
         }
     }
+
+    @Test(arguments: Engine.available)
+    func anAgentRegistersAPersonAndAppliesAtTheCounterOnTheirBehalf(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            try await h.createBank()
+            let outlet = try await h.createOutlet()
+            let b = PageBrowser(h)
+            _ = try await b.get("/staff/signin")
+            _ = try await b.post("/staff/signin", [("username", "agent"), ("password", "agent-password")])
+            #expect(try await b.get("/agent").html.contains(#"href="/agent/persons/new""#))
+            _ = try await b.get("/agent/persons/new")
+            // A wrong check digit is refused with the registry's code, and the form keeps what was typed.
+            let idNumber = TestIDs.resident(sequence: "321")
+            let wrong = String(idNumber.dropLast()) + (idNumber.last == "1" ? "2" : "1")
+            let refused = try await b.post("/agent/persons", [("idType", "resident"), ("idNumber", wrong), ("name", "赵志刚"), ("phone", "13800001234")])
+            #expect(refused.status == 422 && refused.html.contains("invalid_id_number") && refused.html.contains(#"value="赵志刚""#), "\(refused)")
+            #expect((try await h.call(.get, "/api/v1/card-applications", token: h.agent)["applications"] as? [[String: Any]])?.isEmpty == true)
+            // Registered: straight on to the application form, for that person, shown masked.
+            let registered = try await b.post("/agent/persons", [("idType", "resident"), ("idNumber", idNumber), ("name", "赵志刚"), ("phone", "13800001234"),
+                                                                 ("address", "朝阳路 2 号")])
+            #expect(registered.status == 200 && registered.html.contains("赵*刚") && !registered.html.contains(idNumber), "\(registered)")
+            let personId = try #require(PageReply.first(#"name="personId" value="([0-9a-f-]+)""#, in: registered.html))
+            #expect(try await b.post("/agent/persons", [("idType", "resident"), ("idNumber", idNumber), ("name", "赵志刚"), ("phone", "13800001234")])
+                .html.contains("person_exists"))
+            // The counter application, through the same service as POST /api/v1/card-applications.
+            let applied = try await b.post("/agent/apply", [("personId", personId), ("applyOutletId", outlet), ("delivery", "mail"), ("bankCode", "ICBC")])
+            #expect(applied.location == "/agent?notice=application_submitted", "\(applied)")
+            // validate
+            let queue = try await b.get(try #require(applied.location))
+            #expect(queue.html.contains("申请已提交") && queue.html.contains("窗口 · 邮寄到家"), "\(queue)")
+            let apps = try #require(try await h.call(.get, "/api/v1/card-applications", token: h.agent)["applications"] as? [[String: Any]])
+            #expect(apps.count == 1)
+            #expect(apps.first?["personId"] as? String == personId && apps.first?["channel"] as? String == "counter"
+                && apps.first?["applyOutletId"] as? String == outlet && apps.first?["delivery"] as? String == "mail")
+            #expect(try await h.count("audit_log") >= 1)
+            // A second application for the same person, found by ID number, is refused on the form with the API's code.
+            _ = try await b.get("/agent/apply")
+            let again = try await b.post("/agent/apply", [("idNumber", idNumber), ("applyOutletId", outlet), ("delivery", "pickup"), ("pickupOutletId", outlet),
+                                                          ("bankCode", "ICBC")])
+            #expect(again.status == 409 && again.html.contains("application_in_progress") && again.html.contains("赵*刚"), "\(again)")
+            let unknown = try await b.post("/agent/apply", [("idNumber", TestIDs.resident(sequence: "322")), ("applyOutletId", outlet), ("bankCode", "ICBC")])
+            #expect(unknown.status == 404 && unknown.html.contains("person_not_found"))
+            for url in b.seenURLs { #expect(!url.contains(idNumber), "\(url)") }
+            // Only agents and administrators, as for the API.
+            let holder = PageBrowser(h)
+            _ = try await holder.get("/signin")
+            #expect(try await holder.get("/agent/persons/new").location == "/staff/signin")
+            #expect(try await holder.post("/agent/persons", [("idType", "resident"), ("idNumber", idNumber)]).location == "/staff/signin")
+        }
+    }
 }
