@@ -373,4 +373,57 @@ struct PagesTests {
             #expect(try await holder.post("/agent/persons", [("idType", "resident"), ("idNumber", idNumber)]).location == "/staff/signin")
         }
     }
+
+    @Test(arguments: Engine.available)
+    func anAdministratorSuspendsAndTerminatesABankWhoseHoldersMove(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: a holder whose card is with ICBC, and a second bank to succeed it
+            try await h.createBank("ICBC")
+            try await h.createBank("BOC")
+            let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "654"))
+            let admin = PageBrowser(h)
+            _ = try await admin.get("/staff/signin")
+            _ = try await admin.post("/staff/signin", [("username", "admin"), ("password", "admin-password")])
+            func status(_ code: String) async throws -> String? {
+                let banks = try await h.call(.get, "/api/v1/banks")["banks"] as? [[String: Any]] ?? []
+                return banks.first { $0["code"] as? String == code }?["status"] as? String
+            }
+            let page = try await admin.get("/admin/banks")
+            #expect(page.html.contains(#"action="/admin/banks/ICBC/status""#) && page.html.contains(#"id="suspend-ICBC""#), "\(page)")
+            // Suspend, and lift the suspension.
+            #expect(try await admin.post("/admin/banks/ICBC/status", [("status", "suspended")]).location == "/admin/banks")
+            #expect(try await status("ICBC") == "suspended")
+            #expect(try await admin.get("/admin/banks").html.contains(#"id="reactivate-ICBC""#))
+            #expect(try await admin.post("/admin/banks/ICBC/status", [("status", "suspended")]).html.contains("invalid_transition"))
+            _ = try await admin.post("/admin/banks/ICBC/status", [("status", "active")])
+            #expect(try await status("ICBC") == "active")
+            // Termination needs a successor; with one, the migration plan opens and the page reports it.
+            let noSuccessor = try await admin.post("/admin/banks/ICBC/status", [("status", "terminated")])
+            #expect(noSuccessor.status == 422 && noSuccessor.html.contains("successor_required") && noSuccessor.html.contains("终止合作须指定承接银行"))
+            #expect(try await admin.post("/admin/banks/ICBC/status", [("status", "terminated"), ("successorBankCode", "BOC"), ("choiceDays", "soon")])
+                .html.contains("invalid_field"))
+            #expect(try await status("ICBC") == "active")
+            let terminated = try await admin.post("/admin/banks/ICBC/status", [("status", "terminated"), ("successorBankCode", "BOC"), ("choiceDays", "30")])
+            #expect(terminated.location == "/admin/banks", "\(terminated)")
+            #expect(try await status("ICBC") == "terminated")
+            let plan = try await admin.get("/admin/banks")
+            #expect(plan.html.contains(#"id="migration-ICBC""#) && !plan.html.contains(#"id="suspend-ICBC""#), "\(plan)")
+            #expect(try await h.call(.get, "/api/v1/banks/ICBC/migration", token: h.admin)["counts"].flatMap { $0 as? [String: Any] }?["pending"] as? Int == 1)
+            // Moving the rest now: the card is with the successor.
+            #expect(try await admin.post("/admin/banks/ICBC/migration/apply", []).location == "/admin/banks")
+            // validate
+            #expect(try await h.call(.get, "/api/v1/cards/\(number)", token: h.agent).string("bankCode") == "BOC")
+            #expect(try await h.eventTypes(number).contains("bank_migrated"))
+            let audited = try await h.services.store.read { s in
+                try await s.db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'bank_terminated' AND actor = 'admin:admin'").first()!.decode(column: "n", as: Int64.self)
+            }
+            #expect(audited == 1)
+            // Agents may not change banks.
+            let agent = PageBrowser(h)
+            _ = try await agent.get("/staff/signin")
+            _ = try await agent.post("/staff/signin", [("username", "agent"), ("password", "agent-password")])
+            #expect(try await agent.post("/admin/banks/BOC/status", [("status", "suspended")]).status == 403)
+            #expect(try await status("BOC") == "active")
+        }
+    }
 }

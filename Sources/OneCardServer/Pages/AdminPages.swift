@@ -116,11 +116,7 @@ struct AdminPages {
 
         pages.get("/admin/banks") { _, context in
             _ = try context.require([.admin], signIn: Self.signIn)
-            let banks = try await services.store.read { try await $0.banks.list() }
-            return renderer.page("admin-banks", title: context.t("admin_banks"), [
-                "banks": banks.map { ["code": $0.code, "name": $0.name, "from": $0.agreementFrom.description, "to": $0.agreementTo.description,
-                                      "status": context.t("bank_\($0.status.rawValue)"), "ok": $0.status == .active] as [String: Any] },
-            ], context: context)
+            return try await banksPage(context)
         }
 
         pages.post("/admin/banks") { _, context in
@@ -130,6 +126,28 @@ struct AdminPages {
             guard let to = CalendarDay(try f.required("agreementTo")) else { throw DomainError.invalidField("agreementTo", "a date YYYY-MM-DD") }
             _ = try await services.registry.createBank(Bank(code: try f.required("code").uppercased(), name: try f.required("name"),
                                                             agreementFrom: from, agreementTo: to, endpoint: f["endpoint"], status: .active))
+            return Response.seeOther("/admin/banks")
+        }
+
+        // Suspend, lift a suspension or terminate with a successor: the same service as `PATCH /api/v1/banks/{code}`.
+        pages.post("/admin/banks/{code}/status") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            let status: Bank.Status = try parseEnum(try f.required("status"), "status")
+            var choiceDays: Int?
+            if let raw = f["choiceDays"] {
+                guard let days = Int(raw) else { throw DomainError.invalidField("choiceDays", "0 to 365") }
+                choiceDays = days
+            }
+            _ = try await services.banking.update(context.parameters.get("code") ?? "", status: status, successorCode: f["successorBankCode"],
+                                                  choiceDays: choiceDays, endpoint: nil, actor: me.actor)
+            return Response.seeOther("/admin/banks")
+        }
+
+        // The successor now, before the holders' choice period ends (as `POST /api/v1/banks/{code}/migration/apply` with early=true).
+        pages.post("/admin/banks/{code}/migration/apply") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            _ = try await services.banking.applyMigration(context.parameters.get("code") ?? "", actor: Actor(name: me.actor, channel: "admin"), early: true)
             return Response.seeOther("/admin/banks")
         }
 
@@ -184,6 +202,34 @@ struct AdminPages {
             "versions": versions.reversed().map { ["version": $0.version, "publishedAt": PageTime.dateTime($0.publishedAt), "by": $0.publishedBy] as [String: Any] },
             "form": form,
         ], context: context)
+    }
+
+    /// Every bank with the changes its status allows (the rule is `BankStatusChange`); a terminated bank shows its migration plan.
+    func banksPage(_ context: PageContext) async throws -> Response {
+        let banks = try await services.store.read { try await $0.banks.list() }
+        var rows: [[String: Any]] = []
+        for b in banks {
+            func allowed(_ to: Bank.Status) -> Bool {
+                (try? BankStatusChange.check(from: b.status, to: to, successor: to == .terminated ? banks.first { $0.code != b.code && $0.status == .active } : nil, code: b.code)) != nil
+            }
+            var row: [String: Any] = [
+                "code": b.code, "name": b.name, "from": b.agreementFrom.description, "to": b.agreementTo.description,
+                "status": context.t("bank_\(b.status.rawValue)"), "statusCode": b.status.rawValue, "ok": b.status == .active,
+                "canSuspend": allowed(.suspended), "canReactivate": allowed(.active), "canTerminate": allowed(.terminated),
+                "successors": banks.filter { $0.code != b.code && $0.status == .active }.map { ["code": $0.code, "name": $0.name] },
+                "defaultChoiceDays": BankService.defaultChoiceDays,
+            ]
+            if b.status == .terminated, let report = try? await services.banking.migration(b.code) {
+                let m = report.migration
+                row["migration"] = [
+                    "successor": m.successorCode, "chooseBy": PageTime.dateTime(m.chooseBy), "applied": m.status == .applied,
+                    "pending": report.cards.filter { $0.status == .pending }.count, "chosen": report.cards.filter { $0.status == .chosen }.count,
+                    "moved": report.cards.filter { $0.status == .moved }.count, "held": report.heldPayments,
+                ] as [String: Any]
+            }
+            rows.append(row)
+        }
+        return renderer.page("admin-banks", title: context.t("admin_banks"), ["banks": rows], context: context)
     }
 
     func venuesPage(_ context: PageContext) async throws -> Response {
