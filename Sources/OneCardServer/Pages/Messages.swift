@@ -27,6 +27,12 @@ enum Messages {
         table(lang)["err_" + code] ?? (lang == .zh ? "请求未能完成（\(code)）" : "The request could not be completed (\(code))")
     }
 
+    /// The reason as said for one kind of credential (`qr` or `card`) where the shared code reads wrongly for it,
+    /// e.g. `token_replayed` for a card means its challenge was used before.
+    static func reason(_ code: String, _ lang: Lang, credential kind: String) -> String {
+        table(lang)["err_\(code)_\(kind)"] ?? reason(code, lang)
+    }
+
     static let zh: [String: String] = Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.zh) })
     static let en: [String: String] = Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.en) })
 
@@ -402,6 +408,12 @@ enum Messages {
         e("venue_page_title", "受理终端", "Venue terminal"),
         e("venue_signin_title", "终端登录", "Terminal sign-in"),
         e("venue_api_key", "终端密钥", "Terminal API key"),
+        e("venue_qr_title", "电子社保卡二维码", "E-card QR code"),
+        e("venue_card_title", "实体社保卡（芯片认证）", "Physical card (chip authentication)"),
+        e("venue_card_intro", "将下方随机挑战数发送给读卡器，由卡片芯片计算应答；再填写卡号和应答。每次挑战只能使用一次。", "Send the random challenge below to the card reader; the card's chip computes the answer. Then enter the card number and the answer. Each challenge works once."),
+        e("venue_challenge", "随机挑战数", "Challenge"),
+        e("venue_response", "芯片应答", "Chip's response"),
+        e("venue_response_hint", "读卡器显示的应答（Base64）", "The answer the card reader shows (Base64)"),
         e("venue_item", "受理事项", "Item"),
         e("venue_token", "二维码内容（扫码或粘贴）", "QR code content (scan or paste)"),
         e("venue_check", "查验", "Check"),
@@ -426,6 +438,7 @@ enum Messages {
         e("err_token_expired", "二维码已过期，请持卡人刷新后重新出示。", "The QR code has expired: ask the holder to refresh it."),
         e("err_token_invalid", "二维码无效或被篡改。", "The QR code is not valid or has been altered."),
         e("err_token_replayed", "该二维码已经使用过，请持卡人刷新后重新出示。", "This QR code has already been used: ask the holder to refresh it."),
+        e("err_token_replayed_card", "该挑战数已经使用过，请查验下一位以获取新的挑战数后重新读卡。", "This challenge has been used before: start a new check to get a fresh challenge and read the card again."),
         e("err_unknown_issuer", "无法识别发卡地。", "The issuing region is not recognised."),
         e("err_chip_auth_failed", "芯片认证失败。", "The chip could not be authenticated."),
         e("err_item_not_in_catalogue", "该事项不在已发布的应用目录中。", "This item is not in the published catalogue."),
