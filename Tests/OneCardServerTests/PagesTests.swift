@@ -488,4 +488,39 @@ struct PagesTests {
             for url in gate.seenURLs { #expect(!url.contains(number), "\(url)") }
         }
     }
+
+    @Test(arguments: Engine.available)
+    func theDataExportIsTheSameFromTheApiAndThePageAndIsAudited(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            try await h.createBank()
+            let idNumber = TestIDs.resident(sequence: "777")
+            let (holder, personId, number) = try await h.holderWithECard(idNumber: idNumber)
+            // The API
+            let api = try await h.call(.get, "/api/v1/me/export", token: holder)
+            #expect(api.status == 200, "\(api)")
+            let person = try #require(api["person"] as? [String: Any])
+            #expect(person["personId"] as? String == personId && person["idNumber"] as? String == idNumber && person["name"] as? String == "王秀梅")
+            #expect((api["card"] as? [String: Any])?["cardNumber"] as? String == number)
+            #expect((api["ecard"] as? [String: Any])?["status"] as? String == "active")
+            #expect((api["events"] as? [[String: Any]])?.contains { $0["type"] as? String == "application_collected" } == true)
+            #expect((api["applications"] as? [[String: Any]])?.count == 1)
+            for key in ["uses", "payments", "notifications"] { #expect(api[key] is [Any], "\(key)") }
+            // The page sends the same document, as a download.
+            let b = PageBrowser(h)
+            _ = try await b.get("/signin")
+            _ = try await b.post("/signin", [("idNumber", idNumber), ("password", "holder-password")])
+            let page = try await b.get("/me/export")
+            let pageJSON = try #require(try JSONSerialization.jsonObject(with: Data(page.html.utf8)) as? NSDictionary)
+            #expect(pageJSON == api.json as NSDictionary)
+            // validate: both reads are audited with their purpose
+            let purposes = try await h.services.store.read { s in
+                try await s.db.raw("SELECT purpose FROM audit_log WHERE action = 'person_unmasked_read'").all().map { try $0.decode(column: "purpose", as: String.self) }
+            }
+            #expect(purposes == ["holder data export", "holder data export"])
+            // Staff have no "me".
+            #expect(try await h.call(.get, "/api/v1/me/export", token: h.agent).status == 403)
+            #expect(try await h.call(.get, "/api/v1/me/export").status == 401)
+        }
+    }
 }
