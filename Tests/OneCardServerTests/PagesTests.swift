@@ -523,4 +523,52 @@ struct PagesTests {
             #expect(try await h.call(.get, "/api/v1/me/export").status == 401)
         }
     }
+
+    @Test(arguments: Engine.available)
+    func anyTwoCatalogueVersionsCanBeCompared(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: v1 the seed, v2 adds one item, v3 adds another and withdraws the first
+            let catalogue = CatalogueService(services: h.services)
+            try await catalogue.seedIfEmpty(by: "test")
+            func item(_ code: String, _ name: String) -> CatalogueItem {
+                CatalogueItem(code: code, name: name, domain: .tourism, scenario: "持卡入园", cardForms: [.physical, .electronic], level: .provincial,
+                              regions: ["110000"], issuers: ["*"], venueTypes: [.park], legalBasis: "测试依据", effectiveFrom: CalendarDay("2024-01-01")!)
+            }
+            _ = try await catalogue.draft(item("11-CMP-001", "比较测试甲"), by: "admin")
+            _ = try await catalogue.publish(by: "admin")
+            _ = try await catalogue.draft(item("11-CMP-002", "比较测试乙"), by: "admin")
+            _ = try await catalogue.draftWithdrawal(code: "11-CMP-001", by: "admin")
+            _ = try await catalogue.publish(by: "admin")
+            let b = PageBrowser(h)
+            // The form offers every version, the newest two chosen.
+            let list = try await b.get("/catalogue")
+            #expect(list.html.contains(#"action="/catalogue/compare""#) && list.html.contains(#"<option value="2" selected>v2</option>"#)
+                && list.html.contains(#"<option value="3" selected>v3</option>"#), "\(list)")
+            // v1 → v3: only the second item is new (the first came and went).
+            let oneToThree = try await b.get("/catalogue/compare?from=1&to=3")
+            #expect(oneToThree.status == 200 && oneToThree.html.contains("目录第 1 版与第 3 版的差异"), "\(oneToThree)")
+            #expect(oneToThree.html.contains("比较测试乙") && !oneToThree.html.contains("比较测试甲"))
+            // v3 → v1 reads the other way; v2 → v3 shows the withdrawal.
+            let threeToOne = try await b.get("/catalogue/compare?from=3&to=1")
+            #expect(threeToOne.html.contains("比较测试乙") && !threeToOne.html.contains("比较测试甲"))
+            let twoToThree = try await b.get("/catalogue/compare?from=2&to=3")
+            let withdrawn = try #require(twoToThree.html.range(of: "撤销"))
+            #expect(twoToThree.html[withdrawn.lowerBound...].contains("比较测试甲"))
+            // validate: the version page is the comparison with the version before
+            let (_, v3, diff) = try await catalogue.compare(from: 2, to: 3)
+            #expect(v3.version == 3 && diff.added.map(\.code) == ["11-CMP-002"] && diff.withdrawn.map(\.code) == ["11-CMP-001"])
+            #expect(try await catalogue.changes(version: 3).1 == diff)
+            #expect(try await b.get("/catalogue/compare?from=1&to=9").html.contains("version_not_found"))
+            #expect(try await b.get("/catalogue/compare?from=x&to=2").html.contains("invalid_value"))
+            #expect(try await admin(h).get("/admin/catalogue").html.contains(#"action="/catalogue/compare""#))
+        }
+    }
+
+    /// A browser with an administrator signed in.
+    func admin(_ h: Harness) async throws -> PageBrowser {
+        let b = PageBrowser(h)
+        _ = try await b.get("/staff/signin")
+        _ = try await b.post("/staff/signin", [("username", "admin"), ("password", "admin-password")])
+        return b
+    }
 }

@@ -200,6 +200,7 @@ struct AdminPages {
             "items": published.items.map { ["code": $0.code, "name": $0.name, "domain": context.t("domain_\($0.domain.rawValue)")] },
             "version": published.version?.version ?? 0,
             "versions": versions.reversed().map { ["version": $0.version, "publishedAt": PageTime.dateTime($0.publishedAt), "by": $0.publishedBy] as [String: Any] },
+            "compare": PagesController.compareView(versions),
             "form": form,
         ], context: context)
     }
