@@ -429,6 +429,28 @@ def test_an_administrator_adds_suspends_and_terminates_a_bank(server, browser):
     assert bank and bank[0]["status"] == "terminated"
 
 
+def test_an_administrator_changes_an_outlets_hours_and_accessibility(server, browser):
+    d = browser
+    fresh(d, server)
+    staff_sign_in(d, server, "admin")
+    d.get(server.url + "/admin/outlets")
+    outlet = d.find_element(By.CSS_SELECTOR, "tr[data-outlet]").get_attribute("data-outlet")
+    submit(d, d.find_element(By.ID, f"edit-{outlet}"))
+    check(d, "admin-outlet-edit")
+    hours = d.find_element(By.ID, "o-hours")
+    hours.clear()
+    hours.send_keys("周一至周日 08:30-20:00")
+    access = d.find_element(By.ID, "o-access")
+    access.send_keys("、盲文办事指南")
+    post_form(d, "#outlet-form")
+    assert d.current_url.endswith("/admin/outlets")
+    row = d.find_element(By.CSS_SELECTOR, f'tr[data-outlet="{outlet}"]')
+    assert "周一至周日 08:30-20:00" in row.text and "盲文办事指南" in row.text
+    fresh(d, server)
+    d.get(server.url + "/outlets")
+    assert "盲文办事指南" in d.page_source and "周一至周日 08:30-20:00" in d.page_source
+
+
 def recognised(item, venue_region, issuer, form="electronic"):
     def covers(outer, inner):
         if outer == inner:

@@ -564,6 +564,45 @@ struct PagesTests {
         }
     }
 
+    @Test(arguments: Engine.available)
+    func anAdministratorChangesAnOutletsHoursServicesAndAccessibility(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            let outlet = try await h.createOutlet()
+            let b = try await admin(h)
+            let list = try await b.get("/admin/outlets")
+            #expect(list.html.contains(#"href="/admin/outlets?edit=\#(outlet)#h-outlet-form""#), "\(list)")
+            let form = try await b.get("/admin/outlets?edit=\(outlet)")
+            #expect(form.html.contains(#"action="/admin/outlets/\#(outlet)""#) && form.html.contains(#"value="09:00-17:00""#)
+                && form.html.contains(#"value="pickup" checked"#) && !form.html.contains(#"name="regionCode""#), "\(form)")
+            // No service at all is refused with the API's code and changes nothing.
+            let refused = try await b.post("/admin/outlets/\(outlet)", [("name", "朝阳区社保卡服务中心"), ("address", "朝阳路 1 号"), ("hours", "08:30-18:00")])
+            #expect(refused.status == 422 && refused.html.contains("invalid_field"))
+            let changed = try await b.post("/admin/outlets/\(outlet)", [
+                ("name", "朝阳区社保卡服务中心"), ("address", "朝阳路 1 号"), ("hours", "周一至周六 08:30-18:00"), ("services", "apply"), ("services", "pickup"),
+                ("services", "consult"), ("accessibility", "无障碍通道，轮椅借用、老年人优先窗口"),
+            ])
+            #expect(changed.location == "/admin/outlets", "\(changed)")
+            // validate: the public list and the page show the change; the change is audited
+            let outlets = try #require(try await h.call(.get, "/api/v1/outlets")["outlets"] as? [[String: Any]])
+            #expect(outlets.count == 1 && outlets[0]["outletId"] as? String == outlet && outlets[0]["regionCode"] as? String == "110105")
+            #expect(outlets[0]["hours"] as? String == "周一至周六 08:30-18:00" && outlets[0]["services"] as? [String] == ["apply", "pickup", "consult"])
+            #expect(outlets[0]["accessibility"] as? [String] == ["无障碍通道", "轮椅借用", "老年人优先窗口"])
+            #expect(try await PageBrowser(h).get("/outlets").html.contains("老年人优先窗口"))
+            let audited = try await h.services.store.read { s in
+                try await s.db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'outlet_updated' AND subject = \(bind: "outlet:" + outlet)").first()!
+                    .decode(column: "n", as: Int64.self)
+            }
+            #expect(audited == 1)
+            #expect(try await b.post("/admin/outlets/nope", [("name", "x"), ("address", "x"), ("hours", "x"), ("services", "apply")]).status == 404)
+            // Agents may not.
+            let agent = PageBrowser(h)
+            _ = try await agent.get("/staff/signin")
+            _ = try await agent.post("/staff/signin", [("username", "agent"), ("password", "agent-password")])
+            #expect(try await agent.post("/admin/outlets/\(outlet)", [("name", "x"), ("address", "x"), ("hours", "x"), ("services", "apply")]).status == 403)
+        }
+    }
+
     /// A browser with an administrator signed in.
     func admin(_ h: Harness) async throws -> PageBrowser {
         let b = PageBrowser(h)

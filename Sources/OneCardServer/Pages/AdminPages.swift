@@ -73,7 +73,7 @@ struct AdminPages {
             _ = try await venues.create(.init(
                 name: try f.required("name"), operatorUscc: try f.required("operatorUscc").uppercased(), type: try parseEnum(try f.required("type"), "type"),
                 regionCode: try f.required("regionCode"), address: try f.required("address"),
-                accessibility: (f["accessibility"] ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                accessibility: f.list("accessibility"),
                 unifiedLogo: f["unifiedLogo"] == "true", itemCodes: f.all("itemCodes")), by: me.actor)
             return Response.seeOther("/admin/venues")
         }
@@ -94,14 +94,19 @@ struct AdminPages {
         }
 
         // MARK: outlets, banks, users
-        pages.get("/admin/outlets") { _, context in
+        pages.get("/admin/outlets") { request, context in
             _ = try context.require([.admin], signIn: Self.signIn)
-            let outlets = try await services.store.read { try await $0.outlets.list() }
-            return renderer.page("admin-outlets", title: context.t("admin_outlets"), [
-                "outlets": outlets.map { ["name": $0.name, "address": $0.address, "hours": $0.hours, "regionCode": $0.regionCode,
-                                          "services": $0.services.map { context.t("svc_\($0)") }.joined(separator: "、")] },
-                "services": Outlet.knownServices.map { ["value": $0, "label": context.t("svc_\($0)")] },
-            ], context: context)
+            return try await outletsPage(context, edit: request.uri.queryParameters.get("edit"))
+        }
+
+        // Hours, services and accessibility change; the outlet keeps its id and region.
+        pages.post("/admin/outlets/{outletId}") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            _ = try await services.registry.updateOutlet(context.parameters.get("outletId") ?? "", name: try f.required("name"), address: try f.required("address"),
+                                                         services: f.all("services"), hours: try f.required("hours"), accessibility: f.list("accessibility"),
+                                                         actor: me.actor)
+            return Response.seeOther("/admin/outlets")
         }
 
         pages.post("/admin/outlets") { _, context in
@@ -110,7 +115,7 @@ struct AdminPages {
             _ = try await services.registry.createOutlet(Outlet(
                 id: "", name: try f.required("name"), regionCode: try f.required("regionCode"), address: try f.required("address"),
                 services: f.all("services"), hours: try f.required("hours"),
-                accessibility: (f["accessibility"] ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+                accessibility: f.list("accessibility")))
             return Response.seeOther("/admin/outlets")
         }
 
@@ -203,6 +208,24 @@ struct AdminPages {
             "compare": PagesController.compareView(versions),
             "form": form,
         ], context: context)
+    }
+
+    /// Every outlet, and the form that publishes a new one or, with `edit`, changes one.
+    func outletsPage(_ context: PageContext, edit: String?) async throws -> Response {
+        let outlets = try await services.store.read { try await $0.outlets.list() }
+        let editing = edit.flatMap { id in outlets.first { $0.id == id } }
+        return renderer.page("admin-outlets", title: context.t("admin_outlets"), [
+            "outlets": outlets.map { ["id": $0.id, "name": $0.name, "address": $0.address, "hours": $0.hours, "regionCode": $0.regionCode,
+                                      "services": $0.services.map { context.t("svc_\($0)") }.joined(separator: "、"),
+                                      "accessibility": $0.accessibility.joined(separator: "、")] },
+            "editing": editing != nil,
+            "form": [
+                "action": editing.map { "/admin/outlets/\($0.id)" } ?? "/admin/outlets", "heading": context.t(editing == nil ? "outlet_create" : "outlet_edit"),
+                "name": editing?.name ?? "", "address": editing?.address ?? "", "hours": editing?.hours ?? "", "regionCode": editing?.regionCode ?? "",
+                "accessibility": editing?.accessibility.joined(separator: "、") ?? "",
+                "services": Outlet.knownServices.map { ["value": $0, "label": context.t("svc_\($0)"), "checked": editing?.services.contains($0) ?? false] as [String: Any] },
+            ] as [String: Any],
+        ], context: context, back: editing.map { "/admin/outlets?edit=\($0.id)" })
     }
 
     /// Every bank with the changes its status allows (the rule is `BankStatusChange`); a terminated bank shows its migration plan.
