@@ -330,9 +330,7 @@ struct PagesTests {
             // setup
             try await h.createBank()
             let outlet = try await h.createOutlet()
-            let b = PageBrowser(h)
-            _ = try await b.get("/staff/signin")
-            _ = try await b.post("/staff/signin", [("username", "agent"), ("password", "agent-password")])
+            let b = try await staff(h, "agent")
             #expect(try await b.get("/agent").html.contains(#"href="/agent/persons/new""#))
             _ = try await b.get("/agent/persons/new")
             // A wrong check digit is refused with the registry's code, and the form keeps what was typed.
@@ -382,9 +380,7 @@ struct PagesTests {
             try await h.createBank("ICBC")
             try await h.createBank("BOC")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "654"))
-            let admin = PageBrowser(h)
-            _ = try await admin.get("/staff/signin")
-            _ = try await admin.post("/staff/signin", [("username", "admin"), ("password", "admin-password")])
+            let admin = try await staff(h, "admin")
             func status(_ code: String) async throws -> String? {
                 let banks = try await h.call(.get, "/api/v1/banks")["banks"] as? [[String: Any]] ?? []
                 return banks.first { $0["code"] as? String == code }?["status"] as? String
@@ -420,9 +416,7 @@ struct PagesTests {
             }
             #expect(audited == 1)
             // Agents may not change banks.
-            let agent = PageBrowser(h)
-            _ = try await agent.get("/staff/signin")
-            _ = try await agent.post("/staff/signin", [("username", "agent"), ("password", "agent-password")])
+            let agent = try await staff(h, "agent")
             #expect(try await agent.post("/admin/banks/BOC/status", [("status", "suspended")]).status == 403)
             #expect(try await status("BOC") == "active")
         }
@@ -560,7 +554,7 @@ struct PagesTests {
             #expect(try await catalogue.changes(version: 3).1 == diff)
             #expect(try await b.get("/catalogue/compare?from=1&to=9").html.contains("version_not_found"))
             #expect(try await b.get("/catalogue/compare?from=x&to=2").html.contains("invalid_value"))
-            #expect(try await admin(h).get("/admin/catalogue").html.contains(#"action="/catalogue/compare""#))
+            #expect(try await staff(h, "admin").get("/admin/catalogue").html.contains(#"action="/catalogue/compare""#))
         }
     }
 
@@ -569,7 +563,7 @@ struct PagesTests {
         try await Harness.run(engine) { h in
             // setup
             let outlet = try await h.createOutlet()
-            let b = try await admin(h)
+            let b = try await staff(h, "admin")
             let list = try await b.get("/admin/outlets")
             #expect(list.html.contains(#"href="/admin/outlets?edit=\#(outlet)#h-outlet-form""#), "\(list)")
             let form = try await b.get("/admin/outlets?edit=\(outlet)")
@@ -596,18 +590,16 @@ struct PagesTests {
             #expect(audited == 1)
             #expect(try await b.post("/admin/outlets/nope", [("name", "x"), ("address", "x"), ("hours", "x"), ("services", "apply")]).status == 404)
             // Agents may not.
-            let agent = PageBrowser(h)
-            _ = try await agent.get("/staff/signin")
-            _ = try await agent.post("/staff/signin", [("username", "agent"), ("password", "agent-password")])
+            let agent = try await staff(h, "agent")
             #expect(try await agent.post("/admin/outlets/\(outlet)", [("name", "x"), ("address", "x"), ("hours", "x"), ("services", "apply")]).status == 403)
         }
     }
 
-    /// A browser with an administrator signed in.
-    func admin(_ h: Harness) async throws -> PageBrowser {
+    /// A browser with the harness's `admin` or `agent` signed in.
+    func staff(_ h: Harness, _ username: String) async throws -> PageBrowser {
         let b = PageBrowser(h)
         _ = try await b.get("/staff/signin")
-        _ = try await b.post("/staff/signin", [("username", "admin"), ("password", "admin-password")])
+        _ = try await b.post("/staff/signin", [("username", username), ("password", "\(username)-password")])
         return b
     }
 }
