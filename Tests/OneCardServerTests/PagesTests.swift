@@ -595,6 +595,29 @@ struct PagesTests {
         }
     }
 
+    @Test func everyMessageATemplateOrPageNamesExists() throws {
+        // setup: the page sources next to this test's package
+        let pages = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/OneCardServer/Pages").standardized
+        let templates = try FileManager.default.contentsOfDirectory(at: pages.appendingPathComponent("Templates"), includingPropertiesForKeys: nil)
+        let swift = try FileManager.default.contentsOfDirectory(at: pages, includingPropertiesForKeys: nil).filter { $0.pathExtension == "swift" }
+        #expect(templates.count > 30 && swift.count > 5)
+        var missing: [String] = []
+        var checked = 0
+        for (files, pattern) in [(templates, #"\{\{t\.([a-z0-9_]+)\}\}"#), (swift, #"context\.t\("([a-z0-9_]+)"\)"#)] {
+            let regex = try NSRegularExpression(pattern: pattern)
+            for file in files {
+                let text = try String(contentsOf: file, encoding: .utf8)
+                for m in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                    let key = String(text[Range(m.range(at: 1), in: text)!])
+                    checked += 1
+                    // validate: in both languages
+                    if Messages.zh[key] == nil || Messages.en[key] == nil { missing.append("\(file.lastPathComponent): \(key)") }
+                }
+            }
+        }
+        #expect(checked > 300 && missing.isEmpty, "\(checked) checked; missing: \(missing)")
+    }
+
     /// A browser with the harness's `admin` or `agent` signed in.
     func staff(_ h: Harness, _ username: String) async throws -> PageBrowser {
         let b = PageBrowser(h)
