@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -321,5 +322,307 @@ struct PagesTests {
             _ = try await admin.post("/admin/venues/\(venueId)/terminals/\(terminalId)/revoke", [])
             #expect(try await gate.get("/venue").html.contains(#"name="apiKey""#))
         }
+    }
+
+    @Test(arguments: Engine.available)
+    func anAgentRegistersAPersonAndAppliesAtTheCounterOnTheirBehalf(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            try await h.createBank()
+            let outlet = try await h.createOutlet()
+            let b = try await staff(h, "agent")
+            #expect(try await b.get("/agent").html.contains(#"href="/agent/persons/new""#))
+            _ = try await b.get("/agent/persons/new")
+            // A wrong check digit is refused with the registry's code, and the form keeps what was typed.
+            let idNumber = TestIDs.resident(sequence: "321")
+            let wrong = String(idNumber.dropLast()) + (idNumber.last == "1" ? "2" : "1")
+            let refused = try await b.post("/agent/persons", [("idType", "resident"), ("idNumber", wrong), ("name", "赵志刚"), ("phone", "13800001234")])
+            #expect(refused.status == 422 && refused.html.contains("invalid_id_number") && refused.html.contains(#"value="赵志刚""#), "\(refused)")
+            #expect((try await h.call(.get, "/api/v1/card-applications", token: h.agent)["applications"] as? [[String: Any]])?.isEmpty == true)
+            // Registered: straight on to the application form, for that person, shown masked.
+            let registered = try await b.post("/agent/persons", [("idType", "resident"), ("idNumber", idNumber), ("name", "赵志刚"), ("phone", "13800001234"),
+                                                                 ("address", "朝阳路 2 号")])
+            #expect(registered.status == 200 && registered.html.contains("赵*刚") && !registered.html.contains(idNumber), "\(registered)")
+            let personId = try #require(PageReply.first(#"name="personId" value="([0-9a-f-]+)""#, in: registered.html))
+            #expect(try await b.post("/agent/persons", [("idType", "resident"), ("idNumber", idNumber), ("name", "赵志刚"), ("phone", "13800001234")])
+                .html.contains("person_exists"))
+            // The counter application, through the same service as POST /api/v1/card-applications.
+            let applied = try await b.post("/agent/apply", [("personId", personId), ("applyOutletId", outlet), ("delivery", "mail"), ("bankCode", "ICBC")])
+            #expect(applied.location == "/agent?notice=application_submitted", "\(applied)")
+            // validate
+            let queue = try await b.get(try #require(applied.location))
+            #expect(queue.html.contains("申请已提交") && queue.html.contains("窗口 · 邮寄到家"), "\(queue)")
+            let apps = try #require(try await h.call(.get, "/api/v1/card-applications", token: h.agent)["applications"] as? [[String: Any]])
+            #expect(apps.count == 1)
+            #expect(apps.first?["personId"] as? String == personId && apps.first?["channel"] as? String == "counter"
+                && apps.first?["applyOutletId"] as? String == outlet && apps.first?["delivery"] as? String == "mail")
+            #expect(try await h.count("audit_log") >= 1)
+            // A second application for the same person, found by ID number, is refused on the form with the API's code.
+            _ = try await b.get("/agent/apply")
+            let again = try await b.post("/agent/apply", [("idNumber", idNumber), ("applyOutletId", outlet), ("delivery", "pickup"), ("pickupOutletId", outlet),
+                                                          ("bankCode", "ICBC")])
+            #expect(again.status == 409 && again.html.contains("application_in_progress") && again.html.contains("赵*刚"), "\(again)")
+            let unknown = try await b.post("/agent/apply", [("idNumber", TestIDs.resident(sequence: "322")), ("applyOutletId", outlet), ("bankCode", "ICBC")])
+            #expect(unknown.status == 404 && unknown.html.contains("person_not_found"))
+            for url in b.seenURLs { #expect(!url.contains(idNumber), "\(url)") }
+            // Only agents and administrators, as for the API.
+            let holder = PageBrowser(h)
+            _ = try await holder.get("/signin")
+            #expect(try await holder.get("/agent/persons/new").location == "/staff/signin")
+            #expect(try await holder.post("/agent/persons", [("idType", "resident"), ("idNumber", idNumber)]).location == "/staff/signin")
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func anAdministratorSuspendsAndTerminatesABankWhoseHoldersMove(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: a holder whose card is with ICBC, and a second bank to succeed it
+            try await h.createBank("ICBC")
+            try await h.createBank("BOC")
+            let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "654"))
+            let admin = try await staff(h, "admin")
+            func status(_ code: String) async throws -> String? {
+                let banks = try await h.call(.get, "/api/v1/banks")["banks"] as? [[String: Any]] ?? []
+                return banks.first { $0["code"] as? String == code }?["status"] as? String
+            }
+            let page = try await admin.get("/admin/banks")
+            #expect(page.html.contains(#"action="/admin/banks/ICBC/status""#) && page.html.contains(#"id="suspend-ICBC""#), "\(page)")
+            // Suspend, and lift the suspension.
+            #expect(try await admin.post("/admin/banks/ICBC/status", [("status", "suspended")]).location == "/admin/banks")
+            #expect(try await status("ICBC") == "suspended")
+            #expect(try await admin.get("/admin/banks").html.contains(#"id="reactivate-ICBC""#))
+            #expect(try await admin.post("/admin/banks/ICBC/status", [("status", "suspended")]).html.contains("invalid_transition"))
+            _ = try await admin.post("/admin/banks/ICBC/status", [("status", "active")])
+            #expect(try await status("ICBC") == "active")
+            // Termination needs a successor; with one, the migration plan opens and the page reports it.
+            let noSuccessor = try await admin.post("/admin/banks/ICBC/status", [("status", "terminated")])
+            #expect(noSuccessor.status == 422 && noSuccessor.html.contains("successor_required") && noSuccessor.html.contains("终止合作须指定承接银行"))
+            #expect(try await admin.post("/admin/banks/ICBC/status", [("status", "terminated"), ("successorBankCode", "BOC"), ("choiceDays", "soon")])
+                .html.contains("invalid_field"))
+            #expect(try await status("ICBC") == "active")
+            let terminated = try await admin.post("/admin/banks/ICBC/status", [("status", "terminated"), ("successorBankCode", "BOC"), ("choiceDays", "30")])
+            #expect(terminated.location == "/admin/banks", "\(terminated)")
+            #expect(try await status("ICBC") == "terminated")
+            let plan = try await admin.get("/admin/banks")
+            #expect(plan.html.contains(#"id="migration-ICBC""#) && !plan.html.contains(#"id="suspend-ICBC""#), "\(plan)")
+            #expect(try await h.call(.get, "/api/v1/banks/ICBC/migration", token: h.admin)["counts"].flatMap { $0 as? [String: Any] }?["pending"] as? Int == 1)
+            // Moving the rest now: the card is with the successor.
+            #expect(try await admin.post("/admin/banks/ICBC/migration/apply", []).location == "/admin/banks")
+            // validate
+            #expect(try await h.call(.get, "/api/v1/cards/\(number)", token: h.agent).string("bankCode") == "BOC")
+            #expect(try await h.eventTypes(number).contains("bank_migrated"))
+            let audited = try await h.services.store.read { s in
+                try await s.db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'bank_terminated' AND actor = 'admin:admin'").first()!.decode(column: "n", as: Int64.self)
+            }
+            #expect(audited == 1)
+            // Agents may not change banks.
+            let agent = try await staff(h, "agent")
+            #expect(try await agent.post("/admin/banks/BOC/status", [("status", "suspended")]).status == 403)
+            #expect(try await status("BOC") == "active")
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func aVenueChecksAPhysicalCardByChallengeAndResponse(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: a metro gate taking physical cards, and an active card
+            try await CatalogueService(services: h.services).seedIfEmpty(by: "test")
+            try await h.createBank()
+            let venue = try await h.call(.post, "/api/v1/venues", token: h.admin, json: [
+                "name": "北京地铁", "operatorUscc": CatalogueAndAcceptanceAPITests.uscc(), "type": "transit", "regionCode": "110105", "address": "测试路 1 号",
+                "accessibility": [], "unifiedLogo": true, "itemCodes": ["JJJ-TRN-001"],
+            ])
+            let venueId = try #require(venue.string("venueId"))
+            let key = try #require(try await h.call(.post, "/api/v1/venues/\(venueId)/terminals", token: h.admin).string("apiKey"))
+            let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "888"))
+            let chip = h.services.chipKeys.key(for: try CardNumber(number))
+            func response(_ challenge: String, _ key: SymmetricKey) -> String {
+                Data(HMAC<SHA256>.authenticationCode(for: Data(base64Encoded: challenge)!, using: key)).base64EncodedString()
+            }
+            let gate = PageBrowser(h)
+            _ = try await gate.get("/venue")
+            _ = try await gate.post("/venue/signin", [("apiKey", key)])
+            /// The card form of a fresh page: its challenge and its own Idempotency-Key.
+            func cardForm() async throws -> (challenge: String, idem: String) {
+                let page = try await gate.get("/venue")
+                let form = String(page.html[try #require(page.html.range(of: #"id="card-form""#)).lowerBound...])
+                return (try #require(PageReply.first(#"name="challenge" value="([A-Za-z0-9+/=]+)""#, in: form)),
+                        try #require(PageReply.first(#"name="idempotencyKey" value="([^"]+)""#, in: form)))
+            }
+            var (challenge, idem) = try await cardForm()
+            #expect(Data(base64Encoded: challenge)?.count == 16)
+            #expect(try await cardForm().challenge != challenge, "every page has a fresh challenge")
+            // The chip's right answer is accepted; resending the form answers the same and records one use.
+            let fields = [("idempotencyKey", idem), ("kind", "card"), ("itemCode", "JJJ-TRN-001"), ("challenge", challenge), ("cardNumber", number),
+                          ("response", response(challenge, chip))]
+            let accepted = try await gate.post("/venue/accept", fields)
+            #expect(accepted.html.contains(#"data-decision="accepted""#) && accepted.html.contains("实体卡"), "\(accepted)")
+            #expect(try await gate.post("/venue/accept", fields).html.contains(#"data-decision="accepted""#))
+            #expect(try await h.count("uses") == 1)
+            // The same challenge again: denied, said as a card's reason.
+            (_, idem) = try await cardForm()
+            let replayed = try await gate.post("/venue/accept", [("idempotencyKey", idem), ("kind", "card"), ("itemCode", "JJJ-TRN-001"),
+                                                                 ("challenge", challenge), ("cardNumber", number), ("response", response(challenge, chip))])
+            #expect(replayed.html.contains(#"data-decision="denied""#) && replayed.html.contains("token_replayed") && replayed.html.contains("该挑战数已经使用过"),
+                    "\(replayed)")
+            // A wrong key (a forged card) is denied in plain words, in English too.
+            (challenge, idem) = try await cardForm()
+            let forged = try await gate.post("/venue/accept?lang=en", [("idempotencyKey", idem), ("kind", "card"), ("itemCode", "JJJ-TRN-001"),
+                                                                       ("challenge", challenge), ("cardNumber", number),
+                                                                       ("response", response(challenge, SymmetricKey(size: .bits256)))])
+            #expect(forged.html.contains(#"data-decision="denied""#) && forged.html.contains("chip_auth_failed")
+                && forged.html.contains("The chip could not be authenticated"), "\(forged)")
+            // A malformed answer is a form error, not a decision, and records nothing.
+            (challenge, idem) = try await cardForm()
+            let bad = try await gate.post("/venue/accept", [("idempotencyKey", idem), ("kind", "card"), ("itemCode", "JJJ-TRN-001"),
+                                                            ("challenge", challenge), ("cardNumber", number), ("response", "AA==")])
+            #expect(bad.status == 422 && bad.html.contains("invalid_field"))
+            // validate
+            #expect(try await h.count("uses") == 3)
+            for url in gate.seenURLs { #expect(!url.contains(number), "\(url)") }
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func theDataExportIsTheSameFromTheApiAndThePageAndIsAudited(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            try await h.createBank()
+            let idNumber = TestIDs.resident(sequence: "777")
+            let (holder, personId, number) = try await h.holderWithECard(idNumber: idNumber)
+            // The API
+            let api = try await h.call(.get, "/api/v1/me/export", token: holder)
+            #expect(api.status == 200, "\(api)")
+            let person = try #require(api["person"] as? [String: Any])
+            #expect(person["personId"] as? String == personId && person["idNumber"] as? String == idNumber && person["name"] as? String == "王秀梅")
+            #expect((api["card"] as? [String: Any])?["cardNumber"] as? String == number)
+            #expect((api["ecard"] as? [String: Any])?["status"] as? String == "active")
+            #expect((api["events"] as? [[String: Any]])?.contains { $0["type"] as? String == "application_collected" } == true)
+            #expect((api["applications"] as? [[String: Any]])?.count == 1)
+            for key in ["uses", "payments", "notifications"] { #expect(api[key] is [Any], "\(key)") }
+            // The page sends the same document, as a download.
+            let b = PageBrowser(h)
+            _ = try await b.get("/signin")
+            _ = try await b.post("/signin", [("idNumber", idNumber), ("password", "holder-password")])
+            let page = try await b.get("/me/export")
+            let pageJSON = try #require(try JSONSerialization.jsonObject(with: Data(page.html.utf8)) as? NSDictionary)
+            #expect(pageJSON == api.json as NSDictionary)
+            // validate: both reads are audited with their purpose
+            let purposes = try await h.services.store.read { s in
+                try await s.db.raw("SELECT purpose FROM audit_log WHERE action = 'person_unmasked_read'").all().map { try $0.decode(column: "purpose", as: String.self) }
+            }
+            #expect(purposes == ["holder data export", "holder data export"])
+            // Staff have no "me".
+            #expect(try await h.call(.get, "/api/v1/me/export", token: h.agent).status == 403)
+            #expect(try await h.call(.get, "/api/v1/me/export").status == 401)
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func anyTwoCatalogueVersionsCanBeCompared(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: v1 the seed, v2 adds one item, v3 adds another and withdraws the first
+            let catalogue = CatalogueService(services: h.services)
+            try await catalogue.seedIfEmpty(by: "test")
+            func item(_ code: String, _ name: String) -> CatalogueItem {
+                CatalogueItem(code: code, name: name, domain: .tourism, scenario: "持卡入园", cardForms: [.physical, .electronic], level: .provincial,
+                              regions: ["110000"], issuers: ["*"], venueTypes: [.park], legalBasis: "测试依据", effectiveFrom: CalendarDay("2024-01-01")!)
+            }
+            _ = try await catalogue.draft(item("11-CMP-001", "比较测试甲"), by: "admin")
+            _ = try await catalogue.publish(by: "admin")
+            _ = try await catalogue.draft(item("11-CMP-002", "比较测试乙"), by: "admin")
+            _ = try await catalogue.draftWithdrawal(code: "11-CMP-001", by: "admin")
+            _ = try await catalogue.publish(by: "admin")
+            let b = PageBrowser(h)
+            // The form offers every version, the newest two chosen.
+            let list = try await b.get("/catalogue")
+            #expect(list.html.contains(#"action="/catalogue/compare""#) && list.html.contains(#"<option value="2" selected>v2</option>"#)
+                && list.html.contains(#"<option value="3" selected>v3</option>"#), "\(list)")
+            // v1 → v3: only the second item is new (the first came and went).
+            let oneToThree = try await b.get("/catalogue/compare?from=1&to=3")
+            #expect(oneToThree.status == 200 && oneToThree.html.contains("目录第 1 版与第 3 版的差异"), "\(oneToThree)")
+            #expect(oneToThree.html.contains("比较测试乙") && !oneToThree.html.contains("比较测试甲"))
+            // v3 → v1 reads the other way; v2 → v3 shows the withdrawal.
+            let threeToOne = try await b.get("/catalogue/compare?from=3&to=1")
+            #expect(threeToOne.html.contains("比较测试乙") && !threeToOne.html.contains("比较测试甲"))
+            let twoToThree = try await b.get("/catalogue/compare?from=2&to=3")
+            let withdrawn = try #require(twoToThree.html.range(of: "撤销"))
+            #expect(twoToThree.html[withdrawn.lowerBound...].contains("比较测试甲"))
+            // validate: the version page is the comparison with the version before
+            let (_, v3, diff) = try await catalogue.compare(from: 2, to: 3)
+            #expect(v3.version == 3 && diff.added.map(\.code) == ["11-CMP-002"] && diff.withdrawn.map(\.code) == ["11-CMP-001"])
+            #expect(try await catalogue.changes(version: 3).1 == diff)
+            #expect(try await b.get("/catalogue/compare?from=1&to=9").html.contains("version_not_found"))
+            #expect(try await b.get("/catalogue/compare?from=x&to=2").html.contains("invalid_value"))
+            #expect(try await staff(h, "admin").get("/admin/catalogue").html.contains(#"action="/catalogue/compare""#))
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func anAdministratorChangesAnOutletsHoursServicesAndAccessibility(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            let outlet = try await h.createOutlet()
+            let b = try await staff(h, "admin")
+            let list = try await b.get("/admin/outlets")
+            #expect(list.html.contains(#"href="/admin/outlets?edit=\#(outlet)#h-outlet-form""#), "\(list)")
+            let form = try await b.get("/admin/outlets?edit=\(outlet)")
+            #expect(form.html.contains(#"action="/admin/outlets/\#(outlet)""#) && form.html.contains(#"value="09:00-17:00""#)
+                && form.html.contains(#"value="pickup" checked"#) && !form.html.contains(#"name="regionCode""#), "\(form)")
+            // No service at all is refused with the API's code and changes nothing.
+            let refused = try await b.post("/admin/outlets/\(outlet)", [("name", "朝阳区社保卡服务中心"), ("address", "朝阳路 1 号"), ("hours", "08:30-18:00")])
+            #expect(refused.status == 422 && refused.html.contains("invalid_field"))
+            let changed = try await b.post("/admin/outlets/\(outlet)", [
+                ("name", "朝阳区社保卡服务中心"), ("address", "朝阳路 1 号"), ("hours", "周一至周六 08:30-18:00"), ("services", "apply"), ("services", "pickup"),
+                ("services", "consult"), ("accessibility", "无障碍通道，轮椅借用、老年人优先窗口"),
+            ])
+            #expect(changed.location == "/admin/outlets", "\(changed)")
+            // validate: the public list and the page show the change; the change is audited
+            let outlets = try #require(try await h.call(.get, "/api/v1/outlets")["outlets"] as? [[String: Any]])
+            #expect(outlets.count == 1 && outlets[0]["outletId"] as? String == outlet && outlets[0]["regionCode"] as? String == "110105")
+            #expect(outlets[0]["hours"] as? String == "周一至周六 08:30-18:00" && outlets[0]["services"] as? [String] == ["apply", "pickup", "consult"])
+            #expect(outlets[0]["accessibility"] as? [String] == ["无障碍通道", "轮椅借用", "老年人优先窗口"])
+            #expect(try await PageBrowser(h).get("/outlets").html.contains("老年人优先窗口"))
+            let audited = try await h.services.store.read { s in
+                try await s.db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'outlet_updated' AND subject = \(bind: "outlet:" + outlet)").first()!
+                    .decode(column: "n", as: Int64.self)
+            }
+            #expect(audited == 1)
+            #expect(try await b.post("/admin/outlets/nope", [("name", "x"), ("address", "x"), ("hours", "x"), ("services", "apply")]).status == 404)
+            // Agents may not.
+            let agent = try await staff(h, "agent")
+            #expect(try await agent.post("/admin/outlets/\(outlet)", [("name", "x"), ("address", "x"), ("hours", "x"), ("services", "apply")]).status == 403)
+        }
+    }
+
+    @Test func everyMessageATemplateOrPageNamesExists() throws {
+        // setup: the page sources next to this test's package
+        let pages = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/OneCardServer/Pages").standardized
+        let templates = try FileManager.default.contentsOfDirectory(at: pages.appendingPathComponent("Templates"), includingPropertiesForKeys: nil)
+        let swift = try FileManager.default.contentsOfDirectory(at: pages, includingPropertiesForKeys: nil).filter { $0.pathExtension == "swift" }
+        #expect(templates.count > 30 && swift.count > 5)
+        var missing: [String] = []
+        var checked = 0
+        for (files, pattern) in [(templates, #"\{\{t\.([a-z0-9_]+)\}\}"#), (swift, #"context\.t\("([a-z0-9_]+)"\)"#)] {
+            let regex = try NSRegularExpression(pattern: pattern)
+            for file in files {
+                let text = try String(contentsOf: file, encoding: .utf8)
+                for m in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                    let key = String(text[Range(m.range(at: 1), in: text)!])
+                    checked += 1
+                    // validate: in both languages
+                    if Messages.zh[key] == nil || Messages.en[key] == nil { missing.append("\(file.lastPathComponent): \(key)") }
+                }
+            }
+        }
+        #expect(checked > 300 && missing.isEmpty, "\(checked) checked; missing: \(missing)")
+    }
+
+    /// A browser with the harness's `admin` or `agent` signed in.
+    func staff(_ h: Harness, _ username: String) async throws -> PageBrowser {
+        let b = PageBrowser(h)
+        _ = try await b.get("/staff/signin")
+        _ = try await b.post("/staff/signin", [("username", username), ("password", "\(username)-password")])
+        return b
     }
 }

@@ -123,25 +123,29 @@ struct AcceptanceController {
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/uses", summary: "Who checked my card: every use and identity check", tag: "me", roles: [.holder],
-                         success: (200, "Uses, newest first", .object([("uses", .array(.object([
+                         success: (200, "Uses, newest first", .object([("uses", .array(api.schema("Use", .object([
                             ("useId", .text), ("at", .dateTime), ("kind", .string(values: ["qr", "card", "identity_check"])), ("decision", .text),
                             ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
                             ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
-                         ], required: ["useId", "at", "kind", "decision", "itemCode"])))], required: ["uses"])))) { _, context in
-            let personId = context.identity!.personId!
-            let views = try await services.store.read { s -> [UseView] in
-                var venueCache: [String: Venue] = [:]
-                var out: [UseView] = []
-                for u in try await s.uses.list(personId: personId) {
-                    if venueCache[u.venueId] == nil { venueCache[u.venueId] = try await s.venues.find(u.venueId) }
-                    let v = venueCache[u.venueId]
-                    out.append(UseView(useId: u.id, at: Timestamp.format(u.at), kind: u.kind, decision: u.decision, reason: u.reason, itemCode: u.itemCode,
-                                       venueName: v?.name, venueType: v?.type.rawValue, regionCode: v?.regionCode, crossRegion: u.crossRegion,
-                                       chargedFen: u.chargedFen, disclosed: u.disclosed))
-                }
-                return out
-            }
+                         ], required: ["useId", "at", "kind", "decision", "itemCode"]))))], required: ["uses"])))) { _, context in
+            let views = try await Self.useViews(personId: context.identity!.personId!, services: services)
             return JSONResponse(["uses": views])
+        }
+    }
+
+    /// Every use and identity check of a person's cards, newest first, with the venue named (for `/me/uses` and the data export).
+    static func useViews(personId: String, services: AppServices) async throws -> [UseView] {
+        try await services.store.read { s -> [UseView] in
+            var venueCache: [String: Venue] = [:]
+            var out: [UseView] = []
+            for u in try await s.uses.list(personId: personId) {
+                if venueCache[u.venueId] == nil { venueCache[u.venueId] = try await s.venues.find(u.venueId) }
+                let v = venueCache[u.venueId]
+                out.append(UseView(useId: u.id, at: Timestamp.format(u.at), kind: u.kind, decision: u.decision, reason: u.reason, itemCode: u.itemCode,
+                                   venueName: v?.name, venueType: v?.type.rawValue, regionCode: v?.regionCode, crossRegion: u.crossRegion,
+                                   chargedFen: u.chargedFen, disclosed: u.disclosed))
+            }
+            return out
         }
     }
 }

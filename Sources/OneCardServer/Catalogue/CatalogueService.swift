@@ -84,12 +84,21 @@ struct CatalogueService: Sendable {
     }
 
     func changes(version v: Int64) async throws -> (CatalogueVersion, CatalogueDiff) {
+        let (_, version, diff) = try await compare(from: v - 1, to: v)
+        return (version, diff)
+    }
+
+    /// What differs between two published versions, in either order; version 0 is the empty catalogue before the first.
+    func compare(from a: Int64, to b: Int64) async throws -> (from: CatalogueVersion?, to: CatalogueVersion, diff: CatalogueDiff) {
         try await store.read { s in
-            guard let version = try await s.catalogue.version(v) else {
-                throw DomainError(.notFound, "version_not_found", "no catalogue version \(v)")
+            func find(_ v: Int64) async throws -> CatalogueVersion {
+                guard let version = try await s.catalogue.version(v) else { throw DomainError(.notFound, "version_not_found", "no catalogue version \(v)") }
+                return version
             }
-            let before = v > 1 ? try await s.catalogue.items(version: v - 1) : []
-            return (version, CatalogueDiff(from: before, to: try await s.catalogue.items(version: v)))
+            let to = try await find(b)
+            let from: CatalogueVersion? = if a == 0 { nil } else { try await find(a) }
+            let before: [CatalogueItem] = if a == 0 { [] } else { try await s.catalogue.items(version: a) }
+            return (from, to, CatalogueDiff(from: before, to: try await s.catalogue.items(version: b)))
         }
     }
 

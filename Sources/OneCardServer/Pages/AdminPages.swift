@@ -73,7 +73,7 @@ struct AdminPages {
             _ = try await venues.create(.init(
                 name: try f.required("name"), operatorUscc: try f.required("operatorUscc").uppercased(), type: try parseEnum(try f.required("type"), "type"),
                 regionCode: try f.required("regionCode"), address: try f.required("address"),
-                accessibility: (f["accessibility"] ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                accessibility: f.list("accessibility"),
                 unifiedLogo: f["unifiedLogo"] == "true", itemCodes: f.all("itemCodes")), by: me.actor)
             return Response.seeOther("/admin/venues")
         }
@@ -94,14 +94,19 @@ struct AdminPages {
         }
 
         // MARK: outlets, banks, users
-        pages.get("/admin/outlets") { _, context in
+        pages.get("/admin/outlets") { request, context in
             _ = try context.require([.admin], signIn: Self.signIn)
-            let outlets = try await services.store.read { try await $0.outlets.list() }
-            return renderer.page("admin-outlets", title: context.t("admin_outlets"), [
-                "outlets": outlets.map { ["name": $0.name, "address": $0.address, "hours": $0.hours, "regionCode": $0.regionCode,
-                                          "services": $0.services.map { context.t("svc_\($0)") }.joined(separator: "、")] },
-                "services": Outlet.knownServices.map { ["value": $0, "label": context.t("svc_\($0)")] },
-            ], context: context)
+            return try await outletsPage(context, edit: request.uri.queryParameters.get("edit"))
+        }
+
+        // Hours, services and accessibility change; the outlet keeps its id and region.
+        pages.post("/admin/outlets/{outletId}") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            _ = try await services.registry.updateOutlet(context.parameters.get("outletId") ?? "", name: try f.required("name"), address: try f.required("address"),
+                                                         services: f.all("services"), hours: try f.required("hours"), accessibility: f.list("accessibility"),
+                                                         actor: me.actor)
+            return Response.seeOther("/admin/outlets")
         }
 
         pages.post("/admin/outlets") { _, context in
@@ -110,17 +115,13 @@ struct AdminPages {
             _ = try await services.registry.createOutlet(Outlet(
                 id: "", name: try f.required("name"), regionCode: try f.required("regionCode"), address: try f.required("address"),
                 services: f.all("services"), hours: try f.required("hours"),
-                accessibility: (f["accessibility"] ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+                accessibility: f.list("accessibility")))
             return Response.seeOther("/admin/outlets")
         }
 
         pages.get("/admin/banks") { _, context in
             _ = try context.require([.admin], signIn: Self.signIn)
-            let banks = try await services.store.read { try await $0.banks.list() }
-            return renderer.page("admin-banks", title: context.t("admin_banks"), [
-                "banks": banks.map { ["code": $0.code, "name": $0.name, "from": $0.agreementFrom.description, "to": $0.agreementTo.description,
-                                      "status": context.t("bank_\($0.status.rawValue)"), "ok": $0.status == .active] as [String: Any] },
-            ], context: context)
+            return try await banksPage(context)
         }
 
         pages.post("/admin/banks") { _, context in
@@ -130,6 +131,28 @@ struct AdminPages {
             guard let to = CalendarDay(try f.required("agreementTo")) else { throw DomainError.invalidField("agreementTo", "a date YYYY-MM-DD") }
             _ = try await services.registry.createBank(Bank(code: try f.required("code").uppercased(), name: try f.required("name"),
                                                             agreementFrom: from, agreementTo: to, endpoint: f["endpoint"], status: .active))
+            return Response.seeOther("/admin/banks")
+        }
+
+        // Suspend, lift a suspension or terminate with a successor: the same service as `PATCH /api/v1/banks/{code}`.
+        pages.post("/admin/banks/{code}/status") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            let f = context.form
+            let status: Bank.Status = try parseEnum(try f.required("status"), "status")
+            var choiceDays: Int?
+            if let raw = f["choiceDays"] {
+                guard let days = Int(raw) else { throw DomainError.invalidField("choiceDays", "0 to 365") }
+                choiceDays = days
+            }
+            _ = try await services.banking.update(context.parameters.get("code") ?? "", status: status, successorCode: f["successorBankCode"],
+                                                  choiceDays: choiceDays, endpoint: nil, actor: me.actor)
+            return Response.seeOther("/admin/banks")
+        }
+
+        // The successor now, before the holders' choice period ends (as `POST /api/v1/banks/{code}/migration/apply` with early=true).
+        pages.post("/admin/banks/{code}/migration/apply") { _, context in
+            let me = try context.require([.admin], signIn: Self.signIn)
+            _ = try await services.banking.applyMigration(context.parameters.get("code") ?? "", actor: Actor(name: me.actor, channel: "admin"), early: true)
             return Response.seeOther("/admin/banks")
         }
 
@@ -182,8 +205,55 @@ struct AdminPages {
             "items": published.items.map { ["code": $0.code, "name": $0.name, "domain": context.t("domain_\($0.domain.rawValue)")] },
             "version": published.version?.version ?? 0,
             "versions": versions.reversed().map { ["version": $0.version, "publishedAt": PageTime.dateTime($0.publishedAt), "by": $0.publishedBy] as [String: Any] },
+            "compare": PagesController.compareView(versions),
             "form": form,
         ], context: context)
+    }
+
+    /// Every outlet, and the form that publishes a new one or, with `edit`, changes one.
+    func outletsPage(_ context: PageContext, edit: String?) async throws -> Response {
+        let outlets = try await services.store.read { try await $0.outlets.list() }
+        let editing = edit.flatMap { id in outlets.first { $0.id == id } }
+        return renderer.page("admin-outlets", title: context.t("admin_outlets"), [
+            "outlets": outlets.map { ["id": $0.id, "name": $0.name, "address": $0.address, "hours": $0.hours, "regionCode": $0.regionCode,
+                                      "services": $0.services.map { context.t("svc_\($0)") }.joined(separator: "、"),
+                                      "accessibility": $0.accessibility.joined(separator: "、")] },
+            "editing": editing != nil,
+            "form": [
+                "action": editing.map { "/admin/outlets/\($0.id)" } ?? "/admin/outlets", "heading": context.t(editing == nil ? "outlet_create" : "outlet_edit"),
+                "name": editing?.name ?? "", "address": editing?.address ?? "", "hours": editing?.hours ?? "", "regionCode": editing?.regionCode ?? "",
+                "accessibility": editing?.accessibility.joined(separator: "、") ?? "",
+                "services": Outlet.knownServices.map { ["value": $0, "label": context.t("svc_\($0)"), "checked": editing?.services.contains($0) ?? false] as [String: Any] },
+            ] as [String: Any],
+        ], context: context, back: editing.map { "/admin/outlets?edit=\($0.id)" })
+    }
+
+    /// Every bank with the changes its status allows (the rule is `BankStatusChange`); a terminated bank shows its migration plan.
+    func banksPage(_ context: PageContext) async throws -> Response {
+        let banks = try await services.store.read { try await $0.banks.list() }
+        var rows: [[String: Any]] = []
+        for b in banks {
+            func allowed(_ to: Bank.Status) -> Bool {
+                (try? BankStatusChange.check(from: b.status, to: to, successor: to == .terminated ? banks.first { $0.code != b.code && $0.status == .active } : nil, code: b.code)) != nil
+            }
+            var row: [String: Any] = [
+                "code": b.code, "name": b.name, "from": b.agreementFrom.description, "to": b.agreementTo.description,
+                "status": context.t("bank_\(b.status.rawValue)"), "statusCode": b.status.rawValue, "ok": b.status == .active,
+                "canSuspend": allowed(.suspended), "canReactivate": allowed(.active), "canTerminate": allowed(.terminated),
+                "successors": banks.filter { $0.code != b.code && $0.status == .active }.map { ["code": $0.code, "name": $0.name] },
+                "defaultChoiceDays": BankService.defaultChoiceDays,
+            ]
+            if b.status == .terminated, let report = try? await services.banking.migration(b.code) {
+                let m = report.migration
+                row["migration"] = [
+                    "successor": m.successorCode, "chooseBy": PageTime.dateTime(m.chooseBy), "applied": m.status == .applied,
+                    "pending": report.cards.filter { $0.status == .pending }.count, "chosen": report.cards.filter { $0.status == .chosen }.count,
+                    "moved": report.cards.filter { $0.status == .moved }.count, "held": report.heldPayments,
+                ] as [String: Any]
+            }
+            rows.append(row)
+        }
+        return renderer.page("admin-banks", title: context.t("admin_banks"), ["banks": rows], context: context)
     }
 
     func venuesPage(_ context: PageContext) async throws -> Response {

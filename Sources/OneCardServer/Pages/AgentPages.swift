@@ -3,8 +3,9 @@ import Hummingbird
 import OneCardCore
 import OneCardStore
 
-/// The card agency's desk: the application queue with deadlines and a button per step, finding a card
-/// by number or ID number (posted, never in a URL), lifecycle actions with reasons, and a card's history.
+/// The card agency's desk: the application queue with deadlines and a button per step, registering a
+/// person and applying at the counter on their behalf, finding a card by number or ID number (posted,
+/// never in a URL), lifecycle actions with reasons, and a card's history.
 struct AgentPages {
     let services: AppServices
     let renderer: PageRenderer
@@ -13,9 +14,59 @@ struct AgentPages {
     static let staff: [Role] = [.agent, .admin]
 
     func register(_ pages: RouterGroup<PageContext>) {
-        pages.get("/agent") { _, context in
+        pages.get("/agent") { request, context in
             _ = try context.require(Self.staff, signIn: Self.signIn)
-            return try await queuePage(context)
+            let notice = request.uri.queryParameters.get("notice").flatMap { ["application_submitted"].contains($0) ? context.t($0) : nil }
+            return try await queuePage(context, notice: notice)
+        }
+
+        // Registering a person: the registry's own service, as `POST /api/v1/persons`; then straight on to the application.
+        pages.get("/agent/persons/new") { _, context in
+            _ = try context.require(Self.staff, signIn: Self.signIn)
+            return personPage(context)
+        }
+
+        pages.post("/agent/persons") { _, context in
+            let me = try context.require(Self.staff, signIn: Self.signIn)
+            let f = context.form
+            do {
+                let person = try await services.registry.registerPerson(
+                    idType: try parseEnum(try f.required("idType"), "idType"), idNumber: try f.required("idNumber").uppercased(),
+                    name: try f.required("name"), phone: try f.required("phone"), address: f["address"], actor: me.actor)
+                return try await applyPage(context, person: person, notice: context.t("person_registered"))
+            } catch let e as DomainError {
+                return personPage(context, error: e, form: f)
+            }
+        }
+
+        // A counter application on a person's behalf: the same service as `POST /api/v1/card-applications`. The person
+        // comes from the registration just made (their record id, hidden) or is found by the ID number typed in.
+        pages.get("/agent/apply") { _, context in
+            _ = try context.require(Self.staff, signIn: Self.signIn)
+            return try await applyPage(context)
+        }
+
+        pages.post("/agent/apply") { _, context in
+            let me = try context.require(Self.staff, signIn: Self.signIn)
+            let f = context.form
+            var person: Person?
+            do {
+                if let id = f["personId"] {
+                    person = try await services.registry.person(id)
+                } else {
+                    let idNumber = try f.required("idNumber").uppercased()
+                    person = try await services.store.read { try await $0.persons.find(idNumber: idNumber) }
+                    guard person != nil else { throw DomainError(.notFound, "person_not_found", "no person with that ID number; register them first") }
+                }
+                let delivery: Delivery = try parseEnum(f["delivery"] ?? "pickup", "delivery")
+                _ = try await services.cards.submit(.init(
+                    personId: person!.id, channel: .counter, applyOutletId: try f.required("applyOutletId"),
+                    pickupOutletId: delivery == .pickup ? f["pickupOutletId"] : nil, bankCode: try f.required("bankCode"), delivery: delivery),
+                    actor: Actor(name: me.actor, channel: "counter"))
+                return Response.seeOther("/agent?notice=application_submitted")
+            } catch let e as DomainError {
+                return try await applyPage(context, person: person, error: e)
+            }
         }
 
         pages.post("/agent/applications/{applicationId}/{step}") { _, context in
@@ -78,7 +129,40 @@ struct AgentPages {
         }
     }
 
-    func queuePage(_ context: PageContext) async throws -> Response {
+    func personPage(_ context: PageContext, error: DomainError? = nil, form: Form = Form()) -> Response {
+        var d = PagesController.errorView(error, context)
+        let chosen = form["idType"] ?? IDType.resident.rawValue
+        d["idTypes"] = IDType.allCases.map { ["value": $0.rawValue, "label": context.t("idtype_\($0.rawValue)"), "selected": $0.rawValue == chosen] as [String: Any] }
+        d["form"] = ["idNumber": form["idNumber"] ?? "", "name": form["name"] ?? "", "phone": form["phone"] ?? "", "address": form["address"] ?? ""]
+        return renderer.page("agent-person", title: context.t("person_new_title"), d, context: context,
+                             status: error.map { Problem.status(for: $0.kind) } ?? .ok, back: "/agent/persons/new")
+    }
+
+    /// The counter application form: the applying outlet (where the agent sits), pick-up or mail, the bank.
+    func applyPage(_ context: PageContext, person: Person? = nil, notice: String? = nil, error: DomainError? = nil) async throws -> Response {
+        let (outlets, banks) = try await services.store.read { s in (try await s.outlets.list(), try await s.banks.list()) }
+        let today = services.today
+        let f = context.form
+        var d = PagesController.errorView(error, context)
+        if let person {
+            d["person"] = ["id": person.id, "label": "\(Mask.name(person.name))（\(Mask.idNumber(person.idNumber.value))）"]
+        }
+        d["notice"] = notice ?? ""
+        d["hasNotice"] = notice != nil
+        d["pickupChecked"] = f["delivery"] != "mail"
+        d["applyOutlets"] = outlets.filter { $0.services.contains("apply") }.map {
+            ["id": $0.id, "name": $0.name, "address": $0.address, "selected": $0.id == f["applyOutletId"]] as [String: Any]
+        }
+        d["pickupOutlets"] = outlets.filter { $0.services.contains("pickup") }.map {
+            ["id": $0.id, "name": $0.name, "address": $0.address, "selected": $0.id == f["pickupOutletId"]] as [String: Any]
+        }
+        d["banks"] = banks.filter { $0.acceptsNewCards(on: today) }.map { ["code": $0.code, "name": $0.name, "selected": $0.code == f["bankCode"]] as [String: Any] }
+        d["timeLimit"] = String(format: context.t("guide_time_limit_text"), services.policy.applicationTimeLimitDays)
+        return renderer.page("agent-apply", title: context.t("agent_apply_title"), d, context: context,
+                             status: error.map { Problem.status(for: $0.kind) } ?? .ok, back: "/agent/apply")
+    }
+
+    func queuePage(_ context: PageContext, notice: String? = nil) async throws -> Response {
         let apps = try await services.cards.queue(statuses: ApplicationStatus.allCases.filter(\.isOpen))
         let now = services.clock.now()
         let persons = try await services.store.read { s in
@@ -98,7 +182,9 @@ struct AgentPages {
             row["canReject"] = (try? ApplicationLifecycle.next(from: a.status, .reject)) != nil
             return row
         }
-        return renderer.page("agent", title: context.t("agent_title"), ["rows": rows, "none": rows.isEmpty], context: context)
+        return renderer.page("agent", title: context.t("agent_title"), [
+            "rows": rows, "none": rows.isEmpty, "notice": notice ?? "", "hasNotice": notice != nil,
+        ], context: context, back: "/agent")
     }
 
     func cardPage(_ card: Card, _ context: PageContext, full: Person? = nil, notice: String? = nil, chipKey: String? = nil) async throws -> Response {

@@ -56,6 +56,11 @@ struct Form: Sendable {
 
     func all(_ name: String) -> [String] { fields.filter { $0.0 == name }.map(\.1) }
 
+    /// A free-text list typed into one field, split at commas (ASCII or Chinese) and enumeration commas.
+    func list(_ name: String) -> [String] {
+        (self[name] ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == "、" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// A required field, or the same `invalid_field` refusal the API gives.
     func required(_ name: String) throws(DomainError) -> String {
         guard let v = self[name] else { throw DomainError.invalidField(name, "required") }

@@ -114,21 +114,50 @@ struct PagesController {
                 "region": region ?? "",
                 "csv": csv, "json": json,
                 "versions": versions.reversed().map { ["version": $0.version, "publishedAt": PageTime.dateTime($0.publishedAt)] as [String: Any] },
+                "compare": Self.compareView(versions),
             ], context: context)
         }
 
         pages.get("/catalogue/versions/{version}") { _, context in
             guard let v = Int64(context.parameters.get("version") ?? "") else { throw DomainError(.notFound, "version_not_found", "versions are numbers") }
-            let (version, diff) = try await CatalogueService(services: services).changes(version: v)
-            return renderer.page("version", title: String(format: context.t("version_title"), Int(version.version)), [
-                "heading": String(format: context.t("version_title"), Int(version.version)),
-                "publishedAt": PageTime.dateTime(version.publishedAt), "publishedBy": version.publishedBy,
-                "added": diff.added.map { Self.itemView($0, context) }, "hasAdded": !diff.added.isEmpty,
-                "changed": diff.changed.map { ["before": Self.itemView($0.before, context), "after": Self.itemView($0.after, context)] },
-                "hasChanged": !diff.changed.isEmpty,
-                "withdrawn": diff.withdrawn.map { Self.itemView($0, context) }, "hasWithdrawn": !diff.withdrawn.isEmpty,
-            ], context: context)
+            let (_, version, diff) = try await CatalogueService(services: services).compare(from: v - 1, to: v)
+            let heading = String(format: context.t("version_title"), Int(version.version))
+            return versionPage(heading: heading, version, diff, context)
         }
+
+        // Any two versions side by side (GET: version numbers are public, not personal).
+        pages.get("/catalogue/compare") { request, context in
+            let q = request.uri.queryParameters
+            guard let a = q.get("from").flatMap({ Int64($0) }), let b = q.get("to").flatMap({ Int64($0) }), a >= 0, b >= 1 else {
+                throw DomainError(.unprocessable, "invalid_value", "from and to: version numbers")
+            }
+            let (_, version, diff) = try await CatalogueService(services: services).compare(from: a, to: b)
+            let heading = String(format: context.t("compare_title"), Int(a), Int(b))
+            return versionPage(heading: heading, version, diff, context)
+        }
+    }
+
+    /// What changed between two catalogue versions: added, changed (before and after) and withdrawn items.
+    func versionPage(heading: String, _ version: CatalogueVersion, _ diff: CatalogueDiff, _ context: PageContext) -> Response {
+        renderer.page("version", title: heading, [
+            "heading": heading,
+            "publishedAt": PageTime.dateTime(version.publishedAt), "publishedBy": version.publishedBy,
+            "added": diff.added.map { Self.itemView($0, context) }, "hasAdded": !diff.added.isEmpty,
+            "changed": diff.changed.map { ["before": Self.itemView($0.before, context), "after": Self.itemView($0.after, context)] },
+            "hasChanged": !diff.changed.isEmpty,
+            "withdrawn": diff.withdrawn.map { Self.itemView($0, context) }, "hasWithdrawn": !diff.withdrawn.isEmpty,
+        ], context: context)
+    }
+
+    /// The two version pickers of the comparison form, the newest two chosen.
+    static func compareView(_ versions: [CatalogueVersion]) -> [String: Any] {
+        let numbers = versions.map(\.version).sorted()
+        let to = numbers.last ?? 0
+        let from = numbers.dropLast().last ?? 0
+        func options(_ chosen: Int64) -> [[String: Any]] {
+            numbers.reversed().map { ["version": $0, "selected": $0 == chosen] as [String: Any] }
+        }
+        return ["from": options(from), "to": options(to), "canCompare": numbers.count >= 2]
     }
 
     /// A catalogue item with its enumerations in the reader's language.

@@ -99,39 +99,13 @@ struct ResidentPages {
             return renderer.page("uses", title: context.t("uses_title"), ["uses": uses, "none": uses.isEmpty], context: context)
         }
 
-        // Everything held about the resident, as JSON (the read is audited like any full read of a person).
+        // Everything held about the resident, as JSON: the same document as `GET /api/v1/me/export` (the read is audited).
         pages.get("/me/export") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
-            let personId = me.personId!
-            let person = try await services.registry.unmaskedPerson(personId, purpose: "holder data export", actor: me.actor)
-            let card = try await services.cards.liveCard(personId: personId)
-            let now = services.clock.now()
-            let apps = try await services.cards.applications(personId: personId)
-            var events: [CardEvent] = []
-            if let card { events = try await services.cards.events(card.number) }
-            let ecard = try await services.store.read { try await $0.ecards.find(personId: personId) }
-            let uses = try await services.store.read { try await $0.uses.list(personId: personId) }
-            let export = Export(
-                exportedAt: Timestamp.format(now), person: RegistryController.PersonView(person, unmasked: true),
-                card: card.map(CardsController.CardView.init), applications: apps.map { CardsController.ApplicationView($0, now: now) },
-                events: events.map(CardsController.EventView.init), ecard: ecard.map(ECardController.ECardView.init),
-                uses: uses.map { Export.Use(at: Timestamp.format($0.at), kind: $0.kind, decision: $0.decision, reason: $0.reason, itemCode: $0.itemCode,
-                                            venueId: $0.venueId, crossRegion: $0.crossRegion, chargedFen: $0.chargedFen, disclosed: $0.disclosed) })
-            var response = try Response.json(export)
+            var response = try Response.json(try await HolderExport.make(personId: me.personId!, actor: me.actor, services: services))
             response.headers[.contentDisposition] = "attachment; filename=\"onecard-my-data.json\""
             return response
         }
-    }
-
-    struct Export: Encodable {
-        struct Use: Encodable { let at: String, kind: String, decision: String, reason: String?, itemCode: String, venueId: String, crossRegion: Bool, chargedFen: Int64, disclosed: String? }
-        let exportedAt: String
-        let person: RegistryController.PersonView
-        let card: CardsController.CardView?
-        let applications: [CardsController.ApplicationView]
-        let events: [CardsController.EventView]
-        let ecard: ECardController.ECardView?
-        let uses: [Use]
     }
 
     func cardView(_ card: Card, banks: [Bank], _ context: PageContext) -> [String: Any] {

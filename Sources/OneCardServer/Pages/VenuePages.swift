@@ -3,9 +3,10 @@ import Hummingbird
 import OneCardCore
 import OneCardStore
 
-/// The venue terminal page: sign in with the terminal's API key, pick the item, paste or scan a token,
-/// and see a large accepted or denied answer with the reason in plain language. Each form carries its
-/// own Idempotency-Key, so resending a form never records a use twice.
+/// The venue terminal page: sign in with the terminal's API key, pick the item, paste or scan a token or
+/// present a physical card (the page gives a fresh challenge, the card's chip answers it), and see a large
+/// accepted or denied answer with the reason in plain language. Each form carries its own Idempotency-Key,
+/// so resending a form never records a use twice.
 struct VenuePages {
     let services: AppServices
     let renderer: PageRenderer
@@ -30,15 +31,18 @@ struct VenuePages {
             let key = try form.required("idempotencyKey")
             guard (1...200).contains(key.count) else { throw DomainError(.badRequest, "idempotency_key_required", "an Idempotency-Key of 1 to 200 characters") }
             let itemCode = try form.required("itemCode")
-            let token = try form.required("token").filter { !$0.isWhitespace }
+            // The same parsing and checks as `POST /api/v1/acceptances`: a QR token, or a card's number with the chip's answer.
+            let credential = try AcceptanceService.parse(
+                kind: form["kind"] ?? "qr", token: form["token"].map { $0.filter { !$0.isWhitespace } }, cardNumber: form["cardNumber"]?.uppercased(),
+                challenge: form["challenge"], response: form["response"].map { $0.filter { !$0.isWhitespace } })
             let answer = try await AcceptanceService(services: services).accept(
-                terminal: me, idempotencyKey: key, itemCode: itemCode, credential: .qr(token: token), amountFen: nil)
+                terminal: me, idempotencyKey: key, itemCode: itemCode, credential: credential, amountFen: nil)
             let accepted = answer.decision == "accepted"
             return renderer.page("venue-result", title: context.t(accepted ? "venue_accepted" : "venue_denied"), [
                 "accepted": accepted, "verdict": context.t(accepted ? "venue_accepted" : "venue_denied"),
-                "reason": answer.reason.map { Messages.reason($0, context.lang) } ?? context.t("venue_accepted_text"),
+                "reason": answer.reason.map { Messages.reason($0, context.lang, credential: form["kind"] ?? "qr") } ?? context.t("venue_accepted_text"),
                 "code": answer.reason ?? "", "hasCode": answer.reason != nil, "itemCode": itemCode,
-                "crossRegion": answer.crossRegion,
+                "kind": context.t(form["kind"] == "card" ? "kind_card" : "kind_qr"), "crossRegion": answer.crossRegion,
                 "entitlements": answer.entitlements.map { context.t("ent_\($0)") }.joined(separator: "、"), "hasEntitlements": !answer.entitlements.isEmpty,
             ], context: context, back: "/venue")
         }
@@ -56,6 +60,9 @@ struct VenuePages {
             "venue": venue.name,
             "items": venue.itemCodes.map { code in ["code": code, "name": published.items.first { $0.code == code }?.name ?? code] },
             "idempotencyKey": services.random.uuid(),
+            // A card is checked by challenge and response: 16 fresh random bytes for its chip to sign (never reused for a card).
+            "cardIdempotencyKey": services.random.uuid(),
+            "challenge": Data(services.random.bytes(16)).base64EncodedString(),
         ], context: context)
     }
 }

@@ -158,19 +158,29 @@ struct PaymentsController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/payments", summary: "My payments and their outcome", tag: "me", roles: [.holder],
                          success: (200, "My payments", .object([("payments", .array(payment))], required: ["payments"])))) { _, context in
-            let list = try await services.store.read { try await $0.payments.list(personId: context.identity!.personId!) }
-            return JSONResponse(["payments": list.map { p, programmeId, name in
-                var v = PaymentView(p); v.programmeId = programmeId; v.programme = name; return v
-            }])
+            JSONResponse(["payments": try await Self.payments(personId: context.identity!.personId!, services: services)])
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/notifications",
                          summary: "Notices to me (payment to a changed account, returned payment, bank terminated or migrated)", tag: "me", roles: [.holder],
-                         success: (200, "Notices", .object([("notifications", .array(.object([
+                         success: (200, "Notices", .object([("notifications", .array(api.schema("Notification", .object([
                             ("at", .dateTime), ("kind", .text), ("message", .text), ("paymentId", .nullable(.text)),
-                         ], required: ["at", "kind", "message"])))], required: ["notifications"])))) { _, context in
-            let list = try await services.store.read { try await $0.payments.notifications(personId: context.identity!.personId!) }
-            return JSONResponse(["notifications": list.map { Notice(at: Timestamp.format($0.at), kind: $0.kind, message: $0.message, paymentId: $0.paymentId) }])
+                         ], required: ["at", "kind", "message"]))))], required: ["notifications"])))) { _, context in
+            JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, services: services)])
+        }
+    }
+
+    /// A person's payments with their programme (for `/me/payments` and the data export).
+    static func payments(personId: String, services: AppServices) async throws -> [PaymentView] {
+        try await services.store.read { try await $0.payments.list(personId: personId) }.map { p, programmeId, name in
+            var v = PaymentView(p); v.programmeId = programmeId; v.programme = name; return v
+        }
+    }
+
+    /// The notices sent to a person (for `/me/notifications` and the data export).
+    static func notifications(personId: String, services: AppServices) async throws -> [Notice] {
+        try await services.store.read { try await $0.payments.notifications(personId: personId) }.map {
+            Notice(at: Timestamp.format($0.at), kind: $0.kind, message: $0.message, paymentId: $0.paymentId)
         }
     }
 

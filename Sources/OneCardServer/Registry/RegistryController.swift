@@ -66,6 +66,12 @@ struct RegistryController {
             return JSONResponse(PersonView(try await services.registry.person(id)))
         }
 
+        api.add(Endpoint(method: .get, path: "/api/v1/me/export", summary: "Everything held about me, as JSON (the read is audited)", tag: "me",
+                         roles: [.holder], success: (200, "My data", api.schema("HolderExport", HolderExport.schema)))) { _, context in
+            let identity = context.identity!
+            return JSONResponse(try await HolderExport.make(personId: identity.personId!, actor: identity.actor, services: services))
+        }
+
         let outletInput = Schema.object([
             ("name", .text), ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text),
             ("services", .array(.string(values: Outlet.knownServices))), ("hours", .text), ("accessibility", .array(.text)),

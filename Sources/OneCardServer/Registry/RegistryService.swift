@@ -48,6 +48,19 @@ struct RegistryService: Sendable {
         return created
     }
 
+    /// Changes an outlet's name, address, hours, services or accessibility (the published conditions of service,
+    /// BJ art. 16, CQ art. 15); its id and region stay. Audited.
+    func updateOutlet(_ id: String, name: String, address: String, services offered: [String], hours: String, accessibility: [String], actor: String) async throws -> Outlet {
+        try await store.write { s in
+            guard var outlet = try await s.outlets.find(id) else { throw DomainError(.notFound, "outlet_not_found", "no outlet \(id)") }
+            outlet.name = name; outlet.address = address; outlet.services = offered; outlet.hours = hours; outlet.accessibility = accessibility
+            try outlet.validate()
+            _ = try await s.outlets.update(outlet)
+            try await s.audit.append(at: services.clock.now(), actor: actor, action: "outlet_updated", subject: "outlet:\(id)", purpose: nil)
+            return outlet
+        }
+    }
+
     func createBank(_ bank: Bank) async throws -> Bank {
         try bank.validate()
         do {

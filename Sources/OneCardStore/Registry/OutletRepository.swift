@@ -13,6 +13,17 @@ public struct OutletRepository: Sendable {
             """).run()
     }
 
+    /// Changes what an outlet publishes about itself (its id and region stay); false when there is no such outlet.
+    public func update(_ o: Outlet) async throws -> Bool {
+        guard try await find(o.id) != nil else { return false }
+        try await db.raw("""
+            UPDATE outlets SET name = \(bind: o.name), address = \(bind: o.address), services = \(bind: JSONColumn.encode(o.services)),
+                hours = \(bind: o.hours), accessibility = \(bind: JSONColumn.encode(o.accessibility))
+            WHERE id = \(bind: o.id)
+            """).run()
+        return true
+    }
+
     public func find(_ id: Outlet.ID) async throws -> Outlet? {
         try await db.raw("SELECT * FROM outlets WHERE id = \(bind: id)").first().map(Self.decode)
     }
