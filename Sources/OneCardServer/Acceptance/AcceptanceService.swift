@@ -123,8 +123,10 @@ struct AcceptanceService: Sendable {
         var at: Date
         /// A temporary loss whose period has run was lifted first, so the card is judged as it now is.
         var lapseChecked = false
-        /// Decided again alone after its group lost a race on a unique key (another node, same key or token).
-        var retried = false
+        /// Times decided again alone after losing a race on a unique key (another group or node committed the
+        /// same key, token or challenge first). Each loss means another transaction committed, so this ends;
+        /// a request can lose once on its token and again on its key.
+        var retries = 0
     }
 
     func accept(terminal: Identity, idempotencyKey: String, itemCode: String, credential: Credential, amountFen: Int64?) async throws -> Answer {
@@ -151,9 +153,9 @@ struct AcceptanceService: Sendable {
                 for p in group { results += await decide([p]) }
                 return results
             }
-            guard Store.isUniqueViolation(error), !group[0].retried else { return [.failure(error)] }
+            guard Store.isUniqueViolation(error), group[0].retries < 8 else { return [.failure(error)] }
             var again = group[0]
-            again.retried = true
+            again.retries += 1
             return await decide([again])
         }
         var results: [Result<Answer, any Error>] = []
