@@ -20,7 +20,8 @@ public final class Store: Sendable {
     enum Backend: Sendable {
         /// One writer (SQLite allows one at a time; writes queue here, not in a busy loop) and, for a file,
         /// a few readers that see the last commit through WAL.
-        case sqlite(writer: SQLiteConnection, writeLock: AsyncLock, readers: ResourcePool<SQLiteConnection>?, all: [SQLiteConnection])
+        case sqlite(writer: SQLiteConnection, writeLock: AsyncLock, readers: ResourcePool<SQLiteConnection>?, all: [SQLiteConnection],
+                    checkpointer: Task<Void, Never>?)
         case postgres(PostgresClient, Task<Void, Never>)
     }
 
@@ -34,16 +35,27 @@ public final class Store: Sendable {
         case .sqliteMemory:
             let writer = try await openSQLite(.memory, logger: logger)
             return Store(url: url, dialect: .sqlite, cipher: cipher,
-                         backend: .sqlite(writer: writer, writeLock: AsyncLock(), readers: nil, all: [writer]), logger: logger)
+                         backend: .sqlite(writer: writer, writeLock: AsyncLock(), readers: nil, all: [writer], checkpointer: nil), logger: logger)
         case .sqliteFile(let path):
             let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let writer = try await openSQLite(.file(path: path), logger: logger)
+            // Checkpoints copy the WAL back into the database file. Left to the writer they run inside a
+            // commit every thousand pages and stall every write queued behind it; here a separate
+            // connection does it in the background instead, and the writer only as a backstop.
+            try await writer.sql().raw("PRAGMA wal_autocheckpoint=10000").run()
             var readerConnections: [SQLiteConnection] = []
             for _ in 0..<readers { readerConnections.append(try await openSQLite(.file(path: path), logger: logger)) }
+            let checkpointing = try await openSQLite(.file(path: path), logger: logger)
+            let checkpointer = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    _ = try? await checkpointing.sql().raw("PRAGMA wal_checkpoint(PASSIVE)").all()
+                }
+            }
             return Store(url: url, dialect: .sqlite, cipher: cipher,
                          backend: .sqlite(writer: writer, writeLock: AsyncLock(), readers: ResourcePool(readerConnections),
-                                          all: [writer] + readerConnections), logger: logger)
+                                          all: [writer] + readerConnections + [checkpointing], checkpointer: checkpointer), logger: logger)
         case let .postgres(host, port, username, password, database):
             var config = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
                                                       database: database, tls: .disable)
@@ -76,7 +88,7 @@ public final class Store: Sendable {
     /// Runs `body` on a connection without a transaction: reads.
     public func read<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
         switch backend {
-        case let .sqlite(writer, lock, readers, _):
+        case let .sqlite(writer, lock, readers, _, _):
             if let readers {
                 let c = await readers.take()
                 do { let r = try await body(session(c.sql())); await readers.give(c); return r } catch { await readers.give(c); throw error }
@@ -91,7 +103,7 @@ public final class Store: Sendable {
     /// Runs `body` in one transaction: everything it writes commits together or not at all.
     public func write<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
         switch backend {
-        case let .sqlite(writer, lock, _, _):
+        case let .sqlite(writer, lock, _, _, _):
             await lock.lock()
             do {
                 let r = try await transaction(writer.sql(), begin: "BEGIN IMMEDIATE", body)
@@ -120,7 +132,8 @@ public final class Store: Sendable {
     /// Closes every connection; the store is unusable afterwards.
     public func close() async {
         switch backend {
-        case let .sqlite(_, _, _, all):
+        case let .sqlite(_, _, _, all, checkpointer):
+            checkpointer?.cancel()
             for c in all { try? await c.close() }
         case let .postgres(_, task):
             task.cancel()
