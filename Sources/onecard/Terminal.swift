@@ -1,10 +1,8 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import OneCardCore
+import OneCardServer
 import OneCardStore
 import OneCardVerifier
 
@@ -51,7 +49,9 @@ struct TerminalCommand: AsyncParsableCommand {
             decideTimes.append(decided - started)
             shownTimes.append(ContinuousClock.now - started)
         }
+        // Let a sync or upload in flight finish first, so the last upload never runs beside it.
         background.cancel()
+        await background.value
         if !decideTimes.isEmpty {
             FileHandle.standardError.write(Data("onecard terminal: \(decideTimes.count) decisions, decision time \(Self.percentiles(decideTimes)); kept and shown \(Self.percentiles(shownTimes))\n".utf8))
         }
@@ -78,12 +78,9 @@ actor Gate {
     let key: String
     let journal: TerminalJournal
     private var verifier: QRVerifier?
-    private let session: URLSession = {
-        let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = 3
-        c.timeoutIntervalForResource = 5
-        return URLSession(configuration: c)
-    }()
+    /// NIO, one connection per request with a deadline over the whole exchange: Foundation's URLSession on
+    /// Linux could hang past its own timeouts after the node went away, and keep the gate from exiting.
+    private let http = HTTPClient1(timeout: .seconds(5))
 
     init(base: URL, key: String, journal: TerminalJournal) { self.base = base; self.key = key; self.journal = journal }
 
@@ -102,15 +99,15 @@ actor Gate {
     }
 
     func sync() async {
-        guard let (jwksData, r1) = try? await session.data(from: base.appendingPathComponent("api/v1/trust/jwks")),
-              (r1 as? HTTPURLResponse)?.statusCode == 200, let jwks = try? JWKS(json: jwksData) else { return }
+        guard let r1 = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks").absoluteString), r1.status == 200,
+              case let jwksData = r1.body, let jwks = try? JWKS(json: jwksData) else { return }
         if let v = verifier { v.replaceTrustList(jwks) } else { verifier = QRVerifier(trustList: jwks) }
         try? await journal.setState("jwks", String(decoding: jwksData, as: UTF8.self))
         let since = verifier?.lastSequence(issuer: jwks.keys.first?.iss) ?? 0
         var url = URLComponents(url: base.appendingPathComponent("api/v1/trust/revocations.jws"), resolvingAgainstBaseURL: false)!
         url.queryItems = [URLQueryItem(name: "since", value: String(since))]
-        guard let (signed, r2) = try? await session.data(from: url.url!), (r2 as? HTTPURLResponse)?.statusCode == 200,
-              let doc = try? RevocationDocument.open(signed: String(decoding: signed, as: UTF8.self), trust: jwks) else { return }
+        guard let r2 = try? await http.send("GET", url.url!.absoluteString), r2.status == 200,
+              let doc = try? RevocationDocument.open(signed: String(decoding: r2.body, as: UTF8.self), trust: jwks) else { return }
         _ = verifier?.apply(doc)
         var saved = (try? await journal.state("revocations")).flatMap { try? JSONDecoder().decode([RevocationDocument].self, from: Data($0.utf8)) } ?? []
         if !doc.entries.isEmpty { saved.append(doc) }
@@ -138,12 +135,10 @@ actor Gate {
                 if let r = d.reason { o["reason"] = r }
                 return o
             }]
-            var request = URLRequest(url: base.appendingPathComponent("api/v1/acceptances/batch"))
-            request.httpMethod = "POST"
-            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try? JSONSerialization.data(withJSONObject: body)
-            guard let (_, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200 else { return }
+            guard let json = try? JSONSerialization.data(withJSONObject: body),
+                  let response = try? await http.send("POST", base.appendingPathComponent("api/v1/acceptances/batch").absoluteString,
+                                                      headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")], body: json),
+                  response.status == 200 else { return }
             try? await journal.markUploaded(batch.map(\.id))
         }
     }

@@ -25,14 +25,27 @@ struct AcceptanceService: Sendable {
         var chargedFen: Int64
     }
 
-    /// The card behind a credential, and the first credential-level failure.
+    /// A verified credential with its card as this node knows it.
     struct Presented: Sendable {
+        var verified: Verified
         var card: Card?
-        var failure: DenialCode?
-        var form: CardForm
         var entitlements: [String]
-        var jti: String?
-        var challengeHash: String?
+
+        /// A physical card's entitlements follow from its holder's birth date; a QR token carries its own.
+        init(_ verified: Verified, card: Card?, birthDate: CalendarDay?, today: CalendarDay) {
+            self.verified = verified
+            self.card = card
+            if card == nil { entitlements = [] }
+            else if verified.form == .physical { entitlements = birthDate.map { Entitlement.codes(birthDate: $0, today: today) } ?? [] }
+            else { entitlements = verified.entitlements }
+        }
+
+        /// The credential-level failure: a card unknown here fails as the credential did.
+        var failure: DenialCode? { card == nil ? (verified.failure ?? (verified.form == .physical ? .chipAuthFailed : .tokenInvalid)) : nil }
+        var form: CardForm { verified.form }
+        /// Only a credential whose card is known here can be replayed.
+        var jti: String? { card == nil ? nil : verified.jti }
+        var challengeHash: String? { card == nil ? nil : verified.challengeHash }
     }
 
     static func parse(kind: String, token: String?, cardNumber: String?, challenge: String?, response: String?) throws(DomainError) -> Credential {
@@ -94,22 +107,12 @@ struct AcceptanceService: Sendable {
         }
     }
 
-    /// Checks the credential and finds its card.
-    func present(_ credential: Credential, at now: Date, in s: StoreSession) async throws -> Presented {
-        try await present(verify(credential, at: now), at: now, in: s)
-    }
-
-    /// Finds the card of a verified credential (a card unknown here fails as the credential did).
+    /// Finds the card of a verified credential.
     func present(_ v: Verified, at now: Date, in s: StoreSession) async throws -> Presented {
-        guard let number = v.cardNumber, let card = try await s.cards.find(number) else {
-            let failure: DenialCode = v.failure ?? (v.form == .physical ? .chipAuthFailed : .tokenInvalid)
-            return Presented(card: nil, failure: failure, form: v.form, entitlements: [], jti: nil, challengeHash: nil)
-        }
-        var entitlements = v.entitlements
-        if v.form == .physical, let person = try await s.persons.find(card.personId) {
-            entitlements = Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(now))
-        }
-        return Presented(card: card, failure: nil, form: v.form, entitlements: entitlements, jti: v.jti, challengeHash: v.challengeHash)
+        var card: Card?, birthDate: CalendarDay?
+        if let number = v.cardNumber { card = try await s.cards.find(number) }
+        if let card, v.form == .physical { birthDate = try await s.persons.birthDates(ids: [card.personId])[card.personId] }
+        return Presented(v, card: card, birthDate: birthDate, today: CalendarDay(now))
     }
 
     /// One acceptance waiting for the transaction that decides it with others (`GroupCommit`).
@@ -252,25 +255,20 @@ struct AcceptanceService: Sendable {
                 outcomes.append(.lapseFirst(cardNumber: number))
             case let .decide(venue, card):
                 defer { decidedIndex += 1 }
-                let v = p.verified
-                let failure: DenialCode? = card == nil ? (v.failure ?? (v.form == .physical ? .chipAuthFailed : .tokenInvalid)) : nil
-                var entitlements = card == nil ? [] : v.entitlements
-                if v.form == .physical, let card, let birth = birthDates[card.personId] {
-                    entitlements = Entitlement.codes(birthDate: birth, today: CalendarDay(p.at))
-                }
-                let tokenUse = v.jti.map { UseRepository.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
+                let presented = Presented(p.verified, card: card, birthDate: card.flatMap { birthDates[$0.personId] }, today: CalendarDay(p.at))
+                let tokenUse = presented.jti.map { UseRepository.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
                 var replayed = false
-                if v.challengeHash != nil, card != nil { replayed = challengeReplayed.contains(decidedIndex) }
-                if let tokenUse, card != nil { replayed = acceptedTokens.contains(tokenUse) }
+                if presented.challengeHash != nil { replayed = challengeReplayed.contains(decidedIndex) }
+                if let tokenUse { replayed = acceptedTokens.contains(tokenUse) }
                 let facts = AcceptanceFacts(
-                    credentialFailure: failure, replayed: replayed, cardStatus: card?.status, item: items[p.itemCode], today: CalendarDay(p.at),
+                    credentialFailure: presented.failure, replayed: replayed, cardStatus: card?.status, item: items[p.itemCode], today: CalendarDay(p.at),
                     venueRegion: venue.regionCode, venueItemCodes: venue.itemCodes, issuerRegion: card?.issuerRegion ?? "",
-                    form: v.form, transitLoaded: card?.transit ?? false, financialLoaded: card?.financial ?? false)
+                    form: presented.form, transitLoaded: card?.transit ?? false, financialLoaded: card?.financial ?? false)
                 let denial = AcceptanceRules.decide(facts)
                 let useId = services.random.uuid()
                 let crossRegion = card.map { AcceptanceRules.isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: venue.regionCode) } ?? false
                 let answer = Answer(decision: denial == nil ? "accepted" : "denied", reason: denial?.rawValue, useId: denial == nil ? useId : nil,
-                                    crossRegion: crossRegion, entitlements: denial == nil ? entitlements : [],
+                                    crossRegion: crossRegion, entitlements: denial == nil ? presented.entitlements : [],
                                     chargedFen: denial == nil ? (p.amountFen ?? 0) : 0)
                 if denial == nil, let tokenUse {
                     acceptedTokens.insert(tokenUse)
@@ -278,7 +276,7 @@ struct AcceptanceService: Sendable {
                 }
                 uses.append(UseRecord(
                     id: useId, terminalId: p.terminalId, idempotencyKey: p.idempotencyKey, venueId: venue.id, itemCode: p.itemCode,
-                    kind: v.form == .electronic ? "qr" : "card", decision: answer.decision, reason: answer.reason,
+                    kind: presented.form == .electronic ? "qr" : "card", decision: answer.decision, reason: answer.reason,
                     cardNumber: card?.number, personId: card?.personId, crossRegion: crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
                     at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self)))
                 outcomes.append(.answer(answer))
@@ -304,12 +302,13 @@ struct AcceptanceService: Sendable {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
         let now = services.clock.now()
         let random = services.random
+        let verified = verify(credential, at: now)
         return try await store.write { s in
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
             guard venue.type == .hotel || venue.type == .government else {
                 throw DomainError(.forbidden, "venue_not_permitted", "identity checks are for hotels and government counters")
             }
-            let presented = try await present(credential, at: now, in: s)
+            let presented = try await present(verified, at: now, in: s)
             var replayed = false
             if let hash = presented.challengeHash, let card = presented.card {
                 replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
@@ -363,10 +362,11 @@ struct AcceptanceService: Sendable {
                 throw DomainError(.unprocessable, "invalid_field", "decisions: decisionId (1 to 100 characters), decision accepted|denied, decidedAt RFC 3339")
             }
             let random = services.random
+            let verified = verify(.qr(token: d.token), at: at)
             let outcome = try await store.write { s -> Int in
                 if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { return 0 }
                 guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
-                let presented = try await present(.qr(token: d.token), at: at, in: s)
+                let presented = try await present(verified, at: at, in: s)
                 let card = presented.card
                 var nodeView = presented.failure
                 if nodeView == nil, let card, card.status != .active { nodeView = card.status == .issued ? .cardNotActive : .cardLost }
