@@ -142,7 +142,6 @@ struct DepartmentPages {
         d["canUpload"] = context.identity.map { Self.staff.contains($0.role) } ?? false
         d["csv"] = csv.isEmpty ? BatchCSV.header.joined(separator: ",") + "\n" : csv
         d["uploadKey"] = services.random.uuid()
-        d["maxLines"] = PaymentService.uploadChunk
         return renderer.page("department-programme", title: p.name, d, context: context,
                              status: error.map { Problem.status(for: $0.kind) } ?? .ok, back: "/department/programmes/\(p.id)")
     }
