@@ -7,7 +7,8 @@ import OneCardStore
 public enum DemoData {
     public struct Login: Sendable, CustomStringConvertible {
         public let role: String, username: String, password: String
-        public var description: String { "\(role.padding(toLength: 8, withPad: " ", startingAt: 0)) \(username)  /  \(password)" }
+        /// The role padded to the longest role's width ("department"), never cut short.
+        public var description: String { "\(role.padding(toLength: max(10, role.count), withPad: " ", startingAt: 0)) \(username)  /  \(password)" }
     }
 
     /// Fills the database if it holds no users and no persons; returns the logins it made (empty if it did nothing).
@@ -27,6 +28,8 @@ public enum DemoData {
         let staff: [(Role, String, String)] = [
             (.admin, "admin", "admin-demo-2026"), (.agent, "agent", "agent-demo-2026"), (.auditor, "auditor", "auditor-demo-2026"),
             (.department, "department", "department-demo-2026"), (.bank, "bank", "bank-demo-2026"),
+            // A second department user: a batch one uploads is approved by the other (four eyes).
+            (.department, "department2", "department2-demo-2026"),
         ]
         for (role, name, password) in staff {
             _ = try await accounts.createStaff(username: name, password: password, role: role, by: "system:demo")

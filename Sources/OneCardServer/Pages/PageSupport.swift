@@ -213,6 +213,7 @@ struct PageRenderer: Sendable {
         d["isHolder"] = role == .holder
         d["isAgent"] = role == .agent || role == .admin
         d["isAdmin"] = role == .admin
+        d["isDepartment"] = role == .department || role == .admin
         d["isTerminal"] = role == .terminal
         d["jurisdiction"] = context.lang == .zh ? services.policy.name : services.policy.nameEn
         d["hotlines"] = services.policy.hotlines.map { ["number": $0.number, "name": $0.name] }

@@ -24,6 +24,7 @@ struct PagesController {
         ResidentPages(services: services, renderer: renderer).register(pages)
         AgentPages(services: services, renderer: renderer).register(pages)
         AdminPages(services: services, renderer: renderer).register(pages)
+        DepartmentPages(services: services, renderer: renderer).register(pages)
         VenuePages(services: services, renderer: renderer).register(pages)
     }
 
@@ -212,7 +213,7 @@ struct PagesController {
             do {
                 let session = try await services.accounts.staffToken(username: try context.form.required("username"),
                                                                      password: try context.form.required("password"))
-                let home = session.role == Role.admin.rawValue ? "/admin" : session.role == Role.agent.rawValue ? "/agent" : "/"
+                let home = Self.staffHome[session.role] ?? "/"
                 return Response.seeOther(home, cookies: [sessionCookie(session.accessToken, context)])
             } catch let e as DomainError {
                 return staffSignInPage(context, error: e)
@@ -223,6 +224,9 @@ struct PagesController {
             Response.seeOther("/", cookies: [PageCookie.clear(PageCookie.session, secure: context.secure)])
         }
     }
+
+    /// Where each staff role lands after signing in.
+    static let staffHome = [Role.admin.rawValue: "/admin", Role.agent.rawValue: "/agent", Role.department.rawValue: "/department"]
 
     func sessionCookie(_ token: String, _ context: PageContext) -> String {
         PageCookie.set(PageCookie.session, token, secure: context.secure, maxAge: Int(services.sessions.lifetime))

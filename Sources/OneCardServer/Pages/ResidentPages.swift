@@ -99,6 +99,12 @@ struct ResidentPages {
             return renderer.page("uses", title: context.t("uses_title"), ["uses": uses, "none": uses.isEmpty], context: context)
         }
 
+        // My payments and the notices about them: the same functions as `GET /api/v1/me/payments` and `/me/notifications`.
+        pages.get("/me/payments") { _, context in
+            let me = try context.require([.holder], signIn: Self.signIn)
+            return try await paymentsPage(personId: me.personId!, context)
+        }
+
         // Everything held about the resident, as JSON: the same document as `GET /api/v1/me/export` (the read is audited).
         pages.get("/me/export") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
@@ -167,6 +173,27 @@ struct ResidentPages {
             "qr": true, "png": png.base64EncodedString(), "expires": PageTime.time(token.expiresAt), "expiresISO": Timestamp.format(token.expiresAt),
             "seconds": seconds, "autoRefresh": autoRefresh,
         ], context: context, back: autoRefresh ? "/me/ecard" : "/me/ecard?refresh=off", extraHead: autoRefresh ? "50" : nil)
+    }
+
+    func paymentsPage(personId: String, _ context: PageContext) async throws -> Response {
+        let payments = try await PaymentsController.payments(personId: personId, services: services)
+        let notices = try await PaymentsController.notifications(personId: personId, services: services)
+        func when(_ text: String?) -> String? { text.flatMap(Timestamp.parse).map(PageTime.dateTime) }
+        return renderer.page("me-payments", title: context.t("me_payments_title"), [
+            "payments": payments.map { p -> [String: Any] in
+                let state = PaymentState(rawValue: p.state)
+                return ["id": p.paymentId, "programme": p.programme ?? "", "amount": DepartmentPages.yuan(p.amountFen, context),
+                        "state": context.t("ps_\(p.state)"), "stateCode": p.state, "ok": state == .paid, "bad": state?.isRetryable ?? false,
+                        "reason": p.reason.map { DepartmentPages.paymentReason($0, context) } ?? "", "hasReason": p.reason != nil,
+                        "bank": p.bankCode ?? "", "account": p.accountMasked ?? "—", "date": when(p.settledAt) ?? when(p.sentAt) ?? "—"]
+            },
+            "hasPayments": !payments.isEmpty,
+            "notices": notices.map { n -> [String: Any] in
+                ["kind": n.kind, "label": Messages.table(context.lang)["notice_\(n.kind)"] ?? context.t("notice"), "at": when(n.at) ?? n.at,
+                 "message": n.message]
+            },
+            "hasNotices": !notices.isEmpty,
+        ], context: context)
     }
 
     func usesView(personId: String, _ context: PageContext) async throws -> [[String: Any]] {

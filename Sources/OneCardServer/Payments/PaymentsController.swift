@@ -98,7 +98,7 @@ struct PaymentsController {
             let key = try idempotencyKey(request)
             let result: PaymentService.UploadResult
             if type.hasPrefix("text/csv") {
-                result = try await uploadCSV(request, programmeId: id, actor: actor, idempotencyKey: key)
+                result = try await uploadCSV(request.body, programmeId: id, actor: actor, idempotencyKey: key)
             } else {
                 let input = try await request.decodeJSON(as: LinesInput.self, context: context)
                 guard !input.lines.isEmpty else { throw DomainError(.unprocessable, "empty_batch", "lines: at least one") }
@@ -200,8 +200,10 @@ struct PaymentsController {
         return key
     }
 
-    /// Streams a CSV body line by line into the upload; never collects it whole.
-    func uploadCSV(_ request: Request, programmeId: String, actor: String, idempotencyKey: String?) async throws -> PaymentService.UploadResult {
+    /// Streams a CSV body line by line into the upload; never collects it whole. The department's page
+    /// sends the text it was given through here too, so both get the same checks and answers.
+    func uploadCSV<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?) async throws
+        -> PaymentService.UploadResult where Body.Element == ByteBuffer {
         var csv = BatchCSV()
         var pending: [UInt8] = []
         var total = 0
@@ -220,7 +222,7 @@ struct PaymentsController {
             case .rejected(let r): upload?.reject(r)
             }
         }
-        for try await buffer in request.body {
+        for try await buffer in body {
             total += buffer.readableBytes
             guard total <= Self.maxCSVBytes else { throw DomainError(.payloadTooLarge, "payload_too_large", "a CSV batch is limited to 256 MB") }
             if earlier != nil { continue }  // a repeated upload: read the body to its end, store nothing
