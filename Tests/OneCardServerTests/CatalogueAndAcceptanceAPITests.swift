@@ -33,6 +33,14 @@ struct CatalogueAndAcceptanceAPITests {
         return (id, try #require(t.string("apiKey")))
     }
 
+    /// A physical card's answer to a challenge (a fresh random one unless given), under its chip key or `key`.
+    static func chipCredential(_ h: Harness, card number: String, challenge: Data = Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
+                               key: SymmetricKey? = nil) throws -> [String: Any] {
+        let chip = try key ?? h.services.chipKeys.key(for: CardNumber(number))
+        let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: chip)
+        return ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(), "response": Data(mac).base64EncodedString()]
+    }
+
     func accept(_ h: Harness, key: String, item: String, credential: [String: Any], idempotency: String = UUID().uuidString, amountFen: Int? = nil) async throws -> Reply {
         var body: [String: Any] = ["itemCode": item, "credential": credential]
         if let amountFen { body["amountFen"] = amountFen }
@@ -202,10 +210,8 @@ struct CatalogueAndAcceptanceAPITests {
             let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (_, bank) = try await venue(h, type: "bank", region: "110105", items: ["11-BEN-001", "11-SI-001"], name: "银行网点")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "888"))
-            let chip = h.services.chipKeys.key(for: try CardNumber(number))
-            func present(_ challenge: Data = Data((0..<16).map { _ in UInt8.random(in: 0...255) }), key: SymmetricKey? = nil) -> [String: Any] {
-                let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: key ?? chip)
-                return ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(), "response": Data(mac).base64EncodedString()]
+            func present(_ challenge: Data = Data((0..<16).map { _ in UInt8.random(in: 0...255) }), key: SymmetricKey? = nil) throws -> [String: Any] {
+                try Self.chipCredential(h, card: number, challenge: challenge, key: key)
             }
             let ok = try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present(), amountFen: 300)
             #expect(ok.string("decision") == "accepted" && ok["chargedFen"] as? Int == 300 && ok["crossRegion"] as? Bool == false, "\(ok)")
@@ -240,10 +246,7 @@ struct CatalogueAndAcceptanceAPITests {
             let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (holder, _, _) = try await h.holderWithECard(idNumber: TestIDs.resident(birth: "19800101", sequence: "555"))
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "556"))
-            let chip = h.services.chipKeys.key(for: try CardNumber(number))
-            let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
-            let card: [String: Any] = ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(),
-                                       "response": Data(HMAC<SHA256>.authenticationCode(for: challenge, using: chip)).base64EncodedString()]
+            let card = try Self.chipCredential(h, card: number)
             var tokens: [String] = []
             for _ in 0..<8 { tokens.append(try await h.qrToken(holder)) }
 
@@ -295,12 +298,7 @@ struct CatalogueAndAcceptanceAPITests {
             try await h.createBank()
             let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "557"))
-            let chip = h.services.chipKeys.key(for: try CardNumber(number))
-            func present() -> [String: Any] {
-                let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
-                return ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(),
-                        "response": Data(HMAC<SHA256>.authenticationCode(for: challenge, using: chip)).base64EncodedString()]
-            }
+            func present() throws -> [String: Any] { try Self.chipCredential(h, card: number) }
             _ = try await h.call(.post, "/api/v1/cards/\(number)/report-loss", token: h.agent, json: ["kind": "temporary"])
             #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present()).string("reason") == "card_lost")
             h.clock.advance(by: Double(h.services.policy.temporaryLossLapseDays + 1) * 86_400)
