@@ -19,6 +19,21 @@ struct CardNumberAndKeyTests {
         #expect(n.hash == SHA256.hash(data: Data("A12345678".utf8)).map { String(format: "%02x", $0) }.joined())
     }
 
+    @Test func hexMatchesFoundationFormatting() {
+        let bytes: [UInt8] = Array(0...255)
+        #expect(Hex.encode(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.encode(bytes, uppercase: true) == bytes.map { String(format: "%02X", $0) }.joined())
+        #expect(Hex.encode([UInt8]()) == "")
+    }
+
+    @Test func uuidsAreVersion4() {
+        let fixed = RandomSource { n in Array(repeating: 0xAB, count: n) }
+        #expect(fixed.uuid() == "abababab-abab-4bab-abab-abababababab")
+        let u = RandomSource.system.uuid()
+        #expect(u.count == 36 && UUID(uuidString: u) != nil && u == u.lowercased())
+        #expect(RandomSource.system.bytes(13).count == 13)
+    }
+
     @Test func identificationCodeLayout() {
         let code = CardIdentificationCode.make(issuerRegion: "440000", random: .system)
         #expect(code.count == 32 && code.hasPrefix("440000D156000005"))

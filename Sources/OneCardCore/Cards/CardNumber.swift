@@ -25,7 +25,7 @@ public struct CardNumber: Hashable, Sendable, CustomStringConvertible {
     public var description: String { rawValue }
 
     /// Hex SHA-256 of the card number: how revocation lists name a card without disclosing it.
-    public var hash: String { SHA256.hash(data: Data(rawValue.utf8)).map { String(format: "%02x", $0) }.joined() }
+    public var hash: String { Hex.encode(SHA256.hash(data: Data(rawValue.utf8))) }
 }
 
 /// The card identification code (卡识别码): issuer region (6) + `D156000005` + 16 hex characters.
@@ -33,7 +33,7 @@ public enum CardIdentificationCode {
     public static let middle = "D156000005"
 
     public static func make(issuerRegion: String, random: RandomSource) -> String {
-        issuerRegion + middle + random.bytes(8).map { String(format: "%02X", $0) }.joined()
+        issuerRegion + middle + Hex.encode(random.bytes(8), uppercase: true)
     }
 
     public static func isValid(_ code: String) -> Bool {

@@ -76,7 +76,7 @@ public struct FieldCipher: Sendable {
     /// Keyed hash of a normalised value: equal inputs find each other, the index reveals nothing.
     public func blindIndex(_ value: String, field: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data((field + ":" + value.uppercased()).utf8), using: indexKey)
-        return Data(mac).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
     }
 
     public enum CipherError: Error { case corrupt }

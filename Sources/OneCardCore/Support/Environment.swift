@@ -23,16 +23,25 @@ public struct RandomSource: Sendable {
     public init(bytes: @escaping @Sendable (Int) -> [UInt8]) { self.bytes = bytes }
     public static let system = RandomSource { count in
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var out = [UInt8](repeating: 0, count: count)
+        for i in stride(from: 0, to: count, by: 8) {
+            let word = generator.next()
+            for j in i..<min(i + 8, count) { out[j] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(j - i))) }
+        }
+        return out
     }
     /// A random RFC 4122 version 4 identifier, lower-case.
     public func uuid() -> String {
         var b = bytes(16)
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
-        let hex = b.map { String(format: "%02x", $0) }.joined()
-        let c = Array(hex)
-        return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, c) in Hex.encode(b).utf8.enumerated() {
+            if i == 8 || i == 12 || i == 16 || i == 20 { out.append(UInt8(ascii: "-")) }
+            out.append(c)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -89,7 +89,7 @@ struct AcceptanceService: Sendable {
             guard let n = try? CardNumber(number),
                   HMAC<SHA256>.isValidAuthenticationCode(response, authenticating: challenge, using: services.chipKeys.key(for: n))
             else { return Verified(cardNumber: nil, failure: .chipAuthFailed, form: .physical, entitlements: [], jti: nil, challengeHash: nil) }
-            let challengeHash = SHA256.hash(data: challenge).map { String(format: "%02x", $0) }.joined()
+            let challengeHash = Hex.encode(SHA256.hash(data: challenge))
             return Verified(cardNumber: n.rawValue, failure: nil, form: .physical, entitlements: [], jti: nil, challengeHash: challengeHash)
         }
     }

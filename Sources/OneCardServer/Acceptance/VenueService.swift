@@ -75,7 +75,7 @@ struct VenueService: Sendable {
         return Identity(subject: t.id, role: .terminal, personId: nil, venueId: t.venueId)
     }
 
-    static func hash(_ key: String) -> String { SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined() }
+    static func hash(_ key: String) -> String { Hex.encode(SHA256.hash(data: Data(key.utf8))) }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)

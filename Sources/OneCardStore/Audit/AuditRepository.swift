@@ -54,7 +54,7 @@ public struct AuditRepository: Sendable {
     static func hash(prev: String, seq: Int64, at: Int64, actor: String, action: String, subject: String, purpose: String?) -> String {
         let fields = [prev, String(seq), String(at), actor, action, subject, purpose ?? ""]
         let joined = fields.map { "\($0.utf8.count):\($0)" }.joined()
-        return SHA256.hash(data: Data(joined.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: Data(joined.utf8)))
     }
 
     public enum AuditChainError: Error { case missingHead }
