@@ -119,7 +119,7 @@ struct BenchPayments: AsyncParsableCommand {
         var status = ""
         var last: [String: Any] = [:]
         while status != "completed" {
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(500))
             let r = try await http.send("GET", base + "/api/v1/batches/\(batch)", headers: [("Authorization", "Bearer \(t1)")])
             last = try JSONSerialization.jsonObject(with: r.body) as? [String: Any] ?? [:]
             status = last["status"] as? String ?? ""
