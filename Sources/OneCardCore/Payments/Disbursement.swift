@@ -242,7 +242,20 @@ public enum PaymentRouting {
         case fail(reason: String)
     }
 
+    /// What routing needs of the holder's live card: its financial function and account.
+    public struct CardAccount: Sendable, Equatable {
+        public var financial: Bool, bankCode: String?, accountNumber: String?
+        public init(financial: Bool, bankCode: String?, accountNumber: String?) {
+            self.financial = financial; self.bankCode = bankCode; self.accountNumber = accountNumber
+        }
+    }
+
     public static func route(card: Card?, bank: Bank?) -> Decision {
+        route(card.map { CardAccount(financial: $0.financial, bankCode: $0.bankCode, accountNumber: $0.accountNumber) }, bank: bank)
+    }
+
+    /// `card` is nil when the holder has no live card.
+    public static func route(_ card: CardAccount?, bank: Bank?) -> Decision {
         guard let card else { return .fail(reason: "no_card") }
         guard card.financial, let code = card.bankCode, let account = card.accountNumber else { return .fail(reason: "no_financial_account") }
         guard let bank, bank.code == code else { return .fail(reason: "unknown_bank") }

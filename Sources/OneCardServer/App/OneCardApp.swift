@@ -25,7 +25,8 @@ public enum OneCardApp {
             throw ConfigurationError("\(error)")
         }
         return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
-                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys)
+                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
+                           bankGateway: BankGateway())
     }
 
     /// The router with every endpoint, and the API description built alongside it.

@@ -17,6 +17,8 @@ public struct AppServices: Sendable {
     let sessions: SessionTokens
     let passwords: PasswordHasher
     let signingKeys: SigningKeyStore
+    /// The way to the banks, with one circuit breaker per bank endpoint for this application.
+    let bankGateway: BankGateway
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }

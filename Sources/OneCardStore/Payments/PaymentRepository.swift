@@ -169,25 +169,28 @@ public struct PaymentRepository: Sendable {
         }
     }
 
-    /// A pending payment with the holder's live card as it is now (the account it is paid to).
+    /// A pending payment with the holder's live card's account as it is now (the account it is paid to).
     public struct DueWithCard: Sendable {
         public var due: Due
-        public var card: Card?
+        /// nil when the holder has no live card.
+        public var card: PaymentRouting.CardAccount?
     }
 
-    /// The next pending payments of a batch with each holder's live card, in one query.
+    /// The next pending payments of a batch with each holder's live card account, in one query. Only the columns
+    /// routing needs are read, and only the account is decrypted.
     public func pendingWithCards(batchId: String, afterLine: Int, limit: Int) async throws -> [DueWithCard] {
-        let cards = CardRepository(db: db, dialect: dialect, cipher: cipher)
-        return try await db.raw("""
-            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp, c.*
+        try await db.raw("""
+            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp,
+                c.card_number, c.financial, c.bank_code, c.account_enc
             FROM payments pay LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')
             WHERE pay.batch_id = \(bind: batchId) AND pay.state = 'pending' AND pay.line > \(bind: Int64(afterLine))
             ORDER BY pay.line LIMIT \(bind: Int64(limit))
             """).all().map { r in
             let due = Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
                           amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
-            let card = try r.optionalString("card_number") == nil ? nil : try cards.decode(r)
-            return DueWithCard(due: due, card: card)
+            guard try r.optionalString("card_number") != nil else { return DueWithCard(due: due, card: nil) }
+            return DueWithCard(due: due, card: .init(financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
+                                                     accountNumber: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") }))
         }
     }
 
