@@ -226,7 +226,7 @@ struct PaymentsController {
         if !pending.isEmpty { try await handle(pending[...]) }
         if let earlier { return earlier }
         guard let upload else { throw DomainError(.unprocessable, "invalid_csv_header", "the first line must be idNumber,name,amountFen") }
-        guard upload.accepted + upload.rejected.count + upload.buffer.count > 0 else {
+        guard upload.lines > 0 else {
             throw DomainError(.unprocessable, "empty_batch", "the CSV has a header but no lines")
         }
         return try await services.payments.finishUpload(upload, actor: actor)

@@ -135,10 +135,13 @@ public struct PaymentRepository: Sendable {
         public var personId: String, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool
     }
 
-    public func payees(idNumbers: [String]) async throws -> [String: Payee] {
-        guard !idNumbers.isEmpty else { return [:] }
-        var byIndex: [String: String] = [:]
-        for n in idNumbers { byIndex[cipher.blindIndex(n.uppercased(), field: "id_number")] = n }
+    /// The blind index an ID number is found by.
+    public static func idIndex(_ idNumber: String, cipher: FieldCipher) -> String { cipher.blindIndex(idNumber.uppercased(), field: "id_number") }
+
+    /// Payees by the blind index of their ID number (blind index → ID number, computed by the caller outside
+    /// its transaction).
+    public func payees(byIndex: [String: String]) async throws -> [String: Payee] {
+        guard !byIndex.isEmpty else { return [:] }
         var out: [String: Payee] = [:]
         for r in try await db.raw("""
             SELECT p.id, p.id_index, p.name_enc, c.card_number, c.bank_code, c.account_enc, c.financial FROM persons p
