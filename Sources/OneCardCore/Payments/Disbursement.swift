@@ -99,6 +99,13 @@ public struct BatchCSV: Sendable {
 
     public enum Parsed: Sendable, Equatable { case header, blank, line(BatchLine), rejected(RejectedLine) }
 
+    /// A cell without surrounding spaces. Most cells have none: they are copied without going through Foundation's
+    /// trimming (a fifth of the upload's parsing time).
+    static func trimmed(_ cell: Substring) -> String {
+        if let first = cell.first, let last = cell.last, !first.isWhitespace, !last.isWhitespace { return String(cell) }
+        return cell.trimmingCharacters(in: .whitespaces)
+    }
+
     /// Parses the next physical line (without its line break). Line numbers count data lines from 1.
     public mutating func parse(_ raw: String) throws(DomainError) -> Parsed {
         let text = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
@@ -112,10 +119,10 @@ public struct BatchCSV: Sendable {
             lineNumber = 1
             return .header
         }
-        if text.trimmingCharacters(in: .whitespaces).isEmpty { return .blank }
+        if text.isEmpty || (text.first!.isWhitespace && text.trimmingCharacters(in: .whitespaces).isEmpty) { return .blank }
         let n = lineNumber
         lineNumber += 1
-        let cells = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let cells = text.split(separator: ",", omittingEmptySubsequences: false).map(Self.trimmed)
         guard cells.count == 3 else { return .rejected(RejectedLine(line: n, reason: "malformed_line")) }
         guard let amount = Int64(cells[2]) else { return .rejected(RejectedLine(line: n, reason: "invalid_amount")) }
         return .line(BatchLine(line: n, idNumber: cells[0], name: cells[1], amountFen: amount))

@@ -9,7 +9,7 @@ struct PaymentService: Sendable {
     var now: Date { services.clock.now() }
 
     /// Lines are checked and stored this many at a time, so an upload is never held whole in memory.
-    static let uploadChunk = 500
+    static let uploadChunk = 1000
 
     func createProgramme(name: String, kind: ProgrammeKind, department: String, legalBasis: String, fundingAccount: String?, actor: String) async throws -> Programme {
         let p = Programme(id: services.random.uuid(), name: name.trimmingCharacters(in: .whitespaces), kind: kind,
