@@ -44,11 +44,12 @@ public enum PaymentState: String, Codable, Sendable, CaseIterable {
     public var isRetryable: Bool { self == .failed || self == .returned }
 }
 
-/// A batch from upload to completion. A batch that is `uploading` was cut off mid-upload and can never be approved.
+/// A batch from upload to completion. An upload that was cut off (the client went away, the body was refused, the
+/// server stopped) becomes `abandoned` and can never be approved or executed.
 public enum BatchStatus: String, Codable, Sendable, CaseIterable {
     case uploading
     case awaitingApproval = "awaiting_approval"
-    case approved, executing, completed
+    case approved, executing, completed, abandoned
 
     /// The four-eyes rule: the person who approves is not the person who uploaded.
     public static func approve(status: BatchStatus, uploadedBy: String, approver: String) throws(DomainError) -> BatchStatus {
@@ -64,7 +65,7 @@ public enum BatchStatus: String, Codable, Sendable, CaseIterable {
         switch status {
         case .approved, .executing: return .executing
         case .completed: return .completed
-        case .uploading, .awaitingApproval:
+        case .uploading, .awaitingApproval, .abandoned:
             throw DomainError(.conflict, "batch_not_approved", "a batch is executed only after a second person approved it")
         }
     }

@@ -26,7 +26,7 @@ public enum OneCardApp {
         }
         return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
                            logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
-                           bankGateway: BankGateway())
+                           bankGateway: BankGateway(), paymentWork: WorkSignal())
     }
 
     /// The router with every endpoint, and the API description built alongside it.

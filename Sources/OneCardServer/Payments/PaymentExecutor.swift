@@ -203,28 +203,43 @@ enum Yuan {
     static func format(_ fen: Int64) -> String { "\(fen / 100).\(String(format: "%02d", Int(abs(fen % 100))))" }
 }
 
-/// Runs the executor over every executing batch and applies migration plans whose choice period is over,
-/// a few times a second, from start-up (which resumes whatever a crash interrupted) until shutdown.
+/// Runs the executor over every executing batch, applies migration plans whose choice period is over and abandons
+/// uploads a crash cut off, from start-up (which resumes whatever a crash interrupted) until shutdown. While there
+/// is work it looks again after 200 ms; when idle it backs off to 5 s, and is woken at once by `paymentWork`
+/// (a batch executed or retried, a bank or a card's account changed).
 struct PaymentExecutorService: Service {
     let services: AppServices
+    static let busy = Duration.milliseconds(200), idle = Duration.seconds(5)
 
     func run() async throws {
         let executor = PaymentExecutor(services: services)
         let logger = services.logger
+        let work = services.paymentWork
         await cancelWhenGracefulShutdown {
+            var pause = Self.busy
+            var lastSweep = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
+                let seen = work.current
+                var busy = false
                 do {
+                    if ContinuousClock.now - lastSweep > .seconds(60) {
+                        lastSweep = ContinuousClock.now
+                        try await services.payments.abandonStaleUploads()
+                    }
                     for code in try await services.store.read({ try await $0.bankMigrations.due(at: services.clock.now()) }) {
                         _ = try await services.banking.applyMigration(code, actor: Actor.system)
+                        busy = true
                     }
                     for id in try await services.store.read({ try await $0.payments.batches(status: .executing) }) {
+                        busy = true
                         let r = try await executor.pass(id)
                         if r == .bankUnavailable { try? await Task.sleep(for: .milliseconds(500)) }
                     }
                 } catch {
                     logger.error("payment executor pass failed: \(error)")
                 }
-                try? await Task.sleep(for: .milliseconds(200))
+                pause = busy ? Self.busy : min(pause * 2, Self.idle)
+                await work.wait(after: seen, upTo: pause)
             }
         }
     }

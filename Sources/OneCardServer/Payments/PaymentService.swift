@@ -111,6 +111,34 @@ struct PaymentService: Sendable {
         }
     }
 
+    /// Gives up an upload that was cut off: it becomes `abandoned` (never approved or executed) and its
+    /// Idempotency-Key may be used again.
+    func abandonUpload(_ upload: Upload, actor: String, reason: String) async {
+        await upload.drain()
+        do { try await abandon(upload.batchId, actor: actor, reason: reason) } catch {
+            services.logger.error("could not mark an abandoned upload", metadata: ["batch": "\(upload.batchId)", "error": "\(error)"])
+        }
+    }
+
+    /// An upload still `uploading` after this long was cut off by a crash.
+    static let staleUpload: TimeInterval = 3600
+
+    /// Abandons uploads that a crash cut off (still `uploading` an hour after they began). Returns them.
+    @discardableResult
+    func abandonStaleUploads() async throws -> [String] {
+        let stale = try await store.read { [now] s in try await s.payments.uploads(startedBefore: now.addingTimeInterval(-Self.staleUpload)) }
+        for id in stale { try await abandon(id, actor: "system", reason: "still uploading after \(Int(Self.staleUpload)) s") }
+        return stale
+    }
+
+    private func abandon(_ batchId: String, actor: String, reason: String) async throws {
+        let at = now
+        try await store.write { s in
+            guard try await s.payments.abandon(batchId) else { return }
+            try await s.audit.append(at: at, actor: actor, action: "batch_upload_abandoned", subject: "batch:\(batchId)", purpose: reason)
+        }
+    }
+
     func finishUpload(_ upload: Upload, actor: String) async throws -> UploadResult {
         try await upload.finish()
         let at = now
@@ -201,7 +229,7 @@ struct PaymentService: Sendable {
     /// Starts execution (the executor picks the batch up); repeating it changes nothing.
     func execute(_ id: String, actor: String) async throws -> PaymentBatch {
         let at = now
-        return try await store.write { s in
+        let batch = try await store.write { s in
             guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
             let next = try BatchStatus.execute(status: b.status)
             if next != b.status {
@@ -211,12 +239,14 @@ struct PaymentService: Sendable {
             }
             return b
         }
+        services.paymentWork.signal()
+        return batch
     }
 
     /// Failed and returned payments go again as new attempts, to the holder's account at that time.
     func retry(_ id: String, actor: String) async throws -> Int {
         let at = now
-        return try await store.write { s in
+        let n = try await store.write { s in
             guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
             guard b.status == .executing || b.status == .completed else {
                 throw DomainError(.conflict, "batch_not_executed", "only a batch that has been executed has payments to retry")
@@ -230,5 +260,7 @@ struct PaymentService: Sendable {
             }
             return n
         }
+        services.paymentWork.signal()
+        return n
     }
 }

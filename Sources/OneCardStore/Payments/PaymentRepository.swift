@@ -86,6 +86,23 @@ public struct PaymentRepository: Sendable {
             """).run()
     }
 
+    /// Marks an upload that was cut off as abandoned and frees its Idempotency-Key, so the client can upload again
+    /// with the same key. Only an upload still `uploading` changes; returns whether it did.
+    @discardableResult
+    public func abandon(_ batchId: String) async throws -> Bool {
+        !(try await db.raw("""
+            UPDATE payment_batches SET status = 'abandoned', idempotency_key = NULL WHERE id = \(bind: batchId) AND status = 'uploading'
+            RETURNING id
+            """).all()).isEmpty
+    }
+
+    /// Uploads still `uploading` that began before `before` (cut off by a crash: no upload takes that long).
+    public func uploads(startedBefore before: Date) async throws -> [String] {
+        try await db.raw("""
+            SELECT id FROM payment_batches WHERE status = 'uploading' AND created_at < \(bind: before.millis) ORDER BY created_at, id
+            """).all().map { try $0.string("id") }
+    }
+
     /// Batches in a status, oldest first (the executor resumes `executing` ones after a restart).
     public func batches(status: BatchStatus) async throws -> [String] {
         try await db.raw("SELECT id FROM payment_batches WHERE status = \(bind: status.rawValue) ORDER BY created_at, id")
