@@ -34,6 +34,15 @@ struct CardNumberAndKeyTests {
         #expect(RandomSource.system.bytes(13).count == 13)
     }
 
+    @Test func uuid7sCarryTheTimeAndSortByIt() {
+        let fixed = RandomSource { n in Array(repeating: 0xFF, count: n) }
+        // 2026-01-01T00:00:00Z = 1767225600000 ms = 0x019B76DAA800
+        #expect(fixed.uuid7(at: Date(timeIntervalSince1970: 1_767_225_600)) == "019b76da-a800-7fff-bfff-ffffffffffff")
+        let earlier = RandomSource.system.uuid7(at: Date(timeIntervalSince1970: 1_767_225_600))
+        let later = RandomSource.system.uuid7(at: Date(timeIntervalSince1970: 1_767_225_600.002))
+        #expect(earlier < later && UUID(uuidString: later) != nil)
+    }
+
     @Test func identificationCodeLayout() {
         let code = CardIdentificationCode.make(issuerRegion: "440000", random: .system)
         #expect(code.count == 32 && code.hasPrefix("440000D156000005"))

@@ -35,6 +35,23 @@ public struct RandomSource: Sendable {
         var b = bytes(16)
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
+        return Self.format(b)
+    }
+
+    /// An RFC 9562 version 7 identifier: the Unix time in milliseconds, then 74 random bits. Identifiers made one
+    /// after another sort one after another, so a million rows keyed by them are appended to the end of the
+    /// primary-key index instead of scattered over it (random keys made a million-row insert four times slower
+    /// per row than a hundred-thousand-row one once the index outgrew the page cache).
+    public func uuid7(at date: Date) -> String {
+        var b = bytes(16)
+        let ms = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: ms >> (8 * UInt64(5 - i))) }
+        b[6] = (b[6] & 0x0F) | 0x70
+        b[8] = (b[8] & 0x3F) | 0x80
+        return Self.format(b)
+    }
+
+    private static func format(_ b: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(36)
         for (i, c) in Hex.encode(b).utf8.enumerated() {

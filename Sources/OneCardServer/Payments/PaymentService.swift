@@ -175,7 +175,7 @@ struct PaymentService: Sendable {
         let cipher = FieldCipher(keys: services.keys)
         var byIndex: [String: String] = [:]
         for l in candidates { byIndex[PaymentRepository.idIndex(l.idNumber, cipher: cipher)] = l.idNumber }
-        return PreparedChunk(rejected: rejected, candidates: candidates, ids: candidates.map { _ in services.random.uuid() }, byIndex: byIndex)
+        return PreparedChunk(rejected: rejected, candidates: candidates, ids: candidates.map { _ in services.random.uuid7(at: now) }, byIndex: byIndex)
     }
 
     /// Checks a chunk of lines against the registry and stores the accepted ones as pending payments.
