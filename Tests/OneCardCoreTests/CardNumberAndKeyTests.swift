@@ -72,6 +72,12 @@ struct CardNumberAndKeyTests {
         #expect(cipher.blindIndex("11010519491231002x", field: "id_number") == cipher.blindIndex("11010519491231002X", field: "id_number"))
         let other = FieldCipher(keys: NodeKeys(master: SymmetricKey(data: Data(repeating: 8, count: 32))))
         #expect(other.blindIndex("11010519491231002X", field: "id_number") != cipher.blindIndex("11010519491231002X", field: "id_number"))
+        // Stored indexes stay valid: the index is the keyed HMAC of "field:VALUE", in lower-case hex, and no change
+        // in how it is computed may change it.
+        let keys = NodeKeys(master: SymmetricKey(data: Data(repeating: 9, count: 32)))
+        let expected = HMAC<SHA256>.authenticationCode(for: Data("id_number:11010519491231002X".utf8), using: keys.blindIndex)
+        #expect(cipher.blindIndex("11010519491231002x", field: "id_number") == expected.map { String(format: "%02x", $0) }.joined())
+        #expect(cipher.blindIndex("a", field: "f") == cipher.blindIndex("A", field: "f"))  // the copied HMAC state is not reused
     }
 
     @Test func nodeKeysAreCreatedOnceWithMode0600() throws {
