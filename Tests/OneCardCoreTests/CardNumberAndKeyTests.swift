@@ -19,6 +19,30 @@ struct CardNumberAndKeyTests {
         #expect(n.hash == SHA256.hash(data: Data("A12345678".utf8)).map { String(format: "%02x", $0) }.joined())
     }
 
+    @Test func hexMatchesFoundationFormatting() {
+        let bytes: [UInt8] = Array(0...255)
+        #expect(Hex.encode(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.encode(bytes, uppercase: true) == bytes.map { String(format: "%02X", $0) }.joined())
+        #expect(Hex.encode([UInt8]()) == "")
+    }
+
+    @Test func uuidsAreVersion4() {
+        let fixed = RandomSource { n in Array(repeating: 0xAB, count: n) }
+        #expect(fixed.uuid() == "abababab-abab-4bab-abab-abababababab")
+        let u = RandomSource.system.uuid()
+        #expect(u.count == 36 && UUID(uuidString: u) != nil && u == u.lowercased())
+        #expect(RandomSource.system.bytes(13).count == 13)
+    }
+
+    @Test func uuid7sCarryTheTimeAndSortByIt() {
+        let fixed = RandomSource { n in Array(repeating: 0xFF, count: n) }
+        // 2026-01-01T00:00:00Z = 1767225600000 ms = 0x019B76DAA800
+        #expect(fixed.uuid7(at: Date(timeIntervalSince1970: 1_767_225_600)) == "019b76da-a800-7fff-bfff-ffffffffffff")
+        let earlier = RandomSource.system.uuid7(at: Date(timeIntervalSince1970: 1_767_225_600))
+        let later = RandomSource.system.uuid7(at: Date(timeIntervalSince1970: 1_767_225_600.002))
+        #expect(earlier < later && UUID(uuidString: later) != nil)
+    }
+
     @Test func identificationCodeLayout() {
         let code = CardIdentificationCode.make(issuerRegion: "440000", random: .system)
         #expect(code.count == 32 && code.hasPrefix("440000D156000005"))
@@ -48,6 +72,12 @@ struct CardNumberAndKeyTests {
         #expect(cipher.blindIndex("11010519491231002x", field: "id_number") == cipher.blindIndex("11010519491231002X", field: "id_number"))
         let other = FieldCipher(keys: NodeKeys(master: SymmetricKey(data: Data(repeating: 8, count: 32))))
         #expect(other.blindIndex("11010519491231002X", field: "id_number") != cipher.blindIndex("11010519491231002X", field: "id_number"))
+        // Stored indexes stay valid: the index is the keyed HMAC of "field:VALUE", in lower-case hex, and no change
+        // in how it is computed may change it.
+        let keys = NodeKeys(master: SymmetricKey(data: Data(repeating: 9, count: 32)))
+        let expected = HMAC<SHA256>.authenticationCode(for: Data("id_number:11010519491231002X".utf8), using: keys.blindIndex)
+        #expect(cipher.blindIndex("11010519491231002x", field: "id_number") == expected.map { String(format: "%02x", $0) }.joined())
+        #expect(cipher.blindIndex("a", field: "f") == cipher.blindIndex("A", field: "f"))  // the copied HMAC state is not reused
     }
 
     @Test func nodeKeysAreCreatedOnceWithMode0600() throws {

@@ -33,7 +33,7 @@ public enum CardIdentificationCode {
     public static let middle = "D156000005"
 
     public static func make(issuerRegion: String, random: RandomSource) -> String {
-        issuerRegion + middle + random.bytes(8).map { String(format: "%02X", $0) }.joined()
+        issuerRegion + middle + Hex.encode(random.bytes(8), uppercase: true)
     }
 
     public static func isValid(_ code: String) -> Bool {

@@ -44,11 +44,12 @@ public enum PaymentState: String, Codable, Sendable, CaseIterable {
     public var isRetryable: Bool { self == .failed || self == .returned }
 }
 
-/// A batch from upload to completion. A batch that is `uploading` was cut off mid-upload and can never be approved.
+/// A batch from upload to completion. An upload that was cut off (the client went away, the body was refused, the
+/// server stopped) becomes `abandoned` and can never be approved or executed.
 public enum BatchStatus: String, Codable, Sendable, CaseIterable {
     case uploading
     case awaitingApproval = "awaiting_approval"
-    case approved, executing, completed
+    case approved, executing, completed, abandoned
 
     /// The four-eyes rule: the person who approves is not the person who uploaded.
     public static func approve(status: BatchStatus, uploadedBy: String, approver: String) throws(DomainError) -> BatchStatus {
@@ -64,7 +65,7 @@ public enum BatchStatus: String, Codable, Sendable, CaseIterable {
         switch status {
         case .approved, .executing: return .executing
         case .completed: return .completed
-        case .uploading, .awaitingApproval:
+        case .uploading, .awaitingApproval, .abandoned:
             throw DomainError(.conflict, "batch_not_approved", "a batch is executed only after a second person approved it")
         }
     }
@@ -99,6 +100,13 @@ public struct BatchCSV: Sendable {
 
     public enum Parsed: Sendable, Equatable { case header, blank, line(BatchLine), rejected(RejectedLine) }
 
+    /// A cell without surrounding spaces. Most cells have none: they are copied without going through Foundation's
+    /// trimming (a fifth of the upload's parsing time).
+    static func trimmed(_ cell: Substring) -> String {
+        if let first = cell.first, let last = cell.last, !first.isWhitespace, !last.isWhitespace { return String(cell) }
+        return cell.trimmingCharacters(in: .whitespaces)
+    }
+
     /// Parses the next physical line (without its line break). Line numbers count data lines from 1.
     public mutating func parse(_ raw: String) throws(DomainError) -> Parsed {
         let text = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
@@ -112,10 +120,10 @@ public struct BatchCSV: Sendable {
             lineNumber = 1
             return .header
         }
-        if text.trimmingCharacters(in: .whitespaces).isEmpty { return .blank }
+        if text.isEmpty || (text.first!.isWhitespace && text.trimmingCharacters(in: .whitespaces).isEmpty) { return .blank }
         let n = lineNumber
         lineNumber += 1
-        let cells = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let cells = text.split(separator: ",", omittingEmptySubsequences: false).map(Self.trimmed)
         guard cells.count == 3 else { return .rejected(RejectedLine(line: n, reason: "malformed_line")) }
         guard let amount = Int64(cells[2]) else { return .rejected(RejectedLine(line: n, reason: "invalid_amount")) }
         return .line(BatchLine(line: n, idNumber: cells[0], name: cells[1], amountFen: amount))
@@ -242,7 +250,20 @@ public enum PaymentRouting {
         case fail(reason: String)
     }
 
+    /// What routing needs of the holder's live card: its financial function and account.
+    public struct CardAccount: Sendable, Equatable {
+        public var financial: Bool, bankCode: String?, accountNumber: String?
+        public init(financial: Bool, bankCode: String?, accountNumber: String?) {
+            self.financial = financial; self.bankCode = bankCode; self.accountNumber = accountNumber
+        }
+    }
+
     public static func route(card: Card?, bank: Bank?) -> Decision {
+        route(card.map { CardAccount(financial: $0.financial, bankCode: $0.bankCode, accountNumber: $0.accountNumber) }, bank: bank)
+    }
+
+    /// `card` is nil when the holder has no live card.
+    public static func route(_ card: CardAccount?, bank: Bank?) -> Decision {
         guard let card else { return .fail(reason: "no_card") }
         guard card.financial, let code = card.bankCode, let account = card.accountNumber else { return .fail(reason: "no_financial_account") }
         guard let bank, bank.code == code else { return .fail(reason: "unknown_bank") }

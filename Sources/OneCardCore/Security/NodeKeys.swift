@@ -51,11 +51,12 @@ public struct KeyFileError: Error, CustomStringConvertible {
 /// Encrypts personal data fields with AES-GCM and computes the blind index used to find them.
 public struct FieldCipher: Sendable {
     private let key: SymmetricKey
-    private let indexKey: SymmetricKey
+    /// HMAC with the blind-index key already absorbed: each index copies it instead of redoing the key schedule.
+    private let indexMAC: HMAC<SHA256>
 
     public init(keys: NodeKeys) {
         key = keys.personalData
-        indexKey = keys.blindIndex
+        indexMAC = HMAC<SHA256>(key: keys.blindIndex)
     }
 
     /// Base64 of nonce ‖ ciphertext ‖ tag. The field name is bound as authenticated data, so a value
@@ -75,8 +76,9 @@ public struct FieldCipher: Sendable {
 
     /// Keyed hash of a normalised value: equal inputs find each other, the index reveals nothing.
     public func blindIndex(_ value: String, field: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data((field + ":" + value.uppercased()).utf8), using: indexKey)
-        return Hex.encode(Data(mac))
+        var mac = indexMAC
+        mac.update(data: Data((field + ":" + value.uppercased()).utf8))
+        return Hex.encode(mac.finalize())
     }
 
     public enum CipherError: Error { case corrupt }

@@ -21,40 +21,42 @@ public final class ManualClock: @unchecked Sendable {
 public struct RandomSource: Sendable {
     public var bytes: @Sendable (Int) -> [UInt8]
     public init(bytes: @escaping @Sendable (Int) -> [UInt8]) { self.bytes = bytes }
-    /// The system's secure generator, eight bytes per draw (one system call per draw, not per byte).
     public static let system = RandomSource { count in
         var generator = SystemRandomNumberGenerator()
-        var result: [UInt8] = []
-        result.reserveCapacity(count + 8)
-        while result.count < count { withUnsafeBytes(of: generator.next()) { result.append(contentsOf: $0) } }
-        return Array(result.prefix(count))
+        var out = [UInt8](repeating: 0, count: count)
+        for i in stride(from: 0, to: count, by: 8) {
+            let word = generator.next()
+            for j in i..<min(i + 8, count) { out[j] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(j - i))) }
+        }
+        return out
     }
     /// A random RFC 4122 version 4 identifier, lower-case.
     public func uuid() -> String {
         var b = bytes(16)
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
-        let hex = Array(Hex.encode(b).utf8)
+        return Self.format(b)
+    }
+
+    /// An RFC 9562 version 7 identifier: the Unix time in milliseconds, then 74 random bits. Identifiers made one
+    /// after another sort one after another, so a million rows keyed by them are appended to the end of the
+    /// primary-key index instead of scattered over it (random keys made a million-row insert four times slower
+    /// per row than a hundred-thousand-row one once the index outgrew the page cache).
+    public func uuid7(at date: Date) -> String {
+        var b = bytes(16)
+        let ms = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: ms >> (8 * UInt64(5 - i))) }
+        b[6] = (b[6] & 0x0F) | 0x70
+        b[8] = (b[8] & 0x3F) | 0x80
+        return Self.format(b)
+    }
+
+    private static func format(_ b: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(36)
-        for (i, c) in hex.enumerated() {
+        for (i, c) in Hex.encode(b).utf8.enumerated() {
             if i == 8 || i == 12 || i == 16 || i == 20 { out.append(UInt8(ascii: "-")) }
             out.append(c)
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// Lower-case hexadecimal, without `String(format:)` (which costs microseconds a byte on Linux).
-public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -27,7 +27,8 @@ public enum OneCardApp {
         return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
                            logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
                            // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
-                           acceptances: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1), terminalKeys: TerminalKeyCache())
+                           acceptances: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1), terminalKeys: TerminalKeyCache(),
+                           bankGateway: BankGateway(), paymentWork: WorkSignal())
     }
 
     /// The router with every endpoint, and the API description built alongside it.

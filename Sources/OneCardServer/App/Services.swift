@@ -20,6 +20,10 @@ public struct AppServices: Sendable {
     /// Acceptances decided together, one transaction per group (Acceptance/AcceptanceService.swift).
     let acceptances: GroupCommit<AcceptanceService.Pending, AcceptanceService.Answer>
     let terminalKeys: TerminalKeyCache
+    /// The way to the banks, with one circuit breaker per bank endpoint for this application.
+    let bankGateway: BankGateway
+    /// Tells the payment executor there is work (a batch executed or retried, a bank or an account changed).
+    let paymentWork: WorkSignal
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -38,6 +42,24 @@ public struct AppServices: Sendable {
     func qrIssuer(ring: SigningKeyRing) -> QRTokenIssuer {
         QRTokenIssuer(region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock, random: .systemBuffered,
                       lifetime: ring.tokenLifetime)
+    }
+}
+
+/// A counter that changes whenever there may be new work; a background loop that sees it change does not wait
+/// out its idle back-off.
+final class WorkSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var generation = 0
+
+    func signal() { lock.lock(); generation += 1; lock.unlock() }
+    var current: Int { lock.lock(); defer { lock.unlock() }; return generation }
+
+    /// Sleeps until `timeout` passes or the signal changes from `seen`, looking every 50 ms.
+    func wait(after seen: Int, upTo timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while current == seen, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 }
 

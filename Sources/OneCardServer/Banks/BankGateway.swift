@@ -5,11 +5,9 @@ import OneCardCore
 
 /// The platform's only way to a bank: HTTP with a deadline per call, retries with jittered exponential
 /// back-off on transient failures (connection refused, timeout, 5xx), and a circuit breaker per bank
-/// endpoint so a bank that is down is not hammered. Shared by the whole process (breakers are keyed by
-/// endpoint URL), so it needs no wiring through `AppServices`.
+/// endpoint so a bank that is down is not hammered. One per application (`AppServices.bankGateway`), so two
+/// applications in one process (tests, benchmarks) do not share breakers.
 public actor BankGateway {
-    public static let shared = BankGateway()
-
     public struct Credit: Codable, Sendable { public var paymentId: String; public var account: String; public var amountFen: Int64 }
     public struct Result: Codable, Sendable { public var paymentId: String; public var outcome: BankOutcome; public var reason: String? }
     struct Request: Codable { var payments: [Credit] }

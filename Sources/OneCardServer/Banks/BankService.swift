@@ -21,6 +21,8 @@ struct BankService: Sendable {
     /// Suspends, reactivates or terminates a bank, or changes its endpoint. Termination opens the migration plan
     /// and tells every affected holder in the same transaction (GD art. 20).
     func update(_ code: String, status: Bank.Status?, successorCode: String?, choiceDays: Int?, endpoint: String??, actor: String) async throws -> Bank {
+        // Held or stuck payments may go out now: the executor looks at once.
+        defer { services.paymentWork.signal() }
         let at = now
         if let choiceDays, !(0...365).contains(choiceDays) { throw DomainError.invalidField("choiceDays", "0 to 365") }
         return try await store.write { s in
@@ -53,6 +55,8 @@ struct BankService: Sendable {
     /// The holder's choice of bank (GD art. 5: "持卡人可以在合作金融机构中自愿选择、更换金融机构"): the card's account
     /// becomes the given one, recorded as a card event; a card waiting in a migration plan leaves it.
     func switchAccount(cardNumber: String, bankCode: String, accountNumber: String, actor: Actor) async throws -> Card {
+        // Held or stuck payments may go out now: the executor looks at once.
+        defer { services.paymentWork.signal() }
         try AccountNumber.validate(accountNumber)
         let at = now
         let today = services.today
@@ -96,6 +100,8 @@ struct BankService: Sendable {
     /// Applies the successor to every card still waiting: the successor opens an account, the card moves,
     /// the holder is told, and held payments go out to the new account on the executor's next pass.
     func applyMigration(_ code: String, actor: Actor, early: Bool = false) async throws -> Report {
+        // Held or stuck payments may go out now: the executor looks at once.
+        defer { services.paymentWork.signal() }
         let at = now
         let random = services.random
         try await store.write { s in

@@ -165,7 +165,7 @@ struct CardService: Sendable {
     /// from the card number under the node key so it needs no extra storage before issue.
     static func identificationCode(region: String, card: String, keys: NodeKeys) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(("card-identification:" + card).utf8), using: keys.pseudonyms)
-        return region + CardIdentificationCode.middle + Data(mac).prefix(8).map { String(format: "%02X", $0) }.joined()
+        return region + CardIdentificationCode.middle + Hex.encode(Data(mac).prefix(8), uppercase: true)
     }
 
     /// The social security card's financial account, opened by the cooperating bank at issue.

@@ -464,7 +464,7 @@ enum Messages {
         e("batch_first_page", "第一页", "First page"),
         e("batch_next_page", "下一页", "Next page"),
         e("batch_no_payments", "本批次没有通过核验的行。", "No line of this batch was accepted."),
-        e("bs_uploading", "上传未完成", "Upload cut off"), e("bs_awaiting_approval", "待审批", "Awaiting approval"), e("bs_approved", "已审批", "Approved"),
+        e("bs_uploading", "上传中", "Uploading"), e("bs_abandoned", "上传中断，已作废", "Upload cut off, abandoned"), e("bs_awaiting_approval", "待审批", "Awaiting approval"), e("bs_approved", "已审批", "Approved"),
         e("bs_executing", "发放中", "Paying"), e("bs_completed", "已完成", "Completed"),
         e("ps_pending", "待发放", "Pending"), e("ps_sent", "已发送银行", "Sent to the bank"), e("ps_paid", "已到账", "Paid"),
         e("ps_failed", "发放失败", "Failed"), e("ps_returned", "已退回", "Returned"),

@@ -12,13 +12,27 @@ import ServiceLifecycle
 /// sent to the bank, which is idempotent per payment reference. The bank's answers are written back
 /// (`paid`, `returned`, `failed`). After a crash, a `sent` row is simply asked about again: the bank
 /// answers with its first outcome, so nothing is paid twice and nothing is lost.
+///
+/// Chunks are pipelined: while up to `inFlight` chunks are at their banks, the next one is claimed (committed
+/// as `sent`). Each chunk is committed before its own bank call, so the pipeline changes nothing above.
 struct PaymentExecutor: Sendable {
     let services: AppServices
-    var chunk = 500
-    var gateway: BankGateway = .shared
+    /// Payments claimed in one transaction and sent in one bank request (per bank).
+    var chunk: Int
+    /// Chunks at the banks at once.
+    var inFlight: Int
+    var gateway: BankGateway
     var store: Store { services.store }
 
+    init(services: AppServices, chunk: Int = 1000, inFlight: Int = 4, gateway: BankGateway? = nil) {
+        self.services = services; self.chunk = chunk; self.inFlight = inFlight; self.gateway = gateway ?? services.bankGateway
+    }
+
     enum Pass: Equatable { case completed, waiting(held: Int), bankUnavailable }
+
+    /// A chunk read (and, for pending payments, claimed): what to send, the last line looked at (nil: no more),
+    /// and how many were held.
+    private struct Claimed: Sendable { var toSend: [PaymentRepository.InFlight]; var last: Int?; var held: Int }
 
     /// One pass over a batch: resend what was in flight, send what is pending (holding payments whose bank is
     /// being migrated), and complete the batch when nothing is outstanding.
@@ -26,28 +40,18 @@ struct PaymentExecutor: Sendable {
         guard let batch = try await store.read({ try await $0.payments.batch(batchId) }), batch.status == .executing else { return .completed }
         let programme = try await store.read { try await $0.payments.programme(batch.programmeId) }
         let programmeName = programme?.name ?? batch.programmeId
+        let chunk = chunk
         // 1. Payments left in flight by a crash or an unavailable bank: ask again. A bank that is down does not
         // hold up the others: its payments wait in flight and the pass goes on.
-        var unavailable = false
-        var cursor = 0
-        while true {
-            let after = cursor
+        let resent = try await pipeline(programme: programmeName) { after in
             let page = try await store.read { try await $0.payments.sent(batchId: batchId, afterLine: after, limit: chunk) }
-            guard let last = page.last?.line else { break }
-            cursor = last
-            if try await !deliver(page.map(\.payment), programme: programmeName) { unavailable = true }
+            return Claimed(toSend: page.map(\.payment), last: page.last?.line, held: 0)
         }
         // 2. Pending payments, chunk by chunk, each committed as sent before it goes out.
-        cursor = 0
-        var held = 0
-        while true {
-            let (toSend, last, heldHere) = try await claim(batchId: batchId, after: cursor, programme: programmeName)
-            guard let last else { break }
-            cursor = last
-            held += heldHere
-            if !toSend.isEmpty, try await !deliver(toSend, programme: programmeName) { unavailable = true }
+        let sent = try await pipeline(programme: programmeName) { after in
+            try await claim(batchId: batchId, after: after, programme: programmeName)
         }
-        if unavailable { return .bankUnavailable }
+        if !resent.reachedAll || !sent.reachedAll { return .bankUnavailable }
         // 3. Done when nothing is pending or in flight.
         let now = services.clock.now()
         let done = try await store.write { s -> Bool in
@@ -59,17 +63,40 @@ struct PaymentExecutor: Sendable {
             try await s.audit.append(at: now, actor: "system", action: "batch_completed", subject: "batch:\(batchId)", purpose: nil)
             return true
         }
-        return done ? .completed : .waiting(held: held)
+        return done ? .completed : .waiting(held: sent.held)
+    }
+
+    /// Takes chunks from `next` in line order (each one after the last line of the one before) and delivers up to
+    /// `inFlight` of them at once. Whether every bank was reached, and how many payments were held.
+    private func pipeline(programme: String, next: @escaping @Sendable (Int) async throws -> Claimed) async throws -> (reachedAll: Bool, held: Int) {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            var cursor = 0, held = 0, running = 0, reachedAll = true
+            while true {
+                let c = try await next(cursor)
+                guard let last = c.last else { break }
+                cursor = last
+                held += c.held
+                guard !c.toSend.isEmpty else { continue }
+                if running >= inFlight, let reached = try await group.next() {
+                    running -= 1
+                    if !reached { reachedAll = false }
+                }
+                group.addTask { try await deliver(c.toSend, programme: programme) }
+                running += 1
+            }
+            for try await reached in group where !reached { reachedAll = false }
+            return (reachedAll, held)
+        }
     }
 
     /// Marks the next chunk of pending payments as sent to each holder's current account (or failed, or held)
-    /// in one transaction. Returns what to send, the last line looked at, and how many were held.
-    private func claim(batchId: String, after: Int, programme: String) async throws -> ([PaymentRepository.InFlight], Int?, Int) {
+    /// in one transaction.
+    private func claim(batchId: String, after: Int, programme: String) async throws -> Claimed {
         let now = services.clock.now()
         let chunk = chunk
         return try await store.write { s in
             let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, limit: chunk)
-            guard let last = due.last?.due.line else { return ([], nil, 0) }
+            guard let last = due.last?.due.line else { return Claimed(toSend: [], last: nil, held: 0) }
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }
             var out: [PaymentRepository.InFlight] = []
@@ -77,7 +104,7 @@ struct PaymentExecutor: Sendable {
             var failed: [String: [String]] = [:]
             for row in due {
                 let p = row.due
-                switch PaymentRouting.route(card: row.card, bank: row.card?.bankCode.flatMap { banks[$0] }) {
+                switch PaymentRouting.route(row.card, bank: row.card?.bankCode.flatMap { banks[$0] }) {
                 case .hold:
                     held += 1
                 case .fail(let reason):
@@ -96,59 +123,66 @@ struct PaymentExecutor: Sendable {
             }
             try await s.payments.markSent(out.map { (id: $0.id, bankCode: $0.bankCode, account: $0.account) }, at: now)
             for (reason, ids) in failed { try await s.payments.settle(ids, to: .failed, reason: reason, from: .pending, at: now) }
-            return (out, last, held)
+            return Claimed(toSend: out, last: last, held: held)
         }
     }
 
-    /// Sends in-flight payments to their banks and records the answers. False when a bank could not be reached
-    /// (the payments stay `sent` and are asked about again on the next pass).
+    /// Sends in-flight payments to their banks (each bank's share at once) and records the answers. False when a
+    /// bank could not be reached (its payments stay `sent` and are asked about again on the next pass).
     private func deliver(_ items: [PaymentRepository.InFlight], programme: String) async throws -> Bool {
         let banks = try await store.read { s in try await s.banks.list() }
         var endpoint: [String: String] = [:]
         for b in banks { if let e = b.endpoint { endpoint[b.code] = e } }
-        var reachedAll = true
-        for (bankCode, group) in Dictionary(grouping: items, by: \.bankCode) {
-            let now = services.clock.now()
-            // A payment once sent may have been credited: it is settled only by the bank's own answer for it,
-            // never marked failed on the platform's side (a retry would then pay it twice).
-            guard let url = endpoint[bankCode] else {
-                services.logger.error("bank has no endpoint; payments stay in flight", metadata: ["bank": "\(bankCode)"])
-                reachedAll = false
-                continue
+        return try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            for (bankCode, group) in Dictionary(grouping: items, by: \.bankCode) {
+                let url = endpoint[bankCode]
+                tasks.addTask { try await deliver(group, bankCode: bankCode, endpoint: url, programme: programme) }
             }
-            let results: [BankGateway.Result]
-            do {
-                results = try await gateway.credit(endpoint: url, group.map { .init(paymentId: $0.reference, account: $0.account, amountFen: $0.amountFen) })
-            } catch {
-                services.logger.warning("bank unavailable or refused the request; payments stay in flight",
-                                        metadata: ["bank": "\(bankCode)", "error": "\(error)"])
-                reachedAll = false
-                continue
-            }
-            let byReference = Dictionary(group.map { ($0.reference, $0) }, uniquingKeysWith: { a, _ in a })
-            var paid: [String] = [], returned: [PaymentRepository.InFlight] = [], rejected: [String] = []
-            for r in results {
-                guard let item = byReference[r.paymentId] else { continue }
-                switch r.outcome {
-                case .credited: paid.append(item.id)
-                case .returned: returned.append(item)
-                case .rejected: rejected.append(item.id)
-                }
-            }
-            let (paidIds, returnedItems, rejectedIds) = (paid, returned, rejected)
-            try await store.write { s in
-                try await s.payments.settle(paidIds, to: .paid, reason: nil, from: .sent, at: now)
-                try await s.payments.settle(returnedItems.map(\.id), to: .returned, reason: "account_closed", from: .sent, at: now)
-                try await s.payments.settle(rejectedIds, to: .failed, reason: "bank_rejected", from: .sent, at: now)
-                for item in returnedItems {
-                    try await s.payments.notify(personId: item.personId, at: now, kind: "payment_returned",
-                                                message: "「\(programme)」\(Yuan.format(item.amountFen))元因账户（\(Mask.account(item.account))）已销户被退回；请变更银行账户，部门将重新发放。",
-                                                paymentId: item.id)
-                }
-            }
-            Counter(label: "onecard_payments_settled_total", dimensions: [("outcome", "paid")]).increment(by: paid.count)
+            var reachedAll = true
+            for try await reached in tasks where !reached { reachedAll = false }
+            return reachedAll
         }
-        return reachedAll
+    }
+
+    private func deliver(_ group: [PaymentRepository.InFlight], bankCode: String, endpoint: String?, programme: String) async throws -> Bool {
+        // A payment once sent may have been credited: it is settled only by the bank's own answer for it,
+        // never marked failed on the platform's side (a retry would then pay it twice).
+        guard let url = endpoint else {
+            services.logger.error("bank has no endpoint; payments stay in flight", metadata: ["bank": "\(bankCode)"])
+            return false
+        }
+        let results: [BankGateway.Result]
+        do {
+            results = try await gateway.credit(endpoint: url, group.map { .init(paymentId: $0.reference, account: $0.account, amountFen: $0.amountFen) })
+        } catch {
+            services.logger.warning("bank unavailable or refused the request; payments stay in flight",
+                                    metadata: ["bank": "\(bankCode)", "error": "\(error)"])
+            return false
+        }
+        let now = services.clock.now()
+        let byReference = Dictionary(group.map { ($0.reference, $0) }, uniquingKeysWith: { a, _ in a })
+        var paid: [String] = [], returned: [PaymentRepository.InFlight] = [], rejected: [String] = []
+        for r in results {
+            guard let item = byReference[r.paymentId] else { continue }
+            switch r.outcome {
+            case .credited: paid.append(item.id)
+            case .returned: returned.append(item)
+            case .rejected: rejected.append(item.id)
+            }
+        }
+        let (paidIds, returnedItems, rejectedIds) = (paid, returned, rejected)
+        try await store.write { s in
+            try await s.payments.settle(paidIds, to: .paid, reason: nil, from: .sent, at: now)
+            try await s.payments.settle(returnedItems.map(\.id), to: .returned, reason: "account_closed", from: .sent, at: now)
+            try await s.payments.settle(rejectedIds, to: .failed, reason: "bank_rejected", from: .sent, at: now)
+            for item in returnedItems {
+                try await s.payments.notify(personId: item.personId, at: now, kind: "payment_returned",
+                                            message: "「\(programme)」\(Yuan.format(item.amountFen))元因账户（\(Mask.account(item.account))）已销户被退回；请变更银行账户，部门将重新发放。",
+                                            paymentId: item.id)
+            }
+        }
+        Counter(label: "onecard_payments_settled_total", dimensions: [("outcome", "paid")]).increment(by: paid.count)
+        return true
     }
 
     /// Runs passes until the batch completes or `timeout` passes (tests; the server runs `PaymentExecutorService`).
@@ -169,28 +203,43 @@ enum Yuan {
     static func format(_ fen: Int64) -> String { "\(fen / 100).\(String(format: "%02d", Int(abs(fen % 100))))" }
 }
 
-/// Runs the executor over every executing batch and applies migration plans whose choice period is over,
-/// a few times a second, from start-up (which resumes whatever a crash interrupted) until shutdown.
+/// Runs the executor over every executing batch, applies migration plans whose choice period is over and abandons
+/// uploads a crash cut off, from start-up (which resumes whatever a crash interrupted) until shutdown. While there
+/// is work it looks again after 200 ms; when idle it backs off to 5 s, and is woken at once by `paymentWork`
+/// (a batch executed or retried, a bank or a card's account changed).
 struct PaymentExecutorService: Service {
     let services: AppServices
+    static let busy = Duration.milliseconds(200), idle = Duration.seconds(5)
 
     func run() async throws {
         let executor = PaymentExecutor(services: services)
         let logger = services.logger
+        let work = services.paymentWork
         await cancelWhenGracefulShutdown {
+            var pause = Self.busy
+            var lastSweep = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
+                let seen = work.current
+                var busy = false
                 do {
+                    if ContinuousClock.now - lastSweep > .seconds(60) {
+                        lastSweep = ContinuousClock.now
+                        try await services.payments.abandonStaleUploads()
+                    }
                     for code in try await services.store.read({ try await $0.bankMigrations.due(at: services.clock.now()) }) {
                         _ = try await services.banking.applyMigration(code, actor: Actor.system)
+                        busy = true
                     }
                     for id in try await services.store.read({ try await $0.payments.batches(status: .executing) }) {
+                        busy = true
                         let r = try await executor.pass(id)
                         if r == .bankUnavailable { try? await Task.sleep(for: .milliseconds(500)) }
                     }
                 } catch {
                     logger.error("payment executor pass failed: \(error)")
                 }
-                try? await Task.sleep(for: .milliseconds(200))
+                pause = busy ? Self.busy : min(pause * 2, Self.idle)
+                await work.wait(after: seen, upTo: pause)
             }
         }
     }

@@ -9,7 +9,7 @@ struct PaymentService: Sendable {
     var now: Date { services.clock.now() }
 
     /// Lines are checked and stored this many at a time, so an upload is never held whole in memory.
-    static let uploadChunk = 500
+    static let uploadChunk = 1000
 
     func createProgramme(name: String, kind: ProgrammeKind, department: String, legalBasis: String, fundingAccount: String?, actor: String) async throws -> Programme {
         let p = Programme(id: services.random.uuid(), name: name.trimmingCharacters(in: .whitespaces), kind: kind,
@@ -32,31 +32,57 @@ struct PaymentService: Sendable {
 
     struct UploadResult: Sendable { var batchId: String; var accepted: Int; var rejected: [RejectedLine] }
 
-    /// An upload in progress: lines are fed in, checked and stored a chunk at a time.
+    /// An upload in progress: lines are fed in, checked and stored a chunk at a time. While one chunk is stored
+    /// (its transaction), the next is read and checked for syntax; chunks are stored one after another, in order,
+    /// so each one's duplicate check sees every earlier chunk.
     final class Upload: @unchecked Sendable {
         let service: PaymentService
         let batchId: String
         var buffer: [BatchLine] = []
         var accepted = 0
         var rejected: [RejectedLine] = []
+        private var storing: Task<(Int, [RejectedLine]), any Error>?
 
         init(service: PaymentService, batchId: String) { self.service = service; self.batchId = batchId }
 
+        /// Lines fed in so far (accepted, rejected or not yet checked).
+        private(set) var lines = 0
+
         func add(_ line: BatchLine) async throws {
+            lines += 1
             buffer.append(line)
             if buffer.count >= PaymentService.uploadChunk { try await flush() }
         }
 
-        func reject(_ r: RejectedLine) { rejected.append(r) }
+        func reject(_ r: RejectedLine) { lines += 1; rejected.append(r) }
 
+        /// Starts storing what is buffered, after the chunk before it is stored.
         func flush() async throws {
             guard !buffer.isEmpty else { return }
-            let lines = buffer
+            let prepared = service.prepare(buffer)
             buffer = []
-            let (ok, bad) = try await service.store(lines, batchId: batchId)
+            try await settle()
+            let (service, batchId) = (service, batchId)
+            storing = Task { try await service.store(prepared, batchId: batchId) }
+        }
+
+        /// Waits for the chunk being stored.
+        func settle() async throws {
+            guard let task = storing else { return }
+            storing = nil
+            let (ok, bad) = try await task.value
             accepted += ok
             rejected += bad
         }
+
+        /// Stores the rest and waits until everything is stored.
+        func finish() async throws {
+            try await flush()
+            try await settle()
+        }
+
+        /// Waits for a chunk still being stored, ignoring its outcome (the upload is being given up).
+        func drain() async { _ = try? await storing?.value; storing = nil }
     }
 
     /// Starts an upload. With an Idempotency-Key that an earlier complete upload used, returns that upload's
@@ -85,8 +111,36 @@ struct PaymentService: Sendable {
         }
     }
 
+    /// Gives up an upload that was cut off: it becomes `abandoned` (never approved or executed) and its
+    /// Idempotency-Key may be used again.
+    func abandonUpload(_ upload: Upload, actor: String, reason: String) async {
+        await upload.drain()
+        do { try await abandon(upload.batchId, actor: actor, reason: reason) } catch {
+            services.logger.error("could not mark an abandoned upload", metadata: ["batch": "\(upload.batchId)", "error": "\(error)"])
+        }
+    }
+
+    /// An upload still `uploading` after this long was cut off by a crash.
+    static let staleUpload: TimeInterval = 3600
+
+    /// Abandons uploads that a crash cut off (still `uploading` an hour after they began). Returns them.
+    @discardableResult
+    func abandonStaleUploads() async throws -> [String] {
+        let stale = try await store.read { [now] s in try await s.payments.uploads(startedBefore: now.addingTimeInterval(-Self.staleUpload)) }
+        for id in stale { try await abandon(id, actor: "system", reason: "still uploading after \(Int(Self.staleUpload)) s") }
+        return stale
+    }
+
+    private func abandon(_ batchId: String, actor: String, reason: String) async throws {
+        let at = now
+        try await store.write { s in
+            guard try await s.payments.abandon(batchId) else { return }
+            try await s.audit.append(at: at, actor: actor, action: "batch_upload_abandoned", subject: "batch:\(batchId)", purpose: reason)
+        }
+    }
+
     func finishUpload(_ upload: Upload, actor: String) async throws -> UploadResult {
-        try await upload.flush()
+        try await upload.finish()
         let at = now
         let rejected = upload.rejected.sorted { $0.line < $1.line }
         let accepted = upload.accepted
@@ -102,24 +156,38 @@ struct PaymentService: Sendable {
         return UploadResult(batchId: upload.batchId, accepted: accepted, rejected: rejected)
     }
 
-    /// Checks a chunk of lines against the registry and stores the accepted ones as pending payments.
-    fileprivate func store(_ lines: [BatchLine], batchId: String) async throws -> (Int, [RejectedLine]) {
+    /// A chunk of lines with what can be worked out without the database: syntax, ids, blind indexes.
+    struct PreparedChunk: Sendable {
+        var rejected: [RejectedLine]
+        var candidates: [BatchLine]
+        var ids: [String]
+        /// Blind index of each candidate's ID number → the ID number.
+        var byIndex: [String: String]
+    }
+
+    func prepare(_ lines: [BatchLine]) -> PreparedChunk {
         let today = services.today
         var rejected: [RejectedLine] = []
         var candidates: [BatchLine] = []
         for l in lines {
             if let reason = PayeeCheck.syntaxReason(l, today: today) { rejected.append(.init(line: l.line, reason: reason)) } else { candidates.append(l) }
         }
-        let ids = (0..<candidates.count).map { _ in services.random.uuid() }
-        let checked = candidates
+        let cipher = FieldCipher(keys: services.keys)
+        var byIndex: [String: String] = [:]
+        for l in candidates { byIndex[PaymentRepository.idIndex(l.idNumber, cipher: cipher)] = l.idNumber }
+        return PreparedChunk(rejected: rejected, candidates: candidates, ids: candidates.map { _ in services.random.uuid7(at: now) }, byIndex: byIndex)
+    }
+
+    /// Checks a chunk of lines against the registry and stores the accepted ones as pending payments.
+    fileprivate func store(_ chunk: PreparedChunk, batchId: String) async throws -> (Int, [RejectedLine]) {
         let at = now
-        let (newPayments, bad) = try await store.write { s -> ([PaymentRepository.NewPayment], [RejectedLine]) in
+        let (newPayments, bad) = try await store.write { s -> (Int, [RejectedLine]) in
             var bad: [RejectedLine] = []
-            let payees = try await s.payments.payees(idNumbers: checked.map(\.idNumber))
+            let payees = try await s.payments.payees(byIndex: chunk.byIndex)
             let already = try await s.payments.existing(batchId: batchId, personIds: payees.values.map(\.personId))
             var seen = Set<String>()
             var out: [PaymentRepository.NewPayment] = []
-            for (i, l) in checked.enumerated() {
+            for (i, l) in chunk.candidates.enumerated() {
                 guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
                 let hasCard = payee.cardNumber != nil
                 let deceased = hasCard ? false : try await s.payments.isDeceased(personId: payee.personId)
@@ -128,13 +196,13 @@ struct PaymentService: Sendable {
                                        hasLiveCard: hasCard, deceased: deceased, duplicateInBatch: duplicate)
                 if let reason = PayeeCheck.reason(l, facts: facts) { bad.append(.init(line: l.line, reason: reason)); continue }
                 seen.insert(payee.personId)
-                out.append(.init(id: ids[i], line: l.line, personId: payee.personId, amountFen: l.amountFen, bankCode: payee.bankCode!,
+                out.append(.init(id: chunk.ids[i], line: l.line, personId: payee.personId, amountFen: l.amountFen, bankCode: payee.bankCode!,
                                  account: payee.account!))
             }
             try await s.payments.insert(batchId: batchId, out, at: at)
-            return (out, bad)
+            return (out.count, bad)
         }
-        return (newPayments.count, rejected + bad)
+        return (newPayments, chunk.rejected + bad)
     }
 
     func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch {
@@ -161,7 +229,7 @@ struct PaymentService: Sendable {
     /// Starts execution (the executor picks the batch up); repeating it changes nothing.
     func execute(_ id: String, actor: String) async throws -> PaymentBatch {
         let at = now
-        return try await store.write { s in
+        let batch = try await store.write { s in
             guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
             let next = try BatchStatus.execute(status: b.status)
             if next != b.status {
@@ -171,12 +239,14 @@ struct PaymentService: Sendable {
             }
             return b
         }
+        services.paymentWork.signal()
+        return batch
     }
 
     /// Failed and returned payments go again as new attempts, to the holder's account at that time.
     func retry(_ id: String, actor: String) async throws -> Int {
         let at = now
-        return try await store.write { s in
+        let n = try await store.write { s in
             guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
             guard b.status == .executing || b.status == .completed else {
                 throw DomainError(.conflict, "batch_not_executed", "only a batch that has been executed has payments to retry")
@@ -190,5 +260,7 @@ struct PaymentService: Sendable {
             }
             return n
         }
+        services.paymentWork.signal()
+        return n
     }
 }

@@ -105,10 +105,15 @@ struct PaymentsController {
                 switch try await services.payments.beginUpload(programmeId: id, actor: actor, idempotencyKey: key) {
                 case .repeated(let earlier): result = earlier
                 case .new(let upload):
-                    for (n, l) in input.lines.enumerated() {
-                        try await upload.add(BatchLine(line: n + 1, idNumber: l.idNumber, name: l.name, amountFen: l.amountFen))
+                    do {
+                        for (n, l) in input.lines.enumerated() {
+                            try await upload.add(BatchLine(line: n + 1, idNumber: l.idNumber, name: l.name, amountFen: l.amountFen))
+                        }
+                        result = try await services.payments.finishUpload(upload, actor: actor)
+                    } catch {
+                        await services.payments.abandonUpload(upload, actor: actor, reason: "\(error)")
+                        throw error
                     }
-                    result = try await services.payments.finishUpload(upload, actor: actor)
                 }
             }
             return JSONResponse(UploadView(batchId: result.batchId, accepted: result.accepted,
@@ -200,9 +205,24 @@ struct PaymentsController {
         return key
     }
 
-    /// Streams a CSV body line by line into the upload; never collects it whole. The department's page
-    /// sends the text it was given through here too, so both get the same checks and answers.
+    /// Streams a CSV body line by line into the upload; never collects it whole. The department's page sends the
+    /// text it was given through here too, so both get the same checks and answers. An upload cut off part-way
+    /// (the client went away, the body was too large) is marked abandoned, never left `uploading`.
     func uploadCSV<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?) async throws
+        -> PaymentService.UploadResult where Body.Element == ByteBuffer {
+        let state = CSVUpload()
+        do {
+            return try await uploadCSV(body, programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey, state: state)
+        } catch {
+            if let upload = state.upload { await services.payments.abandonUpload(upload, actor: actor, reason: "\(error)") }
+            throw error
+        }
+    }
+
+    /// The upload a CSV request began, if any (to abandon it when the request fails).
+    final class CSVUpload: @unchecked Sendable { var upload: PaymentService.Upload? }
+
+    private func uploadCSV<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?, state: CSVUpload) async throws
         -> PaymentService.UploadResult where Body.Element == ByteBuffer {
         var csv = BatchCSV()
         var pending: [UInt8] = []
@@ -214,7 +234,7 @@ struct PaymentsController {
             switch parsed {
             case .header:
                 switch try await services.payments.beginUpload(programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey) {
-                case .new(let u): upload = u
+                case .new(let u): upload = u; state.upload = u
                 case .repeated(let r): earlier = r
                 }
             case .blank: break
@@ -238,7 +258,7 @@ struct PaymentsController {
         if !pending.isEmpty { try await handle(pending[...]) }
         if let earlier { return earlier }
         guard let upload else { throw DomainError(.unprocessable, "invalid_csv_header", "the first line must be idNumber,name,amountFen") }
-        guard upload.accepted + upload.rejected.count + upload.buffer.count > 0 else {
+        guard upload.lines > 0 else {
             throw DomainError(.unprocessable, "empty_batch", "the CSV has a header but no lines")
         }
         return try await services.payments.finishUpload(upload, actor: actor)

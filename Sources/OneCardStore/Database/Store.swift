@@ -79,7 +79,13 @@ public final class Store: Sendable {
         if case .file = storage {
             _ = try await db.raw("PRAGMA journal_mode=WAL").all()
             try await db.raw("PRAGMA synchronous=NORMAL").run()
+            // 32 MB of page cache per connection instead of 2 MB: a large batch's indexes stay in memory rather than
+            // being read back from the file for every chunk.
+            try await db.raw("PRAGMA cache_size=-32768").run()
         }
+        // Statement journals (every multi-row statement inside a transaction has one) in memory, not in a
+        // temporary file created, written and deleted for each statement.
+        try await db.raw("PRAGMA temp_store=MEMORY").run()
         try await db.raw("PRAGMA busy_timeout=5000").run()
         try await db.raw("PRAGMA foreign_keys=ON").run()
         return c

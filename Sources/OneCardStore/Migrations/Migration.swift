@@ -19,6 +19,7 @@ public enum Migrations {
         m004CreateECards,
         m005CreateCatalogueAndVenues,
         m020CreatePayments,
+        m021PaymentBatchTotals,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

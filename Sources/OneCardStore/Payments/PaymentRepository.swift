@@ -86,6 +86,23 @@ public struct PaymentRepository: Sendable {
             """).run()
     }
 
+    /// Marks an upload that was cut off as abandoned and frees its Idempotency-Key, so the client can upload again
+    /// with the same key. Only an upload still `uploading` changes; returns whether it did.
+    @discardableResult
+    public func abandon(_ batchId: String) async throws -> Bool {
+        !(try await db.raw("""
+            UPDATE payment_batches SET status = 'abandoned', idempotency_key = NULL WHERE id = \(bind: batchId) AND status = 'uploading'
+            RETURNING id
+            """).all()).isEmpty
+    }
+
+    /// Uploads still `uploading` that began before `before` (cut off by a crash: no upload takes that long).
+    public func uploads(startedBefore before: Date) async throws -> [String] {
+        try await db.raw("""
+            SELECT id FROM payment_batches WHERE status = 'uploading' AND created_at < \(bind: before.millis) ORDER BY created_at, id
+            """).all().map { try $0.string("id") }
+    }
+
     /// Batches in a status, oldest first (the executor resumes `executing` ones after a restart).
     public func batches(status: BatchStatus) async throws -> [String] {
         try await db.raw("SELECT id FROM payment_batches WHERE status = \(bind: status.rawValue) ORDER BY created_at, id")
@@ -119,6 +136,7 @@ public struct PaymentRepository: Sendable {
             ])
         }
         try await insert.run()
+        try await addTotals(batchId: batchId, [.pending: (Int64(payments.count), payments.reduce(0) { $0 + $1.amountFen })])
     }
 
     /// Which of `personIds` already have a payment in the batch.
@@ -135,10 +153,13 @@ public struct PaymentRepository: Sendable {
         public var personId: String, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool
     }
 
-    public func payees(idNumbers: [String]) async throws -> [String: Payee] {
-        guard !idNumbers.isEmpty else { return [:] }
-        var byIndex: [String: String] = [:]
-        for n in idNumbers { byIndex[cipher.blindIndex(n.uppercased(), field: "id_number")] = n }
+    /// The blind index an ID number is found by.
+    public static func idIndex(_ idNumber: String, cipher: FieldCipher) -> String { cipher.blindIndex(idNumber.uppercased(), field: "id_number") }
+
+    /// Payees by the blind index of their ID number (blind index → ID number, computed by the caller outside
+    /// its transaction).
+    public func payees(byIndex: [String: String]) async throws -> [String: Payee] {
+        guard !byIndex.isEmpty else { return [:] }
         var out: [String: Payee] = [:]
         for r in try await db.raw("""
             SELECT p.id, p.id_index, p.name_enc, c.card_number, c.bank_code, c.account_enc, c.financial FROM persons p
@@ -169,51 +190,59 @@ public struct PaymentRepository: Sendable {
         }
     }
 
-    /// A pending payment with the holder's live card as it is now (the account it is paid to).
+    /// A pending payment with the holder's live card's account as it is now (the account it is paid to).
     public struct DueWithCard: Sendable {
         public var due: Due
-        public var card: Card?
+        /// nil when the holder has no live card.
+        public var card: PaymentRouting.CardAccount?
     }
 
-    /// The next pending payments of a batch with each holder's live card, in one query.
+    /// The next pending payments of a batch with each holder's live card account, in one query. Only the columns
+    /// routing needs are read, and only the account is decrypted.
     public func pendingWithCards(batchId: String, afterLine: Int, limit: Int) async throws -> [DueWithCard] {
-        let cards = CardRepository(db: db, dialect: dialect, cipher: cipher)
-        return try await db.raw("""
-            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp, c.*
+        try await db.raw("""
+            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp,
+                c.card_number, c.financial, c.bank_code, c.account_enc
             FROM payments pay LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')
             WHERE pay.batch_id = \(bind: batchId) AND pay.state = 'pending' AND pay.line > \(bind: Int64(afterLine))
             ORDER BY pay.line LIMIT \(bind: Int64(limit))
             """).all().map { r in
             let due = Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
                           amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
-            let card = try r.optionalString("card_number") == nil ? nil : try cards.decode(r)
-            return DueWithCard(due: due, card: card)
+            guard try r.optionalString("card_number") != nil else { return DueWithCard(due: due, card: nil) }
+            return DueWithCard(due: due, card: .init(financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
+                                                     accountNumber: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") }))
         }
     }
 
     /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines).
     public func markSent(_ sends: [(id: String, bankCode: String, account: String)], at: Date) async throws {
         guard !sends.isEmpty else { return }
+        let changed: [any SQLRow]
         var values = SQLQueryString("")
         for (i, x) in sends.enumerated() {
             if i > 0 { values += ", " }
             values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: cipher.seal(x.account, field: "account")), \(bind: Mask.account(x.account)))"
         }
-        try await db.raw("""
+        changed = try await db.raw("""
             UPDATE payments SET state = 'sent', bank_code = v.column2, account_enc = v.column3, account_masked = v.column4, reason = NULL,
                 sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
             FROM (VALUES \(values)) AS v WHERE payments.id = v.column1 AND payments.state = 'pending'
-            """).run()
+            RETURNING payments.batch_id, payments.amount_fen
+            """).all()
+        try await moveTotals(changed, from: .pending, to: .sent)
     }
 
     /// Records where a payment goes before it is sent: committed first, so a crash after the bank call
     /// leaves a `sent` row that is asked about again, never a second payment.
     public func markSent(_ id: String, bankCode: String, account: String, at: Date) async throws {
-        try await db.raw("""
+        let changed = try await db.raw("""
             UPDATE payments SET state = 'sent', bank_code = \(bind: bankCode), account_enc = \(bind: cipher.seal(account, field: "account")),
                 account_masked = \(bind: Mask.account(account)), reason = NULL, sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
             WHERE id = \(bind: id) AND state = 'pending'
-            """).run()
+            RETURNING batch_id, amount_fen
+            """).all()
+        try await moveTotals(changed, from: .pending, to: .sent)
     }
 
     /// A payment in flight, with what the bank must be told again.
@@ -241,29 +270,70 @@ public struct PaymentRepository: Sendable {
     /// Settles payments; only a payment in `from` moves, so a repeated answer changes nothing.
     public func settle(_ ids: [String], to state: PaymentState, reason: String?, from: PaymentState, at: Date) async throws {
         guard !ids.isEmpty else { return }
-        try await db.raw("""
+        let changed = try await db.raw("""
             UPDATE payments SET state = \(bind: state.rawValue), reason = \(bind: reason), settled_at = \(bind: at.millis), updated_at = \(bind: at.millis)
             WHERE state = \(bind: from.rawValue) AND id IN (\(binds: ids))
-            """).run()
+            RETURNING batch_id, amount_fen
+            """).all()
+        try await moveTotals(changed, from: from, to: state)
     }
 
     /// Puts failed and returned payments back to `pending` as a new attempt. Returns how many.
     public func retry(batchId: String, at: Date) async throws -> Int {
-        let n = try await db.raw("""
-            SELECT COUNT(*) AS n FROM payments WHERE batch_id = \(bind: batchId) AND state IN ('failed', 'returned')
-            """).first()?.int("n") ?? 0
-        try await db.raw("""
-            UPDATE payments SET state = 'pending', attempt = attempt + 1, settled_at = NULL, updated_at = \(bind: at.millis)
-            WHERE batch_id = \(bind: batchId) AND state IN ('failed', 'returned')
-            """).run()
-        return Int(n)
+        var n = 0
+        for from in [PaymentState.failed, .returned] {
+            let changed = try await db.raw("""
+                UPDATE payments SET state = 'pending', attempt = attempt + 1, settled_at = NULL, updated_at = \(bind: at.millis)
+                WHERE batch_id = \(bind: batchId) AND state = \(bind: from.rawValue)
+                RETURNING batch_id, amount_fen
+                """).all()
+            try await moveTotals(changed, from: from, to: .pending)
+            n += changed.count
+        }
+        return n
     }
 
+    /// Moves the payments an `UPDATE … RETURNING batch_id, amount_fen` changed from one state to another in
+    /// their batches' running totals.
+    private func moveTotals(_ changed: [any SQLRow], from: PaymentState, to: PaymentState) async throws {
+        guard from != to, !changed.isEmpty else { return }
+        var byBatch: [String: (n: Int64, fen: Int64)] = [:]
+        for r in changed {
+            let fen = try r.int("amount_fen")
+            byBatch[try r.string("batch_id"), default: (0, 0)].n += 1
+            byBatch[try r.string("batch_id"), default: (0, 0)].fen += fen
+        }
+        for (batchId, d) in byBatch.sorted(by: { $0.key < $1.key }) {
+            try await addTotals(batchId: batchId, [from: (-d.n, -d.fen), to: d])
+        }
+    }
+
+    /// Adds to a batch's running totals (in the transaction that changed the payments). States are updated in
+    /// one fixed order, so two transactions moving payments of the same batch never wait for each other in a cycle.
+    private func addTotals(batchId: String, _ deltas: [PaymentState: (n: Int64, fen: Int64)]) async throws {
+        for (state, d) in deltas.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where d.n != 0 || d.fen != 0 {
+            try await db.raw("""
+                INSERT INTO payment_batch_totals (batch_id, state, n, fen) VALUES (\(bind: batchId), \(bind: state.rawValue), \(bind: d.n), \(bind: d.fen))
+                ON CONFLICT (batch_id, state) DO UPDATE SET n = payment_batch_totals.n + excluded.n, fen = payment_batch_totals.fen + excluded.fen
+                """).run()
+        }
+    }
+
+    /// A batch's counts and sums by state, from its running totals.
     public func totals(batchId: String) async throws -> BatchTotals {
-        var totals = BatchTotals()
-        for r in try await db.raw("""
+        try Self.totals(try await db.raw("SELECT state, n, fen FROM payment_batch_totals WHERE batch_id = \(bind: batchId) AND n <> 0").all())
+    }
+
+    /// The same counted from the payments themselves (tests check the running totals against it).
+    public func recount(batchId: String) async throws -> BatchTotals {
+        try Self.totals(try await db.raw("""
             SELECT state, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM payments WHERE batch_id = \(bind: batchId) GROUP BY state
-            """).all() {
+            """).all())
+    }
+
+    private static func totals(_ rows: [any SQLRow]) throws -> BatchTotals {
+        var totals = BatchTotals()
+        for r in rows {
             guard let state = PaymentState(rawValue: try r.string("state")) else { continue }
             totals.add(state, count: Int(try r.int("n")), fen: try r.int("fen"))
         }

@@ -73,7 +73,7 @@ struct BenchPayments: AsyncParsableCommand {
                     var insert = s.db.insert(into: "bench_raw").columns("id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt",
                                                                         "batch_account_fp", "updated_at")
                     for i in part..<min(part + 500, n) {
-                        insert = insert.values([SQLBind(UUID().uuidString), SQLBind("raw"), SQLBind(Int64(i + 1)), SQLBind("bp\(i)"), SQLBind(Int64(100)),
+                        insert = insert.values([SQLBind(services.random.uuid7(at: Date())), SQLBind("raw"), SQLBind(Int64(i + 1)), SQLBind("bp\(i)"), SQLBind(Int64(100)),
                                                 SQLBind("pending"), SQLBind(Int64(1)), SQLBind(cipher.blindIndex("BENCH:\(i)", field: "payment_account")), SQLBind(now)])
                     }
                     try await insert.run()
@@ -119,7 +119,7 @@ struct BenchPayments: AsyncParsableCommand {
         var status = ""
         var last: [String: Any] = [:]
         while status != "completed" {
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(500))
             let r = try await http.send("GET", base + "/api/v1/batches/\(batch)", headers: [("Authorization", "Bearer \(t1)")])
             last = try JSONSerialization.jsonObject(with: r.body) as? [String: Any] ?? [:]
             status = last["status"] as? String ?? ""

@@ -51,6 +51,48 @@ struct DisbursementAPITests {
     }
 
     @Test(arguments: Engine.available)
+    func anUploadCutOffIsAbandonedNeverLeftUploading(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            try await h.createBank("ICBC", endpoint: nil)
+            let outlet = try await h.createOutlet()
+            let (id, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
+            let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+            let programme = try await h.programme(dept1)
+            // setup: an upload with an Idempotency-Key, cut off after its first line was stored
+            guard case .new(let upload) = try await h.services.payments.beginUpload(programmeId: programme, actor: "department:dept1", idempotencyKey: "k1")
+            else { Issue.record("not a new upload"); return }
+            try await upload.add(BatchLine(line: 1, idNumber: id, name: "王秀梅", amountFen: 100))
+            try await upload.flush()
+            #expect(try await h.batch(upload.batchId)["status"] as? String == "uploading")
+
+            // the action: the request fails part-way
+            await h.services.payments.abandonUpload(upload, actor: "department:dept1", reason: "the client went away")
+
+            // validate: abandoned and audited, never approved or executed; the key can be used for a new upload
+            #expect(try await h.batch(upload.batchId)["status"] as? String == "abandoned")
+            #expect(try await h.call(.post, "/api/v1/batches/\(upload.batchId)/approve", token: dept2).status == 409)
+            #expect(try await h.call(.post, "/api/v1/batches/\(upload.batchId)/execute", token: dept1).code == "batch_not_approved")
+            let audited = try await h.services.store.read { s in
+                try await s.db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'batch_upload_abandoned' AND subject = \(bind: "batch:\(upload.batchId)")")
+                    .first()!.decode(column: "n", as: Int64.self)
+            }
+            #expect(audited == 1)
+            let again = try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept1, body: "idNumber,name,amountFen\n\(id),王秀梅,100\n",
+                                         headers: ["Content-Type": "text/csv", "Idempotency-Key": "k1"])
+            #expect(again.status == 201 && again.string("batchId") != upload.batchId && again["accepted"] as? Int == 1, "\(again)")
+
+            // A crash leaves an upload `uploading`: an hour later the executor's sweep abandons it, and only it.
+            guard case .new(let cut) = try await h.services.payments.beginUpload(programmeId: programme, actor: "department:dept1")
+            else { Issue.record("not a new upload"); return }
+            #expect(try await h.services.payments.abandonStaleUploads() == [])
+            h.clock.advance(by: PaymentService.staleUpload + 1)
+            #expect(try await h.services.payments.abandonStaleUploads() == [cut.batchId])
+            #expect(try await h.batch(cut.batchId)["status"] as? String == "abandoned")
+            #expect(try await h.batch(again.string("batchId") ?? "")["status"] as? String == "awaiting_approval")
+        }
+    }
+
+    @Test(arguments: Engine.available)
     func csvUploadAndBadInput(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             try await h.createBank("ICBC", endpoint: nil)

@@ -59,6 +59,8 @@ struct PaymentStoreTests {
 
             // validate
             var totals = try await store.read { try await $0.payments.totals(batchId: "b1") }
+            // The running totals are what counting the payments gives.
+            #expect(try await store.read { try await $0.payments.recount(batchId: "b1") } == totals)
             #expect(totals.count == [.paid: 1, .returned: 1, .failed: 1, .pending: 1])
             #expect(totals.fen == [.paid: 100, .returned: 200, .failed: 300, .pending: 400])
             #expect(totals.requestedFen == 1000 && totals.outstanding == 1)
@@ -75,6 +77,8 @@ struct PaymentStoreTests {
             #expect(list.map(\.attempt) == [1, 2, 2, 1])
             totals = try await store.read { try await $0.payments.totals(batchId: "b1") }
             #expect(totals.requestedFen == 1000)
+            #expect(totals.count == [.paid: 1, .pending: 3])
+            #expect(try await store.read { try await $0.payments.recount(batchId: "b1") } == totals)
             // One payment per person per batch.
             let dup = persons[0]
             await #expect { try await store.write { try await $0.payments.insert(batchId: "b1", [.init(id: "x", line: 9, personId: dup, amountFen: 1, bankCode: "ICBC", account: "6222000011110000")], at: at) } } throws: { Store.isUniqueViolation($0) }
