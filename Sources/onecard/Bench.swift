@@ -8,44 +8,46 @@ import OneCardCore
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make inputs for load tests.", subcommands: [Tokens.self, Challenges.self, Respond.self])
 
-    struct Tokens: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print fresh QR acceptance bodies for a card, one JSON object per line.")
+    /// What both kinds of acceptance bodies are made from.
+    struct BodyOptions: ParsableArguments {
         @Option(name: .customLong("data-dir")) var dataDir: String = "./onecard-data"
         @Option var card: String
         @Option var item: String
         @Option var count: Int = 10_000
 
+        /// Writes `count` bodies, one JSON object per line, for the credential `credential()` makes each time.
+        func write(_ credential: () -> String) {
+            var out = ""
+            for _ in 0..<count { out += #"{"itemCode":"\#(item)","credential":\#(credential())}"# + "\n" }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+    }
+
+    struct Tokens: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print fresh QR acceptance bodies for a card, one JSON object per line.")
+        @OptionGroup var options: BodyOptions
+
         func run() async throws {
-            let dir = URL(fileURLWithPath: dataDir).standardizedFileURL
+            let dir = URL(fileURLWithPath: options.dataDir).standardizedFileURL
             let keys = try NodeKeys.loadOrCreate(in: dir)
             let ring = try SigningKeyRing.load(from: dir)
             let issuer = QRTokenIssuer(region: ring.region, pseudonyms: PseudonymCipher(keys: keys), lifetime: ring.tokenLifetime)
-            let number = try CardNumber(card)
-            var out = ""
-            for _ in 0..<count {
-                let t = issuer.issue(for: number, entitlements: [], key: ring.current)
-                out += #"{"itemCode":"\#(item)","credential":{"kind":"qr","token":"\#(t.token)"}}"# + "\n"
-            }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            let number = try CardNumber(options.card)
+            options.write { #"{"kind":"qr","token":"\#(issuer.issue(for: number, entitlements: [], key: ring.current).token)"}"# }
         }
     }
 
     struct Challenges: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print card challenge–response acceptance bodies, one JSON object per line.")
-        @Option(name: .customLong("data-dir")) var dataDir: String = "./onecard-data"
-        @Option var card: String
-        @Option var item: String
-        @Option var count: Int = 10_000
+        @OptionGroup var options: BodyOptions
 
         func run() async throws {
-            let chip = try Bench.chipKey(dataDir: dataDir, card: card)
-            var out = ""
-            for _ in 0..<count {
+            let chip = try Bench.chipKey(dataDir: options.dataDir, card: options.card)
+            options.write {
                 let challenge = Data(RandomSource.system.bytes(16))
                 let response = Data(HMAC<SHA256>.authenticationCode(for: challenge, using: chip))
-                out += #"{"itemCode":"\#(item)","credential":{"kind":"card","cardNumber":"\#(card)","challenge":"\#(challenge.base64EncodedString())","response":"\#(response.base64EncodedString())"}}"# + "\n"
+                return #"{"kind":"card","cardNumber":"\#(options.card)","challenge":"\#(challenge.base64EncodedString())","response":"\#(response.base64EncodedString())"}"#
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
         }
     }
 
