@@ -17,7 +17,7 @@ import ServiceLifecycle
 /// as `sent`). Each chunk is committed before its own bank call, so the pipeline changes nothing above.
 struct PaymentExecutor: Sendable {
     let services: AppServices
-    /// Payments claimed in one transaction and sent in one bank request (per bank).
+    /// Lines claimed in one transaction and sent in one bank request (per bank): at most this many payments.
     var chunk: Int
     /// Chunks at the banks at once.
     var inFlight: Int
@@ -30,9 +30,9 @@ struct PaymentExecutor: Sendable {
 
     enum Pass: Equatable { case completed, waiting(held: Int), bankUnavailable }
 
-    /// A chunk read (and, for pending payments, claimed): what to send, the last line looked at (nil: no more),
-    /// and how many were held.
-    private struct Claimed: Sendable { var toSend: [PaymentRepository.InFlight]; var last: Int?; var held: Int }
+    /// A window of lines read (and, for pending payments, claimed): what to send, how many payments were looked at
+    /// and how many of them were held.
+    private struct Claimed: Sendable { var toSend: [PaymentRepository.InFlight]; var looked: Int; var held: Int }
 
     /// One pass over a batch: resend what was in flight, send what is pending (holding payments whose bank is
     /// being migrated), and complete the batch when nothing is outstanding.
@@ -40,16 +40,18 @@ struct PaymentExecutor: Sendable {
         guard let batch = try await store.read({ try await $0.payments.batch(batchId) }), batch.status == .executing else { return .completed }
         let programme = try await store.read { try await $0.payments.programme(batch.programmeId) }
         let programmeName = programme?.name ?? batch.programmeId
-        let chunk = chunk
+        // The running totals say how many payments are in flight and pending: a scan stops when it has seen them all
+        // (payments are paged by line, not found by state, so that state changes touch no index).
+        let (totals, lastLine) = try await store.read { s in (try await s.payments.totals(batchId: batchId), try await s.payments.lastLine(batchId: batchId)) }
         // 1. Payments left in flight by a crash or an unavailable bank: ask again. A bank that is down does not
         // hold up the others: its payments wait in flight and the pass goes on.
-        let resent = try await pipeline(programme: programmeName) { after in
-            let page = try await store.read { try await $0.payments.sent(batchId: batchId, afterLine: after, limit: chunk) }
-            return Claimed(toSend: page.map(\.payment), last: page.last?.line, held: 0)
+        let resent = try await pipeline(programme: programmeName, expected: totals.count[.sent] ?? 0, lastLine: lastLine) { after, through in
+            let page = try await store.read { try await $0.payments.sent(batchId: batchId, afterLine: after, throughLine: through) }
+            return Claimed(toSend: page, looked: page.count, held: 0)
         }
         // 2. Pending payments, chunk by chunk, each committed as sent before it goes out.
-        let sent = try await pipeline(programme: programmeName) { after in
-            try await claim(batchId: batchId, after: after, programme: programmeName)
+        let sent = try await pipeline(programme: programmeName, expected: totals.count[.pending] ?? 0, lastLine: lastLine) { after, through in
+            try await claim(batchId: batchId, after: after, through: through, programme: programmeName)
         }
         if !resent.reachedAll || !sent.reachedAll { return .bankUnavailable }
         // 3. Done when nothing is pending or in flight.
@@ -66,15 +68,18 @@ struct PaymentExecutor: Sendable {
         return done ? .completed : .waiting(held: sent.held)
     }
 
-    /// Takes chunks from `next` in line order (each one after the last line of the one before) and delivers up to
-    /// `inFlight` of them at once. Whether every bank was reached, and how many payments were held.
-    private func pipeline(programme: String, next: @escaping @Sendable (Int) async throws -> Claimed) async throws -> (reachedAll: Bool, held: Int) {
+    /// Takes chunks from `next`, a window of `chunk` lines at a time in line order, until `expected` payments were
+    /// looked at or the batch's last line is passed, and delivers up to `inFlight` of them at once. Whether every bank
+    /// was reached, and how many payments were held.
+    private func pipeline(programme: String, expected: Int, lastLine: Int,
+                          next: @escaping @Sendable (_ after: Int, _ through: Int) async throws -> Claimed) async throws -> (reachedAll: Bool, held: Int) {
         try await withThrowingTaskGroup(of: Bool.self) { group in
-            var cursor = 0, held = 0, running = 0, reachedAll = true
-            while true {
-                let c = try await next(cursor)
-                guard let last = c.last else { break }
-                cursor = last
+            var cursor = 0, held = 0, running = 0, looked = 0, reachedAll = true
+            while looked < expected && cursor < lastLine {
+                let through = min(cursor + chunk, lastLine)
+                let c = try await next(cursor, through)
+                cursor = through
+                looked += c.looked
                 held += c.held
                 guard !c.toSend.isEmpty else { continue }
                 if running >= inFlight, let reached = try await group.next() {
@@ -89,14 +94,13 @@ struct PaymentExecutor: Sendable {
         }
     }
 
-    /// Marks the next chunk of pending payments as sent to each holder's current account (or failed, or held)
+    /// Marks the pending payments in a window of lines as sent to each holder's current account (or failed, or held)
     /// in one transaction.
-    private func claim(batchId: String, after: Int, programme: String) async throws -> Claimed {
+    private func claim(batchId: String, after: Int, through: Int, programme: String) async throws -> Claimed {
         let now = services.clock.now()
-        let chunk = chunk
         return try await store.write { s in
-            let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, limit: chunk)
-            guard let last = due.last?.due.line else { return Claimed(toSend: [], last: nil, held: 0) }
+            let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, throughLine: through)
+            guard !due.isEmpty else { return Claimed(toSend: [], looked: 0, held: 0) }
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }
             var out: [PaymentRepository.InFlight] = []
@@ -123,7 +127,7 @@ struct PaymentExecutor: Sendable {
             }
             try await s.payments.markSent(out.map { (id: $0.id, bankCode: $0.bankCode, account: $0.account) }, at: now)
             for (reason, ids) in failed { try await s.payments.settle(ids, to: .failed, reason: reason, from: .pending, at: now) }
-            return Claimed(toSend: out, last: last, held: held)
+            return Claimed(toSend: out, looked: due.count, held: held)
         }
     }
 

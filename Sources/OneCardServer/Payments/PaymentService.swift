@@ -184,14 +184,13 @@ struct PaymentService: Sendable {
         let (newPayments, bad) = try await store.write { s -> (Int, [RejectedLine]) in
             var bad: [RejectedLine] = []
             let payees = try await s.payments.payees(byIndex: chunk.byIndex)
-            let already = try await s.payments.existing(batchId: batchId, personIds: payees.values.map(\.personId))
             var seen = Set<String>()
             var out: [PaymentRepository.NewPayment] = []
             for (i, l) in chunk.candidates.enumerated() {
                 guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
                 let hasCard = payee.cardNumber != nil
                 let deceased = hasCard ? false : try await s.payments.isDeceased(personId: payee.personId)
-                let duplicate = already.contains(payee.personId) || seen.contains(payee.personId)
+                let duplicate = seen.contains(payee.personId)
                 let facts = PayeeFacts(personFound: true, name: payee.name, hasFinancialAccount: payee.financial && payee.account != nil && payee.bankCode != nil,
                                        hasLiveCard: hasCard, deceased: deceased, duplicateInBatch: duplicate)
                 if let reason = PayeeCheck.reason(l, facts: facts) { bad.append(.init(line: l.line, reason: reason)); continue }
@@ -199,8 +198,10 @@ struct PaymentService: Sendable {
                 out.append(.init(id: chunk.ids[i], line: l.line, personId: payee.personId, amountFen: l.amountFen, bankCode: payee.bankCode!,
                                  account: payee.account!))
             }
-            try await s.payments.insert(batchId: batchId, out, at: at)
-            return (out.count, bad)
+            // A person already paid by an earlier chunk of the batch is found by the insert itself (the last check).
+            let inserted = try await s.payments.insert(batchId: batchId, out, at: at)
+            for p in out where !inserted.contains(p.personId) { bad.append(.init(line: p.line, reason: "duplicate_line")) }
+            return (inserted.count, bad)
         }
         return (newPayments, chunk.rejected + bad)
     }

@@ -62,8 +62,17 @@ public enum Dialect: Sendable {
     /// Row locking for read-modify-write; SQLite serialises writers instead.
     public var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
 
-    /// Rewrites the portable DDL of a migration (`BIGINT`, `TEXT`, `SERIAL_PK`) for this engine.
-    public func ddl(_ sql: String) -> String {
-        sql.replacingOccurrences(of: "SERIAL_PK", with: serialPrimaryKey)
+    /// Marks a migration statement that only PostgreSQL runs (storage parameters SQLite has no notion of).
+    public static let postgresOnly = "POSTGRES ONLY: "
+
+    /// Rewrites the portable DDL of a migration (`BIGINT`, `TEXT`, `SERIAL_PK`) for this engine; nil for a statement
+    /// marked `postgresOnly` on SQLite.
+    public func ddl(_ sql: String) -> String? {
+        var sql = sql
+        if sql.hasPrefix(Self.postgresOnly) {
+            guard self == .postgres else { return nil }
+            sql.removeFirst(Self.postgresOnly.count)
+        }
+        return sql.replacingOccurrences(of: "SERIAL_PK", with: serialPrimaryKey)
     }
 }

@@ -20,6 +20,7 @@ public enum Migrations {
         m005CreateCatalogueAndVenues,
         m020CreatePayments,
         m021PaymentBatchTotals,
+        m022PaymentIndexesForHotUpdates,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
@@ -49,7 +50,10 @@ extension Store {
             let done = try await write { s -> Bool in
                 let rows = try await s.db.raw("SELECT name FROM schema_migrations WHERE name = \(bind: m.name)").all()
                 guard rows.isEmpty else { return false }
-                for statement in m.statements { try await s.db.raw(SQLQueryString(s.dialect.ddl(statement))).run() }
+                for statement in m.statements {
+                    guard let sql = s.dialect.ddl(statement) else { continue }
+                    try await s.db.raw(SQLQueryString(sql)).run()
+                }
                 try await s.db.raw("INSERT INTO schema_migrations (name, applied_at) VALUES (\(bind: m.name), \(bind: clock.now().millis))").run()
                 return true
             }

@@ -123,9 +123,11 @@ public struct PaymentRepository: Sendable {
         cipher.blindIndex("\(bankCode):\(account)", field: "payment_account")
     }
 
-    /// Inserts payments (`pending`) in one multi-row statement.
-    public func insert(batchId: String, _ payments: [NewPayment], at: Date) async throws {
-        guard !payments.isEmpty else { return }
+    /// Inserts payments (`pending`) in one multi-row statement. A person who already has a payment in the batch gets
+    /// no second one (the unique index decides, in the same statement); returns the persons whose payment was inserted.
+    @discardableResult
+    public func insert(batchId: String, _ payments: [NewPayment], at: Date) async throws -> Set<String> {
+        guard !payments.isEmpty else { return [] }
         var insert = db.insert(into: "payments").columns(
             "id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt", "batch_account_fp", "updated_at")
         for p in payments {
@@ -135,16 +137,11 @@ public struct PaymentRepository: Sendable {
                 SQLBind(at.millis),
             ])
         }
-        try await insert.run()
-        try await addTotals(batchId: batchId, [.pending: (Int64(payments.count), payments.reduce(0) { $0 + $1.amountFen })])
-    }
-
-    /// Which of `personIds` already have a payment in the batch.
-    public func existing(batchId: String, personIds: [String]) async throws -> Set<String> {
-        guard !personIds.isEmpty else { return [] }
-        return Set(try await db.raw("""
-            SELECT person_id FROM payments WHERE batch_id = \(bind: batchId) AND person_id IN (\(binds: personIds))
-            """).all().map { try $0.string("person_id") })
+        let inserted = Set(try await insert.ignoringConflicts(with: ["person_id", "batch_id"]).returning("person_id").all()
+            .map { try $0.string("person_id") })
+        let fen = payments.reduce(Int64(0)) { inserted.contains($1.personId) ? $0 + $1.amountFen : $0 }
+        try await addTotals(batchId: batchId, [.pending: (Int64(inserted.count), fen)])
+        return inserted
     }
 
     /// What a batch line is checked against: the person found by ID number (through the blind index) and
@@ -161,10 +158,14 @@ public struct PaymentRepository: Sendable {
     public func payees(byIndex: [String: String]) async throws -> [String: Payee] {
         guard !byIndex.isEmpty else { return [:] }
         var out: [String: Payee] = [:]
+        // Joined to a VALUES list rather than `id_index IN (…)`: PostgreSQL plans a thousand-element IN list as a scan
+        // of every person (67 ms a chunk at 200,000 persons, growing with the register), a join as index lookups.
+        var keys = SQLQueryString("")
+        for (i, k) in byIndex.keys.enumerated() { keys += i == 0 ? "(\(bind: k))" : ", (\(bind: k))" }
         for r in try await db.raw("""
-            SELECT p.id, p.id_index, p.name_enc, c.card_number, c.bank_code, c.account_enc, c.financial FROM persons p
+            SELECT p.id, p.id_index, p.name_enc, c.card_number, c.bank_code, c.account_enc, c.financial
+            FROM (VALUES \(keys)) AS k JOIN persons p ON p.id_index = k.column1
             LEFT JOIN cards c ON c.person_id = p.id AND c.status NOT IN ('cancelled', 'replaced')
-            WHERE p.id_index IN (\(binds: Array(byIndex.keys)))
             """).all() {
             guard let number = byIndex[try r.string("id_index")] else { continue }
             out[number] = Payee(personId: try r.string("id"), name: try cipher.open(try r.string("name_enc"), field: "name"),
@@ -180,14 +181,9 @@ public struct PaymentRepository: Sendable {
         public var id: String, line: Int, personId: String, amountFen: Int64, attempt: Int, accountFingerprint: String
     }
 
-    public func pending(batchId: String, afterLine: Int, limit: Int) async throws -> [Due] {
-        try await db.raw("""
-            SELECT id, line, person_id, amount_fen, attempt, batch_account_fp FROM payments
-            WHERE batch_id = \(bind: batchId) AND state = 'pending' AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
-            """).all().map { r in
-            Due(id: try r.string("id"), line: Int(try r.int("line")), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
-                attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
-        }
+    /// The highest line number of a batch (0 when it has none).
+    public func lastLine(batchId: String) async throws -> Int {
+        Int(try await db.raw("SELECT MAX(line) AS n FROM payments WHERE batch_id = \(bind: batchId)").first()?.optionalInt("n") ?? 0)
     }
 
     /// A pending payment with the holder's live card's account as it is now (the account it is paid to).
@@ -197,15 +193,19 @@ public struct PaymentRepository: Sendable {
         public var card: PaymentRouting.CardAccount?
     }
 
-    /// The next pending payments of a batch with each holder's live card account, in one query. Only the columns
-    /// routing needs are read, and only the account is decrypted.
-    public func pendingWithCards(batchId: String, afterLine: Int, limit: Int) async throws -> [DueWithCard] {
+    /// The pending payments of a batch in a window of lines with each holder's live card account, in one query. Only
+    /// the columns routing needs are read, and only the account is decrypted.
+    ///
+    /// Paged by a window of lines, not `LIMIT`: a batch just uploaded is not yet in PostgreSQL's statistics, and with
+    /// `ORDER BY line LIMIT n` it planned reading and sorting every remaining line of the batch for each chunk.
+    public func pendingWithCards(batchId: String, afterLine: Int, throughLine: Int) async throws -> [DueWithCard] {
         try await db.raw("""
             SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp,
                 c.card_number, c.financial, c.bank_code, c.account_enc
             FROM payments pay LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')
-            WHERE pay.batch_id = \(bind: batchId) AND pay.state = 'pending' AND pay.line > \(bind: Int64(afterLine))
-            ORDER BY pay.line LIMIT \(bind: Int64(limit))
+            WHERE pay.batch_id = \(bind: batchId) AND pay.line > \(bind: Int64(afterLine)) AND pay.line <= \(bind: Int64(throughLine))
+                AND pay.state = 'pending'
+            ORDER BY pay.line
             """).all().map { r in
             let due = Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
                           amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
@@ -254,16 +254,16 @@ public struct PaymentRepository: Sendable {
         }
     }
 
-    /// Payments in flight after `afterLine`, in line order, with their line numbers (for paging).
-    public func sent(batchId: String, afterLine: Int = 0, limit: Int) async throws -> [(line: Int, payment: InFlight)] {
+    /// Payments in flight in a window of lines (as `pendingWithCards`), in line order.
+    public func sent(batchId: String, afterLine: Int, throughLine: Int) async throws -> [InFlight] {
         try await db.raw("""
             SELECT id, line, person_id, amount_fen, attempt, bank_code, account_enc FROM payments
-            WHERE batch_id = \(bind: batchId) AND state = 'sent' AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
+            WHERE batch_id = \(bind: batchId) AND line > \(bind: Int64(afterLine)) AND line <= \(bind: Int64(throughLine)) AND state = 'sent'
+            ORDER BY line
             """).all().map { r in
-            (Int(try r.int("line")),
-             InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
-                      attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
-                      account: try cipher.open(try r.string("account_enc"), field: "account")))
+            InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+                     attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
+                     account: try cipher.open(try r.string("account_enc"), field: "account"))
         }
     }
 

@@ -51,6 +51,33 @@ struct DisbursementAPITests {
     }
 
     @Test(arguments: Engine.available)
+    func aPersonRepeatedInALaterChunkOfTheUploadIsRejected(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            try await h.createBank("ICBC", endpoint: nil)
+            let outlet = try await h.createOutlet()
+            let (alive, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
+            let dept1 = try await h.staff("dept1", .department)
+            let programme = try await h.programme(dept1)
+            // Lines are stored a chunk at a time: the repeat comes in the second chunk, after the first one is stored.
+            let filler = Array(repeating: ("123", "王秀梅", 100), count: PaymentService.uploadChunk - 1)
+
+            // the action
+            let r = try await h.upload(programme, token: dept1, lines: [(alive, "王秀梅", 100)] + filler + [(alive, "王秀梅", 200)])
+
+            // validate
+            #expect(r.status == 201, "\(r)")
+            #expect(r["accepted"] as? Int == 1)
+            let rejected = r["rejected"] as? [[String: Any]] ?? []
+            #expect(rejected.count == PaymentService.uploadChunk)
+            #expect(rejected.last.map { "\($0["line"]!):\($0["reason"]!)" } == "\(PaymentService.uploadChunk + 1):duplicate_line")
+            let batchId = try #require(r.string("batchId"))
+            let totals = try #require(try await h.batch(batchId)["totals"] as? [String: Any])
+            #expect(totals["requestedFen"] as? Int == 100)
+        }
+    }
+
+    @Test(arguments: Engine.available)
     func anUploadCutOffIsAbandonedNeverLeftUploading(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             try await h.createBank("ICBC", endpoint: nil)
