@@ -104,6 +104,7 @@ struct PaymentExecutor: Sendable {
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }
             var out: [PaymentRepository.InFlight] = []
+            var destinations: [PaymentRepository.Destination] = []
             var held = 0
             var failed: [String: [String]] = [:]
             for row in due {
@@ -116,6 +117,7 @@ struct PaymentExecutor: Sendable {
                     try await s.payments.notify(personId: p.personId, at: now, kind: "payment_failed",
                                                 message: "「\(programme)」\(Yuan.format(p.amountFen))元未能发放（\(reason)），待原因排除后重新发放。", paymentId: p.id)
                 case let .send(bankCode, account, _):
+                    guard let sealed = row.accountSealed else { continue }  // routed to an account, so the card has one
                     if s.payments.fingerprint(bankCode: bankCode, account: account) != p.accountFingerprint {
                         // GD art. 8: when the card's bank account changed, pay the new account and tell the holder.
                         try await s.payments.notify(personId: p.personId, at: now, kind: "account_changed",
@@ -123,9 +125,10 @@ struct PaymentExecutor: Sendable {
                                                     paymentId: p.id)
                     }
                     out.append(.init(id: p.id, personId: p.personId, amountFen: p.amountFen, attempt: p.attempt, bankCode: bankCode, account: account))
+                    destinations.append(.init(id: p.id, bankCode: bankCode, accountSealed: sealed, accountMasked: Mask.account(account)))
                 }
             }
-            try await s.payments.markSent(out.map { (id: $0.id, bankCode: $0.bankCode, account: $0.account) }, at: now)
+            try await s.payments.markSent(destinations, at: now)
             for (reason, ids) in failed { try await s.payments.settle(ids, to: .failed, reason: reason, from: .pending, at: now) }
             return Claimed(toSend: out, looked: due.count, held: held)
         }

@@ -32,9 +32,10 @@ struct PaymentService: Sendable {
 
     struct UploadResult: Sendable { var batchId: String; var accepted: Int; var rejected: [RejectedLine] }
 
-    /// An upload in progress: lines are fed in, checked and stored a chunk at a time. While one chunk is stored
-    /// (its transaction), the next is read and checked for syntax; chunks are stored one after another, in order,
-    /// so each one's duplicate check sees every earlier chunk.
+    /// An upload in progress: lines are fed in, checked and stored a chunk at a time. Three stages overlap: while one
+    /// chunk is inserted (its transaction), the next is checked against the registry (a read) and the one after is
+    /// read from the request and checked for syntax. Inserts run one after another in line order, so a person
+    /// repeated in a later chunk is the one the insert refuses.
     final class Upload: @unchecked Sendable {
         let service: PaymentService
         let batchId: String
@@ -56,20 +57,23 @@ struct PaymentService: Sendable {
 
         func reject(_ r: RejectedLine) { lines += 1; rejected.append(r) }
 
-        /// Starts storing what is buffered, after the chunk before it is stored.
+        /// Starts checking what is buffered against the registry at once and inserting it when the chunk before it is
+        /// inserted; then waits for that chunk before it (so at most two chunks are under way).
         func flush() async throws {
             guard !buffer.isEmpty else { return }
             let prepared = service.prepare(buffer)
             buffer = []
-            try await settle()
-            let (service, batchId) = (service, batchId)
-            storing = Task { try await service.store(prepared, batchId: batchId) }
+            let (service, batchId, before) = (service, batchId, storing)
+            storing = Task {
+                let checked = try await service.check(prepared)
+                _ = try await before?.value
+                return try await service.insert(checked, batchId: batchId)
+            }
+            try await settle(before)
         }
 
-        /// Waits for the chunk being stored.
-        func settle() async throws {
-            guard let task = storing else { return }
-            storing = nil
+        private func settle(_ task: Task<(Int, [RejectedLine]), any Error>?) async throws {
+            guard let task else { return }
             let (ok, bad) = try await task.value
             accepted += ok
             rejected += bad
@@ -78,7 +82,9 @@ struct PaymentService: Sendable {
         /// Stores the rest and waits until everything is stored.
         func finish() async throws {
             try await flush()
-            try await settle()
+            let last = storing
+            storing = nil
+            try await settle(last)
         }
 
         /// Waits for a chunk still being stored, ignoring its outcome (the upload is being given up).
@@ -178,11 +184,14 @@ struct PaymentService: Sendable {
         return PreparedChunk(rejected: rejected, candidates: candidates, ids: candidates.map { _ in services.random.uuid7(at: now) }, byIndex: byIndex)
     }
 
-    /// Checks a chunk of lines against the registry and stores the accepted ones as pending payments.
-    fileprivate func store(_ chunk: PreparedChunk, batchId: String) async throws -> (Int, [RejectedLine]) {
-        let at = now
-        let (newPayments, bad) = try await store.write { s -> (Int, [RejectedLine]) in
-            var bad: [RejectedLine] = []
+    /// A chunk checked against the registry: the lines rejected so far and the payments to insert.
+    struct CheckedChunk: Sendable { var rejected: [RejectedLine]; var payments: [PaymentRepository.NewPayment] }
+
+    /// Checks a chunk of lines against the registry (a read, run while the chunk before is inserted). The person's
+    /// card is checked again when the payment is executed, so a card that changes in between is still caught.
+    fileprivate func check(_ chunk: PreparedChunk) async throws -> CheckedChunk {
+        try await store.read { s in
+            var bad = chunk.rejected
             let payees = try await s.payments.payees(byIndex: chunk.byIndex)
             var seen = Set<String>()
             var out: [PaymentRepository.NewPayment] = []
@@ -190,20 +199,25 @@ struct PaymentService: Sendable {
                 guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
                 let hasCard = payee.cardNumber != nil
                 let deceased = hasCard ? false : try await s.payments.isDeceased(personId: payee.personId)
-                let duplicate = seen.contains(payee.personId)
                 let facts = PayeeFacts(personFound: true, name: payee.name, hasFinancialAccount: payee.financial && payee.account != nil && payee.bankCode != nil,
-                                       hasLiveCard: hasCard, deceased: deceased, duplicateInBatch: duplicate)
+                                       hasLiveCard: hasCard, deceased: deceased, duplicateInBatch: seen.contains(payee.personId))
                 if let reason = PayeeCheck.reason(l, facts: facts) { bad.append(.init(line: l.line, reason: reason)); continue }
                 seen.insert(payee.personId)
                 out.append(.init(id: chunk.ids[i], line: l.line, personId: payee.personId, amountFen: l.amountFen, bankCode: payee.bankCode!,
                                  account: payee.account!))
             }
-            // A person already paid by an earlier chunk of the batch is found by the insert itself (the last check).
-            let inserted = try await s.payments.insert(batchId: batchId, out, at: at)
-            for p in out where !inserted.contains(p.personId) { bad.append(.init(line: p.line, reason: "duplicate_line")) }
-            return (inserted.count, bad)
+            return CheckedChunk(rejected: bad, payments: out)
         }
-        return (newPayments, chunk.rejected + bad)
+    }
+
+    /// Inserts a checked chunk as pending payments. A person already paid by an earlier chunk of the batch is found
+    /// by the insert itself (the last check, `duplicate_line`).
+    fileprivate func insert(_ chunk: CheckedChunk, batchId: String) async throws -> (Int, [RejectedLine]) {
+        let at = now
+        let inserted = try await store.write { s in try await s.payments.insert(batchId: batchId, chunk.payments, at: at) }
+        var bad = chunk.rejected
+        for p in chunk.payments where !inserted.contains(p.personId) { bad.append(.init(line: p.line, reason: "duplicate_line")) }
+        return (inserted.count, bad)
     }
 
     func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch {

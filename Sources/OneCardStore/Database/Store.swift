@@ -102,7 +102,7 @@ public final class Store: Sendable {
             await lock.lock()
             do { let r = try await body(session(writer.sql())); await lock.unlock(); return r } catch { await lock.unlock(); throw error }
         case let .postgres(client, _):
-            return try await client.withConnection { conn in try await body(self.session(conn.sql())) }
+            return try await client.withConnection { conn in try await body(self.session(PostgresSQLDatabase(connection: conn, logger: self.logger))) }
         }
     }
 
@@ -117,7 +117,9 @@ public final class Store: Sendable {
                 return r
             } catch { await lock.unlock(); throw error }
         case let .postgres(client, _):
-            return try await client.withConnection { conn in try await self.transaction(conn.sql(), begin: "BEGIN", body) }
+            return try await client.withConnection { conn in
+                try await self.transaction(PostgresSQLDatabase(connection: conn, logger: self.logger), begin: "BEGIN", body)
+            }
         }
     }
 

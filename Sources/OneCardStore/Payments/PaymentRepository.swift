@@ -191,6 +191,8 @@ public struct PaymentRepository: Sendable {
         public var due: Due
         /// nil when the holder has no live card.
         public var card: PaymentRouting.CardAccount?
+        /// The card's account as stored (sealed for the field `account`), copied to the payment when it is sent.
+        public var accountSealed: String?
     }
 
     /// The pending payments of a batch in a window of lines with each holder's live card account, in one query. Only
@@ -209,40 +211,48 @@ public struct PaymentRepository: Sendable {
             """).all().map { r in
             let due = Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
                           amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
-            guard try r.optionalString("card_number") != nil else { return DueWithCard(due: due, card: nil) }
+            guard try r.optionalString("card_number") != nil else { return DueWithCard(due: due, card: nil, accountSealed: nil) }
+            let sealed = try r.optionalString("account_enc")
             return DueWithCard(due: due, card: .init(financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
-                                                     accountNumber: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") }))
+                                                     accountNumber: try sealed.map { try cipher.open($0, field: "account") }),
+                               accountSealed: sealed)
+        }
+    }
+
+    /// Where a payment goes, as `markSent` records it: the account sealed and masked as on the card it was read from
+    /// (the card's own ciphertext is copied, both being sealed for the field `account`).
+    public struct Destination: Sendable {
+        public var id: String, bankCode: String, accountSealed: String, accountMasked: String
+        public init(id: String, bankCode: String, accountSealed: String, accountMasked: String) {
+            self.id = id; self.bankCode = bankCode; self.accountSealed = accountSealed; self.accountMasked = accountMasked
         }
     }
 
     /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines).
-    public func markSent(_ sends: [(id: String, bankCode: String, account: String)], at: Date) async throws {
+    public func markSent(_ sends: [Destination], at: Date) async throws {
         guard !sends.isEmpty else { return }
-        let changed: [any SQLRow]
         var values = SQLQueryString("")
         for (i, x) in sends.enumerated() {
             if i > 0 { values += ", " }
-            values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: cipher.seal(x.account, field: "account")), \(bind: Mask.account(x.account)))"
+            values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: x.accountSealed), \(bind: x.accountMasked))"
         }
-        changed = try await db.raw("""
+        try await update("""
             UPDATE payments SET state = 'sent', bank_code = v.column2, account_enc = v.column3, account_masked = v.column4, reason = NULL,
                 sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
             FROM (VALUES \(values)) AS v WHERE payments.id = v.column1 AND payments.state = 'pending'
             RETURNING payments.batch_id, payments.amount_fen
-            """).all()
-        try await moveTotals(changed, from: .pending, to: .sent)
+            """, from: .pending, to: .sent)
     }
 
     /// Records where a payment goes before it is sent: committed first, so a crash after the bank call
     /// leaves a `sent` row that is asked about again, never a second payment.
     public func markSent(_ id: String, bankCode: String, account: String, at: Date) async throws {
-        let changed = try await db.raw("""
+        try await update("""
             UPDATE payments SET state = 'sent', bank_code = \(bind: bankCode), account_enc = \(bind: cipher.seal(account, field: "account")),
                 account_masked = \(bind: Mask.account(account)), reason = NULL, sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
             WHERE id = \(bind: id) AND state = 'pending'
             RETURNING batch_id, amount_fen
-            """).all()
-        try await moveTotals(changed, from: .pending, to: .sent)
+            """, from: .pending, to: .sent)
     }
 
     /// A payment in flight, with what the bank must be told again.
@@ -270,42 +280,51 @@ public struct PaymentRepository: Sendable {
     /// Settles payments; only a payment in `from` moves, so a repeated answer changes nothing.
     public func settle(_ ids: [String], to state: PaymentState, reason: String?, from: PaymentState, at: Date) async throws {
         guard !ids.isEmpty else { return }
-        let changed = try await db.raw("""
+        try await update("""
             UPDATE payments SET state = \(bind: state.rawValue), reason = \(bind: reason), settled_at = \(bind: at.millis), updated_at = \(bind: at.millis)
             WHERE state = \(bind: from.rawValue) AND id IN (\(binds: ids))
             RETURNING batch_id, amount_fen
-            """).all()
-        try await moveTotals(changed, from: from, to: state)
+            """, from: from, to: state)
     }
 
     /// Puts failed and returned payments back to `pending` as a new attempt. Returns how many.
     public func retry(batchId: String, at: Date) async throws -> Int {
         var n = 0
         for from in [PaymentState.failed, .returned] {
-            let changed = try await db.raw("""
+            n += try await update("""
                 UPDATE payments SET state = 'pending', attempt = attempt + 1, settled_at = NULL, updated_at = \(bind: at.millis)
                 WHERE batch_id = \(bind: batchId) AND state = \(bind: from.rawValue)
                 RETURNING batch_id, amount_fen
-                """).all()
-            try await moveTotals(changed, from: from, to: .pending)
-            n += changed.count
+                """, from: from, to: .pending)
         }
         return n
     }
 
-    /// Moves the payments an `UPDATE … RETURNING batch_id, amount_fen` changed from one state to another in
-    /// their batches' running totals.
-    private func moveTotals(_ changed: [any SQLRow], from: PaymentState, to: PaymentState) async throws {
-        guard from != to, !changed.isEmpty else { return }
+    /// Runs an `UPDATE payments … RETURNING batch_id, amount_fen` and moves the payments it changed from one state to
+    /// another in their batches' running totals. Returns how many changed. PostgreSQL sums them itself (the update in
+    /// a `WITH`), so a thousand changed rows come back as one; SQLite cannot put an update in a `WITH`.
+    @discardableResult
+    private func update(_ update: SQLQueryString, from: PaymentState, to: PaymentState) async throws -> Int {
         var byBatch: [String: (n: Int64, fen: Int64)] = [:]
-        for r in changed {
-            let fen = try r.int("amount_fen")
-            byBatch[try r.string("batch_id"), default: (0, 0)].n += 1
-            byBatch[try r.string("batch_id"), default: (0, 0)].fen += fen
+        switch dialect {
+        case .postgres:
+            for r in try await db.raw("""
+                WITH changed AS (\(update)) SELECT batch_id, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM changed GROUP BY batch_id
+                """).all() {
+                byBatch[try r.string("batch_id")] = (try r.int("n"), try r.int("fen"))
+            }
+        case .sqlite:
+            for r in try await db.raw(update).all() {
+                let fen = try r.int("amount_fen")
+                byBatch[try r.string("batch_id"), default: (0, 0)].n += 1
+                byBatch[try r.string("batch_id"), default: (0, 0)].fen += fen
+            }
         }
+        guard from != to else { return Int(byBatch.values.reduce(0) { $0 + $1.n }) }
         for (batchId, d) in byBatch.sorted(by: { $0.key < $1.key }) {
             try await addTotals(batchId: batchId, [from: (-d.n, -d.fen), to: d])
         }
+        return Int(byBatch.values.reduce(0) { $0 + $1.n })
     }
 
     /// Adds to a batch's running totals (in the transaction that changed the payments). States are updated in
