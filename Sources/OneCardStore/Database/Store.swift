@@ -62,7 +62,11 @@ public final class Store: Sendable {
             config.options.maximumConnections = 16
             config.options.minimumConnections = 0
             let client = PostgresClient(configuration: config, backgroundLogger: logger)
-            let task = Task { await client.run() }
+            // The pool serves leases only once `run()` has begun (else it warns on every early lease): wait
+            // until the task is about to call it; `run()` marks itself running before its first suspension.
+            let (starting, started) = AsyncStream<Void>.makeStream()
+            let task = Task { started.finish(); await client.run() }
+            for await _ in starting {}
             let store = Store(url: url, dialect: .postgres, cipher: cipher, backend: .postgres(client, task), logger: logger)
             // Fail fast with a clear message when the server is unreachable.
             do { _ = try await store.read { try await $0.db.raw("SELECT 1 AS one").all() } } catch {
