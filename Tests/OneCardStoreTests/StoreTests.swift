@@ -27,6 +27,8 @@ struct StoreTests {
         try await withStore(engine) { store in
             #expect(try await store.pendingMigrations().isEmpty)
             #expect(try await store.migrate().isEmpty)
+            // A name no migration has is an error, not "everything".
+            await #expect(throws: ConfigurationError.self) { try await store.migrate(through: "999_unknown") }
             let names = try await store.read { s in try await s.db.raw("SELECT name FROM schema_migrations ORDER BY name").all().map { try $0.string("name") } }
             #expect(names == Migrations.all.map(\.name))
         }

@@ -41,12 +41,18 @@ extension Store {
         return Migrations.all.map(\.name).filter { !applied.contains($0) }
     }
 
-    /// Applies every pending migration, each in its own transaction. Returns what ran.
+    /// Applies every pending migration, each in its own transaction, or only those up to and including `last` (how
+    /// a test makes a database as an earlier release left it, to upgrade it). Returns what ran.
     @discardableResult
-    public func migrate(clock: Clock = .system) async throws -> [String] {
+    public func migrate(through last: String? = nil, clock: Clock = .system) async throws -> [String] {
+        var upTo = Migrations.all.count
+        if let last {
+            guard let i = Migrations.all.firstIndex(where: { $0.name == last }) else { throw ConfigurationError("no migration named \(last)") }
+            upTo = i + 1
+        }
         try await write { s in try await s.db.raw(SQLQueryString(Migrations.bookkeeping)).run() }
         var ran: [String] = []
-        for m in Migrations.all {
+        for m in Migrations.all.prefix(upTo) {
             let done = try await write { s -> Bool in
                 let rows = try await s.db.raw("SELECT name FROM schema_migrations WHERE name = \(bind: m.name)").all()
                 guard rows.isEmpty else { return false }

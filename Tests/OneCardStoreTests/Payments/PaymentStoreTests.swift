@@ -9,9 +9,12 @@ import Testing
 struct PaymentStoreTests {
     let at = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func withBatch(_ engine: Engine, _ body: (Store, [String]) async throws -> Void) async throws {
+    /// A batch of four pending payments; `schema` names the last migration to apply first (a database as an earlier
+    /// release left it), else every migration is.
+    func withBatch(_ engine: Engine, schema: String? = nil, _ body: (Store, [String]) async throws -> Void) async throws {
         let db = try await TestDatabase.make(engine)
-        let store = try await db.store()
+        let store = try await Store.open(db.url, cipher: TestDatabase.testCipher, logger: TestDatabase.logger)
+        try await store.migrate(through: schema)
         do {
             let at = at
             var persons: [String] = []
@@ -101,6 +104,59 @@ struct PaymentStoreTests {
             let notes = try await store.read { try await $0.payments.notifications(personId: persons[0]) }
             #expect(notes.map(\.kind) == ["payment_returned", "account_changed"])
             #expect(notes.last?.paymentId == "pay0")
+        }
+    }
+
+    /// A database release 021 left, holding payments in every state, upgraded through 022 (the table rebuilt without
+    /// foreign keys, with other indexes): every row is kept as it was, the totals still add up, and the rebuilt table
+    /// works as a new one does.
+    @Test(arguments: Engine.available)
+    func theRebuildOfPaymentsKeepsEveryRowAndItsRules(_ engine: Engine) async throws {
+        try await withBatch(engine, schema: "021_payment_batch_totals") { store, persons in
+            let at = at
+            // setup: payments sent, paid, failed and still pending, written by the repository on the old schema
+            try await store.write { s in
+                try await s.payments.markSent("pay0", bankCode: "ICBC", account: "6222000011110000", at: at)
+                try await s.payments.markSent("pay1", bankCode: "CCB", account: "6227000011110000", at: at)
+                try await s.payments.settle(["pay0"], to: .paid, reason: nil, from: .sent, at: at)
+                try await s.payments.settle(["pay2"], to: .failed, reason: "no_card", from: .pending, at: at)
+            }
+            func rows() async throws -> [Payment] { try await store.read { try await $0.payments.list(batchId: "b1", afterLine: 0, limit: 10) } }
+            func sealed() async throws -> [String] {
+                try await store.read { s in
+                    try await s.db.raw("SELECT id, account_enc, batch_account_fp FROM payments ORDER BY id").all().map {
+                        "\(try $0.string("id")) \(try $0.decodeNil(column: "account_enc") ? "-" : $0.string("account_enc")) \(try $0.string("batch_account_fp"))"
+                    }
+                }
+            }
+            let before = try await rows(), sealedBefore = try await sealed()
+            let totalsBefore = try await store.read { try await $0.payments.totals(batchId: "b1") }
+            #expect(before.map(\.state) == [.paid, .sent, .failed, .pending])
+
+            // the action
+            #expect(try await store.migrate() == ["022_payments_for_large_batches"])
+
+            // validate: the same rows, byte for byte where sealed, and the same totals
+            #expect(try await rows() == before)
+            #expect(try await sealed() == sealedBefore)
+            #expect(try await store.read { try await $0.payments.totals(batchId: "b1") } == totalsBefore)
+            #expect(try await store.read { try await $0.payments.recount(batchId: "b1") } == totalsBefore)
+            // The payment in flight is still found and opened; a person gets no second payment in the batch.
+            #expect(try await store.read { try await $0.payments.sent(batchId: "b1", afterLine: 0, throughLine: 4) }.map(\.account) == ["6227000011110000"])
+            let again = try await store.write { s in
+                try await s.payments.insert(batchId: "b1", [.init(id: "pay9", line: 5, personId: persons[0], amountFen: 1, bankCode: "ICBC", account: "6222000011110000")], at: at)
+            }
+            #expect(again.isEmpty)
+            // Two payments on one line of a batch are refused by the new index.
+            await #expect { try await store.write { s in
+                try await s.payments.insert(batchId: "b1", [.init(id: "pay8", line: 4, personId: "nobody", amountFen: 1, bankCode: "ICBC", account: "6222000011110000")], at: at)
+            } } throws: { Store.isUniqueViolation($0) }
+            if engine == .postgres {
+                let options = try await store.read { s in try await s.db.raw("SELECT array_to_string(reloptions, ',') AS o FROM pg_class WHERE relname = 'payments'").first()?.string("o") }
+                #expect(options == "fillfactor=50")
+                let keys = try await store.read { s in try await s.db.raw("SELECT COUNT(*) AS n FROM pg_constraint WHERE conrelid = 'payments'::regclass AND contype = 'f'").first()?.decode(column: "n", as: Int64.self) }
+                #expect(keys == 0)
+            }
         }
     }
 }
