@@ -78,8 +78,13 @@ struct QRInteropTests {
         // keys rotate: the running node picks up the new key; the old one stays published.
         let rotated = try EndToEndTests.run(["keys", "rotate", "--data-dir", dataDir])
         #expect(rotated.status == 0 && rotated.output.contains("rotated"), "\(rotated.output)")
-        try await Task.sleep(for: .milliseconds(2_200))
-        let keys = try await http.call("GET", "/api/v1/trust/jwks").1["keys"] as? [[String: Any]] ?? []
+        // (the node looks at the key file at most every two seconds)
+        var keys: [[String: Any]] = []
+        let deadline = Date().addingTimeInterval(15)
+        while keys.count < 2, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            keys = try await http.call("GET", "/api/v1/trust/jwks").1["keys"] as? [[String: Any]] ?? []
+        }
         #expect(keys.count == 2, "\(keys)")
         #expect(try await server.terminate() == 0)
     }
