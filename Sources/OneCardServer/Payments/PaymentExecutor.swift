@@ -213,7 +213,8 @@ enum Yuan {
 /// Runs the executor over every executing batch, applies migration plans whose choice period is over and abandons
 /// uploads a crash cut off, from start-up (which resumes whatever a crash interrupted) until shutdown. While there
 /// is work it looks again after 200 ms; when idle it backs off to 5 s, and is woken at once by `paymentWork`
-/// (a batch executed or retried, a bank or a card's account changed).
+/// (a batch executed or retried, a bank or a card's account changed). A batch with a bank that cannot be reached
+/// waits longer each time (`BatchRetrySchedule`) without holding up the others.
 struct PaymentExecutorService: Service {
     let services: AppServices
     static let busy = Duration.milliseconds(200), idle = Duration.seconds(5)
@@ -225,8 +226,11 @@ struct PaymentExecutorService: Service {
         await cancelWhenGracefulShutdown {
             var pause = Self.busy
             var lastSweep = ContinuousClock.now - .seconds(3600)
+            var retries = BatchRetrySchedule()
+            var lastSeen = work.current
             while !Task.isCancelled {
                 let seen = work.current
+                if seen != lastSeen { retries.reset(); lastSeen = seen }
                 var busy = false
                 do {
                     if ContinuousClock.now - lastSweep > .seconds(60) {
@@ -237,15 +241,17 @@ struct PaymentExecutorService: Service {
                         _ = try await services.banking.applyMigration(code, actor: Actor.system)
                         busy = true
                     }
-                    for id in try await services.store.read({ try await $0.payments.batches(status: .executing) }) {
+                    let executing = try await services.store.read { try await $0.payments.batches(status: .executing) }
+                    retries.keep(only: executing)
+                    for id in executing where retries.isDue(id, now: Date()) {
                         busy = true
-                        let r = try await executor.pass(id)
-                        if r == .bankUnavailable { try? await Task.sleep(for: .milliseconds(500)) }
+                        if try await executor.pass(id) == .bankUnavailable { retries.unreachable(id, now: Date()) } else { retries.reached(id) }
                     }
                 } catch {
                     logger.error("payment executor pass failed: \(error)")
                 }
                 pause = busy ? Self.busy : min(pause * 2, Self.idle)
+                if let due = retries.nextDue { pause = max(min(pause, .milliseconds(Int(due.timeIntervalSinceNow * 1000))), .milliseconds(50)) }
                 await work.wait(after: seen, upTo: pause)
             }
         }

@@ -59,4 +59,33 @@ struct BankRulesTests {
         #expect(b.delay(attempt: 10, unit: 1) == 1)
         #expect(b.delay(attempt: 3, unit: 0.5) == 0.2)
     }
+
+    @Test func aBatchWhoseBankIsDownIsLookedAtLessAndLessOften() {
+        var schedule = BatchRetrySchedule()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(schedule.isDue("b1", now: t0) && schedule.nextDue == nil)
+        // 0.5 s, 1 s, 2 s … up to 30 s
+        var now = t0
+        for wait in [0.5, 1, 2, 4, 8, 16, 30, 30] {
+            schedule.unreachable("b1", now: now)
+            #expect(!schedule.isDue("b1", now: now.addingTimeInterval(wait - 0.01)))
+            #expect(schedule.isDue("b1", now: now.addingTimeInterval(wait)))
+            #expect(schedule.nextDue == now.addingTimeInterval(wait))
+            now = now.addingTimeInterval(wait)
+        }
+        // Another batch is not held up by it.
+        #expect(schedule.isDue("b2", now: now))
+        // A pass that reaches every bank ends the wait; so does news of a change, for every batch.
+        schedule.reached("b1")
+        #expect(schedule.isDue("b1", now: now) && schedule.nextDue == nil)
+        schedule.unreachable("b1", now: now)
+        schedule.unreachable("b2", now: now)
+        schedule.reset()
+        #expect(schedule.isDue("b1", now: now) && schedule.isDue("b2", now: now))
+        // Batches no longer executing are forgotten.
+        schedule.unreachable("b1", now: now)
+        schedule.unreachable("b2", now: now)
+        schedule.keep(only: ["b2"])
+        #expect(schedule.isDue("b1", now: now) && !schedule.isDue("b2", now: now))
+    }
 }
