@@ -193,14 +193,16 @@ struct PaymentService: Sendable {
         try await store.read { s in
             var bad = chunk.rejected
             let payees = try await s.payments.payees(byIndex: chunk.byIndex)
+            // Whether a person without a live card died is asked once for the chunk.
+            let deceased = try await s.payments.deceased(Set(payees.values.filter { $0.cardNumber == nil }.map(\.personId)))
             var seen = Set<String>()
             var out: [PaymentRepository.NewPayment] = []
             for (i, l) in chunk.candidates.enumerated() {
                 guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
                 let hasCard = payee.cardNumber != nil
-                let deceased = hasCard ? false : try await s.payments.isDeceased(personId: payee.personId)
                 let facts = PayeeFacts(personFound: true, name: payee.name, hasFinancialAccount: payee.financial && payee.account != nil && payee.bankCode != nil,
-                                       hasLiveCard: hasCard, deceased: deceased, duplicateInBatch: seen.contains(payee.personId))
+                                       hasLiveCard: hasCard, deceased: !hasCard && deceased.contains(payee.personId),
+                                       duplicateInBatch: seen.contains(payee.personId))
                 if let reason = PayeeCheck.reason(l, facts: facts) { bad.append(.init(line: l.line, reason: reason)); continue }
                 seen.insert(payee.personId)
                 out.append(.init(id: chunk.ids[i], line: l.line, personId: payee.personId, amountFen: l.amountFen, bankCode: payee.bankCode!,

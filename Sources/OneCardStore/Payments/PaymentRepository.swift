@@ -382,13 +382,13 @@ public struct PaymentRepository: Sendable {
                 sentAt: try r.optionalDate("sent_at"), settledAt: try r.optionalDate("settled_at"))
     }
 
-    /// Whether the person's card was cancelled because they died.
-    public func isDeceased(personId: String) async throws -> Bool {
-        let n = try await db.raw("""
-            SELECT COUNT(*) AS n FROM card_events e JOIN cards c ON c.card_number = e.card_number
-            WHERE c.person_id = \(bind: personId) AND e.type = 'card_cancelled' AND e.reason = 'death'
-            """).first()?.int("n") ?? 0
-        return n > 0
+    /// Those of `personIds` whose card was cancelled because they died (one query for a chunk of lines).
+    public func deceased(_ personIds: some Collection<String>) async throws -> Set<String> {
+        guard !personIds.isEmpty else { return [] }
+        return Set(try await db.raw("""
+            SELECT DISTINCT c.person_id FROM card_events e JOIN cards c ON c.card_number = e.card_number
+            WHERE c.person_id IN (\(binds: Array(personIds))) AND e.type = 'card_cancelled' AND e.reason = 'death'
+            """).all().map { try $0.string("person_id") })
     }
 
     // MARK: Notifications
