@@ -291,6 +291,45 @@ struct CatalogueAndAcceptanceAPITests {
 
     /// A temporary loss that has run its period lapses when the card is next presented, in its own
     /// transition with its event, and the card is then judged active.
+    /// `POST /api/v1/acceptances/batch`: an offline gate's decisions are recorded once each, the gate's answer
+    /// stands, the node flags what it would have refused, and an upload with a bad decision records nothing.
+    @Test(arguments: Engine.available)
+    func offlineDecisionsAreRecordedOnceAndABadUploadChangesNothing(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: a library gate and a holder with two tokens taken while the card was fine
+            try await seed(h)
+            try await h.createBank()
+            let (_, gate) = try await venue(h, type: "library", region: "110101", items: ["JJJ-LIB-001"], name: "首都图书馆")
+            let (holder, _, _) = try await h.holderWithECard(idNumber: TestIDs.resident(sequence: "778"))
+            let t1 = try await h.qrToken(holder), t2 = try await h.qrToken(holder)
+            let decidedAt = Timestamp.format(h.clock.read())
+            func decision(_ id: String, _ token: String, _ decision: String = "accepted", at: String? = nil) -> [String: Any] {
+                ["decisionId": id, "itemCode": "JJJ-LIB-001", "token": token, "decidedAt": at ?? decidedAt, "decision": decision, "reason": NSNull()]
+            }
+            func upload(_ decisions: [[String: Any]]) async throws -> Reply {
+                let body = try JSONSerialization.data(withJSONObject: ["decisions": decisions])
+                return try await h.call(.post, "/api/v1/acceptances/batch", token: gate, body: String(decoding: body, as: UTF8.self))
+            }
+            // The card is reported lost after the gate took t2 offline.
+            _ = try await h.call(.post, "/api/v1/me/report-loss", token: holder, json: ["kind": "temporary"])
+
+            // the action and validation: a bad decision last in the upload, then the good ones, then again
+            let bad = try await upload([decision("d1", t1), decision("d2", t2), decision("d3", t1, at: "yesterday")])
+            #expect(bad.status == 422 && bad.code == "invalid_field", "\(bad)")
+            #expect(try await h.count("uses") == 0)
+            let ok = try await upload([decision("d1", t1), decision("d2", t2, "denied"), decision("d1", t1)])
+            #expect(ok.status == 200, "\(ok)")
+            #expect(ok["recorded"] as? Int == 2 && ok["duplicates"] as? Int == 1, "\(ok)")
+            // The gate accepted a card the node knows was lost: recorded as the gate decided, and flagged.
+            #expect(ok["disputed"] as? [String] == ["d1"], "\(ok)")
+            let again = try await upload([decision("d1", t1), decision("d2", t2, "denied")])
+            #expect(again["recorded"] as? Int == 0 && again["duplicates"] as? Int == 2, "\(again)")
+            #expect(try await h.count("uses") == 2)
+            let uses = try await h.call(.get, "/api/v1/me/uses", token: holder)["uses"] as? [[String: Any]] ?? []
+            #expect(uses.compactMap { $0["decision"] as? String }.sorted() == ["accepted", "denied"], "\(uses)")
+        }
+    }
+
     @Test(arguments: Engine.available)
     func aLapsedTemporaryLossIsLiftedAtTheGate(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in

@@ -353,19 +353,24 @@ struct AcceptanceService: Sendable {
     /// Records decisions an offline terminal already acted on, once per `decisionId` (the gate's
     /// Idempotency-Key). The gate's answer stands — the person has passed or not — and the node notes
     /// where its own view differs (e.g. a card reported lost while the gate was cut off).
+    ///
+    /// All or nothing: every decision is checked before anything is written, and the upload is recorded in one
+    /// transaction (tokens are verified before it, outside the write lock), so a bad decision changes nothing and
+    /// a repeated upload finds every decision already recorded.
     func recordOffline(terminal: Identity, _ decisions: [OfflineDecision]) async throws -> (recorded: Int, duplicates: Int, disputed: [String]) {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
-        var recorded = 0, duplicates = 0
-        var disputed: [String] = []
-        for d in decisions {
+        let checked = try decisions.map { d -> (decision: OfflineDecision, at: Date, verified: Verified) in
             guard (1...100).contains(d.decisionId.count), ["accepted", "denied"].contains(d.decision), let at = Timestamp.parse(d.decidedAt) else {
                 throw DomainError(.unprocessable, "invalid_field", "decisions: decisionId (1 to 100 characters), decision accepted|denied, decidedAt RFC 3339")
             }
-            let random = services.random
-            let verified = verify(.qr(token: d.token), at: at)
-            let outcome = try await store.write { s -> Int in
-                if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { return 0 }
-                guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
+            return (d, at, verify(.qr(token: d.token), at: at))
+        }
+        let random = services.random
+        let outcomes = try await store.write { s -> [Int] in
+            guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
+            var outcomes: [Int] = []
+            for (d, at, verified) in checked {
+                if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { outcomes.append(0); continue }
                 let presented = try await present(verified, at: at, in: s)
                 let card = presented.card
                 var nodeView = presented.failure
@@ -381,11 +386,16 @@ struct AcceptanceService: Sendable {
                     kind: "qr_offline", decision: d.decision, reason: d.reason, cardNumber: card?.number, personId: card?.personId,
                     crossRegion: answer.crossRegion, chargedFen: 0, disclosed: nil, at: at,
                     response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)))
-                return d.decision == "accepted" && nodeView != nil ? 2 : 1
+                outcomes.append(d.decision == "accepted" && nodeView != nil ? 2 : 1)
             }
+            return outcomes
+        }
+        var recorded = 0, duplicates = 0
+        var disputed: [String] = []
+        for (outcome, c) in zip(outcomes, checked) {
             switch outcome {
             case 0: duplicates += 1
-            case 2: recorded += 1; disputed.append(d.decisionId)
+            case 2: recorded += 1; disputed.append(c.decision.decisionId)
             default: recorded += 1
             }
         }
