@@ -35,7 +35,7 @@ struct IdentityNumberTests {
     ])
     func malformedNumbersAreRefused(_ raw: String, _ why: String) {
         #expect(throws: DomainError.self, "\(why)") { try IdentityNumber(raw, type: .resident, today: today) }
-        do { _ = try IdentityNumber(raw, type: .resident, today: today) } catch { #expect(error.code == "invalid_id_number") }
+        do { _ = try IdentityNumber(raw, type: .resident, today: today) } catch { #expect(error.code == .invalidIdNumber) }
     }
 
     @Test func impossibleAndFutureBirthDatesAreRefused() {

@@ -20,7 +20,7 @@ public struct UnifiedSocialCreditCode: Sendable, Hashable, CustomStringConvertib
         let v = raw.uppercased()
         let c = Array(v)
         guard c.count == 18, let check = Self.checkCharacter(for: Array(c[0..<17])), check == c[17] else {
-            throw DomainError(.unprocessable, "invalid_uscc", "a unified social credit code has 18 characters with a valid check character (GB 32100)")
+            throw DomainError(.invalidUscc, "a unified social credit code has 18 characters with a valid check character (GB 32100)")
         }
         value = v
     }

@@ -17,10 +17,10 @@ public enum BankStatusChange {
         guard from != to else { throw .invalidTransition("bank \(code) is already \(to.rawValue)") }
         guard to == .terminated else { return }
         guard let successor else {
-            throw DomainError(.unprocessable, "successor_required", "terminating a bank needs successorBankCode, the bank its holders move to")
+            throw DomainError(.successorRequired, "terminating a bank needs successorBankCode, the bank its holders move to")
         }
         guard successor.code != code, successor.status == .active else {
-            throw DomainError(.unprocessable, "invalid_successor", "the successor must be another active bank")
+            throw DomainError(.invalidSuccessor, "the successor must be another active bank")
         }
     }
 }

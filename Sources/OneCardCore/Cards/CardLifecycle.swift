@@ -74,7 +74,7 @@ public struct PIN: Sendable {
     public let digits: String
     public init(_ raw: String) throws(DomainError) {
         guard raw.count == 6, raw.allSatisfy(\.isASCIIDigit) else {
-            throw DomainError(.unprocessable, "invalid_pin", "a PIN is exactly 6 digits")
+            throw DomainError(.invalidPin, "a PIN is exactly 6 digits")
         }
         digits = raw
     }

@@ -9,7 +9,7 @@ public struct CardNumber: Hashable, Sendable, CustomStringConvertible {
     public init(_ raw: String) throws(DomainError) {
         let c = Array(raw)
         guard c.count == 9, Self.letters.contains(c[0]), c[1...].allSatisfy(\.isASCIIDigit) else {
-            throw DomainError(.unprocessable, "invalid_card_number", "a card number is one letter and eight digits")
+            throw DomainError(.invalidCardNumber, "a card number is one letter and eight digits")
         }
         rawValue = raw
     }

@@ -45,10 +45,10 @@ public struct CatalogueItem: Codable, Sendable, Equatable {
         guard (1...500).contains(scenario.count) else { throw .invalidField("scenario", "1 to 500 characters") }
         guard !cardForms.isEmpty else { throw .invalidField("cardForms", "at least one of physical, electronic") }
         guard !self.regions.isEmpty, self.regions.allSatisfy(table.contains) else {
-            throw DomainError(.unprocessable, "invalid_region_code", "regions: one or more GB/T 2260 codes")
+            throw DomainError(.invalidRegionCode, "regions: one or more GB/T 2260 codes")
         }
         guard !issuers.isEmpty, issuers.allSatisfy({ $0 == "*" || table.contains($0) }) else {
-            throw DomainError(.unprocessable, "invalid_region_code", "issuers: GB/T 2260 codes or *")
+            throw DomainError(.invalidRegionCode, "issuers: GB/T 2260 codes or *")
         }
         guard !venueTypes.isEmpty else { throw .invalidField("venueTypes", "at least one venue type") }
         guard (1...300).contains(legalBasis.count) else { throw .invalidField("legalBasis", "1 to 300 characters") }

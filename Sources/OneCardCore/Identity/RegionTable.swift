@@ -54,10 +54,10 @@ public struct RegionCode: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public init(_ raw: String, table: RegionTable = .shared) throws(DomainError) {
         guard raw.count == 6, raw.allSatisfy(\.isASCIIDigit) else {
-            throw DomainError(.unprocessable, "invalid_region_code", "a region code is six digits (GB/T 2260)")
+            throw DomainError(.invalidRegionCode, "a region code is six digits (GB/T 2260)")
         }
         guard table.contains(raw) else {
-            throw DomainError(.unprocessable, "invalid_region_code", "\(raw) is not a GB/T 2260 code")
+            throw DomainError(.invalidRegionCode, "\(raw) is not a GB/T 2260 code")
         }
         rawValue = raw
     }

@@ -55,7 +55,7 @@ public enum BatchStatus: String, Codable, Sendable, CaseIterable {
     public static func approve(status: BatchStatus, uploadedBy: String, approver: String) throws(DomainError) -> BatchStatus {
         guard status == .awaitingApproval else { throw .invalidTransition("a batch that is \(status.rawValue) cannot be approved") }
         guard uploadedBy != approver else {
-            throw DomainError(.conflict, "four_eyes_required", "a batch is approved by a second person, not by the one who uploaded it")
+            throw DomainError(.fourEyesRequired, "a batch is approved by a second person, not by the one who uploaded it")
         }
         return .approved
     }
@@ -66,7 +66,7 @@ public enum BatchStatus: String, Codable, Sendable, CaseIterable {
         case .approved, .executing: return .executing
         case .completed: return .completed
         case .uploading, .awaitingApproval, .abandoned:
-            throw DomainError(.conflict, "batch_not_approved", "a batch is executed only after a second person approved it")
+            throw DomainError(.batchNotApproved, "a batch is executed only after a second person approved it")
         }
     }
 }
@@ -115,7 +115,7 @@ public struct BatchCSV: Sendable {
                 $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\u{FEFF}"))
             }
             guard cells == Self.header else {
-                throw DomainError(.unprocessable, "invalid_csv_header", "the first line must be idNumber,name,amountFen")
+                throw DomainError(.invalidCsvHeader, "the first line must be idNumber,name,amountFen")
             }
             lineNumber = 1
             return .header

@@ -5,15 +5,31 @@ import Foundation
 public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
     /// How the refusal is classified; the server maps each kind to one HTTP status.
     public enum Kind: String, Sendable {
-        case badRequest, unauthorized, forbidden, notFound, conflict, unprocessable, payloadTooLarge, unsupportedMediaType, unavailable
+        case badRequest, unauthorized, forbidden, notFound, methodNotAllowed, conflict, unprocessable, payloadTooLarge, unsupportedMediaType, unavailable
+        case `internal`
     }
 
-    public var kind: Kind
-    public var code: String
-    public var detail: String
+    /// A stable public error code; the constants are in `ErrorCodes.swift`, one per code, each with its kind.
+    public struct Code: Hashable, Comparable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public let kind: Kind
 
-    public init(_ kind: Kind, _ code: String, _ detail: String) {
-        self.kind = kind
+        public init(_ rawValue: String, _ kind: Kind) {
+            self.rawValue = rawValue
+            self.kind = kind
+        }
+
+        public static func == (a: Code, b: Code) -> Bool { a.rawValue == b.rawValue }
+        public static func < (a: Code, b: Code) -> Bool { a.rawValue < b.rawValue }
+        public func hash(into h: inout Hasher) { h.combine(rawValue) }
+        public var description: String { rawValue }
+    }
+
+    public var code: Code
+    public var detail: String
+    public var kind: Kind { code.kind }
+
+    public init(_ code: Code, _ detail: String) {
         self.code = code
         self.detail = detail
     }
@@ -22,11 +38,9 @@ public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension DomainError {
-    public static func invalidIDNumber(_ detail: String) -> DomainError { .init(.unprocessable, "invalid_id_number", detail) }
-    public static func invalidField(_ field: String, _ detail: String) -> DomainError {
-        .init(.unprocessable, "invalid_field", "\(field): \(detail)")
-    }
-    public static func invalidTransition(_ detail: String) -> DomainError { .init(.conflict, "invalid_transition", detail) }
-    public static func notFound(_ what: String) -> DomainError { .init(.notFound, "not_found", "\(what) not found") }
-    public static let forbidden = DomainError(.forbidden, "forbidden", "this account may not do that")
+    public static func invalidIDNumber(_ detail: String) -> DomainError { .init(.invalidIdNumber, detail) }
+    public static func invalidField(_ field: String, _ detail: String) -> DomainError { .init(.invalidField, "\(field): \(detail)") }
+    public static func invalidTransition(_ detail: String) -> DomainError { .init(.invalidTransition, detail) }
+    public static func notFound(_ what: String) -> DomainError { .init(.notFound, "\(what) not found") }
+    public static let forbidden = DomainError(.forbidden, "this account may not do that")
 }

@@ -42,7 +42,7 @@ struct AcceptanceController {
                                            ("regionCode", .text), ("address", .text), ("accessibility", .array(.text)), ("unifiedLogo", .boolean),
                                            ("itemCodes", .array(.text))], required: ["name", "operatorUscc", "type", "regionCode", "address", "itemCodes"]),
                          success: (201, "Created", venue),
-                         errors: [(422, ["invalid_uscc", "item_not_in_catalogue", "item_not_for_venue_type", "invalid_region_code"])])) { request, context in
+                         errors: [.invalidUscc, .itemNotInCatalogue, .itemNotForVenueType, .invalidRegionCode])) { request, context in
             let i = try await request.decodeJSON(as: VenueService.VenueInput.self, context: context)
             return JSONResponse(VenueView(try await venues.create(i, by: context.identity!.actor)), status: .created)
         }
@@ -53,19 +53,19 @@ struct AcceptanceController {
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/venues/{venueId}", summary: "One venue (public)", tag: "venues", roles: nil,
-                         success: (200, "The venue", venue), errors: [(404, ["venue_not_found"])])) { _, context in
+                         success: (200, "The venue", venue), errors: [.venueNotFound])) { _, context in
             JSONResponse(VenueView(try await venues.venue(context.parameters.get("venueId") ?? "")))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/venues/{venueId}/terminals", summary: "Add a terminal; its API key is shown once", tag: "venues",
                          roles: [.admin], success: (201, "The terminal and its key", .object([("terminalId", .text), ("apiKey", .text)], required: ["terminalId", "apiKey"])),
-                         errors: [(404, ["venue_not_found"])])) { _, context in
+                         errors: [.venueNotFound])) { _, context in
             let t = try await venues.createTerminal(venueId: context.parameters.get("venueId") ?? "", by: context.identity!.actor)
             return JSONResponse(["terminalId": t.id, "apiKey": t.apiKey], status: .created)
         }
 
         api.add(Endpoint(method: .delete, path: "/api/v1/venues/{venueId}/terminals/{terminalId}", summary: "Revoke a terminal's key", tag: "venues",
-                         roles: [.admin], success: (204, "Revoked", nil), errors: [(404, ["terminal_not_found"])])) { _, context in
+                         roles: [.admin], success: (204, "Revoked", nil), errors: [.terminalNotFound])) { _, context in
             try await venues.revokeTerminal(venueId: context.parameters.get("venueId") ?? "", terminalId: context.parameters.get("terminalId") ?? "",
                                             by: context.identity!.actor)
             return Response(status: .noContent)
@@ -82,10 +82,10 @@ struct AcceptanceController {
                          tag: "acceptance", roles: [.terminal],
                          request: .object([("itemCode", .text), ("credential", credential), ("amountFen", .integer)], required: ["itemCode", "credential"]),
                          success: (200, "The decision (a repeat of the Idempotency-Key returns the first one)", answer),
-                         errors: [(400, ["idempotency_key_required"])],
+                         errors: [.idempotencyKeyRequired],
                          extraHeaders: [("Idempotency-Key", "one per presentation; a repeat returns the first answer", true)])) { request, context in
             guard let key = request.headers[.idempotencyKey], (1...200).contains(key.count) else {
-                throw DomainError(.badRequest, "idempotency_key_required", "send an Idempotency-Key header (1 to 200 characters)")
+                throw DomainError(.idempotencyKeyRequired, "send an Idempotency-Key header (1 to 200 characters)")
             }
             let i = try await request.decodeJSON(as: AcceptanceInput.self, context: context)
             if let amount = i.amountFen, !(0...100_000_000).contains(amount) {
@@ -116,7 +116,7 @@ struct AcceptanceController {
                          request: .object([("credential", credential), ("purpose", .text)], required: ["credential", "purpose"]),
                          success: (200, "The check; a hotel also gets the full name and ID number", .object([
                             ("verified", .boolean), ("reason", .nullable(.text)), ("nameMasked", .text), ("idNumberMasked", .text), ("name", .text), ("idNumber", .text),
-                         ], required: ["verified"])), errors: [(403, ["venue_not_permitted"])])) { request, context in
+                         ], required: ["verified"])), errors: [.venueNotPermitted])) { request, context in
             let i = try await request.decodeJSON(as: IdentityInput.self, context: context)
             guard (1...200).contains(i.purpose.count) else { throw DomainError.invalidField("purpose", "1 to 200 characters") }
             return JSONResponse(try await acceptance.identityCheck(terminal: context.identity!, credential: try Self.credential(i.credential), purpose: i.purpose))

@@ -63,7 +63,7 @@ struct AcceptanceService: Sendable {
             }
             return .card(number: cardNumber, challenge: c, response: r)
         default:
-            throw DomainError(.unprocessable, "invalid_value", "credential.kind: qr or card")
+            throw DomainError(.invalidValue, "credential.kind: qr or card")
         }
     }
 
@@ -205,7 +205,7 @@ struct AcceptanceService: Sendable {
             if let j = firstOfKey[k] { plans.append(.repeatOf(j)); continue }
             firstOfKey[k] = i
             guard let venue = venues[p.venueId] else {
-                plans.append(.failure(DomainError(.notFound, "venue_not_found", "the terminal's venue is gone"))); continue
+                plans.append(.failure(DomainError(.venueNotFound, "the terminal's venue is gone"))); continue
             }
             let card = p.verified.cardNumber.flatMap { cards[$0] }
             if let card, !p.lapseChecked, card.status == .temporarilyLost, let lostAt = card.lostAt,
@@ -304,9 +304,9 @@ struct AcceptanceService: Sendable {
         let random = services.random
         let verified = verify(credential, at: now)
         return try await store.write { s in
-            guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
+            guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             guard venue.type == .hotel || venue.type == .government else {
-                throw DomainError(.forbidden, "venue_not_permitted", "identity checks are for hotels and government counters")
+                throw DomainError(.venueNotPermitted, "identity checks are for hotels and government counters")
             }
             let presented = try await present(verified, at: now, in: s)
             var replayed = false
@@ -361,13 +361,13 @@ struct AcceptanceService: Sendable {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
         let checked = try decisions.map { d -> (decision: OfflineDecision, at: Date, verified: Verified) in
             guard (1...100).contains(d.decisionId.count), ["accepted", "denied"].contains(d.decision), let at = Timestamp.parse(d.decidedAt) else {
-                throw DomainError(.unprocessable, "invalid_field", "decisions: decisionId (1 to 100 characters), decision accepted|denied, decidedAt RFC 3339")
+                throw DomainError(.invalidField, "decisions: decisionId (1 to 100 characters), decision accepted|denied, decidedAt RFC 3339")
             }
             return (d, at, verify(.qr(token: d.token), at: at))
         }
         let random = services.random
         let outcomes = try await store.write { s -> [Int] in
-            guard let venue = try await s.venues.find(venueId) else { throw DomainError(.notFound, "venue_not_found", "the terminal's venue is gone") }
+            guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             var outcomes: [Int] = []
             for (d, at, verified) in checked {
                 if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { outcomes.append(0); continue }

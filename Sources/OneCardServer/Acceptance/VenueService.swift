@@ -28,10 +28,10 @@ struct VenueService: Sendable {
         try await store.write { s in
             for code in venue.itemCodes {
                 guard let item = try await catalogue.publishedItem(code, in: s) else {
-                    throw DomainError(.unprocessable, "item_not_in_catalogue", "\(code) is not in the published catalogue")
+                    throw DomainError(.itemNotInCatalogue, "\(code) is not in the published catalogue")
                 }
                 guard item.venueTypes.contains(venue.type) else {
-                    throw DomainError(.unprocessable, "item_not_for_venue_type", "\(code) is not offered at a \(venue.type.rawValue)")
+                    throw DomainError(.itemNotForVenueType, "\(code) is not offered at a \(venue.type.rawValue)")
                 }
             }
             try await s.venues.insert(venue, at: services.clock.now())
@@ -41,7 +41,7 @@ struct VenueService: Sendable {
     }
 
     func venue(_ id: String) async throws -> Venue {
-        guard let v = try await store.read({ try await $0.venues.find(id) }) else { throw DomainError(.notFound, "venue_not_found", "no venue \(id)") }
+        guard let v = try await store.read({ try await $0.venues.find(id) }) else { throw DomainError(.venueNotFound, "no venue \(id)") }
         return v
     }
 
@@ -60,7 +60,7 @@ struct VenueService: Sendable {
     func revokeTerminal(venueId: String, terminalId: String, by actor: String) async throws {
         try await store.write { s in
             guard let t = try await s.venues.terminal(terminalId), t.venueId == venueId else {
-                throw DomainError(.notFound, "terminal_not_found", "no terminal \(terminalId) at venue \(venueId)")
+                throw DomainError(.terminalNotFound, "no terminal \(terminalId) at venue \(venueId)")
             }
             try await s.venues.revokeTerminal(terminalId, at: services.clock.now())
             services.terminalKeys.clear()

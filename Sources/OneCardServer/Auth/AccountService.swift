@@ -14,12 +14,12 @@ struct AccountService: Sendable {
         let role: String
     }
 
-    static let invalidCredentials = DomainError(.unauthorized, "invalid_credentials", "the username or password is wrong")
+    static let invalidCredentials = DomainError(.invalidCredentials, "the username or password is wrong")
 
     func createStaff(username: String, password: String, role: Role, by actor: String) async throws -> StaffUser {
         try Credentials.validate(username: username, password: password)
         guard Role.staff.contains(role) else {
-            throw DomainError(.unprocessable, "invalid_value", "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+            throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
         }
         let user = StaffUser(username: username, passwordHash: try await services.passwords.hash(password), role: role,
                              disabled: false, createdAt: services.clock.now())
@@ -29,18 +29,18 @@ struct AccountService: Sendable {
                 try await s.audit.append(at: user.createdAt, actor: actor, action: "staff_user_created", subject: "user:\(username)", purpose: role.rawValue)
             }
         } catch where Store.isUniqueViolation(error) {
-            throw DomainError(.conflict, "user_exists", "a user named \(username) exists")
+            throw DomainError(.userExists, "a user named \(username) exists")
         }
         return user
     }
 
     func disableStaff(username: String, by admin: Identity) async throws -> StaffUser {
         guard username != admin.subject else {
-            throw DomainError(.conflict, "cannot_disable_self", "an administrator cannot disable their own account")
+            throw DomainError(.cannotDisableSelf, "an administrator cannot disable their own account")
         }
         let actor = admin.actor
         return try await store.write { s in
-            guard var user = try await s.users.find(username) else { throw DomainError(.notFound, "user_not_found", "no user named \(username)") }
+            guard var user = try await s.users.find(username) else { throw DomainError(.userNotFound, "no user named \(username)") }
             try await s.users.disable(username)
             try await s.audit.append(at: services.clock.now(), actor: actor, action: "staff_user_disabled", subject: "user:\(username)", purpose: nil)
             user.disabled = true
@@ -59,7 +59,7 @@ struct AccountService: Sendable {
     func signUpHolder(idType: IDType, idNumber: String, name: String, phone: String, password: String) async throws -> Person {
         try Credentials.validate(password: password)
         let number = try IdentityNumber(idNumber, type: idType, today: services.today)
-        let mismatch = DomainError(.unprocessable, "identity_mismatch", "no registered person has that ID number and name")
+        let mismatch = DomainError(.identityMismatch, "no registered person has that ID number and name")
         guard let person = try await store.read({ try await $0.persons.find(idNumber: number.value) }),
               person.name == name.trimmingCharacters(in: .whitespaces), person.idNumber.type == idType
         else { throw mismatch }
@@ -67,7 +67,7 @@ struct AccountService: Sendable {
         do {
             try await store.write { s in try await s.holders.insert(personId: person.id, passwordHash: hash, at: services.clock.now()) }
         } catch where Store.isUniqueViolation(error) {
-            throw DomainError(.conflict, "holder_exists", "this person already has an online account")
+            throw DomainError(.holderExists, "this person already has an online account")
         }
         return person
     }

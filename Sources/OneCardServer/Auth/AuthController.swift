@@ -27,7 +27,7 @@ struct AuthController {
 
         api.add(Endpoint(method: .post, path: "/api/v1/auth/token", summary: "Staff sign-in", tag: "auth", roles: nil,
                          request: .object([("username", .text), ("password", .text)], required: ["username", "password"]),
-                         success: (200, "A bearer token", session), errors: [(401, ["invalid_credentials"])])) { request, context in
+                         success: (200, "A bearer token", session), errors: [.invalidCredentials])) { request, context in
             let i = try await request.decodeJSON(as: TokenInput.self, context: context)
             return JSONResponse(try await services.accounts.staffToken(username: i.username, password: i.password))
         }
@@ -36,7 +36,7 @@ struct AuthController {
                          request: .object([("idType", .oneOf(IDType.self)), ("idNumber", .text), ("name", .text), ("phone", .text), ("password", .text)],
                                           required: ["idType", "idNumber", "name", "phone", "password"]),
                          success: (201, "Account opened", .object([("personId", .text)], required: ["personId"])),
-                         errors: [(422, ["identity_mismatch", "invalid_id_number"]), (409, ["holder_exists"])])) { request, context in
+                         errors: [.identityMismatch, .invalidIdNumber, .holderExists])) { request, context in
             let i = try await request.decodeJSON(as: HolderInput.self, context: context)
             let p = try await services.accounts.signUpHolder(idType: try parseEnum(i.idType, "idType"), idNumber: i.idNumber, name: i.name,
                                                              phone: i.phone, password: i.password)
@@ -45,7 +45,7 @@ struct AuthController {
 
         api.add(Endpoint(method: .post, path: "/api/v1/auth/holder-token", summary: "Holder sign-in", tag: "auth", roles: nil,
                          request: .object([("idNumber", .text), ("password", .text)], required: ["idNumber", "password"]),
-                         success: (200, "A bearer token with role holder", session), errors: [(401, ["invalid_credentials"])])) { request, context in
+                         success: (200, "A bearer token with role holder", session), errors: [.invalidCredentials])) { request, context in
             let i = try await request.decodeJSON(as: HolderTokenInput.self, context: context)
             return JSONResponse(try await services.accounts.holderToken(idNumber: i.idNumber, password: i.password))
         }
@@ -53,10 +53,10 @@ struct AuthController {
         api.add(Endpoint(method: .post, path: "/api/v1/users", summary: "Create a staff user", tag: "users", roles: [.admin],
                          request: .object([("username", .text), ("password", .text), ("role", .string(values: Role.staff.map(\.rawValue)))],
                                           required: ["username", "password", "role"]),
-                         success: (201, "Created", user), errors: [(409, ["user_exists"])])) { request, context in
+                         success: (201, "Created", user), errors: [.userExists])) { request, context in
             let i = try await request.decodeJSON(as: UserInput.self, context: context)
             guard let role = Role(rawValue: i.role), Role.staff.contains(role) else {
-                throw DomainError(.unprocessable, "invalid_value", "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+                throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
             }
             let u = try await services.accounts.createStaff(username: i.username, password: i.password, role: role, by: context.identity!.actor)
             return JSONResponse(UserView(u), status: .created)
@@ -69,7 +69,7 @@ struct AuthController {
         }
 
         api.add(Endpoint(method: .delete, path: "/api/v1/users/{username}", summary: "Disable a staff user (the record stays for audit)",
-                         tag: "users", roles: [.admin], success: (200, "Disabled", user), errors: [(404, ["user_not_found"]), (409, ["cannot_disable_self"])])) { _, context in
+                         tag: "users", roles: [.admin], success: (200, "Disabled", user), errors: [.userNotFound, .cannotDisableSelf])) { _, context in
             let name = context.parameters.get("username") ?? ""
             return JSONResponse(UserView(try await services.accounts.disableStaff(username: name, by: context.identity!)))
         }

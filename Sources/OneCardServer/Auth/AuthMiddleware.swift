@@ -15,12 +15,12 @@ struct AuthMiddleware: RouterMiddleware {
         if let header = request.headers[.authorization] {
             _ = header
             guard let bearer = request.headers.bearer else {
-                throw DomainError(.unauthorized, "invalid_token", "send Authorization: Bearer <token>")
+                throw DomainError(.invalidToken, "send Authorization: Bearer <token>")
             }
             // Terminals present their API key; people present a session token.
             let identity = bearer.token.hasPrefix("oct_") ? await VenueService.authenticate(bearer.token, store: store, cache: terminalKeys)
                 : await sessions.verify(bearer.token)
-            guard let identity else { throw DomainError(.unauthorized, "invalid_token", "the bearer token or API key is invalid, revoked or expired") }
+            guard let identity else { throw DomainError(.invalidToken, "the bearer token or API key is invalid, revoked or expired") }
             context.identity = identity
         }
         return try await next(request, context)

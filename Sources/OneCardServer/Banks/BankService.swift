@@ -14,7 +14,7 @@ struct BankService: Sendable {
     static let defaultChoiceDays = 30
 
     func bank(_ code: String) async throws -> Bank {
-        guard let b = try await store.read({ try await $0.banks.find(code) }) else { throw DomainError(.notFound, "bank_not_found", "no bank \(code)") }
+        guard let b = try await store.read({ try await $0.banks.find(code) }) else { throw DomainError(.bankNotFound, "no bank \(code)") }
         return b
     }
 
@@ -26,14 +26,14 @@ struct BankService: Sendable {
         let at = now
         if let choiceDays, !(0...365).contains(choiceDays) { throw DomainError.invalidField("choiceDays", "0 to 365") }
         return try await store.write { s in
-            guard var bank = try await s.banks.find(code) else { throw DomainError(.notFound, "bank_not_found", "no bank \(code)") }
+            guard var bank = try await s.banks.find(code) else { throw DomainError(.bankNotFound, "no bank \(code)") }
             if let endpoint { bank.endpoint = endpoint }
             try bank.validate()
             if let status {
                 var successor: Bank? = nil
                 if let successorCode {
                     successor = try await s.banks.find(successorCode)
-                    if successor == nil, status == .terminated { throw DomainError(.unprocessable, "invalid_successor", "no bank \(successorCode)") }
+                    if successor == nil, status == .terminated { throw DomainError(.invalidSuccessor, "no bank \(successorCode)") }
                 }
                 try BankStatusChange.check(from: bank.status, to: status, successor: successor, code: code)
                 bank.status = status
@@ -61,11 +61,11 @@ struct BankService: Sendable {
         let at = now
         let today = services.today
         return try await store.write { s in
-            guard var card = try await s.cards.find(cardNumber, lock: true) else { throw DomainError(.notFound, "card_not_found", "no card \(cardNumber)") }
+            guard var card = try await s.cards.find(cardNumber, lock: true) else { throw DomainError(.cardNotFound, "no card \(cardNumber)") }
             guard card.status.isLive else { throw DomainError.invalidTransition("a card that is \(card.status.rawValue) has no account to change") }
-            guard let bank = try await s.banks.find(bankCode) else { throw DomainError(.unprocessable, "unknown_bank", "no cooperating bank \(bankCode)") }
+            guard let bank = try await s.banks.find(bankCode) else { throw DomainError(.unknownBank, "no cooperating bank \(bankCode)") }
             guard bank.acceptsNewCards(on: today) else {
-                throw DomainError(.conflict, "bank_not_accepting", "bank \(bankCode) does not take new cards (status \(bank.status.rawValue) or agreement not in force)")
+                throw DomainError(.bankNotAccepting, "bank \(bankCode) does not take new cards (status \(bank.status.rawValue) or agreement not in force)")
             }
             let old = card.bankCode
             card.bankCode = bankCode
@@ -91,7 +91,7 @@ struct BankService: Sendable {
     func migration(_ code: String) async throws -> Report {
         try await store.read { s in
             guard let m = try await s.bankMigrations.find(code) else {
-                throw DomainError(.notFound, "migration_not_found", "bank \(code) has no migration plan (it is not terminated)")
+                throw DomainError(.migrationNotFound, "bank \(code) has no migration plan (it is not terminated)")
             }
             return Report(migration: m, cards: try await s.bankMigrations.cards(code), heldPayments: try await s.bankMigrations.heldPayments(code))
         }
@@ -106,16 +106,16 @@ struct BankService: Sendable {
         let random = services.random
         try await store.write { s in
             guard let m = try await s.bankMigrations.find(code) else {
-                throw DomainError(.notFound, "migration_not_found", "bank \(code) has no migration plan (it is not terminated)")
+                throw DomainError(.migrationNotFound, "bank \(code) has no migration plan (it is not terminated)")
             }
             guard m.status == .open else { return }
             guard early || at >= m.chooseBy else {
-                throw DomainError(.conflict, "migration_choice_open", "holders may choose a bank until \(Timestamp.format(m.chooseBy)); pass early=true to apply now")
+                throw DomainError(.migrationChoiceOpen, "holders may choose a bank until \(Timestamp.format(m.chooseBy)); pass early=true to apply now")
             }
-            guard let successor = try await s.banks.find(m.successorCode) else { throw DomainError(.notFound, "bank_not_found", "no bank \(m.successorCode)") }
+            guard let successor = try await s.banks.find(m.successorCode) else { throw DomainError(.bankNotFound, "no bank \(m.successorCode)") }
             // A successor that was itself suspended or terminated meanwhile cannot take the cards over.
             guard successor.status == .active else {
-                throw DomainError(.conflict, "successor_not_active", "the successor \(successor.code) is \(successor.status.rawValue); holders keep choosing")
+                throw DomainError(.successorNotActive, "the successor \(successor.code) is \(successor.status.rawValue); holders keep choosing")
             }
             for item in try await s.bankMigrations.cards(code, status: .pending) {
                 guard var card = try await s.cards.find(item.cardNumber, lock: true), card.status.isLive, card.bankCode == code else {

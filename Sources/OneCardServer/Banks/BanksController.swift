@@ -55,7 +55,7 @@ struct BanksController {
                          request: .object([("status", .oneOf(Bank.Status.self)), ("successorBankCode", .text), ("choiceDays", .integer),
                                            ("endpoint", .string(format: "uri"))], required: []),
                          success: (200, "The bank", bank),
-                         errors: [(404, ["bank_not_found"]), (409, ["invalid_transition"]), (422, ["successor_required", "invalid_successor"])])) { request, context in
+                         errors: [.bankNotFound, .invalidTransition, .successorRequired, .invalidSuccessor])) { request, context in
             let code = context.parameters.get("code") ?? ""
             let i = try await request.decodeJSON(as: PatchInput.self, context: context)
             let status: Bank.Status? = try i.status.map { try parseEnum($0, "status") }
@@ -67,14 +67,14 @@ struct BanksController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/banks/{code}/migration", summary: "A terminated bank's migration plan and its progress",
                          tag: "banks", roles: [.admin, .auditor, .agent], success: (200, "The plan", migration),
-                         errors: [(404, ["migration_not_found"])])) { _, context in
+                         errors: [.migrationNotFound])) { _, context in
             JSONResponse(MigrationView(try await services.banking.migration(context.parameters.get("code") ?? "")))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/banks/{code}/migration/apply",
                          summary: "Apply the successor to every card still waiting (automatic when the choice period ends; early=true applies it now)",
                          tag: "banks", roles: [.admin], request: .object([("early", .boolean)], required: []),
-                         success: (200, "The plan", migration), errors: [(404, ["migration_not_found"]), (409, ["migration_choice_open", "successor_not_active"])])) { request, context in
+                         success: (200, "The plan", migration), errors: [.migrationNotFound, .migrationChoiceOpen, .successorNotActive])) { request, context in
             let i = try await request.decodeJSON(as: ApplyInput.self, context: context)
             let r = try await services.banking.applyMigration(context.parameters.get("code") ?? "", actor: CardsController.actor(context, channel: "admin"),
                                                               early: i.early ?? false)
@@ -88,7 +88,7 @@ struct BanksController {
                          success: (200, "The card's account, masked", .object([
                             ("cardNumber", .text), ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("financial", .boolean),
                          ], required: ["cardNumber", "bankCode", "accountMasked", "financial"])),
-                         errors: [(404, ["card_not_found"]), (409, ["bank_not_accepting", "invalid_transition"]), (422, ["unknown_bank"])])) { request, context in
+                         errors: [.cardNotFound, .bankNotAccepting, .invalidTransition, .unknownBank])) { request, context in
             let number = context.parameters.get("cardNumber") ?? ""
             let i = try await request.decodeJSON(as: AccountInput.self, context: context)
             let identity = context.identity!

@@ -37,29 +37,29 @@ struct CardService: Sendable {
         do {
             return try await store.write { s in
                 guard let person = try await s.persons.find(input.personId) else {
-                    throw DomainError(.notFound, "person_not_found", "no person \(input.personId)")
+                    throw DomainError(.personNotFound, "no person \(input.personId)")
                 }
                 // Who may apply is the jurisdiction's data (e.g. HK/Macau/Taiwan residents in Guangdong, GD art. 10).
                 guard policy.eligibleIdTypes.contains(person.idNumber.type) else {
-                    throw DomainError(.unprocessable, "not_eligible", "holders of a \(person.idNumber.type.rawValue) ID cannot apply in \(policy.name): \(policy.eligibilityNote)")
+                    throw DomainError(.notEligible, "holders of a \(person.idNumber.type.rawValue) ID cannot apply in \(policy.name): \(policy.eligibilityNote)")
                 }
                 let applyOutlet = try await outlet(input.applyOutletId, "applyOutletId", s)
                 let pickupOutlet = try await outlet(input.pickupOutletId, "pickupOutletId", s)
                 if input.delivery == .pickup, pickupOutlet == nil, applyOutlet == nil {
-                    throw DomainError(.unprocessable, "invalid_field", "pickupOutletId: required when the card is picked up")
+                    throw DomainError(.invalidField, "pickupOutletId: required when the card is picked up")
                 }
                 guard let bank = try await s.banks.find(input.bankCode) else {
-                    throw DomainError(.unprocessable, "unknown_bank", "no cooperating bank \(input.bankCode)")
+                    throw DomainError(.unknownBank, "no cooperating bank \(input.bankCode)")
                 }
                 guard bank.acceptsNewCards(on: today) else {
-                    throw DomainError(.conflict, "bank_not_accepting", "bank \(bank.code) does not take new cards (status \(bank.status.rawValue) or agreement not in force)")
+                    throw DomainError(.bankNotAccepting, "bank \(bank.code) does not take new cards (status \(bank.status.rawValue) or agreement not in force)")
                 }
                 // One person, one card (一人一卡).
                 if try await s.cards.live(personId: person.id) != nil {
-                    throw DomainError(.conflict, "active_card_exists", "this person holds a card that is not cancelled or replaced")
+                    throw DomainError(.activeCardExists, "this person holds a card that is not cancelled or replaced")
                 }
                 if try await s.applications.hasOpen(personId: person.id) {
-                    throw DomainError(.conflict, "application_in_progress", "this person has an application under way")
+                    throw DomainError(.applicationInProgress, "this person has an application under way")
                 }
                 let outletRegion = applyOutlet?.regionCode ?? pickupOutlet?.regionCode ?? services.configuration.region
                 let app = CardApplication(
@@ -75,19 +75,19 @@ struct CardService: Sendable {
                 return app
             }
         } catch where Store.isUniqueViolation(error) {
-            throw DomainError(.conflict, "application_in_progress", "this person has an application under way")
+            throw DomainError(.applicationInProgress, "this person has an application under way")
         }
     }
 
     private func outlet(_ id: String?, _ field: String, _ s: StoreSession) async throws -> Outlet? {
         guard let id else { return nil }
-        guard let o = try await s.outlets.find(id) else { throw DomainError(.unprocessable, "unknown_outlet", "\(field): no outlet \(id)") }
+        guard let o = try await s.outlets.find(id) else { throw DomainError(.unknownOutlet, "\(field): no outlet \(id)") }
         return o
     }
 
     func application(_ id: String) async throws -> CardApplication {
         guard let a = try await store.read({ try await $0.applications.find(id) }) else {
-            throw DomainError(.notFound, "application_not_found", "no application \(id)")
+            throw DomainError(.applicationNotFound, "no application \(id)")
         }
         return a
     }
@@ -98,7 +98,7 @@ struct CardService: Sendable {
     /// `collect` issues the card.
     func step(_ id: String, _ step: ApplicationStep, reason: String?, actor: Actor) async throws -> (CardApplication, Produced?) {
         if step == .reject, (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
-            throw DomainError(.unprocessable, "invalid_field", "reason: required when rejecting")
+            throw DomainError(.invalidField, "reason: required when rejecting")
         }
         for attempt in 0..<5 {
             do {
@@ -106,10 +106,10 @@ struct CardService: Sendable {
             } catch where Store.isUniqueViolation(error) && step == .produce && attempt < 4 {
                 continue  // a card number collision: draw another
             } catch where Store.isUniqueViolation(error) && step == .collect {
-                throw DomainError(.conflict, "active_card_exists", "this person holds a card that is not cancelled or replaced")
+                throw DomainError(.activeCardExists, "this person holds a card that is not cancelled or replaced")
             }
         }
-        throw DomainError(.unavailable, "card_number_exhausted", "could not draw a free card number")
+        throw DomainError(.cardNumberExhausted, "could not draw a free card number")
     }
 
     private func attemptStep(_ id: String, _ step: ApplicationStep, reason: String?, actor: Actor) async throws -> (CardApplication, Produced?) {
@@ -121,7 +121,7 @@ struct CardService: Sendable {
         let keys = services.keys
         return try await store.write { s in
             guard var app = try await s.applications.find(id, lock: true) else {
-                throw DomainError(.notFound, "application_not_found", "no application \(id)")
+                throw DomainError(.applicationNotFound, "no application \(id)")
             }
             app.status = try ApplicationLifecycle.next(from: app.status, step)
             app.updatedAt = at
@@ -180,7 +180,7 @@ struct CardService: Sendable {
     /// Reads a card, first letting a temporary loss report that has run its period lapse.
     func card(_ number: String) async throws -> Card {
         let card = try await store.read { s in try await s.cards.find(number) }
-        guard let card else { throw DomainError(.notFound, "card_not_found", "no card \(number)") }
+        guard let card else { throw DomainError(.cardNotFound, "no card \(number)") }
         if card.status == .temporarilyLost, let lostAt = card.lostAt,
            CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: services.policy.temporaryLossLapseDays, now: now) {
             return try await transition(number, .lapse, actor: .system).card
@@ -217,11 +217,11 @@ struct CardService: Sendable {
             do {
                 let result = try await store.write { s -> TransitionResult in
                     guard var card = try await s.cards.find(number, lock: true) else {
-                        throw DomainError(.notFound, "card_not_found", "no card \(number)")
+                        throw DomainError(.cardNotFound, "no card \(number)")
                     }
                     // Lifecycle of a card is handled by its issuing region (ZJ: 发卡地负责).
                     guard card.issuerRegion == region else {
-                        throw DomainError(.conflict, "not_issuer", "card \(number) was issued by region \(card.issuerRegion); ask that region's node")
+                        throw DomainError(.notIssuer, "card \(number) was issued by region \(card.issuerRegion); ask that region's node")
                     }
                     if action != .lapse, card.status == .temporarilyLost, let lostAt = card.lostAt,
                        CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: lapseDays, now: at) {
@@ -276,7 +276,7 @@ struct CardService: Sendable {
                 continue  // replacement card number collision: draw another
             }
         }
-        throw DomainError(.unavailable, "card_number_exhausted", "could not draw a free card number")
+        throw DomainError(.cardNumberExhausted, "could not draw a free card number")
     }
 
     /// Lapses every temporary loss report whose period has run out (run periodically by the server).
@@ -286,7 +286,7 @@ struct CardService: Sendable {
         let due = try await store.read { try await $0.cards.temporarilyLost(before: cutoff) }
         var lapsed = 0
         for number in due {
-            do { _ = try await transition(number, .lapse, actor: .system); lapsed += 1 } catch let e as DomainError where e.code == "invalid_transition" {
+            do { _ = try await transition(number, .lapse, actor: .system); lapsed += 1 } catch let e as DomainError where e.code == .invalidTransition {
                 continue  // changed meanwhile
             }
         }

@@ -73,10 +73,7 @@ struct CardsController {
         ], required: ["at", "type", "actor", "channel"]))))], required: ["events"])
         let produced = api.schema("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text)], required: ["cardNumber", "chipKey"]))
         let staff: [Role] = [.agent, .admin]
-        let applicationErrors: [(Int, [String])] = [
-            (404, ["person_not_found"]), (409, ["active_card_exists", "application_in_progress", "bank_not_accepting"]),
-            (422, ["unknown_outlet", "unknown_bank", "not_eligible"]),
-        ]
+        let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet, .unknownBank, .notEligible]
 
         // MARK: applications (agent)
         api.add(Endpoint(method: .post, path: "/api/v1/card-applications", summary: "Apply for a card for a person", tag: "card-applications",
@@ -108,7 +105,7 @@ struct CardsController {
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/card-applications/{applicationId}", summary: "One application", tag: "card-applications",
-                         roles: staff + [.auditor], success: (200, "The application", application), errors: [(404, ["application_not_found"])])) { _, context in
+                         roles: staff + [.auditor], success: (200, "The application", application), errors: [.applicationNotFound])) { _, context in
             let app = try await services.cards.application(context.parameters.get("applicationId") ?? "")
             return JSONResponse(ApplicationView(app, now: services.clock.now()))
         }
@@ -125,7 +122,7 @@ struct CardsController {
                              tag: "card-applications", roles: staff,
                              request: step == .reject ? .object([("reason", .text)], required: ["reason"]) : nil,
                              success: (200, step == .produce ? "Produced: the card number and its chip key (shown once)" : "The application", step == .produce ? produced : application),
-                             errors: [(404, ["application_not_found"]), (409, ["invalid_transition", "active_card_exists"])])) { request, context in
+                             errors: [.applicationNotFound, .invalidTransition, .activeCardExists])) { request, context in
                 var reason: String?
                 if step == .reject { reason = try await request.decodeJSON(as: ReasonInput.self, context: context).reason }
                 let (app, produced) = try await services.cards.step(context.parameters.get("applicationId") ?? "", step, reason: reason,
@@ -139,20 +136,20 @@ struct CardsController {
 
         // MARK: cards (agent; holders their own)
         api.add(Endpoint(method: .get, path: "/api/v1/cards/{cardNumber}", summary: "A card", tag: "cards", roles: staff + [.auditor, .holder],
-                         success: (200, "The card", card), errors: [(404, ["card_not_found"])])) { _, context in
+                         success: (200, "The card", card), errors: [.cardNotFound])) { _, context in
             JSONResponse(CardView(try await visibleCard(context.parameters.get("cardNumber") ?? "", context)))
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/cards/{cardNumber}/events", summary: "Every change to a card, from its application on",
-                         tag: "cards", roles: staff + [.auditor, .holder], success: (200, "Events in order", events), errors: [(404, ["card_not_found"])])) { _, context in
+                         tag: "cards", roles: staff + [.auditor, .holder], success: (200, "Events in order", events), errors: [.cardNotFound])) { _, context in
             let c = try await visibleCard(context.parameters.get("cardNumber") ?? "", context)
             return JSONResponse(["events": try await services.cards.events(c.number).map(EventView.init)])
         }
 
-        let transitionErrors: [(Int, [String])] = [(404, ["card_not_found"]), (409, ["invalid_transition", "not_issuer"])]
+        let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer]
         api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/activate", summary: "Activate an issued card with a 6-digit PIN", tag: "cards",
                          roles: staff, request: .object([("pin", .string(pattern: "^[0-9]{6}$"))], required: ["pin"]),
-                         success: (200, "Active", card), errors: transitionErrors + [(422, ["invalid_pin"])])) { request, context in
+                         success: (200, "Active", card), errors: transitionErrors + [.invalidPin])) { request, context in
             let pin = try PIN(try await request.decodeJSON(as: PinInput.self, context: context).pin)
             return JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .activate, pin: pin, actor: Self.actor(context)).card))
         }
@@ -186,19 +183,19 @@ struct CardsController {
 
         // MARK: holder self-service
         api.add(Endpoint(method: .get, path: "/api/v1/me/card", summary: "My card", tag: "me", roles: [.holder],
-                         success: (200, "My card", card), errors: [(404, ["no_card"])])) { _, context in
+                         success: (200, "My card", card), errors: [.noCard])) { _, context in
             guard let c = try await services.cards.liveCard(personId: context.identity!.personId!) else {
-                throw DomainError(.notFound, "no_card", "you hold no card; apply for one")
+                throw DomainError(.noCard, "you hold no card; apply for one")
             }
             return JSONResponse(CardView(c))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/me/report-loss", summary: "Report my card lost", tag: "me", roles: [.holder],
                          request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
-                         success: (200, "My card", card), errors: [(404, ["no_card"]), (409, ["invalid_transition"])])) { request, context in
+                         success: (200, "My card", card), errors: [.noCard, .invalidTransition])) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
             guard let c = try await services.cards.liveCard(personId: context.identity!.personId!) else {
-                throw DomainError(.notFound, "no_card", "you hold no card")
+                throw DomainError(.noCard, "you hold no card")
             }
             return JSONResponse(CardView(try await services.cards.transition(c.number, .reportLoss(kind), actor: Self.actor(context, channel: "web")).card))
         }
@@ -209,7 +206,7 @@ struct CardsController {
                          success: (201, "Submitted", application), errors: applicationErrors)) { request, context in
             let i = try await request.decodeJSON(as: MeApplicationInput.self, context: context)
             let channel: ApplicationChannel = try parseEnum(i.channel ?? "web", "channel")
-            guard channel == .web || channel == .mobile else { throw DomainError(.unprocessable, "invalid_value", "channel: web or mobile") }
+            guard channel == .web || channel == .mobile else { throw DomainError(.invalidValue, "channel: web or mobile") }
             let app = try await services.cards.submit(.init(
                 personId: context.identity!.personId!, channel: channel, applyOutletId: nil, pickupOutletId: i.pickupOutletId,
                 bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))

@@ -31,7 +31,7 @@ struct CatalogueController {
         api.add(Endpoint(method: .get, path: "/api/v1/catalogue", summary: "The published application catalogue (public)", tag: "catalogue",
                          roles: nil, query: filters,
                          success: (200, "The published version", .object([("version", .integer), ("publishedAt", .nullable(.dateTime)), ("items", .array(item))], required: ["version", "items"])),
-                         errors: [(422, ["invalid_value", "invalid_region_code"])])) { request, _ in
+                         errors: [.invalidValue, .invalidRegionCode])) { request, _ in
             let published = try await catalogue.published()
             let q = request.uri.queryParameters
             var items = published.items
@@ -39,7 +39,7 @@ struct CatalogueController {
             items = try CatalogueService.filter(items, domain: domain, region: q.get("region"))
             if let code = q.get("alliance") {
                 guard let alliance = PolicyBook.alliances.first(where: { $0.code == code }) else {
-                    throw DomainError(.unprocessable, "invalid_value", "alliance: one of \(PolicyBook.alliances.map(\.code).joined(separator: ", "))")
+                    throw DomainError(.invalidValue, "alliance: one of \(PolicyBook.alliances.map(\.code).joined(separator: ", "))")
                 }
                 items = items.filter { $0.level == .alliance && $0.regions.allSatisfy(alliance.contains) }
             }
@@ -64,8 +64,8 @@ struct CatalogueController {
                          success: (200, "Changes", .object([("version", .integer), ("publishedAt", .dateTime), ("added", .array(item)),
                                                             ("changed", .array(.object([("before", item), ("after", item)], required: ["before", "after"]))),
                                                             ("withdrawn", .array(item))], required: ["version", "added", "changed", "withdrawn"])),
-                         errors: [(404, ["version_not_found"])])) { _, context in
-            guard let v = Int64(context.parameters.get("version") ?? "") else { throw DomainError(.notFound, "version_not_found", "versions are numbers") }
+                         errors: [.versionNotFound])) { _, context in
+            guard let v = Int64(context.parameters.get("version") ?? "") else { throw DomainError(.versionNotFound, "versions are numbers") }
             let (version, diff) = try await catalogue.changes(version: v)
             return try Response.json(ChangesView(version: version.version, publishedAt: Timestamp.format(version.publishedAt), added: diff.added,
                                                  changed: diff.changed.map { ChangeView(before: $0.before, after: $0.after) }, withdrawn: diff.withdrawn))
@@ -76,7 +76,7 @@ struct CatalogueController {
         api.add(Endpoint(method: .post, path: "/api/v1/catalogue/items", summary: "Draft a change: {item} adds or changes an item, {code, withdraw:true} withdraws one",
                          tag: "catalogue", roles: [.admin],
                          request: .object([("item", item), ("code", .text), ("withdraw", .boolean)], required: []),
-                         success: (201, "The draft change", draft), errors: [(404, ["item_not_in_catalogue"]), (422, ["invalid_region_code"])])) { request, context in
+                         success: (201, "The draft change", draft), errors: [.itemNotInCatalogue, .invalidRegionCode])) { request, context in
             let input = try await request.decodeJSON(as: DraftInput.self, context: context)
             let actor = context.identity!.actor
             let d: CatalogueDraft
@@ -85,7 +85,7 @@ struct CatalogueController {
             } else if let code = input.code, input.withdraw == true {
                 d = try await catalogue.draftWithdrawal(code: code, by: actor)
             } else {
-                throw DomainError(.unprocessable, "invalid_field", "send {item: …} or {code: …, withdraw: true}")
+                throw DomainError(.invalidField, "send {item: …} or {code: …, withdraw: true}")
             }
             return JSONResponse(DraftView(d), status: .created)
         }
@@ -96,17 +96,17 @@ struct CatalogueController {
         }
 
         api.add(Endpoint(method: .delete, path: "/api/v1/catalogue/drafts/{code}", summary: "Discard a draft change", tag: "catalogue", roles: [.admin],
-                         success: (204, "Discarded", nil), errors: [(404, ["draft_not_found"])])) { _, context in
+                         success: (204, "Discarded", nil), errors: [.draftNotFound])) { _, context in
             let code = context.parameters.get("code") ?? ""
             guard try await services.store.write({ try await $0.catalogue.discardDraft(code: code) }) else {
-                throw DomainError(.notFound, "draft_not_found", "no draft for \(code)")
+                throw DomainError(.draftNotFound, "no draft for \(code)")
             }
             return Response(status: .noContent)
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/catalogue/publish", summary: "Publish every draft as the next numbered version", tag: "catalogue",
                          roles: [.admin], success: (200, "The new version", .object([("version", .integer), ("publishedAt", .dateTime)], required: ["version"])),
-                         errors: [(409, ["nothing_to_publish"])])) { _, context in
+                         errors: [.nothingToPublish])) { _, context in
             let v = try await catalogue.publish(by: context.identity!.actor)
             return try Response.json(VersionView(version: v.version, publishedAt: Timestamp.format(v.publishedAt), publishedBy: v.publishedBy))
         }
@@ -120,7 +120,7 @@ struct CatalogueController {
                          request: .object([("name", .text), ("domain", .oneOf(Domain.self)), ("regions", .array(.text)), ("nationalMandate", .boolean)],
                                           required: ["name", "domain", "regions", "nationalMandate"]),
                          success: (201, "Registered, or recorded for fusion into the card when nationally mandated", credential),
-                         errors: [(409, ["duplicates_catalogue"]), (422, ["invalid_region_code"])])) { request, context in
+                         errors: [.duplicatesCatalogue, .invalidRegionCode])) { request, context in
             let c = try await request.decodeJSON(as: CredentialRegistration.self, context: context)
             let r = try await catalogue.registerCredential(c, by: context.identity!.actor)
             return JSONResponse(CredentialView(credentialId: r.id, name: c.name, domain: c.domain.rawValue, regions: c.regions,

@@ -46,7 +46,7 @@ struct CatalogueService: Sendable {
         let d = CatalogueDraft(code: code, action: .withdraw, item: nil, draftedBy: actor, draftedAt: services.clock.now())
         try await store.write { s in
             guard try await publishedItem(code, in: s) != nil else {
-                throw DomainError(.notFound, "item_not_in_catalogue", "\(code) is not in the published catalogue")
+                throw DomainError(.itemNotInCatalogue, "\(code) is not in the published catalogue")
             }
             try await s.catalogue.saveDraft(d)
         }
@@ -58,7 +58,7 @@ struct CatalogueService: Sendable {
         let at = services.clock.now()
         return try await store.write { s in
             let drafts = try await s.catalogue.drafts()
-            guard !drafts.isEmpty else { throw DomainError(.conflict, "nothing_to_publish", "there are no draft changes") }
+            guard !drafts.isEmpty else { throw DomainError(.nothingToPublish, "there are no draft changes") }
             let latest = try await s.catalogue.latestVersion()
             var items: [String: CatalogueItem] = [:]
             if let latest { for item in try await s.catalogue.items(version: latest.version) { items[item.code] = item } }
@@ -92,7 +92,7 @@ struct CatalogueService: Sendable {
     func compare(from a: Int64, to b: Int64) async throws -> (from: CatalogueVersion?, to: CatalogueVersion, diff: CatalogueDiff) {
         try await store.read { s in
             func find(_ v: Int64) async throws -> CatalogueVersion {
-                guard let version = try await s.catalogue.version(v) else { throw DomainError(.notFound, "version_not_found", "no catalogue version \(v)") }
+                guard let version = try await s.catalogue.version(v) else { throw DomainError(.versionNotFound, "no catalogue version \(v)") }
                 return version
             }
             let to = try await find(b)
@@ -108,13 +108,12 @@ struct CatalogueService: Sendable {
     func registerCredential(_ c: CredentialRegistration, by actor: String) async throws -> (id: String, status: String, duplicates: [String]) {
         guard (1...100).contains(c.name.count) else { throw DomainError.invalidField("name", "1 to 100 characters") }
         guard !c.regions.isEmpty, c.regions.allSatisfy(RegionTable.shared.contains) else {
-            throw DomainError(.unprocessable, "invalid_region_code", "regions: one or more GB/T 2260 codes")
+            throw DomainError(.invalidRegionCode, "regions: one or more GB/T 2260 codes")
         }
         let items = try await published().items
         let duplicates = c.duplicates(in: items).map(\.code)
         if !duplicates.isEmpty, !c.nationalMandate {
-            throw DomainError(.conflict, "duplicates_catalogue",
-                              "the social security card already serves this: \(duplicates.joined(separator: ", ")); use the card instead of a new credential")
+            throw DomainError(.duplicatesCatalogue, "the social security card already serves this: \(duplicates.joined(separator: ", ")); use the card instead of a new credential")
         }
         let id = services.random.uuid()
         let status = duplicates.isEmpty ? "registered" : "for_fusion"

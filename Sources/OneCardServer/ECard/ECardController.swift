@@ -24,11 +24,11 @@ struct ECardController {
             ("ecardId", .text), ("status", .string(values: ["active", "suspended"])), ("cardNumber", .text), ("deviceId", .text), ("issuedAt", .dateTime),
         ], required: ["ecardId", "status"]))
         let qr = api.schema("QRToken", .object([("token", .text), ("expiresAt", .dateTime)], required: ["token", "expiresAt"]))
-        let qrErrors: [(Int, [String])] = [(404, ["no_ecard", "no_card"]), (409, ["card_not_active"])]
+        let qrErrors: [DomainError.Code] = [.noEcard, .noCard, .cardNotActive]
 
         api.add(Endpoint(method: .post, path: "/api/v1/me/ecard", summary: "Issue my e-card, bound to this device (a new device replaces the old binding)",
                          tag: "ecard", roles: [.holder], request: .object([("deviceId", .text)], required: ["deviceId"]),
-                         success: (201, "The e-card", ecard), errors: [(404, ["no_card"]), (409, ["card_not_active"])])) { request, context in
+                         success: (201, "The e-card", ecard), errors: [.noCard, .cardNotActive])) { request, context in
             let i = try await request.decodeJSON(as: DeviceInput.self, context: context)
             let e = try await services.ecards.issue(personId: context.identity!.personId!, deviceId: i.deviceId,
                                                     actor: Actor(name: context.identity!.actor, channel: "mobile"))
@@ -36,7 +36,7 @@ struct ECardController {
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/ecard", summary: "My e-card", tag: "ecard", roles: [.holder],
-                         success: (200, "The e-card", ecard), errors: [(404, ["no_ecard"])])) { _, context in
+                         success: (200, "The e-card", ecard), errors: [.noEcard])) { _, context in
             JSONResponse(ECardView(try await services.ecards.ecard(personId: context.identity!.personId!)))
         }
 
@@ -78,7 +78,7 @@ struct ECardController {
         api.add(Endpoint(method: .get, path: "/api/v1/trust/revocations", summary: "Cards (by SHA-256 of the number) and QR tokens whose status changed after `since`",
                          tag: "trust", roles: nil, query: since,
                          success: (200, "Revocation delta", .object([("seq", .integer), ("iss", .text), ("entries", .array(entry))], required: ["seq", "entries"])),
-                         errors: [(422, ["invalid_value"])])) { request, _ in
+                         errors: [.invalidValue])) { request, _ in
             var r = try Response.json(try await revocations(request))
             r.headers[.cacheControl] = "public, max-age=15"
             return r
@@ -86,7 +86,7 @@ struct ECardController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/trust/revocations.jws", summary: "The same delta signed by this node (JWS, typ onecard-revocations+jwt)",
                          tag: "trust", roles: nil, query: since, success: (200, "Compact JWS", nil), successContentType: "application/jose",
-                         errors: [(422, ["invalid_value"])])) { request, _ in
+                         errors: [.invalidValue])) { request, _ in
             let doc = try await revocations(request)
             var headers = HTTPFields()
             headers[.contentType] = "application/jose"
@@ -97,7 +97,7 @@ struct ECardController {
 
     func revocations(_ request: Request) async throws -> RevocationDocument {
         let raw = request.uri.queryParameters.get("since") ?? "0"
-        guard let since = Int64(raw), since >= 0 else { throw DomainError(.unprocessable, "invalid_value", "since: a non-negative integer") }
+        guard let since = Int64(raw), since >= 0 else { throw DomainError(.invalidValue, "since: a non-negative integer") }
         let (seq, entries) = try await services.store.read { try await $0.trust.revocations(since: since) }
         return RevocationDocument(seq: seq, iss: services.configuration.region, entries: entries)
     }

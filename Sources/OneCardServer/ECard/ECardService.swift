@@ -12,16 +12,16 @@ struct ECardService: Sendable {
     func issue(personId: String, deviceId: String, actor: Actor) async throws -> ECard {
         let device = deviceId.trimmingCharacters(in: .whitespaces)
         guard (1...128).contains(device.count), device.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
-            throw DomainError(.unprocessable, "invalid_field", "deviceId: 1 to 128 ASCII characters")
+            throw DomainError(.invalidField, "deviceId: 1 to 128 ASCII characters")
         }
         let at = services.clock.now()
         let random = services.random
         guard let card = try await services.cards.liveCard(personId: personId) else {
-            throw DomainError(.notFound, "no_card", "you hold no card; apply for one")
+            throw DomainError(.noCard, "you hold no card; apply for one")
         }
         return try await store.write { s in
             guard let locked = try await s.cards.find(card.number, lock: true), locked.status == .active else {
-                throw DomainError(.conflict, "card_not_active", "the e-card needs an active physical card")
+                throw DomainError(.cardNotActive, "the e-card needs an active physical card")
             }
             if var existing = try await s.ecards.find(personId: personId) {
                 let changed = existing.deviceId != device
@@ -47,7 +47,7 @@ struct ECardService: Sendable {
     func ecard(personId: String) async throws -> ECard {
         _ = try await services.cards.liveCard(personId: personId)  // lets a due temporary loss lapse first
         guard let e = try await store.read({ try await $0.ecards.find(personId: personId) }) else {
-            throw DomainError(.notFound, "no_ecard", "you have no e-card yet; issue one for your device")
+            throw DomainError(.noEcard, "you have no e-card yet; issue one for your device")
         }
         return e
     }
@@ -57,7 +57,7 @@ struct ECardService: Sendable {
         let e = try await ecard(personId: personId)
         let card = try await services.cards.card(e.cardNumber)
         guard card.status == .active, e.status == .active else {
-            throw DomainError(.conflict, "card_not_active", "the card is \(card.status.rawValue); QR codes are issued for an active card only")
+            throw DomainError(.cardNotActive, "the card is \(card.status.rawValue); QR codes are issued for an active card only")
         }
         let person = try await services.registry.person(personId)
         let number = try CardNumber(card.number)

@@ -13,7 +13,7 @@ struct QRCode: Sendable {
     /// Encodes `text` in 8-bit mode with error correction level M (readable with a 15% damaged symbol).
     init(_ text: String) throws(DomainError) {
         guard let code = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M) else {
-            throw DomainError(.unavailable, "qr_encoding_failed", "the token could not be encoded as a QR code")
+            throw DomainError(.qrEncodingFailed, "the token could not be encoded as a QR code")
         }
         defer { QRcode_free(code) }
         let w = Int(code.pointee.width)

@@ -17,8 +17,8 @@ struct Endpoint: Sendable {
     var query: [(name: String, description: String)] = []
     var success: (status: Int, description: String, schema: Schema?)
     var successContentType = "application/json"
-    /// Domain error codes this endpoint can answer with, by status.
-    var errors: [(status: Int, codes: [String])] = []
+    /// Domain error codes this endpoint can answer with (each code carries its status).
+    var errors: [DomainError.Code] = []
     var extraHeaders: [(name: String, description: String, required: Bool)] = []
 
     var pathParameters: [String] {
@@ -56,7 +56,7 @@ final class API: @unchecked Sendable {
         router.on(RouterPath(e.routerPath), method: e.method) { request, context in
             if let roles {
                 guard let identity = context.identity else {
-                    throw DomainError(.unauthorized, "unauthorized", "sign in: send Authorization: Bearer <token>")
+                    throw DomainError(.unauthorized, "sign in: send Authorization: Bearer <token>")
                 }
                 guard roles.contains(identity.role) else { throw DomainError.forbidden }
             }
@@ -90,12 +90,12 @@ final class API: @unchecked Sendable {
                 ? ["description": .string(e.success.description)]
                 : ["description": .string(e.success.description), "content": content]
             var errors = e.errors
-            if e.roles != nil { errors += [(401, ["unauthorized"]), (403, ["forbidden"])] }
-            if e.request != nil { errors += [(400, ["malformed_json"]), (413, ["payload_too_large"]), (415, ["unsupported_media_type"]), (422, ["invalid_field", "invalid_value"])] }
-            let byStatus = Dictionary(grouping: errors, by: \.status).mapValues { Array(Set($0.flatMap(\.codes))).sorted() }
+            if e.roles != nil { errors += [.unauthorized, .forbidden] }
+            if e.request != nil { errors += [.malformedJson, .payloadTooLarge, .unsupportedMediaType, .invalidField, .invalidValue] }
+            let byStatus = Dictionary(grouping: Set(errors), by: { Int(Problem.status(for: $0.kind).code) }).mapValues { $0.sorted() }
             for (status, codes) in byStatus {
                 responses[String(status)] = [
-                    "description": .string("Problem; code one of: \(codes.joined(separator: ", "))"),
+                    "description": .string("Problem; code one of: \(codes.map(\.rawValue).joined(separator: ", "))"),
                     "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]],
                 ]
             }

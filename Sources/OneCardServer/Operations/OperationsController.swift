@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Metrics
 import NIOCore
+import OneCardCore
 import Prometheus
 
 /// Health, Prometheus metrics and the OpenAPI document.
@@ -18,12 +19,12 @@ struct OperationsController {
     func register(_ api: API) {
         api.add(Endpoint(method: .get, path: "/health", summary: "Liveness and database reachability", tag: "operations", roles: nil,
                          success: (200, "ok", .object([("status", .string(values: ["ok"]))], required: ["status"])),
-                         errors: [(503, ["database_unavailable"])])) { _, context in
+                         errors: [.databaseUnavailable])) { _, context in
             do {
                 _ = try await services.store.read { try await $0.db.raw("SELECT 1 AS one").all() }
             } catch {
                 context.logger.error("health check: database unreachable: \(error)")
-                throw Problem(status: .serviceUnavailable, code: "database_unavailable", detail: "the database does not answer")
+                throw DomainError(.databaseUnavailable, "the database does not answer")
             }
             return JSONResponse(["status": "ok"])
         }

@@ -50,7 +50,7 @@ struct AdminPages {
             _ = try context.require([.admin], signIn: Self.signIn)
             let code = try context.form.required("code")
             guard try await services.store.write({ try await $0.catalogue.discardDraft(code: code) }) else {
-                throw DomainError(.notFound, "draft_not_found", "no draft for \(code)")
+                throw DomainError(.draftNotFound, "no draft for \(code)")
             }
             return Response.seeOther("/admin/catalogue")
         }
@@ -170,7 +170,7 @@ struct AdminPages {
             let me = try context.require([.admin], signIn: Self.signIn)
             let f = context.form
             guard let role = Role(rawValue: try f.required("role")), Role.staff.contains(role) else {
-                throw DomainError(.unprocessable, "invalid_value", "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+                throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
             }
             _ = try await services.accounts.createStaff(username: try f.required("username"), password: try f.required("password"), role: role, by: me.actor)
             return Response.seeOther("/admin/users")

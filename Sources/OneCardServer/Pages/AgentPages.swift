@@ -56,7 +56,7 @@ struct AgentPages {
                 } else {
                     let idNumber = try f.required("idNumber").uppercased()
                     person = try await services.store.read { try await $0.persons.find(idNumber: idNumber) }
-                    guard person != nil else { throw DomainError(.notFound, "person_not_found", "no person with that ID number; register them first") }
+                    guard person != nil else { throw DomainError(.personNotFound, "no person with that ID number; register them first") }
                 }
                 let delivery: Delivery = try parseEnum(f["delivery"] ?? "pickup", "delivery")
                 _ = try await services.cards.submit(.init(
@@ -89,7 +89,7 @@ struct AgentPages {
             if context.form["by"] == "id" {
                 guard let person = try await services.store.read({ try await $0.persons.find(idNumber: value) }),
                       let c = try await services.cards.liveCard(personId: person.id)
-                else { throw DomainError(.notFound, "card_not_found", "no live card for that ID number") }
+                else { throw DomainError(.cardNotFound, "no live card for that ID number") }
                 card = c
             } else {
                 card = try await services.cards.card(value)
@@ -119,7 +119,7 @@ struct AgentPages {
             case "unlock": action = .unlock
             case "replace": action = .replace(try parseEnum(try form.required("reason"), "reason"))
             case "cancel": action = .cancel(try parseEnum(try form.required("reason"), "reason"))
-            default: throw DomainError(.unprocessable, "invalid_value", "action: activate, report_loss, unlock, replace or cancel")
+            default: throw DomainError(.invalidValue, "action: activate, report_loss, unlock, replace or cancel")
             }
             let result = try await services.cards.transition(number, action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
             if let replacement = result.replacement {

@@ -82,7 +82,7 @@ struct DepartmentPages {
                     case "execute": _ = try await payments.execute(id, actor: me.actor)
                     default: _ = try await payments.retry(id, actor: me.actor)
                     }
-                } catch let e as DomainError where e.code != "batch_not_found" {
+                } catch let e as DomainError where e.code != .batchNotFound {
                     return try await batchPage(id, context, after: 0, error: e)
                 }
                 let notice = ["approve": "batch_approved", "execute": "batch_executing", "retry": "batch_retried"][action]!

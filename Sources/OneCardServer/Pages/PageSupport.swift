@@ -138,11 +138,11 @@ struct PageMiddleware: RouterMiddleware {
             if request.method == .post {
                 let buffer: ByteBuffer
                 do { buffer = try await request.collectBody(upTo: context.maxUploadSize) } catch is NIOTooManyBytesError {
-                    throw DomainError(.payloadTooLarge, "payload_too_large", "request bodies are limited to 1 MB")
+                    throw DomainError(.payloadTooLarge, "request bodies are limited to 1 MB")
                 }
                 context.form = Form(parsing: String(buffer: buffer))
                 guard VenueService.constantTimeEqual(context.form["_csrf"] ?? "", PageRenderer.csrfToken(context, keys: services.keys)) else {
-                    throw DomainError(.forbidden, "csrf_failed", "the form's CSRF token is missing or does not match this session")
+                    throw DomainError(.csrfFailed, "the form's CSRF token is missing or does not match this session")
                 }
             }
             response = try await next(request, context)
@@ -231,15 +231,10 @@ struct PageRenderer: Sendable {
         var detail: String
         switch error {
         case let e as DomainError:
-            status = Problem.status(for: e.kind); code = e.code; detail = e.detail
+            status = Problem.status(for: e.kind); code = e.code.rawValue; detail = e.detail
         case let e as HTTPError:
-            status = e.status
-            code = switch e.status {
-            case .notFound: "not_found"
-            case .methodNotAllowed: "method_not_allowed"
-            default: "http_\(e.status.code)"
-            }
-            detail = e.body ?? e.status.reasonPhrase
+            let p = Problem(e)
+            status = p.status; code = p.code; detail = p.detail
         default:
             logger.error("unhandled error on a page", metadata: ["error": "\(String(reflecting: error))", "path": "\(context.path)"])
             status = .internalServerError; code = "internal_error"; detail = "an internal error occurred; it has been logged"

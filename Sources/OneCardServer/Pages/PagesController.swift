@@ -120,7 +120,7 @@ struct PagesController {
         }
 
         pages.get("/catalogue/versions/{version}") { _, context in
-            guard let v = Int64(context.parameters.get("version") ?? "") else { throw DomainError(.notFound, "version_not_found", "versions are numbers") }
+            guard let v = Int64(context.parameters.get("version") ?? "") else { throw DomainError(.versionNotFound, "versions are numbers") }
             let (_, version, diff) = try await CatalogueService(services: services).compare(from: v - 1, to: v)
             let heading = String(format: context.t("version_title"), Int(version.version))
             return versionPage(heading: heading, version, diff, context)
@@ -130,7 +130,7 @@ struct PagesController {
         pages.get("/catalogue/compare") { request, context in
             let q = request.uri.queryParameters
             guard let a = q.get("from").flatMap({ Int64($0) }), let b = q.get("to").flatMap({ Int64($0) }), a >= 0, b >= 1 else {
-                throw DomainError(.unprocessable, "invalid_value", "from and to: version numbers")
+                throw DomainError(.invalidValue, "from and to: version numbers")
             }
             let (_, version, diff) = try await CatalogueService(services: services).compare(from: a, to: b)
             let heading = String(format: context.t("compare_title"), Int(a), Int(b))
@@ -234,7 +234,7 @@ struct PagesController {
 
     static func errorView(_ e: DomainError?, _ context: PageContext) -> [String: Any] {
         guard let e else { return ["hasError": false] }
-        return ["hasError": true, "errorReason": Messages.reason(e.code, context.lang), "errorCode": e.code]
+        return ["hasError": true, "errorReason": Messages.reason(e.code.rawValue, context.lang), "errorCode": e.code.rawValue]
     }
 
     func signInPage(_ context: PageContext, error: DomainError? = nil, notice: String? = nil) -> Response {

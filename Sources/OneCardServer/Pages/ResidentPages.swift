@@ -66,7 +66,7 @@ struct ResidentPages {
 
         pages.get("/me/report-loss") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
-            guard try await services.cards.liveCard(personId: me.personId!) != nil else { throw DomainError(.notFound, "no_card", "you hold no card") }
+            guard try await services.cards.liveCard(personId: me.personId!) != nil else { throw DomainError(.noCard, "you hold no card") }
             return renderer.page("loss", title: context.t("loss_title"), [
                 "temporary": String(format: context.t("loss_temporary"), services.policy.temporaryLossLapseDays),
             ], context: context)
@@ -76,7 +76,7 @@ struct ResidentPages {
         pages.post("/me/report-loss/confirm") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
             let kind: LossKind = try parseEnum(try context.form.required("kind"), "kind")
-            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.notFound, "no_card", "you hold no card") }
+            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.noCard, "you hold no card") }
             let banks = try await services.store.read { try await $0.banks.list() }
             return renderer.page("loss-confirm", title: context.t("loss_confirm_title"), [
                 "kind": kind.rawValue,
@@ -88,7 +88,7 @@ struct ResidentPages {
         pages.post("/me/report-loss") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
             let kind: LossKind = try parseEnum(try context.form.required("kind"), "kind")
-            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.notFound, "no_card", "you hold no card") }
+            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.noCard, "you hold no card") }
             _ = try await services.cards.transition(card.number, .reportLoss(kind), actor: Actor(name: me.actor, channel: "web"))
             return Response.seeOther("/me?notice=loss_done")
         }
@@ -156,15 +156,15 @@ struct ResidentPages {
         let personId = me.personId!
         do {
             _ = try await services.ecards.ecard(personId: personId)
-        } catch let e as DomainError where e.code == "no_ecard" || e.code == "no_card" {
-            return renderer.page("ecard", title: context.t("ecard_title"), ["open": true, "noCard": e.code == "no_card"], context: context)
+        } catch let e as DomainError where e.code == .noEcard || e.code == .noCard {
+            return renderer.page("ecard", title: context.t("ecard_title"), ["open": true, "noCard": e.code == .noCard], context: context)
         }
         let token: IssuedQRToken
         do {
             token = try await services.ecards.qrToken(personId: personId)
-        } catch let e as DomainError where e.code == "card_not_active" {
+        } catch let e as DomainError where e.code == .cardNotActive {
             return renderer.page("ecard", title: context.t("ecard_title"), [
-                "inactive": true, "reason": Messages.reason(e.code, context.lang), "code": e.code,
+                "inactive": true, "reason": Messages.reason(e.code.rawValue, context.lang), "code": e.code.rawValue,
             ], context: context)
         }
         let png = try QRCode(token.token).png(scale: 6)

@@ -20,7 +20,7 @@ struct VenuePages {
         pages.post("/venue/signin") { _, context in
             let key = try context.form.required("apiKey")
             guard await VenueService.authenticate(key, store: services.store, cache: services.terminalKeys) != nil else {
-                return signInPage(context, error: DomainError(.unauthorized, "invalid_credentials", "the terminal key is unknown or revoked"))
+                return signInPage(context, error: DomainError(.invalidCredentials, "the terminal key is unknown or revoked"))
             }
             return Response.seeOther("/venue", cookies: [PageCookie.set(PageCookie.session, key, secure: context.secure, maxAge: Int(services.sessions.lifetime))])
         }
@@ -29,7 +29,7 @@ struct VenuePages {
             guard let me = context.identity, me.role == .terminal else { throw PageRedirect(location: "/venue") }
             let form = context.form
             let key = try form.required("idempotencyKey")
-            guard (1...200).contains(key.count) else { throw DomainError(.badRequest, "idempotency_key_required", "an Idempotency-Key of 1 to 200 characters") }
+            guard (1...200).contains(key.count) else { throw DomainError(.idempotencyKeyRequired, "an Idempotency-Key of 1 to 200 characters") }
             let itemCode = try form.required("itemCode")
             // The same parsing and checks as `POST /api/v1/acceptances`: a QR token, or a card's number with the chip's answer.
             let credential = try AcceptanceService.parse(

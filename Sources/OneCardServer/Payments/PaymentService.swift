@@ -25,7 +25,7 @@ struct PaymentService: Sendable {
 
     func programme(_ id: String) async throws -> Programme {
         guard let p = try await store.read({ try await $0.payments.programme(id) }) else {
-            throw DomainError(.notFound, "programme_not_found", "no programme \(id)")
+            throw DomainError(.programmeNotFound, "no programme \(id)")
         }
         return p
     }
@@ -102,7 +102,7 @@ struct PaymentService: Sendable {
         do {
             try await store.write { s in try await s.payments.insert(batch, idempotencyKey: idempotencyKey) }
         } catch where Store.isUniqueViolation(error) {
-            throw DomainError(.conflict, "upload_in_progress", "an upload with this Idempotency-Key is under way")
+            throw DomainError(.uploadInProgress, "an upload with this Idempotency-Key is under way")
         }
         return .new(Upload(service: self, batchId: batch.id))
     }
@@ -111,7 +111,7 @@ struct PaymentService: Sendable {
         try await store.read { s in
             guard let id = try await s.payments.batch(programmeId: programmeId, idempotencyKey: key), let b = try await s.payments.batch(id) else { return nil }
             guard b.status != .uploading else {
-                throw DomainError(.conflict, "upload_in_progress", "the upload with this Idempotency-Key is under way or was cut off; use a new key")
+                throw DomainError(.uploadInProgress, "the upload with this Idempotency-Key is under way or was cut off; use a new key")
             }
             return UploadResult(batchId: id, accepted: try await s.payments.count(batchId: id), rejected: try await s.payments.rejections(batchId: id))
         }
@@ -224,7 +224,7 @@ struct PaymentService: Sendable {
 
     func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch {
         guard let b = try await store.read({ try await $0.payments.batch(id) }) else {
-            throw DomainError(.notFound, "batch_not_found", "no batch \(id)")
+            throw DomainError(.batchNotFound, "no batch \(id)")
         }
         return b
     }
@@ -233,7 +233,7 @@ struct PaymentService: Sendable {
     func approve(_ id: String, actor: String) async throws -> PaymentBatch {
         let at = now
         return try await store.write { s in
-            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
+            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.batchNotFound, "no batch \(id)") }
             b.status = try BatchStatus.approve(status: b.status, uploadedBy: b.uploadedBy, approver: actor)
             b.approvedBy = actor
             b.approvedAt = at
@@ -247,7 +247,7 @@ struct PaymentService: Sendable {
     func execute(_ id: String, actor: String) async throws -> PaymentBatch {
         let at = now
         let batch = try await store.write { s in
-            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
+            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.batchNotFound, "no batch \(id)") }
             let next = try BatchStatus.execute(status: b.status)
             if next != b.status {
                 b.status = next
@@ -264,9 +264,9 @@ struct PaymentService: Sendable {
     func retry(_ id: String, actor: String) async throws -> Int {
         let at = now
         let n = try await store.write { s in
-            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.notFound, "batch_not_found", "no batch \(id)") }
+            guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.batchNotFound, "no batch \(id)") }
             guard b.status == .executing || b.status == .completed else {
-                throw DomainError(.conflict, "batch_not_executed", "only a batch that has been executed has payments to retry")
+                throw DomainError(.batchNotExecuted, "only a batch that has been executed has payments to retry")
             }
             let n = try await s.payments.retry(batchId: id, at: at)
             if n > 0 {

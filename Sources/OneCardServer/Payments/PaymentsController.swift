@@ -90,7 +90,7 @@ struct PaymentsController {
                             ("batchId", .text), ("accepted", .integer),
                             ("rejected", .array(.object([("line", .integer), ("reason", .text)], required: ["line", "reason"]))),
                          ], required: ["batchId", "accepted", "rejected"])),
-                         errors: [(404, ["programme_not_found"]), (409, ["upload_in_progress"]), (422, ["invalid_csv_header", "empty_batch"])],
+                         errors: [.programmeNotFound, .uploadInProgress, .invalidCsvHeader, .emptyBatch],
                          extraHeaders: [("Idempotency-Key", "repeat an upload safely: the same key returns the first batch and its answer", false)])) { request, context in
             let id = context.parameters.get("id") ?? ""
             let actor = context.identity!.actor
@@ -101,7 +101,7 @@ struct PaymentsController {
                 result = try await uploadCSV(request.body, programmeId: id, actor: actor, idempotencyKey: key)
             } else {
                 let input = try await request.decodeJSON(as: LinesInput.self, context: context)
-                guard !input.lines.isEmpty else { throw DomainError(.unprocessable, "empty_batch", "lines: at least one") }
+                guard !input.lines.isEmpty else { throw DomainError(.emptyBatch, "lines: at least one") }
                 switch try await services.payments.beginUpload(programmeId: id, actor: actor, idempotencyKey: key) {
                 case .repeated(let earlier): result = earlier
                 case .new(let upload):
@@ -122,7 +122,7 @@ struct PaymentsController {
 
         api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/approve", summary: "Approve a batch (four eyes: not by its uploader)",
                          tag: "payments", roles: staff, success: (200, "Approved", batch),
-                         errors: [(404, ["batch_not_found"]), (409, ["four_eyes_required", "invalid_transition"])])) { _, context in
+                         errors: [.batchNotFound, .fourEyesRequired, .invalidTransition])) { _, context in
             let b = try await services.payments.approve(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(try await view(b))
         }
@@ -130,7 +130,7 @@ struct PaymentsController {
         api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/execute",
                          summary: "Execute an approved batch: payments go to each holder's current account, exactly once; poll GET /batches/{id}",
                          tag: "payments", roles: staff, success: (202, "Executing", batch),
-                         errors: [(404, ["batch_not_found"]), (409, ["batch_not_approved"])])) { _, context in
+                         errors: [.batchNotFound, .batchNotApproved])) { _, context in
             let b = try await services.payments.execute(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(try await view(b), status: .accepted)
         }
@@ -138,13 +138,13 @@ struct PaymentsController {
         api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/retry",
                          summary: "Send failed and returned payments again (after the cause is fixed), as new attempts",
                          tag: "payments", roles: staff, success: (202, "Retrying", .object([("retried", .integer)], required: ["retried"])),
-                         errors: [(404, ["batch_not_found"]), (409, ["batch_not_executed"])])) { _, context in
+                         errors: [.batchNotFound, .batchNotExecuted])) { _, context in
             let n = try await services.payments.retry(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(["retried": n], status: .accepted)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}", summary: "A batch's status, counts and totals (which always add up)",
-                         tag: "payments", roles: staff + [.auditor], success: (200, "The batch", batch), errors: [(404, ["batch_not_found"])])) { _, context in
+                         tag: "payments", roles: staff + [.auditor], success: (200, "The batch", batch), errors: [.batchNotFound])) { _, context in
             JSONResponse(try await view(try await services.payments.batch(context.parameters.get("id") ?? "")))
         }
 
@@ -152,7 +152,7 @@ struct PaymentsController {
                          tag: "payments", roles: staff + [.auditor],
                          query: [("after", "line number to continue after (paging)"), ("limit", "at most this many (1 to 1000, default 200)")],
                          success: (200, "Payments", .object([("payments", .array(payment)), ("next", .nullable(.integer))], required: ["payments"])),
-                         errors: [(404, ["batch_not_found"])])) { request, context in
+                         errors: [.batchNotFound])) { request, context in
             let id = context.parameters.get("id") ?? ""
             _ = try await services.payments.batch(id)
             let after = try intQuery(request, "after", default: 0, range: 0...Int.max)
@@ -195,13 +195,13 @@ struct PaymentsController {
 
     func intQuery(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = request.uri.queryParameters.get(name) else { return value }
-        guard let n = Int(text), range.contains(n) else { throw DomainError(.unprocessable, "invalid_value", "\(name): an integer in \(range)") }
+        guard let n = Int(text), range.contains(n) else { throw DomainError(.invalidValue, "\(name): an integer in \(range)") }
         return n
     }
 
     func idempotencyKey(_ request: Request) throws -> String? {
         guard let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces), !key.isEmpty else { return nil }
-        guard key.count <= 200 else { throw DomainError(.unprocessable, "invalid_field", "Idempotency-Key: at most 200 characters") }
+        guard key.count <= 200 else { throw DomainError(.invalidField, "Idempotency-Key: at most 200 characters") }
         return key
     }
 
@@ -244,7 +244,7 @@ struct PaymentsController {
         }
         for try await buffer in body {
             total += buffer.readableBytes
-            guard total <= Self.maxCSVBytes else { throw DomainError(.payloadTooLarge, "payload_too_large", "a CSV batch is limited to 256 MB") }
+            guard total <= Self.maxCSVBytes else { throw DomainError(.payloadTooLarge, "a CSV batch is limited to 256 MB") }
             if earlier != nil { continue }  // a repeated upload: read the body to its end, store nothing
             pending.append(contentsOf: buffer.readableBytesView)
             var start = pending.startIndex
@@ -257,9 +257,9 @@ struct PaymentsController {
         if let earlier { return earlier }
         if !pending.isEmpty { try await handle(pending[...]) }
         if let earlier { return earlier }
-        guard let upload else { throw DomainError(.unprocessable, "invalid_csv_header", "the first line must be idNumber,name,amountFen") }
+        guard let upload else { throw DomainError(.invalidCsvHeader, "the first line must be idNumber,name,amountFen") }
         guard upload.lines > 0 else {
-            throw DomainError(.unprocessable, "empty_batch", "the CSV has a header but no lines")
+            throw DomainError(.emptyBatch, "the CSV has a header but no lines")
         }
         return try await services.payments.finishUpload(upload, actor: actor)
     }

@@ -40,7 +40,7 @@ struct RegistryController {
 
         api.add(Endpoint(method: .post, path: "/api/v1/persons", summary: "Register a person with a validated identity number", tag: "persons",
                          roles: [.agent, .admin], request: personInput, success: (201, "Registered (masked view)", person),
-                         errors: [(422, ["invalid_id_number"]), (409, ["person_exists"])])) { request, context in
+                         errors: [.invalidIdNumber, .personExists])) { request, context in
             let input = try await request.decodeJSON(as: PersonInput.self, context: context)
             let p = try await services.registry.registerPerson(
                 idType: try parseEnum(input.idType, "idType"), idNumber: input.idNumber, name: input.name, phone: input.phone,
@@ -51,16 +51,16 @@ struct RegistryController {
         api.add(Endpoint(method: .get, path: "/api/v1/persons/{personId}", summary: "A person, masked; unmask=true with X-Purpose for the full record (audited)",
                          tag: "persons", roles: [.agent, .admin, .auditor, .holder],
                          query: [("unmask", "true for the full record; needs X-Purpose and is audited")],
-                         success: (200, "The person", person), errors: [(400, ["purpose_required"]), (404, ["person_not_found"])],
+                         success: (200, "The person", person), errors: [.purposeRequired, .personNotFound],
                          extraHeaders: [("X-Purpose", "why the full record is read (required with unmask=true)", false)])) { request, context in
             let id = context.parameters.get("personId") ?? ""
             let identity = context.identity!
             if identity.role == .holder, identity.personId != id { throw DomainError.forbidden }
             if request.uri.queryParameters.get("unmask") == "true" {
                 guard let purpose = request.headers[.purpose]?.trimmingCharacters(in: .whitespaces), !purpose.isEmpty else {
-                    throw DomainError(.badRequest, "purpose_required", "an unmasked read needs an X-Purpose header saying why")
+                    throw DomainError(.purposeRequired, "an unmasked read needs an X-Purpose header saying why")
                 }
-                guard purpose.count <= 200 else { throw DomainError(.unprocessable, "invalid_field", "X-Purpose: at most 200 characters") }
+                guard purpose.count <= 200 else { throw DomainError(.invalidField, "X-Purpose: at most 200 characters") }
                 return JSONResponse(PersonView(try await services.registry.unmaskedPerson(id, purpose: purpose, actor: identity.actor), unmasked: true))
             }
             return JSONResponse(PersonView(try await services.registry.person(id)))
@@ -84,7 +84,7 @@ struct RegistryController {
         api.add(Endpoint(method: .post, path: "/api/v1/outlets", summary: "Publish a service outlet", tag: "outlets", roles: [.admin],
                          request: api.schema("OutletInput", outletInput),
                          success: (201, "Created", .object([("outletId", .text)], required: ["outletId"])),
-                         errors: [(422, ["invalid_region_code"])])) { request, context in
+                         errors: [.invalidRegionCode])) { request, context in
             let i = try await request.decodeJSON(as: OutletInput.self, context: context)
             let o = try await services.registry.createOutlet(Outlet(id: "", name: i.name, regionCode: i.regionCode, address: i.address,
                                                                     services: i.services, hours: i.hours, accessibility: i.accessibility ?? []))
@@ -106,7 +106,7 @@ struct RegistryController {
         ], required: ["code", "name", "agreementFrom", "agreementTo", "status"]))
 
         api.add(Endpoint(method: .post, path: "/api/v1/banks", summary: "Add a cooperating bank with its agreement", tag: "banks", roles: [.admin],
-                         request: api.schema("BankInput", bankInput), success: (201, "Created", bank), errors: [(409, ["bank_exists"])])) { request, context in
+                         request: api.schema("BankInput", bankInput), success: (201, "Created", bank), errors: [.bankExists])) { request, context in
             let i = try await request.decodeJSON(as: BankInput.self, context: context)
             let b = try await services.registry.createBank(Bank(code: i.code, name: i.name, agreementFrom: i.agreementFrom, agreementTo: i.agreementTo,
                                                                 endpoint: i.endpoint, status: .active))

@@ -18,14 +18,14 @@ struct RegistryService: Sendable {
                 try await s.audit.append(at: person.createdAt, actor: actor, action: "person_registered", subject: "person:\(person.id)", purpose: nil)
             }
         } catch where Store.isUniqueViolation(error) {
-            throw DomainError(.conflict, "person_exists", "a person with this ID number is registered")
+            throw DomainError(.personExists, "a person with this ID number is registered")
         }
         return person
     }
 
     func person(_ id: String) async throws -> Person {
         guard let p = try await store.read({ try await $0.persons.find(id) }) else {
-            throw DomainError(.notFound, "person_not_found", "no person \(id)")
+            throw DomainError(.personNotFound, "no person \(id)")
         }
         return p
     }
@@ -33,7 +33,7 @@ struct RegistryService: Sendable {
     /// The full record, written to the audit log with who asked, about whom, why and when.
     func unmaskedPerson(_ id: String, purpose: String, actor: String) async throws -> Person {
         try await store.write { s in
-            guard let p = try await s.persons.find(id) else { throw DomainError(.notFound, "person_not_found", "no person \(id)") }
+            guard let p = try await s.persons.find(id) else { throw DomainError(.personNotFound, "no person \(id)") }
             try await s.audit.append(at: services.clock.now(), actor: actor, action: "person_unmasked_read", subject: "person:\(id)", purpose: purpose)
             return p
         }
@@ -52,7 +52,7 @@ struct RegistryService: Sendable {
     /// BJ art. 16, CQ art. 15); its id and region stay. Audited.
     func updateOutlet(_ id: String, name: String, address: String, services offered: [String], hours: String, accessibility: [String], actor: String) async throws -> Outlet {
         try await store.write { s in
-            guard var outlet = try await s.outlets.find(id) else { throw DomainError(.notFound, "outlet_not_found", "no outlet \(id)") }
+            guard var outlet = try await s.outlets.find(id) else { throw DomainError(.outletNotFound, "no outlet \(id)") }
             outlet.name = name; outlet.address = address; outlet.services = offered; outlet.hours = hours; outlet.accessibility = accessibility
             try outlet.validate()
             _ = try await s.outlets.update(outlet)
@@ -66,7 +66,7 @@ struct RegistryService: Sendable {
         do {
             try await store.write { s in try await s.banks.insert(bank, at: services.clock.now()) }
         } catch where Store.isUniqueViolation(error) {
-            throw DomainError(.conflict, "bank_exists", "a bank with code \(bank.code) exists")
+            throw DomainError(.bankExists, "a bank with code \(bank.code) exists")
         }
         return bank
     }

@@ -12,10 +12,10 @@ extension Request {
         do {
             buffer = try await collectBody(upTo: context.maxUploadSize)
         } catch is NIOTooManyBytesError {
-            throw DomainError(.payloadTooLarge, "payload_too_large", "request bodies are limited to 1 MB")
+            throw DomainError(.payloadTooLarge, "request bodies are limited to 1 MB")
         }
         if let type = headers[.contentType], !type.lowercased().hasPrefix("application/json"), !type.lowercased().hasPrefix("application/problem+json") {
-            throw DomainError(.unsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+            throw DomainError(.unsupportedMediaType, "send the body as application/json")
         }
         let data = Data(buffer: buffer)
         do {
@@ -31,18 +31,18 @@ extension Request {
         }
         switch error {
         case .keyNotFound(let key, let ctx):
-            return .init(.unprocessable, "invalid_field", "\(path(ctx.codingPath + [key])): required")
+            return .init(.invalidField, "\(path(ctx.codingPath + [key])): required")
         case .typeMismatch(let type, let ctx):
-            return .init(.unprocessable, "invalid_field", "\(path(ctx.codingPath)): expected \(Self.typeName(type))")
+            return .init(.invalidField, "\(path(ctx.codingPath)): expected \(Self.typeName(type))")
         case .valueNotFound(let type, let ctx):
-            return .init(.unprocessable, "invalid_field", "\(path(ctx.codingPath)): expected \(Self.typeName(type)), got null")
+            return .init(.invalidField, "\(path(ctx.codingPath)): expected \(Self.typeName(type)), got null")
         case .dataCorrupted(let ctx):
             if ctx.codingPath.isEmpty {
-                return .init(.badRequest, "malformed_json", "the body is not valid JSON")
+                return .init(.malformedJson, "the body is not valid JSON")
             }
-            return .init(.unprocessable, "invalid_value", "\(path(ctx.codingPath)): \(ctx.debugDescription)")
+            return .init(.invalidValue, "\(path(ctx.codingPath)): \(ctx.debugDescription)")
         @unknown default:
-            return .init(.badRequest, "malformed_json", "the body could not be read")
+            return .init(.malformedJson, "the body could not be read")
         }
     }
 
@@ -71,7 +71,7 @@ struct JSONResponse<T: Encodable & Sendable>: ResponseGenerator {
 /// Decodes an enumeration from its raw value with the field named in the error.
 func parseEnum<E: RawRepresentable>(_ raw: String, _ field: String) throws(DomainError) -> E where E.RawValue == String, E: CaseIterable {
     guard let v = E(rawValue: raw) else {
-        throw DomainError(.unprocessable, "invalid_value", "\(field): one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw DomainError(.invalidValue, "\(field): one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return v
 }

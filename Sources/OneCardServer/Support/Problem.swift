@@ -13,12 +13,15 @@ struct Problem: HTTPResponseError {
 
     init(_ error: DomainError) {
         status = Self.status(for: error.kind)
-        code = error.code
+        code = error.code.rawValue
         title = status.reasonPhrase
         detail = error.detail
     }
 
-    init(status: HTTPResponse.Status, code: String, detail: String) {
+    init(_ code: DomainError.Code, detail: String) { self.init(DomainError(code, detail)) }
+
+    /// Only for HTTP errors the framework raises with a status no domain code covers.
+    private init(status: HTTPResponse.Status, code: String, detail: String) {
         self.status = status; self.code = code; self.title = status.reasonPhrase; self.detail = detail
     }
 
@@ -28,12 +31,27 @@ struct Problem: HTTPResponseError {
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
         case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
         case .conflict: .conflict
         case .unprocessable: .unprocessableContent
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .unavailable: .serviceUnavailable
+        case .internal: .internalServerError
         }
+    }
+
+    /// An error the framework raised (no route, a body too large, a bad parameter).
+    init(_ e: HTTPError) {
+        let code: DomainError.Code? = switch e.status {
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .contentTooLarge: .payloadTooLarge
+        case .badRequest: .badRequest
+        default: nil
+        }
+        if let code { self.init(code, detail: e.body ?? e.status.reasonPhrase) }
+        else { self.init(status: e.status, code: "http_\(e.status.code)", detail: e.body ?? e.status.reasonPhrase) }
     }
 
     struct Body: Encodable {
@@ -63,21 +81,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as DomainError {
             return try Problem(e).response(from: request, context: context)
         } catch let e as HTTPError {
-            let code: String = switch e.status {
-            case .notFound: "not_found"
-            case .methodNotAllowed: "method_not_allowed"
-            case .contentTooLarge: "payload_too_large"
-            case .badRequest: "bad_request"
-            default: "http_\(e.status.code)"
-            }
-            return try Problem(status: e.status, code: code, detail: e.body ?? e.status.reasonPhrase).response(from: request, context: context)
+            return try Problem(e).response(from: request, context: context)
         } catch is NIOTooManyBytesError {
-            return try Problem(status: .contentTooLarge, code: "payload_too_large", detail: "request bodies are limited to 1 MB")
-                .response(from: request, context: context)
+            return try Problem(.payloadTooLarge, detail: "request bodies are limited to 1 MB").response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
-            return try Problem(status: .internalServerError, code: "internal_error", detail: "an internal error occurred; it has been logged")
-                .response(from: request, context: context)
+            return try Problem(.internalError, detail: "an internal error occurred; it has been logged").response(from: request, context: context)
         }
     }
 }

@@ -13,7 +13,7 @@ struct BankRulesTests {
         try BankStatusChange.check(from: .active, to: .suspended, successor: nil, code: "A")
         try BankStatusChange.check(from: .suspended, to: .active, successor: nil, code: "A")
         try BankStatusChange.check(from: .active, to: .terminated, successor: bank("B"), code: "A")
-        #expect(throws: DomainError(.unprocessable, "successor_required", "terminating a bank needs successorBankCode, the bank its holders move to")) {
+        #expect(throws: DomainError(.successorRequired, "terminating a bank needs successorBankCode, the bank its holders move to")) {
             try BankStatusChange.check(from: .active, to: .terminated, successor: nil, code: "A")
         }
         #expect(throws: DomainError.self) { try BankStatusChange.check(from: .active, to: .terminated, successor: bank("A"), code: "A") }

@@ -18,7 +18,7 @@ struct DisbursementTests {
 
     @Test func fourEyes() throws {
         #expect(try BatchStatus.approve(status: .awaitingApproval, uploadedBy: "department:a", approver: "department:b") == .approved)
-        #expect(throws: DomainError(.conflict, "four_eyes_required", "a batch is approved by a second person, not by the one who uploaded it")) {
+        #expect(throws: DomainError(.fourEyesRequired, "a batch is approved by a second person, not by the one who uploaded it")) {
             try BatchStatus.approve(status: .awaitingApproval, uploadedBy: "department:a", approver: "department:a")
         }
         for s in [BatchStatus.uploading, .approved, .executing, .completed] {
@@ -31,7 +31,7 @@ struct DisbursementTests {
         #expect(try BatchStatus.execute(status: .executing) == .executing)
         #expect(try BatchStatus.execute(status: .completed) == .completed)
         for s in [BatchStatus.uploading, .awaitingApproval] {
-            #expect(throws: DomainError(.conflict, "batch_not_approved", "a batch is executed only after a second person approved it")) {
+            #expect(throws: DomainError(.batchNotApproved, "a batch is executed only after a second person approved it")) {
                 try BatchStatus.execute(status: s)
             }
         }

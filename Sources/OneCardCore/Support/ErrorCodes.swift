@@ -1,0 +1,116 @@
+import Foundation
+
+/// Every stable error code the platform answers with, one constant each: the code that throws and the
+/// endpoint that documents it name the same constant, so `/openapi.json` lists exactly what handlers throw.
+/// The HTTP status follows from the code's kind (OneCardServer/Support/Problem.swift).
+extension DomainError.Code {
+    // Requests and operations (any endpoint)
+    public static let badRequest = Self("bad_request", .badRequest)
+    public static let databaseUnavailable = Self("database_unavailable", .unavailable)
+    public static let forbidden = Self("forbidden", .forbidden)
+    public static let idempotencyKeyRequired = Self("idempotency_key_required", .badRequest)
+    public static let invalidField = Self("invalid_field", .unprocessable)
+    public static let invalidValue = Self("invalid_value", .unprocessable)
+    public static let malformedJson = Self("malformed_json", .badRequest)
+    public static let notFound = Self("not_found", .notFound)
+    public static let payloadTooLarge = Self("payload_too_large", .payloadTooLarge)
+    public static let unauthorized = Self("unauthorized", .unauthorized)
+    public static let unsupportedMediaType = Self("unsupported_media_type", .unsupportedMediaType)
+    public static let methodNotAllowed = Self("method_not_allowed", .methodNotAllowed)
+    public static let internalError = Self("internal_error", .internal)
+
+    // Acceptance
+    public static let invalidUscc = Self("invalid_uscc", .unprocessable)
+    public static let itemNotForVenueType = Self("item_not_for_venue_type", .unprocessable)
+    public static let itemNotInCatalogue = Self("item_not_in_catalogue", .unprocessable)
+    public static let terminalNotFound = Self("terminal_not_found", .notFound)
+    public static let venueNotFound = Self("venue_not_found", .notFound)
+    public static let venueNotPermitted = Self("venue_not_permitted", .forbidden)
+
+    // Auth
+    public static let cannotDisableSelf = Self("cannot_disable_self", .conflict)
+    public static let holderExists = Self("holder_exists", .conflict)
+    public static let identityMismatch = Self("identity_mismatch", .unprocessable)
+    public static let invalidCredentials = Self("invalid_credentials", .unauthorized)
+    public static let invalidToken = Self("invalid_token", .unauthorized)
+    public static let userExists = Self("user_exists", .conflict)
+    public static let userNotFound = Self("user_not_found", .notFound)
+
+    // Banks
+    public static let bankNotAccepting = Self("bank_not_accepting", .conflict)
+    public static let bankNotFound = Self("bank_not_found", .notFound)
+    public static let cardNotFound = Self("card_not_found", .notFound)
+    public static let invalidSuccessor = Self("invalid_successor", .unprocessable)
+    public static let migrationChoiceOpen = Self("migration_choice_open", .conflict)
+    public static let migrationNotFound = Self("migration_not_found", .notFound)
+    public static let successorNotActive = Self("successor_not_active", .conflict)
+    public static let successorRequired = Self("successor_required", .unprocessable)
+    public static let unknownBank = Self("unknown_bank", .unprocessable)
+
+    // Cards
+    public static let activeCardExists = Self("active_card_exists", .conflict)
+    public static let applicationInProgress = Self("application_in_progress", .conflict)
+    public static let applicationNotFound = Self("application_not_found", .notFound)
+    public static let cardNumberExhausted = Self("card_number_exhausted", .unavailable)
+    public static let invalidCardNumber = Self("invalid_card_number", .unprocessable)
+    public static let invalidPin = Self("invalid_pin", .unprocessable)
+    public static let noCard = Self("no_card", .notFound)
+    public static let notEligible = Self("not_eligible", .unprocessable)
+    public static let notIssuer = Self("not_issuer", .conflict)
+    public static let personNotFound = Self("person_not_found", .notFound)
+    public static let unknownOutlet = Self("unknown_outlet", .unprocessable)
+
+    // Catalogue
+    public static let draftNotFound = Self("draft_not_found", .notFound)
+    public static let duplicatesCatalogue = Self("duplicates_catalogue", .conflict)
+    public static let invalidRegionCode = Self("invalid_region_code", .unprocessable)
+    public static let nothingToPublish = Self("nothing_to_publish", .conflict)
+    public static let versionNotFound = Self("version_not_found", .notFound)
+
+    // ECard
+    public static let cardNotActive = Self("card_not_active", .conflict)
+    public static let noEcard = Self("no_ecard", .notFound)
+    public static let qrEncodingFailed = Self("qr_encoding_failed", .unavailable)
+
+    // OpenAPI
+
+    // Pages
+    public static let csrfFailed = Self("csrf_failed", .forbidden)
+
+    // Payments
+    public static let batchNotApproved = Self("batch_not_approved", .conflict)
+    public static let batchNotExecuted = Self("batch_not_executed", .conflict)
+    public static let batchNotFound = Self("batch_not_found", .notFound)
+    public static let emptyBatch = Self("empty_batch", .unprocessable)
+    public static let fourEyesRequired = Self("four_eyes_required", .conflict)
+    public static let invalidCsvHeader = Self("invalid_csv_header", .unprocessable)
+    public static let programmeNotFound = Self("programme_not_found", .notFound)
+    public static let uploadInProgress = Self("upload_in_progress", .conflict)
+
+    // Registry
+    public static let bankExists = Self("bank_exists", .conflict)
+    public static let outletNotFound = Self("outlet_not_found", .notFound)
+    public static let personExists = Self("person_exists", .conflict)
+    public static let purposeRequired = Self("purpose_required", .badRequest)
+
+    // Support
+    public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
+    public static let invalidTransition = Self("invalid_transition", .conflict)
+
+    /// Every code, for tests and the message table.
+    public static let all: [Self] = [
+        .badRequest,
+        .databaseUnavailable, .forbidden, .idempotencyKeyRequired, .invalidField, .invalidValue, .malformedJson,
+        .notFound, .payloadTooLarge, .unauthorized, .unsupportedMediaType, .methodNotAllowed, .internalError,
+        .invalidUscc, .itemNotForVenueType, .itemNotInCatalogue, .terminalNotFound, .venueNotFound, .venueNotPermitted,
+        .cannotDisableSelf, .holderExists, .identityMismatch, .invalidCredentials, .invalidToken, .userExists,
+        .userNotFound, .bankNotAccepting, .bankNotFound, .cardNotFound, .invalidSuccessor, .migrationChoiceOpen,
+        .migrationNotFound, .successorNotActive, .successorRequired, .unknownBank, .activeCardExists, .applicationInProgress,
+        .applicationNotFound, .cardNumberExhausted, .invalidCardNumber, .invalidPin, .noCard, .notEligible,
+        .notIssuer, .personNotFound, .unknownOutlet, .draftNotFound, .duplicatesCatalogue, .invalidRegionCode,
+        .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed, .csrfFailed,
+        .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
+        .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
+        .invalidIdNumber, .invalidTransition,
+    ]
+}
