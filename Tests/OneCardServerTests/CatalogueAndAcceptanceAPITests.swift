@@ -18,7 +18,7 @@ struct CatalogueAndAcceptanceAPITests {
     }
 
     func seed(_ h: Harness) async throws {
-        try await CatalogueService(services: h.services).seedIfEmpty(by: "test")
+        try await h.services.catalogue.seedIfEmpty(by: "test")
     }
 
     /// A venue with one terminal: (venueId, apiKey).

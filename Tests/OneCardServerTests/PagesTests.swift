@@ -83,7 +83,7 @@ struct PagesTests {
     @Test(arguments: Engine.available)
     func publicPagesInChineseAndEnglish(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await CatalogueService(services: h.services).seedIfEmpty(by: "test")
+            try await h.services.catalogue.seedIfEmpty(by: "test")
             _ = try await h.createOutlet()
             let b = PageBrowser(h)
             for path in ["/", "/guide", "/outlets", "/catalogue", "/catalogue/versions/1", "/signin", "/signup", "/staff/signin", "/venue"] {
@@ -268,7 +268,7 @@ struct PagesTests {
     @Test(arguments: Engine.available)
     func anAdministratorPublishesACatalogueChangeAndAVenueChecksTokens(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await CatalogueService(services: h.services).seedIfEmpty(by: "test")
+            try await h.services.catalogue.seedIfEmpty(by: "test")
             try await h.createBank()
             let admin = PageBrowser(h)
             _ = try await admin.get("/staff/signin")
@@ -426,7 +426,7 @@ struct PagesTests {
     func aVenueChecksAPhysicalCardByChallengeAndResponse(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: a metro gate taking physical cards, and an active card
-            try await CatalogueService(services: h.services).seedIfEmpty(by: "test")
+            try await h.services.catalogue.seedIfEmpty(by: "test")
             try await h.createBank()
             let venue = try await h.call(.post, "/api/v1/venues", token: h.admin, json: [
                 "name": "北京地铁", "operatorUscc": CatalogueAndAcceptanceAPITests.uscc(), "type": "transit", "regionCode": "110105", "address": "测试路 1 号",
@@ -522,7 +522,7 @@ struct PagesTests {
     func anyTwoCatalogueVersionsCanBeCompared(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: v1 the seed, v2 adds one item, v3 adds another and withdraws the first
-            let catalogue = CatalogueService(services: h.services)
+            let catalogue = h.services.catalogue
             try await catalogue.seedIfEmpty(by: "test")
             func item(_ code: String, _ name: String) -> CatalogueItem {
                 CatalogueItem(code: code, name: name, domain: .tourism, scenario: "持卡入园", cardForms: [.physical, .electronic], level: .provincial,

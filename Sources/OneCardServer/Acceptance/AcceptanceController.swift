@@ -5,9 +5,8 @@ import OneCardStore
 
 /// Venues and terminals (admin), acceptances and identity checks (terminals), and "who checked my card".
 struct AcceptanceController {
-    let services: AppServices
-    var venues: VenueService { VenueService(services: services) }
-    var acceptance: AcceptanceService { AcceptanceService(services: services) }
+    let venues: VenueService
+    let acceptance: AcceptanceService
 
     struct CredentialInput: Decodable { let kind: String; let token: String?; let cardNumber: String?; let challenge: String?; let response: String? }
     struct AcceptanceInput: Decodable { let itemCode: String; let credential: CredentialInput; let amountFen: Int64? }
@@ -25,6 +24,12 @@ struct AcceptanceController {
     struct UseView: Encodable, Sendable {
         let useId: String, at: String, kind: String, decision: String, reason: String?, itemCode: String, venueName: String?, venueType: String?
         let regionCode: String?, crossRegion: Bool, chargedFen: Int64, disclosed: String?
+        init(_ uv: AcceptanceService.UseWithVenue) {
+            let (u, v) = (uv.use, uv.venue)
+            useId = u.id; at = Timestamp.format(u.at); kind = u.kind; decision = u.decision; reason = u.reason; itemCode = u.itemCode
+            venueName = v?.name; venueType = v?.type.rawValue; regionCode = v?.regionCode; crossRegion = u.crossRegion
+            chargedFen = u.chargedFen; disclosed = u.disclosed
+        }
     }
 
     static func credential(_ c: CredentialInput) throws(DomainError) -> AcceptanceService.Credential {
@@ -49,7 +54,7 @@ struct AcceptanceController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/venues", summary: "Where the card is accepted (public)", tag: "venues", roles: nil,
                          success: (200, "Venues", .object([("venues", .array(venue))], required: ["venues"])))) { _, _ in
-            JSONResponse(["venues": try await services.store.read { try await $0.venues.list() }.map(VenueView.init)])
+            JSONResponse(["venues": try await venues.list().map(VenueView.init)])
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/venues/{venueId}", summary: "One venue (public)", tag: "venues", roles: nil,
@@ -128,24 +133,7 @@ struct AcceptanceController {
                             ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
                             ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
                          ], required: ["useId", "at", "kind", "decision", "itemCode"]))))], required: ["uses"])))) { _, context in
-            let views = try await Self.useViews(personId: context.identity!.personId!, services: services)
-            return JSONResponse(["uses": views])
-        }
-    }
-
-    /// Every use and identity check of a person's cards, newest first, with the venue named (for `/me/uses` and the data export).
-    static func useViews(personId: String, services: AppServices) async throws -> [UseView] {
-        try await services.store.read { s -> [UseView] in
-            var venueCache: [String: Venue] = [:]
-            var out: [UseView] = []
-            for u in try await s.uses.list(personId: personId) {
-                if venueCache[u.venueId] == nil { venueCache[u.venueId] = try await s.venues.find(u.venueId) }
-                let v = venueCache[u.venueId]
-                out.append(UseView(useId: u.id, at: Timestamp.format(u.at), kind: u.kind, decision: u.decision, reason: u.reason, itemCode: u.itemCode,
-                                   venueName: v?.name, venueType: v?.type.rawValue, regionCode: v?.regionCode, crossRegion: u.crossRegion,
-                                   chargedFen: u.chargedFen, disclosed: u.disclosed))
-            }
-            return out
+            JSONResponse(["uses": try await acceptance.uses(personId: context.identity!.personId!).map(UseView.init)])
         }
     }
 }

@@ -7,8 +7,16 @@ import OneCardVerifier
 /// Decides whether a card or QR code is accepted at a venue and records every answer once per
 /// Idempotency-Key; identity checks disclose only what the venue type may see.
 struct AcceptanceService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    let policy: JurisdictionPolicy
+    let cards: CardService
+    let tokens: QRTokens
+    let chipKeys: ChipKeyDeriver
+    /// Acceptances arriving while a transaction runs are decided together in the next (one lane on SQLite,
+    /// several on PostgreSQL).
+    let groups: GroupCommit<Pending, Answer>
 
     /// A credential as presented at a terminal.
     enum Credential: Sendable {
@@ -82,7 +90,7 @@ struct AcceptanceService: Sendable {
     func verify(_ credential: Credential, at now: Date) -> Verified {
         switch credential {
         case .qr(let token):
-            switch services.signingKeys.verifier.verify(token, at: now) {
+            switch tokens.keys.verifier.verify(token, at: now) {
             case .denied(let reason):
                 let code: DenialCode = switch reason {
                 case .tokenExpired: .tokenExpired
@@ -93,14 +101,14 @@ struct AcceptanceService: Sendable {
                 }
                 return Verified(cardNumber: nil, failure: code, form: .electronic, entitlements: [], jti: nil, challengeHash: nil)
             case .valid(let claims):
-                guard let number = try? services.qrIssuer(ring: services.signingKeys.ring).card(of: claims) else {
+                guard let number = try? tokens.card(of: claims) else {
                     return Verified(cardNumber: nil, failure: .tokenInvalid, form: .electronic, entitlements: [], jti: nil, challengeHash: nil)
                 }
                 return Verified(cardNumber: number.rawValue, failure: nil, form: .electronic, entitlements: claims.ent, jti: claims.jti, challengeHash: nil)
             }
         case let .card(number, challenge, response):
             guard let n = try? CardNumber(number),
-                  HMAC<SHA256>.isValidAuthenticationCode(response, authenticating: challenge, using: services.chipKeys.key(for: n))
+                  HMAC<SHA256>.isValidAuthenticationCode(response, authenticating: challenge, using: chipKeys.key(for: n))
             else { return Verified(cardNumber: nil, failure: .chipAuthFailed, form: .physical, entitlements: [], jti: nil, challengeHash: nil) }
             let challengeHash = Hex.encode(SHA256.hash(data: challenge))
             return Verified(cardNumber: n.rawValue, failure: nil, form: .physical, entitlements: [], jti: nil, challengeHash: challengeHash)
@@ -134,13 +142,13 @@ struct AcceptanceService: Sendable {
 
     func accept(terminal: Identity, idempotencyKey: String, itemCode: String, credential: Credential, amountFen: Int64?) async throws -> Answer {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
-        let now = services.clock.now()
+        let now = clock.now()
         // The signature or chip check happens before the transaction: on SQLite every write queues
         // behind one connection, and nothing cryptographic should hold it.
         let pending = Pending(terminalId: terminal.subject, venueId: venueId, idempotencyKey: idempotencyKey, itemCode: itemCode,
                               verified: verify(credential, at: now), amountFen: amountFen, at: now)
-        let services = services
-        return try await services.acceptances.submit(pending) { group in await AcceptanceService(services: services).decide(group) }
+        let service = self
+        return try await groups.submit(pending) { group in await service.decide(group) }
     }
 
     /// Decides a group of acceptances in one transaction, one answer per request in order. When the group
@@ -168,7 +176,7 @@ struct AcceptanceService: Sendable {
             case .failure(let e): results.append(.failure(e))
             case .lapseFirst(let number):
                 // The lapse is a card transition with its own event: it runs in its own transaction.
-                _ = try? await services.cards.card(number)
+                _ = try? await cards.card(number)
                 var again = p
                 again.lapseChecked = true
                 results += await decide([again])
@@ -209,7 +217,7 @@ struct AcceptanceService: Sendable {
             }
             let card = p.verified.cardNumber.flatMap { cards[$0] }
             if let card, !p.lapseChecked, card.status == .temporarilyLost, let lostAt = card.lostAt,
-               CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: services.policy.temporaryLossLapseDays, now: p.at) {
+               CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: policy.temporaryLossLapseDays, now: p.at) {
                 plans.append(.lapseFirst(card.number)); continue
             }
             plans.append(.decide(venue, card))
@@ -265,7 +273,7 @@ struct AcceptanceService: Sendable {
                     venueRegion: venue.regionCode, venueItemCodes: venue.itemCodes, issuerRegion: card?.issuerRegion ?? "",
                     form: presented.form, transitLoaded: card?.transit ?? false, financialLoaded: card?.financial ?? false)
                 let denial = AcceptanceRules.decide(facts)
-                let useId = services.random.uuid()
+                let useId = random.uuid()
                 let crossRegion = card.map { AcceptanceRules.isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: venue.regionCode) } ?? false
                 let answer = Answer(decision: denial == nil ? "accepted" : "denied", reason: denial?.rawValue, useId: denial == nil ? useId : nil,
                                     crossRegion: crossRegion, entitlements: denial == nil ? presented.entitlements : [],
@@ -300,8 +308,8 @@ struct AcceptanceService: Sendable {
     /// venue needs; every disclosure is audited.
     func identityCheck(terminal: Identity, credential: Credential, purpose: String) async throws -> IdentityAnswer {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
-        let now = services.clock.now()
-        let random = services.random
+        let now = clock.now()
+        let random = random
         let verified = verify(credential, at: now)
         return try await store.write { s in
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
@@ -365,7 +373,7 @@ struct AcceptanceService: Sendable {
             }
             return (d, at, verify(.qr(token: d.token), at: at))
         }
-        let random = services.random
+        let random = random
         let outcomes = try await store.write { s -> [Int] in
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             var outcomes: [Int] = []
@@ -400,5 +408,22 @@ struct AcceptanceService: Sendable {
             }
         }
         return (recorded, duplicates, disputed)
+    }
+
+    /// A use or identity check with the venue where it happened.
+    struct UseWithVenue: Sendable {
+        var use: UseRecord
+        var venue: Venue?
+    }
+
+    /// Every use and identity check of a person's cards, newest first, with the venue named ("who checked my card",
+    /// the holder's page and the data export).
+    func uses(personId: String) async throws -> [UseWithVenue] {
+        try await store.read { s in
+            let uses = try await s.uses.list(personId: personId)
+            var venues: [String: Venue] = [:]
+            for v in try await s.venues.find(ids: Array(Set(uses.map(\.venueId)))) { venues[v.id] = v }
+            return uses.map { UseWithVenue(use: $0, venue: venues[$0.venueId]) }
+        }
     }
 }

@@ -7,8 +7,12 @@ import OneCardStore
 /// Venues and their terminals. A terminal's API key is `oct_<terminalId>_<secret>`, shown once and
 /// stored as its SHA-256.
 struct VenueService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    let catalogue: CatalogueService
+    /// Terminal keys seen in the last seconds; a revocation here clears it.
+    let terminalKeys: TerminalKeyCache
 
     struct VenueInput: Decodable, Sendable {
         let name: String; let operatorUscc: String; let type: VenueType; let regionCode: String; let address: String
@@ -21,10 +25,9 @@ struct VenueService: Sendable {
         _ = try RegionCode(i.regionCode)
         guard (1...200).contains(i.address.count) else { throw DomainError.invalidField("address", "1 to 200 characters") }
         guard !i.itemCodes.isEmpty else { throw DomainError.invalidField("itemCodes", "at least one catalogue item") }
-        let venue = Venue(id: services.random.uuid(), name: i.name, operatorUscc: uscc.value, type: i.type, regionCode: i.regionCode,
+        let venue = Venue(id: random.uuid(), name: i.name, operatorUscc: uscc.value, type: i.type, regionCode: i.regionCode,
                           address: i.address, accessibility: i.accessibility ?? [], unifiedLogo: i.unifiedLogo ?? false,
                           itemCodes: Array(Set(i.itemCodes)).sorted())
-        let catalogue = CatalogueService(services: services)
         try await store.write { s in
             for code in venue.itemCodes {
                 guard let item = try await catalogue.publishedItem(code, in: s) else {
@@ -34,10 +37,24 @@ struct VenueService: Sendable {
                     throw DomainError(.itemNotForVenueType, "\(code) is not offered at a \(venue.type.rawValue)")
                 }
             }
-            try await s.venues.insert(venue, at: services.clock.now())
-            try await s.audit.append(at: services.clock.now(), actor: actor, action: "venue_created", subject: "venue:\(venue.id)", purpose: nil)
+            try await s.venues.insert(venue, at: clock.now())
+            try await s.audit.append(at: clock.now(), actor: actor, action: "venue_created", subject: "venue:\(venue.id)", purpose: nil)
         }
         return venue
+    }
+
+    /// Every venue, by region and name (public).
+    func list() async throws -> [Venue] {
+        try await store.read { try await $0.venues.list() }
+    }
+
+    /// Every venue with its terminals (the administrator's page).
+    func listWithTerminals() async throws -> [(Venue, [Terminal])] {
+        try await store.read { s in
+            var out: [(Venue, [Terminal])] = []
+            for v in try await s.venues.list() { out.append((v, try await s.venues.terminals(venueId: v.id))) }
+            return out
+        }
     }
 
     func venue(_ id: String) async throws -> Venue {
@@ -48,11 +65,11 @@ struct VenueService: Sendable {
     /// Makes a terminal and returns its key, which is never shown again.
     func createTerminal(venueId: String, by actor: String) async throws -> (id: String, apiKey: String) {
         _ = try await venue(venueId)
-        let id = services.random.uuid()
-        let key = "oct_\(id)_\(Base64URL.encode(services.random.bytes(32)))"
+        let id = random.uuid()
+        let key = "oct_\(id)_\(Base64URL.encode(random.bytes(32)))"
         try await store.write { s in
-            try await s.venues.insertTerminal(id: id, venueId: venueId, keyHash: Self.hash(key), at: services.clock.now())
-            try await s.audit.append(at: services.clock.now(), actor: actor, action: "terminal_created", subject: "terminal:\(id)", purpose: venueId)
+            try await s.venues.insertTerminal(id: id, venueId: venueId, keyHash: Self.hash(key), at: clock.now())
+            try await s.audit.append(at: clock.now(), actor: actor, action: "terminal_created", subject: "terminal:\(id)", purpose: venueId)
         }
         return (id, key)
     }
@@ -62,22 +79,22 @@ struct VenueService: Sendable {
             guard let t = try await s.venues.terminal(terminalId), t.venueId == venueId else {
                 throw DomainError(.terminalNotFound, "no terminal \(terminalId) at venue \(venueId)")
             }
-            try await s.venues.revokeTerminal(terminalId, at: services.clock.now())
-            services.terminalKeys.clear()
-            try await s.audit.append(at: services.clock.now(), actor: actor, action: "terminal_revoked", subject: "terminal:\(terminalId)", purpose: venueId)
+            try await s.venues.revokeTerminal(terminalId, at: clock.now())
+            terminalKeys.clear()
+            try await s.audit.append(at: clock.now(), actor: actor, action: "terminal_revoked", subject: "terminal:\(terminalId)", purpose: venueId)
         }
     }
 
     /// The terminal identity behind an API key, or nil when the key is unknown, wrong or revoked.
-    static func authenticate(_ key: String, store: Store, cache: TerminalKeyCache) async -> Identity? {
-        let keyHash = hash(key)
-        if let known = cache.identity(keyHash: keyHash) { return known }
+    func authenticate(_ key: String) async -> Identity? {
+        let keyHash = Self.hash(key)
+        if let known = terminalKeys.identity(keyHash: keyHash) { return known }
         let parts = key.split(separator: "_", maxSplits: 2)
         guard parts.count == 3, parts[0] == "oct", let t = try? await store.read({ try await $0.venues.terminal(String(parts[1])) }),
-              t.revokedAt == nil, constantTimeEqual(t.keyHash, keyHash)
+              t.revokedAt == nil, Self.constantTimeEqual(t.keyHash, keyHash)
         else { return nil }
         let identity = Identity(subject: t.id, role: .terminal, personId: nil, venueId: t.venueId)
-        cache.remember(identity, keyHash: keyHash)
+        terminalKeys.remember(identity, keyHash: keyHash)
         return identity
     }
 

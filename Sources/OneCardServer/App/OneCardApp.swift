@@ -25,10 +25,7 @@ public enum OneCardApp {
             throw ConfigurationError("\(error)")
         }
         return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
-                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
-                           // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
-                           acceptances: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1), terminalKeys: TerminalKeyCache(),
-                           bankGateway: BankGateway(), paymentWork: WorkSignal())
+                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys)
     }
 
     /// The router with every endpoint, and the API description built alongside it.
@@ -36,19 +33,33 @@ public enum OneCardApp {
         let router = Router(context: AppContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: AuthMiddleware(sessions: services.sessions, store: services.store, terminalKeys: services.terminalKeys))
+        router.add(middleware: AuthMiddleware(sessions: services.sessions, venues: services.venues))
         let api = API(router: router)
-        OperationsController(services: services).register(api)
-        AuthController(services: services).register(api)
-        RegistryController(services: services).register(api)
-        CardsController(services: services).register(api)
-        ECardController(services: services).register(api)
-        CatalogueController(services: services).register(api)
-        AcceptanceController(services: services).register(api)
-        BanksController(services: services).register(api)
-        PaymentsController(services: services).register(api)
+        OperationsController(health: services.health).register(api)
+        AuthController(accounts: services.accounts).register(api)
+        RegistryController(registry: services.registry, holders: services.holders).register(api)
+        CardsController(cards: services.cards).register(api)
+        ECardController(ecards: services.ecards).register(api)
+        CatalogueController(catalogue: services.catalogue).register(api)
+        AcceptanceController(venues: services.venues, acceptance: services.acceptance).register(api)
+        BanksController(banking: services.banking, cards: services.cards).register(api)
+        PaymentsController(payments: services.payments).register(api)
         // Web pages go on the router directly: they are not part of the API description.
-        PagesController(services: services).register(router)
+        let renderer = PageRenderer.load(keys: services.keys, policy: services.policy)
+        let pages = router.group(context: PageContext.self)
+            .add(middleware: PageMiddleware(sessions: services.sessions, venues: services.venues, random: services.random, renderer: renderer))
+        PagesController(accounts: services.accounts, registry: services.registry, catalogue: services.catalogue, sessions: services.sessions,
+                        policy: services.policy, renderer: renderer).register(pages)
+        ResidentPages(cards: services.cards, ecards: services.ecards, registry: services.registry, payments: services.payments,
+                      acceptance: services.acceptance, holders: services.holders, policy: services.policy, clock: services.clock,
+                      renderer: renderer).register(pages)
+        AgentPages(registry: services.registry, cards: services.cards, policy: services.policy, clock: services.clock, renderer: renderer)
+            .register(pages)
+        AdminPages(registry: services.registry, accounts: services.accounts, banking: services.banking, catalogue: services.catalogue,
+                   venues: services.venues, policy: services.policy, clock: services.clock, renderer: renderer).register(pages)
+        DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
+        VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
+                   random: services.random, renderer: renderer).register(pages)
         return (router, api)
     }
 
@@ -60,7 +71,7 @@ public enum OneCardApp {
         return Application(
             router: router,
             configuration: .init(address: .hostname(services.configuration.host, port: services.configuration.port), serverName: "onecard"),
-            services: [LapseSweeper(cards: services.cards, logger: services.logger), PaymentExecutorService(services: services)],
+            services: services.background,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: services.logger)
     }
@@ -94,6 +105,27 @@ struct LapseSweeper: Service {
                 }
                 try? await Task.sleep(for: .seconds(60))
             }
+        }
+    }
+}
+
+extension OneCardApp {
+    /// The platform serving on its configured port in this process, with its background services (benchmarks).
+    public struct Running: Sendable {
+        public let port: Int
+        public let stop: @Sendable () async -> Void
+    }
+
+    public static func start(_ services: AppServices) async throws -> Running {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = application(services) { port in continuation.yield(port); continuation.finish() }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: services.logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        for await p in ports { port = p }
+        return Running(port: port) {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
         }
     }
 }

@@ -4,8 +4,11 @@ import Logging
 import NIOPosix
 import OneCardCore
 import OneCardStore
+import ServiceLifecycle
 
-/// The application's collaborators, built once by the composition root and shared by every handler.
+/// The application, built once by the composition root: its infrastructure and every service, each
+/// constructed here, once, with the named dependencies it uses. Controllers, pages and background services
+/// receive the services they call, never this whole value.
 public struct AppServices: Sendable {
     public let configuration: ServerConfiguration
     public let store: Store
@@ -15,33 +18,65 @@ public struct AppServices: Sendable {
     public let random: RandomSource
     public let logger: Logger
     let sessions: SessionTokens
-    let passwords: PasswordHasher
     let signingKeys: SigningKeyStore
-    /// Acceptances decided together, one transaction per group (Acceptance/AcceptanceService.swift).
-    let acceptances: GroupCommit<AcceptanceService.Pending, AcceptanceService.Answer>
-    let terminalKeys: TerminalKeyCache
-    /// The way to the banks, with one circuit breaker per bank endpoint for this application.
-    let bankGateway: BankGateway
     /// Tells the payment executor there is work (a batch executed or retried, a bank or an account changed).
     let paymentWork: WorkSignal
+    /// The way to the banks, with one circuit breaker per bank endpoint for this application.
+    let bankGateway: BankGateway
+
+    let registry: RegistryService
+    let accounts: AccountService
+    let cards: CardService
+    let ecards: ECardService
+    let catalogue: CatalogueService
+    let venues: VenueService
+    let acceptance: AcceptanceService
+    let banking: BankService
+    let payments: PaymentService
+    let holders: HolderService
+    let health: HealthService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
     public var chipKeys: ChipKeyDeriver { ChipKeyDeriver(master: keys.chipMaster) }
     public var today: CalendarDay { CalendarDay(clock.now()) }
 
-    var registry: RegistryService { RegistryService(services: self) }
-    var cards: CardService { CardService(services: self) }
-    var accounts: AccountService { AccountService(services: self) }
-    var ecards: ECardService { ECardService(services: self) }
-    var payments: PaymentService { PaymentService(services: self) }
-    var banking: BankService { BankService(services: self) }
+    init(configuration: ServerConfiguration, store: Store, keys: NodeKeys, policies: PolicyBook, clock: Clock, random: RandomSource,
+         logger: Logger, sessions: SessionTokens, passwords: PasswordHasher, signingKeys: SigningKeyStore) {
+        self.configuration = configuration; self.store = store; self.keys = keys; self.policies = policies
+        self.clock = clock; self.random = random; self.logger = logger; self.sessions = sessions; self.signingKeys = signingKeys
+        let policy = policies.policy(for: configuration.region)
+        let paymentWork = WorkSignal()
+        self.paymentWork = paymentWork
+        bankGateway = BankGateway()
+        let tokens = QRTokens(keys: signingKeys, region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock)
+        registry = RegistryService(store: store, clock: clock, random: random)
+        accounts = AccountService(store: store, clock: clock, passwords: passwords, sessions: sessions)
+        cards = CardService(store: store, clock: clock, random: random, region: configuration.region, policy: policy, keys: keys,
+                            passwords: passwords, signingKeys: signingKeys)
+        ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens)
+        catalogue = CatalogueService(store: store, clock: clock, random: random, policy: policy)
+        venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
+        acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, cards: cards, tokens: tokens,
+                                       chipKeys: ChipKeyDeriver(master: keys.chipMaster),
+                                       // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
+                                       groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
+        banking = BankService(store: store, clock: clock, random: random, paymentWork: paymentWork)
+        payments = PaymentService(store: store, clock: clock, random: random, cipher: FieldCipher(keys: keys), logger: logger,
+                                  paymentWork: paymentWork)
+        health = HealthService(store: store)
+        holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
+    }
 
-    /// Issues QR tokens for this node's cards. `jti`s come from a buffered system generator: one system
-    /// call per token instead of per byte keeps issuance within its benchmark goal (Benchmarks/RESULTS.md).
-    func qrIssuer(ring: SigningKeyRing) -> QRTokenIssuer {
-        QRTokenIssuer(region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock, random: .systemBuffered,
-                      lifetime: ring.tokenLifetime)
+    /// Executes approved batches (the background service's, or a test's with its own chunk size and bank gateway).
+    func paymentExecutor(chunk: Int = 1000, inFlight: Int = 4, gateway: BankGateway? = nil) -> PaymentExecutor {
+        PaymentExecutor(store: store, clock: clock, logger: logger, gateway: gateway ?? bankGateway, chunk: chunk, inFlight: inFlight)
+    }
+
+    /// The background services that run beside the HTTP server.
+    var background: [any Service] {
+        [LapseSweeper(cards: cards, logger: logger),
+         PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
     }
 }
 

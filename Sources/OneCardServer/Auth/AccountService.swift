@@ -4,8 +4,10 @@ import OneCardStore
 
 /// Staff accounts, holder sign-up and sign-in.
 struct AccountService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
+    let store: Store
+    let clock: Clock
+    let passwords: PasswordHasher
+    let sessions: SessionTokens
 
     struct Session: Encodable, Sendable {
         let accessToken: String
@@ -21,8 +23,8 @@ struct AccountService: Sendable {
         guard Role.staff.contains(role) else {
             throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
         }
-        let user = StaffUser(username: username, passwordHash: try await services.passwords.hash(password), role: role,
-                             disabled: false, createdAt: services.clock.now())
+        let user = StaffUser(username: username, passwordHash: try await passwords.hash(password), role: role,
+                             disabled: false, createdAt: clock.now())
         do {
             try await store.write { s in
                 try await s.users.insert(user)
@@ -34,6 +36,11 @@ struct AccountService: Sendable {
         return user
     }
 
+    /// Every staff user, disabled ones too.
+    func staffUsers() async throws -> [StaffUser] {
+        try await store.read { try await $0.users.list() }
+    }
+
     func disableStaff(username: String, by admin: Identity) async throws -> StaffUser {
         guard username != admin.subject else {
             throw DomainError(.cannotDisableSelf, "an administrator cannot disable their own account")
@@ -42,7 +49,7 @@ struct AccountService: Sendable {
         return try await store.write { s in
             guard var user = try await s.users.find(username) else { throw DomainError(.userNotFound, "no user named \(username)") }
             try await s.users.disable(username)
-            try await s.audit.append(at: services.clock.now(), actor: actor, action: "staff_user_disabled", subject: "user:\(username)", purpose: nil)
+            try await s.audit.append(at: clock.now(), actor: actor, action: "staff_user_disabled", subject: "user:\(username)", purpose: nil)
             user.disabled = true
             return user
         }
@@ -50,7 +57,7 @@ struct AccountService: Sendable {
 
     func staffToken(username: String, password: String) async throws -> Session {
         guard let user = try await store.read({ try await $0.users.find(username) }), !user.disabled,
-              try await services.passwords.verify(password, hash: user.passwordHash)
+              try await passwords.verify(password, hash: user.passwordHash)
         else { throw Self.invalidCredentials }
         return try await session(Identity(subject: user.username, role: user.role, personId: nil))
     }
@@ -58,14 +65,14 @@ struct AccountService: Sendable {
     /// A resident opens an online account; the person must be registered with exactly that name.
     func signUpHolder(idType: IDType, idNumber: String, name: String, phone: String, password: String) async throws -> Person {
         try Credentials.validate(password: password)
-        let number = try IdentityNumber(idNumber, type: idType, today: services.today)
+        let number = try IdentityNumber(idNumber, type: idType, today: CalendarDay(clock.now()))
         let mismatch = DomainError(.identityMismatch, "no registered person has that ID number and name")
         guard let person = try await store.read({ try await $0.persons.find(idNumber: number.value) }),
               person.name == name.trimmingCharacters(in: .whitespaces), person.idNumber.type == idType
         else { throw mismatch }
-        let hash = try await services.passwords.hash(password)
+        let hash = try await passwords.hash(password)
         do {
-            try await store.write { s in try await s.holders.insert(personId: person.id, passwordHash: hash, at: services.clock.now()) }
+            try await store.write { s in try await s.holders.insert(personId: person.id, passwordHash: hash, at: clock.now()) }
         } catch where Store.isUniqueViolation(error) {
             throw DomainError(.holderExists, "this person already has an online account")
         }
@@ -77,12 +84,12 @@ struct AccountService: Sendable {
             guard let p = try await s.persons.find(idNumber: idNumber.uppercased()) else { return (nil, nil) }
             return (p, try await s.holders.passwordHash(personId: p.id))
         }
-        guard let person, let hash, try await services.passwords.verify(password, hash: hash) else { throw Self.invalidCredentials }
+        guard let person, let hash, try await passwords.verify(password, hash: hash) else { throw Self.invalidCredentials }
         return try await session(Identity(subject: person.id, role: .holder, personId: person.id))
     }
 
     private func session(_ identity: Identity) async throws -> Session {
-        Session(accessToken: try await services.sessions.issue(for: identity), expiresIn: Int(services.sessions.lifetime), role: identity.role.rawValue)
+        Session(accessToken: try await sessions.issue(for: identity), expiresIn: Int(sessions.lifetime), role: identity.role.rawValue)
     }
 }
 

@@ -5,7 +5,7 @@ import OneCardStore
 
 /// Sign-in for staff and holders, holder sign-up, and staff user management.
 struct AuthController {
-    let services: AppServices
+    let accounts: AccountService
 
     struct TokenInput: Decodable { let username: String; let password: String }
     struct HolderInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let password: String }
@@ -29,7 +29,7 @@ struct AuthController {
                          request: .object([("username", .text), ("password", .text)], required: ["username", "password"]),
                          success: (200, "A bearer token", session), errors: [.invalidCredentials])) { request, context in
             let i = try await request.decodeJSON(as: TokenInput.self, context: context)
-            return JSONResponse(try await services.accounts.staffToken(username: i.username, password: i.password))
+            return JSONResponse(try await accounts.staffToken(username: i.username, password: i.password))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/holders", summary: "A resident opens an online account", tag: "auth", roles: nil,
@@ -38,7 +38,7 @@ struct AuthController {
                          success: (201, "Account opened", .object([("personId", .text)], required: ["personId"])),
                          errors: [.identityMismatch, .invalidIdNumber, .holderExists])) { request, context in
             let i = try await request.decodeJSON(as: HolderInput.self, context: context)
-            let p = try await services.accounts.signUpHolder(idType: try parseEnum(i.idType, "idType"), idNumber: i.idNumber, name: i.name,
+            let p = try await accounts.signUpHolder(idType: try parseEnum(i.idType, "idType"), idNumber: i.idNumber, name: i.name,
                                                              phone: i.phone, password: i.password)
             return JSONResponse(["personId": p.id], status: .created)
         }
@@ -47,7 +47,7 @@ struct AuthController {
                          request: .object([("idNumber", .text), ("password", .text)], required: ["idNumber", "password"]),
                          success: (200, "A bearer token with role holder", session), errors: [.invalidCredentials])) { request, context in
             let i = try await request.decodeJSON(as: HolderTokenInput.self, context: context)
-            return JSONResponse(try await services.accounts.holderToken(idNumber: i.idNumber, password: i.password))
+            return JSONResponse(try await accounts.holderToken(idNumber: i.idNumber, password: i.password))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/users", summary: "Create a staff user", tag: "users", roles: [.admin],
@@ -58,20 +58,20 @@ struct AuthController {
             guard let role = Role(rawValue: i.role), Role.staff.contains(role) else {
                 throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
             }
-            let u = try await services.accounts.createStaff(username: i.username, password: i.password, role: role, by: context.identity!.actor)
+            let u = try await accounts.createStaff(username: i.username, password: i.password, role: role, by: context.identity!.actor)
             return JSONResponse(UserView(u), status: .created)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/users", summary: "Staff users", tag: "users", roles: [.admin],
                          success: (200, "Users", .object([("users", .array(user))], required: ["users"])))) { _, _ in
-            let users = try await services.store.read { try await $0.users.list() }
+            let users = try await accounts.staffUsers()
             return JSONResponse(["users": users.map(UserView.init)])
         }
 
         api.add(Endpoint(method: .delete, path: "/api/v1/users/{username}", summary: "Disable a staff user (the record stays for audit)",
                          tag: "users", roles: [.admin], success: (200, "Disabled", user), errors: [.userNotFound, .cannotDisableSelf])) { _, context in
             let name = context.parameters.get("username") ?? ""
-            return JSONResponse(UserView(try await services.accounts.disableStaff(username: name, by: context.identity!)))
+            return JSONResponse(UserView(try await accounts.disableStaff(username: name, by: context.identity!)))
         }
     }
 }

@@ -7,8 +7,7 @@ import OneCardStore
 /// at once; no token leaves the identity empty for public routes (protected ones refuse it).
 struct AuthMiddleware: RouterMiddleware {
     let sessions: SessionTokens
-    let store: Store
-    let terminalKeys: TerminalKeyCache
+    let venues: VenueService
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
         var context = context
@@ -18,7 +17,7 @@ struct AuthMiddleware: RouterMiddleware {
                 throw DomainError(.invalidToken, "send Authorization: Bearer <token>")
             }
             // Terminals present their API key; people present a session token.
-            let identity = bearer.token.hasPrefix("oct_") ? await VenueService.authenticate(bearer.token, store: store, cache: terminalKeys)
+            let identity = bearer.token.hasPrefix("oct_") ? await venues.authenticate(bearer.token)
                 : await sessions.verify(bearer.token)
             guard let identity else { throw DomainError(.invalidToken, "the bearer token or API key is invalid, revoked or expired") }
             context.identity = identity

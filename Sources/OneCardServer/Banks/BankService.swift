@@ -4,9 +4,12 @@ import OneCardStore
 
 /// Cooperating banks' status and migration plans, and the holder's choice of bank.
 struct BankService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
-    var now: Date { services.clock.now() }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    /// Wakes the payment executor after a bank or account change.
+    let paymentWork: WorkSignal
+    var now: Date { clock.now() }
 
     /// How long holders of a terminated bank may choose another bank before the successor is applied. The
     /// regulations leave the period open (GD art. 20 asks for a contingency plan without harm to holders);
@@ -22,7 +25,7 @@ struct BankService: Sendable {
     /// and tells every affected holder in the same transaction (GD art. 20).
     func update(_ code: String, status: Bank.Status?, successorCode: String?, choiceDays: Int?, endpoint: String??, actor: String) async throws -> Bank {
         // Held or stuck payments may go out now: the executor looks at once.
-        defer { services.paymentWork.signal() }
+        defer { paymentWork.signal() }
         let at = now
         if let choiceDays, !(0...365).contains(choiceDays) { throw DomainError.invalidField("choiceDays", "0 to 365") }
         return try await store.write { s in
@@ -56,10 +59,10 @@ struct BankService: Sendable {
     /// becomes the given one, recorded as a card event; a card waiting in a migration plan leaves it.
     func switchAccount(cardNumber: String, bankCode: String, accountNumber: String, actor: Actor) async throws -> Card {
         // Held or stuck payments may go out now: the executor looks at once.
-        defer { services.paymentWork.signal() }
+        defer { paymentWork.signal() }
         try AccountNumber.validate(accountNumber)
         let at = now
-        let today = services.today
+        let today = CalendarDay(clock.now())
         return try await store.write { s in
             guard var card = try await s.cards.find(cardNumber, lock: true) else { throw DomainError(.cardNotFound, "no card \(cardNumber)") }
             guard card.status.isLive else { throw DomainError.invalidTransition("a card that is \(card.status.rawValue) has no account to change") }
@@ -88,6 +91,11 @@ struct BankService: Sendable {
         var heldPayments: Int
     }
 
+    /// Banks whose migration plan's choice period is over, for the executor's loop to apply.
+    func migrationsDue() async throws -> [String] {
+        try await store.read { [now] in try await $0.bankMigrations.due(at: now) }
+    }
+
     func migration(_ code: String) async throws -> Report {
         try await store.read { s in
             guard let m = try await s.bankMigrations.find(code) else {
@@ -101,9 +109,9 @@ struct BankService: Sendable {
     /// the holder is told, and held payments go out to the new account on the executor's next pass.
     func applyMigration(_ code: String, actor: Actor, early: Bool = false) async throws -> Report {
         // Held or stuck payments may go out now: the executor looks at once.
-        defer { services.paymentWork.signal() }
+        defer { paymentWork.signal() }
         let at = now
-        let random = services.random
+        let random = random
         try await store.write { s in
             guard let m = try await s.bankMigrations.find(code) else {
                 throw DomainError(.migrationNotFound, "bank \(code) has no migration plan (it is not terminated)")

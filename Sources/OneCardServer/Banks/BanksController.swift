@@ -5,7 +5,8 @@ import OneCardStore
 
 /// Bank status and migration plans, and the card's choice of bank.
 struct BanksController {
-    let services: AppServices
+    let banking: BankService
+    let cards: CardService
 
     struct PatchInput: Decodable {
         let status: String?
@@ -60,7 +61,7 @@ struct BanksController {
             let i = try await request.decodeJSON(as: PatchInput.self, context: context)
             let status: Bank.Status? = try i.status.map { try parseEnum($0, "status") }
             if status == nil, i.endpoint == nil { throw DomainError.invalidField("status", "give status or endpoint") }
-            let b = try await services.banking.update(code, status: status, successorCode: i.successorBankCode, choiceDays: i.choiceDays,
+            let b = try await banking.update(code, status: status, successorCode: i.successorBankCode, choiceDays: i.choiceDays,
                                                       endpoint: i.endpoint.map { Optional($0) }, actor: context.identity!.actor)
             return JSONResponse(RegistryController.BankView(b))
         }
@@ -68,7 +69,7 @@ struct BanksController {
         api.add(Endpoint(method: .get, path: "/api/v1/banks/{code}/migration", summary: "A terminated bank's migration plan and its progress",
                          tag: "banks", roles: [.admin, .auditor, .agent], success: (200, "The plan", migration),
                          errors: [.migrationNotFound])) { _, context in
-            JSONResponse(MigrationView(try await services.banking.migration(context.parameters.get("code") ?? "")))
+            JSONResponse(MigrationView(try await banking.migration(context.parameters.get("code") ?? "")))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/banks/{code}/migration/apply",
@@ -76,7 +77,7 @@ struct BanksController {
                          tag: "banks", roles: [.admin], request: .object([("early", .boolean)], required: []),
                          success: (200, "The plan", migration), errors: [.migrationNotFound, .migrationChoiceOpen, .successorNotActive])) { request, context in
             let i = try await request.decodeJSON(as: ApplyInput.self, context: context)
-            let r = try await services.banking.applyMigration(context.parameters.get("code") ?? "", actor: CardsController.actor(context, channel: "admin"),
+            let r = try await banking.applyMigration(context.parameters.get("code") ?? "", actor: CardsController.actor(context, channel: "admin"),
                                                               early: i.early ?? false)
             return JSONResponse(MigrationView(r))
         }
@@ -93,11 +94,11 @@ struct BanksController {
             let i = try await request.decodeJSON(as: AccountInput.self, context: context)
             let identity = context.identity!
             if identity.role == .holder {
-                let card = try await services.cards.card(number)
+                let card = try await cards.card(number)
                 guard card.personId == identity.personId else { throw DomainError.forbidden }
             }
             let channel = identity.role == .holder ? "web" : identity.role == .bank ? "bank" : "counter"
-            let card = try await services.banking.switchAccount(cardNumber: number, bankCode: i.bankCode, accountNumber: i.accountNumber,
+            let card = try await banking.switchAccount(cardNumber: number, bankCode: i.bankCode, accountNumber: i.accountNumber,
                                                                 actor: CardsController.actor(context, channel: channel))
             return JSONResponse(CardAccountView(card))
         }

@@ -14,9 +14,18 @@ struct Actor: Sendable {
 /// Card applications and the card lifecycle. Every change goes through `step` or `transition`, which
 /// write the event in the same transaction as the change, so no path changes a card without a trace.
 struct CardService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
-    var now: Date { services.clock.now() }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    /// The node's issuing region: every card it makes has it as `issuerRegion`.
+    let region: String
+    let policy: JurisdictionPolicy
+    let keys: NodeKeys
+    let passwords: PasswordHasher
+    /// For the clock skew a revoked card's tokens stay listed for.
+    let signingKeys: SigningKeyStore
+    var chipKeys: ChipKeyDeriver { ChipKeyDeriver(master: keys.chipMaster) }
+    var now: Date { clock.now() }
 
     struct ApplicationInput: Sendable {
         var personId: String
@@ -31,9 +40,9 @@ struct CardService: Sendable {
 
     func submit(_ input: ApplicationInput, actor: Actor) async throws -> CardApplication {
         let at = now
-        let policy = services.policy
-        let today = services.today
-        let random = services.random
+        let policy = policy
+        let today = CalendarDay(clock.now())
+        let random = random
         do {
             return try await store.write { s in
                 guard let person = try await s.persons.find(input.personId) else {
@@ -61,7 +70,7 @@ struct CardService: Sendable {
                 if try await s.applications.hasOpen(personId: person.id) {
                     throw DomainError(.applicationInProgress, "this person has an application under way")
                 }
-                let outletRegion = applyOutlet?.regionCode ?? pickupOutlet?.regionCode ?? services.configuration.region
+                let outletRegion = applyOutlet?.regionCode ?? pickupOutlet?.regionCode ?? region
                 let app = CardApplication(
                     id: random.uuid(), personId: person.id, channel: input.channel, applyOutletId: applyOutlet?.id,
                     pickupOutletId: pickupOutlet?.id ?? applyOutlet?.id, delivery: input.delivery, bankCode: bank.code,
@@ -114,11 +123,11 @@ struct CardService: Sendable {
 
     private func attemptStep(_ id: String, _ step: ApplicationStep, reason: String?, actor: Actor) async throws -> (CardApplication, Produced?) {
         let at = now
-        let policy = services.policy
-        let region = services.configuration.region
-        let random = services.random
-        let chipKeys = services.chipKeys
-        let keys = services.keys
+        let policy = policy
+        let region = region
+        let random = random
+        let chipKeys = chipKeys
+        let keys = keys
         return try await store.write { s in
             guard var app = try await s.applications.find(id, lock: true) else {
                 throw DomainError(.applicationNotFound, "no application \(id)")
@@ -182,7 +191,7 @@ struct CardService: Sendable {
         let card = try await store.read { s in try await s.cards.find(number) }
         guard let card else { throw DomainError(.cardNotFound, "no card \(number)") }
         if card.status == .temporarilyLost, let lostAt = card.lostAt,
-           CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: services.policy.temporaryLossLapseDays, now: now) {
+           CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: policy.temporaryLossLapseDays, now: now) {
             return try await transition(number, .lapse, actor: .system).card
         }
         return card
@@ -205,13 +214,13 @@ struct CardService: Sendable {
     /// apply it, write the event.
     func transition(_ number: String, _ action: CardAction, pin: PIN? = nil, actor: Actor) async throws -> TransitionResult {
         let at = now
-        let lapseDays = services.policy.temporaryLossLapseDays
-        let policy = services.policy
-        let region = services.configuration.region
-        let random = services.random
-        let keys = services.keys
-        let skew = services.signingKeys.ring.skew
-        let pinHash: String? = if let pin { try await services.passwords.hash(pin.digits) } else { nil }
+        let lapseDays = policy.temporaryLossLapseDays
+        let policy = policy
+        let region = region
+        let random = random
+        let keys = keys
+        let skew = signingKeys.ring.skew
+        let pinHash: String? = if let pin { try await passwords.hash(pin.digits) } else { nil }
         for attempt in 0..<5 {
             let replacementNumber = CardNumber.random(random).rawValue
             do {
@@ -269,7 +278,7 @@ struct CardService: Sendable {
                 }
                 Counter(label: "onecard_card_transitions_total", dimensions: [("type", action.eventType)]).increment()
                 if let r = result.replacement, let n = try? CardNumber(r.number) {
-                    return TransitionResult(card: result.card, replacement: r, chipKey: services.chipKeys.base64Key(for: n))
+                    return TransitionResult(card: result.card, replacement: r, chipKey: chipKeys.base64Key(for: n))
                 }
                 return result
             } catch where Store.isUniqueViolation(error) && attempt < 4 {
@@ -282,7 +291,7 @@ struct CardService: Sendable {
     /// Lapses every temporary loss report whose period has run out (run periodically by the server).
     @discardableResult
     func lapseDue() async throws -> Int {
-        let cutoff = now.addingTimeInterval(-TimeInterval(services.policy.temporaryLossLapseDays) * 86_400)
+        let cutoff = now.addingTimeInterval(-TimeInterval(policy.temporaryLossLapseDays) * 86_400)
         let due = try await store.read { try await $0.cards.temporarilyLost(before: cutoff) }
         var lapsed = 0
         for number in due {

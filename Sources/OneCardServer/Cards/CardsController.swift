@@ -4,7 +4,7 @@ import OneCardCore
 
 /// Card applications at the agency, cards and their lifecycle, and the holder's own card (`/me`).
 struct CardsController {
-    let services: AppServices
+    let cards: CardService
 
     struct ApplicationInput: Decodable {
         let personId: String; let channel: String; let applyOutletId: String?; let pickupOutletId: String?; let bankCode: String; let delivery: String?
@@ -50,7 +50,7 @@ struct CardsController {
 
     /// Loads a card that the caller may see: staff see every card, a holder only their own.
     func visibleCard(_ number: String, _ context: AppContext) async throws -> Card {
-        let card = try await services.cards.card(number)
+        let card = try await cards.card(number)
         if let id = context.identity, id.role == .holder, id.personId != card.personId { throw DomainError.forbidden }
         return card
     }
@@ -84,10 +84,10 @@ struct CardsController {
                          success: (201, "Submitted", application), errors: applicationErrors)) { request, context in
             let i = try await request.decodeJSON(as: ApplicationInput.self, context: context)
             let channel: ApplicationChannel = try parseEnum(i.channel, "channel")
-            let app = try await services.cards.submit(.init(
+            let app = try await cards.submit(.init(
                 personId: i.personId, channel: channel, applyOutletId: i.applyOutletId, pickupOutletId: i.pickupOutletId,
                 bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))
-            return JSONResponse(ApplicationView(app, now: services.clock.now()), status: .created)
+            return JSONResponse(ApplicationView(app, now: cards.now), status: .created)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/card-applications", summary: "The application queue, soonest deadline first",
@@ -100,14 +100,14 @@ struct CardsController {
             } else {
                 statuses = ApplicationStatus.allCases.filter(\.isOpen)
             }
-            let now = services.clock.now()
-            return JSONResponse(["applications": try await services.cards.queue(statuses: statuses).map { ApplicationView($0, now: now) }])
+            let now = cards.now
+            return JSONResponse(["applications": try await cards.queue(statuses: statuses).map { ApplicationView($0, now: now) }])
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/card-applications/{applicationId}", summary: "One application", tag: "card-applications",
                          roles: staff + [.auditor], success: (200, "The application", application), errors: [.applicationNotFound])) { _, context in
-            let app = try await services.cards.application(context.parameters.get("applicationId") ?? "")
-            return JSONResponse(ApplicationView(app, now: services.clock.now()))
+            let app = try await cards.application(context.parameters.get("applicationId") ?? "")
+            return JSONResponse(ApplicationView(app, now: cards.now))
         }
 
         for step in [ApplicationStep.approve, .reject, .produce, .ready, .collect] {
@@ -125,12 +125,12 @@ struct CardsController {
                              errors: [.applicationNotFound, .invalidTransition, .activeCardExists])) { request, context in
                 var reason: String?
                 if step == .reject { reason = try await request.decodeJSON(as: ReasonInput.self, context: context).reason }
-                let (app, produced) = try await services.cards.step(context.parameters.get("applicationId") ?? "", step, reason: reason,
+                let (app, produced) = try await cards.step(context.parameters.get("applicationId") ?? "", step, reason: reason,
                                                                     actor: Self.actor(context))
                 if let produced {
                     return try Response.json(["cardNumber": produced.cardNumber, "chipKey": produced.chipKey, "status": app.status.rawValue, "applicationId": app.id])
                 }
-                return try Response.json(ApplicationView(app, now: services.clock.now()))
+                return try Response.json(ApplicationView(app, now: cards.now))
             }
         }
 
@@ -143,7 +143,7 @@ struct CardsController {
         api.add(Endpoint(method: .get, path: "/api/v1/cards/{cardNumber}/events", summary: "Every change to a card, from its application on",
                          tag: "cards", roles: staff + [.auditor, .holder], success: (200, "Events in order", events), errors: [.cardNotFound])) { _, context in
             let c = try await visibleCard(context.parameters.get("cardNumber") ?? "", context)
-            return JSONResponse(["events": try await services.cards.events(c.number).map(EventView.init)])
+            return JSONResponse(["events": try await cards.events(c.number).map(EventView.init)])
         }
 
         let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer]
@@ -151,26 +151,26 @@ struct CardsController {
                          roles: staff, request: .object([("pin", .string(pattern: "^[0-9]{6}$"))], required: ["pin"]),
                          success: (200, "Active", card), errors: transitionErrors + [.invalidPin])) { request, context in
             let pin = try PIN(try await request.decodeJSON(as: PinInput.self, context: context).pin)
-            return JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .activate, pin: pin, actor: Self.actor(context)).card))
+            return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .activate, pin: pin, actor: Self.actor(context)).card))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/report-loss", summary: "Report a card lost, temporarily or formally",
                          tag: "cards", roles: staff, request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
                          success: (200, "temporarily_lost or lost", card), errors: transitionErrors)) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
-            return JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .reportLoss(kind), actor: Self.actor(context)).card))
+            return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .reportLoss(kind), actor: Self.actor(context)).card))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/unlock", summary: "Lift a loss report (not after replacement)",
                          tag: "cards", roles: staff, success: (200, "Active", card), errors: transitionErrors)) { _, context in
-            JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .unlock, actor: Self.actor(context)).card))
+            JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .unlock, actor: Self.actor(context)).card))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/replace", summary: "Replace a card; the bank account moves to the new one (换卡不换号)",
                          tag: "cards", roles: staff, request: .object([("reason", .oneOf(ReplaceReason.self))], required: ["reason"]),
                          success: (201, "The new card, with its chip key (shown once)", produced), errors: transitionErrors)) { request, context in
             let reason: ReplaceReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
-            let r = try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .replace(reason), actor: Self.actor(context))
+            let r = try await cards.transition(context.parameters.get("cardNumber") ?? "", .replace(reason), actor: Self.actor(context))
             return JSONResponse(["cardNumber": r.replacement!.number, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
         }
 
@@ -178,13 +178,13 @@ struct CardsController {
                          request: .object([("reason", .oneOf(CancelReason.self))], required: ["reason"]),
                          success: (200, "Cancelled", card), errors: transitionErrors)) { request, context in
             let reason: CancelReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
-            return JSONResponse(CardView(try await services.cards.transition(context.parameters.get("cardNumber") ?? "", .cancel(reason), actor: Self.actor(context)).card))
+            return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .cancel(reason), actor: Self.actor(context)).card))
         }
 
         // MARK: holder self-service
         api.add(Endpoint(method: .get, path: "/api/v1/me/card", summary: "My card", tag: "me", roles: [.holder],
                          success: (200, "My card", card), errors: [.noCard])) { _, context in
-            guard let c = try await services.cards.liveCard(personId: context.identity!.personId!) else {
+            guard let c = try await cards.liveCard(personId: context.identity!.personId!) else {
                 throw DomainError(.noCard, "you hold no card; apply for one")
             }
             return JSONResponse(CardView(c))
@@ -194,10 +194,10 @@ struct CardsController {
                          request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
                          success: (200, "My card", card), errors: [.noCard, .invalidTransition])) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
-            guard let c = try await services.cards.liveCard(personId: context.identity!.personId!) else {
+            guard let c = try await cards.liveCard(personId: context.identity!.personId!) else {
                 throw DomainError(.noCard, "you hold no card")
             }
-            return JSONResponse(CardView(try await services.cards.transition(c.number, .reportLoss(kind), actor: Self.actor(context, channel: "web")).card))
+            return JSONResponse(CardView(try await cards.transition(c.number, .reportLoss(kind), actor: Self.actor(context, channel: "web")).card))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/me/card-applications", summary: "Apply for my card online", tag: "me", roles: [.holder],
@@ -207,16 +207,16 @@ struct CardsController {
             let i = try await request.decodeJSON(as: MeApplicationInput.self, context: context)
             let channel: ApplicationChannel = try parseEnum(i.channel ?? "web", "channel")
             guard channel == .web || channel == .mobile else { throw DomainError(.invalidValue, "channel: web or mobile") }
-            let app = try await services.cards.submit(.init(
+            let app = try await cards.submit(.init(
                 personId: context.identity!.personId!, channel: channel, applyOutletId: nil, pickupOutletId: i.pickupOutletId,
                 bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))
-            return JSONResponse(ApplicationView(app, now: services.clock.now()), status: .created)
+            return JSONResponse(ApplicationView(app, now: cards.now), status: .created)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/card-applications", summary: "My applications and their progress", tag: "me", roles: [.holder],
                          success: (200, "Applications", .object([("applications", .array(application))], required: ["applications"])))) { _, context in
-            let now = services.clock.now()
-            return JSONResponse(["applications": try await services.cards.applications(personId: context.identity!.personId!).map { ApplicationView($0, now: now) }])
+            let now = cards.now
+            return JSONResponse(["applications": try await cards.applications(personId: context.identity!.personId!).map { ApplicationView($0, now: now) }])
         }
     }
 }

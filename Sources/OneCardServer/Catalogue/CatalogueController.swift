@@ -7,8 +7,7 @@ import OneCardStore
 /// The public catalogue (JSON and CSV, filtered by domain, region and alliance), its versions and
 /// changes, drafting and publication, and the credential registry.
 struct CatalogueController {
-    let services: AppServices
-    var catalogue: CatalogueService { CatalogueService(services: services) }
+    let catalogue: CatalogueService
 
     struct DraftInput: Decodable {
         let item: CatalogueItem?
@@ -55,7 +54,7 @@ struct CatalogueController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/catalogue/versions", summary: "Every published version (public)", tag: "catalogue", roles: nil,
                          success: (200, "Versions", .object([("versions", .array(.object([("version", .integer), ("publishedAt", .dateTime), ("publishedBy", .text)], required: ["version", "publishedAt"])))], required: ["versions"])))) { _, _ in
-            let versions = try await services.store.read { try await $0.catalogue.versions() }
+            let versions = try await catalogue.versions()
             return JSONResponse(["versions": versions.map { VersionView(version: $0.version, publishedAt: Timestamp.format($0.publishedAt), publishedBy: $0.publishedBy) }])
         }
 
@@ -92,15 +91,13 @@ struct CatalogueController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/catalogue/drafts", summary: "Draft changes awaiting publication", tag: "catalogue", roles: [.admin],
                          success: (200, "Drafts", .object([("drafts", .array(draft))], required: ["drafts"])))) { _, _ in
-            JSONResponse(["drafts": try await services.store.read { try await $0.catalogue.drafts() }.map(DraftView.init)])
+            JSONResponse(["drafts": try await catalogue.drafts().map(DraftView.init)])
         }
 
         api.add(Endpoint(method: .delete, path: "/api/v1/catalogue/drafts/{code}", summary: "Discard a draft change", tag: "catalogue", roles: [.admin],
                          success: (204, "Discarded", nil), errors: [.draftNotFound])) { _, context in
             let code = context.parameters.get("code") ?? ""
-            guard try await services.store.write({ try await $0.catalogue.discardDraft(code: code) }) else {
-                throw DomainError(.draftNotFound, "no draft for \(code)")
-            }
+            try await catalogue.discardDraft(code: code)
             return Response(status: .noContent)
         }
 
@@ -129,7 +126,7 @@ struct CatalogueController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/credentials", summary: "Registered credentials", tag: "catalogue", roles: [.department, .admin, .auditor],
                          success: (200, "Credentials", .object([("credentials", .array(credential))], required: ["credentials"])))) { _, _ in
-            let list = try await services.store.read { try await $0.catalogue.credentials() }
+            let list = try await catalogue.credentials()
             return JSONResponse(["credentials": list.map {
                 CredentialView(credentialId: $0.id, name: $0.registration.name, domain: $0.registration.domain.rawValue, regions: $0.registration.regions,
                                nationalMandate: $0.registration.nationalMandate, status: $0.status, duplicates: $0.duplicates)

@@ -5,8 +5,10 @@ import OneCardStore
 /// The application catalogue: drafts, numbered publications, the changes between versions, and the
 /// registry of departments' own credentials (BJ art. 8 and 17, CQ art. 7 and 14, GD catalogue articles).
 struct CatalogueService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    let policy: JurisdictionPolicy
 
     struct Published: Sendable { var version: CatalogueVersion?; var items: [CatalogueItem] }
 
@@ -35,15 +37,37 @@ struct CatalogueService: Sendable {
         return try await s.catalogue.item(version: v.version, code: code)
     }
 
+    /// Every published version, newest first.
+    func versions() async throws -> [CatalogueVersion] {
+        try await store.read { try await $0.catalogue.versions() }
+    }
+
+    /// Draft changes awaiting publication.
+    func drafts() async throws -> [CatalogueDraft] {
+        try await store.read { try await $0.catalogue.drafts() }
+    }
+
+    /// Discards the draft change of one item.
+    func discardDraft(code: String) async throws {
+        guard try await store.write({ try await $0.catalogue.discardDraft(code: code) }) else {
+            throw DomainError(.draftNotFound, "no draft for \(code)")
+        }
+    }
+
+    /// Departments' registered cards, certificates and codes.
+    func credentials() async throws -> [(id: String, registration: CredentialRegistration, status: String, duplicates: [String])] {
+        try await store.read { try await $0.catalogue.credentials() }
+    }
+
     func draft(_ item: CatalogueItem, by actor: String) async throws -> CatalogueDraft {
         try item.validate()
-        let d = CatalogueDraft(code: item.code, action: .upsert, item: item, draftedBy: actor, draftedAt: services.clock.now())
+        let d = CatalogueDraft(code: item.code, action: .upsert, item: item, draftedBy: actor, draftedAt: clock.now())
         try await store.write { s in try await s.catalogue.saveDraft(d) }
         return d
     }
 
     func draftWithdrawal(code: String, by actor: String) async throws -> CatalogueDraft {
-        let d = CatalogueDraft(code: code, action: .withdraw, item: nil, draftedBy: actor, draftedAt: services.clock.now())
+        let d = CatalogueDraft(code: code, action: .withdraw, item: nil, draftedBy: actor, draftedAt: clock.now())
         try await store.write { s in
             guard try await publishedItem(code, in: s) != nil else {
                 throw DomainError(.itemNotInCatalogue, "\(code) is not in the published catalogue")
@@ -55,7 +79,7 @@ struct CatalogueService: Sendable {
 
     /// Applies every draft to the latest version and publishes the result as the next version.
     func publish(by actor: String) async throws -> CatalogueVersion {
-        let at = services.clock.now()
+        let at = clock.now()
         return try await store.write { s in
             let drafts = try await s.catalogue.drafts()
             guard !drafts.isEmpty else { throw DomainError(.nothingToPublish, "there are no draft changes") }
@@ -79,8 +103,8 @@ struct CatalogueService: Sendable {
     /// Publishes the jurisdiction pack's seed list as the first version (used by `--demo`).
     func seedIfEmpty(by actor: String) async throws {
         guard try await published().version == nil else { return }
-        for item in services.policy.seedCatalogue { _ = try await draft(item, by: actor) }
-        if !services.policy.seedCatalogue.isEmpty { _ = try await publish(by: actor) }
+        for item in policy.seedCatalogue { _ = try await draft(item, by: actor) }
+        if !policy.seedCatalogue.isEmpty { _ = try await publish(by: actor) }
     }
 
     func changes(version v: Int64) async throws -> (CatalogueVersion, CatalogueDiff) {
@@ -115,10 +139,10 @@ struct CatalogueService: Sendable {
         if !duplicates.isEmpty, !c.nationalMandate {
             throw DomainError(.duplicatesCatalogue, "the social security card already serves this: \(duplicates.joined(separator: ", ")); use the card instead of a new credential")
         }
-        let id = services.random.uuid()
+        let id = random.uuid()
         let status = duplicates.isEmpty ? "registered" : "for_fusion"
         try await store.write { s in
-            try await s.catalogue.registerCredential(id: id, c, status: status, duplicates: duplicates, by: actor, at: services.clock.now())
+            try await s.catalogue.registerCredential(id: id, c, status: status, duplicates: duplicates, by: actor, at: clock.now())
         }
         return (id, status, duplicates)
     }

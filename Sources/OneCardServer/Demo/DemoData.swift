@@ -79,8 +79,8 @@ public enum DemoData {
             _ = try await cards.transition(cardNumber, .activate, pin: try PIN("123456"), actor: agent)
         }
         // The jurisdiction pack's catalogue, published as version 1, and believable venues with a terminal each.
-        try await CatalogueService(services: services).seedIfEmpty(by: "system:demo")
-        let venues = VenueService(services: services)
+        try await services.catalogue.seedIfEmpty(by: "system:demo")
+        let venues = services.venues
         for v in services.policy.demoVenues {
             let venue = try await venues.create(.init(name: v.name, operatorUscc: v.operatorUscc, type: v.type, regionCode: v.regionCode,
                                                       address: v.address, accessibility: v.accessibility, unifiedLogo: v.unifiedLogo,

@@ -8,7 +8,7 @@ import OneCardStore
 /// The holder's e-card and QR codes, and the public trust list and revocation list that let venues
 /// verify QR codes offline.
 struct ECardController {
-    let services: AppServices
+    let ecards: ECardService
 
     struct DeviceInput: Decodable { let deviceId: String }
 
@@ -30,19 +30,19 @@ struct ECardController {
                          tag: "ecard", roles: [.holder], request: .object([("deviceId", .text)], required: ["deviceId"]),
                          success: (201, "The e-card", ecard), errors: [.noCard, .cardNotActive])) { request, context in
             let i = try await request.decodeJSON(as: DeviceInput.self, context: context)
-            let e = try await services.ecards.issue(personId: context.identity!.personId!, deviceId: i.deviceId,
+            let e = try await ecards.issue(personId: context.identity!.personId!, deviceId: i.deviceId,
                                                     actor: Actor(name: context.identity!.actor, channel: "mobile"))
             return JSONResponse(ECardView(e), status: .created)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/ecard", summary: "My e-card", tag: "ecard", roles: [.holder],
                          success: (200, "The e-card", ecard), errors: [.noEcard])) { _, context in
-            JSONResponse(ECardView(try await services.ecards.ecard(personId: context.identity!.personId!)))
+            JSONResponse(ECardView(try await ecards.ecard(personId: context.identity!.personId!)))
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/me/ecard/qr", summary: "A fresh QR token (JWS, EdDSA, 60 s)", tag: "ecard", roles: [.holder],
                          success: (200, "The token", qr), errors: qrErrors)) { _, context in
-            let t = try await services.ecards.qrToken(personId: context.identity!.personId!)
+            let t = try await ecards.qrToken(personId: context.identity!.personId!)
             return JSONResponse(["token": t.token, "expiresAt": Timestamp.format(t.expiresAt)])
         }
 
@@ -50,7 +50,7 @@ struct ECardController {
             api.add(Endpoint(method: .get, path: "/api/v1/me/ecard/qr.\(suffix)", summary: "A QR image of a fresh token (error correction M)",
                              tag: "ecard", roles: [.holder], success: (200, "The QR code; X-Token-Expires-At says until when", nil),
                              successContentType: type, errors: qrErrors)) { _, context in
-                let t = try await services.ecards.qrToken(personId: context.identity!.personId!)
+                let t = try await ecards.qrToken(personId: context.identity!.personId!)
                 let code = try QRCode(t.token)
                 var headers = HTTPFields()
                 headers[.contentType] = type
@@ -66,7 +66,7 @@ struct ECardController {
         ], required: ["kty", "crv", "x", "kid", "use", "iss"]))
         api.add(Endpoint(method: .get, path: "/api/v1/trust/jwks", summary: "Public keys of every issuing region this node trusts (cacheable)",
                          tag: "trust", roles: nil, success: (200, "JWKS", .object([("keys", .array(jwk))], required: ["keys"])))) { _, _ in
-            var r = try Response.json(services.signingKeys.ring.jwks(at: services.clock.now()))
+            var r = try Response.json(ecards.trustList())
             r.headers[.cacheControl] = "public, max-age=300"
             return r
         }
@@ -79,7 +79,7 @@ struct ECardController {
                          tag: "trust", roles: nil, query: since,
                          success: (200, "Revocation delta", .object([("seq", .integer), ("iss", .text), ("entries", .array(entry))], required: ["seq", "entries"])),
                          errors: [.invalidValue])) { request, _ in
-            var r = try Response.json(try await revocations(request))
+            var r = try Response.json(try await ecards.revocations(since: try Self.since(request)))
             r.headers[.cacheControl] = "public, max-age=15"
             return r
         }
@@ -87,18 +87,17 @@ struct ECardController {
         api.add(Endpoint(method: .get, path: "/api/v1/trust/revocations.jws", summary: "The same delta signed by this node (JWS, typ onecard-revocations+jwt)",
                          tag: "trust", roles: nil, query: since, success: (200, "Compact JWS", nil), successContentType: "application/jose",
                          errors: [.invalidValue])) { request, _ in
-            let doc = try await revocations(request)
+            let signed = try await ecards.signedRevocations(since: try Self.since(request))
             var headers = HTTPFields()
             headers[.contentType] = "application/jose"
             headers[.cacheControl] = "public, max-age=15"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: doc.signed(with: services.signingKeys.ring.current))))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: signed)))
         }
     }
 
-    func revocations(_ request: Request) async throws -> RevocationDocument {
+    static func since(_ request: Request) throws(DomainError) -> Int64 {
         let raw = request.uri.queryParameters.get("since") ?? "0"
         guard let since = Int64(raw), since >= 0 else { throw DomainError(.invalidValue, "since: a non-negative integer") }
-        let (seq, entries) = try await services.store.read { try await $0.trust.revocations(since: since) }
-        return RevocationDocument(seq: seq, iss: services.configuration.region, entries: entries)
+        return since
     }
 }

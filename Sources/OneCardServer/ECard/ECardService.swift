@@ -5,8 +5,12 @@ import OneCardStore
 /// The electronic social security card (same validity as the physical one, GD art. 2) and its
 /// dynamic QR codes.
 struct ECardService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    let cards: CardService
+    let registry: RegistryService
+    let tokens: QRTokens
 
     /// Issues (or re-binds to a new device) the e-card of a holder whose physical card is active.
     func issue(personId: String, deviceId: String, actor: Actor) async throws -> ECard {
@@ -14,9 +18,9 @@ struct ECardService: Sendable {
         guard (1...128).contains(device.count), device.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
             throw DomainError(.invalidField, "deviceId: 1 to 128 ASCII characters")
         }
-        let at = services.clock.now()
-        let random = services.random
-        guard let card = try await services.cards.liveCard(personId: personId) else {
+        let at = clock.now()
+        let random = random
+        guard let card = try await cards.liveCard(personId: personId) else {
             throw DomainError(.noCard, "you hold no card; apply for one")
         }
         return try await store.write { s in
@@ -45,7 +49,7 @@ struct ECardService: Sendable {
     }
 
     func ecard(personId: String) async throws -> ECard {
-        _ = try await services.cards.liveCard(personId: personId)  // lets a due temporary loss lapse first
+        _ = try await cards.liveCard(personId: personId)  // lets a due temporary loss lapse first
         guard let e = try await store.read({ try await $0.ecards.find(personId: personId) }) else {
             throw DomainError(.noEcard, "you have no e-card yet; issue one for your device")
         }
@@ -55,19 +59,33 @@ struct ECardService: Sendable {
     /// A fresh QR token for the holder's active e-card.
     func qrToken(personId: String) async throws -> IssuedQRToken {
         let e = try await ecard(personId: personId)
-        let card = try await services.cards.card(e.cardNumber)
+        let card = try await cards.card(e.cardNumber)
         guard card.status == .active, e.status == .active else {
             throw DomainError(.cardNotActive, "the card is \(card.status.rawValue); QR codes are issued for an active card only")
         }
-        let person = try await services.registry.person(personId)
+        let person = try await registry.person(personId)
         let number = try CardNumber(card.number)
-        let ring = services.signingKeys.ring
-        let issued = services.qrIssuer(ring: ring).issue(
-            for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: services.today), key: ring.current)
+        let ring = tokens.keys.ring
+        let issued = tokens.issuer(ring: ring).issue(
+            for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(clock.now())), key: ring.current)
         try await store.write { s in
-            try await s.trust.recordToken(jti: issued.claims.jti, cardNumber: card.number, issuedAt: services.clock.now(), expiresAt: issued.expiresAt)
+            try await s.trust.recordToken(jti: issued.claims.jti, cardNumber: card.number, issuedAt: clock.now(), expiresAt: issued.expiresAt)
         }
         return issued
+    }
+
+    /// The public keys of every issuing region this node trusts.
+    func trustList() -> JWKS { tokens.keys.ring.jwks(at: clock.now()) }
+
+    /// What changed on the revocation list after `since`, as this node publishes it.
+    func revocations(since: Int64) async throws -> RevocationDocument {
+        let (seq, entries) = try await store.read { try await $0.trust.revocations(since: since) }
+        return RevocationDocument(seq: seq, iss: tokens.region, entries: entries)
+    }
+
+    /// The same delta signed with this node's current key (JWS).
+    func signedRevocations(since: Int64) async throws -> String {
+        try await revocations(since: since).signed(with: tokens.keys.ring.current)
     }
 
     /// Keeps the e-card in step with its physical card and publishes the card's new status on the

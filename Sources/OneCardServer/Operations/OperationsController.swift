@@ -7,7 +7,7 @@ import Prometheus
 
 /// Health, Prometheus metrics and the OpenAPI document.
 struct OperationsController {
-    let services: AppServices
+    let health: HealthService
 
     /// One registry per process, bootstrapped into swift-metrics the first time it is needed.
     static let metrics: PrometheusCollectorRegistry = {
@@ -21,7 +21,7 @@ struct OperationsController {
                          success: (200, "ok", .object([("status", .string(values: ["ok"]))], required: ["status"])),
                          errors: [.databaseUnavailable])) { _, context in
             do {
-                _ = try await services.store.read { try await $0.db.raw("SELECT 1 AS one").all() }
+                try await health.checkDatabase()
             } catch {
                 context.logger.error("health check: database unreachable: \(error)")
                 throw DomainError(.databaseUnavailable, "the database does not answer")

@@ -6,10 +6,14 @@ import OneCardStore
 /// The administrator's pages: the catalogue editor (draft, withdraw, publish, compare versions),
 /// venues and terminals (the key shown once), outlets, banks and staff users.
 struct AdminPages {
-    let services: AppServices
+    let registry: RegistryService
+    let accounts: AccountService
+    let banking: BankService
+    let catalogue: CatalogueService
+    let venues: VenueService
+    let policy: JurisdictionPolicy
+    let clock: Clock
     let renderer: PageRenderer
-    var catalogue: CatalogueService { CatalogueService(services: services) }
-    var venues: VenueService { VenueService(services: services) }
 
     static let signIn = "/staff/signin"
 
@@ -49,9 +53,7 @@ struct AdminPages {
         pages.post("/admin/catalogue/discard") { _, context in
             _ = try context.require([.admin], signIn: Self.signIn)
             let code = try context.form.required("code")
-            guard try await services.store.write({ try await $0.catalogue.discardDraft(code: code) }) else {
-                throw DomainError(.draftNotFound, "no draft for \(code)")
-            }
+            try await catalogue.discardDraft(code: code)
             return Response.seeOther("/admin/catalogue")
         }
 
@@ -103,7 +105,7 @@ struct AdminPages {
         pages.post("/admin/outlets/{outletId}") { _, context in
             let me = try context.require([.admin], signIn: Self.signIn)
             let f = context.form
-            _ = try await services.registry.updateOutlet(context.parameters.get("outletId") ?? "", name: try f.required("name"), address: try f.required("address"),
+            _ = try await registry.updateOutlet(context.parameters.get("outletId") ?? "", name: try f.required("name"), address: try f.required("address"),
                                                          services: f.all("services"), hours: try f.required("hours"), accessibility: f.list("accessibility"),
                                                          actor: me.actor)
             return Response.seeOther("/admin/outlets")
@@ -112,7 +114,7 @@ struct AdminPages {
         pages.post("/admin/outlets") { _, context in
             _ = try context.require([.admin], signIn: Self.signIn)
             let f = context.form
-            _ = try await services.registry.createOutlet(Outlet(
+            _ = try await registry.createOutlet(Outlet(
                 id: "", name: try f.required("name"), regionCode: try f.required("regionCode"), address: try f.required("address"),
                 services: f.all("services"), hours: try f.required("hours"),
                 accessibility: f.list("accessibility")))
@@ -129,7 +131,7 @@ struct AdminPages {
             let f = context.form
             guard let from = CalendarDay(try f.required("agreementFrom")) else { throw DomainError.invalidField("agreementFrom", "a date YYYY-MM-DD") }
             guard let to = CalendarDay(try f.required("agreementTo")) else { throw DomainError.invalidField("agreementTo", "a date YYYY-MM-DD") }
-            _ = try await services.registry.createBank(Bank(code: try f.required("code").uppercased(), name: try f.required("name"),
+            _ = try await registry.createBank(Bank(code: try f.required("code").uppercased(), name: try f.required("name"),
                                                             agreementFrom: from, agreementTo: to, endpoint: f["endpoint"], status: .active))
             return Response.seeOther("/admin/banks")
         }
@@ -144,7 +146,7 @@ struct AdminPages {
                 guard let days = Int(raw) else { throw DomainError.invalidField("choiceDays", "0 to 365") }
                 choiceDays = days
             }
-            _ = try await services.banking.update(context.parameters.get("code") ?? "", status: status, successorCode: f["successorBankCode"],
+            _ = try await banking.update(context.parameters.get("code") ?? "", status: status, successorCode: f["successorBankCode"],
                                                   choiceDays: choiceDays, endpoint: nil, actor: me.actor)
             return Response.seeOther("/admin/banks")
         }
@@ -152,13 +154,13 @@ struct AdminPages {
         // The successor now, before the holders' choice period ends (as `POST /api/v1/banks/{code}/migration/apply` with early=true).
         pages.post("/admin/banks/{code}/migration/apply") { _, context in
             let me = try context.require([.admin], signIn: Self.signIn)
-            _ = try await services.banking.applyMigration(context.parameters.get("code") ?? "", actor: Actor(name: me.actor, channel: "admin"), early: true)
+            _ = try await banking.applyMigration(context.parameters.get("code") ?? "", actor: Actor(name: me.actor, channel: "admin"), early: true)
             return Response.seeOther("/admin/banks")
         }
 
         pages.get("/admin/users") { _, context in
             let me = try context.require([.admin], signIn: Self.signIn)
-            let users = try await services.store.read { try await $0.users.list() }
+            let users = try await accounts.staffUsers()
             return renderer.page("admin-users", title: context.t("admin_users"), [
                 "users": users.map { ["username": $0.username, "role": context.t("role_\($0.role.rawValue)"), "disabled": $0.disabled,
                                       "createdAt": PageTime.dateTime($0.createdAt), "canDisable": !$0.disabled && $0.username != me.subject] as [String: Any] },
@@ -172,25 +174,25 @@ struct AdminPages {
             guard let role = Role(rawValue: try f.required("role")), Role.staff.contains(role) else {
                 throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
             }
-            _ = try await services.accounts.createStaff(username: try f.required("username"), password: try f.required("password"), role: role, by: me.actor)
+            _ = try await accounts.createStaff(username: try f.required("username"), password: try f.required("password"), role: role, by: me.actor)
             return Response.seeOther("/admin/users")
         }
 
         pages.post("/admin/users/{username}/disable") { _, context in
             let me = try context.require([.admin], signIn: Self.signIn)
-            _ = try await services.accounts.disableStaff(username: context.parameters.get("username") ?? "", by: me)
+            _ = try await accounts.disableStaff(username: context.parameters.get("username") ?? "", by: me)
             return Response.seeOther("/admin/users")
         }
     }
 
     func cataloguePage(_ context: PageContext, edit: String?) async throws -> Response {
         let published = try await catalogue.published()
-        let (drafts, versions) = try await services.store.read { s in (try await s.catalogue.drafts(), try await s.catalogue.versions()) }
+        let (drafts, versions) = (try await catalogue.drafts(), try await catalogue.versions())
         let editing = edit.flatMap { code in published.items.first { $0.code == code } }
         let form: [String: Any] = [
             "code": editing?.code ?? "", "name": editing?.name ?? "", "scenario": editing?.scenario ?? "",
-            "regions": editing?.regions.joined(separator: " ") ?? services.policy.regionCode, "issuers": editing?.issuers.joined(separator: " ") ?? "*",
-            "legalBasis": editing?.legalBasis ?? "", "effectiveFrom": editing?.effectiveFrom.description ?? services.today.description,
+            "regions": editing?.regions.joined(separator: " ") ?? policy.regionCode, "issuers": editing?.issuers.joined(separator: " ") ?? "*",
+            "legalBasis": editing?.legalBasis ?? "", "effectiveFrom": editing?.effectiveFrom.description ?? CalendarDay(clock.now()).description,
             "domains": Domain.allCases.map { ["value": $0.rawValue, "label": context.t("domain_\($0.rawValue)"), "selected": $0 == editing?.domain] as [String: Any] },
             "levels": CatalogueLevel.allCases.map { ["value": $0.rawValue, "label": context.t("level_\($0.rawValue)"), "selected": $0 == (editing?.level ?? .provincial)] as [String: Any] },
             "forms": CardForm.allCases.map { ["value": $0.rawValue, "label": context.t("form_\($0.rawValue)"), "checked": editing?.cardForms.contains($0) ?? true] as [String: Any] },
@@ -212,7 +214,7 @@ struct AdminPages {
 
     /// Every outlet, and the form that publishes a new one or, with `edit`, changes one.
     func outletsPage(_ context: PageContext, edit: String?) async throws -> Response {
-        let outlets = try await services.store.read { try await $0.outlets.list() }
+        let outlets = try await registry.outlets()
         let editing = edit.flatMap { id in outlets.first { $0.id == id } }
         return renderer.page("admin-outlets", title: context.t("admin_outlets"), [
             "outlets": outlets.map { ["id": $0.id, "name": $0.name, "address": $0.address, "hours": $0.hours, "regionCode": $0.regionCode,
@@ -230,7 +232,7 @@ struct AdminPages {
 
     /// Every bank with the changes its status allows (the rule is `BankStatusChange`); a terminated bank shows its migration plan.
     func banksPage(_ context: PageContext) async throws -> Response {
-        let banks = try await services.store.read { try await $0.banks.list() }
+        let banks = try await registry.banks()
         var rows: [[String: Any]] = []
         for b in banks {
             func allowed(_ to: Bank.Status) -> Bool {
@@ -243,7 +245,7 @@ struct AdminPages {
                 "successors": banks.filter { $0.code != b.code && $0.status == .active }.map { ["code": $0.code, "name": $0.name] },
                 "defaultChoiceDays": BankService.defaultChoiceDays,
             ]
-            if b.status == .terminated, let report = try? await services.banking.migration(b.code) {
+            if b.status == .terminated, let report = try? await banking.migration(b.code) {
                 let m = report.migration
                 row["migration"] = [
                     "successor": m.successorCode, "chooseBy": PageTime.dateTime(m.chooseBy), "applied": m.status == .applied,
@@ -258,11 +260,7 @@ struct AdminPages {
 
     func venuesPage(_ context: PageContext) async throws -> Response {
         let published = try await catalogue.published()
-        let list = try await services.store.read { s -> [(Venue, [Terminal])] in
-            var out: [(Venue, [Terminal])] = []
-            for v in try await s.venues.list() { out.append((v, try await s.venues.terminals(venueId: v.id))) }
-            return out
-        }
+        let list = try await venues.listWithTerminals()
         return renderer.page("admin-venues", title: context.t("admin_venues"), [
             "venues": list.map { v, terminals -> [String: Any] in
                 ["id": v.id, "venueId": v.id, "name": v.name, "type": context.t("vt_\(v.type.rawValue)"), "regionCode": v.regionCode, "address": v.address,

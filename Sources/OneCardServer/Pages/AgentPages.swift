@@ -7,7 +7,10 @@ import OneCardStore
 /// person and applying at the counter on their behalf, finding a card by number or ID number (posted,
 /// never in a URL), lifecycle actions with reasons, and a card's history.
 struct AgentPages {
-    let services: AppServices
+    let registry: RegistryService
+    let cards: CardService
+    let policy: JurisdictionPolicy
+    let clock: Clock
     let renderer: PageRenderer
 
     static let signIn = "/staff/signin"
@@ -30,7 +33,7 @@ struct AgentPages {
             let me = try context.require(Self.staff, signIn: Self.signIn)
             let f = context.form
             do {
-                let person = try await services.registry.registerPerson(
+                let person = try await registry.registerPerson(
                     idType: try parseEnum(try f.required("idType"), "idType"), idNumber: try f.required("idNumber").uppercased(),
                     name: try f.required("name"), phone: try f.required("phone"), address: f["address"], actor: me.actor)
                 return try await applyPage(context, person: person, notice: context.t("person_registered"))
@@ -52,14 +55,14 @@ struct AgentPages {
             var person: Person?
             do {
                 if let id = f["personId"] {
-                    person = try await services.registry.person(id)
+                    person = try await registry.person(id)
                 } else {
                     let idNumber = try f.required("idNumber").uppercased()
-                    person = try await services.store.read { try await $0.persons.find(idNumber: idNumber) }
+                    person = try await registry.person(idNumber: idNumber)
                     guard person != nil else { throw DomainError(.personNotFound, "no person with that ID number; register them first") }
                 }
                 let delivery: Delivery = try parseEnum(f["delivery"] ?? "pickup", "delivery")
-                _ = try await services.cards.submit(.init(
+                _ = try await cards.submit(.init(
                     personId: person!.id, channel: .counter, applyOutletId: try f.required("applyOutletId"),
                     pickupOutletId: delivery == .pickup ? f["pickupOutletId"] : nil, bankCode: try f.required("bankCode"), delivery: delivery),
                     actor: Actor(name: me.actor, channel: "counter"))
@@ -72,7 +75,7 @@ struct AgentPages {
         pages.post("/agent/applications/{applicationId}/{step}") { _, context in
             let me = try context.require(Self.staff, signIn: Self.signIn)
             guard let step = ApplicationStep(rawValue: context.parameters.get("step") ?? "") else { throw HTTPError(.notFound) }
-            let (app, produced) = try await services.cards.step(context.parameters.get("applicationId") ?? "", step, reason: context.form["reason"],
+            let (app, produced) = try await cards.step(context.parameters.get("applicationId") ?? "", step, reason: context.form["reason"],
                                                                 actor: Actor(name: me.actor, channel: "counter"))
             if let produced {
                 return renderer.page("produced", title: context.t("produced_title"), [
@@ -87,12 +90,12 @@ struct AgentPages {
             let value = try context.form.required("value").uppercased()
             let card: Card
             if context.form["by"] == "id" {
-                guard let person = try await services.store.read({ try await $0.persons.find(idNumber: value) }),
-                      let c = try await services.cards.liveCard(personId: person.id)
+                guard let person = try await registry.person(idNumber: value),
+                      let c = try await cards.liveCard(personId: person.id)
                 else { throw DomainError(.cardNotFound, "no live card for that ID number") }
                 card = c
             } else {
-                card = try await services.cards.card(value)
+                card = try await cards.card(value)
             }
             return try await cardPage(card, context)
         }
@@ -102,8 +105,8 @@ struct AgentPages {
             let me = try context.require(Self.staff, signIn: Self.signIn)
             let purpose = try context.form.required("purpose")
             guard purpose.count <= 200 else { throw DomainError.invalidField("purpose", "at most 200 characters") }
-            let card = try await services.cards.card(try context.form.required("cardNumber"))
-            let person = try await services.registry.unmaskedPerson(card.personId, purpose: purpose, actor: me.actor)
+            let card = try await cards.card(try context.form.required("cardNumber"))
+            let person = try await registry.unmaskedPerson(card.personId, purpose: purpose, actor: me.actor)
             return try await cardPage(card, context, full: person)
         }
 
@@ -121,7 +124,7 @@ struct AgentPages {
             case "cancel": action = .cancel(try parseEnum(try form.required("reason"), "reason"))
             default: throw DomainError(.invalidValue, "action: activate, report_loss, unlock, replace or cancel")
             }
-            let result = try await services.cards.transition(number, action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
+            let result = try await cards.transition(number, action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
             if let replacement = result.replacement {
                 return try await cardPage(replacement, context, notice: context.t("replaced_title"), chipKey: result.chipKey)
             }
@@ -140,8 +143,8 @@ struct AgentPages {
 
     /// The counter application form: the applying outlet (where the agent sits), pick-up or mail, the bank.
     func applyPage(_ context: PageContext, person: Person? = nil, notice: String? = nil, error: DomainError? = nil) async throws -> Response {
-        let (outlets, banks) = try await services.store.read { s in (try await s.outlets.list(), try await s.banks.list()) }
-        let today = services.today
+        let (outlets, banks) = (try await registry.outlets(), try await registry.banks())
+        let today = CalendarDay(clock.now())
         let f = context.form
         var d = PagesController.errorView(error, context)
         if let person {
@@ -157,19 +160,15 @@ struct AgentPages {
             ["id": $0.id, "name": $0.name, "address": $0.address, "selected": $0.id == f["pickupOutletId"]] as [String: Any]
         }
         d["banks"] = banks.filter { $0.acceptsNewCards(on: today) }.map { ["code": $0.code, "name": $0.name, "selected": $0.code == f["bankCode"]] as [String: Any] }
-        d["timeLimit"] = String(format: context.t("guide_time_limit_text"), services.policy.applicationTimeLimitDays)
+        d["timeLimit"] = String(format: context.t("guide_time_limit_text"), policy.applicationTimeLimitDays)
         return renderer.page("agent-apply", title: context.t("agent_apply_title"), d, context: context,
                              status: error.map { Problem.status(for: $0.kind) } ?? .ok, back: "/agent/apply")
     }
 
     func queuePage(_ context: PageContext, notice: String? = nil) async throws -> Response {
-        let apps = try await services.cards.queue(statuses: ApplicationStatus.allCases.filter(\.isOpen))
-        let now = services.clock.now()
-        let persons = try await services.store.read { s in
-            var out: [String: Person] = [:]
-            for a in apps where out[a.personId] == nil { out[a.personId] = try await s.persons.find(a.personId) }
-            return out
-        }
+        let apps = try await cards.queue(statuses: ApplicationStatus.allCases.filter(\.isOpen))
+        let now = clock.now()
+        let persons = try await registry.persons(ids: apps.map(\.personId))
         let rows: [[String: Any]] = apps.map { a in
             var row = ResidentPages.applicationView(a, now: now, context)
             let p = persons[a.personId]
@@ -188,11 +187,11 @@ struct AgentPages {
     }
 
     func cardPage(_ card: Card, _ context: PageContext, full: Person? = nil, notice: String? = nil, chipKey: String? = nil) async throws -> Response {
-        let (person, banks) = try await services.store.read { s in (try await s.persons.find(card.personId), try await s.banks.list()) }
-        let events = try await services.cards.events(card.number)
+        let (person, banks) = (try? await registry.person(card.personId), try await registry.banks())
+        let events = try await cards.events(card.number)
         func allowed(_ a: CardAction) -> Bool { (try? CardLifecycle.next(from: card.status, a)) != nil }
         var d: [String: Any] = [
-            "card": ResidentPages(services: services, renderer: renderer).cardView(card, banks: banks, context),
+            "card": ResidentPages.cardView(card, banks: banks, context),
             "cardNumber": card.number,
             "holder": person.map { "\(Mask.name($0.name))（\(Mask.idNumber($0.idNumber.value))）" } ?? "",
             "events": events.map { e -> [String: Any] in

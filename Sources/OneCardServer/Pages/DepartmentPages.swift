@@ -9,10 +9,10 @@ import OneCardStore
 /// status, totals and payments with approval by a second person, execution and retry. The roles are the
 /// API's: departments and administrators act; an auditor may read a batch.
 struct DepartmentPages {
-    let services: AppServices
+    let payments: PaymentService
+    let registry: RegistryService
+    let random: RandomSource
     let renderer: PageRenderer
-    var payments: PaymentService { services.payments }
-    var api: PaymentsController { PaymentsController(services: services) }
 
     static let signIn = "/staff/signin"
     /// Who may create programmes, upload, approve, execute and retry (as `POST /api/v1/programmes` and `/batches`).
@@ -57,7 +57,7 @@ struct DepartmentPages {
             do {
                 let text = try f.required("csv")
                 let body = AsyncStream<ByteBuffer> { c in c.yield(ByteBuffer(string: text)); c.finish() }
-                let result = try await api.uploadCSV(body, programmeId: programme.id, actor: me.actor, idempotencyKey: f["uploadKey"])
+                let result = try await payments.upload(body, programmeId: programme.id, actor: me.actor, idempotencyKey: f["uploadKey"])
                 return Response.seeOther("/department/batches/\(result.batchId)?notice=batch_uploaded")
             } catch let e as DomainError {
                 return try await programmePage(programme, context, error: e, csv: f["csv"] ?? "")
@@ -95,15 +95,8 @@ struct DepartmentPages {
 
     /// Every programme with its batches, and the form that creates a programme.
     func homePage(_ context: PageContext, error: DomainError? = nil, form: Form = Form()) async throws -> Response {
-        let list = try await services.store.read { s -> [(Programme, [(PaymentBatch, BatchTotals)])] in
-            var out: [(Programme, [(PaymentBatch, BatchTotals)])] = []
-            for p in try await s.payments.programmes() {
-                var batches: [(PaymentBatch, BatchTotals)] = []
-                for b in try await s.payments.batches(programmeId: p.id) { batches.append((b, try await s.payments.totals(batchId: b.id))) }
-                out.append((p, batches))
-            }
-            return out
-        }
+        var list: [(Programme, [(PaymentBatch, BatchTotals)])] = []
+        for p in try await payments.programmes() { list.append((p, try await payments.batchesWithTotals(programmeId: p.id))) }
         var d = PagesController.errorView(error, context)
         d["programmes"] = list.map { p, batches -> [String: Any] in
             var row = Self.programmeView(p, context)
@@ -128,11 +121,7 @@ struct DepartmentPages {
 
     /// A programme, its batches and the upload form.
     func programmePage(_ p: Programme, _ context: PageContext, error: DomainError? = nil, csv: String = "") async throws -> Response {
-        let batches = try await services.store.read { s in
-            var out: [(PaymentBatch, BatchTotals)] = []
-            for b in try await s.payments.batches(programmeId: p.id) { out.append((b, try await s.payments.totals(batchId: b.id))) }
-            return out
-        }
+        let batches = try await payments.batchesWithTotals(programmeId: p.id)
         var d = PagesController.errorView(error, context)
         d["programme"] = Self.programmeView(p, context)
         d["batches"] = batches.map { b, t in
@@ -141,7 +130,7 @@ struct DepartmentPages {
         d["hasBatches"] = !batches.isEmpty
         d["canUpload"] = context.identity.map { Self.staff.contains($0.role) } ?? false
         d["csv"] = csv.isEmpty ? BatchCSV.header.joined(separator: ",") + "\n" : csv
-        d["uploadKey"] = services.random.uuid()
+        d["uploadKey"] = random.uuid()
         return renderer.page("department-programme", title: p.name, d, context: context,
                              status: error.map { Problem.status(for: $0.kind) } ?? .ok, back: "/department/programmes/\(p.id)")
     }
@@ -151,15 +140,11 @@ struct DepartmentPages {
     func batchPage(_ id: String, _ context: PageContext, after: Int, error: DomainError? = nil, notice: String? = nil) async throws -> Response {
         let batch = try await payments.batch(id)
         let programme = try await payments.programme(batch.programmeId)
-        let view = try await api.view(batch)
+        let view = PaymentsController.BatchView(batch, try await payments.totals(batchId: id))
         let limit = Self.pageSize
-        let (rejected, list, persons) = try await services.store.read { s -> ([RejectedLine], [Payment], [String: Person]) in
-            let rejected = try await s.payments.rejections(batchId: id)
-            let list = try await s.payments.list(batchId: id, afterLine: max(0, after), limit: limit)
-            var persons: [String: Person] = [:]
-            for p in list where persons[p.personId] == nil { persons[p.personId] = try await s.persons.find(p.personId) }
-            return (rejected, list, persons)
-        }
+        let rejected = try await payments.rejections(batchId: id)
+        let list = try await payments.payments(batchId: id, afterLine: max(0, after), limit: limit)
+        let persons = try await registry.persons(ids: list.map(\.personId))
         let canAct = context.identity.map { Self.staff.contains($0.role) } ?? false
         let c = view.counts, t = view.totals
         var d = PagesController.errorView(error, context)

@@ -105,7 +105,9 @@ enum PageCookie {
 /// every error into a friendly page with the API's stable code, in the reader's language.
 struct PageMiddleware: RouterMiddleware {
     typealias Context = PageContext
-    let services: AppServices
+    let sessions: SessionTokens
+    let venues: VenueService
+    let random: RandomSource
     let renderer: PageRenderer
 
     func handle(_ request: Request, context: PageContext, next: (Request, PageContext) async throws -> Response) async throws -> Response {
@@ -120,12 +122,12 @@ struct PageMiddleware: RouterMiddleware {
         if let nonce = cookies[PageCookie.csrf], nonce.count == 43, nonce.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
             context.nonce = nonce
         } else {
-            context.nonce = Base64URL.encode(services.random.bytes(32))
+            context.nonce = Base64URL.encode(random.bytes(32))
             setCookies.append(PageCookie.set(PageCookie.csrf, context.nonce, secure: context.secure))
         }
         if let token = cookies[PageCookie.session], !token.isEmpty {
             // Terminals keep their API key in the cookie (revoking the key ends the session at once); people a session token.
-            let identity = token.hasPrefix("oct_") ? await VenueService.authenticate(token, store: services.store, cache: services.terminalKeys) : await services.sessions.verify(token)
+            let identity = token.hasPrefix("oct_") ? await venues.authenticate(token) : await sessions.verify(token)
             if let identity {
                 context.identity = identity
                 context.sessionToken = token
@@ -141,7 +143,7 @@ struct PageMiddleware: RouterMiddleware {
                     throw DomainError(.payloadTooLarge, "request bodies are limited to 1 MB")
                 }
                 context.form = Form(parsing: String(buffer: buffer))
-                guard VenueService.constantTimeEqual(context.form["_csrf"] ?? "", PageRenderer.csrfToken(context, keys: services.keys)) else {
+                guard VenueService.constantTimeEqual(context.form["_csrf"] ?? "", renderer.csrfToken(context)) else {
                     throw DomainError(.csrfFailed, "the form's CSRF token is missing or does not match this session")
                 }
             }
@@ -160,10 +162,13 @@ struct PageMiddleware: RouterMiddleware {
 /// Renders the mustache templates of `Pages/Templates` inside the common layout.
 struct PageRenderer: Sendable {
     let library: MustacheLibrary
-    let services: AppServices
+    /// The key CSRF tokens are derived from.
+    let csrfKey: SymmetricKey
+    /// The running jurisdiction, named in the layout with its hotlines.
+    let policy: JurisdictionPolicy
 
     /// Loads every template in the bundle; a template that does not parse stops start-up.
-    static func load(services: AppServices) -> PageRenderer {
+    static func load(keys: NodeKeys, policy: JurisdictionPolicy) -> PageRenderer {
         var library = MustacheLibrary()
         let dir = Bundle.module.resourceURL!.appendingPathComponent("Templates")
         let files = (try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []
@@ -174,13 +179,13 @@ struct PageRenderer: Sendable {
                 fatalError("page template \(file.lastPathComponent) does not parse: \(error)")
             }
         }
-        return PageRenderer(library: library, services: services)
+        let csrfKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: keys.sessions, salt: Data("onecard-pages".utf8), info: Data("csrf-v1".utf8), outputByteCount: 32)
+        return PageRenderer(library: library, csrfKey: csrfKey, policy: policy)
     }
 
     /// The CSRF token for forms in this browser and session.
-    static func csrfToken(_ context: PageContext, keys: NodeKeys) -> String {
-        let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: keys.sessions, salt: Data("onecard-pages".utf8), info: Data("csrf-v1".utf8), outputByteCount: 32)
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(context.nonce)|\(context.sessionToken ?? "")".utf8), using: key)
+    func csrfToken(_ context: PageContext) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(context.nonce)|\(context.sessionToken ?? "")".utf8), using: csrfKey)
         return Base64URL.encode(Array(mac))
     }
 
@@ -203,7 +208,7 @@ struct PageRenderer: Sendable {
         d["t"] = Messages.table(context.lang)
         d["lang"] = context.lang.tag
         d["title"] = title
-        d["csrf"] = PageRenderer.csrfToken(context, keys: services.keys)
+        d["csrf"] = csrfToken(context)
         d["largeText"] = context.largeText
         let here = back ?? context.path
         d["langSwitch"] = "/prefs?lang=\(context.lang.other.rawValue)&back=\(Self.encode(here))"
@@ -215,8 +220,8 @@ struct PageRenderer: Sendable {
         d["isAdmin"] = role == .admin
         d["isDepartment"] = role == .department || role == .admin
         d["isTerminal"] = role == .terminal
-        d["jurisdiction"] = context.lang == .zh ? services.policy.name : services.policy.nameEn
-        d["hotlines"] = services.policy.hotlines.map { ["number": $0.number, "name": $0.name] }
+        d["jurisdiction"] = context.lang == .zh ? policy.name : policy.nameEn
+        d["hotlines"] = policy.hotlines.map { ["number": $0.number, "name": $0.name] }
         if let extraHead { d["refreshSeconds"] = extraHead }
         let html = library.render(d, withTemplate: template) ?? ""
         var headers = HTTPFields()

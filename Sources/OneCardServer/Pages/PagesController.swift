@@ -9,23 +9,16 @@ import OneCardStore
 /// first, usable without JavaScript; they call the same services as the API and are not part of the
 /// OpenAPI document. Every POST carries a CSRF token; no personal data travels in a URL.
 struct PagesController {
-    let services: AppServices
+    let accounts: AccountService
+    let registry: RegistryService
+    let catalogue: CatalogueService
+    let sessions: SessionTokens
+    let policy: JurisdictionPolicy
     let renderer: PageRenderer
 
-    init(services: AppServices) {
-        self.services = services
-        renderer = PageRenderer.load(services: services)
-    }
-
-    func register(_ router: Router<AppContext>) {
-        let pages = router.group(context: PageContext.self).add(middleware: PageMiddleware(services: services, renderer: renderer))
+    func register(_ pages: RouterGroup<PageContext>) {
         registerPublic(pages)
         registerSignIn(pages)
-        ResidentPages(services: services, renderer: renderer).register(pages)
-        AgentPages(services: services, renderer: renderer).register(pages)
-        AdminPages(services: services, renderer: renderer).register(pages)
-        DepartmentPages(services: services, renderer: renderer).register(pages)
-        VenuePages(services: services, renderer: renderer).register(pages)
     }
 
     // MARK: static files
@@ -68,7 +61,6 @@ struct PagesController {
         }
 
         pages.get("/guide") { _, context in
-            let policy = services.policy
             let lang = context.lang
             return renderer.page("guide", title: context.t("guide_title"), [
                 "idTypes": policy.eligibleIdTypes.map { Messages.text("idtype_\($0.rawValue)", lang) },
@@ -80,7 +72,7 @@ struct PagesController {
         }
 
         pages.get("/outlets") { _, context in
-            let outlets = try await services.store.read { try await $0.outlets.list() }
+            let outlets = try await registry.outlets()
             return renderer.page("outlets", title: context.t("outlets_title"), [
                 "outlets": outlets.map { o -> [String: Any] in
                     ["name": o.name, "address": o.address, "hours": o.hours, "regionCode": o.regionCode,
@@ -92,13 +84,12 @@ struct PagesController {
         }
 
         pages.get("/catalogue") { request, context in
-            let catalogue = CatalogueService(services: services)
             let published = try await catalogue.published()
             let q = request.uri.queryParameters
             let domain: Domain? = try q.get("domain").flatMap { $0.isEmpty ? nil : $0 }.map { try parseEnum($0, "domain") }
             let region = q.get("region").flatMap { $0.isEmpty ? nil : $0 }
             let items = try CatalogueService.filter(published.items, domain: domain, region: region)
-            let versions = try await services.store.read { try await $0.catalogue.versions() }
+            let versions = try await catalogue.versions()
             var csv = "/api/v1/catalogue?format=csv"
             var json = "/api/v1/catalogue"
             var filter: [String] = []
@@ -121,7 +112,7 @@ struct PagesController {
 
         pages.get("/catalogue/versions/{version}") { _, context in
             guard let v = Int64(context.parameters.get("version") ?? "") else { throw DomainError(.versionNotFound, "versions are numbers") }
-            let (_, version, diff) = try await CatalogueService(services: services).compare(from: v - 1, to: v)
+            let (_, version, diff) = try await catalogue.compare(from: v - 1, to: v)
             let heading = String(format: context.t("version_title"), Int(version.version))
             return versionPage(heading: heading, version, diff, context)
         }
@@ -132,7 +123,7 @@ struct PagesController {
             guard let a = q.get("from").flatMap({ Int64($0) }), let b = q.get("to").flatMap({ Int64($0) }), a >= 0, b >= 1 else {
                 throw DomainError(.invalidValue, "from and to: version numbers")
             }
-            let (_, version, diff) = try await CatalogueService(services: services).compare(from: a, to: b)
+            let (_, version, diff) = try await catalogue.compare(from: a, to: b)
             let heading = String(format: context.t("compare_title"), Int(a), Int(b))
             return versionPage(heading: heading, version, diff, context)
         }
@@ -185,7 +176,7 @@ struct PagesController {
 
         pages.post("/signin") { _, context in
             do {
-                let session = try await services.accounts.holderToken(idNumber: try context.form.required("idNumber"),
+                let session = try await accounts.holderToken(idNumber: try context.form.required("idNumber"),
                                                                       password: try context.form.required("password"))
                 return Response.seeOther("/me", cookies: [sessionCookie(session.accessToken, context)])
             } catch let e as DomainError {
@@ -198,7 +189,7 @@ struct PagesController {
         pages.post("/signup") { _, context in
             do {
                 let form = context.form
-                _ = try await services.accounts.signUpHolder(
+                _ = try await accounts.signUpHolder(
                     idType: try parseEnum(try form.required("idType"), "idType"), idNumber: try form.required("idNumber"),
                     name: try form.required("name"), phone: try form.required("phone"), password: try form.required("password"))
                 return Response.seeOther("/signin?notice=signup_done")
@@ -211,7 +202,7 @@ struct PagesController {
 
         pages.post("/staff/signin") { _, context in
             do {
-                let session = try await services.accounts.staffToken(username: try context.form.required("username"),
+                let session = try await accounts.staffToken(username: try context.form.required("username"),
                                                                      password: try context.form.required("password"))
                 let home = Self.staffHome[session.role] ?? "/"
                 return Response.seeOther(home, cookies: [sessionCookie(session.accessToken, context)])
@@ -229,7 +220,7 @@ struct PagesController {
     static let staffHome = [Role.admin.rawValue: "/admin", Role.agent.rawValue: "/agent", Role.department.rawValue: "/department"]
 
     func sessionCookie(_ token: String, _ context: PageContext) -> String {
-        PageCookie.set(PageCookie.session, token, secure: context.secure, maxAge: Int(services.sessions.lifetime))
+        PageCookie.set(PageCookie.session, token, secure: context.secure, maxAge: Int(sessions.lifetime))
     }
 
     static func errorView(_ e: DomainError?, _ context: PageContext) -> [String: Any] {

@@ -8,7 +8,14 @@ import OneCardStore
 /// The resident's pages: my card, apply online and follow progress, the e-card with its live QR code,
 /// loss report with a confirmation step, who checked my card, and my data as JSON.
 struct ResidentPages {
-    let services: AppServices
+    let cards: CardService
+    let ecards: ECardService
+    let registry: RegistryService
+    let payments: PaymentService
+    let acceptance: AcceptanceService
+    let holders: HolderService
+    let policy: JurisdictionPolicy
+    let clock: Clock
     let renderer: PageRenderer
 
     static let signIn = "/signin"
@@ -17,13 +24,13 @@ struct ResidentPages {
         pages.get("/me") { request, context in
             let me = try context.require([.holder], signIn: Self.signIn)
             let personId = me.personId!
-            let card = try await services.cards.liveCard(personId: personId)
-            let apps = try await services.cards.applications(personId: personId)
-            let banks = try await services.store.read { try await $0.banks.list() }
-            let now = services.clock.now()
+            let card = try await cards.liveCard(personId: personId)
+            let apps = try await cards.applications(personId: personId)
+            let banks = try await registry.banks()
+            let now = clock.now()
             var d: [String: Any] = ["hasCard": card != nil]
             if let card {
-                d["card"] = cardView(card, banks: banks, context)
+                d["card"] = Self.cardView(card, banks: banks, context)
                 d["cardActive"] = card.status == .active
                 d["canReportLoss"] = (try? CardLifecycle.next(from: card.status, .reportLoss(.temporary))) != nil
             }
@@ -46,7 +53,7 @@ struct ResidentPages {
             let me = try context.require([.holder], signIn: Self.signIn)
             let form = context.form
             let delivery: Delivery = try parseEnum(form["delivery"] ?? "pickup", "delivery")
-            _ = try await services.cards.submit(.init(
+            _ = try await cards.submit(.init(
                 personId: me.personId!, channel: .web, applyOutletId: nil, pickupOutletId: delivery == .pickup ? try form.required("pickupOutletId") : form["pickupOutletId"],
                 bankCode: try form.required("bankCode"), delivery: delivery), actor: Actor(name: me.actor, channel: "web"))
             return Response.seeOther("/me?notice=apply_done")
@@ -59,16 +66,16 @@ struct ResidentPages {
 
         pages.post("/me/ecard") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
-            _ = try await services.ecards.issue(personId: me.personId!, deviceId: try context.form.required("deviceId"),
+            _ = try await ecards.issue(personId: me.personId!, deviceId: try context.form.required("deviceId"),
                                                 actor: Actor(name: me.actor, channel: "web"))
             return Response.seeOther("/me/ecard")
         }
 
         pages.get("/me/report-loss") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
-            guard try await services.cards.liveCard(personId: me.personId!) != nil else { throw DomainError(.noCard, "you hold no card") }
+            guard try await cards.liveCard(personId: me.personId!) != nil else { throw DomainError(.noCard, "you hold no card") }
             return renderer.page("loss", title: context.t("loss_title"), [
-                "temporary": String(format: context.t("loss_temporary"), services.policy.temporaryLossLapseDays),
+                "temporary": String(format: context.t("loss_temporary"), policy.temporaryLossLapseDays),
             ], context: context)
         }
 
@@ -76,20 +83,20 @@ struct ResidentPages {
         pages.post("/me/report-loss/confirm") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
             let kind: LossKind = try parseEnum(try context.form.required("kind"), "kind")
-            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.noCard, "you hold no card") }
-            let banks = try await services.store.read { try await $0.banks.list() }
+            guard let card = try await cards.liveCard(personId: me.personId!) else { throw DomainError(.noCard, "you hold no card") }
+            let banks = try await registry.banks()
             return renderer.page("loss-confirm", title: context.t("loss_confirm_title"), [
                 "kind": kind.rawValue,
-                "kindLabel": kind == .temporary ? String(format: context.t("loss_temporary"), services.policy.temporaryLossLapseDays) : context.t("loss_formal"),
-                "card": cardView(card, banks: banks, context),
+                "kindLabel": kind == .temporary ? String(format: context.t("loss_temporary"), policy.temporaryLossLapseDays) : context.t("loss_formal"),
+                "card": Self.cardView(card, banks: banks, context),
             ], context: context, back: "/me/report-loss")
         }
 
         pages.post("/me/report-loss") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
             let kind: LossKind = try parseEnum(try context.form.required("kind"), "kind")
-            guard let card = try await services.cards.liveCard(personId: me.personId!) else { throw DomainError(.noCard, "you hold no card") }
-            _ = try await services.cards.transition(card.number, .reportLoss(kind), actor: Actor(name: me.actor, channel: "web"))
+            guard let card = try await cards.liveCard(personId: me.personId!) else { throw DomainError(.noCard, "you hold no card") }
+            _ = try await cards.transition(card.number, .reportLoss(kind), actor: Actor(name: me.actor, channel: "web"))
             return Response.seeOther("/me?notice=loss_done")
         }
 
@@ -108,13 +115,13 @@ struct ResidentPages {
         // Everything held about the resident, as JSON: the same document as `GET /api/v1/me/export` (the read is audited).
         pages.get("/me/export") { _, context in
             let me = try context.require([.holder], signIn: Self.signIn)
-            var response = try Response.json(try await HolderExport.make(personId: me.personId!, actor: me.actor, services: services))
+            var response = try Response.json(HolderExport(try await holders.export(personId: me.personId!, actor: me.actor)))
             response.headers[.contentDisposition] = "attachment; filename=\"onecard-my-data.json\""
             return response
         }
     }
 
-    func cardView(_ card: Card, banks: [Bank], _ context: PageContext) -> [String: Any] {
+    static func cardView(_ card: Card, banks: [Bank], _ context: PageContext) -> [String: Any] {
         let bank = banks.first { $0.code == card.bankCode }
         var functions: [String] = []
         if card.transit { functions.append(context.t("fn_transit")) }
@@ -141,12 +148,12 @@ struct ResidentPages {
     }
 
     func applyPage(_ context: PageContext) async throws -> Response {
-        let (outlets, banks) = try await services.store.read { s in (try await s.outlets.list(), try await s.banks.list()) }
-        let today = services.today
+        let (outlets, banks) = (try await registry.outlets(), try await registry.banks())
+        let today = CalendarDay(clock.now())
         return renderer.page("apply", title: context.t("apply_title"), [
             "outlets": outlets.filter { $0.services.contains("pickup") }.map { ["id": $0.id, "name": $0.name, "address": $0.address] },
             "banks": banks.filter { $0.acceptsNewCards(on: today) }.map { ["code": $0.code, "name": $0.name] },
-            "timeLimit": String(format: context.t("guide_time_limit_text"), services.policy.applicationTimeLimitDays),
+            "timeLimit": String(format: context.t("guide_time_limit_text"), policy.applicationTimeLimitDays),
         ], context: context)
     }
 
@@ -155,20 +162,20 @@ struct ResidentPages {
     func ecardPage(_ me: Identity, _ context: PageContext, autoRefresh: Bool) async throws -> Response {
         let personId = me.personId!
         do {
-            _ = try await services.ecards.ecard(personId: personId)
+            _ = try await ecards.ecard(personId: personId)
         } catch let e as DomainError where e.code == .noEcard || e.code == .noCard {
             return renderer.page("ecard", title: context.t("ecard_title"), ["open": true, "noCard": e.code == .noCard], context: context)
         }
         let token: IssuedQRToken
         do {
-            token = try await services.ecards.qrToken(personId: personId)
+            token = try await ecards.qrToken(personId: personId)
         } catch let e as DomainError where e.code == .cardNotActive {
             return renderer.page("ecard", title: context.t("ecard_title"), [
                 "inactive": true, "reason": Messages.reason(e.code.rawValue, context.lang), "code": e.code.rawValue,
             ], context: context)
         }
         let png = try QRCode(token.token).png(scale: 6)
-        let seconds = max(0, Int(token.expiresAt.timeIntervalSince(services.clock.now()).rounded(.down)))
+        let seconds = max(0, Int(token.expiresAt.timeIntervalSince(clock.now()).rounded(.down)))
         return renderer.page("ecard", title: context.t("ecard_title"), [
             "qr": true, "png": png.base64EncodedString(), "expires": PageTime.time(token.expiresAt), "expiresISO": Timestamp.format(token.expiresAt),
             "seconds": seconds, "autoRefresh": autoRefresh,
@@ -176,18 +183,18 @@ struct ResidentPages {
     }
 
     func paymentsPage(personId: String, _ context: PageContext) async throws -> Response {
-        let payments = try await PaymentsController.payments(personId: personId, services: services)
-        let notices = try await PaymentsController.notifications(personId: personId, services: services)
+        let mine = try await PaymentsController.payments(personId: personId, payments: payments)
+        let notices = try await PaymentsController.notifications(personId: personId, payments: self.payments)
         func when(_ text: String?) -> String? { text.flatMap(Timestamp.parse).map(PageTime.dateTime) }
         return renderer.page("me-payments", title: context.t("me_payments_title"), [
-            "payments": payments.map { p -> [String: Any] in
+            "payments": mine.map { p -> [String: Any] in
                 let state = PaymentState(rawValue: p.state)
                 return ["id": p.paymentId, "programme": p.programme ?? "", "amount": DepartmentPages.yuan(p.amountFen, context),
                         "state": context.t("ps_\(p.state)"), "stateCode": p.state, "ok": state == .paid, "bad": state?.isRetryable ?? false,
                         "reason": p.reason.map { DepartmentPages.paymentReason($0, context) } ?? "", "hasReason": p.reason != nil,
                         "bank": p.bankCode ?? "", "account": p.accountMasked ?? "—", "date": when(p.settledAt) ?? when(p.sentAt) ?? "—"]
             },
-            "hasPayments": !payments.isEmpty,
+            "hasPayments": !mine.isEmpty,
             "notices": notices.map { n -> [String: Any] in
                 ["kind": n.kind, "label": Messages.table(context.lang)["notice_\(n.kind)"] ?? context.t("notice"), "at": when(n.at) ?? n.at,
                  "message": n.message]
@@ -197,14 +204,8 @@ struct ResidentPages {
     }
 
     func usesView(personId: String, _ context: PageContext) async throws -> [[String: Any]] {
-        let (uses, venues) = try await services.store.read { s -> ([UseRecord], [String: Venue]) in
-            var venues: [String: Venue] = [:]
-            let uses = try await s.uses.list(personId: personId)
-            for u in uses where venues[u.venueId] == nil { venues[u.venueId] = try await s.venues.find(u.venueId) }
-            return (uses, venues)
-        }
-        return uses.map { u in
-            let v = venues[u.venueId]
+        try await acceptance.uses(personId: personId).map { uv in
+            let (u, v) = (uv.use, uv.venue)
             let ok = u.decision == "accepted" || u.decision == "verified"
             return [
                 "at": PageTime.dateTime(u.at), "venue": v?.name ?? u.venueId, "venueType": v.map { context.t("vt_\($0.type.rawValue)") } ?? "",

@@ -8,7 +8,11 @@ import OneCardStore
 /// accepted or denied answer with the reason in plain language. Each form carries its own Idempotency-Key,
 /// so resending a form never records a use twice.
 struct VenuePages {
-    let services: AppServices
+    let venues: VenueService
+    let acceptance: AcceptanceService
+    let catalogue: CatalogueService
+    let sessions: SessionTokens
+    let random: RandomSource
     let renderer: PageRenderer
 
     func register(_ pages: RouterGroup<PageContext>) {
@@ -19,10 +23,10 @@ struct VenuePages {
 
         pages.post("/venue/signin") { _, context in
             let key = try context.form.required("apiKey")
-            guard await VenueService.authenticate(key, store: services.store, cache: services.terminalKeys) != nil else {
+            guard await venues.authenticate(key) != nil else {
                 return signInPage(context, error: DomainError(.invalidCredentials, "the terminal key is unknown or revoked"))
             }
-            return Response.seeOther("/venue", cookies: [PageCookie.set(PageCookie.session, key, secure: context.secure, maxAge: Int(services.sessions.lifetime))])
+            return Response.seeOther("/venue", cookies: [PageCookie.set(PageCookie.session, key, secure: context.secure, maxAge: Int(sessions.lifetime))])
         }
 
         pages.post("/venue/accept") { _, context in
@@ -35,7 +39,7 @@ struct VenuePages {
             let credential = try AcceptanceService.parse(
                 kind: form["kind"] ?? "qr", token: form["token"].map { $0.filter { !$0.isWhitespace } }, cardNumber: form["cardNumber"]?.uppercased(),
                 challenge: form["challenge"], response: form["response"].map { $0.filter { !$0.isWhitespace } })
-            let answer = try await AcceptanceService(services: services).accept(
+            let answer = try await acceptance.accept(
                 terminal: me, idempotencyKey: key, itemCode: itemCode, credential: credential, amountFen: nil)
             let accepted = answer.decision == "accepted"
             return renderer.page("venue-result", title: context.t(accepted ? "venue_accepted" : "venue_denied"), [
@@ -54,15 +58,15 @@ struct VenuePages {
     }
 
     func checkPage(_ me: Identity, _ context: PageContext) async throws -> Response {
-        let venue = try await VenueService(services: services).venue(me.venueId ?? "")
-        let published = try await CatalogueService(services: services).published()
+        let venue = try await venues.venue(me.venueId ?? "")
+        let published = try await catalogue.published()
         return renderer.page("venue", title: context.t("venue_page_title"), [
             "venue": venue.name,
             "items": venue.itemCodes.map { code in ["code": code, "name": published.items.first { $0.code == code }?.name ?? code] },
-            "idempotencyKey": services.random.uuid(),
+            "idempotencyKey": random.uuid(),
             // A card is checked by challenge and response: 16 fresh random bytes for its chip to sign (never reused for a card).
-            "cardIdempotencyKey": services.random.uuid(),
-            "challenge": Data(services.random.bytes(16)).base64EncodedString(),
+            "cardIdempotencyKey": random.uuid(),
+            "challenge": Data(random.bytes(16)).base64EncodedString(),
         ], context: context)
     }
 }

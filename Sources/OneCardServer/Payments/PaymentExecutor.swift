@@ -16,17 +16,14 @@ import ServiceLifecycle
 /// Chunks are pipelined: while up to `inFlight` chunks are at their banks, the next one is claimed (committed
 /// as `sent`). Each chunk is committed before its own bank call, so the pipeline changes nothing above.
 struct PaymentExecutor: Sendable {
-    let services: AppServices
-    /// Lines claimed in one transaction and sent in one bank request (per bank): at most this many payments.
-    var chunk: Int
-    /// Chunks at the banks at once.
-    var inFlight: Int
+    let store: Store
+    let clock: Clock
+    let logger: Logger
     var gateway: BankGateway
-    var store: Store { services.store }
-
-    init(services: AppServices, chunk: Int = 1000, inFlight: Int = 4, gateway: BankGateway? = nil) {
-        self.services = services; self.chunk = chunk; self.inFlight = inFlight; self.gateway = gateway ?? services.bankGateway
-    }
+    /// Lines claimed in one transaction and sent in one bank request (per bank): at most this many payments.
+    var chunk: Int = 1000
+    /// Chunks at the banks at once.
+    var inFlight: Int = 4
 
     enum Pass: Equatable { case completed, waiting(held: Int), bankUnavailable }
 
@@ -55,7 +52,7 @@ struct PaymentExecutor: Sendable {
         }
         if !resent.reachedAll || !sent.reachedAll { return .bankUnavailable }
         // 3. Done when nothing is pending or in flight.
-        let now = services.clock.now()
+        let now = clock.now()
         let done = try await store.write { s -> Bool in
             guard var b = try await s.payments.batch(batchId, lock: true), b.status == .executing else { return true }
             guard try await s.payments.totals(batchId: batchId).outstanding == 0 else { return false }
@@ -97,7 +94,7 @@ struct PaymentExecutor: Sendable {
     /// Marks the pending payments in a window of lines as sent to each holder's current account (or failed, or held)
     /// in one transaction.
     private func claim(batchId: String, after: Int, through: Int, programme: String) async throws -> Claimed {
-        let now = services.clock.now()
+        let now = clock.now()
         return try await store.write { s in
             let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, throughLine: through)
             guard !due.isEmpty else { return Claimed(toSend: [], looked: 0, held: 0) }
@@ -155,18 +152,18 @@ struct PaymentExecutor: Sendable {
         // A payment once sent may have been credited: it is settled only by the bank's own answer for it,
         // never marked failed on the platform's side (a retry would then pay it twice).
         guard let url = endpoint else {
-            services.logger.error("bank has no endpoint; payments stay in flight", metadata: ["bank": "\(bankCode)"])
+            logger.error("bank has no endpoint; payments stay in flight", metadata: ["bank": "\(bankCode)"])
             return false
         }
         let results: [BankGateway.Result]
         do {
             results = try await gateway.credit(endpoint: url, group.map { .init(paymentId: $0.reference, account: $0.account, amountFen: $0.amountFen) })
         } catch {
-            services.logger.warning("bank unavailable or refused the request; payments stay in flight",
+            logger.warning("bank unavailable or refused the request; payments stay in flight",
                                     metadata: ["bank": "\(bankCode)", "error": "\(error)"])
             return false
         }
-        let now = services.clock.now()
+        let now = clock.now()
         let byReference = Dictionary(group.map { ($0.reference, $0) }, uniquingKeysWith: { a, _ in a })
         var paid: [String] = [], returned: [PaymentRepository.InFlight] = [], rejected: [String] = []
         for r in results {
@@ -216,13 +213,14 @@ enum Yuan {
 /// (a batch executed or retried, a bank or a card's account changed). A batch with a bank that cannot be reached
 /// waits longer each time (`BatchRetrySchedule`) without holding up the others.
 struct PaymentExecutorService: Service {
-    let services: AppServices
+    let executor: PaymentExecutor
+    let payments: PaymentService
+    let banking: BankService
+    let work: WorkSignal
+    let logger: Logger
     static let busy = Duration.milliseconds(200), idle = Duration.seconds(5)
 
     func run() async throws {
-        let executor = PaymentExecutor(services: services)
-        let logger = services.logger
-        let work = services.paymentWork
         await cancelWhenGracefulShutdown {
             var pause = Self.busy
             var lastSweep = ContinuousClock.now - .seconds(3600)
@@ -235,13 +233,13 @@ struct PaymentExecutorService: Service {
                 do {
                     if ContinuousClock.now - lastSweep > .seconds(60) {
                         lastSweep = ContinuousClock.now
-                        try await services.payments.abandonStaleUploads()
+                        try await payments.abandonStaleUploads()
                     }
-                    for code in try await services.store.read({ try await $0.bankMigrations.due(at: services.clock.now()) }) {
-                        _ = try await services.banking.applyMigration(code, actor: Actor.system)
+                    for code in try await banking.migrationsDue() {
+                        _ = try await banking.applyMigration(code, actor: Actor.system)
                         busy = true
                     }
-                    let executing = try await services.store.read { try await $0.payments.batches(status: .executing) }
+                    let executing = try await payments.executingBatches()
                     retries.keep(only: executing)
                     for id in executing where retries.isDue(id, now: Date()) {
                         busy = true
@@ -254,27 +252,6 @@ struct PaymentExecutorService: Service {
                 if let due = retries.nextDue { pause = max(min(pause, .milliseconds(Int(due.timeIntervalSinceNow * 1000))), .milliseconds(50)) }
                 await work.wait(after: seen, upTo: pause)
             }
-        }
-    }
-}
-
-extension OneCardApp {
-    /// The platform serving on its configured port in this process, with its background services (benchmarks).
-    public struct Running: Sendable {
-        public let port: Int
-        public let stop: @Sendable () async -> Void
-    }
-
-    public static func start(_ services: AppServices) async throws -> Running {
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = application(services) { port in continuation.yield(port); continuation.finish() }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: services.logger))
-        let task = Task { try await group.run() }
-        var port = 0
-        for await p in ports { port = p }
-        return Running(port: port) {
-            await group.triggerGracefulShutdown()
-            _ = try? await task.value
         }
     }
 }

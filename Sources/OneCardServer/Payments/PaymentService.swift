@@ -1,18 +1,26 @@
 import Foundation
+import Logging
+import NIOCore
 import OneCardCore
 import OneCardStore
 
 /// Programmes and payment batches: upload with per-line checks, four-eyes approval, execution, retry.
 struct PaymentService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
-    var now: Date { services.clock.now() }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    /// Seals account numbers and computes blind indexes of ID numbers in upload lines.
+    let cipher: FieldCipher
+    let logger: Logger
+    /// Wakes the payment executor when a batch is executed or retried.
+    let paymentWork: WorkSignal
+    var now: Date { clock.now() }
 
     /// Lines are checked and stored this many at a time, so an upload is never held whole in memory.
     static let uploadChunk = 1000
 
     func createProgramme(name: String, kind: ProgrammeKind, department: String, legalBasis: String, fundingAccount: String?, actor: String) async throws -> Programme {
-        let p = Programme(id: services.random.uuid(), name: name.trimmingCharacters(in: .whitespaces), kind: kind,
+        let p = Programme(id: random.uuid(), name: name.trimmingCharacters(in: .whitespaces), kind: kind,
                           department: department.trimmingCharacters(in: .whitespaces), legalBasis: legalBasis.trimmingCharacters(in: .whitespaces),
                           fundingAccount: fundingAccount, createdBy: actor, createdAt: now)
         try p.validate()
@@ -98,7 +106,7 @@ struct PaymentService: Sendable {
     func beginUpload(programmeId: String, actor: String, idempotencyKey: String? = nil) async throws -> Begun {
         _ = try await programme(programmeId)
         if let key = idempotencyKey, let earlier = try await repeated(programmeId: programmeId, key: key) { return .repeated(earlier) }
-        let batch = PaymentBatch(id: services.random.uuid(), programmeId: programmeId, status: .uploading, uploadedBy: actor, createdAt: now)
+        let batch = PaymentBatch(id: random.uuid(), programmeId: programmeId, status: .uploading, uploadedBy: actor, createdAt: now)
         do {
             try await store.write { s in try await s.payments.insert(batch, idempotencyKey: idempotencyKey) }
         } catch where Store.isUniqueViolation(error) {
@@ -122,7 +130,7 @@ struct PaymentService: Sendable {
     func abandonUpload(_ upload: Upload, actor: String, reason: String) async {
         await upload.drain()
         do { try await abandon(upload.batchId, actor: actor, reason: reason) } catch {
-            services.logger.error("could not mark an abandoned upload", metadata: ["batch": "\(upload.batchId)", "error": "\(error)"])
+            logger.error("could not mark an abandoned upload", metadata: ["batch": "\(upload.batchId)", "error": "\(error)"])
         }
     }
 
@@ -135,6 +143,11 @@ struct PaymentService: Sendable {
         let stale = try await store.read { [now] s in try await s.payments.uploads(startedBefore: now.addingTimeInterval(-Self.staleUpload)) }
         for id in stale { try await abandon(id, actor: "system", reason: "still uploading after \(Int(Self.staleUpload)) s") }
         return stale
+    }
+
+    /// Batches being executed, for the executor's loop.
+    func executingBatches() async throws -> [String] {
+        try await store.read { try await $0.payments.batches(status: .executing) }
     }
 
     private func abandon(_ batchId: String, actor: String, reason: String) async throws {
@@ -172,16 +185,15 @@ struct PaymentService: Sendable {
     }
 
     func prepare(_ lines: [BatchLine]) -> PreparedChunk {
-        let today = services.today
+        let today = CalendarDay(clock.now())
         var rejected: [RejectedLine] = []
         var candidates: [BatchLine] = []
         for l in lines {
             if let reason = PayeeCheck.syntaxReason(l, today: today) { rejected.append(.init(line: l.line, reason: reason)) } else { candidates.append(l) }
         }
-        let cipher = FieldCipher(keys: services.keys)
         var byIndex: [String: String] = [:]
         for l in candidates { byIndex[PaymentRepository.idIndex(l.idNumber, cipher: cipher)] = l.idNumber }
-        return PreparedChunk(rejected: rejected, candidates: candidates, ids: candidates.map { _ in services.random.uuid7(at: now) }, byIndex: byIndex)
+        return PreparedChunk(rejected: rejected, candidates: candidates, ids: candidates.map { _ in random.uuid7(at: now) }, byIndex: byIndex)
     }
 
     /// A chunk checked against the registry: the lines rejected so far and the payments to insert.
@@ -256,7 +268,7 @@ struct PaymentService: Sendable {
             }
             return b
         }
-        services.paymentWork.signal()
+        paymentWork.signal()
         return batch
     }
 
@@ -277,7 +289,110 @@ struct PaymentService: Sendable {
             }
             return n
         }
-        services.paymentWork.signal()
+        paymentWork.signal()
         return n
+    }
+
+    /// A person's payments with their programme's id and name (for `/me/payments`, the page and the data export).
+    func payments(personId: String) async throws -> [(Payment, String, String)] {
+        try await store.read { try await $0.payments.list(personId: personId) }
+    }
+
+    /// One page of a batch's payments, by line.
+    func payments(batchId: String, afterLine: Int, limit: Int) async throws -> [Payment] {
+        try await store.read { try await $0.payments.list(batchId: batchId, afterLine: afterLine, limit: limit) }
+    }
+
+    /// The notices sent to a person.
+    func notifications(personId: String) async throws -> [PaymentRepository.Notice] {
+        try await store.read { try await $0.payments.notifications(personId: personId) }
+    }
+
+    /// Every programme.
+    func programmes() async throws -> [Programme] {
+        try await store.read { try await $0.payments.programmes() }
+    }
+
+    /// A programme's batches with their counts and sums.
+    func batchesWithTotals(programmeId: String) async throws -> [(PaymentBatch, BatchTotals)] {
+        try await store.read { s in
+            var out: [(PaymentBatch, BatchTotals)] = []
+            for b in try await s.payments.batches(programmeId: programmeId) { out.append((b, try await s.payments.totals(batchId: b.id))) }
+            return out
+        }
+    }
+
+    /// The lines a batch's upload rejected, and why.
+    func rejections(batchId: String) async throws -> [RejectedLine] {
+        try await store.read { try await $0.payments.rejections(batchId: batchId) }
+    }
+
+    /// A batch's counts and sums by state.
+    func totals(batchId: String) async throws -> BatchTotals {
+        try await store.read { try await $0.payments.totals(batchId: batchId) }
+    }
+
+    // MARK: CSV uploads
+
+    /// A CSV upload is streamed, not collected; this caps it (about five million lines).
+    static let maxCSVBytes = 256 * 1_048_576
+
+    /// Streams a CSV body line by line into the upload; never collects it whole. The department's page sends the
+    /// text it was given through here too, so both get the same checks and answers. An upload cut off part-way
+    /// (the client went away, the body was too large) is marked abandoned, never left `uploading`.
+    func upload<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?) async throws
+        -> PaymentService.UploadResult where Body.Element == ByteBuffer {
+        let state = CSVUpload()
+        do {
+            return try await upload(body, programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey, state: state)
+        } catch {
+            if let upload = state.upload { await abandonUpload(upload, actor: actor, reason: "\(error)") }
+            throw error
+        }
+    }
+
+    /// The upload a CSV request began, if any (to abandon it when the request fails).
+    final class CSVUpload: @unchecked Sendable { var upload: PaymentService.Upload? }
+
+    private func upload<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?, state: CSVUpload) async throws
+        -> PaymentService.UploadResult where Body.Element == ByteBuffer {
+        var csv = BatchCSV()
+        var pending: [UInt8] = []
+        var total = 0
+        var upload: PaymentService.Upload?
+        var earlier: PaymentService.UploadResult?
+        func handle(_ bytes: ArraySlice<UInt8>) async throws {
+            let parsed = try csv.parse(String(decoding: bytes, as: UTF8.self))
+            switch parsed {
+            case .header:
+                switch try await beginUpload(programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey) {
+                case .new(let u): upload = u; state.upload = u
+                case .repeated(let r): earlier = r
+                }
+            case .blank: break
+            case .line(let l): try await upload?.add(l)
+            case .rejected(let r): upload?.reject(r)
+            }
+        }
+        for try await buffer in body {
+            total += buffer.readableBytes
+            guard total <= Self.maxCSVBytes else { throw DomainError(.payloadTooLarge, "a CSV batch is limited to 256 MB") }
+            if earlier != nil { continue }  // a repeated upload: read the body to its end, store nothing
+            pending.append(contentsOf: buffer.readableBytesView)
+            var start = pending.startIndex
+            while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                try await handle(pending[start..<nl])
+                start = nl + 1
+            }
+            pending.removeSubrange(pending.startIndex..<start)
+        }
+        if let earlier { return earlier }
+        if !pending.isEmpty { try await handle(pending[...]) }
+        if let earlier { return earlier }
+        guard let upload else { throw DomainError(.invalidCsvHeader, "the first line must be idNumber,name,amountFen") }
+        guard upload.lines > 0 else {
+            throw DomainError(.emptyBatch, "the CSV has a header but no lines")
+        }
+        return try await finishUpload(upload, actor: actor)
     }
 }

@@ -6,16 +6,13 @@ import OneCardStore
 
 /// Programmes, payment batches and the holder's payments and notifications.
 struct PaymentsController {
-    let services: AppServices
+    let payments: PaymentService
 
     struct ProgrammeInput: Decodable { let name: String; let kind: String; let department: String; let legalBasis: String; let fundingAccount: String? }
     struct LinesInput: Decodable {
         struct Line: Decodable { let idNumber: String; let name: String; let amountFen: Int64 }
         let lines: [Line]
     }
-
-    /// A CSV upload is streamed, not collected; this caps it (about five million lines).
-    static let maxCSVBytes = 256 * 1_048_576
 
     struct BatchView: Encodable, Sendable {
         struct Counts: Encodable, Sendable { let pending: Int, sent: Int, paid: Int, failed: Int, returned: Int }
@@ -45,10 +42,18 @@ struct PaymentsController {
             bankCode = p.bankCode; accountMasked = p.accountMasked; reason = p.reason
             sentAt = p.sentAt.map(Timestamp.format); settledAt = p.settledAt.map(Timestamp.format)
         }
+        /// A payment with its programme (the holder's own list).
+        init(_ p: Payment, programmeId: String, programme: String) {
+            self.init(p)
+            self.programmeId = programmeId; self.programme = programme
+        }
     }
 
     struct Page: Encodable, Sendable { let payments: [PaymentView]; let next: Int? }
-    struct Notice: Encodable, Sendable { let at: String, kind: String, message: String, paymentId: String? }
+    struct Notice: Encodable, Sendable {
+        let at: String, kind: String, message: String, paymentId: String?
+        init(_ n: PaymentRepository.Notice) { at = Timestamp.format(n.at); kind = n.kind; message = n.message; paymentId = n.paymentId }
+    }
 
     struct UploadView: Encodable, Sendable {
         struct Rejected: Encodable, Sendable { let line: Int; let reason: String }
@@ -76,7 +81,7 @@ struct PaymentsController {
                                            ("fundingAccount", .text)], required: ["name", "kind", "department", "legalBasis"]),
                          success: (201, "Created", .object([("programmeId", .text)], required: ["programmeId"])))) { request, context in
             let i = try await request.decodeJSON(as: ProgrammeInput.self, context: context)
-            let p = try await services.payments.createProgramme(name: i.name, kind: try parseEnum(i.kind, "kind"), department: i.department,
+            let p = try await payments.createProgramme(name: i.name, kind: try parseEnum(i.kind, "kind"), department: i.department,
                                                                 legalBasis: i.legalBasis, fundingAccount: i.fundingAccount, actor: context.identity!.actor)
             return JSONResponse(["programmeId": p.id], status: .created)
         }
@@ -98,20 +103,20 @@ struct PaymentsController {
             let key = try idempotencyKey(request)
             let result: PaymentService.UploadResult
             if type.hasPrefix("text/csv") {
-                result = try await uploadCSV(request.body, programmeId: id, actor: actor, idempotencyKey: key)
+                result = try await payments.upload(request.body, programmeId: id, actor: actor, idempotencyKey: key)
             } else {
                 let input = try await request.decodeJSON(as: LinesInput.self, context: context)
                 guard !input.lines.isEmpty else { throw DomainError(.emptyBatch, "lines: at least one") }
-                switch try await services.payments.beginUpload(programmeId: id, actor: actor, idempotencyKey: key) {
+                switch try await payments.beginUpload(programmeId: id, actor: actor, idempotencyKey: key) {
                 case .repeated(let earlier): result = earlier
                 case .new(let upload):
                     do {
                         for (n, l) in input.lines.enumerated() {
                             try await upload.add(BatchLine(line: n + 1, idNumber: l.idNumber, name: l.name, amountFen: l.amountFen))
                         }
-                        result = try await services.payments.finishUpload(upload, actor: actor)
+                        result = try await payments.finishUpload(upload, actor: actor)
                     } catch {
-                        await services.payments.abandonUpload(upload, actor: actor, reason: "\(error)")
+                        await payments.abandonUpload(upload, actor: actor, reason: "\(error)")
                         throw error
                     }
                 }
@@ -123,7 +128,7 @@ struct PaymentsController {
         api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/approve", summary: "Approve a batch (four eyes: not by its uploader)",
                          tag: "payments", roles: staff, success: (200, "Approved", batch),
                          errors: [.batchNotFound, .fourEyesRequired, .invalidTransition])) { _, context in
-            let b = try await services.payments.approve(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            let b = try await payments.approve(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(try await view(b))
         }
 
@@ -131,7 +136,7 @@ struct PaymentsController {
                          summary: "Execute an approved batch: payments go to each holder's current account, exactly once; poll GET /batches/{id}",
                          tag: "payments", roles: staff, success: (202, "Executing", batch),
                          errors: [.batchNotFound, .batchNotApproved])) { _, context in
-            let b = try await services.payments.execute(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            let b = try await payments.execute(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(try await view(b), status: .accepted)
         }
 
@@ -139,13 +144,13 @@ struct PaymentsController {
                          summary: "Send failed and returned payments again (after the cause is fixed), as new attempts",
                          tag: "payments", roles: staff, success: (202, "Retrying", .object([("retried", .integer)], required: ["retried"])),
                          errors: [.batchNotFound, .batchNotExecuted])) { _, context in
-            let n = try await services.payments.retry(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            let n = try await payments.retry(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(["retried": n], status: .accepted)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}", summary: "A batch's status, counts and totals (which always add up)",
                          tag: "payments", roles: staff + [.auditor], success: (200, "The batch", batch), errors: [.batchNotFound])) { _, context in
-            JSONResponse(try await view(try await services.payments.batch(context.parameters.get("id") ?? "")))
+            JSONResponse(try await view(try await payments.batch(context.parameters.get("id") ?? "")))
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}/payments", summary: "A batch's payments with state, bank and masked account",
@@ -154,16 +159,16 @@ struct PaymentsController {
                          success: (200, "Payments", .object([("payments", .array(payment)), ("next", .nullable(.integer))], required: ["payments"])),
                          errors: [.batchNotFound])) { request, context in
             let id = context.parameters.get("id") ?? ""
-            _ = try await services.payments.batch(id)
+            _ = try await payments.batch(id)
             let after = try intQuery(request, "after", default: 0, range: 0...Int.max)
             let limit = try intQuery(request, "limit", default: 200, range: 1...1000)
-            let list = try await services.store.read { try await $0.payments.list(batchId: id, afterLine: after, limit: limit) }
+            let list = try await payments.payments(batchId: id, afterLine: after, limit: limit)
             return JSONResponse(Page(payments: list.map(PaymentView.init), next: list.count == limit ? list.last?.line : nil))
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/payments", summary: "My payments and their outcome", tag: "me", roles: [.holder],
                          success: (200, "My payments", .object([("payments", .array(payment))], required: ["payments"])))) { _, context in
-            JSONResponse(["payments": try await Self.payments(personId: context.identity!.personId!, services: services)])
+            JSONResponse(["payments": try await Self.payments(personId: context.identity!.personId!, payments: payments)])
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/notifications",
@@ -171,26 +176,22 @@ struct PaymentsController {
                          success: (200, "Notices", .object([("notifications", .array(api.schema("Notification", .object([
                             ("at", .dateTime), ("kind", .text), ("message", .text), ("paymentId", .nullable(.text)),
                          ], required: ["at", "kind", "message"]))))], required: ["notifications"])))) { _, context in
-            JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, services: services)])
+            JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, payments: payments)])
         }
     }
 
     /// A person's payments with their programme (for `/me/payments` and the data export).
-    static func payments(personId: String, services: AppServices) async throws -> [PaymentView] {
-        try await services.store.read { try await $0.payments.list(personId: personId) }.map { p, programmeId, name in
-            var v = PaymentView(p); v.programmeId = programmeId; v.programme = name; return v
-        }
+    static func payments(personId: String, payments: PaymentService) async throws -> [PaymentView] {
+        try await payments.payments(personId: personId).map { PaymentView($0.0, programmeId: $0.1, programme: $0.2) }
     }
 
     /// The notices sent to a person (for `/me/notifications` and the data export).
-    static func notifications(personId: String, services: AppServices) async throws -> [Notice] {
-        try await services.store.read { try await $0.payments.notifications(personId: personId) }.map {
-            Notice(at: Timestamp.format($0.at), kind: $0.kind, message: $0.message, paymentId: $0.paymentId)
-        }
+    static func notifications(personId: String, payments: PaymentService) async throws -> [Notice] {
+        try await payments.notifications(personId: personId).map(Notice.init)
     }
 
     func view(_ b: PaymentBatch) async throws -> BatchView {
-        BatchView(b, try await services.store.read { try await $0.payments.totals(batchId: b.id) })
+        BatchView(b, try await payments.totals(batchId: b.id))
     }
 
     func intQuery(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
@@ -203,64 +204,5 @@ struct PaymentsController {
         guard let key = request.headers[.idempotencyKey]?.trimmingCharacters(in: .whitespaces), !key.isEmpty else { return nil }
         guard key.count <= 200 else { throw DomainError(.invalidField, "Idempotency-Key: at most 200 characters") }
         return key
-    }
-
-    /// Streams a CSV body line by line into the upload; never collects it whole. The department's page sends the
-    /// text it was given through here too, so both get the same checks and answers. An upload cut off part-way
-    /// (the client went away, the body was too large) is marked abandoned, never left `uploading`.
-    func uploadCSV<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?) async throws
-        -> PaymentService.UploadResult where Body.Element == ByteBuffer {
-        let state = CSVUpload()
-        do {
-            return try await uploadCSV(body, programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey, state: state)
-        } catch {
-            if let upload = state.upload { await services.payments.abandonUpload(upload, actor: actor, reason: "\(error)") }
-            throw error
-        }
-    }
-
-    /// The upload a CSV request began, if any (to abandon it when the request fails).
-    final class CSVUpload: @unchecked Sendable { var upload: PaymentService.Upload? }
-
-    private func uploadCSV<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?, state: CSVUpload) async throws
-        -> PaymentService.UploadResult where Body.Element == ByteBuffer {
-        var csv = BatchCSV()
-        var pending: [UInt8] = []
-        var total = 0
-        var upload: PaymentService.Upload?
-        var earlier: PaymentService.UploadResult?
-        func handle(_ bytes: ArraySlice<UInt8>) async throws {
-            let parsed = try csv.parse(String(decoding: bytes, as: UTF8.self))
-            switch parsed {
-            case .header:
-                switch try await services.payments.beginUpload(programmeId: programmeId, actor: actor, idempotencyKey: idempotencyKey) {
-                case .new(let u): upload = u; state.upload = u
-                case .repeated(let r): earlier = r
-                }
-            case .blank: break
-            case .line(let l): try await upload?.add(l)
-            case .rejected(let r): upload?.reject(r)
-            }
-        }
-        for try await buffer in body {
-            total += buffer.readableBytes
-            guard total <= Self.maxCSVBytes else { throw DomainError(.payloadTooLarge, "a CSV batch is limited to 256 MB") }
-            if earlier != nil { continue }  // a repeated upload: read the body to its end, store nothing
-            pending.append(contentsOf: buffer.readableBytesView)
-            var start = pending.startIndex
-            while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                try await handle(pending[start..<nl])
-                start = nl + 1
-            }
-            pending.removeSubrange(pending.startIndex..<start)
-        }
-        if let earlier { return earlier }
-        if !pending.isEmpty { try await handle(pending[...]) }
-        if let earlier { return earlier }
-        guard let upload else { throw DomainError(.invalidCsvHeader, "the first line must be idNumber,name,amountFen") }
-        guard upload.lines > 0 else {
-            throw DomainError(.emptyBatch, "the CSV has a header but no lines")
-        }
-        return try await services.payments.finishUpload(upload, actor: actor)
     }
 }

@@ -2,8 +2,7 @@ import Foundation
 import OneCardCore
 
 /// Everything held about a holder, as one JSON document (PIPL art. 45: a person may obtain a copy of their
-/// data). `GET /api/v1/me/export` and the "download my data" page both send what `make` builds, and reading
-/// the full record is audited like any unmasked read of a person.
+/// data). `GET /api/v1/me/export` and the "download my data" page both send it, built from `HolderService.export`.
 struct HolderExport: Encodable, Sendable {
     let exportedAt: String
     let person: RegistryController.PersonView
@@ -15,22 +14,16 @@ struct HolderExport: Encodable, Sendable {
     let payments: [PaymentsController.PaymentView]
     let notifications: [PaymentsController.Notice]
 
-    static func make(personId: String, actor: String, services: AppServices) async throws -> HolderExport {
-        let person = try await services.registry.unmaskedPerson(personId, purpose: "holder data export", actor: actor)
-        let now = services.clock.now()
-        let card = try await services.cards.liveCard(personId: personId)
-        let applications = try await services.cards.applications(personId: personId)
-        var events: [CardEvent] = []
-        if let card { events = try await services.cards.events(card.number) }
-        let uses = try await AcceptanceController.useViews(personId: personId, services: services)
-        let ecard = try await services.store.read { try await $0.ecards.find(personId: personId) }
-        let payments = try await PaymentsController.payments(personId: personId, services: services)
-        let notifications = try await PaymentsController.notifications(personId: personId, services: services)
-        return HolderExport(
-            exportedAt: Timestamp.format(now), person: RegistryController.PersonView(person, unmasked: true),
-            card: card.map(CardsController.CardView.init), applications: applications.map { CardsController.ApplicationView($0, now: now) },
-            events: events.map(CardsController.EventView.init), ecard: ecard.map(ECardController.ECardView.init), uses: uses,
-            payments: payments, notifications: notifications)
+    init(_ d: HolderService.Data) {
+        exportedAt = Timestamp.format(d.at)
+        person = RegistryController.PersonView(d.person, unmasked: true)
+        card = d.card.map(CardsController.CardView.init)
+        applications = d.applications.map { CardsController.ApplicationView($0, now: d.at) }
+        events = d.events.map(CardsController.EventView.init)
+        ecard = d.ecard.map(ECardController.ECardView.init)
+        uses = d.uses.map(AcceptanceController.UseView.init)
+        payments = d.payments.map { PaymentsController.PaymentView($0.0, programmeId: $0.1, programme: $0.2) }
+        notifications = d.notices.map(PaymentsController.Notice.init)
     }
 
     /// The document as OpenAPI describes it; its parts are the schemas of the endpoints that serve each one alone.

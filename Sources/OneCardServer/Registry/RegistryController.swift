@@ -5,7 +5,8 @@ import OneCardCore
 
 /// Persons, outlets and banks.
 struct RegistryController {
-    let services: AppServices
+    let registry: RegistryService
+    let holders: HolderService
 
     struct PersonInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let address: String? }
 
@@ -42,7 +43,7 @@ struct RegistryController {
                          roles: [.agent, .admin], request: personInput, success: (201, "Registered (masked view)", person),
                          errors: [.invalidIdNumber, .personExists])) { request, context in
             let input = try await request.decodeJSON(as: PersonInput.self, context: context)
-            let p = try await services.registry.registerPerson(
+            let p = try await registry.registerPerson(
                 idType: try parseEnum(input.idType, "idType"), idNumber: input.idNumber, name: input.name, phone: input.phone,
                 address: input.address, actor: context.identity!.actor)
             return JSONResponse(PersonView(p), status: .created)
@@ -61,15 +62,15 @@ struct RegistryController {
                     throw DomainError(.purposeRequired, "an unmasked read needs an X-Purpose header saying why")
                 }
                 guard purpose.count <= 200 else { throw DomainError(.invalidField, "X-Purpose: at most 200 characters") }
-                return JSONResponse(PersonView(try await services.registry.unmaskedPerson(id, purpose: purpose, actor: identity.actor), unmasked: true))
+                return JSONResponse(PersonView(try await registry.unmaskedPerson(id, purpose: purpose, actor: identity.actor), unmasked: true))
             }
-            return JSONResponse(PersonView(try await services.registry.person(id)))
+            return JSONResponse(PersonView(try await registry.person(id)))
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/export", summary: "Everything held about me, as JSON (the read is audited)", tag: "me",
                          roles: [.holder], success: (200, "My data", api.schema("HolderExport", HolderExport.schema)))) { _, context in
             let identity = context.identity!
-            return JSONResponse(try await HolderExport.make(personId: identity.personId!, actor: identity.actor, services: services))
+            return JSONResponse(try await HolderExport(holders.export(personId: identity.personId!, actor: identity.actor)))
         }
 
         let outletInput = Schema.object([
@@ -86,14 +87,14 @@ struct RegistryController {
                          success: (201, "Created", .object([("outletId", .text)], required: ["outletId"])),
                          errors: [.invalidRegionCode])) { request, context in
             let i = try await request.decodeJSON(as: OutletInput.self, context: context)
-            let o = try await services.registry.createOutlet(Outlet(id: "", name: i.name, regionCode: i.regionCode, address: i.address,
+            let o = try await registry.createOutlet(Outlet(id: "", name: i.name, regionCode: i.regionCode, address: i.address,
                                                                     services: i.services, hours: i.hours, accessibility: i.accessibility ?? []))
             return JSONResponse(["outletId": o.id], status: .created)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/outlets", summary: "Every outlet with hours, services and accessibility (public)",
                          tag: "outlets", roles: nil, success: (200, "Outlets", .object([("outlets", .array(outlet))], required: ["outlets"])))) { _, _ in
-            let list = try await services.store.read { try await $0.outlets.list() }
+            let list = try await registry.outlets()
             return JSONResponse(["outlets": list.map(OutletView.init)])
         }
 
@@ -108,14 +109,14 @@ struct RegistryController {
         api.add(Endpoint(method: .post, path: "/api/v1/banks", summary: "Add a cooperating bank with its agreement", tag: "banks", roles: [.admin],
                          request: api.schema("BankInput", bankInput), success: (201, "Created", bank), errors: [.bankExists])) { request, context in
             let i = try await request.decodeJSON(as: BankInput.self, context: context)
-            let b = try await services.registry.createBank(Bank(code: i.code, name: i.name, agreementFrom: i.agreementFrom, agreementTo: i.agreementTo,
+            let b = try await registry.createBank(Bank(code: i.code, name: i.name, agreementFrom: i.agreementFrom, agreementTo: i.agreementTo,
                                                                 endpoint: i.endpoint, status: .active))
             return JSONResponse(BankView(b), status: .created)
         }
 
         api.add(Endpoint(method: .get, path: "/api/v1/banks", summary: "Cooperating banks (public)", tag: "banks", roles: nil,
                          success: (200, "Banks", .object([("banks", .array(bank))], required: ["banks"])))) { _, _ in
-            let list = try await services.store.read { try await $0.banks.list() }
+            let list = try await registry.banks()
             return JSONResponse(["banks": list.map(BankView.init)])
         }
     }

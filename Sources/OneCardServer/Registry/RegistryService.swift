@@ -4,14 +4,15 @@ import OneCardStore
 
 /// Persons, outlets and banks.
 struct RegistryService: Sendable {
-    let services: AppServices
-    var store: Store { services.store }
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
 
     func registerPerson(idType: IDType, idNumber: String, name: String, phone: String, address: String?, actor: String) async throws -> Person {
-        let number = try IdentityNumber(idNumber, type: idType, today: services.today)
+        let number = try IdentityNumber(idNumber, type: idType, today: CalendarDay(clock.now()))
         let name = name.trimmingCharacters(in: .whitespaces)
         try Person.validate(name: name, phone: phone, address: address)
-        let person = Person(id: services.random.uuid(), idNumber: number, name: name, phone: phone, address: address, createdAt: services.clock.now())
+        let person = Person(id: random.uuid(), idNumber: number, name: name, phone: phone, address: address, createdAt: clock.now())
         do {
             try await store.write { s in
                 try await s.persons.insert(person)
@@ -30,21 +31,35 @@ struct RegistryService: Sendable {
         return p
     }
 
+    /// The person with this ID number, if registered.
+    func person(idNumber: String) async throws -> Person? {
+        try await store.read { try await $0.persons.find(idNumber: idNumber) }
+    }
+
+    /// Several persons by id (masked views of a queue).
+    func persons(ids: [String]) async throws -> [String: Person] {
+        try await store.read { s in
+            var out: [String: Person] = [:]
+            for id in Set(ids) { out[id] = try await s.persons.find(id) }
+            return out
+        }
+    }
+
     /// The full record, written to the audit log with who asked, about whom, why and when.
     func unmaskedPerson(_ id: String, purpose: String, actor: String) async throws -> Person {
         try await store.write { s in
             guard let p = try await s.persons.find(id) else { throw DomainError(.personNotFound, "no person \(id)") }
-            try await s.audit.append(at: services.clock.now(), actor: actor, action: "person_unmasked_read", subject: "person:\(id)", purpose: purpose)
+            try await s.audit.append(at: clock.now(), actor: actor, action: "person_unmasked_read", subject: "person:\(id)", purpose: purpose)
             return p
         }
     }
 
     func createOutlet(_ input: Outlet) async throws -> Outlet {
         var outlet = input
-        outlet.id = services.random.uuid()
+        outlet.id = random.uuid()
         try outlet.validate()
         let created = outlet
-        try await store.write { s in try await s.outlets.insert(created, at: services.clock.now()) }
+        try await store.write { s in try await s.outlets.insert(created, at: clock.now()) }
         return created
     }
 
@@ -56,15 +71,25 @@ struct RegistryService: Sendable {
             outlet.name = name; outlet.address = address; outlet.services = offered; outlet.hours = hours; outlet.accessibility = accessibility
             try outlet.validate()
             _ = try await s.outlets.update(outlet)
-            try await s.audit.append(at: services.clock.now(), actor: actor, action: "outlet_updated", subject: "outlet:\(id)", purpose: nil)
+            try await s.audit.append(at: clock.now(), actor: actor, action: "outlet_updated", subject: "outlet:\(id)", purpose: nil)
             return outlet
         }
+    }
+
+    /// Every outlet, with its hours, services and accessibility.
+    func outlets() async throws -> [Outlet] {
+        try await store.read { try await $0.outlets.list() }
+    }
+
+    /// Every cooperating bank.
+    func banks() async throws -> [Bank] {
+        try await store.read { try await $0.banks.list() }
     }
 
     func createBank(_ bank: Bank) async throws -> Bank {
         try bank.validate()
         do {
-            try await store.write { s in try await s.banks.insert(bank, at: services.clock.now()) }
+            try await store.write { s in try await s.banks.insert(bank, at: clock.now()) }
         } catch where Store.isUniqueViolation(error) {
             throw DomainError(.bankExists, "a bank with code \(bank.code) exists")
         }

@@ -280,7 +280,7 @@ struct BankOutageTests {
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
                 let gateway = BankGateway(timeout: .seconds(2), backoff: Backoff(base: 0.001, cap: 0.005), attempts: 3)
-                let executor = PaymentExecutor(services: h.services, chunk: 10, gateway: gateway)
+                let executor = h.services.paymentExecutor(chunk: 10, gateway: gateway)
 
                 // the action: two passes against the dead bank
                 #expect(try await executor.drain(batchId, timeout: .milliseconds(100)) == .bankUnavailable)

@@ -66,7 +66,7 @@ extension Harness {
         try #require(try await services.store.read { try await $0.cards.find(card) }?.accountNumber)
     }
 
-    var executor: PaymentExecutor { PaymentExecutor(services: services, chunk: 3) }
+    var executor: PaymentExecutor { services.paymentExecutor(chunk: 3) }
 }
 
 /// A bank-sim running in this process for the length of `body`.

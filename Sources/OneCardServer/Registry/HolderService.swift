@@ -1,0 +1,38 @@
+import Foundation
+import OneCardCore
+import OneCardStore
+
+/// Everything held about one holder, gathered for them (PIPL art. 45: a person may obtain a copy of their data).
+struct HolderService: Sendable {
+    let store: Store
+    let clock: Clock
+    let registry: RegistryService
+    let cards: CardService
+    let payments: PaymentService
+    let acceptance: AcceptanceService
+
+    /// What the export carries, as the domain knows it.
+    struct Data: Sendable {
+        var at: Date
+        var person: Person
+        var card: Card?
+        var applications: [CardApplication]
+        var events: [CardEvent]
+        var ecard: ECard?
+        var uses: [AcceptanceService.UseWithVenue]
+        var payments: [(Payment, String, String)]
+        var notices: [PaymentRepository.Notice]
+    }
+
+    /// Reading the full record is audited like any unmasked read of a person.
+    func export(personId: String, actor: String) async throws -> Data {
+        let person = try await registry.unmaskedPerson(personId, purpose: "holder data export", actor: actor)
+        let card = try await cards.liveCard(personId: personId)
+        var events: [CardEvent] = []
+        if let card { events = try await cards.events(card.number) }
+        return Data(at: clock.now(), person: person, card: card, applications: try await cards.applications(personId: personId), events: events,
+                    ecard: try await store.read { try await $0.ecards.find(personId: personId) },
+                    uses: try await acceptance.uses(personId: personId), payments: try await payments.payments(personId: personId),
+                    notices: try await payments.notifications(personId: personId))
+    }
+}
