@@ -114,7 +114,7 @@ actor Gate {
         if let data = try? JSONEncoder().encode(saved) { try? await journal.setState("revocations", String(decoding: data, as: UTF8.self)) }
     }
 
-    func decide(_ token: String, item: String) -> TerminalJournal.Decision {
+    func decide(_ token: String, item: String) -> GateDecision {
         let now = Date()
         let decision: Decision = verifier?.verify(token, at: now) ?? .denied(.unknownIssuer)
         let reason: String? = switch decision {

@@ -227,16 +227,16 @@ struct AcceptanceService: Sendable {
         for (p, plan) in zip(group, plans) { if case let .decide(venue, card) = plan { decided.append((p, venue, card)) } }
         // A challenge is never reused for a card, whatever the answer: every one presented now is recorded.
         var challengeAt: [Int] = []
-        var challenges: [(UseRepository.ChallengeUse, at: Date)] = []
+        var challenges: [(UseRecord.ChallengeUse, at: Date)] = []
         for (i, (p, _, card)) in decided.enumerated() {
             guard let card, let hash = p.verified.challengeHash else { continue }
             challengeAt.append(i)
-            challenges.append((UseRepository.ChallengeUse(cardNumber: card.number, challengeHash: hash), p.at))
+            challenges.append((UseRecord.ChallengeUse(cardNumber: card.number, challengeHash: hash), p.at))
         }
         var challengeReplayed = Set<Int>()
         for (i, replayed) in zip(challengeAt, try await s.uses.markChallengesUsed(challenges)) where replayed { challengeReplayed.insert(i) }
         var acceptedTokens = try await s.uses.acceptedTokens(among: decided.compactMap { p, venue, _ in
-            p.verified.jti.map { UseRepository.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
+            p.verified.jti.map { UseRecord.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
         })
         let version = try await s.catalogue.latestVersion()
         var items: [String: CatalogueItem] = [:]
@@ -249,7 +249,7 @@ struct AcceptanceService: Sendable {
         let encoder = JSONEncoder()
         var outcomes: [Outcome] = []
         var uses: [UseRecord] = []
-        var newTokens: [(UseRepository.TokenUse, at: Date)] = []
+        var newTokens: [(UseRecord.TokenUse, at: Date)] = []
         var decidedIndex = 0
         for (p, plan) in zip(group, plans) {
             switch plan {
@@ -264,7 +264,7 @@ struct AcceptanceService: Sendable {
             case let .decide(venue, card):
                 defer { decidedIndex += 1 }
                 let presented = Presented(p.verified, card: card, birthDate: card.flatMap { birthDates[$0.personId] }, today: CalendarDay(p.at))
-                let tokenUse = presented.jti.map { UseRepository.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
+                let tokenUse = presented.jti.map { UseRecord.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
                 var replayed = false
                 if presented.challengeHash != nil { replayed = challengeReplayed.contains(decidedIndex) }
                 if let tokenUse { replayed = acceptedTokens.contains(tokenUse) }

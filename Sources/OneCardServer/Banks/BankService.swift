@@ -87,7 +87,7 @@ struct BankService: Sendable {
 
     struct Report: Sendable {
         var migration: BankMigration
-        var cards: [BankMigrationRepository.Item]
+        var cards: [BankMigration.Card]
         var heldPayments: Int
     }
 

@@ -29,7 +29,7 @@ struct PaymentExecutor: Sendable {
 
     /// A window of lines read (and, for pending payments, claimed): what to send, how many payments were looked at
     /// and how many of them were held.
-    private struct Claimed: Sendable { var toSend: [PaymentRepository.InFlight]; var looked: Int; var held: Int }
+    private struct Claimed: Sendable { var toSend: [Payment.InFlight]; var looked: Int; var held: Int }
 
     /// One pass over a batch: resend what was in flight, send what is pending (holding payments whose bank is
     /// being migrated), and complete the batch when nothing is outstanding.
@@ -100,8 +100,8 @@ struct PaymentExecutor: Sendable {
             guard !due.isEmpty else { return Claimed(toSend: [], looked: 0, held: 0) }
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }
-            var out: [PaymentRepository.InFlight] = []
-            var destinations: [PaymentRepository.Destination] = []
+            var out: [Payment.InFlight] = []
+            var destinations: [Payment.Destination] = []
             var held = 0
             var failed: [String: [String]] = [:]
             for row in due {
@@ -133,7 +133,7 @@ struct PaymentExecutor: Sendable {
 
     /// Sends in-flight payments to their banks (each bank's share at once) and records the answers. False when a
     /// bank could not be reached (its payments stay `sent` and are asked about again on the next pass).
-    private func deliver(_ items: [PaymentRepository.InFlight], programme: String) async throws -> Bool {
+    private func deliver(_ items: [Payment.InFlight], programme: String) async throws -> Bool {
         let banks = try await store.read { s in try await s.banks.list() }
         var endpoint: [String: String] = [:]
         for b in banks { if let e = b.endpoint { endpoint[b.code] = e } }
@@ -148,7 +148,7 @@ struct PaymentExecutor: Sendable {
         }
     }
 
-    private func deliver(_ group: [PaymentRepository.InFlight], bankCode: String, endpoint: String?, programme: String) async throws -> Bool {
+    private func deliver(_ group: [Payment.InFlight], bankCode: String, endpoint: String?, programme: String) async throws -> Bool {
         // A payment once sent may have been credited: it is settled only by the bank's own answer for it,
         // never marked failed on the platform's side (a retry would then pay it twice).
         guard let url = endpoint else {
@@ -165,7 +165,7 @@ struct PaymentExecutor: Sendable {
         }
         let now = clock.now()
         let byReference = Dictionary(group.map { ($0.reference, $0) }, uniquingKeysWith: { a, _ in a })
-        var paid: [String] = [], returned: [PaymentRepository.InFlight] = [], rejected: [String] = []
+        var paid: [String] = [], returned: [Payment.InFlight] = [], rejected: [String] = []
         for r in results {
             guard let item = byReference[r.paymentId] else { continue }
             switch r.outcome {

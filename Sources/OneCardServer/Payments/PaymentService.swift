@@ -197,7 +197,7 @@ struct PaymentService: Sendable {
     }
 
     /// A chunk checked against the registry: the lines rejected so far and the payments to insert.
-    struct CheckedChunk: Sendable { var rejected: [RejectedLine]; var payments: [PaymentRepository.NewPayment] }
+    struct CheckedChunk: Sendable { var rejected: [RejectedLine]; var payments: [Payment.New] }
 
     /// Checks a chunk of lines against the registry (a read, run while the chunk before is inserted). The person's
     /// card is checked again when the payment is executed, so a card that changes in between is still caught.
@@ -208,7 +208,7 @@ struct PaymentService: Sendable {
             // Whether a person without a live card died is asked once for the chunk.
             let deceased = try await s.payments.deceased(Set(payees.values.filter { $0.cardNumber == nil }.map(\.personId)))
             var seen = Set<String>()
-            var out: [PaymentRepository.NewPayment] = []
+            var out: [Payment.New] = []
             for (i, l) in chunk.candidates.enumerated() {
                 guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
                 let hasCard = payee.cardNumber != nil

@@ -2,33 +2,6 @@ import Foundation
 import OneCardCore
 import SQLKit
 
-/// An acceptance venue (hospital, gate, library, hotel, …) operated by an organisation.
-public struct Venue: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var operatorUscc: String
-    public var type: VenueType
-    public var regionCode: String
-    public var address: String
-    public var accessibility: [String]
-    public var unifiedLogo: Bool
-    public var itemCodes: [String]
-
-    public init(id: String, name: String, operatorUscc: String, type: VenueType, regionCode: String, address: String,
-                accessibility: [String], unifiedLogo: Bool, itemCodes: [String]) {
-        self.id = id; self.name = name; self.operatorUscc = operatorUscc; self.type = type; self.regionCode = regionCode
-        self.address = address; self.accessibility = accessibility; self.unifiedLogo = unifiedLogo; self.itemCodes = itemCodes
-    }
-}
-
-public struct Terminal: Sendable, Equatable {
-    public var id: String
-    public var venueId: String
-    public var keyHash: String
-    public var createdAt: Date
-    public var revokedAt: Date?
-}
-
 public struct VenueRepository: Sendable {
     let db: any SQLDatabase
 
@@ -86,33 +59,6 @@ public struct VenueRepository: Sendable {
     }
 }
 
-/// One recorded answer at a venue: an acceptance (accepted or denied) or an identity check.
-public struct UseRecord: Sendable, Equatable {
-    public var id: String
-    public var terminalId: String
-    public var idempotencyKey: String
-    public var venueId: String
-    public var itemCode: String
-    public var kind: String
-    public var decision: String
-    public var reason: String?
-    public var cardNumber: String?
-    public var personId: String?
-    public var crossRegion: Bool
-    public var chargedFen: Int64
-    public var disclosed: String?
-    public var at: Date
-    /// The JSON answer given, returned again for a repeated Idempotency-Key.
-    public var response: String
-
-    public init(id: String, terminalId: String, idempotencyKey: String, venueId: String, itemCode: String, kind: String, decision: String,
-                reason: String?, cardNumber: String?, personId: String?, crossRegion: Bool, chargedFen: Int64, disclosed: String?, at: Date, response: String) {
-        self.id = id; self.terminalId = terminalId; self.idempotencyKey = idempotencyKey; self.venueId = venueId; self.itemCode = itemCode
-        self.kind = kind; self.decision = decision; self.reason = reason; self.cardNumber = cardNumber; self.personId = personId
-        self.crossRegion = crossRegion; self.chargedFen = chargedFen; self.disclosed = disclosed; self.at = at; self.response = response
-    }
-}
-
 public struct UseRepository: Sendable {
     let db: any SQLDatabase
 
@@ -157,41 +103,29 @@ public struct UseRepository: Sendable {
         try await db.raw("SELECT * FROM uses WHERE person_id = \(bind: personId) ORDER BY at DESC, id LIMIT \(bind: limit)").all().map(Self.decode)
     }
 
-    /// A QR token's acceptance at one venue item.
-    public struct TokenUse: Hashable, Sendable {
-        public var jti: String, venueId: String, itemCode: String
-        public init(jti: String, venueId: String, itemCode: String) { self.jti = jti; self.venueId = venueId; self.itemCode = itemCode }
-    }
-
-    /// A card's answer to one challenge.
-    public struct ChallengeUse: Hashable, Sendable {
-        public var cardNumber: String, challengeHash: String
-        public init(cardNumber: String, challengeHash: String) { self.cardNumber = cardNumber; self.challengeHash = challengeHash }
-    }
-
     /// Whether a QR token was accepted at this venue item before.
     public func tokenAccepted(jti: String, venueId: String, itemCode: String) async throws -> Bool {
-        try await acceptedTokens(among: [TokenUse(jti: jti, venueId: venueId, itemCode: itemCode)]).isEmpty == false
+        try await acceptedTokens(among: [UseRecord.TokenUse(jti: jti, venueId: venueId, itemCode: itemCode)]).isEmpty == false
     }
 
     /// Which of these token uses were recorded before.
-    public func acceptedTokens(among uses: [TokenUse]) async throws -> Set<TokenUse> {
+    public func acceptedTokens(among uses: [UseRecord.TokenUse]) async throws -> Set<UseRecord.TokenUse> {
         guard !uses.isEmpty else { return [] }
         let wanted = Set(uses)
         return Set(try await db.raw("SELECT jti, venue_id, item_code FROM accepted_tokens WHERE jti IN (\(binds: Array(Set(uses.map(\.jti)))))")
-            .all().map { TokenUse(jti: try $0.string("jti"), venueId: try $0.string("venue_id"), itemCode: try $0.string("item_code")) })
+            .all().map { UseRecord.TokenUse(jti: try $0.string("jti"), venueId: try $0.string("venue_id"), itemCode: try $0.string("item_code")) })
             .intersection(wanted)
     }
 
     /// Records a QR token's acceptance at a venue item; false if it was accepted there before.
     public func markTokenAccepted(jti: String, venueId: String, itemCode: String, at: Date) async throws -> Bool {
         guard try await !tokenAccepted(jti: jti, venueId: venueId, itemCode: itemCode) else { return false }
-        try await insertTokenUses([(TokenUse(jti: jti, venueId: venueId, itemCode: itemCode), at)])
+        try await insertTokenUses([(UseRecord.TokenUse(jti: jti, venueId: venueId, itemCode: itemCode), at)])
         return true
     }
 
     /// Records token acceptances not recorded before (the caller checked with `acceptedTokens`).
-    public func insertTokenUses(_ uses: [(TokenUse, at: Date)]) async throws {
+    public func insertTokenUses(_ uses: [(UseRecord.TokenUse, at: Date)]) async throws {
         guard !uses.isEmpty else { return }
         var values = SQLQueryString("")
         for (i, (u, at)) in uses.enumerated() {
@@ -203,18 +137,18 @@ public struct UseRepository: Sendable {
 
     /// Records a card challenge; false if the card answered it before (a replayed challenge–response).
     public func markChallengeUsed(cardNumber: String, challengeHash: String, at: Date) async throws -> Bool {
-        try await markChallengesUsed([(ChallengeUse(cardNumber: cardNumber, challengeHash: challengeHash), at)]) == [false]
+        try await markChallengesUsed([(UseRecord.ChallengeUse(cardNumber: cardNumber, challengeHash: challengeHash), at)]) == [false]
     }
 
     /// Records card challenges; for each, in order, whether it was answered before (a replay: earlier, or
     /// earlier in this list), in which case it is not recorded again.
-    public func markChallengesUsed(_ uses: [(ChallengeUse, at: Date)]) async throws -> [Bool] {
+    public func markChallengesUsed(_ uses: [(UseRecord.ChallengeUse, at: Date)]) async throws -> [Bool] {
         guard !uses.isEmpty else { return [] }
         var seen = Set(try await db.raw("""
             SELECT card_number, challenge_hash FROM card_challenges
             WHERE card_number IN (\(binds: Array(Set(uses.map(\.0.cardNumber))))) AND challenge_hash IN (\(binds: Array(Set(uses.map(\.0.challengeHash)))))
-            """).all().map { ChallengeUse(cardNumber: try $0.string("card_number"), challengeHash: try $0.string("challenge_hash")) })
-        var fresh: [(ChallengeUse, Date)] = [], replayed: [Bool] = []
+            """).all().map { UseRecord.ChallengeUse(cardNumber: try $0.string("card_number"), challengeHash: try $0.string("challenge_hash")) })
+        var fresh: [(UseRecord.ChallengeUse, Date)] = [], replayed: [Bool] = []
         for (u, at) in uses {
             let isNew = seen.insert(u).inserted
             if isNew { fresh.append((u, at)) }

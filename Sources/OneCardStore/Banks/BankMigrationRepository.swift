@@ -8,17 +8,6 @@ extension BankRepository {
     }
 }
 
-/// A terminated bank's migration plan and the cards it moves.
-public struct BankMigration: Sendable, Equatable {
-    public enum Status: String, Sendable { case open, applied }
-    public var bankCode: String
-    public var successorCode: String
-    public var chooseBy: Date
-    public var status: Status
-    public var createdAt: Date
-    public var appliedAt: Date?
-}
-
 public struct BankMigrationRepository: Sendable {
     let db: any SQLDatabase
     let cipher: FieldCipher
@@ -48,16 +37,12 @@ public struct BankMigrationRepository: Sendable {
         }
     }
 
-    public struct Item: Sendable, Equatable {
-        public var cardNumber: String, personId: String, status: MigrationCardStatus, newBankCode: String?
-    }
-
-    public func cards(_ bankCode: String, status: MigrationCardStatus? = nil) async throws -> [Item] {
+    public func cards(_ bankCode: String, status: MigrationCardStatus? = nil) async throws -> [BankMigration.Card] {
         let filter: SQLQueryString = status.map { "AND status = \(bind: $0.rawValue)" } ?? ""
         return try await db.raw("""
             SELECT * FROM bank_migration_cards WHERE bank_code = \(bind: bankCode) \(filter) ORDER BY card_number
             """).all().map { r in
-            Item(cardNumber: try r.string("card_number"), personId: try r.string("person_id"),
+            BankMigration.Card(cardNumber: try r.string("card_number"), personId: try r.string("person_id"),
                  status: MigrationCardStatus(rawValue: try r.string("status")) ?? .pending, newBankCode: try r.optionalString("new_bank_code"))
         }
     }

@@ -111,14 +111,6 @@ public struct PaymentRepository: Sendable {
 
     // MARK: Payments
 
-    /// A line that became a payment, with the account it was checked against.
-    public struct NewPayment: Sendable {
-        public var id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String
-        public init(id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String) {
-            self.id = id; self.line = line; self.personId = personId; self.amountFen = amountFen; self.bankCode = bankCode; self.account = account
-        }
-    }
-
     public func fingerprint(bankCode: String, account: String) -> String {
         cipher.blindIndex("\(bankCode):\(account)", field: "payment_account")
     }
@@ -126,7 +118,7 @@ public struct PaymentRepository: Sendable {
     /// Inserts payments (`pending`) in one multi-row statement. A person who already has a payment in the batch gets
     /// no second one (the unique index decides, in the same statement); returns the persons whose payment was inserted.
     @discardableResult
-    public func insert(batchId: String, _ payments: [NewPayment], at: Date) async throws -> Set<String> {
+    public func insert(batchId: String, _ payments: [Payment.New], at: Date) async throws -> Set<String> {
         guard !payments.isEmpty else { return [] }
         var insert = db.insert(into: "payments").columns(
             "id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt", "batch_account_fp", "updated_at")
@@ -144,20 +136,14 @@ public struct PaymentRepository: Sendable {
         return inserted
     }
 
-    /// What a batch line is checked against: the person found by ID number (through the blind index) and
-    /// their live card, for many lines in one query. Only the name and the account are decrypted.
-    public struct Payee: Sendable {
-        public var personId: String, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool
-    }
-
     /// The blind index an ID number is found by.
     public static func idIndex(_ idNumber: String, cipher: FieldCipher) -> String { cipher.blindIndex(idNumber.uppercased(), field: "id_number") }
 
     /// Payees by the blind index of their ID number (blind index → ID number, computed by the caller outside
     /// its transaction).
-    public func payees(byIndex: [String: String]) async throws -> [String: Payee] {
+    public func payees(byIndex: [String: String]) async throws -> [String: Payment.Payee] {
         guard !byIndex.isEmpty else { return [:] }
-        var out: [String: Payee] = [:]
+        var out: [String: Payment.Payee] = [:]
         // Joined to a VALUES list rather than `id_index IN (…)`: PostgreSQL plans a thousand-element IN list as a scan
         // of every person (67 ms a chunk at 200,000 persons, growing with the register), a join as index lookups.
         var keys = SQLQueryString("")
@@ -168,7 +154,7 @@ public struct PaymentRepository: Sendable {
             LEFT JOIN cards c ON c.person_id = p.id AND c.status NOT IN ('cancelled', 'replaced')
             """).all() {
             guard let number = byIndex[try r.string("id_index")] else { continue }
-            out[number] = Payee(personId: try r.string("id"), name: try cipher.open(try r.string("name_enc"), field: "name"),
+            out[number] = Payment.Payee(personId: try r.string("id"), name: try cipher.open(try r.string("name_enc"), field: "name"),
                                 cardNumber: try r.optionalString("card_number"), bankCode: try r.optionalString("bank_code"),
                                 account: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") },
                                 financial: (try r.optionalInt("financial") ?? 0) != 0)
@@ -176,23 +162,9 @@ public struct PaymentRepository: Sendable {
         return out
     }
 
-    /// A pending payment as the executor reads it.
-    public struct Due: Sendable {
-        public var id: String, line: Int, personId: String, amountFen: Int64, attempt: Int, accountFingerprint: String
-    }
-
     /// The highest line number of a batch (0 when it has none).
     public func lastLine(batchId: String) async throws -> Int {
         Int(try await db.raw("SELECT MAX(line) AS n FROM payments WHERE batch_id = \(bind: batchId)").first()?.optionalInt("n") ?? 0)
-    }
-
-    /// A pending payment with the holder's live card's account as it is now (the account it is paid to).
-    public struct DueWithCard: Sendable {
-        public var due: Due
-        /// nil when the holder has no live card.
-        public var card: PaymentRouting.CardAccount?
-        /// The card's account as stored (sealed for the field `account`), copied to the payment when it is sent.
-        public var accountSealed: String?
     }
 
     /// The pending payments of a batch in a window of lines with each holder's live card account, in one query. Only
@@ -200,7 +172,7 @@ public struct PaymentRepository: Sendable {
     ///
     /// Paged by a window of lines, not `LIMIT`: a batch just uploaded is not yet in PostgreSQL's statistics, and with
     /// `ORDER BY line LIMIT n` it planned reading and sorting every remaining line of the batch for each chunk.
-    public func pendingWithCards(batchId: String, afterLine: Int, throughLine: Int) async throws -> [DueWithCard] {
+    public func pendingWithCards(batchId: String, afterLine: Int, throughLine: Int) async throws -> [Payment.DueWithCard] {
         try await db.raw("""
             SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp,
                 c.card_number, c.financial, c.bank_code, c.account_enc
@@ -209,27 +181,18 @@ public struct PaymentRepository: Sendable {
                 AND pay.state = 'pending'
             ORDER BY pay.line
             """).all().map { r in
-            let due = Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
+            let due = Payment.Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
                           amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
-            guard try r.optionalString("card_number") != nil else { return DueWithCard(due: due, card: nil, accountSealed: nil) }
+            guard try r.optionalString("card_number") != nil else { return Payment.DueWithCard(due: due, card: nil, accountSealed: nil) }
             let sealed = try r.optionalString("account_enc")
-            return DueWithCard(due: due, card: .init(financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
+            return Payment.DueWithCard(due: due, card: .init(financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
                                                      accountNumber: try sealed.map { try cipher.open($0, field: "account") }),
                                accountSealed: sealed)
         }
     }
 
-    /// Where a payment goes, as `markSent` records it: the account sealed and masked as on the card it was read from
-    /// (the card's own ciphertext is copied, both being sealed for the field `account`).
-    public struct Destination: Sendable {
-        public var id: String, bankCode: String, accountSealed: String, accountMasked: String
-        public init(id: String, bankCode: String, accountSealed: String, accountMasked: String) {
-            self.id = id; self.bankCode = bankCode; self.accountSealed = accountSealed; self.accountMasked = accountMasked
-        }
-    }
-
     /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines).
-    public func markSent(_ sends: [Destination], at: Date) async throws {
+    public func markSent(_ sends: [Payment.Destination], at: Date) async throws {
         guard !sends.isEmpty else { return }
         var values = SQLQueryString("")
         for (i, x) in sends.enumerated() {
@@ -255,23 +218,14 @@ public struct PaymentRepository: Sendable {
             """, from: .pending, to: .sent)
     }
 
-    /// A payment in flight, with what the bank must be told again.
-    public struct InFlight: Sendable {
-        public var id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String
-        public var reference: String { Payment.bankReference(id: id, attempt: attempt) }
-        public init(id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String) {
-            self.id = id; self.personId = personId; self.amountFen = amountFen; self.attempt = attempt; self.bankCode = bankCode; self.account = account
-        }
-    }
-
     /// Payments in flight in a window of lines (as `pendingWithCards`), in line order.
-    public func sent(batchId: String, afterLine: Int, throughLine: Int) async throws -> [InFlight] {
+    public func sent(batchId: String, afterLine: Int, throughLine: Int) async throws -> [Payment.InFlight] {
         try await db.raw("""
             SELECT id, line, person_id, amount_fen, attempt, bank_code, account_enc FROM payments
             WHERE batch_id = \(bind: batchId) AND line > \(bind: Int64(afterLine)) AND line <= \(bind: Int64(throughLine)) AND state = 'sent'
             ORDER BY line
             """).all().map { r in
-            InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+            Payment.InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
                      attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
                      account: try cipher.open(try r.string("account_enc"), field: "account"))
         }

@@ -11,13 +11,6 @@ public final class TerminalJournal: Sendable {
     private let connection: SQLiteConnection
     private var db: any SQLDatabase { connection.sql() }
 
-    public struct Decision: Sendable, Equatable {
-        public var id: String, itemCode: String, token: String, decidedAt: Date, decision: String, reason: String?
-        public init(id: String, itemCode: String, token: String, decidedAt: Date, decision: String, reason: String?) {
-            self.id = id; self.itemCode = itemCode; self.token = token; self.decidedAt = decidedAt; self.decision = decision; self.reason = reason
-        }
-    }
-
     private init(_ c: SQLiteConnection) { connection = c }
 
     public static func open(path: String, logger: Logger) async throws -> TerminalJournal {
@@ -35,7 +28,7 @@ public final class TerminalJournal: Sendable {
         return TerminalJournal(c)
     }
 
-    public func record(_ d: Decision) async throws {
+    public func record(_ d: GateDecision) async throws {
         try await db.raw("""
             INSERT INTO decisions (id, item_code, token, decided_at, decision, reason) VALUES (\(bind: d.id), \(bind: d.itemCode), \(bind: d.token),
                 \(bind: Timestamp.millis(d.decidedAt)), \(bind: d.decision), \(bind: d.reason))
@@ -49,9 +42,9 @@ public final class TerminalJournal: Sendable {
             """).all().map { (try $0.string("token"), try $0.date("decided_at")) }
     }
 
-    public func pending(limit: Int) async throws -> [Decision] {
+    public func pending(limit: Int) async throws -> [GateDecision] {
         try await db.raw("SELECT * FROM decisions WHERE uploaded = 0 ORDER BY decided_at, id LIMIT \(bind: limit)").all().map { r in
-            Decision(id: try r.string("id"), itemCode: try r.string("item_code"), token: try r.string("token"),
+            GateDecision(id: try r.string("id"), itemCode: try r.string("item_code"), token: try r.string("token"),
                      decidedAt: try r.date("decided_at"), decision: try r.string("decision"), reason: try r.optionalString("reason"))
         }
     }

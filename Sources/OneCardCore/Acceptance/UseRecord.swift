@@ -1,0 +1,43 @@
+import Foundation
+
+/// One recorded answer at a venue: an acceptance (accepted or denied) or an identity check.
+public struct UseRecord: Sendable, Equatable {
+    public var id: String
+    public var terminalId: String
+    public var idempotencyKey: String
+    public var venueId: String
+    public var itemCode: String
+    public var kind: String
+    public var decision: String
+    public var reason: String?
+    public var cardNumber: String?
+    public var personId: String?
+    public var crossRegion: Bool
+    public var chargedFen: Int64
+    public var disclosed: String?
+    public var at: Date
+    /// The JSON answer given, returned again for a repeated Idempotency-Key.
+    public var response: String
+
+    public init(id: String, terminalId: String, idempotencyKey: String, venueId: String, itemCode: String, kind: String, decision: String,
+                reason: String?, cardNumber: String?, personId: String?, crossRegion: Bool, chargedFen: Int64, disclosed: String?, at: Date, response: String) {
+        self.id = id; self.terminalId = terminalId; self.idempotencyKey = idempotencyKey; self.venueId = venueId; self.itemCode = itemCode
+        self.kind = kind; self.decision = decision; self.reason = reason; self.cardNumber = cardNumber; self.personId = personId
+        self.crossRegion = crossRegion; self.chargedFen = chargedFen; self.disclosed = disclosed; self.at = at; self.response = response
+    }
+}
+
+/// What replay checks are kept by: a QR token is accepted once per venue item, a challenge used once per card.
+extension UseRecord {
+    /// A QR token's acceptance at one venue item.
+    public struct TokenUse: Hashable, Sendable {
+        public var jti: String, venueId: String, itemCode: String
+        public init(jti: String, venueId: String, itemCode: String) { self.jti = jti; self.venueId = venueId; self.itemCode = itemCode }
+    }
+
+    /// A card's answer to one challenge.
+    public struct ChallengeUse: Hashable, Sendable {
+        public var cardNumber: String, challengeHash: String
+        public init(cardNumber: String, challengeHash: String) { self.cardNumber = cardNumber; self.challengeHash = challengeHash }
+    }
+}
