@@ -177,7 +177,7 @@ struct ResidentPages {
 
     func paymentsPage(personId: String, _ context: PageContext) async throws -> Response {
         let payments = try await PaymentsController.payments(personId: personId, services: services)
-        let notices = try await PaymentsController.notifications(personId: personId, services: services)
+        let notices = try await PaymentsController.notifications(personId: personId, lang: context.lang, services: services)
         func when(_ text: String?) -> String? { text.flatMap(Timestamp.parse).map(PageTime.dateTime) }
         return renderer.page("me-payments", title: context.t("me_payments_title"), [
             "payments": payments.map { p -> [String: Any] in

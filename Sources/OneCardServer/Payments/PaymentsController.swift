@@ -170,8 +170,9 @@ struct PaymentsController {
                          summary: "Notices to me (payment to a changed account, returned payment, bank terminated or migrated)", tag: "me", roles: [.holder],
                          success: (200, "Notices", .object([("notifications", .array(api.schema("Notification", .object([
                             ("at", .dateTime), ("kind", .text), ("message", .text), ("paymentId", .nullable(.text)),
-                         ], required: ["at", "kind", "message"]))))], required: ["notifications"])))) { _, context in
-            JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, services: services)])
+                         ], required: ["at", "kind", "message"]))))], required: ["notifications"])))) { request, context in
+            let lang = Lang(acceptLanguage: request.headers[.acceptLanguage])
+            return JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, lang: lang, services: services)])
         }
     }
 
@@ -182,10 +183,10 @@ struct PaymentsController {
         }
     }
 
-    /// The notices sent to a person (for `/me/notifications` and the data export).
-    static func notifications(personId: String, services: AppServices) async throws -> [Notice] {
+    /// The notices sent to a person, in words in `lang` (for `/me/notifications`, `/me/payments` and the data export).
+    static func notifications(personId: String, lang: Lang = .zh, services: AppServices) async throws -> [Notice] {
         try await services.store.read { try await $0.payments.notifications(personId: personId) }.map {
-            Notice(at: Timestamp.format($0.at), kind: $0.kind, message: $0.message, paymentId: $0.paymentId)
+            Notice(at: Timestamp.format($0.at), kind: $0.kind, message: Messages.notice($0.kind, $0.parameters, lang), paymentId: $0.paymentId)
         }
     }
 
