@@ -94,7 +94,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let services = try await OneCardApp.services(try data.configuration())
+            let services = try await OneCardApp.services(try data.configuration(), signs: false)
             let ran = try await services.store.migrate()
             say(ran.isEmpty ? "the database is up to date" : "applied: \(ran.joined(separator: ", "))")
             await services.store.close()
@@ -121,7 +121,7 @@ struct Users: AsyncParsableCommand {
                 throw fail("give the password on standard input (one line)")
             }
             do {
-                let services = try await OneCardApp.services(try data.configuration())
+                let services = try await OneCardApp.services(try data.configuration(), signs: false)
                 if services.configuration.database.isEmbedded { try await services.store.migrate() }
                 defer { Task { await services.store.close() } }
                 let user = try await services.createStaffUser(username: username, password: password, role: role)

@@ -782,6 +782,7 @@ struct PagesTests {
                     let bPage = try await bBrowser.get("/me/payments?lang=en")
                     #expect(bPage.html.contains("200.00 yuan") && bPage.html.contains(#"data-state="paid""#) && bPage.html.contains("CCB <code>***************2333</code>"), "\(bPage)")
                     #expect(!bPage.html.contains("6227000011112222333"))
+                    #expect(bPage.html.contains("200.00 yuan of “耕地地力保护补贴” was paid to your new bank account (CCB ***************2333)."), "\(bPage)")
                     // c gets a new account; the department retries on the page and c is paid once, to it.
                     #expect(try await h.call(.post, "/api/v1/cards/\(c.1)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
                     #expect(try await dept1.post("\(batchPath)/retry", []).location == "\(batchPath)?notice=batch_retried")
@@ -800,11 +801,30 @@ struct PagesTests {
             + ["malformed_line", "invalid_amount", "amount_too_large", "invalid_name", "invalid_id_number", "person_not_found", "name_mismatch",
                "deceased", "no_card", "no_financial_account", "duplicate_line"].map { "line_\($0)" }
             + ["no_card", "no_financial_account", "unknown_bank", "bank_not_connected", "account_closed", "bank_rejected"].map { "payfail_\($0)" }
-            + ["account_changed", "payment_failed", "payment_returned", "bank_migrated"].map { "notice_\($0)" }
+            + ["account_changed", "payment_failed", "payment_returned", "bank_migrated", "bank_terminated"].flatMap { ["notice_\($0)", "notice_\($0)_text"] }
             + ["four_eyes_required", "batch_not_approved", "batch_not_executed", "batch_not_found", "programme_not_found", "upload_in_progress",
                "invalid_csv_header", "empty_batch"].map { "err_\($0)" }
         let missing = keys.filter { Messages.zh[$0] == nil || Messages.en[$0] == nil }
         #expect(missing.isEmpty, "\(missing)")
+    }
+
+    @Test func aNoticeIsPutIntoWordsInTheReadersLanguageWithItsParameters() {
+        // setup: a failed payment and a terminated bank, as the executor and the bank service store them
+        let failed = ["programme": "耕地地力保护补贴", "amountFen": "30001", "reason": "account_closed"]
+        let terminated = ["bankName": "工商银行", "bankCode": "ICBC", "chooseBy": "2026-03-01T04:00:00Z", "successorName": "建设银行", "successorCode": "CCB"]
+        // validate: every parameter in its place, the reason and the date in words
+        #expect(Messages.notice("payment_failed", failed, .zh) == "「耕地地力保护补贴」300.01元未能发放（\(Messages.zh["payfail_account_closed"]!)），待原因排除后重新发放。")
+        #expect(Messages.notice("payment_failed", failed, .en)
+            == "300.01 yuan of “耕地地力保护补贴” could not be paid (\(Messages.en["payfail_account_closed"]!)); it will be paid once the cause is removed.")
+        let zh = Messages.notice("bank_terminated", terminated, .zh), en = Messages.notice("bank_terminated", terminated, .en)
+        #expect(zh.hasPrefix("您的社保卡合作银行工商银行（ICBC）已终止合作。请在2026-03-01 12:00前") && zh.contains("建设银行（CCB）"), "\(zh)")
+        #expect(en.hasPrefix("Your card's bank 工商银行 (ICBC) has ended") && en.contains("before 2026-03-01 12:00") && en.contains("建设银行 (CCB)"), "\(en)")
+        #expect(!zh.contains("{") && !en.contains("{"))
+        // A notice stored as text before notices had parameters is shown as it was written.
+        #expect(Messages.notice("payment_returned", ["text": "旧的通知"], .en) == "旧的通知")
+        // The API's language: Chinese unless Accept-Language prefers English.
+        #expect([nil, "zh-CN,en;q=0.8", "en;q=0.3, zh;q=0.7", "fr", "*"].map { Lang(acceptLanguage: $0) } == [.zh, .zh, .zh, .zh, .zh])
+        #expect(["en-GB,en;q=0.9", "fr, en;q=0.5", "en, zh"].map { Lang(acceptLanguage: $0) } == [.en, .en, .en])
     }
 
     @Test func everyMessageATemplateOrPageNamesExists() throws {

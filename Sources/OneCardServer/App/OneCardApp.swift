@@ -9,17 +9,18 @@ import ServiceLifecycle
 public enum OneCardApp {
     public static let version = "0.1.0"
 
-    /// Opens the data directory's keys and the database, and wires the services.
-    public static func services(_ config: ServerConfiguration, clock: Clock = .system, random: RandomSource = .system,
+    /// Opens the data directory's keys and the database, and wires the services. `signs: false` is for commands that
+    /// sign no QR token (`migrate`, `users create`): they leave the signing keys alone, so `serve --region` makes its own.
+    public static func services(_ config: ServerConfiguration, signs: Bool = true, clock: Clock = .system, random: RandomSource = .system,
                                 logger: Logger? = nil) async throws -> AppServices {
         var logger = logger ?? Logger(label: "onecard")
         logger.logLevel = config.logLevel
         let keys = try NodeKeys.loadOrCreate(in: config.dataDir, random: random)
         let store = try await Store.open(config.database, cipher: FieldCipher(keys: keys), logger: logger)
         let sessions = await SessionTokens.make(key: keys.sessions, clock: clock, lifetime: config.sessionLifetime)
-        let signingKeys: SigningKeyStore
+        let signingKeys = SigningKeyStore(directory: config.dataDir, region: config.region, clock: clock, random: random)
         do {
-            signingKeys = try SigningKeyStore(directory: config.dataDir, region: config.region, clock: clock, random: random)
+            if signs { try signingKeys.open() }
         } catch {
             await store.close()
             throw ConfigurationError("\(error)")

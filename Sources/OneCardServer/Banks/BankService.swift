@@ -45,7 +45,8 @@ struct BankService: Sendable {
                     let chooseBy = at.addingTimeInterval(TimeInterval(days) * 86_400)
                     try await s.bankMigrations.create(
                         bankCode: code, successorCode: successor.code, chooseBy: chooseBy, at: at,
-                        message: "您的社保卡合作银行\(bank.name)（\(code)）已终止合作。请在\(Timestamp.format(chooseBy))前选择其他合作银行；逾期将由\(successor.name)（\(successor.code)）承接，期间的待遇发放将暂缓并在承接后发放至新账户。")
+                        notice: ["bankName": bank.name, "bankCode": code, "chooseBy": Timestamp.format(chooseBy),
+                                 "successorName": successor.name, "successorCode": successor.code])
                 }
                 try await s.audit.append(at: at, actor: actor, action: "bank_\(status.rawValue)", subject: "bank:\(code)",
                                          purpose: successorCode.map { "successor \($0)" })
@@ -139,7 +140,7 @@ struct BankService: Sendable {
                                                     reason: "\(code) → \(successor.code) \(Mask.account(account))", cardNumber: card.number, applicationId: nil))
                 try await s.bankMigrations.mark(cardNumber: card.number, from: code, status: .moved, newBankCode: successor.code, at: at)
                 try await s.payments.notify(personId: card.personId, at: at, kind: "bank_migrated",
-                                            message: "您的社保卡金融账户已由\(successor.name)（\(successor.code)）承接，新账户 \(Mask.account(account))；暂缓的待遇将发放至新账户。")
+                                            parameters: ["successorName": successor.name, "successorCode": successor.code, "account": Mask.account(account)])
             }
             try await s.bankMigrations.markApplied(code, at: at)
             try await s.audit.append(at: at, actor: actor.name, action: "bank_migration_applied", subject: "bank:\(code)", purpose: "successor \(successor.code)")

@@ -11,16 +11,34 @@ final class SigningKeyStore: Sendable {
     let directory: URL
     private let clock: Clock
     private struct State { var ring: SigningKeyRing; var modified: Date?; var checkedAt: Date; var verifier: QRVerifier }
-    private let state: NIOLockedValueBox<State>
+    private let state: NIOLockedValueBox<State?>
 
-    init(directory: URL, region: String, clock: Clock, random: RandomSource) throws {
+    private let region: String
+    private let random: RandomSource
+
+    /// Touches nothing on disk: the keys are read, or made for `region`, by `open()` or on first use.
+    init(directory: URL, region: String, clock: Clock, random: RandomSource) {
         self.directory = directory
         self.clock = clock
+        self.region = region
+        self.random = random
+        state = NIOLockedValueBox(nil)
+    }
+
+    /// Reads the keys, or makes them for this node's region when the folder has none; refuses another region's keys.
+    /// `serve` calls it at start-up; commands that sign nothing never do, so they leave the folder to the node's region.
+    func open() throws {
+        try state.withLockedValue { s in
+            if s == nil { s = try load() }
+        }
+    }
+
+    private func load() throws -> State {
         let ring = try SigningKeyRing.loadOrCreate(in: directory, region: region, clock: clock, random: random)
         guard ring.region == region else {
             throw ConfigurationError("\(directory.appendingPathComponent(SigningKeyRing.fileName).path) holds keys for region \(ring.region), but this node runs as \(region): use another --data-dir")
         }
-        state = NIOLockedValueBox(State(ring: ring, modified: Self.modified(directory), checkedAt: Date(), verifier: Self.verifier(for: ring)))
+        return State(ring: ring, modified: Self.modified(directory), checkedAt: Date(), verifier: Self.verifier(for: ring))
     }
 
     private static func modified(_ directory: URL) -> Date? {
@@ -29,7 +47,12 @@ final class SigningKeyStore: Sendable {
 
     /// The current ring, reloaded when the key file has changed on disk.
     var ring: SigningKeyRing {
-        state.withLockedValue { s in
+        state.withLockedValue { loaded in
+            guard var s = loaded else {
+                do { loaded = try load() } catch { fatalError("signing keys: \(error)") }
+                return loaded!.ring
+            }
+            defer { loaded = s }
             let now = Date()
             if now.timeIntervalSince(s.checkedAt) >= 2 {
                 s.checkedAt = now
@@ -48,7 +71,7 @@ final class SigningKeyStore: Sendable {
     /// item in the database, so its in-memory replay cache is off.
     var verifier: QRVerifier {
         _ = ring
-        return state.withLockedValue { $0.verifier }
+        return state.withLockedValue { $0!.verifier }
     }
 
     private static func verifier(for ring: SigningKeyRing) -> QRVerifier {

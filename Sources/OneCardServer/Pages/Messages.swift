@@ -1,4 +1,5 @@
 import Foundation
+import OneCardCore
 
 /// The languages pages are shown in: Chinese first, English on request.
 enum Lang: String, Sendable {
@@ -7,6 +8,18 @@ enum Lang: String, Sendable {
     /// The `lang` attribute of the page.
     var tag: String { self == .zh ? "zh-CN" : "en" }
     var other: Lang { self == .zh ? .en : .zh }
+
+    /// The API's language: Chinese unless the `Accept-Language` header prefers English (by weight, then by order).
+    init(acceptLanguage header: String?) {
+        var best: (lang: Lang, q: Double)?
+        for range in (header ?? "").split(separator: ",") {
+            let fields = range.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let tag = fields.first, let lang = Lang(rawValue: String(tag.prefix { $0 != "-" })) else { continue }
+            let q = fields.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            if q > (best?.q ?? 0) { best = (lang, q) }
+        }
+        self = best?.lang ?? .zh
+    }
 }
 
 /// Every word the pages show, in Chinese and English, in one table: labels, statuses, and the
@@ -31,6 +44,20 @@ enum Messages {
     /// e.g. `token_replayed` for a card means its challenge was used before.
     static func reason(_ code: String, _ lang: Lang, credential kind: String) -> String {
         table(lang)["err_\(code)_\(kind)"] ?? reason(code, lang)
+    }
+
+    /// A holder's notice in words: its kind's sentence (`notice_<kind>_text`) with the parameters filled in, the amount
+    /// in yuan, a payment failure's reason and the end of a choice period put into words. A notice stored before notices
+    /// had parameters (migration 023) keeps its text, shown as it was written.
+    static func notice(_ kind: String, _ parameters: [String: String], _ lang: Lang) -> String {
+        if let text = parameters["text"] { return text }
+        var values = parameters
+        if let fen = parameters["amountFen"].flatMap(Int64.init) { values["amount"] = Yuan.format(fen) }
+        if let code = parameters["reason"] { values["reason"] = table(lang)["payfail_" + code] ?? reason(code, lang) }
+        if let at = parameters["chooseBy"].flatMap(Timestamp.parse) { values["chooseBy"] = PageTime.dateTime(at) }
+        var text = self.text("notice_\(kind)_text", lang)
+        for (name, value) in values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
+        return text
     }
 
     static let zh: [String: String] = Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.zh) })
@@ -501,6 +528,19 @@ enum Messages {
         e("notice_payment_failed", "款项未能发放", "A payment could not be made"),
         e("notice_payment_returned", "款项被退回", "A payment came back"),
         e("notice_bank_migrated", "金融账户已由承接银行承接", "Your bank account moved to the successor bank"),
+        e("notice_bank_terminated", "合作银行已终止合作", "Your bank ended its cooperation"),
+        // The notices' sentences: {name} is a parameter of the notice (Messages.notice).
+        e("notice_account_changed_text", "「{programme}」{amount}元已发放至您变更后的银行账户（{bankCode} {account}）。",
+          "{amount} yuan of “{programme}” was paid to your new bank account ({bankCode} {account})."),
+        e("notice_payment_failed_text", "「{programme}」{amount}元未能发放（{reason}），待原因排除后重新发放。",
+          "{amount} yuan of “{programme}” could not be paid ({reason}); it will be paid once the cause is removed."),
+        e("notice_payment_returned_text", "「{programme}」{amount}元因账户（{account}）已销户被退回；请变更银行账户，部门将重新发放。",
+          "{amount} yuan of “{programme}” came back because the account {account} is closed; change your bank account and the department will pay it again."),
+        e("notice_bank_migrated_text", "您的社保卡金融账户已由{successorName}（{successorCode}）承接，新账户 {account}；暂缓的待遇将发放至新账户。",
+          "Your card's bank account was taken over by {successorName} ({successorCode}), new account {account}; payments held back will be paid to it."),
+        e("notice_bank_terminated_text",
+          "您的社保卡合作银行{bankName}（{bankCode}）已终止合作。请在{chooseBy}前选择其他合作银行；逾期将由{successorName}（{successorCode}）承接，期间的待遇发放将暂缓并在承接后发放至新账户。",
+          "Your card's bank {bankName} ({bankCode}) has ended its cooperation. Choose another cooperating bank before {chooseBy}; otherwise {successorName} ({successorCode}) takes over your account, and payments are held until then and paid to the new account."),
 
         // Venue terminal
         e("venue_page_title", "受理终端", "Venue terminal"),

@@ -184,7 +184,7 @@ struct ResidentPages {
 
     func paymentsPage(personId: String, _ context: PageContext) async throws -> Response {
         let mine = try await PaymentsController.payments(personId: personId, payments: payments)
-        let notices = try await PaymentsController.notifications(personId: personId, payments: self.payments)
+        let notices = try await PaymentsController.notifications(personId: personId, lang: context.lang, payments: self.payments)
         func when(_ text: String?) -> String? { text.flatMap(Timestamp.parse).map(PageTime.dateTime) }
         return renderer.page("me-payments", title: context.t("me_payments_title"), [
             "payments": mine.map { p -> [String: Any] in

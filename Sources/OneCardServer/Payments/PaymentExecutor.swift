@@ -112,13 +112,14 @@ struct PaymentExecutor: Sendable {
                 case .fail(let reason):
                     failed[reason, default: []].append(p.id)
                     try await s.payments.notify(personId: p.personId, at: now, kind: "payment_failed",
-                                                message: "「\(programme)」\(Yuan.format(p.amountFen))元未能发放（\(reason)），待原因排除后重新发放。", paymentId: p.id)
+                                                parameters: ["programme": programme, "amountFen": "\(p.amountFen)", "reason": reason], paymentId: p.id)
                 case let .send(bankCode, account, _):
                     guard let sealed = row.accountSealed else { continue }  // routed to an account, so the card has one
                     if s.payments.fingerprint(bankCode: bankCode, account: account) != p.accountFingerprint {
                         // GD art. 8: when the card's bank account changed, pay the new account and tell the holder.
                         try await s.payments.notify(personId: p.personId, at: now, kind: "account_changed",
-                                                    message: "「\(programme)」\(Yuan.format(p.amountFen))元已发放至您变更后的银行账户（\(bankCode) \(Mask.account(account))）。",
+                                                    parameters: ["programme": programme, "amountFen": "\(p.amountFen)", "bankCode": bankCode,
+                                                                 "account": Mask.account(account)],
                                                     paymentId: p.id)
                     }
                     out.append(.init(id: p.id, personId: p.personId, amountFen: p.amountFen, attempt: p.attempt, bankCode: bankCode, account: account))
@@ -181,7 +182,7 @@ struct PaymentExecutor: Sendable {
             try await s.payments.settle(rejectedIds, to: .failed, reason: "bank_rejected", from: .sent, at: now)
             for item in returnedItems {
                 try await s.payments.notify(personId: item.personId, at: now, kind: "payment_returned",
-                                            message: "「\(programme)」\(Yuan.format(item.amountFen))元因账户（\(Mask.account(item.account))）已销户被退回；请变更银行账户，部门将重新发放。",
+                                            parameters: ["programme": programme, "amountFen": "\(item.amountFen)", "account": Mask.account(item.account)],
                                             paymentId: item.id)
             }
         }

@@ -52,7 +52,9 @@ struct PaymentsController {
     struct Page: Encodable, Sendable { let payments: [PaymentView]; let next: Int? }
     struct Notice: Encodable, Sendable {
         let at: String, kind: String, message: String, paymentId: String?
-        init(_ n: PaymentRepository.Notice) { at = Timestamp.format(n.at); kind = n.kind; message = n.message; paymentId = n.paymentId }
+        init(_ n: PaymentRepository.Notice, lang: Lang = .zh) {
+            at = Timestamp.format(n.at); kind = n.kind; message = Messages.notice(n.kind, n.parameters, lang); paymentId = n.paymentId
+        }
     }
 
     struct UploadView: Encodable, Sendable {
@@ -175,8 +177,9 @@ struct PaymentsController {
                          summary: "Notices to me (payment to a changed account, returned payment, bank terminated or migrated)", tag: "me", roles: [.holder],
                          success: (200, "Notices", .object([("notifications", .array(api.schema("Notification", .object([
                             ("at", .dateTime), ("kind", .text), ("message", .text), ("paymentId", .nullable(.text)),
-                         ], required: ["at", "kind", "message"]))))], required: ["notifications"])))) { _, context in
-            JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, payments: payments)])
+                         ], required: ["at", "kind", "message"]))))], required: ["notifications"])))) { request, context in
+            let lang = Lang(acceptLanguage: request.headers[.acceptLanguage])
+            return JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, lang: lang, payments: payments)])
         }
     }
 
@@ -185,9 +188,9 @@ struct PaymentsController {
         try await payments.payments(personId: personId).map { PaymentView($0.0, programmeId: $0.1, programme: $0.2) }
     }
 
-    /// The notices sent to a person (for `/me/notifications` and the data export).
-    static func notifications(personId: String, payments: PaymentService) async throws -> [Notice] {
-        try await payments.notifications(personId: personId).map(Notice.init)
+    /// The notices sent to a person, in words in `lang` (for `/me/notifications`, `/me/payments` and the data export).
+    static func notifications(personId: String, lang: Lang = .zh, payments: PaymentService) async throws -> [Notice] {
+        try await payments.notifications(personId: personId).map { Notice($0, lang: lang) }
     }
 
     func view(_ b: PaymentBatch) async throws -> BatchView {

@@ -23,7 +23,7 @@ struct HolderExport: Encodable, Sendable {
         ecard = d.ecard.map(ECardController.ECardView.init)
         uses = d.uses.map(AcceptanceController.UseView.init)
         payments = d.payments.map { PaymentsController.PaymentView($0.0, programmeId: $0.1, programme: $0.2) }
-        notifications = d.notices.map(PaymentsController.Notice.init)
+        notifications = d.notices.map { PaymentsController.Notice($0) }
     }
 
     /// The document as OpenAPI describes it; its parts are the schemas of the endpoints that serve each one alone.

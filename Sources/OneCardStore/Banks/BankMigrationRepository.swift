@@ -13,7 +13,7 @@ public struct BankMigrationRepository: Sendable {
     let cipher: FieldCipher
 
     /// Opens the plan: lists every live card with the bank and tells each holder.
-    public func create(bankCode: String, successorCode: String, chooseBy: Date, at: Date, message: String) async throws {
+    public func create(bankCode: String, successorCode: String, chooseBy: Date, at: Date, notice parameters: [String: String]) async throws {
         try await db.raw("""
             INSERT INTO bank_migrations (bank_code, successor_code, choose_by, status, created_at)
             VALUES (\(bind: bankCode), \(bind: successorCode), \(bind: chooseBy.millis), 'open', \(bind: at.millis))
@@ -24,8 +24,8 @@ public struct BankMigrationRepository: Sendable {
             WHERE bank_code = \(bind: bankCode) AND status NOT IN ('cancelled', 'replaced')
             """).run()
         try await db.raw("""
-            INSERT INTO notifications (person_id, at, kind, message)
-            SELECT person_id, \(bind: at.millis), 'bank_terminated', \(bind: message) FROM bank_migration_cards WHERE bank_code = \(bind: bankCode)
+            INSERT INTO notifications (person_id, at, kind, parameters)
+            SELECT person_id, \(bind: at.millis), 'bank_terminated', \(bind: PaymentRepository.Notice.encode(parameters)) FROM bank_migration_cards WHERE bank_code = \(bind: bankCode)
             """).run()
     }
 

@@ -64,14 +64,19 @@ public enum Dialect: Sendable {
 
     /// Marks a migration statement that only PostgreSQL runs (storage parameters SQLite has no notion of).
     public static let postgresOnly = "POSTGRES ONLY: "
+    /// Marks a migration statement that only SQLite runs (where the engines' SQL functions differ).
+    public static let sqliteOnly = "SQLITE ONLY: "
 
     /// Rewrites the portable DDL of a migration (`BIGINT`, `TEXT`, `SERIAL_PK`) for this engine; nil for a statement
-    /// marked `postgresOnly` on SQLite.
+    /// marked for the other engine (`postgresOnly`, `sqliteOnly`).
     public func ddl(_ sql: String) -> String? {
         var sql = sql
         if sql.hasPrefix(Self.postgresOnly) {
             guard self == .postgres else { return nil }
             sql.removeFirst(Self.postgresOnly.count)
+        } else if sql.hasPrefix(Self.sqliteOnly) {
+            guard self == .sqlite else { return nil }
+            sql.removeFirst(Self.sqliteOnly.count)
         }
         return sql.replacingOccurrences(of: "SERIAL_PK", with: serialPrimaryKey)
     }

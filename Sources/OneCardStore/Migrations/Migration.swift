@@ -21,6 +21,7 @@ public enum Migrations {
         m020CreatePayments,
         m021PaymentBatchTotals,
         m022PaymentIndexesForHotUpdates,
+        m023NotificationsAsKindAndParameters,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

@@ -207,6 +207,11 @@ struct DisbursementAPITests {
                     // GD art. 8: b is told the payment went to the changed account; c that it came back
                     let bNotes = try await h.call(.get, "/api/v1/me/notifications", token: b.2)["notifications"] as? [[String: Any]] ?? []
                     #expect(bNotes.map { $0["kind"] as? String } == ["account_changed"])
+                    // in words, Chinese unless the reader prefers English, with the programme, the amount and the new account
+                    #expect(bNotes.first?["message"] as? String == "「耕地地力保护补贴」200.00元已发放至您变更后的银行账户（CCB ***************2333）。", "\(bNotes)")
+                    let bEnglish = try await h.call(.get, "/api/v1/me/notifications", token: b.2, headers: ["Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"])
+                    #expect((bEnglish["notifications"] as? [[String: Any]])?.first?["message"] as? String
+                        == "200.00 yuan of “耕地地力保护补贴” was paid to your new bank account (CCB ***************2333).", "\(bEnglish)")
                     let cNotes = try await h.call(.get, "/api/v1/me/notifications", token: c.2)["notifications"] as? [[String: Any]] ?? []
                     #expect(cNotes.map { $0["kind"] as? String } == ["payment_returned"])
                     let aNotes = try await h.call(.get, "/api/v1/me/notifications", token: a.2)["notifications"] as? [[String: Any]] ?? []

@@ -97,13 +97,37 @@ struct PaymentStoreTests {
         try await withBatch(engine) { store, persons in
             let at = at
             try await store.write { s in
-                try await s.payments.notify(personId: persons[0], at: at, kind: "account_changed", message: "一", paymentId: "pay0")
-                try await s.payments.notify(personId: persons[0], at: at.addingTimeInterval(1), kind: "payment_returned", message: "二")
-                try await s.payments.notify(personId: persons[1], at: at, kind: "bank_terminated", message: "三")
+                try await s.payments.notify(personId: persons[0], at: at, kind: "account_changed", parameters: ["n": "一"], paymentId: "pay0")
+                try await s.payments.notify(personId: persons[0], at: at.addingTimeInterval(1), kind: "payment_returned", parameters: ["n": "二"])
+                try await s.payments.notify(personId: persons[1], at: at, kind: "bank_terminated", parameters: ["n": "三"])
             }
             let notes = try await store.read { try await $0.payments.notifications(personId: persons[0]) }
             #expect(notes.map(\.kind) == ["payment_returned", "account_changed"])
             #expect(notes.last?.paymentId == "pay0")
+            #expect(notes.map(\.parameters) == [["n": "二"], ["n": "一"]])
+        }
+    }
+
+    /// Notices written as text before 023 are kept: the kind as it was, the text as the parameter `text`.
+    @Test(arguments: Engine.available)
+    func noticesWrittenAsTextAreKeptByTheMigrationToParameters(_ engine: Engine) async throws {
+        try await withBatch(engine, schema: "022_payments_for_large_batches") { store, persons in
+            // setup: a notice as release 022 wrote it
+            let at = at
+            try await store.write { s in
+                try await s.db.raw("""
+                    INSERT INTO notifications (person_id, at, kind, message, payment_id)
+                    VALUES (\(bind: persons[0]), \(bind: Timestamp.millis(at)), 'payment_returned', '「补贴」1.00元被退回 "旧"', 'pay0')
+                    """).run()
+            }
+            // the upgrade
+            #expect(try await store.migrate() == ["023_notifications_as_kind_and_parameters"])
+            // validate
+            let notes = try await store.read { try await $0.payments.notifications(personId: persons[0]) }
+            #expect(notes.map(\.kind) == ["payment_returned"] && notes.first?.paymentId == "pay0")
+            #expect(notes.first?.parameters == ["text": "「补贴」1.00元被退回 \"旧\""])
+            try await store.write { try await $0.payments.notify(personId: persons[0], at: at, kind: "bank_migrated", parameters: ["account": "***1"]) }
+            #expect(try await store.read { try await $0.payments.notifications(personId: persons[0]) }.first?.parameters == ["account": "***1"])
         }
     }
 
@@ -134,7 +158,7 @@ struct PaymentStoreTests {
             #expect(before.map(\.state) == [.paid, .sent, .failed, .pending])
 
             // the action
-            #expect(try await store.migrate() == ["022_payments_for_large_batches"])
+            #expect(try await store.migrate(through: "022_payments_for_large_batches") == ["022_payments_for_large_batches"])
 
             // validate: the same rows, byte for byte where sealed, and the same totals
             #expect(try await rows() == before)
