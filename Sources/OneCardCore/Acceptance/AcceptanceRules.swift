@@ -10,48 +10,126 @@ public enum DenialCode: String, Codable, Sendable, CaseIterable {
     case functionNotLoaded = "function_not_loaded"
 }
 
-/// What is known when a credential is presented at a venue.
-public struct AcceptanceFacts: Sendable {
-    public var credentialFailure: DenialCode?
-    public var replayed: Bool
-    public var cardStatus: CardStatus?
-    /// The item in the published catalogue, nil if it is not there.
-    public var item: CatalogueItem?
-    public var today: CalendarDay
-    public var venueRegion: String
-    public var venueItemCodes: [String]
-    public var issuerRegion: String
-    public var form: CardForm
-    public var transitLoaded: Bool
-    public var financialLoaded: Bool
+/// How a use was presented: a QR token or a physical card at a terminal, an identity check, or a QR token an
+/// offline gate decided and uploaded later.
+public enum UseKind: String, Codable, Sendable, CaseIterable {
+    case qr, card, identityCheck = "identity_check", qrOffline = "qr_offline"
+}
 
-    public init(credentialFailure: DenialCode?, replayed: Bool, cardStatus: CardStatus?, item: CatalogueItem?, today: CalendarDay,
-                venueRegion: String, venueItemCodes: [String], issuerRegion: String, form: CardForm, transitLoaded: Bool, financialLoaded: Bool) {
-        self.credentialFailure = credentialFailure; self.replayed = replayed; self.cardStatus = cardStatus; self.item = item
-        self.today = today; self.venueRegion = venueRegion; self.venueItemCodes = venueItemCodes; self.issuerRegion = issuerRegion
-        self.form = form; self.transitLoaded = transitLoaded; self.financialLoaded = financialLoaded
+/// The answer a use got: accepted or denied at a venue item; verified or denied at an identity check.
+public enum UseDecision: String, Codable, Sendable, CaseIterable {
+    case accepted, denied, verified
+}
+
+/// How much of a person an identity check showed the venue.
+public enum Disclosure: String, Codable, Sendable, CaseIterable {
+    case masked, full
+}
+
+/// What a credential proves by itself, before any database read: a QR token's signature and expiry, or a chip's
+/// answer to a challenge.
+public struct VerifiedCredential: Sendable {
+    public var form: CardForm
+    /// The card it stands for; nil when the credential itself failed.
+    public var cardNumber: String?
+    public var failure: DenialCode?
+    /// Entitlement codes a QR token carries.
+    public var entitlements: [String]
+    /// A QR token's id, kept to refuse a replay at the same venue item.
+    public var jti: String?
+    /// SHA-256 of a card's challenge, kept to refuse its reuse.
+    public var challengeHash: String?
+
+    public init(form: CardForm, cardNumber: String?, failure: DenialCode? = nil, entitlements: [String] = [], jti: String? = nil,
+                challengeHash: String? = nil) {
+        self.form = form; self.cardNumber = cardNumber; self.failure = failure; self.entitlements = entitlements
+        self.jti = jti; self.challengeHash = challengeHash
+    }
+
+    /// A credential that failed by itself.
+    public static func failed(_ failure: DenialCode, form: CardForm) -> VerifiedCredential {
+        VerifiedCredential(form: form, cardNumber: nil, failure: failure)
     }
 }
 
-/// The acceptance decision: the checks in the order the issue fixes, answering with the first that fails.
+/// Everything the acceptance decision needs, loaded before it is made.
+public struct AcceptanceFacts: Sendable {
+    public var credential: VerifiedCredential
+    /// The card as this node knows it; nil when the credential names no card known here.
+    public var card: Card?
+    /// The holder's birth date, which a physical card's entitlements follow from.
+    public var holderBirthDate: CalendarDay?
+    /// The token or challenge was used before.
+    public var replayed: Bool
+    public var venue: Venue
+    /// The item in the published catalogue, nil if it is not there.
+    public var item: CatalogueItem?
+    public var today: CalendarDay
+
+    public init(credential: VerifiedCredential, card: Card?, holderBirthDate: CalendarDay?, replayed: Bool, venue: Venue, item: CatalogueItem?,
+                today: CalendarDay) {
+        self.credential = credential; self.card = card; self.holderBirthDate = holderBirthDate; self.replayed = replayed
+        self.venue = venue; self.item = item; self.today = today
+    }
+}
+
+/// The decision on one presentation.
+public struct AcceptanceDecision: Sendable, Equatable {
+    public var denial: DenialCode?
+    /// The card's issuing province differs from the venue's.
+    public var crossRegion: Bool
+    /// What the venue learns of the holder's entitlements (nothing when denied).
+    public var entitlements: [String]
+    public var decision: UseDecision { denial == nil ? .accepted : .denied }
+}
+
+/// The acceptance rules: one pure function over loaded facts, and the pieces identity checks and offline uploads
+/// share with it, so a card's status means the same refusal everywhere.
 public enum AcceptanceRules {
-    public static func decide(_ f: AcceptanceFacts) -> DenialCode? {
-        if let failure = f.credentialFailure { return failure }
-        if f.replayed { return .tokenReplayed }
-        switch f.cardStatus {
-        case .active?: break
-        case .temporarilyLost?, .lost?: return .cardLost
-        case .cancelled?, .replaced?: return .cardCancelled
-        case .issued?, nil: return .cardNotActive
+    /// The one mapping from a card's status to the reason it is refused.
+    public static func denial(for status: CardStatus) -> DenialCode? {
+        switch status {
+        case .active: nil
+        case .temporarilyLost, .lost: .cardLost
+        case .cancelled, .replaced: .cardCancelled
+        case .issued: .cardNotActive
         }
+    }
+
+    /// Whether the credential stands for a usable card: the credential itself (a card unknown here fails as the
+    /// credential would), a replay, the card's status — in that order.
+    public static func presentationDenial(credential: VerifiedCredential, card: Card?, replayed: Bool) -> DenialCode? {
+        if let failure = credential.failure { return failure }
+        guard let card else { return credential.form == .physical ? .chipAuthFailed : .tokenInvalid }
+        if replayed { return .tokenReplayed }
+        return denial(for: card.status)
+    }
+
+    /// A physical card's entitlements follow from its holder's birth date; a QR token carries its own.
+    public static func entitlements(credential: VerifiedCredential, card: Card?, holderBirthDate: CalendarDay?, today: CalendarDay) -> [String] {
+        guard card != nil else { return [] }
+        if credential.form == .physical { return holderBirthDate.map { Entitlement.codes(birthDate: $0, today: today) } ?? [] }
+        return credential.entitlements
+    }
+
+    /// The acceptance decision: the checks in the fixed order, answering with the first that fails.
+    public static func decide(_ f: AcceptanceFacts) -> AcceptanceDecision {
+        let crossRegion = f.card.map { isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: f.venue.regionCode) } ?? false
+        let denial = presentationDenial(credential: f.credential, card: f.card, replayed: f.replayed) ?? itemDenial(f)
+        let entitlements = denial == nil ? Self.entitlements(credential: f.credential, card: f.card, holderBirthDate: f.holderBirthDate, today: f.today) : []
+        return AcceptanceDecision(denial: denial, crossRegion: crossRegion, entitlements: entitlements)
+    }
+
+    /// Whether the item may be used with this card at this venue.
+    static func itemDenial(_ f: AcceptanceFacts) -> DenialCode? {
         // A withdrawn item is absent from the published version; a future one is not yet in force.
         guard let item = f.item, item.effectiveFrom <= f.today else { return .itemNotInCatalogue }
-        guard f.venueItemCodes.contains(item.code) else { return .itemNotAtVenue }
-        guard item.isOffered(in: f.venueRegion), item.recognises(issuer: f.issuerRegion) else { return .regionNotRecognised }
-        guard item.cardForms.contains(f.form) else { return .cardFormNotAllowed }
+        guard f.venue.itemCodes.contains(item.code) else { return .itemNotAtVenue }
+        guard item.isOffered(in: f.venue.regionCode), item.recognises(issuer: f.card?.issuerRegion ?? "") else { return .regionNotRecognised }
+        guard item.cardForms.contains(f.credential.form) else { return .cardFormNotAllowed }
         switch item.domain {
-        case .transit where !f.transitLoaded: return .functionNotLoaded
-        case .finance where !f.financialLoaded, .benefits where !f.financialLoaded: return .functionNotLoaded
+        case .transit where f.card?.transit != true: return .functionNotLoaded
+        case .finance where f.card?.financial != true, .benefits where f.card?.financial != true: return .functionNotLoaded
         default: return nil
         }
     }
@@ -63,5 +141,20 @@ public enum AcceptanceRules {
 
     /// What an identity check discloses to a venue of this type: hotels must register the full ID
     /// number and name (hotel registration rules); everyone else sees masked data only.
-    public static func disclosesFullIdentity(to type: VenueType) -> Bool { type == .hotel }
+    public static func disclosure(to type: VenueType) -> Disclosure { type == .hotel ? .full : .masked }
+
+    /// How an offline gate's decision is recorded: the gate's answer stands (the person has passed or not); an
+    /// acceptance the node would have refused (`nodeDenial`, e.g. a card reported lost meanwhile) is disputed.
+    public static func offlineOutcome(gateAccepted: Bool, nodeDenial: DenialCode?) -> OfflineOutcome {
+        gateAccepted && nodeDenial != nil ? .disputed : .recorded
+    }
+}
+
+/// What became of one decision an offline gate uploaded.
+public enum OfflineOutcome: Sendable, Equatable {
+    /// Already recorded by an earlier upload.
+    case duplicate
+    case recorded
+    /// Recorded, and accepted where the node would have refused.
+    case disputed
 }

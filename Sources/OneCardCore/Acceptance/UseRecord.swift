@@ -7,20 +7,20 @@ public struct UseRecord: Sendable, Equatable {
     public var idempotencyKey: String
     public var venueId: String
     public var itemCode: String
-    public var kind: String
-    public var decision: String
+    public var kind: UseKind
+    public var decision: UseDecision
     public var reason: String?
     public var cardNumber: String?
     public var personId: String?
     public var crossRegion: Bool
     public var chargedFen: Int64
-    public var disclosed: String?
+    public var disclosed: Disclosure?
     public var at: Date
     /// The JSON answer given, returned again for a repeated Idempotency-Key.
     public var response: String
 
-    public init(id: String, terminalId: String, idempotencyKey: String, venueId: String, itemCode: String, kind: String, decision: String,
-                reason: String?, cardNumber: String?, personId: String?, crossRegion: Bool, chargedFen: Int64, disclosed: String?, at: Date, response: String) {
+    public init(id: String, terminalId: String, idempotencyKey: String, venueId: String, itemCode: String, kind: UseKind, decision: UseDecision,
+                reason: String?, cardNumber: String?, personId: String?, crossRegion: Bool, chargedFen: Int64, disclosed: Disclosure?, at: Date, response: String) {
         self.id = id; self.terminalId = terminalId; self.idempotencyKey = idempotencyKey; self.venueId = venueId; self.itemCode = itemCode
         self.kind = kind; self.decision = decision; self.reason = reason; self.cardNumber = cardNumber; self.personId = personId
         self.crossRegion = crossRegion; self.chargedFen = chargedFen; self.disclosed = disclosed; self.at = at; self.response = response

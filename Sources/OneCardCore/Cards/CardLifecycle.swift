@@ -63,9 +63,28 @@ public enum CardLifecycle {
         }
     }
 
-    /// Whether a temporary loss reported at `lostAt` has lapsed at `now` under a period of `days`.
+    /// When a temporary loss reported at `lostAt` lapses under a period of `lapseDays` (the jurisdiction's pack).
+    public static func lapseAt(lostAt: Date, lapseDays: Int) -> Date {
+        lostAt.addingTimeInterval(TimeInterval(lapseDays) * 86_400)
+    }
+
+    /// Temporary loss reports made before this instant have lapsed at `now`.
+    public static func lapseCutoff(now: Date, lapseDays: Int) -> Date {
+        now.addingTimeInterval(-TimeInterval(lapseDays) * 86_400)
+    }
+
+    /// Whether a temporary loss reported at `lostAt` has lapsed at `now` under a period of `lapseDays`.
     public static func hasLapsed(lostAt: Date, lapseDays: Int, now: Date) -> Bool {
-        now >= lostAt.addingTimeInterval(TimeInterval(lapseDays) * 86_400)
+        now >= lapseAt(lostAt: lostAt, lapseDays: lapseDays)
+    }
+}
+
+extension Card {
+    /// When this card's temporary loss report lapses back to active, if it is temporarily lost and that moment is
+    /// not after `now`; nil otherwise.
+    public func lapsedLoss(lapseDays: Int, now: Date) -> Date? {
+        guard status == .temporarilyLost, let lostAt, CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: lapseDays, now: now) else { return nil }
+        return CardLifecycle.lapseAt(lostAt: lostAt, lapseDays: lapseDays)
     }
 }
 

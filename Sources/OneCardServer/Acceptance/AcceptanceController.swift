@@ -22,8 +22,8 @@ struct AcceptanceController {
     }
 
     struct UseView: Encodable, Sendable {
-        let useId: String, at: String, kind: String, decision: String, reason: String?, itemCode: String, venueName: String?, venueType: String?
-        let regionCode: String?, crossRegion: Bool, chargedFen: Int64, disclosed: String?
+        let useId: String, at: String, kind: UseKind, decision: UseDecision, reason: String?, itemCode: String, venueName: String?, venueType: String?
+        let regionCode: String?, crossRegion: Bool, chargedFen: Int64, disclosed: Disclosure?
         init(_ uv: AcceptanceService.UseWithVenue) {
             let (u, v) = (uv.use, uv.venue)
             useId = u.id; at = Timestamp.format(u.at); kind = u.kind; decision = u.decision; reason = u.reason; itemCode = u.itemCode

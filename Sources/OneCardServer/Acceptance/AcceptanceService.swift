@@ -25,35 +25,13 @@ struct AcceptanceService: Sendable {
     }
 
     struct Answer: Codable, Sendable {
-        var decision: String
+        var decision: UseDecision
+        /// A denial code; for an offline gate's decision, the reason the gate gave.
         var reason: String?
         var useId: String?
         var crossRegion: Bool
         var entitlements: [String]
         var chargedFen: Int64
-    }
-
-    /// A verified credential with its card as this node knows it.
-    struct Presented: Sendable {
-        var verified: Verified
-        var card: Card?
-        var entitlements: [String]
-
-        /// A physical card's entitlements follow from its holder's birth date; a QR token carries its own.
-        init(_ verified: Verified, card: Card?, birthDate: CalendarDay?, today: CalendarDay) {
-            self.verified = verified
-            self.card = card
-            if card == nil { entitlements = [] }
-            else if verified.form == .physical { entitlements = birthDate.map { Entitlement.codes(birthDate: $0, today: today) } ?? [] }
-            else { entitlements = verified.entitlements }
-        }
-
-        /// The credential-level failure: a card unknown here fails as the credential did.
-        var failure: DenialCode? { card == nil ? (verified.failure ?? (verified.form == .physical ? .chipAuthFailed : .tokenInvalid)) : nil }
-        var form: CardForm { verified.form }
-        /// Only a credential whose card is known here can be replayed.
-        var jti: String? { card == nil ? nil : verified.jti }
-        var challengeHash: String? { card == nil ? nil : verified.challengeHash }
     }
 
     static func parse(kind: String, token: String?, cardNumber: String?, challenge: String?, response: String?) throws(DomainError) -> Credential {
@@ -75,19 +53,9 @@ struct AcceptanceService: Sendable {
         }
     }
 
-    /// What the credential proves by itself, before any database read.
-    struct Verified: Sendable {
-        var cardNumber: String?
-        var failure: DenialCode?
-        var form: CardForm
-        var entitlements: [String]
-        var jti: String?
-        var challengeHash: String?
-    }
-
     /// Checks the credential itself — signature and expiry of a QR token, or the chip's answer to the
     /// challenge — with no database access, so the cryptography runs outside the write transaction.
-    func verify(_ credential: Credential, at now: Date) -> Verified {
+    func verify(_ credential: Credential, at now: Date) -> VerifiedCredential {
         switch credential {
         case .qr(let token):
             switch tokens.keys.verifier.verify(token, at: now) {
@@ -99,28 +67,17 @@ struct AcceptanceService: Sendable {
                 case .tokenRevoked: .cardLost
                 case .tokenInvalid: .tokenInvalid
                 }
-                return Verified(cardNumber: nil, failure: code, form: .electronic, entitlements: [], jti: nil, challengeHash: nil)
+                return .failed(code, form: .electronic)
             case .valid(let claims):
-                guard let number = try? tokens.card(of: claims) else {
-                    return Verified(cardNumber: nil, failure: .tokenInvalid, form: .electronic, entitlements: [], jti: nil, challengeHash: nil)
-                }
-                return Verified(cardNumber: number.rawValue, failure: nil, form: .electronic, entitlements: claims.ent, jti: claims.jti, challengeHash: nil)
+                guard let number = try? tokens.card(of: claims) else { return .failed(.tokenInvalid, form: .electronic) }
+                return VerifiedCredential(form: .electronic, cardNumber: number.rawValue, entitlements: claims.ent, jti: claims.jti)
             }
         case let .card(number, challenge, response):
             guard let n = try? CardNumber(number),
                   HMAC<SHA256>.isValidAuthenticationCode(response, authenticating: challenge, using: chipKeys.key(for: n))
-            else { return Verified(cardNumber: nil, failure: .chipAuthFailed, form: .physical, entitlements: [], jti: nil, challengeHash: nil) }
-            let challengeHash = Hex.encode(SHA256.hash(data: challenge))
-            return Verified(cardNumber: n.rawValue, failure: nil, form: .physical, entitlements: [], jti: nil, challengeHash: challengeHash)
+            else { return .failed(.chipAuthFailed, form: .physical) }
+            return VerifiedCredential(form: .physical, cardNumber: n.rawValue, challengeHash: Hex.encode(SHA256.hash(data: challenge)))
         }
-    }
-
-    /// Finds the card of a verified credential.
-    func present(_ v: Verified, at now: Date, in s: StoreSession) async throws -> Presented {
-        var card: Card?, birthDate: CalendarDay?
-        if let number = v.cardNumber { card = try await s.cards.find(number) }
-        if let card, v.form == .physical { birthDate = try await s.persons.birthDates(ids: [card.personId])[card.personId] }
-        return Presented(v, card: card, birthDate: birthDate, today: CalendarDay(now))
     }
 
     /// One acceptance waiting for the transaction that decides it with others (`GroupCommit`).
@@ -129,7 +86,7 @@ struct AcceptanceService: Sendable {
         var venueId: String
         var idempotencyKey: String
         var itemCode: String
-        var verified: Verified
+        var credential: VerifiedCredential
         var amountFen: Int64?
         var at: Date
         /// A temporary loss whose period has run was lifted first, so the card is judged as it now is.
@@ -138,6 +95,8 @@ struct AcceptanceService: Sendable {
         /// same key, token or challenge first). Each loss means another transaction committed, so this ends;
         /// a request can lose once on its token and again on its key.
         var retries = 0
+
+        var key: String { terminalId + "\u{1F}" + idempotencyKey }
     }
 
     func accept(terminal: Identity, idempotencyKey: String, itemCode: String, credential: Credential, amountFen: Int64?) async throws -> Answer {
@@ -146,7 +105,7 @@ struct AcceptanceService: Sendable {
         // The signature or chip check happens before the transaction: on SQLite every write queues
         // behind one connection, and nothing cryptographic should hold it.
         let pending = Pending(terminalId: terminal.subject, venueId: venueId, idempotencyKey: idempotencyKey, itemCode: itemCode,
-                              verified: verify(credential, at: now), amountFen: amountFen, at: now)
+                              credential: verify(credential, at: now), amountFen: amountFen, at: now)
         let service = self
         return try await groups.submit(pending) { group in await service.decide(group) }
     }
@@ -191,61 +150,42 @@ struct AcceptanceService: Sendable {
         case lapseFirst(cardNumber: String)
     }
 
-    /// What one group's transaction reads, checks and writes: a handful of statements whatever the
-    /// group's size. The checks per request are `AcceptanceRules.decide`, in the fixed order.
+    /// What is done with each request of a group: answered as before, decided now, or sent back.
+    private enum Plan {
+        /// A key answered by an earlier transaction: the same answer again.
+        case earlier(UseRecord)
+        /// A key repeated within the group: the answer of the request at this index.
+        case repeatOf(Int)
+        case failure(any Error)
+        /// The card's temporary loss has lapsed: lift it (its own transition) and decide again.
+        case lapseFirst(String)
+        case decide(Venue, Card?)
+    }
+
+    /// One group's transaction: load (a handful of statements whatever the group's size), decide each request
+    /// with `AcceptanceRules.decide`, write every answer and accepted token together.
     private func record(_ group: [Pending], in s: StoreSession) async throws -> [Outcome] {
-        func key(_ terminalId: String, _ idempotencyKey: String) -> String { terminalId + "\u{1F}" + idempotencyKey }
         func unique(_ values: [String]) -> [String] { Array(Set(values)) }
+        // Load: earlier answers, venues and cards, then what decides replays and items.
         var earlier: [String: UseRecord] = [:]
-        for u in try await s.uses.find(requests: group.map { ($0.terminalId, $0.idempotencyKey) }) { earlier[key(u.terminalId, u.idempotencyKey)] = u }
+        for u in try await s.uses.find(requests: group.map { ($0.terminalId, $0.idempotencyKey) }) { earlier[u.terminalId + "\u{1F}" + u.idempotencyKey] = u }
         var venues: [String: Venue] = [:]
         for v in try await s.venues.find(ids: unique(group.map(\.venueId))) { venues[v.id] = v }
         var cards: [String: Card] = [:]
-        for c in try await s.cards.find(numbers: unique(group.compactMap(\.verified.cardNumber))) { cards[c.number] = c }
-
-        // First pass: which requests are decided now; repeats of a key answer as the first did.
-        enum Plan { case earlier(UseRecord), repeatOf(Int), failure(any Error), lapseFirst(String), decide(Venue, Card?) }
-        var plans: [Plan] = []
-        var firstOfKey: [String: Int] = [:]
-        for (i, p) in group.enumerated() {
-            let k = key(p.terminalId, p.idempotencyKey)
-            if let e = earlier[k] { plans.append(.earlier(e)); continue }
-            if let j = firstOfKey[k] { plans.append(.repeatOf(j)); continue }
-            firstOfKey[k] = i
-            guard let venue = venues[p.venueId] else {
-                plans.append(.failure(DomainError(.venueNotFound, "the terminal's venue is gone"))); continue
-            }
-            let card = p.verified.cardNumber.flatMap { cards[$0] }
-            if let card, !p.lapseChecked, card.status == .temporarilyLost, let lostAt = card.lostAt,
-               CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: policy.temporaryLossLapseDays, now: p.at) {
-                plans.append(.lapseFirst(card.number)); continue
-            }
-            plans.append(.decide(venue, card))
+        for c in try await s.cards.find(numbers: unique(group.compactMap(\.credential.cardNumber))) { cards[c.number] = c }
+        let plans = plan(group, earlier: earlier, venues: venues, cards: cards)
+        let decided = zip(group, plans).compactMap { p, plan -> (Pending, Venue, Card?)? in
+            if case let .decide(venue, card) = plan { (p, venue, card) } else { nil }
         }
-
-        var decided: [(Pending, Venue, Card?)] = []
-        for (p, plan) in zip(group, plans) { if case let .decide(venue, card) = plan { decided.append((p, venue, card)) } }
-        // A challenge is never reused for a card, whatever the answer: every one presented now is recorded.
-        var challengeAt: [Int] = []
-        var challenges: [(UseRecord.ChallengeUse, at: Date)] = []
-        for (i, (p, _, card)) in decided.enumerated() {
-            guard let card, let hash = p.verified.challengeHash else { continue }
-            challengeAt.append(i)
-            challenges.append((UseRecord.ChallengeUse(cardNumber: card.number, challengeHash: hash), p.at))
-        }
-        var challengeReplayed = Set<Int>()
-        for (i, replayed) in zip(challengeAt, try await s.uses.markChallengesUsed(challenges)) where replayed { challengeReplayed.insert(i) }
-        var acceptedTokens = try await s.uses.acceptedTokens(among: decided.compactMap { p, venue, _ in
-            p.verified.jti.map { UseRecord.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
-        })
-        let version = try await s.catalogue.latestVersion()
+        let replayedChallenges = try await markChallenges(decided, in: s)
+        var acceptedTokens = try await s.uses.acceptedTokens(among: decided.compactMap { p, venue, card in tokenUse(p, venue, card) })
         var items: [String: CatalogueItem] = [:]
-        if let version {
+        if let version = try await s.catalogue.latestVersion() {
             for item in try await s.catalogue.items(version: version.version, codes: unique(decided.map(\.0.itemCode))) { items[item.code] = item }
         }
-        let birthDates = try await s.persons.birthDates(ids: unique(decided.compactMap { p, _, card in p.verified.form == .physical ? card?.personId : nil }))
+        let birthDates = try await s.persons.birthDates(ids: unique(decided.compactMap { p, _, card in p.credential.form == .physical ? card?.personId : nil }))
 
-        // Second pass: decide, and write every answer and accepted token together.
+        // Decide, in order, and build the rows.
         let encoder = JSONEncoder()
         var outcomes: [Outcome] = []
         var uses: [UseRecord] = []
@@ -253,46 +193,74 @@ struct AcceptanceService: Sendable {
         var decidedIndex = 0
         for (p, plan) in zip(group, plans) {
             switch plan {
-            case .earlier(let u):
-                outcomes.append(.answer(try JSONDecoder().decode(Answer.self, from: Data(u.response.utf8))))
-            case .repeatOf(let j):
-                outcomes.append(outcomes[j])
-            case .failure(let e):
-                outcomes.append(.failure(e))
-            case .lapseFirst(let number):
-                outcomes.append(.lapseFirst(cardNumber: number))
+            case .earlier(let u): outcomes.append(.answer(try JSONDecoder().decode(Answer.self, from: Data(u.response.utf8))))
+            case .repeatOf(let j): outcomes.append(outcomes[j])
+            case .failure(let e): outcomes.append(.failure(e))
+            case .lapseFirst(let number): outcomes.append(.lapseFirst(cardNumber: number))
             case let .decide(venue, card):
                 defer { decidedIndex += 1 }
-                let presented = Presented(p.verified, card: card, birthDate: card.flatMap { birthDates[$0.personId] }, today: CalendarDay(p.at))
-                let tokenUse = presented.jti.map { UseRecord.TokenUse(jti: $0, venueId: venue.id, itemCode: p.itemCode) }
-                var replayed = false
-                if presented.challengeHash != nil { replayed = challengeReplayed.contains(decidedIndex) }
-                if let tokenUse { replayed = acceptedTokens.contains(tokenUse) }
-                let facts = AcceptanceFacts(
-                    credentialFailure: presented.failure, replayed: replayed, cardStatus: card?.status, item: items[p.itemCode], today: CalendarDay(p.at),
-                    venueRegion: venue.regionCode, venueItemCodes: venue.itemCodes, issuerRegion: card?.issuerRegion ?? "",
-                    form: presented.form, transitLoaded: card?.transit ?? false, financialLoaded: card?.financial ?? false)
-                let denial = AcceptanceRules.decide(facts)
+                let token = tokenUse(p, venue, card)
+                let replayed = token.map { acceptedTokens.contains($0) } ?? replayedChallenges.contains(decidedIndex)
+                let decision = AcceptanceRules.decide(AcceptanceFacts(
+                    credential: p.credential, card: card, holderBirthDate: card.flatMap { birthDates[$0.personId] }, replayed: replayed,
+                    venue: venue, item: items[p.itemCode], today: CalendarDay(p.at)))
                 let useId = random.uuid()
-                let crossRegion = card.map { AcceptanceRules.isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: venue.regionCode) } ?? false
-                let answer = Answer(decision: denial == nil ? "accepted" : "denied", reason: denial?.rawValue, useId: denial == nil ? useId : nil,
-                                    crossRegion: crossRegion, entitlements: denial == nil ? presented.entitlements : [],
-                                    chargedFen: denial == nil ? (p.amountFen ?? 0) : 0)
-                if denial == nil, let tokenUse {
-                    acceptedTokens.insert(tokenUse)
-                    newTokens.append((tokenUse, p.at))
+                let answer = Answer(decision: decision.decision, reason: decision.denial?.rawValue, useId: decision.denial == nil ? useId : nil,
+                                    crossRegion: decision.crossRegion, entitlements: decision.entitlements,
+                                    chargedFen: decision.denial == nil ? (p.amountFen ?? 0) : 0)
+                if decision.denial == nil, let token {
+                    acceptedTokens.insert(token)
+                    newTokens.append((token, p.at))
                 }
                 uses.append(UseRecord(
                     id: useId, terminalId: p.terminalId, idempotencyKey: p.idempotencyKey, venueId: venue.id, itemCode: p.itemCode,
-                    kind: presented.form == .electronic ? "qr" : "card", decision: answer.decision, reason: answer.reason,
-                    cardNumber: card?.number, personId: card?.personId, crossRegion: crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
+                    kind: p.credential.form == .electronic ? .qr : .card, decision: answer.decision, reason: answer.reason,
+                    cardNumber: card?.number, personId: card?.personId, crossRegion: answer.crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
                     at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self)))
                 outcomes.append(.answer(answer))
             }
         }
+        // Write.
         try await s.uses.insertTokenUses(newTokens)
         try await s.uses.insert(uses)
         return outcomes
+    }
+
+    /// Which requests are decided now; repeats of a key answer as the first did.
+    private func plan(_ group: [Pending], earlier: [String: UseRecord], venues: [String: Venue], cards: [String: Card]) -> [Plan] {
+        var plans: [Plan] = []
+        var firstOfKey: [String: Int] = [:]
+        for (i, p) in group.enumerated() {
+            if let e = earlier[p.key] { plans.append(.earlier(e)); continue }
+            if let j = firstOfKey[p.key] { plans.append(.repeatOf(j)); continue }
+            firstOfKey[p.key] = i
+            guard let venue = venues[p.venueId] else { plans.append(.failure(DomainError(.venueNotFound, "the terminal's venue is gone"))); continue }
+            let card = p.credential.cardNumber.flatMap { cards[$0] }
+            if let card, !p.lapseChecked, card.lapsedLoss(lapseDays: policy.temporaryLossLapseDays, now: p.at) != nil {
+                plans.append(.lapseFirst(card.number)); continue
+            }
+            plans.append(.decide(venue, card))
+        }
+        return plans
+    }
+
+    /// A QR token's use at this venue item, for a token whose card is known here.
+    private func tokenUse(_ p: Pending, _ venue: Venue, _ card: Card?) -> UseRecord.TokenUse? {
+        guard card != nil, let jti = p.credential.jti else { return nil }
+        return UseRecord.TokenUse(jti: jti, venueId: venue.id, itemCode: p.itemCode)
+    }
+
+    /// Records every challenge presented now — a challenge is never reused for a card, whatever the answer — and
+    /// returns the positions (among `decided`) of those used before.
+    private func markChallenges(_ decided: [(Pending, Venue, Card?)], in s: StoreSession) async throws -> Set<Int> {
+        var positions: [Int] = []
+        var challenges: [(UseRecord.ChallengeUse, at: Date)] = []
+        for (i, (p, _, card)) in decided.enumerated() {
+            guard let card, let hash = p.credential.challengeHash else { continue }
+            positions.append(i)
+            challenges.append((UseRecord.ChallengeUse(cardNumber: card.number, challengeHash: hash), p.at))
+        }
+        return Set(zip(positions, try await s.uses.markChallengesUsed(challenges)).filter(\.1).map(\.0))
     }
 
     struct IdentityAnswer: Codable, Sendable {
@@ -316,33 +284,29 @@ struct AcceptanceService: Sendable {
             guard venue.type == .hotel || venue.type == .government else {
                 throw DomainError(.venueNotPermitted, "identity checks are for hotels and government counters")
             }
-            let presented = try await present(verified, at: now, in: s)
+            let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
             var replayed = false
-            if let hash = presented.challengeHash, let card = presented.card {
+            if let hash = verified.challengeHash, let card {
                 replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
             }
-            var failure = presented.failure ?? (replayed ? .tokenReplayed : nil)
-            if failure == nil, presented.card?.status != .active {
-                failure = presented.card?.status == .cancelled || presented.card?.status == .replaced ? .cardCancelled
-                    : presented.card?.status == .issued ? .cardNotActive : .cardLost
-            }
+            let failure = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: replayed)
             var answer = IdentityAnswer(verified: false, reason: failure?.rawValue)
-            var disclosed: String?
-            if failure == nil, let card = presented.card, let person = try await s.persons.find(card.personId) {
+            var disclosed: Disclosure?
+            if failure == nil, let card, let person = try await s.persons.find(card.personId) {
                 answer = IdentityAnswer(verified: true, reason: nil, nameMasked: Mask.name(person.name), idNumberMasked: Mask.idNumber(person.idNumber.value))
-                disclosed = "masked"
-                if AcceptanceRules.disclosesFullIdentity(to: venue.type) {
+                let disclosure = AcceptanceRules.disclosure(to: venue.type)
+                if disclosure == .full {
                     answer.name = person.name
                     answer.idNumber = person.idNumber.value
-                    disclosed = "full"
                 }
-                try await s.audit.append(at: now, actor: terminal.actor, action: "identity_disclosed_\(disclosed!)", subject: "person:\(person.id)",
+                disclosed = disclosure
+                try await s.audit.append(at: now, actor: terminal.actor, action: "identity_disclosed_\(disclosure.rawValue)", subject: "person:\(person.id)",
                                          purpose: "\(venue.name): \(purpose)")
             }
             try await s.uses.insert(UseRecord(
                 id: random.uuid(), terminalId: terminal.subject, idempotencyKey: "identity:" + random.uuid(), venueId: venue.id,
-                itemCode: "identity_check", kind: "identity_check", decision: answer.verified ? "verified" : "denied", reason: answer.reason,
-                cardNumber: presented.card?.number, personId: presented.card?.personId, crossRegion: false, chargedFen: 0, disclosed: disclosed,
+                itemCode: "identity_check", kind: .identityCheck, decision: answer.verified ? .verified : .denied, reason: answer.reason,
+                cardNumber: card?.number, personId: card?.personId, crossRegion: false, chargedFen: 0, disclosed: disclosed,
                 at: now, response: "{}"))
             return answer
         }
@@ -367,34 +331,35 @@ struct AcceptanceService: Sendable {
     /// a repeated upload finds every decision already recorded.
     func recordOffline(terminal: Identity, _ decisions: [OfflineDecision]) async throws -> (recorded: Int, duplicates: Int, disputed: [String]) {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
-        let checked = try decisions.map { d -> (decision: OfflineDecision, at: Date, verified: Verified) in
-            guard (1...100).contains(d.decisionId.count), ["accepted", "denied"].contains(d.decision), let at = Timestamp.parse(d.decidedAt) else {
+        let checked = try decisions.map { d -> (decision: OfflineDecision, gate: UseDecision, at: Date, verified: VerifiedCredential) in
+            guard (1...100).contains(d.decisionId.count), let gate = UseDecision(rawValue: d.decision), gate != .verified,
+                  let at = Timestamp.parse(d.decidedAt) else {
                 throw DomainError(.invalidField, "decisions: decisionId (1 to 100 characters), decision accepted|denied, decidedAt RFC 3339")
             }
-            return (d, at, verify(.qr(token: d.token), at: at))
+            return (d, gate, at, verify(.qr(token: d.token), at: at))
         }
         let random = random
-        let outcomes = try await store.write { s -> [Int] in
+        let outcomes = try await store.write { s -> [OfflineOutcome] in
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
-            var outcomes: [Int] = []
-            for (d, at, verified) in checked {
-                if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { outcomes.append(0); continue }
-                let presented = try await present(verified, at: at, in: s)
-                let card = presented.card
-                var nodeView = presented.failure
-                if nodeView == nil, let card, card.status != .active { nodeView = card.status == .issued ? .cardNotActive : .cardLost }
-                let answer = Answer(decision: d.decision, reason: d.reason, useId: nil,
+            var outcomes: [OfflineOutcome] = []
+            for (d, gate, at, verified) in checked {
+                if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { outcomes.append(.duplicate); continue }
+                let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
+                let nodeDenial = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: false)
+                let answer = Answer(decision: gate, reason: d.reason, useId: nil,
                                     crossRegion: card.map { AcceptanceRules.isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: venue.regionCode) } ?? false,
-                                    entitlements: d.decision == "accepted" ? presented.entitlements : [], chargedFen: 0)
-                if d.decision == "accepted", let jti = presented.jti {
+                                    entitlements: gate == .accepted ? AcceptanceRules.entitlements(credential: verified, card: card, holderBirthDate: nil,
+                                                                                                   today: CalendarDay(at)) : [],
+                                    chargedFen: 0)
+                if gate == .accepted, card != nil, let jti = verified.jti {
                     _ = try await s.uses.markTokenAccepted(jti: jti, venueId: venue.id, itemCode: d.itemCode, at: at)
                 }
                 try await s.uses.insert(UseRecord(
                     id: random.uuid(), terminalId: terminal.subject, idempotencyKey: d.decisionId, venueId: venue.id, itemCode: d.itemCode,
-                    kind: "qr_offline", decision: d.decision, reason: d.reason, cardNumber: card?.number, personId: card?.personId,
+                    kind: .qrOffline, decision: gate, reason: d.reason, cardNumber: card?.number, personId: card?.personId,
                     crossRegion: answer.crossRegion, chargedFen: 0, disclosed: nil, at: at,
                     response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)))
-                outcomes.append(d.decision == "accepted" && nodeView != nil ? 2 : 1)
+                outcomes.append(AcceptanceRules.offlineOutcome(gateAccepted: gate == .accepted, nodeDenial: nodeDenial))
             }
             return outcomes
         }
@@ -402,9 +367,9 @@ struct AcceptanceService: Sendable {
         var disputed: [String] = []
         for (outcome, c) in zip(outcomes, checked) {
             switch outcome {
-            case 0: duplicates += 1
-            case 2: recorded += 1; disputed.append(c.decision.decisionId)
-            default: recorded += 1
+            case .duplicate: duplicates += 1
+            case .disputed: recorded += 1; disputed.append(c.decision.decisionId)
+            case .recorded: recorded += 1
             }
         }
         return (recorded, duplicates, disputed)

@@ -190,8 +190,7 @@ struct CardService: Sendable {
     func card(_ number: String) async throws -> Card {
         let card = try await store.read { s in try await s.cards.find(number) }
         guard let card else { throw DomainError(.cardNotFound, "no card \(number)") }
-        if card.status == .temporarilyLost, let lostAt = card.lostAt,
-           CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: policy.temporaryLossLapseDays, now: now) {
+        if card.lapsedLoss(lapseDays: policy.temporaryLossLapseDays, now: now) != nil {
             return try await transition(number, .lapse, actor: .system).card
         }
         return card
@@ -232,12 +231,10 @@ struct CardService: Sendable {
                     guard card.issuerRegion == region else {
                         throw DomainError(.notIssuer, "card \(number) was issued by region \(card.issuerRegion); ask that region's node")
                     }
-                    if action != .lapse, card.status == .temporarilyLost, let lostAt = card.lostAt,
-                       CardLifecycle.hasLapsed(lostAt: lostAt, lapseDays: lapseDays, now: at) {
+                    if action != .lapse, let lapsedAt = card.lapsedLoss(lapseDays: lapseDays, now: at) {
                         card.status = try CardLifecycle.next(from: card.status, .lapse)
                         card.lostAt = nil
                         try await s.cards.update(card)
-                        let lapsedAt = lostAt.addingTimeInterval(TimeInterval(lapseDays) * 86_400)
                         try await s.events.append(CardEvent(at: lapsedAt, type: CardAction.lapse.eventType, actor: Actor.system.name,
                                                             channel: Actor.system.channel, reason: "\(lapseDays) days", cardNumber: number, applicationId: nil))
                         try await ECardService.follow(card, after: .lapse, at: lapsedAt, actor: .system, skew: skew, in: s)
@@ -291,7 +288,7 @@ struct CardService: Sendable {
     /// Lapses every temporary loss report whose period has run out (run periodically by the server).
     @discardableResult
     func lapseDue() async throws -> Int {
-        let cutoff = now.addingTimeInterval(-TimeInterval(policy.temporaryLossLapseDays) * 86_400)
+        let cutoff = CardLifecycle.lapseCutoff(now: now, lapseDays: policy.temporaryLossLapseDays)
         let due = try await store.read { try await $0.cards.temporarilyLost(before: cutoff) }
         var lapsed = 0
         for number in due {

@@ -206,12 +206,12 @@ struct ResidentPages {
     func usesView(personId: String, _ context: PageContext) async throws -> [[String: Any]] {
         try await acceptance.uses(personId: personId).map { uv in
             let (u, v) = (uv.use, uv.venue)
-            let ok = u.decision == "accepted" || u.decision == "verified"
+            let ok = u.decision == .accepted || u.decision == .verified
             return [
                 "at": PageTime.dateTime(u.at), "venue": v?.name ?? u.venueId, "venueType": v.map { context.t("vt_\($0.type.rawValue)") } ?? "",
-                "what": u.kind == "identity_check" ? context.t("kind_identity_check") : "\(u.itemCode) · \(context.t("kind_\(u.kind)"))",
-                "ok": ok, "decision": context.t("decision_\(u.decision)"), "reason": u.reason.map { Messages.reason($0, context.lang) } ?? "",
-                "disclosed": u.disclosed.map { context.t("disclosed_\($0)") } ?? context.t("none"),
+                "what": u.kind == .identityCheck ? context.t("kind_identity_check") : "\(u.itemCode) · \(context.t("kind_\(u.kind.rawValue)"))",
+                "ok": ok, "decision": context.t("decision_\(u.decision.rawValue)"), "reason": u.reason.map { Messages.reason($0, context.lang) } ?? "",
+                "disclosed": u.disclosed.map { context.t("disclosed_\($0.rawValue)") } ?? context.t("none"),
             ]
         }
     }

@@ -41,7 +41,7 @@ struct VenuePages {
                 challenge: form["challenge"], response: form["response"].map { $0.filter { !$0.isWhitespace } })
             let answer = try await acceptance.accept(
                 terminal: me, idempotencyKey: key, itemCode: itemCode, credential: credential, amountFen: nil)
-            let accepted = answer.decision == "accepted"
+            let accepted = answer.decision == .accepted
             return renderer.page("venue-result", title: context.t(accepted ? "venue_accepted" : "venue_denied"), [
                 "accepted": accepted, "verdict": context.t(accepted ? "venue_accepted" : "venue_denied"),
                 "reason": answer.reason.map { Messages.reason($0, context.lang, credential: form["kind"] ?? "qr") } ?? context.t("venue_accepted_text"),

@@ -75,9 +75,9 @@ public struct UseRepository: Sendable {
         for (i, u) in uses.enumerated() {
             if i > 0 { values += ", " }
             values += """
-                (\(bind: u.id), \(bind: u.terminalId), \(bind: u.idempotencyKey), \(bind: u.venueId), \(bind: u.itemCode), \(bind: u.kind),
-                \(bind: u.decision), \(bind: u.reason), \(bind: u.cardNumber), \(bind: u.personId), \(bind: u.crossRegion.int), \(bind: u.chargedFen),
-                \(bind: u.disclosed), \(bind: u.at.millis), \(bind: u.response))
+                (\(bind: u.id), \(bind: u.terminalId), \(bind: u.idempotencyKey), \(bind: u.venueId), \(bind: u.itemCode), \(bind: u.kind.rawValue),
+                \(bind: u.decision.rawValue), \(bind: u.reason), \(bind: u.cardNumber), \(bind: u.personId), \(bind: u.crossRegion.int), \(bind: u.chargedFen),
+                \(bind: u.disclosed?.rawValue), \(bind: u.at.millis), \(bind: u.response))
                 """
         }
         try await db.raw("""
@@ -167,9 +167,9 @@ public struct UseRepository: Sendable {
 
     static func decode(_ r: any SQLRow) throws -> UseRecord {
         UseRecord(id: try r.string("id"), terminalId: try r.string("terminal_id"), idempotencyKey: try r.string("idempotency_key"),
-                  venueId: try r.string("venue_id"), itemCode: try r.string("item_code"), kind: try r.string("kind"), decision: try r.string("decision"),
+                  venueId: try r.string("venue_id"), itemCode: try r.string("item_code"), kind: UseKind(rawValue: try r.string("kind")) ?? .qr, decision: UseDecision(rawValue: try r.string("decision")) ?? .denied,
                   reason: try r.optionalString("reason"), cardNumber: try r.optionalString("card_number"), personId: try r.optionalString("person_id"),
-                  crossRegion: try r.bool("cross_region"), chargedFen: try r.int("charged_fen"), disclosed: try r.optionalString("disclosed"),
+                  crossRegion: try r.bool("cross_region"), chargedFen: try r.int("charged_fen"), disclosed: try r.optionalString("disclosed").flatMap(Disclosure.init(rawValue:)),
                   at: try r.date("at"), response: try r.string("response"))
     }
 }
