@@ -37,7 +37,7 @@ public enum OneCardApp {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AuthMiddleware(sessions: services.sessions, store: services.store, terminalKeys: services.terminalKeys))
-        let api = API(router: router)
+        let api = API(router: router, strictContract: services.configuration.strictContract)
         OperationsController(services: services).register(api)
         AuthController(services: services).register(api)
         RegistryController(services: services).register(api)
