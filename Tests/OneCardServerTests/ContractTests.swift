@@ -104,6 +104,11 @@ struct ContractTests {
             #expect(try await h.call(.get, "/api/v1/catalogue?format=xml").code == "invalid_value")
             #expect(try await h.call(.get, "/api/v1/card-applications?status=lost", token: h.agent).code == "invalid_value")
             #expect(try await h.call(.get, "/api/v1/card-applications?status=submitted,approved", token: h.agent).status == 200)
+            // A property the schema does not make nullable is refused as null (it used to be read as absent).
+            try await h.createBank("ICBC")
+            let null = try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, body: #"{"status":null,"endpoint":"http://127.0.0.1:1"}"#)
+            #expect(null.status == 422 && null.code == "invalid_field", "\(null)")
+            #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, body: #"{"endpoint":"http://127.0.0.1:1"}"#).status == 200)
         }
     }
 }

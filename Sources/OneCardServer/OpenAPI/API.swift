@@ -114,6 +114,14 @@ final class API: @unchecked Sendable {
                 }
                 try e.checkQuery(request.uri.queryParameters)
                 var request = request
+                if let nonNullable = e.nonNullableProperties, request.headers[.contentType]?.hasPrefix("application/json") == true {
+                    // A property the schema does not make nullable may be left out, but not sent as null.
+                    let body = try await request.collectBody(upTo: context.maxUploadSize)
+                    if let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                       let key = object.keys.sorted().first(where: { nonNullable.contains($0) && object[$0] is NSNull }) {
+                        throw DomainError.invalidField(key, "may be left out but not null")
+                    }
+                }
                 return try await handler(&request, context).response(from: request, context: context)
             } catch let error as DomainError where !documented.contains(error.code) {
                 context.logger.error("undocumented error code", metadata: [
@@ -196,6 +204,13 @@ extension Endpoint {
         if request != nil { errors += [.malformedJson, .payloadTooLarge, .unsupportedMediaType, .invalidField, .invalidValue] }
         if !query.isEmpty { errors += [.invalidValue] }
         return Array(Set(errors)).sorted()
+    }
+
+    /// The request body's properties that may not be sent as `null` (`nil` when there is no object body).
+    var nonNullableProperties: Set<String>? {
+        guard case let .object(props, _) = request else { return nil }
+        let names = props.filter { if case .nullable = $0.1 { false } else { true } }.map(\.0)
+        return names.isEmpty ? nil : Set(names)
     }
 
     /// Refuses a declared query parameter whose value its schema does not allow (422 `invalid_value`),
