@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: builds, starts a throwaway PostgreSQL on a free loopback port, runs the Swift test
 # suites (store and server suites on SQLite and on PostgreSQL, end-to-end tests against the real
-# binary, browser journeys through the web pages in headless Chromium), and stops PostgreSQL again.
+# binary), Schemathesis against a demo node with every role's credentials, browser journeys through
+# the web pages in headless Chromium, and stops PostgreSQL again.
 # Installs what it needs (Debian's postgresql, chromium and chromium-driver; PyPI's selenium,
-# axe-selenium-python and pytest) when missing.
+# axe-selenium-python, pytest and schemathesis) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,8 @@ fi
 PGBIN="$(pg_bin)"
 # Python's joserfc: the independent JOSE implementation the interop test verifies QR tokens with.
 python3 -c 'import joserfc' 2>/dev/null || { log "installing joserfc (PyPI)"; python3 -m pip install -q joserfc; }
+# Schemathesis: the property-based API tester that checks the server against its own /openapi.json.
+python3 -c 'import schemathesis' 2>/dev/null || { log "installing schemathesis (PyPI)"; python3 -m pip install -q schemathesis; }
 # Selenium drives Chromium; axe-selenium-python carries axe-core, the accessibility checker.
 python3 -c 'import selenium, axe_selenium_python, pytest' 2>/dev/null || {
   log "installing selenium, axe-selenium-python and pytest (PyPI)"; python3 -m pip install -q selenium axe-selenium-python pytest; }
@@ -41,6 +44,8 @@ export ONECARD_TEST_POSTGRES_URL="$ONECARD_PG_URL"
 export ONECARD_REQUIRE_POSTGRES=1
 export ONECARD_REQUIRE_ZBAR=1
 export ONECARD_REQUIRE_JOSE=1
+# A handler answering an error code its endpoint does not document is a 500 (every server started here).
+export ONECARD_STRICT_CONTRACT=1
 
 log "building"
 swift build --build-tests
@@ -48,6 +53,9 @@ export ONECARD_BIN="$(swift build --show-bin-path)/onecard"
 
 log "running the Swift test suites"
 swift test --skip-build
+
+log "checking the API against /openapi.json from outside (Schemathesis, every role, a few minutes)"
+python3 Tests/Contract/run_schemathesis.py --bin "$ONECARD_BIN"
 
 log "running the browser tests (headless Chromium, axe-core)"
 export ONECARD_SCREENSHOTS="$PWD/.test-artifacts/screenshots"

@@ -31,7 +31,9 @@ struct DataOptions: ParsableArguments {
 
     func configuration(host: String = "127.0.0.1", port: Int = 8080, region: String = "110000", demo: Bool = false) throws -> ServerConfiguration {
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        return try ServerConfiguration(host: host, port: port, database: databaseURL(), region: region, dataDir: dataDirURL, demo: demo, logLevel: level)
+        var config = try ServerConfiguration(host: host, port: port, database: databaseURL(), region: region, dataDir: dataDirURL, demo: demo, logLevel: level)
+        config.strictContract = try ServerConfiguration.strictContract(environment: ProcessInfo.processInfo.environment)
+        return config
     }
 }
 

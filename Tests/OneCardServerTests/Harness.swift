@@ -29,6 +29,8 @@ struct Harness: Sendable {
     let client: any TestClientProtocol
     let admin: String
     let agent: String
+    /// The server's own `/openapi.json`; every reply of `call` is checked against it.
+    let contract: ContractChecker
 
     static let start = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18
 
@@ -37,8 +39,10 @@ struct Harness: Sendable {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-keys-\(UUID().uuidString)")
         let clock = ManualClock(start)
         // Sessions outlive the clock jumps of lapse tests; expiry has its own test.
-        let config = try ServerConfiguration(database: db.url, region: region, dataDir: dataDir, bcryptCost: 4,
+        var config = try ServerConfiguration(database: db.url, region: region, dataDir: dataDir, bcryptCost: 4,
                                              sessionLifetime: 60 * 86_400, logLevel: .warning)
+        // A handler answering a code its endpoint does not document fails the test (500 undocumented_error).
+        config.strictContract = true
         let services = try await OneCardApp.services(config, clock: clock.clock, logger: TestDatabase.logger)
         do {
             try await services.store.migrate()
@@ -49,7 +53,9 @@ struct Harness: Sendable {
             let (router, _) = OneCardApp.router(services)
             let app = Application(router: router)
             try await app.test(.router) { client in
-                try await body(Harness(services: services, clock: clock, client: client, admin: admin, agent: agent))
+                let document = try await client.execute(uri: "/openapi.json", method: .get, headers: [:], body: nil)
+                let contract = try ContractChecker(document: Data(buffer: document.body))
+                try await body(Harness(services: services, clock: clock, client: client, admin: admin, agent: agent, contract: contract))
             }
         } catch {
             await services.store.close(); await db.remove(); try? FileManager.default.removeItem(at: dataDir)
@@ -69,7 +75,12 @@ struct Harness: Sendable {
         if body != nil { fields[.contentType] = "application/json" }
         for (k, v) in headers { fields[HTTPField.Name(k)!] = v }
         let response = try await client.execute(uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) })
-        return Reply(status: Int(response.status.code), contentType: response.headers[.contentType] ?? "", body: Data(buffer: response.body))
+        let reply = Reply(status: Int(response.status.code), contentType: response.headers[.contentType] ?? "", body: Data(buffer: response.body))
+        // Every reply of a documented operation must match the document: status, media type, body schema.
+        for issue in contract.check(method: method.rawValue, path: uri, status: reply.status, contentType: reply.contentType, body: reply.body) {
+            Issue.record("contract: \(issue)")
+        }
+        return reply
     }
 
     func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: [String: Any]) async throws -> Reply {

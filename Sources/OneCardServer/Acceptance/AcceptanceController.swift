@@ -129,7 +129,7 @@ struct AcceptanceController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/me/uses", summary: "Who checked my card: every use and identity check", tag: "me", roles: [.holder],
                          success: (200, "Uses, newest first", .object([("uses", .array(api.schema("Use", .object([
-                            ("useId", .text), ("at", .dateTime), ("kind", .string(values: ["qr", "card", "identity_check"])), ("decision", .text),
+                            ("useId", .text), ("at", .dateTime), ("kind", .string(values: ["qr", "card", "qr_offline", "identity_check"])), ("decision", .text),
                             ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
                             ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
                          ], required: ["useId", "at", "kind", "decision", "itemCode"]))))], required: ["uses"])))) { _, context in

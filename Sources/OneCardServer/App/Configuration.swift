@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     /// Lifetime of a session token.
     public var sessionLifetime: TimeInterval
     public var logLevel: Logger.Level
+    /// A handler answering a code its endpoint does not document gets 500 `undocumented_error` (tests; `ONECARD_STRICT_CONTRACT=1`).
+    public var strictContract = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, region: String = "110000",
                 dataDir: URL, demo: Bool = false, bcryptCost: UInt8 = 10, sessionLifetime: TimeInterval = 8 * 3600,

@@ -35,7 +35,7 @@ public enum OneCardApp {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AuthMiddleware(sessions: services.sessions, venues: services.venues))
-        let api = API(router: router)
+        let api = API(router: router, strictContract: services.configuration.strictContract)
         OperationsController(health: services.health).register(api)
         AuthController(accounts: services.accounts).register(api)
         RegistryController(registry: services.registry, holders: services.holders).register(api)

@@ -71,7 +71,7 @@ struct CardsController {
         let events = Schema.object([("events", .array(api.schema("CardEvent", .object([
             ("at", .dateTime), ("type", .text), ("actor", .text), ("channel", .text), ("reason", .nullable(.text)),
         ], required: ["at", "type", "actor", "channel"]))))], required: ["events"])
-        let produced = api.schema("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text)], required: ["cardNumber", "chipKey"]))
+        let produced = api.schema("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text), ("applicationId", .text)], required: ["cardNumber", "chipKey"]))
         let staff: [Role] = [.agent, .admin]
         let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet, .unknownBank, .notEligible]
 
@@ -92,7 +92,7 @@ struct CardsController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/card-applications", summary: "The application queue, soonest deadline first",
                          tag: "card-applications", roles: staff + [.auditor],
-                         query: [("status", "comma-separated statuses; default the open ones")],
+                         query: [.list("status", "comma-separated statuses; default the open ones", ApplicationStatus.self)],
                          success: (200, "Applications", .object([("applications", .array(application))], required: ["applications"])))) { request, _ in
             let statuses: [ApplicationStatus]
             if let raw = request.uri.queryParameters.get("status") {

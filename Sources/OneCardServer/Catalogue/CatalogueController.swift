@@ -24,13 +24,14 @@ struct CatalogueController {
 
     func register(_ api: API) {
         let item = api.schema("CatalogueItem", Self.itemSchema)
-        let filters = [("domain", "only this domain"), ("region", "only items offered in or within this 6-digit region"),
-                       ("alliance", "jjj, yrd, chuanyu or gba: the alliance's joint list"), ("format", "csv for text/csv")]
+        let filters: [QueryParameter] = [.oneOf("domain", "only this domain", Domain.self),
+                       .text("region", "only items offered in or within this 6-digit region", pattern: "^[0-9]{6}$"),
+                       .oneOf("alliance", "the alliance's joint list", PolicyBook.alliances.map(\.code)), .oneOf("format", "csv for text/csv", ["csv"])]
 
         api.add(Endpoint(method: .get, path: "/api/v1/catalogue", summary: "The published application catalogue (public)", tag: "catalogue",
                          roles: nil, query: filters,
                          success: (200, "The published version", .object([("version", .integer), ("publishedAt", .nullable(.dateTime)), ("items", .array(item))], required: ["version", "items"])),
-                         errors: [.invalidValue, .invalidRegionCode])) { request, _ in
+                         otherSuccessContentTypes: ["text/csv"], errors: [.invalidValue, .invalidRegionCode])) { request, _ in
             let published = try await catalogue.published()
             let q = request.uri.queryParameters
             var items = published.items
@@ -102,7 +103,7 @@ struct CatalogueController {
         }
 
         api.add(Endpoint(method: .post, path: "/api/v1/catalogue/publish", summary: "Publish every draft as the next numbered version", tag: "catalogue",
-                         roles: [.admin], success: (200, "The new version", .object([("version", .integer), ("publishedAt", .dateTime)], required: ["version"])),
+                         roles: [.admin], success: (200, "The new version", .object([("version", .integer), ("publishedAt", .dateTime), ("publishedBy", .text)], required: ["version"])),
                          errors: [.nothingToPublish])) { _, context in
             let v = try await catalogue.publish(by: context.identity!.actor)
             return try Response.json(VersionView(version: v.version, publishedAt: Timestamp.format(v.publishedAt), publishedBy: v.publishedBy))

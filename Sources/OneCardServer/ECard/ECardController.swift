@@ -74,7 +74,7 @@ struct ECardController {
         let entry = api.schema("RevocationEntry", .object([
             ("cardHash", .text), ("jti", .text), ("status", .oneOf(RevocationStatus.self)), ("at", .dateTime),
         ], required: ["status", "at"]))
-        let since = [("since", "the seq of the last list you applied (default 0)")]
+        let since: [QueryParameter] = [.integer("since", "the seq of the last list you applied (default 0)", minimum: 0)]
         api.add(Endpoint(method: .get, path: "/api/v1/trust/revocations", summary: "Cards (by SHA-256 of the number) and QR tokens whose status changed after `since`",
                          tag: "trust", roles: nil, query: since,
                          success: (200, "Revocation delta", .object([("seq", .integer), ("iss", .text), ("entries", .array(entry))], required: ["seq", "entries"])),

@@ -14,9 +14,12 @@ struct Endpoint: Sendable {
     /// Who may call it; `nil` is public.
     var roles: [Role]?
     var request: Schema? = nil
-    var query: [(name: String, description: String)] = []
+    /// Query parameters, each with its schema (enumerated values, integer bounds) so the document is exact.
+    var query: [QueryParameter] = []
     var success: (status: Int, description: String, schema: Schema?)
     var successContentType = "application/json"
+    /// Other media types the success response may take (e.g. `text/csv` with `?format=csv`), without a schema.
+    var otherSuccessContentTypes: [String] = []
     /// Domain error codes this endpoint can answer with (each code carries its status).
     var errors: [DomainError.Code] = []
     var extraHeaders: [(name: String, description: String, required: Bool)] = []
@@ -32,14 +35,57 @@ struct Endpoint: Sendable {
     }
 }
 
+/// A documented query parameter.
+struct QueryParameter: Sendable {
+    var name: String
+    var description: String
+    var schema: Schema = .text
+    /// A comma-separated list (`?status=a,b`): OpenAPI `style: form, explode: false`.
+    var commaSeparated = false
+
+    static func text(_ name: String, _ description: String, pattern: String? = nil) -> Self {
+        .init(name: name, description: description, schema: .string(pattern: pattern))
+    }
+    static func integer(_ name: String, _ description: String, minimum: Int? = nil, maximum: Int? = nil) -> Self {
+        .init(name: name, description: description, schema: .integerIn(minimum: minimum, maximum: maximum))
+    }
+    static func boolean(_ name: String, _ description: String) -> Self {
+        .init(name: name, description: description, schema: .boolean)
+    }
+    static func oneOf(_ name: String, _ description: String, _ values: [String]) -> Self {
+        .init(name: name, description: description, schema: .string(values: values))
+    }
+    static func oneOf<E: RawRepresentable & CaseIterable>(_ name: String, _ description: String, _ e: E.Type) -> Self where E.RawValue == String {
+        .init(name: name, description: description, schema: .oneOf(e))
+    }
+    /// Comma-separated values of an enumeration.
+    static func list<E: RawRepresentable & CaseIterable>(_ name: String, _ description: String, _ e: E.Type) -> Self where E.RawValue == String {
+        .init(name: name, description: description, schema: .array(.oneOf(e)), commaSeparated: true)
+    }
+
+    var json: JSONValue {
+        var o: [String: JSONValue] = ["name": .string(name), "in": "query", "required": false, "description": .string(description), "schema": schema.json]
+        if commaSeparated { o["style"] = "form"; o["explode"] = false }
+        return .object(o)
+    }
+}
+
 /// The router and the OpenAPI document, built together.
 /// `@unchecked`: the router is only touched while the application is being built, before it serves.
 final class API: @unchecked Sendable {
     let router: Router<AppContext>
+    /// Whether a handler throwing a code its endpoint does not document answers 500 (tests, `ONECARD_STRICT_CONTRACT=1`)
+    /// rather than only being logged.
+    let strictContract: Bool
     private let endpoints = NIOLockedValueBox<[Endpoint]>([])
     private let schemas = NIOLockedValueBox<[String: Schema]>([:])
 
-    init(router: Router<AppContext>) { self.router = router }
+    /// Also installs the middleware that answers 405 with `Allow` for a documented path asked with a method it does not serve.
+    init(router: Router<AppContext>, strictContract: Bool = false) {
+        self.router = router
+        self.strictContract = strictContract
+        router.add(middleware: MethodNotAllowedMiddleware(api: self))
+    }
 
     var documented: [Endpoint] { endpoints.withLockedValue { $0 } }
 
@@ -50,18 +96,40 @@ final class API: @unchecked Sendable {
     }
 
     /// Registers a route with its role check and documents it.
+    /// Checks the declared query parameters, then the caller's role; a code the handler throws that
+    /// the endpoint does not document is logged, and in strict mode answers 500 `undocumented_error`.
     func add<R: ResponseGenerator>(_ e: Endpoint, _ handler: @escaping @Sendable (inout Request, AppContext) async throws -> R) {
         endpoints.withLockedValue { $0.append(e) }
         let roles = e.roles
+        let documented = Set(e.documentedErrors)
+        let strict = strictContract
+        let operation = "\(e.method.rawValue) \(e.path)"
         router.on(RouterPath(e.routerPath), method: e.method) { request, context in
-            if let roles {
-                guard let identity = context.identity else {
-                    throw DomainError(.unauthorized, "sign in: send Authorization: Bearer <token>")
+            do {
+                if let roles {
+                    guard let identity = context.identity else {
+                        throw DomainError(.unauthorized, "sign in: send Authorization: Bearer <token>")
+                    }
+                    guard roles.contains(identity.role) else { throw DomainError.forbidden }
                 }
-                guard roles.contains(identity.role) else { throw DomainError.forbidden }
+                try e.checkQuery(request.uri.queryParameters)
+                var request = request
+                if let nonNullable = e.nonNullableProperties, request.headers[.contentType]?.hasPrefix("application/json") == true {
+                    // A property the schema does not make nullable may be left out, but not sent as null.
+                    let body = try await request.collectBody(upTo: context.maxUploadSize)
+                    if let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                       let key = object.keys.sorted().first(where: { nonNullable.contains($0) && object[$0] is NSNull }) {
+                        throw DomainError.invalidField(key, "may be left out but not null")
+                    }
+                }
+                return try await handler(&request, context).response(from: request, context: context)
+            } catch let error as DomainError where !documented.contains(error.code) {
+                context.logger.error("undocumented error code", metadata: [
+                    "operation": "\(operation)", "code": "\(error.code.rawValue)", "detail": "\(error.detail)",
+                ])
+                if strict { throw Problem.undocumented(error.code, operation: operation) }
+                throw error
             }
-            var request = request
-            return try await handler(&request, context)
         }
     }
 
@@ -76,7 +144,7 @@ final class API: @unchecked Sendable {
             var params: [JSONValue] = e.pathParameters.map {
                 ["name": .string($0), "in": "path", "required": true, "schema": ["type": "string"]]
             }
-            params += e.query.map { ["name": .string($0.name), "in": "query", "required": false, "description": .string($0.description), "schema": ["type": "string"]] }
+            params += e.query.map(\.json)
             params += e.extraHeaders.map { ["name": .string($0.name), "in": "header", "required": .bool($0.required), "description": .string($0.description), "schema": ["type": "string"]] }
             if !params.isEmpty { op["parameters"] = .array(params) }
             if let r = e.request {
@@ -86,13 +154,13 @@ final class API: @unchecked Sendable {
             var content: JSONValue = .null
             if let s = e.success.schema { content = [e.successContentType: ["schema": s.json]] }
             else if e.successContentType != "application/json" { content = [e.successContentType: [:]] }
+            for other in e.otherSuccessContentTypes {
+                if case .object(var o) = content { o[other] = [:]; content = .object(o) } else { content = [other: [:]] }
+            }
             responses[String(e.success.status)] = content == .null
                 ? ["description": .string(e.success.description)]
                 : ["description": .string(e.success.description), "content": content]
-            var errors = e.errors
-            if e.roles != nil { errors += [.unauthorized, .forbidden] }
-            if e.request != nil { errors += [.malformedJson, .payloadTooLarge, .unsupportedMediaType, .invalidField, .invalidValue] }
-            let byStatus = Dictionary(grouping: Set(errors), by: { Int(Problem.status(for: $0.kind).code) }).mapValues { $0.sorted() }
+            let byStatus = Dictionary(grouping: Set(e.documentedErrors), by: { Int(Problem.status(for: $0.kind).code) }).mapValues { $0.sorted() }
             for (status, codes) in byStatus {
                 responses[String(status)] = [
                     "description": .string("Problem; code one of: \(codes.map(\.rawValue).joined(separator: ", "))"),
@@ -101,6 +169,8 @@ final class API: @unchecked Sendable {
             }
             op["responses"] = .object(responses)
             if e.roles != nil { op["security"] = [["bearer": []]] }
+            // The authorization matrix, readable from the document: who may call it (`[]`: anyone).
+            op["x-roles"] = .array((e.roles ?? []).map { .string($0.rawValue) })
             paths[e.path, default: [:]][e.method.rawValue.lowercased()] = .object(op)
         }
         var components = schemas.withLockedValue { $0 }.mapValues(\.json)
@@ -122,5 +192,109 @@ final class API: @unchecked Sendable {
         let words = e.path.split(separator: "/").filter { $0 != "api" && $0 != "v1" }
             .map { $0.hasPrefix("{") ? "By" + $0.dropFirst().dropLast().prefix(1).uppercased() + $0.dropFirst(2).dropLast() : $0.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() }
         return e.method.rawValue.lowercased() + words.joined().replacingOccurrences(of: ".", with: "")
+    }
+}
+
+extension Endpoint {
+    /// Every code the endpoint may answer with: its own, and those the API layer adds (sign-in and role
+    /// checks, body decoding, query parameter checks).
+    var documentedErrors: [DomainError.Code] {
+        var errors = self.errors + [.invalidToken]  // any request with a bad bearer token, even to a public endpoint
+        if roles != nil { errors += [.unauthorized, .forbidden] }
+        if request != nil { errors += [.malformedJson, .payloadTooLarge, .unsupportedMediaType, .invalidField, .invalidValue] }
+        if !query.isEmpty { errors += [.invalidValue] }
+        return Array(Set(errors)).sorted()
+    }
+
+    /// The request body's properties that may not be sent as `null` (`nil` when there is no object body).
+    var nonNullableProperties: Set<String>? {
+        guard case let .object(props, _) = request else { return nil }
+        let names = props.filter { if case .nullable = $0.1 { false } else { true } }.map(\.0)
+        return names.isEmpty ? nil : Set(names)
+    }
+
+    /// Refuses a declared query parameter whose value its schema does not allow (422 `invalid_value`),
+    /// so the document and the server agree on every parameter without each handler repeating the check.
+    func checkQuery(_ parameters: Parameters) throws(DomainError) {
+        for p in query {
+            guard let value = parameters.get(p.name) else { continue }
+            let values = p.commaSeparated ? value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) : [value]
+            let schema: Schema = if p.commaSeparated, case .array(let items) = p.schema { items } else { p.schema }
+            if p.commaSeparated && value.isEmpty { continue }  // an empty list
+            for v in values {
+                if let problem = Self.violation(v, schema) {
+                    throw DomainError(.invalidValue, "\(p.name): \(problem)")
+                }
+            }
+        }
+    }
+
+    private static func violation(_ v: String, _ schema: Schema) -> String? {
+        switch schema {
+        case let .string(_, values, pattern):
+            if let values, !values.contains(v) { return "one of \(values.joined(separator: ", "))" }
+            if let pattern, v.range(of: pattern, options: .regularExpression) == nil { return "must match \(pattern)" }
+            return nil
+        case .integer:
+            return Int64(v) == nil ? "an integer" : nil
+        case let .integerIn(minimum, maximum):
+            guard let n = Int(v), n >= (minimum ?? .min), n <= (maximum ?? .max) else {
+                return "an integer" + (minimum.map { " from \($0)" } ?? "") + (maximum.map { " to \($0)" } ?? "")
+            }
+            return nil
+        case .boolean:
+            return v == "true" || v == "false" ? nil : "true or false"
+        default:
+            return nil
+        }
+    }
+}
+
+extension API {
+    /// The methods served at a concrete request path, if it is a documented path (`nil` otherwise).
+    /// Literal segments win over `{parameters}`, as in the router.
+    func allowedMethods(at requestPath: String) -> [HTTPRequest.Method]? {
+        let segments = requestPath.split(separator: "/", omittingEmptySubsequences: false)
+        var best: (score: [Bool], methods: Set<String>)? = nil
+        for e in documented {
+            let template = e.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard template.count == segments.count else { continue }
+            var score: [Bool] = []
+            var matches = true
+            for (t, s) in zip(template, segments) {
+                if t.hasPrefix("{") { if s.isEmpty { matches = false; break }; score.append(false) }
+                else if t == s { score.append(true) }
+                else { matches = false; break }
+            }
+            guard matches else { continue }
+            if let b = best {
+                if b.score == score { best = (score, b.methods.union([e.method.rawValue])); continue }
+                // The first segment where they differ decides: a literal beats a parameter.
+                if let i = score.indices.first(where: { score[$0] != b.score[$0] }), b.score[i] { continue }
+            }
+            best = (score, [e.method.rawValue])
+        }
+        guard let best else { return nil }
+        let methods = best.methods
+        return methods.sorted().compactMap { HTTPRequest.Method($0) }
+    }
+}
+
+/// A documented path asked with a method it does not serve answers 405 `method_not_allowed` with
+/// `Allow` (RFC 9110 §15.5.6); unknown paths stay 404. Pages share the router, so the check runs only
+/// when the router found no route: a page served at the same path still answers.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    let api: API
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as HTTPError where e.status == .notFound {
+            guard let methods = api.allowedMethods(at: request.uri.path), !methods.contains(request.method) else { throw e }
+            var response = try Problem(.methodNotAllowed, detail: "\(request.method.rawValue) is not served here; allowed: \(methods.map(\.rawValue).joined(separator: ", "))")
+                .response(from: request, context: context)
+            response.headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
+            return response
+        }
     }
 }

@@ -32,11 +32,15 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByDictionaryLiteral,
 indirect enum Schema: Sendable {
     case string(format: String? = nil, values: [String]? = nil, pattern: String? = nil)
     case integer
+    /// An integer within bounds (query parameters such as `limit`).
+    case integerIn(minimum: Int?, maximum: Int?)
     case boolean
     case array(Schema)
     case object([(String, Schema)], required: [String])
     case ref(String)
     case nullable(Schema)
+    /// Any JSON object (the OpenAPI document itself).
+    case anyObject
 
     static let text = Schema.string()
     static let dateTime = Schema.string(format: "date-time")
@@ -54,6 +58,11 @@ indirect enum Schema: Sendable {
             if let pattern { o["pattern"] = .string(pattern) }
             return .object(o)
         case .integer: return ["type": "integer", "format": "int64"]
+        case let .integerIn(minimum, maximum):
+            var o: [String: JSONValue] = ["type": "integer", "format": "int64"]
+            if let minimum { o["minimum"] = .int(minimum) }
+            if let maximum { o["maximum"] = .int(maximum) }
+            return .object(o)
         case .boolean: return ["type": "boolean"]
         case .array(let items): return ["type": "array", "items": items.json]
         case let .object(props, required):
@@ -62,6 +71,7 @@ indirect enum Schema: Sendable {
             return .object(o)
         case .ref(let name): return ["$ref": .string("#/components/schemas/\(name)")]
         case .nullable(let s): return ["oneOf": [s.json, ["type": "null"]]]
+        case .anyObject: return ["type": "object"]
         }
     }
 }

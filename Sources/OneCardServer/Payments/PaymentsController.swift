@@ -157,7 +157,7 @@ struct PaymentsController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}/payments", summary: "A batch's payments with state, bank and masked account",
                          tag: "payments", roles: staff + [.auditor],
-                         query: [("after", "line number to continue after (paging)"), ("limit", "at most this many (1 to 1000, default 200)")],
+                         query: [.integer("after", "line number to continue after (paging)", minimum: 0), .integer("limit", "at most this many (1 to 1000, default 200)", minimum: 1, maximum: 1000)],
                          success: (200, "Payments", .object([("payments", .array(payment)), ("next", .nullable(.integer))], required: ["payments"])),
                          errors: [.batchNotFound])) { request, context in
             let id = context.parameters.get("id") ?? ""

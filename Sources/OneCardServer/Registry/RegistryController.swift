@@ -51,7 +51,7 @@ struct RegistryController {
 
         api.add(Endpoint(method: .get, path: "/api/v1/persons/{personId}", summary: "A person, masked; unmask=true with X-Purpose for the full record (audited)",
                          tag: "persons", roles: [.agent, .admin, .auditor, .holder],
-                         query: [("unmask", "true for the full record; needs X-Purpose and is audited")],
+                         query: [.boolean("unmask", "true for the full record; needs X-Purpose and is audited")],
                          success: (200, "The person", person), errors: [.purposeRequired, .personNotFound],
                          extraHeaders: [("X-Purpose", "why the full record is read (required with unmask=true)", false)])) { request, context in
             let id = context.parameters.get("personId") ?? ""
