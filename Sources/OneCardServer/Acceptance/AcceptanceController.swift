@@ -13,6 +13,11 @@ struct AcceptanceController {
     struct IdentityInput: Decodable { let credential: CredentialInput; let purpose: String }
 
     struct VenueView: Encodable, Sendable {
+        static let schema = Schema.named("Venue", .object([
+                ("venueId", .text), ("name", .text), ("operatorUscc", .text), ("type", .oneOf(VenueType.self)), ("regionCode", .text), ("address", .text),
+                ("accessibility", .array(.text)), ("unifiedLogo", .boolean), ("itemCodes", .array(.text)),
+            ], required: ["venueId", "name", "operatorUscc", "type", "regionCode", "itemCodes"]))
+
         let venueId: String, name: String, operatorUscc: String, type: String, regionCode: String, address: String
         let accessibility: [String], unifiedLogo: Bool, itemCodes: [String]
         init(_ v: Venue) {
@@ -37,58 +42,74 @@ struct AcceptanceController {
     }
 
     func register(_ api: API) {
-        let venue = api.schema("Venue", .object([
-            ("venueId", .text), ("name", .text), ("operatorUscc", .text), ("type", .oneOf(VenueType.self)), ("regionCode", .text), ("address", .text),
-            ("accessibility", .array(.text)), ("unifiedLogo", .boolean), ("itemCodes", .array(.text)),
-        ], required: ["venueId", "name", "operatorUscc", "type", "regionCode", "itemCodes"]))
+        api.add(.post,   "/api/v1/venues",                                  roles: [.admin],    createVenue)
+        api.add(.get,    "/api/v1/venues",                                  roles: .anyone,     listVenues)
+        api.add(.get,    "/api/v1/venues/{venueId}",                        roles: .anyone,     showVenue)
+        api.add(.post,   "/api/v1/venues/{venueId}/terminals",              roles: [.admin],    createTerminal)
+        api.add(.delete, "/api/v1/venues/{venueId}/terminals/{terminalId}", roles: [.admin],    revokeTerminal)
+        api.add(.post,   "/api/v1/acceptances",                             roles: [.terminal], accept)
+        api.add(.post,   "/api/v1/acceptances/batch",                       roles: [.terminal], uploadOfflineDecisions)
+        api.add(.post,   "/api/v1/identity-checks",                         roles: [.terminal], checkIdentity)
+        api.add(.get,    "/api/v1/me/uses",                                 roles: [.holder],   myUses)
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/venues", summary: "Register an acceptance venue", tag: "venues", roles: [.admin],
-                         request: .object([("name", .text), ("operatorUscc", .string(pattern: "^[0-9A-Z]{18}$")), ("type", .oneOf(VenueType.self)),
-                                           ("regionCode", .text), ("address", .text), ("accessibility", .array(.text)), ("unifiedLogo", .boolean),
-                                           ("itemCodes", .array(.text))], required: ["name", "operatorUscc", "type", "regionCode", "address", "itemCodes"]),
-                         success: (201, "Created", venue),
-                         errors: [.invalidUscc, .itemNotInCatalogue, .itemNotForVenueType, .invalidRegionCode])) { request, context in
+    // MARK: handlers
+
+    var createVenue: Handler {
+        Handler("Register an acceptance venue",
+                tag: "venues",
+                request: .object([("name", .text), ("operatorUscc", .string(pattern: "^[0-9A-Z]{18}$")), ("type", .oneOf(VenueType.self)),
+                    ("regionCode", .text), ("address", .text), ("accessibility", .array(.text)), ("unifiedLogo", .boolean),
+                    ("itemCodes", .array(.text))], required: ["name", "operatorUscc", "type", "regionCode", "address", "itemCodes"]),
+                success: (201, "Created", VenueView.schema),
+                errors: [.invalidUscc, .itemNotInCatalogue, .itemNotForVenueType, .invalidRegionCode]) { request, context in
             let i = try await request.decodeJSON(as: VenueService.VenueInput.self, context: context)
             return JSONResponse(VenueView(try await venues.create(i, by: context.identity!.actor)), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/venues", summary: "Where the card is accepted (public)", tag: "venues", roles: nil,
-                         success: (200, "Venues", .object([("venues", .array(venue))], required: ["venues"])))) { _, _ in
+    var listVenues: Handler {
+        Handler("Where the card is accepted (public)",
+                tag: "venues",
+                success: (200, "Venues", .object([("venues", .array(VenueView.schema))], required: ["venues"]))) { _, _ in
             JSONResponse(["venues": try await venues.list().map(VenueView.init)])
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/venues/{venueId}", summary: "One venue (public)", tag: "venues", roles: nil,
-                         success: (200, "The venue", venue), errors: [.venueNotFound])) { _, context in
+    var showVenue: Handler {
+        Handler("One venue (public)",
+                tag: "venues",
+                success: (200, "The venue", VenueView.schema),
+                errors: [.venueNotFound]) { _, context in
             JSONResponse(VenueView(try await venues.venue(context.parameters.get("venueId") ?? "")))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/venues/{venueId}/terminals", summary: "Add a terminal; its API key is shown once", tag: "venues",
-                         roles: [.admin], success: (201, "The terminal and its key", .object([("terminalId", .text), ("apiKey", .text)], required: ["terminalId", "apiKey"])),
-                         errors: [.venueNotFound])) { _, context in
+    var createTerminal: Handler {
+        Handler("Add a terminal; its API key is shown once",
+                tag: "venues",
+                success: (201, "The terminal and its key", .object([("terminalId", .text), ("apiKey", .text)], required: ["terminalId", "apiKey"])),
+                errors: [.venueNotFound]) { _, context in
             let t = try await venues.createTerminal(venueId: context.parameters.get("venueId") ?? "", by: context.identity!.actor)
             return JSONResponse(["terminalId": t.id, "apiKey": t.apiKey], status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .delete, path: "/api/v1/venues/{venueId}/terminals/{terminalId}", summary: "Revoke a terminal's key", tag: "venues",
-                         roles: [.admin], success: (204, "Revoked", nil), errors: [.terminalNotFound])) { _, context in
+    var revokeTerminal: Handler {
+        Handler("Revoke a terminal's key", tag: "venues", success: (204, "Revoked", nil), errors: [.terminalNotFound]) { _, context in
             try await venues.revokeTerminal(venueId: context.parameters.get("venueId") ?? "", terminalId: context.parameters.get("terminalId") ?? "",
                                             by: context.identity!.actor)
             return Response(status: .noContent)
         }
+    }
 
-        let credential = Schema.object([
-            ("kind", .string(values: ["qr", "card"])), ("token", .text), ("cardNumber", .text), ("challenge", .string(format: "byte")), ("response", .string(format: "byte")),
-        ], required: ["kind"])
-        let answer = api.schema("AcceptanceAnswer", .object([
-            ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.oneOf(DenialCode.self))), ("useId", .text),
-            ("crossRegion", .boolean), ("entitlements", .array(.text)), ("chargedFen", .integer),
-        ], required: ["decision", "crossRegion", "entitlements", "chargedFen"]))
-        api.add(Endpoint(method: .post, path: "/api/v1/acceptances", summary: "Accept a QR code or a physical card for a catalogue item at this terminal's venue",
-                         tag: "acceptance", roles: [.terminal],
-                         request: .object([("itemCode", .text), ("credential", credential), ("amountFen", .integer)], required: ["itemCode", "credential"]),
-                         success: (200, "The decision (a repeat of the Idempotency-Key returns the first one)", answer),
-                         errors: [.idempotencyKeyRequired],
-                         extraHeaders: [("Idempotency-Key", "one per presentation; a repeat returns the first answer", true)])) { request, context in
+    var accept: Handler {
+        Handler("Accept a QR code or a physical card for a catalogue item at this terminal's venue",
+                tag: "acceptance",
+                request: .object([("itemCode", .text), ("credential", Docs.credential), ("amountFen", .integer)], required: ["itemCode", "credential"]),
+                success: (200, "The decision (a repeat of the Idempotency-Key returns the first one)", Docs.answer),
+                errors: [.idempotencyKeyRequired],
+                extraHeaders: [("Idempotency-Key", "one per presentation; a repeat returns the first answer", true)]) { request, context in
             guard let key = request.headers[.idempotencyKey], (1...200).contains(key.count) else {
                 throw DomainError(.idempotencyKeyRequired, "send an Idempotency-Key header (1 to 200 characters)")
             }
@@ -100,40 +121,59 @@ struct AcceptanceController {
             return JSONResponse(try await acceptance.accept(terminal: context.identity!, idempotencyKey: key, itemCode: i.itemCode,
                                                             credential: try Self.credential(i.credential), amountFen: i.amountFen))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/acceptances/batch", summary: "Upload decisions an offline gate made, once each per decisionId",
-                         tag: "acceptance", roles: [.terminal],
-                         request: .object([("decisions", .array(.object([
-                            ("decisionId", .text), ("itemCode", .text), ("token", .text), ("decidedAt", .dateTime),
-                            ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.text)),
-                         ], required: ["decisionId", "itemCode", "token", "decidedAt", "decision"])))], required: ["decisions"]),
-                         success: (200, "How many were new, how many were already recorded, and accepted ones the node would have refused",
-                                   .object([("recorded", .integer), ("duplicates", .integer), ("disputed", .array(.text))], required: ["recorded", "duplicates", "disputed"])))) { request, context in
+    var uploadOfflineDecisions: Handler {
+        Handler("Upload decisions an offline gate made, once each per decisionId",
+                tag: "acceptance",
+                request: .object([("decisions", .array(.object([
+                       ("decisionId", .text), ("itemCode", .text), ("token", .text), ("decidedAt", .dateTime),
+                       ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.text)),
+                    ], required: ["decisionId", "itemCode", "token", "decidedAt", "decision"])))], required: ["decisions"]),
+                success: (200, "How many were new, how many were already recorded, and accepted ones the node would have refused",
+                    .object([("recorded", .integer), ("duplicates", .integer), ("disputed", .array(.text))], required: ["recorded", "duplicates", "disputed"]))) { request, context in
             struct Batch: Decodable { let decisions: [AcceptanceService.OfflineDecision] }
             let batch = try await request.decodeJSON(as: Batch.self, context: context)
             guard batch.decisions.count <= 1000 else { throw DomainError.invalidField("decisions", "at most 1000 per upload") }
             let r = try await acceptance.recordOffline(terminal: context.identity!, batch.decisions)
             return try Response.json(["recorded": .int(r.recorded), "duplicates": .int(r.duplicates), "disputed": .array(r.disputed.map { .string($0) })] as JSONValue)
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/identity-checks", summary: "Verify who presents a card at a hotel or government counter (minimal disclosure, audited)",
-                         tag: "acceptance", roles: [.terminal],
-                         request: .object([("credential", credential), ("purpose", .text)], required: ["credential", "purpose"]),
-                         success: (200, "The check; a hotel also gets the full name and ID number", .object([
-                            ("verified", .boolean), ("reason", .nullable(.text)), ("nameMasked", .text), ("idNumberMasked", .text), ("name", .text), ("idNumber", .text),
-                         ], required: ["verified"])), errors: [.venueNotPermitted])) { request, context in
+    var checkIdentity: Handler {
+        Handler("Verify who presents a card at a hotel or government counter (minimal disclosure, audited)",
+                tag: "acceptance",
+                request: .object([("credential", Docs.credential), ("purpose", .text)], required: ["credential", "purpose"]),
+                success: (200, "The check; a hotel also gets the full name and ID number", .object([
+                       ("verified", .boolean), ("reason", .nullable(.text)), ("nameMasked", .text), ("idNumberMasked", .text), ("name", .text), ("idNumber", .text),
+                    ], required: ["verified"])),
+                errors: [.venueNotPermitted]) { request, context in
             let i = try await request.decodeJSON(as: IdentityInput.self, context: context)
             guard (1...200).contains(i.purpose.count) else { throw DomainError.invalidField("purpose", "1 to 200 characters") }
             return JSONResponse(try await acceptance.identityCheck(terminal: context.identity!, credential: try Self.credential(i.credential), purpose: i.purpose))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/me/uses", summary: "Who checked my card: every use and identity check", tag: "me", roles: [.holder],
-                         success: (200, "Uses, newest first", .object([("uses", .array(api.schema("Use", .object([
-                            ("useId", .text), ("at", .dateTime), ("kind", .string(values: ["qr", "card", "qr_offline", "identity_check"])), ("decision", .text),
-                            ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
-                            ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
-                         ], required: ["useId", "at", "kind", "decision", "itemCode"]))))], required: ["uses"])))) { _, context in
+    var myUses: Handler {
+        Handler("Who checked my card: every use and identity check",
+                tag: "me",
+                success: (200, "Uses, newest first", .object([("uses", .array(Schema.named("Use", .object([
+                       ("useId", .text), ("at", .dateTime), ("kind", .string(values: ["qr", "card", "qr_offline", "identity_check"])), ("decision", .text),
+                       ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
+                       ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
+                    ], required: ["useId", "at", "kind", "decision", "itemCode"]))))], required: ["uses"]))) { _, context in
             JSONResponse(["uses": try await acceptance.uses(personId: context.identity!.personId!).map(UseView.init)])
         }
+    }
+
+    /// Schemas, roles and error lists several handlers share.
+    enum Docs {
+        static let credential = Schema.object([
+                ("kind", .string(values: ["qr", "card"])), ("token", .text), ("cardNumber", .text), ("challenge", .string(format: "byte")), ("response", .string(format: "byte")),
+            ], required: ["kind"])
+        static let answer = Schema.named("AcceptanceAnswer", .object([
+                ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.oneOf(DenialCode.self))), ("useId", .text),
+                ("crossRegion", .boolean), ("entitlements", .array(.text)), ("chargedFen", .integer),
+            ], required: ["decision", "crossRegion", "entitlements", "chargedFen"]))
     }
 }

@@ -13,47 +13,68 @@ struct AuthController {
     struct UserInput: Decodable { let username: String; let password: String; let role: String }
 
     struct UserView: Encodable, Sendable {
+        static let schema = Schema.named("StaffUser", .object([
+                ("username", .text), ("role", .string(values: Role.staff.map(\.rawValue))), ("disabled", .boolean), ("createdAt", .dateTime),
+            ], required: ["username", "role", "disabled", "createdAt"]))
+
         let username: String, role: String, disabled: Bool, createdAt: String
         init(_ u: StaffUser) { username = u.username; role = u.role.rawValue; disabled = u.disabled; createdAt = Timestamp.format(u.createdAt) }
     }
 
     func register(_ api: API) {
-        let session = api.schema("Session", .object([
-            ("accessToken", .text), ("tokenType", .string(values: ["Bearer"])), ("expiresIn", .integer), ("role", .oneOf(Role.self)),
-        ], required: ["accessToken", "tokenType", "expiresIn", "role"]))
-        let user = api.schema("StaffUser", .object([
-            ("username", .text), ("role", .string(values: Role.staff.map(\.rawValue))), ("disabled", .boolean), ("createdAt", .dateTime),
-        ], required: ["username", "role", "disabled", "createdAt"]))
+        api.add(.post,   "/api/v1/auth/token",        roles: .anyone,  staffToken)
+        api.add(.post,   "/api/v1/holders",           roles: .anyone,  signUpHolder)
+        api.add(.post,   "/api/v1/auth/holder-token", roles: .anyone,  holderToken)
+        api.add(.post,   "/api/v1/users",             roles: [.admin], createUser)
+        api.add(.get,    "/api/v1/users",             roles: [.admin], listUsers)
+        api.add(.delete, "/api/v1/users/{username}",  roles: [.admin], disableUser)
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/auth/token", summary: "Staff sign-in", tag: "auth", roles: nil,
-                         request: .object([("username", .text), ("password", .text)], required: ["username", "password"]),
-                         success: (200, "A bearer token", session), errors: [.invalidCredentials])) { request, context in
+    // MARK: handlers
+
+    var staffToken: Handler {
+        Handler("Staff sign-in",
+                tag: "auth",
+                request: .object([("username", .text), ("password", .text)], required: ["username", "password"]),
+                success: (200, "A bearer token", Docs.session),
+                errors: [.invalidCredentials]) { request, context in
             let i = try await request.decodeJSON(as: TokenInput.self, context: context)
             return JSONResponse(try await accounts.staffToken(username: i.username, password: i.password))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/holders", summary: "A resident opens an online account", tag: "auth", roles: nil,
-                         request: .object([("idType", .oneOf(IDType.self)), ("idNumber", .text), ("name", .text), ("phone", .text), ("password", .text)],
-                                          required: ["idType", "idNumber", "name", "phone", "password"]),
-                         success: (201, "Account opened", .object([("personId", .text)], required: ["personId"])),
-                         errors: [.identityMismatch, .invalidIdNumber, .holderExists])) { request, context in
+    var signUpHolder: Handler {
+        Handler("A resident opens an online account",
+                tag: "auth",
+                request: .object([("idType", .oneOf(IDType.self)), ("idNumber", .text), ("name", .text), ("phone", .text), ("password", .text)],
+                    required: ["idType", "idNumber", "name", "phone", "password"]),
+                success: (201, "Account opened", .object([("personId", .text)], required: ["personId"])),
+                errors: [.identityMismatch, .invalidIdNumber, .holderExists]) { request, context in
             let i = try await request.decodeJSON(as: HolderInput.self, context: context)
             let p = try await accounts.signUpHolder(idType: try parseEnum(i.idType, "idType"), idNumber: i.idNumber, name: i.name,
                                                              phone: i.phone, password: i.password)
             return JSONResponse(["personId": p.id], status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/auth/holder-token", summary: "Holder sign-in", tag: "auth", roles: nil,
-                         request: .object([("idNumber", .text), ("password", .text)], required: ["idNumber", "password"]),
-                         success: (200, "A bearer token with role holder", session), errors: [.invalidCredentials])) { request, context in
+    var holderToken: Handler {
+        Handler("Holder sign-in",
+                tag: "auth",
+                request: .object([("idNumber", .text), ("password", .text)], required: ["idNumber", "password"]),
+                success: (200, "A bearer token with role holder", Docs.session),
+                errors: [.invalidCredentials]) { request, context in
             let i = try await request.decodeJSON(as: HolderTokenInput.self, context: context)
             return JSONResponse(try await accounts.holderToken(idNumber: i.idNumber, password: i.password))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/users", summary: "Create a staff user", tag: "users", roles: [.admin],
-                         request: .object([("username", .text), ("password", .text), ("role", .string(values: Role.staff.map(\.rawValue)))],
-                                          required: ["username", "password", "role"]),
-                         success: (201, "Created", user), errors: [.userExists])) { request, context in
+    var createUser: Handler {
+        Handler("Create a staff user",
+                tag: "users",
+                request: .object([("username", .text), ("password", .text), ("role", .string(values: Role.staff.map(\.rawValue)))],
+                    required: ["username", "password", "role"]),
+                success: (201, "Created", UserView.schema),
+                errors: [.userExists]) { request, context in
             let i = try await request.decodeJSON(as: UserInput.self, context: context)
             guard let role = Role(rawValue: i.role), Role.staff.contains(role) else {
                 throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
@@ -61,17 +82,31 @@ struct AuthController {
             let u = try await accounts.createStaff(username: i.username, password: i.password, role: role, by: context.identity!.actor)
             return JSONResponse(UserView(u), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/users", summary: "Staff users", tag: "users", roles: [.admin],
-                         success: (200, "Users", .object([("users", .array(user))], required: ["users"])))) { _, _ in
+    var listUsers: Handler {
+        Handler("Staff users",
+                tag: "users",
+                success: (200, "Users", .object([("users", .array(UserView.schema))], required: ["users"]))) { _, _ in
             let users = try await accounts.staffUsers()
             return JSONResponse(["users": users.map(UserView.init)])
         }
+    }
 
-        api.add(Endpoint(method: .delete, path: "/api/v1/users/{username}", summary: "Disable a staff user (the record stays for audit)",
-                         tag: "users", roles: [.admin], success: (200, "Disabled", user), errors: [.userNotFound, .cannotDisableSelf])) { _, context in
+    var disableUser: Handler {
+        Handler("Disable a staff user (the record stays for audit)",
+                tag: "users",
+                success: (200, "Disabled", UserView.schema),
+                errors: [.userNotFound, .cannotDisableSelf]) { _, context in
             let name = context.parameters.get("username") ?? ""
             return JSONResponse(UserView(try await accounts.disableStaff(username: name, by: context.identity!)))
         }
+    }
+
+    /// Schemas, roles and error lists several handlers share.
+    enum Docs {
+        static let session = Schema.named("Session", .object([
+                ("accessToken", .text), ("tokenType", .string(values: ["Bearer"])), ("expiresIn", .integer), ("role", .oneOf(Role.self)),
+            ], required: ["accessToken", "tokenType", "expiresIn", "role"]))
     }
 }

@@ -23,6 +23,16 @@ struct BanksController {
     }
 
     struct MigrationView: Encodable, Sendable {
+        static let schema = Schema.named("BankMigration", .object([
+                ("bankCode", .text), ("successorBankCode", .text), ("chooseBy", .dateTime), ("status", .string(values: ["open", "applied"])),
+                ("createdAt", .dateTime), ("appliedAt", .nullable(.dateTime)),
+                ("counts", .object([("total", .integer), ("pending", .integer), ("chosen", .integer), ("moved", .integer)],
+                                   required: ["total", "pending", "chosen", "moved"])),
+                ("heldPayments", .integer),
+                ("cards", .array(.object([("cardNumber", .text), ("status", .oneOf(MigrationCardStatus.self)), ("newBankCode", .nullable(.text))],
+                                         required: ["cardNumber", "status"]))),
+            ], required: ["bankCode", "successorBankCode", "chooseBy", "status", "counts", "heldPayments", "cards"]))
+
         struct Counts: Encodable, Sendable { let total: Int, pending: Int, chosen: Int, moved: Int }
         struct Item: Encodable, Sendable { let cardNumber: String, status: String, newBankCode: String? }
         let bankCode: String, successorBankCode: String, chooseBy: String, status: String, createdAt: String, appliedAt: String?
@@ -39,24 +49,21 @@ struct BanksController {
     }
 
     func register(_ api: API) {
-        let bank = Schema.ref("Bank")
-        let migration = api.schema("BankMigration", .object([
-            ("bankCode", .text), ("successorBankCode", .text), ("chooseBy", .dateTime), ("status", .string(values: ["open", "applied"])),
-            ("createdAt", .dateTime), ("appliedAt", .nullable(.dateTime)),
-            ("counts", .object([("total", .integer), ("pending", .integer), ("chosen", .integer), ("moved", .integer)],
-                               required: ["total", "pending", "chosen", "moved"])),
-            ("heldPayments", .integer),
-            ("cards", .array(.object([("cardNumber", .text), ("status", .oneOf(MigrationCardStatus.self)), ("newBankCode", .nullable(.text))],
-                                     required: ["cardNumber", "status"]))),
-        ], required: ["bankCode", "successorBankCode", "chooseBy", "status", "counts", "heldPayments", "cards"]))
+        api.add(.patch, "/api/v1/banks/{code}",                 roles: [.admin],                         updateBank)
+        api.add(.get,   "/api/v1/banks/{code}/migration",       roles: [.admin, .auditor, .agent],       showMigration)
+        api.add(.post,  "/api/v1/banks/{code}/migration/apply", roles: [.admin],                         applyMigration)
+        api.add(.post,  "/api/v1/cards/{cardNumber}/bank",      roles: [.agent, .admin, .bank, .holder], switchBankAccount)
+    }
 
-        api.add(Endpoint(method: .patch, path: "/api/v1/banks/{code}",
-                         summary: "Suspend, reactivate or terminate a bank (termination takes successorBankCode and opens a migration plan), or set its endpoint",
-                         tag: "banks", roles: [.admin],
-                         request: .object([("status", .oneOf(Bank.Status.self)), ("successorBankCode", .text), ("choiceDays", .integer),
-                                           ("endpoint", .string(format: "uri"))], required: []),
-                         success: (200, "The bank", bank),
-                         errors: [.bankNotFound, .invalidTransition, .successorRequired, .invalidSuccessor])) { request, context in
+    // MARK: handlers
+
+    var updateBank: Handler {
+        Handler("Suspend, reactivate or terminate a bank (termination takes successorBankCode and opens a migration plan), or set its endpoint",
+                tag: "banks",
+                request: .object([("status", .oneOf(Bank.Status.self)), ("successorBankCode", .text), ("choiceDays", .integer),
+                    ("endpoint", .string(format: "uri"))], required: []),
+                success: (200, "The bank", Docs.bank),
+                errors: [.bankNotFound, .invalidTransition, .successorRequired, .invalidSuccessor]) { request, context in
             let code = context.parameters.get("code") ?? ""
             let i = try await request.decodeJSON(as: PatchInput.self, context: context)
             let status: Bank.Status? = try i.status.map { try parseEnum($0, "status") }
@@ -65,31 +72,38 @@ struct BanksController {
                                                       endpoint: i.endpoint.map { Optional($0) }, actor: context.identity!.actor)
             return JSONResponse(RegistryController.BankView(b))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/banks/{code}/migration", summary: "A terminated bank's migration plan and its progress",
-                         tag: "banks", roles: [.admin, .auditor, .agent], success: (200, "The plan", migration),
-                         errors: [.migrationNotFound])) { _, context in
+    var showMigration: Handler {
+        Handler("A terminated bank's migration plan and its progress",
+                tag: "banks",
+                success: (200, "The plan", MigrationView.schema),
+                errors: [.migrationNotFound]) { _, context in
             JSONResponse(MigrationView(try await banking.migration(context.parameters.get("code") ?? "")))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/banks/{code}/migration/apply",
-                         summary: "Apply the successor to every card still waiting (automatic when the choice period ends; early=true applies it now)",
-                         tag: "banks", roles: [.admin], request: .object([("early", .boolean)], required: []),
-                         success: (200, "The plan", migration), errors: [.migrationNotFound, .migrationChoiceOpen, .successorNotActive])) { request, context in
+    var applyMigration: Handler {
+        Handler("Apply the successor to every card still waiting (automatic when the choice period ends; early=true applies it now)",
+                tag: "banks",
+                request: .object([("early", .boolean)], required: []),
+                success: (200, "The plan", MigrationView.schema),
+                errors: [.migrationNotFound, .migrationChoiceOpen, .successorNotActive]) { request, context in
             let i = try await request.decodeJSON(as: ApplyInput.self, context: context)
             let r = try await banking.applyMigration(context.parameters.get("code") ?? "", actor: CardsController.actor(context, channel: "admin"),
                                                               early: i.early ?? false)
             return JSONResponse(MigrationView(r))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/bank",
-                         summary: "Choose or switch the card's bank and account (agent, bank, or the holder for their own card)",
-                         tag: "banks", roles: [.agent, .admin, .bank, .holder],
-                         request: .object([("bankCode", .text), ("accountNumber", .string(pattern: "^[0-9]{10,30}$"))], required: ["bankCode", "accountNumber"]),
-                         success: (200, "The card's account, masked", .object([
-                            ("cardNumber", .text), ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("financial", .boolean),
-                         ], required: ["cardNumber", "bankCode", "accountMasked", "financial"])),
-                         errors: [.cardNotFound, .bankNotAccepting, .invalidTransition, .unknownBank])) { request, context in
+    var switchBankAccount: Handler {
+        Handler("Choose or switch the card's bank and account (agent, bank, or the holder for their own card)",
+                tag: "banks",
+                request: .object([("bankCode", .text), ("accountNumber", .string(pattern: "^[0-9]{10,30}$"))], required: ["bankCode", "accountNumber"]),
+                success: (200, "The card's account, masked", .object([
+                       ("cardNumber", .text), ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("financial", .boolean),
+                    ], required: ["cardNumber", "bankCode", "accountMasked", "financial"])),
+                errors: [.cardNotFound, .bankNotAccepting, .invalidTransition, .unknownBank]) { request, context in
             let number = context.parameters.get("cardNumber") ?? ""
             let i = try await request.decodeJSON(as: AccountInput.self, context: context)
             let identity = context.identity!
@@ -102,5 +116,10 @@ struct BanksController {
                                                                 actor: CardsController.actor(context, channel: channel))
             return JSONResponse(CardAccountView(card))
         }
+    }
+
+    /// Schemas, roles and error lists several handlers share.
+    enum Docs {
+        static let bank = Schema.ref("Bank")
     }
 }

@@ -16,6 +16,13 @@ struct CardsController {
     struct ReplaceInput: Decodable { let reason: String }
 
     struct ApplicationView: Encodable, Sendable {
+        static let schema = Schema.named("CardApplication", .object([
+                ("applicationId", .text), ("personId", .text), ("status", .oneOf(ApplicationStatus.self)), ("channel", .oneOf(ApplicationChannel.self)),
+                ("applyOutletId", .nullable(.text)), ("pickupOutletId", .nullable(.text)), ("delivery", .oneOf(Delivery.self)), ("bankCode", .text),
+                ("remote", .boolean), ("submittedAt", .dateTime), ("dueAt", .dateTime), ("overdue", .boolean), ("reason", .nullable(.text)),
+                ("cardNumber", .nullable(.text)),
+            ], required: ["applicationId", "personId", "status", "channel", "delivery", "bankCode", "remote", "submittedAt", "dueAt", "overdue"]))
+
         let applicationId: String, personId: String, status: String, channel: String, applyOutletId: String?, pickupOutletId: String?
         let delivery: String, bankCode: String, remote: Bool, submittedAt: String, dueAt: String, overdue: Bool, reason: String?, cardNumber: String?
         init(_ a: CardApplication, now: Date) {
@@ -27,6 +34,13 @@ struct CardsController {
     }
 
     struct CardView: Encodable, Sendable {
+        static let schema = Schema.named("Card", .object([
+                ("cardNumber", .text), ("identificationCode", .text), ("status", .oneOf(CardStatus.self)), ("issuerRegion", .text), ("personId", .text),
+                ("functions", .object([("transit", .boolean), ("financial", .boolean)], required: ["transit", "financial"])),
+                ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("issuedAt", .dateTime), ("expiresAt", .dateTime),
+                ("replacedBy", .nullable(.text)), ("replaces", .nullable(.text)),
+            ], required: ["cardNumber", "status", "issuerRegion", "personId", "functions", "issuedAt", "expiresAt"]))
+
         struct Functions: Encodable, Sendable { let transit: Bool; let financial: Bool }
         let cardNumber: String, identificationCode: String, status: String, issuerRegion: String, personId: String
         let functions: Functions, bankCode: String?, accountMasked: String?, issuedAt: String, expiresAt: String
@@ -56,32 +70,61 @@ struct CardsController {
     }
 
     func register(_ api: API) {
-        let application = api.schema("CardApplication", .object([
-            ("applicationId", .text), ("personId", .text), ("status", .oneOf(ApplicationStatus.self)), ("channel", .oneOf(ApplicationChannel.self)),
-            ("applyOutletId", .nullable(.text)), ("pickupOutletId", .nullable(.text)), ("delivery", .oneOf(Delivery.self)), ("bankCode", .text),
-            ("remote", .boolean), ("submittedAt", .dateTime), ("dueAt", .dateTime), ("overdue", .boolean), ("reason", .nullable(.text)),
-            ("cardNumber", .nullable(.text)),
-        ], required: ["applicationId", "personId", "status", "channel", "delivery", "bankCode", "remote", "submittedAt", "dueAt", "overdue"]))
-        let card = api.schema("Card", .object([
-            ("cardNumber", .text), ("identificationCode", .text), ("status", .oneOf(CardStatus.self)), ("issuerRegion", .text), ("personId", .text),
-            ("functions", .object([("transit", .boolean), ("financial", .boolean)], required: ["transit", "financial"])),
-            ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("issuedAt", .dateTime), ("expiresAt", .dateTime),
-            ("replacedBy", .nullable(.text)), ("replaces", .nullable(.text)),
-        ], required: ["cardNumber", "status", "issuerRegion", "personId", "functions", "issuedAt", "expiresAt"]))
-        let events = Schema.object([("events", .array(api.schema("CardEvent", .object([
-            ("at", .dateTime), ("type", .text), ("actor", .text), ("channel", .text), ("reason", .nullable(.text)),
-        ], required: ["at", "type", "actor", "channel"]))))], required: ["events"])
-        let produced = api.schema("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text), ("applicationId", .text)], required: ["cardNumber", "chipKey"]))
-        let staff: [Role] = [.agent, .admin]
-        let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet, .unknownBank, .notEligible]
+        api.add(.post, "/api/v1/card-applications",                 roles: Docs.staff,                       submitApplication)
+        api.add(.get,  "/api/v1/card-applications",                 roles: Docs.staff + [.auditor],          applicationQueue)
+        api.add(.get,  "/api/v1/card-applications/{applicationId}", roles: Docs.staff + [.auditor],          showApplication)
+        api.add(.get,  "/api/v1/cards/{cardNumber}",                roles: Docs.staff + [.auditor, .holder], showCard)
+        api.add(.get,  "/api/v1/cards/{cardNumber}/events",         roles: Docs.staff + [.auditor, .holder], cardEvents)
+        api.add(.post, "/api/v1/cards/{cardNumber}/activate",       roles: Docs.staff,                       activateCard)
+        api.add(.post, "/api/v1/cards/{cardNumber}/report-loss",    roles: Docs.staff,                       reportLoss)
+        api.add(.post, "/api/v1/cards/{cardNumber}/unlock",         roles: Docs.staff,                       unlockCard)
+        api.add(.post, "/api/v1/cards/{cardNumber}/replace",        roles: Docs.staff,                       replaceCard)
+        api.add(.post, "/api/v1/cards/{cardNumber}/cancel",         roles: Docs.staff,                       cancelCard)
+        api.add(.get,  "/api/v1/me/card",                           roles: [.holder],                   myCard)
+        api.add(.post, "/api/v1/me/report-loss",                    roles: [.holder],                   reportMyLoss)
+        api.add(.post, "/api/v1/me/card-applications",              roles: [.holder],                   applyForMyCard)
+        api.add(.get,  "/api/v1/me/card-applications",              roles: [.holder],                   myApplications)
+        for step in [ApplicationStep.approve, .reject, .produce, .ready, .collect] {
+            api.add(.post, "/api/v1/card-applications/{applicationId}/\(step.rawValue)", roles: Docs.staff, applicationStep(step))
+        }
+    }
 
-        // MARK: applications (agent)
-        api.add(Endpoint(method: .post, path: "/api/v1/card-applications", summary: "Apply for a card for a person", tag: "card-applications",
-                         roles: staff, request: .object([
-                            ("personId", .text), ("channel", .oneOf(ApplicationChannel.self)), ("applyOutletId", .text), ("pickupOutletId", .text),
-                            ("bankCode", .text), ("delivery", .oneOf(Delivery.self)),
-                         ], required: ["personId", "channel", "bankCode"]),
-                         success: (201, "Submitted", application), errors: applicationErrors)) { request, context in
+    // MARK: handlers
+
+    /// One step of an application: approve, reject (with a reason), produce, ready, collect.
+    func applicationStep(_ step: ApplicationStep) -> Handler {
+        let summary = switch step {
+        case .approve: "Approve a submitted application"
+        case .reject: "Reject an application, with a reason"
+        case .produce: "Produce the card: returns the card number and chip key once, for personalisation"
+        case .ready: "The card is ready at the pick-up outlet"
+        case .collect: "The person collects the card, which is then issued"
+        }
+        return Handler(summary, tag: "card-applications",
+                       request: step == .reject ? .object([("reason", .text)], required: ["reason"]) : nil,
+                       success: (200, step == .produce ? "Produced: the card number and its chip key (shown once)" : "The application",
+                                 step == .produce ? Docs.produced : ApplicationView.schema),
+                       errors: [.applicationNotFound, .invalidTransition, .activeCardExists]) { request, context in
+            var reason: String?
+            if step == .reject { reason = try await request.decodeJSON(as: ReasonInput.self, context: context).reason }
+            let (app, produced) = try await cards.step(context.parameters.get("applicationId") ?? "", step, reason: reason, actor: Self.actor(context))
+            if let produced {
+                return try Response.json(["cardNumber": produced.cardNumber, "chipKey": produced.chipKey, "status": app.status.rawValue, "applicationId": app.id])
+            }
+            return try Response.json(ApplicationView(app, now: cards.now))
+        }
+    }
+
+    // MARK: applications (agent)
+    var submitApplication: Handler {
+        Handler("Apply for a card for a person",
+                tag: "card-applications",
+                request: .object([
+                       ("personId", .text), ("channel", .oneOf(ApplicationChannel.self)), ("applyOutletId", .text), ("pickupOutletId", .text),
+                       ("bankCode", .text), ("delivery", .oneOf(Delivery.self)),
+                    ], required: ["personId", "channel", "bankCode"]),
+                success: (201, "Submitted", ApplicationView.schema),
+                errors: Docs.applicationErrors) { request, context in
             let i = try await request.decodeJSON(as: ApplicationInput.self, context: context)
             let channel: ApplicationChannel = try parseEnum(i.channel, "channel")
             let app = try await cards.submit(.init(
@@ -89,11 +132,13 @@ struct CardsController {
                 bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))
             return JSONResponse(ApplicationView(app, now: cards.now), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/card-applications", summary: "The application queue, soonest deadline first",
-                         tag: "card-applications", roles: staff + [.auditor],
-                         query: [.list("status", "comma-separated statuses; default the open ones", ApplicationStatus.self)],
-                         success: (200, "Applications", .object([("applications", .array(application))], required: ["applications"])))) { request, _ in
+    var applicationQueue: Handler {
+        Handler("The application queue, soonest deadline first",
+                tag: "card-applications",
+                query: [.list("status", "comma-separated statuses; default the open ones", ApplicationStatus.self)],
+                success: (200, "Applications", .object([("applications", .array(ApplicationView.schema))], required: ["applications"]))) { request, _ in
             let statuses: [ApplicationStatus]
             if let raw = request.uri.queryParameters.get("status") {
                 statuses = try raw.split(separator: ",").map { try parseEnum(String($0), "status") }
@@ -103,107 +148,120 @@ struct CardsController {
             let now = cards.now
             return JSONResponse(["applications": try await cards.queue(statuses: statuses).map { ApplicationView($0, now: now) }])
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/card-applications/{applicationId}", summary: "One application", tag: "card-applications",
-                         roles: staff + [.auditor], success: (200, "The application", application), errors: [.applicationNotFound])) { _, context in
+    var showApplication: Handler {
+        Handler("One application",
+                tag: "card-applications",
+                success: (200, "The application", ApplicationView.schema),
+                errors: [.applicationNotFound]) { _, context in
             let app = try await cards.application(context.parameters.get("applicationId") ?? "")
             return JSONResponse(ApplicationView(app, now: cards.now))
         }
+    }
 
-        for step in [ApplicationStep.approve, .reject, .produce, .ready, .collect] {
-            let summary = switch step {
-            case .approve: "Approve a submitted application"
-            case .reject: "Reject an application, with a reason"
-            case .produce: "Produce the card: returns the card number and chip key once, for personalisation"
-            case .ready: "The card is ready at the pick-up outlet"
-            case .collect: "The person collects the card, which is then issued"
-            }
-            api.add(Endpoint(method: .post, path: "/api/v1/card-applications/{applicationId}/\(step.rawValue)", summary: summary,
-                             tag: "card-applications", roles: staff,
-                             request: step == .reject ? .object([("reason", .text)], required: ["reason"]) : nil,
-                             success: (200, step == .produce ? "Produced: the card number and its chip key (shown once)" : "The application", step == .produce ? produced : application),
-                             errors: [.applicationNotFound, .invalidTransition, .activeCardExists])) { request, context in
-                var reason: String?
-                if step == .reject { reason = try await request.decodeJSON(as: ReasonInput.self, context: context).reason }
-                let (app, produced) = try await cards.step(context.parameters.get("applicationId") ?? "", step, reason: reason,
-                                                                    actor: Self.actor(context))
-                if let produced {
-                    return try Response.json(["cardNumber": produced.cardNumber, "chipKey": produced.chipKey, "status": app.status.rawValue, "applicationId": app.id])
-                }
-                return try Response.json(ApplicationView(app, now: cards.now))
-            }
-        }
-
-        // MARK: cards (agent; holders their own)
-        api.add(Endpoint(method: .get, path: "/api/v1/cards/{cardNumber}", summary: "A card", tag: "cards", roles: staff + [.auditor, .holder],
-                         success: (200, "The card", card), errors: [.cardNotFound])) { _, context in
+    // MARK: cards (agent; holders their own)
+    var showCard: Handler {
+        Handler("A card", tag: "cards", success: (200, "The card", CardView.schema), errors: [.cardNotFound]) { _, context in
             JSONResponse(CardView(try await visibleCard(context.parameters.get("cardNumber") ?? "", context)))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/cards/{cardNumber}/events", summary: "Every change to a card, from its application on",
-                         tag: "cards", roles: staff + [.auditor, .holder], success: (200, "Events in order", events), errors: [.cardNotFound])) { _, context in
+    var cardEvents: Handler {
+        Handler("Every change to a card, from its application on",
+                tag: "cards",
+                success: (200, "Events in order", Docs.events),
+                errors: [.cardNotFound]) { _, context in
             let c = try await visibleCard(context.parameters.get("cardNumber") ?? "", context)
             return JSONResponse(["events": try await cards.events(c.number).map(EventView.init)])
         }
+    }
 
-        let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer]
-        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/activate", summary: "Activate an issued card with a 6-digit PIN", tag: "cards",
-                         roles: staff, request: .object([("pin", .string(pattern: "^[0-9]{6}$"))], required: ["pin"]),
-                         success: (200, "Active", card), errors: transitionErrors + [.invalidPin])) { request, context in
+    var activateCard: Handler {
+        Handler("Activate an issued card with a 6-digit PIN",
+                tag: "cards",
+                request: .object([("pin", .string(pattern: "^[0-9]{6}$"))], required: ["pin"]),
+                success: (200, "Active", CardView.schema),
+                errors: Docs.transitionErrors + [.invalidPin]) { request, context in
             let pin = try PIN(try await request.decodeJSON(as: PinInput.self, context: context).pin)
             return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .activate, pin: pin, actor: Self.actor(context)).card))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/report-loss", summary: "Report a card lost, temporarily or formally",
-                         tag: "cards", roles: staff, request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
-                         success: (200, "temporarily_lost or lost", card), errors: transitionErrors)) { request, context in
+    var reportLoss: Handler {
+        Handler("Report a card lost, temporarily or formally",
+                tag: "cards",
+                request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
+                success: (200, "temporarily_lost or lost", CardView.schema),
+                errors: Docs.transitionErrors) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
             return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .reportLoss(kind), actor: Self.actor(context)).card))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/unlock", summary: "Lift a loss report (not after replacement)",
-                         tag: "cards", roles: staff, success: (200, "Active", card), errors: transitionErrors)) { _, context in
+    var unlockCard: Handler {
+        Handler("Lift a loss report (not after replacement)",
+                tag: "cards",
+                success: (200, "Active", CardView.schema),
+                errors: Docs.transitionErrors) { _, context in
             JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .unlock, actor: Self.actor(context)).card))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/replace", summary: "Replace a card; the bank account moves to the new one (换卡不换号)",
-                         tag: "cards", roles: staff, request: .object([("reason", .oneOf(ReplaceReason.self))], required: ["reason"]),
-                         success: (201, "The new card, with its chip key (shown once)", produced), errors: transitionErrors)) { request, context in
+    var replaceCard: Handler {
+        Handler("Replace a card; the bank account moves to the new one (换卡不换号)",
+                tag: "cards",
+                request: .object([("reason", .oneOf(ReplaceReason.self))], required: ["reason"]),
+                success: (201, "The new card, with its chip key (shown once)", Docs.produced),
+                errors: Docs.transitionErrors) { request, context in
             let reason: ReplaceReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
             let r = try await cards.transition(context.parameters.get("cardNumber") ?? "", .replace(reason), actor: Self.actor(context))
             return JSONResponse(["cardNumber": r.replacement!.number, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/cards/{cardNumber}/cancel", summary: "Cancel a card", tag: "cards", roles: staff,
-                         request: .object([("reason", .oneOf(CancelReason.self))], required: ["reason"]),
-                         success: (200, "Cancelled", card), errors: transitionErrors)) { request, context in
+    var cancelCard: Handler {
+        Handler("Cancel a card",
+                tag: "cards",
+                request: .object([("reason", .oneOf(CancelReason.self))], required: ["reason"]),
+                success: (200, "Cancelled", CardView.schema),
+                errors: Docs.transitionErrors) { request, context in
             let reason: CancelReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
             return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .cancel(reason), actor: Self.actor(context)).card))
         }
+    }
 
-        // MARK: holder self-service
-        api.add(Endpoint(method: .get, path: "/api/v1/me/card", summary: "My card", tag: "me", roles: [.holder],
-                         success: (200, "My card", card), errors: [.noCard])) { _, context in
+    // MARK: holder self-service
+    var myCard: Handler {
+        Handler("My card", tag: "me", success: (200, "My card", CardView.schema), errors: [.noCard]) { _, context in
             guard let c = try await cards.liveCard(personId: context.identity!.personId!) else {
                 throw DomainError(.noCard, "you hold no card; apply for one")
             }
             return JSONResponse(CardView(c))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/me/report-loss", summary: "Report my card lost", tag: "me", roles: [.holder],
-                         request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
-                         success: (200, "My card", card), errors: [.noCard, .invalidTransition])) { request, context in
+    var reportMyLoss: Handler {
+        Handler("Report my card lost",
+                tag: "me",
+                request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
+                success: (200, "My card", CardView.schema),
+                errors: [.noCard, .invalidTransition]) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
             guard let c = try await cards.liveCard(personId: context.identity!.personId!) else {
                 throw DomainError(.noCard, "you hold no card")
             }
             return JSONResponse(CardView(try await cards.transition(c.number, .reportLoss(kind), actor: Self.actor(context, channel: "web")).card))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/me/card-applications", summary: "Apply for my card online", tag: "me", roles: [.holder],
-                         request: .object([("pickupOutletId", .text), ("bankCode", .text), ("delivery", .oneOf(Delivery.self)),
-                                           ("channel", .string(values: ["web", "mobile"]))], required: ["bankCode"]),
-                         success: (201, "Submitted", application), errors: applicationErrors)) { request, context in
+    var applyForMyCard: Handler {
+        Handler("Apply for my card online",
+                tag: "me",
+                request: .object([("pickupOutletId", .text), ("bankCode", .text), ("delivery", .oneOf(Delivery.self)),
+                    ("channel", .string(values: ["web", "mobile"]))], required: ["bankCode"]),
+                success: (201, "Submitted", ApplicationView.schema),
+                errors: Docs.applicationErrors) { request, context in
             let i = try await request.decodeJSON(as: MeApplicationInput.self, context: context)
             let channel: ApplicationChannel = try parseEnum(i.channel ?? "web", "channel")
             guard channel == .web || channel == .mobile else { throw DomainError(.invalidValue, "channel: web or mobile") }
@@ -212,11 +270,25 @@ struct CardsController {
                 bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))
             return JSONResponse(ApplicationView(app, now: cards.now), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/me/card-applications", summary: "My applications and their progress", tag: "me", roles: [.holder],
-                         success: (200, "Applications", .object([("applications", .array(application))], required: ["applications"])))) { _, context in
+    var myApplications: Handler {
+        Handler("My applications and their progress",
+                tag: "me",
+                success: (200, "Applications", .object([("applications", .array(ApplicationView.schema))], required: ["applications"]))) { _, context in
             let now = cards.now
             return JSONResponse(["applications": try await cards.applications(personId: context.identity!.personId!).map { ApplicationView($0, now: now) }])
         }
+    }
+
+    /// Schemas, roles and error lists several handlers share.
+    enum Docs {
+        static let events = Schema.object([("events", .array(Schema.named("CardEvent", .object([
+                ("at", .dateTime), ("type", .text), ("actor", .text), ("channel", .text), ("reason", .nullable(.text)),
+            ], required: ["at", "type", "actor", "channel"]))))], required: ["events"])
+        static let produced = Schema.named("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text), ("applicationId", .text)], required: ["cardNumber", "chipKey"]))
+        static let staff: Roles = [.agent, .admin]
+        static let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet, .unknownBank, .notEligible]
+        static let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer]
     }
 }

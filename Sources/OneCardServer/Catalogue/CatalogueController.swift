@@ -23,15 +23,26 @@ struct CatalogueController {
     ], required: ["code", "name", "domain", "scenario", "cardForms", "level", "regions", "issuers", "venueTypes", "legalBasis", "effectiveFrom"])
 
     func register(_ api: API) {
-        let item = api.schema("CatalogueItem", Self.itemSchema)
-        let filters: [QueryParameter] = [.oneOf("domain", "only this domain", Domain.self),
-                       .text("region", "only items offered in or within this 6-digit region", pattern: "^[0-9]{6}$"),
-                       .oneOf("alliance", "the alliance's joint list", PolicyBook.alliances.map(\.code)), .oneOf("format", "csv for text/csv", ["csv"])]
+        api.add(.get,    "/api/v1/catalogue",                            roles: .anyone,                         publishedCatalogue)
+        api.add(.get,    "/api/v1/catalogue/versions",                   roles: .anyone,                         listVersions)
+        api.add(.get,    "/api/v1/catalogue/versions/{version}/changes", roles: .anyone,                         versionChanges)
+        api.add(.post,   "/api/v1/catalogue/items",                      roles: [.admin],                        draftChange)
+        api.add(.get,    "/api/v1/catalogue/drafts",                     roles: [.admin],                        listDrafts)
+        api.add(.delete, "/api/v1/catalogue/drafts/{code}",              roles: [.admin],                        discardDraft)
+        api.add(.post,   "/api/v1/catalogue/publish",                    roles: [.admin],                        publish)
+        api.add(.post,   "/api/v1/credentials",                          roles: [.department, .admin],           registerCredential)
+        api.add(.get,    "/api/v1/credentials",                          roles: [.department, .admin, .auditor], listCredentials)
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/catalogue", summary: "The published application catalogue (public)", tag: "catalogue",
-                         roles: nil, query: filters,
-                         success: (200, "The published version", .object([("version", .integer), ("publishedAt", .nullable(.dateTime)), ("items", .array(item))], required: ["version", "items"])),
-                         otherSuccessContentTypes: ["text/csv"], errors: [.invalidValue, .invalidRegionCode])) { request, _ in
+    // MARK: handlers
+
+    var publishedCatalogue: Handler {
+        Handler("The published application catalogue (public)",
+                tag: "catalogue",
+                query: Docs.filters,
+                success: (200, "The published version", .object([("version", .integer), ("publishedAt", .nullable(.dateTime)), ("items", .array(Docs.item))], required: ["version", "items"])),
+                otherSuccessContentTypes: ["text/csv"],
+                errors: [.invalidValue, .invalidRegionCode]) { request, _ in
             let published = try await catalogue.published()
             let q = request.uri.queryParameters
             var items = published.items
@@ -52,31 +63,37 @@ struct CatalogueController {
             return try Response.json(CatalogueView(version: published.version?.version ?? 0,
                                                    publishedAt: published.version.map { Timestamp.format($0.publishedAt) }, items: items))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/catalogue/versions", summary: "Every published version (public)", tag: "catalogue", roles: nil,
-                         success: (200, "Versions", .object([("versions", .array(.object([("version", .integer), ("publishedAt", .dateTime), ("publishedBy", .text)], required: ["version", "publishedAt"])))], required: ["versions"])))) { _, _ in
+    var listVersions: Handler {
+        Handler("Every published version (public)",
+                tag: "catalogue",
+                success: (200, "Versions", .object([("versions", .array(.object([("version", .integer), ("publishedAt", .dateTime), ("publishedBy", .text)], required: ["version", "publishedAt"])))], required: ["versions"]))) { _, _ in
             let versions = try await catalogue.versions()
             return JSONResponse(["versions": versions.map { VersionView(version: $0.version, publishedAt: Timestamp.format($0.publishedAt), publishedBy: $0.publishedBy) }])
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/catalogue/versions/{version}/changes", summary: "What a version added, changed and withdrew (public)",
-                         tag: "catalogue", roles: nil,
-                         success: (200, "Changes", .object([("version", .integer), ("publishedAt", .dateTime), ("added", .array(item)),
-                                                            ("changed", .array(.object([("before", item), ("after", item)], required: ["before", "after"]))),
-                                                            ("withdrawn", .array(item))], required: ["version", "added", "changed", "withdrawn"])),
-                         errors: [.versionNotFound])) { _, context in
+    var versionChanges: Handler {
+        Handler("What a version added, changed and withdrew (public)",
+                tag: "catalogue",
+                success: (200, "Changes", .object([("version", .integer), ("publishedAt", .dateTime), ("added", .array(Docs.item)),
+                    ("changed", .array(.object([("before", Docs.item), ("after", Docs.item)], required: ["before", "after"]))),
+                    ("withdrawn", .array(Docs.item))], required: ["version", "added", "changed", "withdrawn"])),
+                errors: [.versionNotFound]) { _, context in
             guard let v = Int64(context.parameters.get("version") ?? "") else { throw DomainError(.versionNotFound, "versions are numbers") }
             let (version, diff) = try await catalogue.changes(version: v)
             return try Response.json(ChangesView(version: version.version, publishedAt: Timestamp.format(version.publishedAt), added: diff.added,
                                                  changed: diff.changed.map { ChangeView(before: $0.before, after: $0.after) }, withdrawn: diff.withdrawn))
         }
+    }
 
-        let draft = api.schema("CatalogueDraft", .object([("code", .text), ("action", .string(values: ["upsert", "withdraw"])), ("item", .nullable(item)),
-                                                           ("draftedBy", .text), ("draftedAt", .dateTime)], required: ["code", "action"]))
-        api.add(Endpoint(method: .post, path: "/api/v1/catalogue/items", summary: "Draft a change: {item} adds or changes an item, {code, withdraw:true} withdraws one",
-                         tag: "catalogue", roles: [.admin],
-                         request: .object([("item", item), ("code", .text), ("withdraw", .boolean)], required: []),
-                         success: (201, "The draft change", draft), errors: [.itemNotInCatalogue, .invalidRegionCode])) { request, context in
+    var draftChange: Handler {
+        Handler("Draft a change: {item} adds or changes an item, {code, withdraw:true} withdraws one",
+                tag: "catalogue",
+                request: .object([("item", Docs.item), ("code", .text), ("withdraw", .boolean)], required: []),
+                success: (201, "The draft change", DraftView.schema),
+                errors: [.itemNotInCatalogue, .invalidRegionCode]) { request, context in
             let input = try await request.decodeJSON(as: DraftInput.self, context: context)
             let actor = context.identity!.actor
             let d: CatalogueDraft
@@ -89,44 +106,52 @@ struct CatalogueController {
             }
             return JSONResponse(DraftView(d), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/catalogue/drafts", summary: "Draft changes awaiting publication", tag: "catalogue", roles: [.admin],
-                         success: (200, "Drafts", .object([("drafts", .array(draft))], required: ["drafts"])))) { _, _ in
+    var listDrafts: Handler {
+        Handler("Draft changes awaiting publication",
+                tag: "catalogue",
+                success: (200, "Drafts", .object([("drafts", .array(DraftView.schema))], required: ["drafts"]))) { _, _ in
             JSONResponse(["drafts": try await catalogue.drafts().map(DraftView.init)])
         }
+    }
 
-        api.add(Endpoint(method: .delete, path: "/api/v1/catalogue/drafts/{code}", summary: "Discard a draft change", tag: "catalogue", roles: [.admin],
-                         success: (204, "Discarded", nil), errors: [.draftNotFound])) { _, context in
+    var discardDraft: Handler {
+        Handler("Discard a draft change", tag: "catalogue", success: (204, "Discarded", nil), errors: [.draftNotFound]) { _, context in
             let code = context.parameters.get("code") ?? ""
             try await catalogue.discardDraft(code: code)
             return Response(status: .noContent)
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/catalogue/publish", summary: "Publish every draft as the next numbered version", tag: "catalogue",
-                         roles: [.admin], success: (200, "The new version", .object([("version", .integer), ("publishedAt", .dateTime), ("publishedBy", .text)], required: ["version"])),
-                         errors: [.nothingToPublish])) { _, context in
+    var publish: Handler {
+        Handler("Publish every draft as the next numbered version",
+                tag: "catalogue",
+                success: (200, "The new version", .object([("version", .integer), ("publishedAt", .dateTime), ("publishedBy", .text)], required: ["version"])),
+                errors: [.nothingToPublish]) { _, context in
             let v = try await catalogue.publish(by: context.identity!.actor)
             return try Response.json(VersionView(version: v.version, publishedAt: Timestamp.format(v.publishedAt), publishedBy: v.publishedBy))
         }
+    }
 
-        let credential = api.schema("Credential", .object([
-            ("credentialId", .text), ("name", .text), ("domain", .oneOf(Domain.self)), ("regions", .array(.text)), ("nationalMandate", .boolean),
-            ("status", .string(values: ["registered", "for_fusion"])), ("duplicates", .array(.text)),
-        ], required: ["credentialId", "status", "duplicates"]))
-        api.add(Endpoint(method: .post, path: "/api/v1/credentials", summary: "Register a department's planned card, certificate or code (checked against the catalogue)",
-                         tag: "catalogue", roles: [.department, .admin],
-                         request: .object([("name", .text), ("domain", .oneOf(Domain.self)), ("regions", .array(.text)), ("nationalMandate", .boolean)],
-                                          required: ["name", "domain", "regions", "nationalMandate"]),
-                         success: (201, "Registered, or recorded for fusion into the card when nationally mandated", credential),
-                         errors: [.duplicatesCatalogue, .invalidRegionCode])) { request, context in
+    var registerCredential: Handler {
+        Handler("Register a department's planned card, certificate or code (checked against the catalogue)",
+                tag: "catalogue",
+                request: .object([("name", .text), ("domain", .oneOf(Domain.self)), ("regions", .array(.text)), ("nationalMandate", .boolean)],
+                    required: ["name", "domain", "regions", "nationalMandate"]),
+                success: (201, "Registered, or recorded for fusion into the card when nationally mandated", CredentialView.schema),
+                errors: [.duplicatesCatalogue, .invalidRegionCode]) { request, context in
             let c = try await request.decodeJSON(as: CredentialRegistration.self, context: context)
             let r = try await catalogue.registerCredential(c, by: context.identity!.actor)
             return JSONResponse(CredentialView(credentialId: r.id, name: c.name, domain: c.domain.rawValue, regions: c.regions,
                                                nationalMandate: c.nationalMandate, status: r.status, duplicates: r.duplicates), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/credentials", summary: "Registered credentials", tag: "catalogue", roles: [.department, .admin, .auditor],
-                         success: (200, "Credentials", .object([("credentials", .array(credential))], required: ["credentials"])))) { _, _ in
+    var listCredentials: Handler {
+        Handler("Registered credentials",
+                tag: "catalogue",
+                success: (200, "Credentials", .object([("credentials", .array(CredentialView.schema))], required: ["credentials"]))) { _, _ in
             let list = try await catalogue.credentials()
             return JSONResponse(["credentials": list.map {
                 CredentialView(credentialId: $0.id, name: $0.registration.name, domain: $0.registration.domain.rawValue, regions: $0.registration.regions,
@@ -135,14 +160,30 @@ struct CatalogueController {
         }
     }
 
+    /// Schemas, roles and error lists several handlers share.
+    enum Docs {
+        static let item = Schema.named("CatalogueItem", CatalogueController.itemSchema)
+        static let filters: [QueryParameter] = [.oneOf("domain", "only this domain", Domain.self),
+            .text("region", "only items offered in or within this 6-digit region", pattern: "^[0-9]{6}$"),
+            .oneOf("alliance", "the alliance's joint list", PolicyBook.alliances.map(\.code)), .oneOf("format", "csv for text/csv", ["csv"])]
+    }
+
     struct CatalogueView: Encodable { let version: Int64; let publishedAt: String?; let items: [CatalogueItem] }
     struct VersionView: Encodable, Sendable { let version: Int64; let publishedAt: String; let publishedBy: String }
     struct ChangeView: Encodable { let before: CatalogueItem; let after: CatalogueItem }
     struct ChangesView: Encodable { let version: Int64; let publishedAt: String; let added: [CatalogueItem]; let changed: [ChangeView]; let withdrawn: [CatalogueItem] }
     struct CredentialView: Encodable, Sendable {
+        static let schema = Schema.named("Credential", .object([
+                ("credentialId", .text), ("name", .text), ("domain", .oneOf(Domain.self)), ("regions", .array(.text)), ("nationalMandate", .boolean),
+                ("status", .string(values: ["registered", "for_fusion"])), ("duplicates", .array(.text)),
+            ], required: ["credentialId", "status", "duplicates"]))
+
         let credentialId: String, name: String, domain: String, regions: [String], nationalMandate: Bool, status: String, duplicates: [String]
     }
     struct DraftView: Encodable, Sendable {
+        static let schema = Schema.named("CatalogueDraft", .object([("code", .text), ("action", .string(values: ["upsert", "withdraw"])), ("item", .nullable(Docs.item)),
+            ("draftedBy", .text), ("draftedAt", .dateTime)], required: ["code", "action"]))
+
         let code: String, action: String, item: CatalogueItem?, draftedBy: String, draftedAt: String
         init(_ d: CatalogueDraft) { code = d.code; action = d.action.rawValue; item = d.item; draftedBy = d.draftedBy; draftedAt = Timestamp.format(d.draftedAt) }
     }

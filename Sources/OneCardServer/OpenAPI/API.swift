@@ -35,6 +35,41 @@ struct Endpoint: Sendable {
     }
 }
 
+/// Who may call an endpoint: anyone, or the listed roles.
+struct Roles: ExpressibleByArrayLiteral, Sendable {
+    let list: [Role]?
+    init(_ list: [Role]?) { self.list = list }
+    init(arrayLiteral roles: Role...) { list = roles }
+    /// A public endpoint.
+    static let anyone = Roles(nil)
+    static func + (a: Roles, b: Roles) -> Roles { Roles((a.list ?? []) + (b.list ?? [])) }
+}
+
+/// A named handler: what the OpenAPI document says of it, and the function that answers. A controller's
+/// `register` lists method, path, roles and handler name; each handler states its documentation beside its body.
+struct Handler: Sendable {
+    var summary: String
+    var tag: String
+    var request: Schema?
+    var query: [QueryParameter]
+    var success: (status: Int, description: String, schema: Schema?)
+    var successContentType: String
+    var otherSuccessContentTypes: [String]
+    var errors: [DomainError.Code]
+    var extraHeaders: [(name: String, description: String, required: Bool)]
+    var run: @Sendable (inout Request, AppContext) async throws -> any ResponseGenerator
+
+    init(_ summary: String, tag: String, request: Schema? = nil, query: [QueryParameter] = [],
+         success: (status: Int, description: String, schema: Schema?), successContentType: String = "application/json",
+         otherSuccessContentTypes: [String] = [], errors: [DomainError.Code] = [],
+         extraHeaders: [(name: String, description: String, required: Bool)] = [],
+         _ run: @escaping @Sendable (inout Request, AppContext) async throws -> any ResponseGenerator) {
+        self.summary = summary; self.tag = tag; self.request = request; self.query = query; self.success = success
+        self.successContentType = successContentType; self.otherSuccessContentTypes = otherSuccessContentTypes; self.errors = errors
+        self.extraHeaders = extraHeaders; self.run = run
+    }
+}
+
 /// A documented query parameter.
 struct QueryParameter: Sendable {
     var name: String
@@ -78,7 +113,6 @@ final class API: @unchecked Sendable {
     /// rather than only being logged.
     let strictContract: Bool
     private let endpoints = NIOLockedValueBox<[Endpoint]>([])
-    private let schemas = NIOLockedValueBox<[String: Schema]>([:])
 
     /// Also installs the middleware that answers 405 with `Allow` for a documented path asked with a method it does not serve.
     init(router: Router<AppContext>, strictContract: Bool = false) {
@@ -89,16 +123,19 @@ final class API: @unchecked Sendable {
 
     var documented: [Endpoint] { endpoints.withLockedValue { $0 } }
 
-    /// Names a reusable schema under `components/schemas`.
-    func schema(_ name: String, _ s: Schema) -> Schema {
-        schemas.withLockedValue { $0[name] = s }
-        return .ref(name)
+    /// A route of a controller's table: the handler answers `method path` for the given roles, and is documented.
+    func add(_ method: HTTPRequest.Method, _ path: String, roles: Roles, _ h: Handler) {
+        let e = Endpoint(method: method, path: path, summary: h.summary, tag: h.tag, roles: roles.list, request: h.request, query: h.query,
+                         success: h.success, successContentType: h.successContentType, otherSuccessContentTypes: h.otherSuccessContentTypes,
+                         errors: h.errors, extraHeaders: h.extraHeaders)
+        let run = h.run
+        add(e) { request, context in try await run(&request, context) }
     }
 
     /// Registers a route with its role check and documents it.
     /// Checks the declared query parameters, then the caller's role; a code the handler throws that
     /// the endpoint does not document is logged, and in strict mode answers 500 `undocumented_error`.
-    func add<R: ResponseGenerator>(_ e: Endpoint, _ handler: @escaping @Sendable (inout Request, AppContext) async throws -> R) {
+    func add(_ e: Endpoint, _ handler: @escaping @Sendable (inout Request, AppContext) async throws -> any ResponseGenerator) {
         endpoints.withLockedValue { $0.append(e) }
         let roles = e.roles
         let documented = Set(e.documentedErrors)
@@ -173,7 +210,11 @@ final class API: @unchecked Sendable {
             op["x-roles"] = .array((e.roles ?? []).map { .string($0.rawValue) })
             paths[e.path, default: [:]][e.method.rawValue.lowercased()] = .object(op)
         }
-        var components = schemas.withLockedValue { $0 }.mapValues(\.json)
+        var named: [String: Schema] = [:]
+        for e in documented {
+            for s in [e.request, e.success.schema].compactMap({ $0 }) { s.collectNamed(into: &named) }
+        }
+        var components = named.mapValues(\.json)
         components["Problem"] = Schema.object([
             ("type", .text), ("title", .text), ("status", .integer), ("detail", .text), ("code", .text),
         ], required: ["type", "title", "status", "detail", "code"]).json

@@ -41,6 +41,8 @@ indirect enum Schema: Sendable {
     case nullable(Schema)
     /// Any JSON object (the OpenAPI document itself).
     case anyObject
+    /// A reusable schema: written once under `components/schemas` and referred to by name wherever it is used.
+    case named(String, Schema)
 
     static let text = Schema.string()
     static let dateTime = Schema.string(format: "date-time")
@@ -72,6 +74,18 @@ indirect enum Schema: Sendable {
         case .ref(let name): return ["$ref": .string("#/components/schemas/\(name)")]
         case .nullable(let s): return ["oneOf": [s.json, ["type": "null"]]]
         case .anyObject: return ["type": "object"]
+        case .named(let name, _): return ["$ref": .string("#/components/schemas/\(name)")]
+        }
+    }
+
+    /// Every named schema this one uses, with its definition.
+    func collectNamed(into out: inout [String: Schema]) {
+        switch self {
+        case .named(let name, let s):
+            if out[name] == nil { out[name] = s; s.collectNamed(into: &out) }
+        case .array(let s), .nullable(let s): s.collectNamed(into: &out)
+        case .object(let props, _): for (_, s) in props { s.collectNamed(into: &out) }
+        default: break
         }
     }
 }

@@ -17,9 +17,18 @@ struct OperationsController {
     }()
 
     func register(_ api: API) {
-        api.add(Endpoint(method: .get, path: "/health", summary: "Liveness and database reachability", tag: "operations", roles: nil,
-                         success: (200, "ok", .object([("status", .string(values: ["ok"]))], required: ["status"])),
-                         errors: [.databaseUnavailable])) { _, context in
+        api.add(.get, "/health",       roles: .anyone, healthCheck)
+        api.add(.get, "/metrics",      roles: .anyone, prometheusMetrics)
+        api.add(.get, "/openapi.json", roles: .anyone, openAPIDocument(api))
+    }
+
+    // MARK: handlers
+
+    var healthCheck: Handler {
+        Handler("Liveness and database reachability",
+                tag: "operations",
+                success: (200, "ok", .object([("status", .string(values: ["ok"]))], required: ["status"])),
+                errors: [.databaseUnavailable]) { _, context in
             do {
                 try await health.checkDatabase()
             } catch {
@@ -28,18 +37,24 @@ struct OperationsController {
             }
             return JSONResponse(["status": "ok"])
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/metrics", summary: "Prometheus metrics", tag: "operations", roles: nil,
-                         success: (200, "Prometheus text exposition format", nil), successContentType: "text/plain")) { _, _ in
+    var prometheusMetrics: Handler {
+        Handler("Prometheus metrics",
+                tag: "operations",
+                success: (200, "Prometheus text exposition format", nil),
+                successContentType: "text/plain") { _, _ in
             var bytes: [UInt8] = []
             Self.metrics.emit(into: &bytes)
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/openapi.json", summary: "This document", tag: "operations", roles: nil,
-                         success: (200, "OpenAPI 3.1", .anyObject))) { _, _ in
+    /// The document of every route registered on `api`.
+    func openAPIDocument(_ api: API) -> Handler {
+        Handler("This document", tag: "operations", success: (200, "OpenAPI 3.1", .anyObject)) { _, _ in
             try Response.json(api.document(version: OneCardApp.version))
         }
     }

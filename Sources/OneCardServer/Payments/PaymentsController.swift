@@ -15,6 +15,15 @@ struct PaymentsController {
     }
 
     struct BatchView: Encodable, Sendable {
+        static let schema = Schema.named("PaymentBatch", .object([
+                ("batchId", .text), ("programmeId", .text), ("status", .oneOf(BatchStatus.self)), ("uploadedBy", .text), ("approvedBy", .nullable(.text)),
+                ("createdAt", .dateTime), ("approvedAt", .nullable(.dateTime)), ("completedAt", .nullable(.dateTime)),
+                ("requestedCount", .integer), ("rejectedLines", .integer),
+                ("counts", .object(PaymentState.allCases.map { ($0.rawValue, Schema.integer) }, required: PaymentState.allCases.map(\.rawValue))),
+                ("totals", .object([("requestedFen", .integer), ("paidFen", .integer), ("failedFen", .integer), ("returnedFen", .integer),
+                                    ("pendingFen", .integer), ("sentFen", .integer)], required: ["requestedFen", "paidFen", "failedFen", "returnedFen"])),
+            ], required: ["batchId", "programmeId", "status", "counts", "totals"]))
+
         struct Counts: Encodable, Sendable { let pending: Int, sent: Int, paid: Int, failed: Int, returned: Int }
         struct Totals: Encodable, Sendable {
             let requestedFen: Int64, paidFen: Int64, failedFen: Int64, returnedFen: Int64, pendingFen: Int64, sentFen: Int64
@@ -34,6 +43,12 @@ struct PaymentsController {
     }
 
     struct PaymentView: Encodable, Sendable {
+        static let schema = Schema.named("Payment", .object([
+                ("paymentId", .text), ("line", .integer), ("personId", .text), ("amountFen", .integer), ("state", .oneOf(PaymentState.self)),
+                ("attempt", .integer), ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("reason", .nullable(.text)),
+                ("sentAt", .nullable(.dateTime)), ("settledAt", .nullable(.dateTime)), ("programmeId", .text), ("programme", .text),
+            ], required: ["paymentId", "amountFen", "state"]))
+
         let paymentId: String, line: Int, personId: String, amountFen: Int64, state: String, attempt: Int
         let bankCode: String?, accountMasked: String?, reason: String?, sentAt: String?, settledAt: String?
         var programmeId: String? = nil, programme: String? = nil
@@ -63,42 +78,43 @@ struct PaymentsController {
     }
 
     func register(_ api: API) {
-        let batch = api.schema("PaymentBatch", .object([
-            ("batchId", .text), ("programmeId", .text), ("status", .oneOf(BatchStatus.self)), ("uploadedBy", .text), ("approvedBy", .nullable(.text)),
-            ("createdAt", .dateTime), ("approvedAt", .nullable(.dateTime)), ("completedAt", .nullable(.dateTime)),
-            ("requestedCount", .integer), ("rejectedLines", .integer),
-            ("counts", .object(PaymentState.allCases.map { ($0.rawValue, Schema.integer) }, required: PaymentState.allCases.map(\.rawValue))),
-            ("totals", .object([("requestedFen", .integer), ("paidFen", .integer), ("failedFen", .integer), ("returnedFen", .integer),
-                                ("pendingFen", .integer), ("sentFen", .integer)], required: ["requestedFen", "paidFen", "failedFen", "returnedFen"])),
-        ], required: ["batchId", "programmeId", "status", "counts", "totals"]))
-        let payment = api.schema("Payment", .object([
-            ("paymentId", .text), ("line", .integer), ("personId", .text), ("amountFen", .integer), ("state", .oneOf(PaymentState.self)),
-            ("attempt", .integer), ("bankCode", .nullable(.text)), ("accountMasked", .nullable(.text)), ("reason", .nullable(.text)),
-            ("sentAt", .nullable(.dateTime)), ("settledAt", .nullable(.dateTime)), ("programmeId", .text), ("programme", .text),
-        ], required: ["paymentId", "amountFen", "state"]))
-        let staff: [Role] = [.department, .admin]
+        api.add(.post, "/api/v1/programmes",              roles: Docs.staff,              createProgramme)
+        api.add(.post, "/api/v1/programmes/{id}/batches", roles: Docs.staff,              uploadBatch)
+        api.add(.post, "/api/v1/batches/{id}/approve",    roles: Docs.staff,              approveBatch)
+        api.add(.post, "/api/v1/batches/{id}/execute",    roles: Docs.staff,              executeBatch)
+        api.add(.post, "/api/v1/batches/{id}/retry",      roles: Docs.staff,              retryBatch)
+        api.add(.get,  "/api/v1/batches/{id}",            roles: Docs.staff + [.auditor], showBatch)
+        api.add(.get,  "/api/v1/batches/{id}/payments",   roles: Docs.staff + [.auditor], batchPayments)
+        api.add(.get,  "/api/v1/me/payments",             roles: [.holder],          myPayments)
+        api.add(.get,  "/api/v1/me/notifications",        roles: [.holder],          myNotifications)
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/programmes", summary: "Create a benefit programme", tag: "payments", roles: staff,
-                         request: .object([("name", .text), ("kind", .oneOf(ProgrammeKind.self)), ("department", .text), ("legalBasis", .text),
-                                           ("fundingAccount", .text)], required: ["name", "kind", "department", "legalBasis"]),
-                         success: (201, "Created", .object([("programmeId", .text)], required: ["programmeId"])))) { request, context in
+    // MARK: handlers
+
+    var createProgramme: Handler {
+        Handler("Create a benefit programme",
+                tag: "payments",
+                request: .object([("name", .text), ("kind", .oneOf(ProgrammeKind.self)), ("department", .text), ("legalBasis", .text),
+                    ("fundingAccount", .text)], required: ["name", "kind", "department", "legalBasis"]),
+                success: (201, "Created", .object([("programmeId", .text)], required: ["programmeId"]))) { request, context in
             let i = try await request.decodeJSON(as: ProgrammeInput.self, context: context)
             let p = try await payments.createProgramme(name: i.name, kind: try parseEnum(i.kind, "kind"), department: i.department,
                                                                 legalBasis: i.legalBasis, fundingAccount: i.fundingAccount, actor: context.identity!.actor)
             return JSONResponse(["programmeId": p.id], status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/programmes/{id}/batches",
-                         summary: "Upload a batch: JSON {lines:[{idNumber,name,amountFen}]} or text/csv with header idNumber,name,amountFen (streamed)",
-                         tag: "payments", roles: staff,
-                         request: .object([("lines", .array(.object([("idNumber", .text), ("name", .text), ("amountFen", .integer)],
-                                                                    required: ["idNumber", "name", "amountFen"])))], required: ["lines"]),
-                         success: (201, "The batch, with every rejected line and why", .object([
-                            ("batchId", .text), ("accepted", .integer),
-                            ("rejected", .array(.object([("line", .integer), ("reason", .text)], required: ["line", "reason"]))),
-                         ], required: ["batchId", "accepted", "rejected"])),
-                         errors: [.programmeNotFound, .uploadInProgress, .invalidCsvHeader, .emptyBatch],
-                         extraHeaders: [("Idempotency-Key", "repeat an upload safely: the same key returns the first batch and its answer", false)])) { request, context in
+    var uploadBatch: Handler {
+        Handler("Upload a batch: JSON {lines:[{idNumber,name,amountFen}]} or text/csv with header idNumber,name,amountFen (streamed)",
+                tag: "payments",
+                request: .object([("lines", .array(.object([("idNumber", .text), ("name", .text), ("amountFen", .integer)],
+                    required: ["idNumber", "name", "amountFen"])))], required: ["lines"]),
+                success: (201, "The batch, with every rejected line and why", .object([
+                       ("batchId", .text), ("accepted", .integer),
+                       ("rejected", .array(.object([("line", .integer), ("reason", .text)], required: ["line", "reason"]))),
+                    ], required: ["batchId", "accepted", "rejected"])),
+                errors: [.programmeNotFound, .uploadInProgress, .invalidCsvHeader, .emptyBatch],
+                extraHeaders: [("Idempotency-Key", "repeat an upload safely: the same key returns the first batch and its answer", false)]) { request, context in
             let id = context.parameters.get("id") ?? ""
             let actor = context.identity!.actor
             let type = (request.headers[.contentType] ?? "").lowercased()
@@ -126,40 +142,53 @@ struct PaymentsController {
             return JSONResponse(UploadView(batchId: result.batchId, accepted: result.accepted,
                                            rejected: result.rejected.map { .init(line: $0.line, reason: $0.reason) }), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/approve", summary: "Approve a batch (four eyes: not by its uploader)",
-                         tag: "payments", roles: staff, success: (200, "Approved", batch),
-                         errors: [.batchNotFound, .fourEyesRequired, .invalidTransition])) { _, context in
+    var approveBatch: Handler {
+        Handler("Approve a batch (four eyes: not by its uploader)",
+                tag: "payments",
+                success: (200, "Approved", BatchView.schema),
+                errors: [.batchNotFound, .fourEyesRequired, .invalidTransition]) { _, context in
             let b = try await payments.approve(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(try await view(b))
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/execute",
-                         summary: "Execute an approved batch: payments go to each holder's current account, exactly once; poll GET /batches/{id}",
-                         tag: "payments", roles: staff, success: (202, "Executing", batch),
-                         errors: [.batchNotFound, .batchNotApproved])) { _, context in
+    var executeBatch: Handler {
+        Handler("Execute an approved batch: payments go to each holder's current account, exactly once; poll GET /batches/{id}",
+                tag: "payments",
+                success: (202, "Executing", BatchView.schema),
+                errors: [.batchNotFound, .batchNotApproved]) { _, context in
             let b = try await payments.execute(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(try await view(b), status: .accepted)
         }
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/batches/{id}/retry",
-                         summary: "Send failed and returned payments again (after the cause is fixed), as new attempts",
-                         tag: "payments", roles: staff, success: (202, "Retrying", .object([("retried", .integer)], required: ["retried"])),
-                         errors: [.batchNotFound, .batchNotExecuted])) { _, context in
+    var retryBatch: Handler {
+        Handler("Send failed and returned payments again (after the cause is fixed), as new attempts",
+                tag: "payments",
+                success: (202, "Retrying", .object([("retried", .integer)], required: ["retried"])),
+                errors: [.batchNotFound, .batchNotExecuted]) { _, context in
             let n = try await payments.retry(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(["retried": n], status: .accepted)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}", summary: "A batch's status, counts and totals (which always add up)",
-                         tag: "payments", roles: staff + [.auditor], success: (200, "The batch", batch), errors: [.batchNotFound])) { _, context in
+    var showBatch: Handler {
+        Handler("A batch's status, counts and totals (which always add up)",
+                tag: "payments",
+                success: (200, "The batch", BatchView.schema),
+                errors: [.batchNotFound]) { _, context in
             JSONResponse(try await view(try await payments.batch(context.parameters.get("id") ?? "")))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/batches/{id}/payments", summary: "A batch's payments with state, bank and masked account",
-                         tag: "payments", roles: staff + [.auditor],
-                         query: [.integer("after", "line number to continue after (paging)", minimum: 0), .integer("limit", "at most this many (1 to 1000, default 200)", minimum: 1, maximum: 1000)],
-                         success: (200, "Payments", .object([("payments", .array(payment)), ("next", .nullable(.integer))], required: ["payments"])),
-                         errors: [.batchNotFound])) { request, context in
+    var batchPayments: Handler {
+        Handler("A batch's payments with state, bank and masked account",
+                tag: "payments",
+                query: [.integer("after", "line number to continue after (paging)", minimum: 0), .integer("limit", "at most this many (1 to 1000, default 200)", minimum: 1, maximum: 1000)],
+                success: (200, "Payments", .object([("payments", .array(PaymentView.schema)), ("next", .nullable(.integer))], required: ["payments"])),
+                errors: [.batchNotFound]) { request, context in
             let id = context.parameters.get("id") ?? ""
             _ = try await payments.batch(id)
             let after = try intQuery(request, "after", default: 0, range: 0...Int.max)
@@ -167,20 +196,30 @@ struct PaymentsController {
             let list = try await payments.payments(batchId: id, afterLine: after, limit: limit)
             return JSONResponse(Page(payments: list.map(PaymentView.init), next: list.count == limit ? list.last?.line : nil))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/me/payments", summary: "My payments and their outcome", tag: "me", roles: [.holder],
-                         success: (200, "My payments", .object([("payments", .array(payment))], required: ["payments"])))) { _, context in
+    var myPayments: Handler {
+        Handler("My payments and their outcome",
+                tag: "me",
+                success: (200, "My payments", .object([("payments", .array(PaymentView.schema))], required: ["payments"]))) { _, context in
             JSONResponse(["payments": try await Self.payments(personId: context.identity!.personId!, payments: payments)])
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/me/notifications",
-                         summary: "Notices to me (payment to a changed account, returned payment, bank terminated or migrated)", tag: "me", roles: [.holder],
-                         success: (200, "Notices", .object([("notifications", .array(api.schema("Notification", .object([
-                            ("at", .dateTime), ("kind", .text), ("message", .text), ("paymentId", .nullable(.text)),
-                         ], required: ["at", "kind", "message"]))))], required: ["notifications"])))) { request, context in
+    var myNotifications: Handler {
+        Handler("Notices to me (payment to a changed account, returned payment, bank terminated or migrated)",
+                tag: "me",
+                success: (200, "Notices", .object([("notifications", .array(Schema.named("Notification", .object([
+                       ("at", .dateTime), ("kind", .text), ("message", .text), ("paymentId", .nullable(.text)),
+                    ], required: ["at", "kind", "message"]))))], required: ["notifications"]))) { request, context in
             let lang = Lang(acceptLanguage: request.headers[.acceptLanguage])
             return JSONResponse(["notifications": try await Self.notifications(personId: context.identity!.personId!, lang: lang, payments: payments)])
         }
+    }
+
+    /// Schemas, roles and error lists several handlers share.
+    enum Docs {
+        static let staff: Roles = [.department, .admin]
     }
 
     /// A person's payments with their programme (for `/me/payments` and the data export).

@@ -11,6 +11,8 @@ struct RegistryController {
     struct PersonInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let address: String? }
 
     struct PersonView: Encodable, Sendable {
+        static let schema = Schema.named("Person", RegistryController.personSchema)
+
         let personId: String, idType: String, idNumberMasked: String, nameMasked: String, phoneMasked: String
         let birthDate: String, sex: String, regionCode: String, createdAt: String
         // Present only in an unmasked, audited read.
@@ -34,26 +36,38 @@ struct RegistryController {
     struct BankInput: Decodable { let code: String; let name: String; let agreementFrom: CalendarDay; let agreementTo: CalendarDay; let endpoint: String? }
 
     func register(_ api: API) {
-        let person = api.schema("Person", Self.personSchema)
-        let personInput = api.schema("PersonInput", .object([
-            ("idType", .oneOf(IDType.self)), ("idNumber", .string(pattern: "^[0-9]{17}[0-9Xx]$")), ("name", .text), ("phone", .text), ("address", .text),
-        ], required: ["idType", "idNumber", "name", "phone"]))
+        api.add(.post, "/api/v1/persons",            roles: [.agent, .admin],                    registerPerson)
+        api.add(.get,  "/api/v1/persons/{personId}", roles: [.agent, .admin, .auditor, .holder], showPerson)
+        api.add(.get,  "/api/v1/me/export",          roles: [.holder],                           myData)
+        api.add(.post, "/api/v1/outlets",            roles: [.admin],                            createOutlet)
+        api.add(.get,  "/api/v1/outlets",            roles: .anyone,                             listOutlets)
+        api.add(.post, "/api/v1/banks",              roles: [.admin],                            createBank)
+        api.add(.get,  "/api/v1/banks",              roles: .anyone,                             listBanks)
+    }
 
-        api.add(Endpoint(method: .post, path: "/api/v1/persons", summary: "Register a person with a validated identity number", tag: "persons",
-                         roles: [.agent, .admin], request: personInput, success: (201, "Registered (masked view)", person),
-                         errors: [.invalidIdNumber, .personExists])) { request, context in
+    // MARK: handlers
+
+    var registerPerson: Handler {
+        Handler("Register a person with a validated identity number",
+                tag: "persons",
+                request: Docs.personInput,
+                success: (201, "Registered (masked view)", PersonView.schema),
+                errors: [.invalidIdNumber, .personExists]) { request, context in
             let input = try await request.decodeJSON(as: PersonInput.self, context: context)
             let p = try await registry.registerPerson(
                 idType: try parseEnum(input.idType, "idType"), idNumber: input.idNumber, name: input.name, phone: input.phone,
                 address: input.address, actor: context.identity!.actor)
             return JSONResponse(PersonView(p), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/persons/{personId}", summary: "A person, masked; unmask=true with X-Purpose for the full record (audited)",
-                         tag: "persons", roles: [.agent, .admin, .auditor, .holder],
-                         query: [.boolean("unmask", "true for the full record; needs X-Purpose and is audited")],
-                         success: (200, "The person", person), errors: [.purposeRequired, .personNotFound],
-                         extraHeaders: [("X-Purpose", "why the full record is read (required with unmask=true)", false)])) { request, context in
+    var showPerson: Handler {
+        Handler("A person, masked; unmask=true with X-Purpose for the full record (audited)",
+                tag: "persons",
+                query: [.boolean("unmask", "true for the full record; needs X-Purpose and is audited")],
+                success: (200, "The person", PersonView.schema),
+                errors: [.purposeRequired, .personNotFound],
+                extraHeaders: [("X-Purpose", "why the full record is read (required with unmask=true)", false)]) { request, context in
             let id = context.parameters.get("personId") ?? ""
             let identity = context.identity!
             if identity.role == .holder, identity.personId != id { throw DomainError.forbidden }
@@ -66,62 +80,81 @@ struct RegistryController {
             }
             return JSONResponse(PersonView(try await registry.person(id)))
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/me/export", summary: "Everything held about me, as JSON (the read is audited)", tag: "me",
-                         roles: [.holder], success: (200, "My data", api.schema("HolderExport", HolderExport.schema)))) { _, context in
+    var myData: Handler {
+        Handler("Everything held about me, as JSON (the read is audited)",
+                tag: "me",
+                success: (200, "My data", Schema.named("HolderExport", HolderExport.schema))) { _, context in
             let identity = context.identity!
             return JSONResponse(try await HolderExport(holders.export(personId: identity.personId!, actor: identity.actor)))
         }
+    }
 
-        let outletInput = Schema.object([
-            ("name", .text), ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text),
-            ("services", .array(.string(values: Outlet.knownServices))), ("hours", .text), ("accessibility", .array(.text)),
-        ], required: ["name", "regionCode", "address", "services", "hours"])
-        let outlet = api.schema("Outlet", .object([
-            ("outletId", .text), ("name", .text), ("regionCode", .text), ("address", .text),
-            ("services", .array(.text)), ("hours", .text), ("accessibility", .array(.text)),
-        ], required: ["outletId", "name", "regionCode", "address", "services", "hours", "accessibility"]))
-
-        api.add(Endpoint(method: .post, path: "/api/v1/outlets", summary: "Publish a service outlet", tag: "outlets", roles: [.admin],
-                         request: api.schema("OutletInput", outletInput),
-                         success: (201, "Created", .object([("outletId", .text)], required: ["outletId"])),
-                         errors: [.invalidRegionCode])) { request, context in
+    var createOutlet: Handler {
+        Handler("Publish a service outlet",
+                tag: "outlets",
+                request: Schema.named("OutletInput", Docs.outletInput),
+                success: (201, "Created", .object([("outletId", .text)], required: ["outletId"])),
+                errors: [.invalidRegionCode]) { request, context in
             let i = try await request.decodeJSON(as: OutletInput.self, context: context)
             let o = try await registry.createOutlet(Outlet(id: "", name: i.name, regionCode: i.regionCode, address: i.address,
                                                                     services: i.services, hours: i.hours, accessibility: i.accessibility ?? []))
             return JSONResponse(["outletId": o.id], status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/outlets", summary: "Every outlet with hours, services and accessibility (public)",
-                         tag: "outlets", roles: nil, success: (200, "Outlets", .object([("outlets", .array(outlet))], required: ["outlets"])))) { _, _ in
+    var listOutlets: Handler {
+        Handler("Every outlet with hours, services and accessibility (public)",
+                tag: "outlets",
+                success: (200, "Outlets", .object([("outlets", .array(OutletView.schema))], required: ["outlets"]))) { _, _ in
             let list = try await registry.outlets()
             return JSONResponse(["outlets": list.map(OutletView.init)])
         }
+    }
 
-        let bankInput = Schema.object([
-            ("code", .text), ("name", .text), ("agreementFrom", .date), ("agreementTo", .date), ("endpoint", .string(format: "uri")),
-        ], required: ["code", "name", "agreementFrom", "agreementTo"])
-        let bank = api.schema("Bank", .object([
-            ("code", .text), ("name", .text), ("agreementFrom", .date), ("agreementTo", .date), ("endpoint", .nullable(.text)),
-            ("status", .oneOf(Bank.Status.self)),
-        ], required: ["code", "name", "agreementFrom", "agreementTo", "status"]))
-
-        api.add(Endpoint(method: .post, path: "/api/v1/banks", summary: "Add a cooperating bank with its agreement", tag: "banks", roles: [.admin],
-                         request: api.schema("BankInput", bankInput), success: (201, "Created", bank), errors: [.bankExists])) { request, context in
+    var createBank: Handler {
+        Handler("Add a cooperating bank with its agreement",
+                tag: "banks",
+                request: Schema.named("BankInput", Docs.bankInput),
+                success: (201, "Created", BankView.schema),
+                errors: [.bankExists]) { request, context in
             let i = try await request.decodeJSON(as: BankInput.self, context: context)
             let b = try await registry.createBank(Bank(code: i.code, name: i.name, agreementFrom: i.agreementFrom, agreementTo: i.agreementTo,
                                                                 endpoint: i.endpoint, status: .active))
             return JSONResponse(BankView(b), status: .created)
         }
+    }
 
-        api.add(Endpoint(method: .get, path: "/api/v1/banks", summary: "Cooperating banks (public)", tag: "banks", roles: nil,
-                         success: (200, "Banks", .object([("banks", .array(bank))], required: ["banks"])))) { _, _ in
+    var listBanks: Handler {
+        Handler("Cooperating banks (public)",
+                tag: "banks",
+                success: (200, "Banks", .object([("banks", .array(BankView.schema))], required: ["banks"]))) { _, _ in
             let list = try await registry.banks()
             return JSONResponse(["banks": list.map(BankView.init)])
         }
     }
 
+    /// Schemas, roles and error lists several handlers share.
+    enum Docs {
+        static let personInput = Schema.named("PersonInput", .object([
+                ("idType", .oneOf(IDType.self)), ("idNumber", .string(pattern: "^[0-9]{17}[0-9Xx]$")), ("name", .text), ("phone", .text), ("address", .text),
+            ], required: ["idType", "idNumber", "name", "phone"]))
+        static let outletInput = Schema.object([
+                ("name", .text), ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text),
+                ("services", .array(.string(values: Outlet.knownServices))), ("hours", .text), ("accessibility", .array(.text)),
+            ], required: ["name", "regionCode", "address", "services", "hours"])
+        static let bankInput = Schema.object([
+                ("code", .text), ("name", .text), ("agreementFrom", .date), ("agreementTo", .date), ("endpoint", .string(format: "uri")),
+            ], required: ["code", "name", "agreementFrom", "agreementTo"])
+    }
+
     struct OutletView: Encodable, Sendable {
+        static let schema = Schema.named("Outlet", .object([
+                ("outletId", .text), ("name", .text), ("regionCode", .text), ("address", .text),
+                ("services", .array(.text)), ("hours", .text), ("accessibility", .array(.text)),
+            ], required: ["outletId", "name", "regionCode", "address", "services", "hours", "accessibility"]))
+
         let outletId: String, name: String, regionCode: String, address: String, services: [String], hours: String, accessibility: [String]
         init(_ o: Outlet) {
             outletId = o.id; name = o.name; regionCode = o.regionCode; address = o.address; services = o.services; hours = o.hours; accessibility = o.accessibility
@@ -129,6 +162,11 @@ struct RegistryController {
     }
 
     struct BankView: Encodable, Sendable {
+        static let schema = Schema.named("Bank", .object([
+                ("code", .text), ("name", .text), ("agreementFrom", .date), ("agreementTo", .date), ("endpoint", .nullable(.text)),
+                ("status", .oneOf(Bank.Status.self)),
+            ], required: ["code", "name", "agreementFrom", "agreementTo", "status"]))
+
         let code: String, name: String, agreementFrom: String, agreementTo: String, endpoint: String?, status: String
         init(_ b: Bank) {
             code = b.code; name = b.name; agreementFrom = b.agreementFrom.description; agreementTo = b.agreementTo.description
