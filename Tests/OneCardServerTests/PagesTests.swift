@@ -813,15 +813,15 @@ struct PagesTests {
         let failed = ["programme": "耕地地力保护补贴", "amountFen": "30001", "reason": "account_closed"]
         let terminated = ["bankName": "工商银行", "bankCode": "ICBC", "chooseBy": "2026-03-01T04:00:00Z", "successorName": "建设银行", "successorCode": "CCB"]
         // validate: every parameter in its place, the reason and the date in words
-        #expect(Messages.notice("payment_failed", failed, .zh) == "「耕地地力保护补贴」300.01元未能发放（\(Messages.zh["payfail_account_closed"]!)），待原因排除后重新发放。")
-        #expect(Messages.notice("payment_failed", failed, .en)
+        #expect(Messages.notice(.paymentFailed, failed, .zh) == "「耕地地力保护补贴」300.01元未能发放（\(Messages.zh["payfail_account_closed"]!)），待原因排除后重新发放。")
+        #expect(Messages.notice(.paymentFailed, failed, .en)
             == "300.01 yuan of “耕地地力保护补贴” could not be paid (\(Messages.en["payfail_account_closed"]!)); it will be paid once the cause is removed.")
-        let zh = Messages.notice("bank_terminated", terminated, .zh), en = Messages.notice("bank_terminated", terminated, .en)
+        let zh = Messages.notice(.bankTerminated, terminated, .zh), en = Messages.notice(.bankTerminated, terminated, .en)
         #expect(zh.hasPrefix("您的社保卡合作银行工商银行（ICBC）已终止合作。请在2026-03-01 12:00前") && zh.contains("建设银行（CCB）"), "\(zh)")
         #expect(en.hasPrefix("Your card's bank 工商银行 (ICBC) has ended") && en.contains("before 2026-03-01 12:00") && en.contains("建设银行 (CCB)"), "\(en)")
         #expect(!zh.contains("{") && !en.contains("{"))
         // A notice stored as text before notices had parameters is shown as it was written.
-        #expect(Messages.notice("payment_returned", ["text": "旧的通知"], .en) == "旧的通知")
+        #expect(Messages.notice(.paymentReturned, ["text": "旧的通知"], .en) == "旧的通知")
         // The API's language: Chinese unless Accept-Language prefers English.
         #expect([nil, "zh-CN,en;q=0.8", "en;q=0.3, zh;q=0.7", "fr", "*"].map { Lang(acceptLanguage: $0) } == [.zh, .zh, .zh, .zh, .zh])
         #expect(["en-GB,en;q=0.9", "fr, en;q=0.5", "en, zh"].map { Lang(acceptLanguage: $0) } == [.en, .en, .en])

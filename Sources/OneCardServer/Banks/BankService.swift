@@ -139,7 +139,7 @@ struct BankService: Sendable {
                 try await s.events.append(CardEvent(at: at, type: "bank_migrated", actor: actor.name, channel: actor.channel,
                                                     reason: "\(code) → \(successor.code) \(Mask.account(account))", cardNumber: card.number, applicationId: nil))
                 try await s.bankMigrations.mark(cardNumber: card.number, from: code, status: .moved, newBankCode: successor.code, at: at)
-                try await s.payments.notify(personId: card.personId, at: at, kind: "bank_migrated",
+                try await s.payments.notify(personId: card.personId, at: at, kind: .bankMigrated,
                                             parameters: ["successorName": successor.name, "successorCode": successor.code, "account": Mask.account(account)])
             }
             try await s.bankMigrations.markApplied(code, at: at)

@@ -49,13 +49,13 @@ enum Messages {
     /// A holder's notice in words: its kind's sentence (`notice_<kind>_text`) with the parameters filled in, the amount
     /// in yuan, a payment failure's reason and the end of a choice period put into words. A notice stored before notices
     /// had parameters (migration 023) keeps its text, shown as it was written.
-    static func notice(_ kind: String, _ parameters: [String: String], _ lang: Lang) -> String {
+    static func notice(_ kind: HolderNotice.Kind, _ parameters: [String: String], _ lang: Lang) -> String {
         if let text = parameters["text"] { return text }
         var values = parameters
         if let fen = parameters["amountFen"].flatMap(Int64.init) { values["amount"] = Yuan.format(fen) }
         if let code = parameters["reason"] { values["reason"] = table(lang)["payfail_" + code] ?? reason(code, lang) }
         if let at = parameters["chooseBy"].flatMap(Timestamp.parse) { values["chooseBy"] = PageTime.dateTime(at) }
-        var text = self.text("notice_\(kind)_text", lang)
+        var text = self.text("notice_\(kind.rawValue)_text", lang)
         for (name, value) in values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
         return text
     }

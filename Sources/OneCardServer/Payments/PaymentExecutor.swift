@@ -111,13 +111,13 @@ struct PaymentExecutor: Sendable {
                     held += 1
                 case .fail(let reason):
                     failed[reason, default: []].append(p.id)
-                    try await s.payments.notify(personId: p.personId, at: now, kind: "payment_failed",
+                    try await s.payments.notify(personId: p.personId, at: now, kind: .paymentFailed,
                                                 parameters: ["programme": programme, "amountFen": "\(p.amountFen)", "reason": reason], paymentId: p.id)
                 case let .send(bankCode, account, _):
                     guard let sealed = row.accountSealed else { continue }  // routed to an account, so the card has one
                     if s.payments.fingerprint(bankCode: bankCode, account: account) != p.accountFingerprint {
                         // GD art. 8: when the card's bank account changed, pay the new account and tell the holder.
-                        try await s.payments.notify(personId: p.personId, at: now, kind: "account_changed",
+                        try await s.payments.notify(personId: p.personId, at: now, kind: .accountChanged,
                                                     parameters: ["programme": programme, "amountFen": "\(p.amountFen)", "bankCode": bankCode,
                                                                  "account": Mask.account(account)],
                                                     paymentId: p.id)
@@ -181,7 +181,7 @@ struct PaymentExecutor: Sendable {
             try await s.payments.settle(returnedItems.map(\.id), to: .returned, reason: "account_closed", from: .sent, at: now)
             try await s.payments.settle(rejectedIds, to: .failed, reason: "bank_rejected", from: .sent, at: now)
             for item in returnedItems {
-                try await s.payments.notify(personId: item.personId, at: now, kind: "payment_returned",
+                try await s.payments.notify(personId: item.personId, at: now, kind: .paymentReturned,
                                             parameters: ["programme": programme, "amountFen": "\(item.amountFen)", "account": Mask.account(item.account)],
                                             paymentId: item.id)
             }

@@ -304,7 +304,7 @@ struct PaymentService: Sendable {
     }
 
     /// The notices sent to a person.
-    func notifications(personId: String) async throws -> [PaymentRepository.Notice] {
+    func notifications(personId: String) async throws -> [HolderNotice] {
         try await store.read { try await $0.payments.notifications(personId: personId) }
     }
 

@@ -67,8 +67,8 @@ struct PaymentsController {
     struct Page: Encodable, Sendable { let payments: [PaymentView]; let next: Int? }
     struct Notice: Encodable, Sendable {
         let at: String, kind: String, message: String, paymentId: String?
-        init(_ n: PaymentRepository.Notice, lang: Lang = .zh) {
-            at = Timestamp.format(n.at); kind = n.kind; message = Messages.notice(n.kind, n.parameters, lang); paymentId = n.paymentId
+        init(_ n: HolderNotice, lang: Lang = .zh) {
+            at = Timestamp.format(n.at); kind = n.kind.rawValue; message = Messages.notice(n.kind, n.parameters, lang); paymentId = n.paymentId
         }
     }
 

@@ -21,7 +21,7 @@ struct HolderService: Sendable {
         var ecard: ECard?
         var uses: [AcceptanceService.UseWithVenue]
         var payments: [(Payment, String, String)]
-        var notices: [PaymentRepository.Notice]
+        var notices: [HolderNotice]
     }
 
     /// Reading the full record is audited like any unmasked read of a person.

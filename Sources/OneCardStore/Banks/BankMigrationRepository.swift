@@ -25,7 +25,7 @@ public struct BankMigrationRepository: Sendable {
             """).run()
         try await db.raw("""
             INSERT INTO notifications (person_id, at, kind, parameters)
-            SELECT person_id, \(bind: at.millis), 'bank_terminated', \(bind: PaymentRepository.Notice.encode(parameters)) FROM bank_migration_cards WHERE bank_code = \(bind: bankCode)
+            SELECT person_id, \(bind: at.millis), \(bind: HolderNotice.Kind.bankTerminated.rawValue), \(bind: HolderNotice.encode(parameters)) FROM bank_migration_cards WHERE bank_code = \(bind: bankCode)
             """).run()
     }
 

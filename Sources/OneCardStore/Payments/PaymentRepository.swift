@@ -348,28 +348,18 @@ public struct PaymentRepository: Sendable {
     // MARK: Notifications
 
     /// Tells a holder something: the kind of notice and its parameters, put into words in the reader's language when read.
-    public func notify(personId: String, at: Date, kind: String, parameters: [String: String], paymentId: String? = nil) async throws {
+    public func notify(personId: String, at: Date, kind: HolderNotice.Kind, parameters: [String: String], paymentId: String? = nil) async throws {
         try await db.raw("""
             INSERT INTO notifications (person_id, at, kind, parameters, payment_id)
-            VALUES (\(bind: personId), \(bind: at.millis), \(bind: kind), \(bind: Notice.encode(parameters)), \(bind: paymentId))
+            VALUES (\(bind: personId), \(bind: at.millis), \(bind: kind.rawValue), \(bind: HolderNotice.encode(parameters)), \(bind: paymentId))
             """).run()
     }
 
-    public struct Notice: Sendable, Equatable {
-        public var seq: Int64, at: Date, kind: String, parameters: [String: String], paymentId: String?
-
-        static func encode(_ parameters: [String: String]) -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try! encoder.encode(parameters), as: UTF8.self)
-        }
-    }
-
-    public func notifications(personId: String, limit: Int = 200) async throws -> [Notice] {
+    public func notifications(personId: String, limit: Int = 200) async throws -> [HolderNotice] {
         try await db.raw("""
             SELECT * FROM notifications WHERE person_id = \(bind: personId) ORDER BY seq DESC LIMIT \(bind: Int64(limit))
             """).all().map { r in
-            Notice(seq: try r.int("seq"), at: try r.date("at"), kind: try r.string("kind"),
+            HolderNotice(seq: try r.int("seq"), at: try r.date("at"), kind: HolderNotice.Kind(rawValue: try r.string("kind")) ?? .paymentFailed,
                    parameters: (try? JSONDecoder().decode([String: String].self, from: Data(try r.string("parameters").utf8))) ?? [:],
                    paymentId: try r.optionalString("payment_id"))
         }

@@ -97,12 +97,12 @@ struct PaymentStoreTests {
         try await withBatch(engine) { store, persons in
             let at = at
             try await store.write { s in
-                try await s.payments.notify(personId: persons[0], at: at, kind: "account_changed", parameters: ["n": "一"], paymentId: "pay0")
-                try await s.payments.notify(personId: persons[0], at: at.addingTimeInterval(1), kind: "payment_returned", parameters: ["n": "二"])
-                try await s.payments.notify(personId: persons[1], at: at, kind: "bank_terminated", parameters: ["n": "三"])
+                try await s.payments.notify(personId: persons[0], at: at, kind: .accountChanged, parameters: ["n": "一"], paymentId: "pay0")
+                try await s.payments.notify(personId: persons[0], at: at.addingTimeInterval(1), kind: .paymentReturned, parameters: ["n": "二"])
+                try await s.payments.notify(personId: persons[1], at: at, kind: .bankTerminated, parameters: ["n": "三"])
             }
             let notes = try await store.read { try await $0.payments.notifications(personId: persons[0]) }
-            #expect(notes.map(\.kind) == ["payment_returned", "account_changed"])
+            #expect(notes.map(\.kind.rawValue) == ["payment_returned", "account_changed"])
             #expect(notes.last?.paymentId == "pay0")
             #expect(notes.map(\.parameters) == [["n": "二"], ["n": "一"]])
         }
@@ -124,9 +124,9 @@ struct PaymentStoreTests {
             #expect(try await store.migrate() == ["023_notifications_as_kind_and_parameters"])
             // validate
             let notes = try await store.read { try await $0.payments.notifications(personId: persons[0]) }
-            #expect(notes.map(\.kind) == ["payment_returned"] && notes.first?.paymentId == "pay0")
+            #expect(notes.map(\.kind.rawValue) == ["payment_returned"] && notes.first?.paymentId == "pay0")
             #expect(notes.first?.parameters == ["text": "「补贴」1.00元被退回 \"旧\""])
-            try await store.write { try await $0.payments.notify(personId: persons[0], at: at, kind: "bank_migrated", parameters: ["account": "***1"]) }
+            try await store.write { try await $0.payments.notify(personId: persons[0], at: at, kind: .bankMigrated, parameters: ["account": "***1"]) }
             #expect(try await store.read { try await $0.payments.notifications(personId: persons[0]) }.first?.parameters == ["account": "***1"])
         }
     }
