@@ -33,7 +33,8 @@ public struct CardNumber: StringIdentifier, Hashable, Comparable, Sendable, Cust
 /// A literal must be a valid number: `"A12345678"` in a test or a fixture; a wrong one stops the program.
 extension CardNumber: ExpressibleByStringLiteral {
     public init(stringLiteral value: String) {
-        do { try self.init(value) } catch { preconditionFailure("\(value) is not a card number") }
+        guard let number = try? CardNumber(value) else { preconditionFailure("\(value) is not a card number") }
+        self = number
     }
 }
 

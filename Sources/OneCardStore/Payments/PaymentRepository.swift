@@ -129,7 +129,7 @@ public struct PaymentRepository: Sendable {
                 SQLBind(at.millis),
             ])
         }
-        let inserted = Set(try await insert.ignoringConflicts(with: ["person_id", "batch_id"]).returning("person_id").all()
+        let inserted: Set<Person.ID> = Set(try await insert.ignoringConflicts(with: ["person_id", "batch_id"]).returning("person_id").all()
             .map { try $0.id("person_id") })
         let fen = payments.reduce(Int64(0)) { inserted.contains($1.personId) ? $0 + $1.amountFen : $0 }
         try await addTotals(batchId: batchId, [.pending: (Int64(inserted.count), fen)])
