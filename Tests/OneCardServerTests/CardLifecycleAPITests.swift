@@ -127,7 +127,7 @@ struct CardLifecycleAPITests {
             #expect(try await h.services.cards.lapseDue() == 0)
             h.clock.advance(by: 5 * 86_400)
             #expect(try await h.services.cards.lapseDue() == 1)
-            #expect(try await h.services.store.read { try await $0.cards.find(number) }?.status == .active)
+            #expect(try await h.services.store.read { try await $0.cards.find(try CardNumber(number)) }?.status == .active)
             #expect(try await h.services.cards.lapseDue() == 0)
         }
     }
@@ -137,14 +137,14 @@ struct CardLifecycleAPITests {
         try await Harness.run(engine) { h in
             try await h.createBank()
             let (_, old) = try await h.activeCard()
-            let before = try #require(try await h.services.store.read { try await $0.cards.find(old) }?.accountNumber)
+            let before = try #require(try await h.services.store.read { try await $0.cards.find(try CardNumber(old)) }?.accountNumber)
             let r = try await h.call(.post, "/api/v1/cards/\(old)/replace", token: h.agent, json: ["reason": "damaged"])
             let new = try #require(r.string("cardNumber"))
-            let newCard = try #require(try await h.services.store.read { try await $0.cards.find(new) })
-            let oldCard = try #require(try await h.services.store.read { try await $0.cards.find(old) })
+            let newCard = try #require(try await h.services.store.read { try await $0.cards.find(try CardNumber(new)) })
+            let oldCard = try #require(try await h.services.store.read { try await $0.cards.find(try CardNumber(old)) })
             #expect(newCard.accountNumber == before && newCard.bankCode == "ICBC" && newCard.financial)
-            #expect(oldCard.accountNumber == nil && !oldCard.financial && oldCard.replacedBy == new)
-            #expect(newCard.replaces == old && newCard.status == .issued)
+            #expect(oldCard.accountNumber == nil && !oldCard.financial && oldCard.replacedBy?.rawValue == new)
+            #expect(newCard.replaces?.rawValue == old && newCard.status == .issued)
             // A replaced card cannot be unlocked or replaced again.
             #expect(try await h.call(.post, "/api/v1/cards/\(old)/unlock", token: h.agent).code == "invalid_transition")
             #expect(try await h.call(.post, "/api/v1/cards/\(old)/replace", token: h.agent, json: ["reason": "lost"]).code == "invalid_transition")
@@ -215,7 +215,7 @@ struct CardLifecycleAPITests {
             try await h.services.store.write { try await $0.db.raw("UPDATE cards SET issuer_region = '310000' WHERE card_number = \(bind: number)").run() }
             let r = try await h.call(.post, "/api/v1/cards/\(number)/report-loss", token: h.agent, json: ["kind": "formal"])
             #expect(r.status == 409 && r.code == "not_issuer", "\(r)")
-            #expect(try await h.services.store.read { try await $0.cards.find(number) }?.status == .active)
+            #expect(try await h.services.store.read { try await $0.cards.find(try CardNumber(number)) }?.status == .active)
         }
     }
 
@@ -240,7 +240,7 @@ struct CardLifecycleAPITests {
         try await Harness.run(engine) { h in
             try await h.createBank()
             let (_, number) = try await h.activeCard()
-            let hash = try #require(try await h.services.store.read { try await $0.cards.find(number) }?.pinHash)
+            let hash = try #require(try await h.services.store.read { try await $0.cards.find(try CardNumber(number)) }?.pinHash)
             #expect(!hash.contains("246810") && hash.hasPrefix("$2"))
         }
     }

@@ -343,7 +343,7 @@ struct CatalogueAndAcceptanceAPITests {
             h.clock.advance(by: Double(h.services.policy.temporaryLossLapseDays + 1) * 86_400)
             let ok = try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present())
             #expect(ok.string("decision") == "accepted", "\(ok)")
-            let events = try await h.services.store.read { try await $0.events.list(cardNumber: number, applicationId: nil) }
+            let events = try await h.services.store.read { try await $0.events.list(cardNumber: try CardNumber(number), applicationId: nil) }
             #expect(events.filter { $0.type == "temporary_loss_lapsed" }.count == 1)
         }
     }

@@ -196,7 +196,7 @@ struct PagesTests {
             _ = try await b.post("/signin", [("idNumber", idNumber), ("password", "holder-password")])
             let me = try await b.get("/me")
             #expect(me.html.contains(number) && me.html.contains(#"data-status="active""#), "\(me)")
-            let account = try #require(try await h.services.cards.card(number).accountNumber)
+            let account = try #require(try await h.services.cards.card(try CardNumber(number)).accountNumber)
             #expect(!me.html.contains(account), "the bank account is masked")
             let ecard = try await b.get("/me/ecard")
             #expect(ecard.html.contains(#"<meta http-equiv="refresh" content="50">"#))
@@ -755,7 +755,7 @@ struct PagesTests {
                     _ = try await dept2.get(batchPath)
                     #expect(try await dept2.post("\(batchPath)/execute", []).status == 303)
                     let batchId = String(batchPath.dropFirst("/department/batches/".count))
-                    #expect(try await h.executor.drain(batchId) == .completed)
+                    #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
 
                     // validate: the batch page's counts and totals, and the retry it now offers
                     let page = try await dept1.get(batchPath)
@@ -786,7 +786,7 @@ struct PagesTests {
                     // c gets a new account; the department retries on the page and c is paid once, to it.
                     #expect(try await h.call(.post, "/api/v1/cards/\(c.1)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
                     #expect(try await dept1.post("\(batchPath)/retry", []).location == "\(batchPath)?notice=batch_retried")
-                    #expect(try await h.executor.drain(batchId) == .completed)
+                    #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
                     #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
                     #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [10_000, 30_001])
                     #expect(!(try await dept1.get(batchPath)).html.contains(#"id="retry-form""#))

@@ -9,7 +9,7 @@ import Testing
 struct StoreTests {
     let today = CalendarDay(year: 2026, month: 11, day: 23)!
 
-    func person(_ id: String = UUID().uuidString, idNumber: String = TestIDs.resident(), name: String = "王秀梅") throws -> Person {
+    func person(_ id: Person.ID = Person.ID(UUID().uuidString), idNumber: String = TestIDs.resident(), name: String = "王秀梅") throws -> Person {
         Person(id: id, idNumber: try IdentityNumber(idNumber, type: .resident, today: today), name: name, phone: "13800001234",
                address: "朝阳区幸福里 1 号", createdAt: Date(timeIntervalSince1970: 1_800_000_000))
     }
@@ -90,8 +90,8 @@ struct StoreTests {
         await db.remove()
     }
 
-    func card(_ number: String, person: String, status: CardStatus = .issued) -> Card {
-        Card(number: number, identificationCode: "110000D156000005" + String(repeating: number.last!, count: 16), personId: person,
+    func card(_ number: CardNumber, person: Person.ID, status: CardStatus = .issued) -> Card {
+        Card(number: number, identificationCode: "110000D156000005" + String(repeating: number.rawValue.last!, count: 16), personId: person,
              applicationId: nil, issuerRegion: "110000", status: status, transit: true, financial: true, bankCode: nil,
              accountNumber: "6212345678901234567", pinHash: nil, issuedAt: Date(timeIntervalSince1970: 1_800_000_000),
              expiresAt: Date(timeIntervalSince1970: 2_100_000_000))

@@ -31,7 +31,7 @@ public enum Disclosure: String, Codable, Sendable, CaseIterable {
 public struct VerifiedCredential: Sendable {
     public var form: CardForm
     /// The card it stands for; nil when the credential itself failed.
-    public var cardNumber: String?
+    public var cardNumber: CardNumber?
     public var failure: DenialCode?
     /// Entitlement codes a QR token carries.
     public var entitlements: [String]
@@ -40,7 +40,7 @@ public struct VerifiedCredential: Sendable {
     /// SHA-256 of a card's challenge, kept to refuse its reuse.
     public var challengeHash: String?
 
-    public init(form: CardForm, cardNumber: String?, failure: DenialCode? = nil, entitlements: [String] = [], jti: String? = nil,
+    public init(form: CardForm, cardNumber: CardNumber?, failure: DenialCode? = nil, entitlements: [String] = [], jti: String? = nil,
                 challengeHash: String? = nil) {
         self.form = form; self.cardNumber = cardNumber; self.failure = failure; self.entitlements = entitlements
         self.jti = jti; self.challengeHash = challengeHash

@@ -3,15 +3,15 @@ import Foundation
 /// One recorded answer at a venue: an acceptance (accepted or denied) or an identity check.
 public struct UseRecord: Sendable, Equatable {
     public var id: String
-    public var terminalId: String
+    public var terminalId: Terminal.ID
     public var idempotencyKey: String
-    public var venueId: String
+    public var venueId: Venue.ID
     public var itemCode: String
     public var kind: UseKind
     public var decision: UseDecision
     public var reason: String?
-    public var cardNumber: String?
-    public var personId: String?
+    public var cardNumber: CardNumber?
+    public var personId: Person.ID?
     public var crossRegion: Bool
     public var chargedFen: Int64
     public var disclosed: Disclosure?
@@ -19,8 +19,8 @@ public struct UseRecord: Sendable, Equatable {
     /// The JSON answer given, returned again for a repeated Idempotency-Key.
     public var response: String
 
-    public init(id: String, terminalId: String, idempotencyKey: String, venueId: String, itemCode: String, kind: UseKind, decision: UseDecision,
-                reason: String?, cardNumber: String?, personId: String?, crossRegion: Bool, chargedFen: Int64, disclosed: Disclosure?, at: Date, response: String) {
+    public init(id: String, terminalId: Terminal.ID, idempotencyKey: String, venueId: Venue.ID, itemCode: String, kind: UseKind, decision: UseDecision,
+                reason: String?, cardNumber: CardNumber?, personId: Person.ID?, crossRegion: Bool, chargedFen: Int64, disclosed: Disclosure?, at: Date, response: String) {
         self.id = id; self.terminalId = terminalId; self.idempotencyKey = idempotencyKey; self.venueId = venueId; self.itemCode = itemCode
         self.kind = kind; self.decision = decision; self.reason = reason; self.cardNumber = cardNumber; self.personId = personId
         self.crossRegion = crossRegion; self.chargedFen = chargedFen; self.disclosed = disclosed; self.at = at; self.response = response
@@ -31,13 +31,13 @@ public struct UseRecord: Sendable, Equatable {
 extension UseRecord {
     /// A QR token's acceptance at one venue item.
     public struct TokenUse: Hashable, Sendable {
-        public var jti: String, venueId: String, itemCode: String
-        public init(jti: String, venueId: String, itemCode: String) { self.jti = jti; self.venueId = venueId; self.itemCode = itemCode }
+        public var jti: String, venueId: Venue.ID, itemCode: String
+        public init(jti: String, venueId: Venue.ID, itemCode: String) { self.jti = jti; self.venueId = venueId; self.itemCode = itemCode }
     }
 
     /// A card's answer to one challenge.
     public struct ChallengeUse: Hashable, Sendable {
-        public var cardNumber: String, challengeHash: String
-        public init(cardNumber: String, challengeHash: String) { self.cardNumber = cardNumber; self.challengeHash = challengeHash }
+        public var cardNumber: CardNumber, challengeHash: String
+        public init(cardNumber: CardNumber, challengeHash: String) { self.cardNumber = cardNumber; self.challengeHash = challengeHash }
     }
 }

@@ -19,9 +19,9 @@ public struct BankMigration: Sendable, Equatable {
 extension BankMigration {
     /// A card the plan moves, and where it stands.
     public struct Card: Sendable, Equatable {
-        public var cardNumber: String, personId: String, status: MigrationCardStatus, newBankCode: String?
+        public var cardNumber: CardNumber, personId: Person.ID, status: MigrationCardStatus, newBankCode: String?
 
-        public init(cardNumber: String, personId: String, status: MigrationCardStatus, newBankCode: String?) {
+        public init(cardNumber: CardNumber, personId: Person.ID, status: MigrationCardStatus, newBankCode: String?) {
             self.cardNumber = cardNumber; self.personId = personId; self.status = status; self.newBankCode = newBankCode
         }
     }

@@ -84,26 +84,26 @@ public struct CircuitBreaker: Sendable, Equatable {
 /// each time, up to 30 s). A pass that reached every bank, or news that a bank or an account changed, ends the wait.
 public struct BatchRetrySchedule: Sendable {
     public let backoff: Backoff
-    private var waits: [String: (failures: Int, until: Date)] = [:]
+    private var waits: [PaymentBatch.ID: (failures: Int, until: Date)] = [:]
 
     public init(backoff: Backoff = Backoff(base: 0.5, cap: 30)) { self.backoff = backoff }
 
-    public func isDue(_ batchId: String, now: Date) -> Bool { waits[batchId].map { now >= $0.until } ?? true }
+    public func isDue(_ batchId: PaymentBatch.ID, now: Date) -> Bool { waits[batchId].map { now >= $0.until } ?? true }
 
     /// A pass could not reach a bank: wait longer than last time.
-    public mutating func unreachable(_ batchId: String, now: Date) {
+    public mutating func unreachable(_ batchId: PaymentBatch.ID, now: Date) {
         let failures = (waits[batchId]?.failures ?? 0) + 1
         waits[batchId] = (failures, now.addingTimeInterval(backoff.delay(attempt: failures, unit: 1)))
     }
 
     /// A pass reached every bank (or the batch is done): no wait.
-    public mutating func reached(_ batchId: String) { waits[batchId] = nil }
+    public mutating func reached(_ batchId: PaymentBatch.ID) { waits[batchId] = nil }
 
     /// A bank or an account changed: every batch is looked at again at once.
     public mutating func reset() { waits = [:] }
 
     /// Forgets batches no longer executing.
-    public mutating func keep(only executing: [String]) {
+    public mutating func keep(only executing: [PaymentBatch.ID]) {
         let live = Set(executing)
         waits = waits.filter { live.contains($0.key) }
     }

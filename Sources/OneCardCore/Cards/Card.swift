@@ -17,11 +17,11 @@ public struct CardApplication: Sendable, Equatable {
     public var updatedAt: Date
     public var reason: String?
     /// Set when the card is produced.
-    public var cardNumber: String?
+    public var cardNumber: CardNumber?
 
     public init(id: ID, personId: Person.ID, channel: ApplicationChannel, applyOutletId: Outlet.ID?, pickupOutletId: Outlet.ID?,
                 delivery: Delivery, bankCode: String, status: ApplicationStatus, remote: Bool, submittedAt: Date, dueAt: Date,
-                updatedAt: Date, reason: String? = nil, cardNumber: String? = nil) {
+                updatedAt: Date, reason: String? = nil, cardNumber: CardNumber? = nil) {
         self.id = id; self.personId = personId; self.channel = channel; self.applyOutletId = applyOutletId
         self.pickupOutletId = pickupOutletId; self.delivery = delivery; self.bankCode = bankCode; self.status = status
         self.remote = remote; self.submittedAt = submittedAt; self.dueAt = dueAt; self.updatedAt = updatedAt
@@ -31,7 +31,7 @@ public struct CardApplication: Sendable, Equatable {
 
 /// A physical card.
 public struct Card: Sendable, Equatable {
-    public var number: String
+    public var number: CardNumber
     public var identificationCode: String
     public var personId: Person.ID
     public var applicationId: CardApplication.ID?
@@ -47,13 +47,13 @@ public struct Card: Sendable, Equatable {
     public var expiresAt: Date
     /// When the current loss report was made (for the lapse of a temporary one).
     public var lostAt: Date?
-    public var replacedBy: String?
-    public var replaces: String?
+    public var replacedBy: CardNumber?
+    public var replaces: CardNumber?
 
-    public init(number: String, identificationCode: String, personId: Person.ID, applicationId: CardApplication.ID?,
+    public init(number: CardNumber, identificationCode: String, personId: Person.ID, applicationId: CardApplication.ID?,
                 issuerRegion: String, status: CardStatus, transit: Bool, financial: Bool, bankCode: String?,
                 accountNumber: String?, pinHash: String?, issuedAt: Date, expiresAt: Date, lostAt: Date? = nil,
-                replacedBy: String? = nil, replaces: String? = nil) {
+                replacedBy: CardNumber? = nil, replaces: CardNumber? = nil) {
         self.number = number; self.identificationCode = identificationCode; self.personId = personId
         self.applicationId = applicationId; self.issuerRegion = issuerRegion; self.status = status
         self.transit = transit; self.financial = financial; self.bankCode = bankCode; self.accountNumber = accountNumber
@@ -76,10 +76,10 @@ public struct CardEvent: Sendable, Equatable {
     public var actor: String
     public var channel: String
     public var reason: String?
-    public var cardNumber: String?
+    public var cardNumber: CardNumber?
     public var applicationId: CardApplication.ID?
 
-    public init(at: Date, type: String, actor: String, channel: String, reason: String?, cardNumber: String?, applicationId: CardApplication.ID?) {
+    public init(at: Date, type: String, actor: String, channel: String, reason: String?, cardNumber: CardNumber?, applicationId: CardApplication.ID?) {
         self.at = at; self.type = type; self.actor = actor; self.channel = channel; self.reason = reason
         self.cardNumber = cardNumber; self.applicationId = applicationId
     }

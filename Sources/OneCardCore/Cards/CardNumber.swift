@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// A nine-character social security card number: one letter and eight digits.
-public struct CardNumber: Hashable, Sendable, CustomStringConvertible {
+public struct CardNumber: StringIdentifier, Hashable, Comparable, Sendable, CustomStringConvertible {
     public let rawValue: String
     static let letters = Array("ABCDEFGHJKLMNPQRSTUVWXYZ")
 
@@ -24,8 +24,30 @@ public struct CardNumber: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { rawValue }
 
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
     /// Hex SHA-256 of the card number: how revocation lists name a card without disclosing it.
     public var hash: String { Hex.encode(SHA256.hash(data: Data(rawValue.utf8))) }
+}
+
+/// A literal must be a valid number: `"A12345678"` in a test or a fixture; a wrong one stops the program.
+extension CardNumber: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) {
+        guard let number = try? CardNumber(value) else { preconditionFailure("\(value) is not a card number") }
+        self = number
+    }
+}
+
+/// Encoded as the bare string; decoding validates like `init(_:)`.
+extension CardNumber: Codable {
+    public init(from decoder: any Decoder) throws {
+        try self.init(try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
 }
 
 /// The card identification code (卡识别码): issuer region (6) + `D156000005` + 16 hex characters.

@@ -2,7 +2,7 @@ import Foundation
 
 /// A registered person. Personal fields are plaintext here; the store encrypts them at rest.
 public struct Person: Sendable, Equatable {
-    public typealias ID = String
+    public typealias ID = Identifier<Person>
     public var id: ID
     public var idNumber: IdentityNumber
     public var name: String

@@ -10,7 +10,7 @@ public enum ProgrammeKind: String, Codable, Sendable, CaseIterable {
 
 /// A benefit programme run by a department, with the legal basis it pays under.
 public struct Programme: Sendable, Equatable {
-    public typealias ID = String
+    public typealias ID = Identifier<Programme>
     public var id: ID
     public var name: String
     public var kind: ProgrammeKind
@@ -193,7 +193,7 @@ public struct BatchTotals: Sendable, Equatable {
 
 /// An uploaded batch of payments for one programme.
 public struct PaymentBatch: Sendable, Equatable {
-    public typealias ID = String
+    public typealias ID = Identifier<PaymentBatch>
     public var id: ID
     public var programmeId: Programme.ID
     public var status: BatchStatus

@@ -4,16 +4,16 @@ import Foundation
 extension Payment {
     /// A line that became a payment, with the account it was checked against.
     public struct New: Sendable {
-        public var id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String
-        public init(id: String, line: Int, personId: String, amountFen: Int64, bankCode: String, account: String) {
+        public var id: String, line: Int, personId: Person.ID, amountFen: Int64, bankCode: String, account: String
+        public init(id: String, line: Int, personId: Person.ID, amountFen: Int64, bankCode: String, account: String) {
             self.id = id; self.line = line; self.personId = personId; self.amountFen = amountFen; self.bankCode = bankCode; self.account = account
         }
     }
 
     /// What a batch line is checked against: the person found by ID number and their live card.
     public struct Payee: Sendable {
-        public var personId: String, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool
-        public init(personId: String, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool) {
+        public var personId: Person.ID, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool
+        public init(personId: Person.ID, name: String, cardNumber: String?, bankCode: String?, account: String?, financial: Bool) {
             self.personId = personId; self.name = name; self.cardNumber = cardNumber; self.bankCode = bankCode; self.account = account
             self.financial = financial
         }
@@ -21,8 +21,8 @@ extension Payment {
 
     /// A pending payment as the executor reads it.
     public struct Due: Sendable {
-        public var id: String, line: Int, personId: String, amountFen: Int64, attempt: Int, accountFingerprint: String
-        public init(id: String, line: Int, personId: String, amountFen: Int64, attempt: Int, accountFingerprint: String) {
+        public var id: String, line: Int, personId: Person.ID, amountFen: Int64, attempt: Int, accountFingerprint: String
+        public init(id: String, line: Int, personId: Person.ID, amountFen: Int64, attempt: Int, accountFingerprint: String) {
             self.id = id; self.line = line; self.personId = personId; self.amountFen = amountFen; self.attempt = attempt
             self.accountFingerprint = accountFingerprint
         }
@@ -50,9 +50,9 @@ extension Payment {
 
     /// A payment in flight, with what the bank must be told again.
     public struct InFlight: Sendable {
-        public var id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String
+        public var id: String, personId: Person.ID, amountFen: Int64, attempt: Int, bankCode: String, account: String
         public var reference: String { Payment.bankReference(id: id, attempt: attempt) }
-        public init(id: String, personId: String, amountFen: Int64, attempt: Int, bankCode: String, account: String) {
+        public init(id: String, personId: Person.ID, amountFen: Int64, attempt: Int, bankCode: String, account: String) {
             self.id = id; self.personId = personId; self.amountFen = amountFen; self.attempt = attempt; self.bankCode = bankCode; self.account = account
         }
     }

@@ -21,7 +21,7 @@ struct AcceptanceController {
         let venueId: String, name: String, operatorUscc: String, type: String, regionCode: String, address: String
         let accessibility: [String], unifiedLogo: Bool, itemCodes: [String]
         init(_ v: Venue) {
-            venueId = v.id; name = v.name; operatorUscc = v.operatorUscc; type = v.type.rawValue; regionCode = v.regionCode; address = v.address
+            venueId = v.id.rawValue; name = v.name; operatorUscc = v.operatorUscc; type = v.type.rawValue; regionCode = v.regionCode; address = v.address
             accessibility = v.accessibility; unifiedLogo = v.unifiedLogo; itemCodes = v.itemCodes
         }
     }
@@ -81,7 +81,7 @@ struct AcceptanceController {
                 tag: "venues",
                 success: (200, "The venue", VenueView.schema),
                 errors: [.venueNotFound]) { _, context in
-            JSONResponse(VenueView(try await venues.venue(context.parameters.get("venueId") ?? "")))
+            JSONResponse(VenueView(try await venues.venue(Venue.ID(context.parameters.get("venueId") ?? ""))))
         }
     }
 
@@ -90,14 +90,14 @@ struct AcceptanceController {
                 tag: "venues",
                 success: (201, "The terminal and its key", .object([("terminalId", .text), ("apiKey", .text)], required: ["terminalId", "apiKey"])),
                 errors: [.venueNotFound]) { _, context in
-            let t = try await venues.createTerminal(venueId: context.parameters.get("venueId") ?? "", by: context.identity!.actor)
-            return JSONResponse(["terminalId": t.id, "apiKey": t.apiKey], status: .created)
+            let t = try await venues.createTerminal(venueId: Venue.ID(context.parameters.get("venueId") ?? ""), by: context.identity!.actor)
+            return JSONResponse(["terminalId": t.id.rawValue, "apiKey": t.apiKey], status: .created)
         }
     }
 
     var revokeTerminal: Handler {
         Handler("Revoke a terminal's key", tag: "venues", success: (204, "Revoked", nil), errors: [.terminalNotFound]) { _, context in
-            try await venues.revokeTerminal(venueId: context.parameters.get("venueId") ?? "", terminalId: context.parameters.get("terminalId") ?? "",
+            try await venues.revokeTerminal(venueId: Venue.ID(context.parameters.get("venueId") ?? ""), terminalId: Terminal.ID(context.parameters.get("terminalId") ?? ""),
                                             by: context.identity!.actor)
             return Response(status: .noContent)
         }

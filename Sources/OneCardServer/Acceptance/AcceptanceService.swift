@@ -70,20 +70,20 @@ struct AcceptanceService: Sendable {
                 return .failed(code, form: .electronic)
             case .valid(let claims):
                 guard let number = try? tokens.card(of: claims) else { return .failed(.tokenInvalid, form: .electronic) }
-                return VerifiedCredential(form: .electronic, cardNumber: number.rawValue, entitlements: claims.ent, jti: claims.jti)
+                return VerifiedCredential(form: .electronic, cardNumber: number, entitlements: claims.ent, jti: claims.jti)
             }
         case let .card(number, challenge, response):
             guard let n = try? CardNumber(number),
                   HMAC<SHA256>.isValidAuthenticationCode(response, authenticating: challenge, using: chipKeys.key(for: n))
             else { return .failed(.chipAuthFailed, form: .physical) }
-            return VerifiedCredential(form: .physical, cardNumber: n.rawValue, challengeHash: Hex.encode(SHA256.hash(data: challenge)))
+            return VerifiedCredential(form: .physical, cardNumber: n, challengeHash: Hex.encode(SHA256.hash(data: challenge)))
         }
     }
 
     /// One acceptance waiting for the transaction that decides it with others (`GroupCommit`).
     struct Pending: Sendable {
-        var terminalId: String
-        var venueId: String
+        var terminalId: Terminal.ID
+        var venueId: Venue.ID
         var idempotencyKey: String
         var itemCode: String
         var credential: VerifiedCredential
@@ -96,7 +96,7 @@ struct AcceptanceService: Sendable {
         /// a request can lose once on its token and again on its key.
         var retries = 0
 
-        var key: String { terminalId + "\u{1F}" + idempotencyKey }
+        var key: String { terminalId.rawValue + "\u{1F}" + idempotencyKey }
     }
 
     func accept(terminal: Identity, idempotencyKey: String, itemCode: String, credential: Credential, amountFen: Int64?) async throws -> Answer {
@@ -104,7 +104,7 @@ struct AcceptanceService: Sendable {
         let now = clock.now()
         // The signature or chip check happens before the transaction: on SQLite every write queues
         // behind one connection, and nothing cryptographic should hold it.
-        let pending = Pending(terminalId: terminal.subject, venueId: venueId, idempotencyKey: idempotencyKey, itemCode: itemCode,
+        let pending = Pending(terminalId: Terminal.ID(terminal.subject), venueId: venueId, idempotencyKey: idempotencyKey, itemCode: itemCode,
                               credential: verify(credential, at: now), amountFen: amountFen, at: now)
         let service = self
         return try await groups.submit(pending) { group in await service.decide(group) }
@@ -147,7 +147,7 @@ struct AcceptanceService: Sendable {
     private enum Outcome: Sendable {
         case answer(Answer)
         case failure(any Error)
-        case lapseFirst(cardNumber: String)
+        case lapseFirst(cardNumber: CardNumber)
     }
 
     /// What is done with each request of a group: answered as before, decided now, or sent back.
@@ -158,20 +158,20 @@ struct AcceptanceService: Sendable {
         case repeatOf(Int)
         case failure(any Error)
         /// The card's temporary loss has lapsed: lift it (its own transition) and decide again.
-        case lapseFirst(String)
+        case lapseFirst(CardNumber)
         case decide(Venue, Card?)
     }
 
     /// One group's transaction: load (a handful of statements whatever the group's size), decide each request
     /// with `AcceptanceRules.decide`, write every answer and accepted token together.
     private func record(_ group: [Pending], in s: StoreSession) async throws -> [Outcome] {
-        func unique(_ values: [String]) -> [String] { Array(Set(values)) }
+        func unique<T: Hashable>(_ values: [T]) -> [T] { Array(Set(values)) }
         // Load: earlier answers, venues and cards, then what decides replays and items.
         var earlier: [String: UseRecord] = [:]
-        for u in try await s.uses.find(requests: group.map { ($0.terminalId, $0.idempotencyKey) }) { earlier[u.terminalId + "\u{1F}" + u.idempotencyKey] = u }
-        var venues: [String: Venue] = [:]
+        for u in try await s.uses.find(requests: group.map { ($0.terminalId, $0.idempotencyKey) }) { earlier[u.terminalId.rawValue + "\u{1F}" + u.idempotencyKey] = u }
+        var venues: [Venue.ID: Venue] = [:]
         for v in try await s.venues.find(ids: unique(group.map(\.venueId))) { venues[v.id] = v }
-        var cards: [String: Card] = [:]
+        var cards: [CardNumber: Card] = [:]
         for c in try await s.cards.find(numbers: unique(group.compactMap(\.credential.cardNumber))) { cards[c.number] = c }
         let plans = plan(group, earlier: earlier, venues: venues, cards: cards)
         let decided = zip(group, plans).compactMap { p, plan -> (Pending, Venue, Card?)? in
@@ -227,7 +227,7 @@ struct AcceptanceService: Sendable {
     }
 
     /// Which requests are decided now; repeats of a key answer as the first did.
-    private func plan(_ group: [Pending], earlier: [String: UseRecord], venues: [String: Venue], cards: [String: Card]) -> [Plan] {
+    private func plan(_ group: [Pending], earlier: [String: UseRecord], venues: [Venue.ID: Venue], cards: [CardNumber: Card]) -> [Plan] {
         var plans: [Plan] = []
         var firstOfKey: [String: Int] = [:]
         for (i, p) in group.enumerated() {
@@ -304,7 +304,7 @@ struct AcceptanceService: Sendable {
                                          purpose: "\(venue.name): \(purpose)")
             }
             try await s.uses.insert(UseRecord(
-                id: random.uuid(), terminalId: terminal.subject, idempotencyKey: "identity:" + random.uuid(), venueId: venue.id,
+                id: random.uuid(), terminalId: Terminal.ID(terminal.subject), idempotencyKey: "identity:" + random.uuid(), venueId: venue.id,
                 itemCode: "identity_check", kind: .identityCheck, decision: answer.verified ? .verified : .denied, reason: answer.reason,
                 cardNumber: card?.number, personId: card?.personId, crossRegion: false, chargedFen: 0, disclosed: disclosed,
                 at: now, response: "{}"))
@@ -343,7 +343,7 @@ struct AcceptanceService: Sendable {
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             var outcomes: [OfflineOutcome] = []
             for (d, gate, at, verified) in checked {
-                if try await s.uses.find(terminalId: terminal.subject, idempotencyKey: d.decisionId) != nil { outcomes.append(.duplicate); continue }
+                if try await s.uses.find(terminalId: Terminal.ID(terminal.subject), idempotencyKey: d.decisionId) != nil { outcomes.append(.duplicate); continue }
                 let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
                 let nodeDenial = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: false)
                 let answer = Answer(decision: gate, reason: d.reason, useId: nil,
@@ -355,7 +355,7 @@ struct AcceptanceService: Sendable {
                     _ = try await s.uses.markTokenAccepted(jti: jti, venueId: venue.id, itemCode: d.itemCode, at: at)
                 }
                 try await s.uses.insert(UseRecord(
-                    id: random.uuid(), terminalId: terminal.subject, idempotencyKey: d.decisionId, venueId: venue.id, itemCode: d.itemCode,
+                    id: random.uuid(), terminalId: Terminal.ID(terminal.subject), idempotencyKey: d.decisionId, venueId: venue.id, itemCode: d.itemCode,
                     kind: .qrOffline, decision: gate, reason: d.reason, cardNumber: card?.number, personId: card?.personId,
                     crossRegion: answer.crossRegion, chargedFen: 0, disclosed: nil, at: at,
                     response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)))
@@ -383,10 +383,10 @@ struct AcceptanceService: Sendable {
 
     /// Every use and identity check of a person's cards, newest first, with the venue named ("who checked my card",
     /// the holder's page and the data export).
-    func uses(personId: String) async throws -> [UseWithVenue] {
+    func uses(personId: Person.ID) async throws -> [UseWithVenue] {
         try await store.read { s in
             let uses = try await s.uses.list(personId: personId)
-            var venues: [String: Venue] = [:]
+            var venues: [Venue.ID: Venue] = [:]
             for v in try await s.venues.find(ids: Array(Set(uses.map(\.venueId)))) { venues[v.id] = v }
             return uses.map { UseWithVenue(use: $0, venue: venues[$0.venueId]) }
         }

@@ -25,7 +25,7 @@ struct VenueService: Sendable {
         _ = try RegionCode(i.regionCode)
         guard (1...200).contains(i.address.count) else { throw DomainError.invalidField("address", "1 to 200 characters") }
         guard !i.itemCodes.isEmpty else { throw DomainError.invalidField("itemCodes", "at least one catalogue item") }
-        let venue = Venue(id: random.uuid(), name: i.name, operatorUscc: uscc.value, type: i.type, regionCode: i.regionCode,
+        let venue = Venue(id: Venue.ID(random.uuid()), name: i.name, operatorUscc: uscc.value, type: i.type, regionCode: i.regionCode,
                           address: i.address, accessibility: i.accessibility ?? [], unifiedLogo: i.unifiedLogo ?? false,
                           itemCodes: Array(Set(i.itemCodes)).sorted())
         try await store.write { s in
@@ -57,31 +57,31 @@ struct VenueService: Sendable {
         }
     }
 
-    func venue(_ id: String) async throws -> Venue {
+    func venue(_ id: Venue.ID) async throws -> Venue {
         guard let v = try await store.read({ try await $0.venues.find(id) }) else { throw DomainError(.venueNotFound, "no venue \(id)") }
         return v
     }
 
     /// Makes a terminal and returns its key, which is never shown again.
-    func createTerminal(venueId: String, by actor: String) async throws -> (id: String, apiKey: String) {
+    func createTerminal(venueId: Venue.ID, by actor: String) async throws -> (id: Terminal.ID, apiKey: String) {
         _ = try await venue(venueId)
-        let id = random.uuid()
+        let id = Terminal.ID(random.uuid())
         let key = "oct_\(id)_\(Base64URL.encode(random.bytes(32)))"
         try await store.write { s in
             try await s.venues.insertTerminal(id: id, venueId: venueId, keyHash: Self.hash(key), at: clock.now())
-            try await s.audit.append(at: clock.now(), actor: actor, action: "terminal_created", subject: "terminal:\(id)", purpose: venueId)
+            try await s.audit.append(at: clock.now(), actor: actor, action: "terminal_created", subject: "terminal:\(id)", purpose: venueId.rawValue)
         }
         return (id, key)
     }
 
-    func revokeTerminal(venueId: String, terminalId: String, by actor: String) async throws {
+    func revokeTerminal(venueId: Venue.ID, terminalId: Terminal.ID, by actor: String) async throws {
         try await store.write { s in
             guard let t = try await s.venues.terminal(terminalId), t.venueId == venueId else {
                 throw DomainError(.terminalNotFound, "no terminal \(terminalId) at venue \(venueId)")
             }
             try await s.venues.revokeTerminal(terminalId, at: clock.now())
             terminalKeys.clear()
-            try await s.audit.append(at: clock.now(), actor: actor, action: "terminal_revoked", subject: "terminal:\(terminalId)", purpose: venueId)
+            try await s.audit.append(at: clock.now(), actor: actor, action: "terminal_revoked", subject: "terminal:\(terminalId)", purpose: venueId.rawValue)
         }
     }
 
@@ -90,10 +90,10 @@ struct VenueService: Sendable {
         let keyHash = Self.hash(key)
         if let known = terminalKeys.identity(keyHash: keyHash) { return known }
         let parts = key.split(separator: "_", maxSplits: 2)
-        guard parts.count == 3, parts[0] == "oct", let t = try? await store.read({ try await $0.venues.terminal(String(parts[1])) }),
+        guard parts.count == 3, parts[0] == "oct", let t = try? await store.read({ try await $0.venues.terminal(Terminal.ID(String(parts[1]))) }),
               t.revokedAt == nil, Self.constantTimeEqual(t.keyHash, keyHash)
         else { return nil }
-        let identity = Identity(subject: t.id, role: .terminal, personId: nil, venueId: t.venueId)
+        let identity = Identity(subject: t.id.rawValue, role: .terminal, personId: nil, venueId: t.venueId)
         terminalKeys.remember(identity, keyHash: keyHash)
         return identity
     }

@@ -85,7 +85,7 @@ struct AccountService: Sendable {
             return (p, try await s.holders.passwordHash(personId: p.id))
         }
         guard let person, let hash, try await passwords.verify(password, hash: hash) else { throw Self.invalidCredentials }
-        return try await session(Identity(subject: person.id, role: .holder, personId: person.id))
+        return try await session(Identity(subject: person.id.rawValue, role: .holder, personId: person.id))
     }
 
     private func session(_ identity: Identity) async throws -> Session {

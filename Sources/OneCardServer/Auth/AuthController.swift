@@ -53,7 +53,7 @@ struct AuthController {
             let i = try await request.decodeJSON(as: HolderInput.self, context: context)
             let p = try await accounts.signUpHolder(idType: try parseEnum(i.idType, "idType"), idNumber: i.idNumber, name: i.name,
                                                              phone: i.phone, password: i.password)
-            return JSONResponse(["personId": p.id], status: .created)
+            return JSONResponse(["personId": p.id.rawValue], status: .created)
         }
     }
 

@@ -27,7 +27,7 @@ struct SessionTokens: Sendable {
 
     func issue(for identity: Identity) async throws -> String {
         let now = clock.now()
-        let claims = Claims(sub: .init(value: identity.subject), role: identity.role.rawValue, pid: identity.personId,
+        let claims = Claims(sub: .init(value: identity.subject), role: identity.role.rawValue, pid: identity.personId?.rawValue,
                             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(lifetime)))
         return try await keys.sign(claims)
     }
@@ -37,6 +37,6 @@ struct SessionTokens: Sendable {
         guard let claims = try? await keys.verify(token, as: Claims.self),
               claims.exp.value > clock.now(), let role = Role(rawValue: claims.role)
         else { return nil }
-        return Identity(subject: claims.sub.value, role: role, personId: claims.pid)
+        return Identity(subject: claims.sub.value, role: role, personId: claims.pid.map { Person.ID($0) })
     }
 }

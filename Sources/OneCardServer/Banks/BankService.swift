@@ -65,7 +65,10 @@ struct BankService: Sendable {
         let at = now
         let today = CalendarDay(clock.now())
         return try await store.write { s in
-            guard var card = try await s.cards.find(cardNumber, lock: true) else { throw DomainError(.cardNotFound, "no card \(cardNumber)") }
+            // A malformed number names no card: it answers like an unknown one.
+            guard let number = try? CardNumber(cardNumber), var card = try await s.cards.find(number, lock: true) else {
+                throw DomainError(.cardNotFound, "no card \(cardNumber)")
+            }
             guard card.status.isLive else { throw DomainError.invalidTransition("a card that is \(card.status.rawValue) has no account to change") }
             guard let bank = try await s.banks.find(bankCode) else { throw DomainError(.unknownBank, "no cooperating bank \(bankCode)") }
             guard bank.acceptsNewCards(on: today) else {
@@ -77,10 +80,10 @@ struct BankService: Sendable {
             card.financial = true
             try await s.cards.update(card)
             try await s.events.append(CardEvent(at: at, type: "bank_account_changed", actor: actor.name, channel: actor.channel,
-                                                reason: "\(old ?? "none") → \(bankCode) \(Mask.account(accountNumber))", cardNumber: cardNumber, applicationId: nil))
+                                                reason: "\(old ?? "none") → \(bankCode) \(Mask.account(accountNumber))", cardNumber: card.number, applicationId: nil))
             try await s.audit.append(at: at, actor: actor.name, action: "card_bank_changed", subject: "card:\(cardNumber)", purpose: nil)
             if let old, old != bankCode {
-                try await s.bankMigrations.mark(cardNumber: cardNumber, from: old, status: .chosen, newBankCode: bankCode, at: at)
+                try await s.bankMigrations.mark(cardNumber: card.number, from: old, status: .chosen, newBankCode: bankCode, at: at)
             }
             return card
         }

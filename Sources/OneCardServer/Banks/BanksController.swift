@@ -19,7 +19,7 @@ struct BanksController {
 
     struct CardAccountView: Encodable, Sendable {
         let cardNumber: String, bankCode: String?, accountMasked: String?, financial: Bool
-        init(_ c: Card) { cardNumber = c.number; bankCode = c.bankCode; accountMasked = c.accountNumber.map(Mask.account); financial = c.financial }
+        init(_ c: Card) { cardNumber = c.number.rawValue; bankCode = c.bankCode; accountMasked = c.accountNumber.map(Mask.account); financial = c.financial }
     }
 
     struct MigrationView: Encodable, Sendable {
@@ -44,7 +44,7 @@ struct BanksController {
             counts = Counts(total: r.cards.count, pending: r.cards.filter { $0.status == .pending }.count,
                             chosen: r.cards.filter { $0.status == .chosen }.count, moved: r.cards.filter { $0.status == .moved }.count)
             heldPayments = r.heldPayments
-            cards = r.cards.map { Item(cardNumber: $0.cardNumber, status: $0.status.rawValue, newBankCode: $0.newBankCode) }
+            cards = r.cards.map { Item(cardNumber: $0.cardNumber.rawValue, status: $0.status.rawValue, newBankCode: $0.newBankCode) }
         }
     }
 
@@ -108,7 +108,7 @@ struct BanksController {
             let i = try await request.decodeJSON(as: AccountInput.self, context: context)
             let identity = context.identity!
             if identity.role == .holder {
-                let card = try await cards.card(number)
+                let card = try await cards.card(try .existing(number))
                 guard card.personId == identity.personId else { throw DomainError.forbidden }
             }
             let channel = identity.role == .holder ? "web" : identity.role == .bank ? "bank" : "counter"

@@ -28,7 +28,7 @@ struct CardService: Sendable {
     var now: Date { clock.now() }
 
     struct ApplicationInput: Sendable {
-        var personId: String
+        var personId: Person.ID
         var channel: ApplicationChannel
         var applyOutletId: String?
         var pickupOutletId: String?
@@ -139,12 +139,12 @@ struct CardService: Sendable {
             switch step {
             case .produce:
                 let number = CardNumber.random(random)
-                app.cardNumber = number.rawValue
+                app.cardNumber = number
                 produced = Produced(cardNumber: number.rawValue, chipKey: chipKeys.base64Key(for: number))
             case .collect:
                 guard let number = app.cardNumber else { throw DomainError.invalidTransition("the application has no card") }
                 let card = Card(
-                    number: number, identificationCode: Self.identificationCode(region: region, card: number, keys: keys),
+                    number: number, identificationCode: Self.identificationCode(region: region, card: number.rawValue, keys: keys),
                     personId: app.personId, applicationId: app.id, issuerRegion: region, status: .issued, transit: true,
                     financial: true, bankCode: app.bankCode, accountNumber: Self.openAccount(bank: app.bankCode, random: random),
                     pinHash: nil, issuedAt: at, expiresAt: Card.expiry(issuedAt: at, years: policy.cardValidityYears))
@@ -162,7 +162,7 @@ struct CardService: Sendable {
         }
     }
 
-    func applications(personId: String) async throws -> [CardApplication] {
+    func applications(personId: Person.ID) async throws -> [CardApplication] {
         try await store.read { try await $0.applications.list(personId: personId) }
     }
 
@@ -187,7 +187,7 @@ struct CardService: Sendable {
     // MARK: Cards
 
     /// Reads a card, first letting a temporary loss report that has run its period lapse.
-    func card(_ number: String) async throws -> Card {
+    func card(_ number: CardNumber) async throws -> Card {
         let card = try await store.read { s in try await s.cards.find(number) }
         guard let card else { throw DomainError(.cardNotFound, "no card \(number)") }
         if card.lapsedLoss(lapseDays: policy.temporaryLossLapseDays, now: now) != nil {
@@ -197,12 +197,12 @@ struct CardService: Sendable {
     }
 
     /// The person's live card, if any.
-    func liveCard(personId: String) async throws -> Card? {
+    func liveCard(personId: Person.ID) async throws -> Card? {
         guard let c = try await store.read({ try await $0.cards.live(personId: personId) }) else { return nil }
         return try await card(c.number)
     }
 
-    func events(_ number: String) async throws -> [CardEvent] {
+    func events(_ number: CardNumber) async throws -> [CardEvent] {
         let c = try await card(number)
         return try await store.read { try await $0.events.list(cardNumber: c.number, applicationId: c.applicationId) }
     }
@@ -211,7 +211,7 @@ struct CardService: Sendable {
 
     /// The one function through which a card changes state: lock, lapse if due, check the move,
     /// apply it, write the event.
-    func transition(_ number: String, _ action: CardAction, pin: PIN? = nil, actor: Actor) async throws -> TransitionResult {
+    func transition(_ number: CardNumber, _ action: CardAction, pin: PIN? = nil, actor: Actor) async throws -> TransitionResult {
         let at = now
         let lapseDays = policy.temporaryLossLapseDays
         let policy = policy
@@ -221,7 +221,7 @@ struct CardService: Sendable {
         let skew = signingKeys.ring.skew
         let pinHash: String? = if let pin { try await passwords.hash(pin.digits) } else { nil }
         for attempt in 0..<5 {
-            let replacementNumber = CardNumber.random(random).rawValue
+            let replacementNumber = CardNumber.random(random)
             do {
                 let result = try await store.write { s -> TransitionResult in
                     guard var card = try await s.cards.find(number, lock: true) else {
@@ -249,7 +249,7 @@ struct CardService: Sendable {
                         // 换卡不换号: the bank account moves to the new card.
                         let new = Card(
                             number: replacementNumber,
-                            identificationCode: Self.identificationCode(region: region, card: replacementNumber, keys: keys),
+                            identificationCode: Self.identificationCode(region: region, card: replacementNumber.rawValue, keys: keys),
                             personId: card.personId, applicationId: nil, issuerRegion: region, status: .issued, transit: card.transit,
                             financial: card.accountNumber != nil, bankCode: card.bankCode, accountNumber: card.accountNumber,
                             pinHash: nil, issuedAt: at, expiresAt: Card.expiry(issuedAt: at, years: policy.cardValidityYears),
@@ -274,8 +274,8 @@ struct CardService: Sendable {
                     return TransitionResult(card: card, replacement: replacement, chipKey: nil)
                 }
                 Counter(label: "onecard_card_transitions_total", dimensions: [("type", action.eventType)]).increment()
-                if let r = result.replacement, let n = try? CardNumber(r.number) {
-                    return TransitionResult(card: result.card, replacement: r, chipKey: chipKeys.base64Key(for: n))
+                if let r = result.replacement {
+                    return TransitionResult(card: result.card, replacement: r, chipKey: chipKeys.base64Key(for: r.number))
                 }
                 return result
             } catch where Store.isUniqueViolation(error) && attempt < 4 {
@@ -297,5 +297,12 @@ struct CardService: Sendable {
             }
         }
         return lapsed
+    }
+}
+
+extension CardNumber {
+    /// The card a path names: a malformed number names no card, so it answers like an unknown one.
+    static func existing(_ raw: String) throws(DomainError) -> CardNumber {
+        do { return try CardNumber(raw) } catch { throw DomainError(.cardNotFound, "no card \(raw)") }
     }
 }

@@ -26,10 +26,10 @@ struct CardsController {
         let applicationId: String, personId: String, status: String, channel: String, applyOutletId: String?, pickupOutletId: String?
         let delivery: String, bankCode: String, remote: Bool, submittedAt: String, dueAt: String, overdue: Bool, reason: String?, cardNumber: String?
         init(_ a: CardApplication, now: Date) {
-            applicationId = a.id; personId = a.personId; status = a.status.rawValue; channel = a.channel.rawValue
+            applicationId = a.id; personId = a.personId.rawValue; status = a.status.rawValue; channel = a.channel.rawValue
             applyOutletId = a.applyOutletId; pickupOutletId = a.pickupOutletId; delivery = a.delivery.rawValue; bankCode = a.bankCode
             remote = a.remote; submittedAt = Timestamp.format(a.submittedAt); dueAt = Timestamp.format(a.dueAt)
-            overdue = a.status.isOpen && now > a.dueAt; reason = a.reason; cardNumber = a.cardNumber
+            overdue = a.status.isOpen && now > a.dueAt; reason = a.reason; cardNumber = a.cardNumber?.rawValue
         }
     }
 
@@ -46,10 +46,10 @@ struct CardsController {
         let functions: Functions, bankCode: String?, accountMasked: String?, issuedAt: String, expiresAt: String
         let replacedBy: String?, replaces: String?
         init(_ c: Card) {
-            cardNumber = c.number; identificationCode = c.identificationCode; status = c.status.rawValue; issuerRegion = c.issuerRegion
-            personId = c.personId; functions = .init(transit: c.transit, financial: c.financial); bankCode = c.bankCode
+            cardNumber = c.number.rawValue; identificationCode = c.identificationCode; status = c.status.rawValue; issuerRegion = c.issuerRegion
+            personId = c.personId.rawValue; functions = .init(transit: c.transit, financial: c.financial); bankCode = c.bankCode
             accountMasked = c.accountNumber.map(Mask.account); issuedAt = Timestamp.format(c.issuedAt); expiresAt = Timestamp.format(c.expiresAt)
-            replacedBy = c.replacedBy; replaces = c.replaces
+            replacedBy = c.replacedBy?.rawValue; replaces = c.replaces?.rawValue
         }
     }
 
@@ -64,7 +64,7 @@ struct CardsController {
 
     /// Loads a card that the caller may see: staff see every card, a holder only their own.
     func visibleCard(_ number: String, _ context: AppContext) async throws -> Card {
-        let card = try await cards.card(number)
+        let card = try await cards.card(try .existing(number))
         if let id = context.identity, id.role == .holder, id.personId != card.personId { throw DomainError.forbidden }
         return card
     }
@@ -128,7 +128,7 @@ struct CardsController {
             let i = try await request.decodeJSON(as: ApplicationInput.self, context: context)
             let channel: ApplicationChannel = try parseEnum(i.channel, "channel")
             let app = try await cards.submit(.init(
-                personId: i.personId, channel: channel, applyOutletId: i.applyOutletId, pickupOutletId: i.pickupOutletId,
+                personId: Person.ID(i.personId), channel: channel, applyOutletId: i.applyOutletId, pickupOutletId: i.pickupOutletId,
                 bankCode: i.bankCode, delivery: try parseEnum(i.delivery ?? "pickup", "delivery")), actor: Self.actor(context, channel: channel.rawValue))
             return JSONResponse(ApplicationView(app, now: cards.now), status: .created)
         }
@@ -184,7 +184,7 @@ struct CardsController {
                 success: (200, "Active", CardView.schema),
                 errors: Docs.transitionErrors + [.invalidPin]) { request, context in
             let pin = try PIN(try await request.decodeJSON(as: PinInput.self, context: context).pin)
-            return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .activate, pin: pin, actor: Self.actor(context)).card))
+            return JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .activate, pin: pin, actor: Self.actor(context)).card))
         }
     }
 
@@ -195,7 +195,7 @@ struct CardsController {
                 success: (200, "temporarily_lost or lost", CardView.schema),
                 errors: Docs.transitionErrors) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
-            return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .reportLoss(kind), actor: Self.actor(context)).card))
+            return JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .reportLoss(kind), actor: Self.actor(context)).card))
         }
     }
 
@@ -204,7 +204,7 @@ struct CardsController {
                 tag: "cards",
                 success: (200, "Active", CardView.schema),
                 errors: Docs.transitionErrors) { _, context in
-            JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .unlock, actor: Self.actor(context)).card))
+            JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .unlock, actor: Self.actor(context)).card))
         }
     }
 
@@ -215,8 +215,8 @@ struct CardsController {
                 success: (201, "The new card, with its chip key (shown once)", Docs.produced),
                 errors: Docs.transitionErrors) { request, context in
             let reason: ReplaceReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
-            let r = try await cards.transition(context.parameters.get("cardNumber") ?? "", .replace(reason), actor: Self.actor(context))
-            return JSONResponse(["cardNumber": r.replacement!.number, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
+            let r = try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .replace(reason), actor: Self.actor(context))
+            return JSONResponse(["cardNumber": r.replacement!.number.rawValue, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
         }
     }
 
@@ -227,7 +227,7 @@ struct CardsController {
                 success: (200, "Cancelled", CardView.schema),
                 errors: Docs.transitionErrors) { request, context in
             let reason: CancelReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
-            return JSONResponse(CardView(try await cards.transition(context.parameters.get("cardNumber") ?? "", .cancel(reason), actor: Self.actor(context)).card))
+            return JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .cancel(reason), actor: Self.actor(context)).card))
         }
     }
 

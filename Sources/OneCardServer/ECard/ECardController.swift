@@ -19,7 +19,7 @@ struct ECardController {
 
         let ecardId: String, status: String, cardNumber: String, deviceId: String, issuedAt: String
         init(_ e: ECard) {
-            ecardId = e.id; status = e.status.rawValue; cardNumber = e.cardNumber; deviceId = e.deviceId; issuedAt = Timestamp.format(e.issuedAt)
+            ecardId = e.id; status = e.status.rawValue; cardNumber = e.cardNumber.rawValue; deviceId = e.deviceId; issuedAt = Timestamp.format(e.issuedAt)
         }
     }
 

@@ -13,7 +13,7 @@ struct ECardService: Sendable {
     let tokens: QRTokens
 
     /// Issues (or re-binds to a new device) the e-card of a holder whose physical card is active.
-    func issue(personId: String, deviceId: String, actor: Actor) async throws -> ECard {
+    func issue(personId: Person.ID, deviceId: String, actor: Actor) async throws -> ECard {
         let device = deviceId.trimmingCharacters(in: .whitespaces)
         guard (1...128).contains(device.count), device.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
             throw DomainError(.invalidField, "deviceId: 1 to 128 ASCII characters")
@@ -48,7 +48,7 @@ struct ECardService: Sendable {
         }
     }
 
-    func ecard(personId: String) async throws -> ECard {
+    func ecard(personId: Person.ID) async throws -> ECard {
         _ = try await cards.liveCard(personId: personId)  // lets a due temporary loss lapse first
         guard let e = try await store.read({ try await $0.ecards.find(personId: personId) }) else {
             throw DomainError(.noEcard, "you have no e-card yet; issue one for your device")
@@ -57,14 +57,14 @@ struct ECardService: Sendable {
     }
 
     /// A fresh QR token for the holder's active e-card.
-    func qrToken(personId: String) async throws -> IssuedQRToken {
+    func qrToken(personId: Person.ID) async throws -> IssuedQRToken {
         let e = try await ecard(personId: personId)
         let card = try await cards.card(e.cardNumber)
         guard card.status == .active, e.status == .active else {
             throw DomainError(.cardNotActive, "the card is \(card.status.rawValue); QR codes are issued for an active card only")
         }
         let person = try await registry.person(personId)
-        let number = try CardNumber(card.number)
+        let number = card.number
         let ring = tokens.keys.ring
         let issued = tokens.issuer(ring: ring).issue(
             for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(clock.now())), key: ring.current)
@@ -91,7 +91,8 @@ struct ECardService: Sendable {
     /// Keeps the e-card in step with its physical card and publishes the card's new status on the
     /// revocation list. Called by `CardService.transition` inside the transaction of the change.
     static func follow(_ card: Card, after action: CardAction, at: Date, actor: Actor, skew: TimeInterval, in s: StoreSession) async throws {
-        if let status = RevocationStatus(card.status), action != .activate, let number = try? CardNumber(card.number) {
+        if let status = RevocationStatus(card.status), action != .activate {
+            let number = card.number
             try await s.trust.appendRevocation(.card(number, status: status, at: at))
             if status.revokes {
                 for jti in try await s.trust.outstandingTokens(cardNumber: card.number, now: at, skew: skew) {

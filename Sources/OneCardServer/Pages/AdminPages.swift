@@ -82,16 +82,16 @@ struct AdminPages {
 
         pages.post("/admin/venues/{venueId}/terminals") { _, context in
             let me = try context.require([.admin], signIn: Self.signIn)
-            let venue = try await venues.venue(context.parameters.get("venueId") ?? "")
+            let venue = try await venues.venue(Venue.ID(context.parameters.get("venueId") ?? ""))
             let t = try await venues.createTerminal(venueId: venue.id, by: me.actor)
             return renderer.page("terminal-key", title: context.t("terminal_key_title"), [
-                "venue": venue.name, "terminalId": t.id, "apiKey": t.apiKey,
+                "venue": venue.name, "terminalId": t.id.rawValue, "apiKey": t.apiKey,
             ], context: context, back: "/admin/venues")
         }
 
         pages.post("/admin/venues/{venueId}/terminals/{terminalId}/revoke") { _, context in
             let me = try context.require([.admin], signIn: Self.signIn)
-            try await venues.revokeTerminal(venueId: context.parameters.get("venueId") ?? "", terminalId: context.parameters.get("terminalId") ?? "", by: me.actor)
+            try await venues.revokeTerminal(venueId: Venue.ID(context.parameters.get("venueId") ?? ""), terminalId: Terminal.ID(context.parameters.get("terminalId") ?? ""), by: me.actor)
             return Response.seeOther("/admin/venues")
         }
 
@@ -263,10 +263,10 @@ struct AdminPages {
         let list = try await venues.listWithTerminals()
         return renderer.page("admin-venues", title: context.t("admin_venues"), [
             "venues": list.map { v, terminals -> [String: Any] in
-                ["id": v.id, "venueId": v.id, "name": v.name, "type": context.t("vt_\(v.type.rawValue)"), "regionCode": v.regionCode, "address": v.address,
+                ["id": v.id.rawValue, "venueId": v.id.rawValue, "name": v.name, "type": context.t("vt_\(v.type.rawValue)"), "regionCode": v.regionCode, "address": v.address,
                  "items": v.itemCodes.joined(separator: " "), "uscc": v.operatorUscc,
                  "terminals": terminals.map { t -> [String: Any] in
-                     ["id": t.id, "createdAt": PageTime.dateTime(t.createdAt), "revoked": t.revokedAt != nil]
+                     ["id": t.id.rawValue, "createdAt": PageTime.dateTime(t.createdAt), "revoked": t.revokedAt != nil]
                  },
                  "hasTerminals": !terminals.isEmpty]
             },

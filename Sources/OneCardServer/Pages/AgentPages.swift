@@ -55,7 +55,7 @@ struct AgentPages {
             var person: Person?
             do {
                 if let id = f["personId"] {
-                    person = try await registry.person(id)
+                    person = try await registry.person(Person.ID(id))
                 } else {
                     let idNumber = try f.required("idNumber").uppercased()
                     person = try await registry.person(idNumber: idNumber)
@@ -95,7 +95,7 @@ struct AgentPages {
                 else { throw DomainError(.cardNotFound, "no live card for that ID number") }
                 card = c
             } else {
-                card = try await cards.card(value)
+                card = try await cards.card(try .existing(value))
             }
             return try await cardPage(card, context)
         }
@@ -105,7 +105,7 @@ struct AgentPages {
             let me = try context.require(Self.staff, signIn: Self.signIn)
             let purpose = try context.form.required("purpose")
             guard purpose.count <= 200 else { throw DomainError.invalidField("purpose", "at most 200 characters") }
-            let card = try await cards.card(try context.form.required("cardNumber"))
+            let card = try await cards.card(try .existing(try context.form.required("cardNumber")))
             let person = try await registry.unmaskedPerson(card.personId, purpose: purpose, actor: me.actor)
             return try await cardPage(card, context, full: person)
         }
@@ -124,7 +124,7 @@ struct AgentPages {
             case "cancel": action = .cancel(try parseEnum(try form.required("reason"), "reason"))
             default: throw DomainError(.invalidValue, "action: activate, report_loss, unlock, replace or cancel")
             }
-            let result = try await cards.transition(number, action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
+            let result = try await cards.transition(try .existing(number), action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
             if let replacement = result.replacement {
                 return try await cardPage(replacement, context, notice: context.t("replaced_title"), chipKey: result.chipKey)
             }
@@ -148,7 +148,7 @@ struct AgentPages {
         let f = context.form
         var d = PagesController.errorView(error, context)
         if let person {
-            d["person"] = ["id": person.id, "label": "\(Mask.name(person.name))（\(Mask.idNumber(person.idNumber.value))）"]
+            d["person"] = ["id": person.id.rawValue, "label": "\(Mask.name(person.name))（\(Mask.idNumber(person.idNumber.value))）"]
         }
         d["notice"] = notice ?? ""
         d["hasNotice"] = notice != nil
@@ -172,8 +172,8 @@ struct AgentPages {
         let rows: [[String: Any]] = apps.map { a in
             var row = ResidentPages.applicationView(a, now: now, context)
             let p = persons[a.personId]
-            row["applicant"] = p.map { "\(Mask.name($0.name))（\(Mask.idNumber($0.idNumber.value))）" } ?? a.personId
-            row["cardNumber"] = a.cardNumber ?? ""
+            row["applicant"] = p.map { "\(Mask.name($0.name))（\(Mask.idNumber($0.idNumber.value))）" } ?? a.personId.rawValue
+            row["cardNumber"] = a.cardNumber?.rawValue ?? ""
             row["hasCardNumber"] = a.cardNumber != nil
             // Only the steps the application's state allows (the rule lives in ApplicationLifecycle).
             row["actions"] = [ApplicationStep.approve, .produce, .ready, .collect].filter { (try? ApplicationLifecycle.next(from: a.status, $0)) != nil }
@@ -192,7 +192,7 @@ struct AgentPages {
         func allowed(_ a: CardAction) -> Bool { (try? CardLifecycle.next(from: card.status, a)) != nil }
         var d: [String: Any] = [
             "card": ResidentPages.cardView(card, banks: banks, context),
-            "cardNumber": card.number,
+            "cardNumber": card.number.rawValue,
             "holder": person.map { "\(Mask.name($0.name))（\(Mask.idNumber($0.idNumber.value))）" } ?? "",
             "events": events.map { e -> [String: Any] in
                 ["at": PageTime.dateTime(e.at), "type": e.type, "actor": e.actor, "channel": context.t("ch_\(e.channel)") == "ch_\(e.channel)" ? e.channel : context.t("ch_\(e.channel)"),

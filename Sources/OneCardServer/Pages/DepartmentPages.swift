@@ -45,14 +45,14 @@ struct DepartmentPages {
 
         pages.get("/department/programmes/{id}") { _, context in
             _ = try context.require(Self.readers, signIn: Self.signIn)
-            return try await programmePage(try await payments.programme(context.parameters.get("id") ?? ""), context)
+            return try await programmePage(try await payments.programme(Programme.ID(context.parameters.get("id") ?? "")), context)
         }
 
         // The CSV typed or pasted into the form goes through the API's streaming CSV upload; the hidden key makes a
         // form sent twice (a double click, a reload) return the first batch instead of making a second one.
         pages.post("/department/programmes/{id}/batches") { _, context in
             let me = try context.require(Self.staff, signIn: Self.signIn)
-            let programme = try await payments.programme(context.parameters.get("id") ?? "")
+            let programme = try await payments.programme(Programme.ID(context.parameters.get("id") ?? ""))
             let f = context.form
             do {
                 let text = try f.required("csv")
@@ -68,14 +68,14 @@ struct DepartmentPages {
             _ = try context.require(Self.readers, signIn: Self.signIn)
             let q = request.uri.queryParameters
             let notice = q.get("notice").flatMap { ["batch_uploaded", "batch_approved", "batch_executing", "batch_retried"].contains($0) ? context.t($0) : nil }
-            return try await batchPage(context.parameters.get("id") ?? "", context, after: q.get("after").flatMap { Int($0) } ?? 0, notice: notice)
+            return try await batchPage(PaymentBatch.ID(context.parameters.get("id") ?? ""), context, after: q.get("after").flatMap { Int($0) } ?? 0, notice: notice)
         }
 
         // Approve, execute, retry: the API's services; a refusal (four eyes, wrong state) is shown on the batch page with the API's code.
         for action in ["approve", "execute", "retry"] {
             pages.post("/department/batches/{id}/\(action)") { _, context in
                 let me = try context.require(Self.staff, signIn: Self.signIn)
-                let id = context.parameters.get("id") ?? ""
+                let id = PaymentBatch.ID(context.parameters.get("id") ?? "")
                 do {
                     switch action {
                     case "approve": _ = try await payments.approve(id, actor: me.actor)
@@ -137,7 +137,7 @@ struct DepartmentPages {
 
     /// A batch: status, counts and totals in yuan, the lines its upload rejected, one page of payments (masked) and
     /// the actions its status allows.
-    func batchPage(_ id: String, _ context: PageContext, after: Int, error: DomainError? = nil, notice: String? = nil) async throws -> Response {
+    func batchPage(_ id: PaymentBatch.ID, _ context: PageContext, after: Int, error: DomainError? = nil, notice: String? = nil) async throws -> Response {
         let batch = try await payments.batch(id)
         let programme = try await payments.programme(batch.programmeId)
         let view = PaymentsController.BatchView(batch, try await payments.totals(batchId: id))
@@ -194,12 +194,12 @@ struct DepartmentPages {
     // MARK: views
 
     static func programmeView(_ p: Programme, _ context: PageContext) -> [String: Any] {
-        ["id": p.id, "name": p.name, "kind": context.t("pk_\(p.kind.rawValue)"), "department": p.department, "legalBasis": p.legalBasis,
+        ["id": p.id.rawValue, "name": p.name, "kind": context.t("pk_\(p.kind.rawValue)"), "department": p.department, "legalBasis": p.legalBasis,
          "createdAt": PageTime.dateTime(p.createdAt), "createdBy": p.createdBy, "link": "/department/programmes/\(p.id)"]
     }
 
     static func batchSummary(_ b: PaymentBatch, _ context: PageContext) -> [String: Any] {
-        ["id": b.id, "link": "/department/batches/\(b.id)", "status": context.t("bs_\(b.status.rawValue)"), "statusCode": b.status.rawValue,
+        ["id": b.id.rawValue, "link": "/department/batches/\(b.id)", "status": context.t("bs_\(b.status.rawValue)"), "statusCode": b.status.rawValue,
          "ok": b.status == .completed, "createdAt": PageTime.dateTime(b.createdAt), "rejectedLines": b.rejectedCount]
     }
 

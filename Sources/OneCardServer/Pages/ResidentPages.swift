@@ -127,7 +127,7 @@ struct ResidentPages {
         if card.transit { functions.append(context.t("fn_transit")) }
         if card.financial { functions.append(context.t("fn_financial")) }
         let issuer = RegionTable.shared.entry(card.issuerRegion)?.name ?? card.issuerRegion
-        return ["number": card.number, "status": context.t("status_\(card.status.rawValue)"), "statusCode": card.status.rawValue,
+        return ["number": card.number.rawValue, "status": context.t("status_\(card.status.rawValue)"), "statusCode": card.status.rawValue,
                 "ok": card.status == .active, "issuer": "\(issuer)（\(card.issuerRegion)）",
                 "functions": functions.isEmpty ? context.t("none") : functions.joined(separator: "、"),
                 "bank": bank?.name ?? card.bankCode ?? context.t("none"), "account": card.accountNumber.map(Mask.account) ?? context.t("none"),
@@ -182,7 +182,7 @@ struct ResidentPages {
         ], context: context, back: autoRefresh ? "/me/ecard" : "/me/ecard?refresh=off", extraHead: autoRefresh ? "50" : nil)
     }
 
-    func paymentsPage(personId: String, _ context: PageContext) async throws -> Response {
+    func paymentsPage(personId: Person.ID, _ context: PageContext) async throws -> Response {
         let mine = try await PaymentsController.payments(personId: personId, payments: payments)
         let notices = try await PaymentsController.notifications(personId: personId, lang: context.lang, payments: self.payments)
         func when(_ text: String?) -> String? { text.flatMap(Timestamp.parse).map(PageTime.dateTime) }
@@ -203,7 +203,7 @@ struct ResidentPages {
         ], context: context)
     }
 
-    func usesView(personId: String, _ context: PageContext) async throws -> [[String: Any]] {
+    func usesView(personId: Person.ID, _ context: PageContext) async throws -> [[String: Any]] {
         try await acceptance.uses(personId: personId).map { uv in
             let (u, v) = (uv.use, uv.venue)
             let ok = u.decision == .accepted || u.decision == .verified

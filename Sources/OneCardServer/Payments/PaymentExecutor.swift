@@ -33,10 +33,10 @@ struct PaymentExecutor: Sendable {
 
     /// One pass over a batch: resend what was in flight, send what is pending (holding payments whose bank is
     /// being migrated), and complete the batch when nothing is outstanding.
-    func pass(_ batchId: String) async throws -> Pass {
+    func pass(_ batchId: PaymentBatch.ID) async throws -> Pass {
         guard let batch = try await store.read({ try await $0.payments.batch(batchId) }), batch.status == .executing else { return .completed }
         let programme = try await store.read { try await $0.payments.programme(batch.programmeId) }
-        let programmeName = programme?.name ?? batch.programmeId
+        let programmeName = programme?.name ?? batch.programmeId.rawValue
         // The running totals say how many payments are in flight and pending: a scan stops when it has seen them all
         // (payments are paged by line, not found by state, so that state changes touch no index).
         let (totals, lastLine) = try await store.read { s in (try await s.payments.totals(batchId: batchId), try await s.payments.lastLine(batchId: batchId)) }
@@ -93,7 +93,7 @@ struct PaymentExecutor: Sendable {
 
     /// Marks the pending payments in a window of lines as sent to each holder's current account (or failed, or held)
     /// in one transaction.
-    private func claim(batchId: String, after: Int, through: Int, programme: String) async throws -> Claimed {
+    private func claim(batchId: PaymentBatch.ID, after: Int, through: Int, programme: String) async throws -> Claimed {
         let now = clock.now()
         return try await store.write { s in
             let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, throughLine: through)
@@ -192,7 +192,7 @@ struct PaymentExecutor: Sendable {
 
     /// Runs passes until the batch completes or `timeout` passes (tests; the server runs `PaymentExecutorService`).
     @discardableResult
-    func drain(_ batchId: String, timeout: Duration = .seconds(60)) async throws -> Pass {
+    func drain(_ batchId: PaymentBatch.ID, timeout: Duration = .seconds(60)) async throws -> Pass {
         let deadline = ContinuousClock.now + timeout
         while true {
             let r = try await pass(batchId)

@@ -20,7 +20,7 @@ struct PaymentService: Sendable {
     static let uploadChunk = 1000
 
     func createProgramme(name: String, kind: ProgrammeKind, department: String, legalBasis: String, fundingAccount: String?, actor: String) async throws -> Programme {
-        let p = Programme(id: random.uuid(), name: name.trimmingCharacters(in: .whitespaces), kind: kind,
+        let p = Programme(id: Programme.ID(random.uuid()), name: name.trimmingCharacters(in: .whitespaces), kind: kind,
                           department: department.trimmingCharacters(in: .whitespaces), legalBasis: legalBasis.trimmingCharacters(in: .whitespaces),
                           fundingAccount: fundingAccount, createdBy: actor, createdAt: now)
         try p.validate()
@@ -31,14 +31,14 @@ struct PaymentService: Sendable {
         return p
     }
 
-    func programme(_ id: String) async throws -> Programme {
+    func programme(_ id: Programme.ID) async throws -> Programme {
         guard let p = try await store.read({ try await $0.payments.programme(id) }) else {
             throw DomainError(.programmeNotFound, "no programme \(id)")
         }
         return p
     }
 
-    struct UploadResult: Sendable { var batchId: String; var accepted: Int; var rejected: [RejectedLine] }
+    struct UploadResult: Sendable { var batchId: PaymentBatch.ID; var accepted: Int; var rejected: [RejectedLine] }
 
     /// An upload in progress: lines are fed in, checked and stored a chunk at a time. Three stages overlap: while one
     /// chunk is inserted (its transaction), the next is checked against the registry (a read) and the one after is
@@ -46,13 +46,13 @@ struct PaymentService: Sendable {
     /// repeated in a later chunk is the one the insert refuses.
     final class Upload: @unchecked Sendable {
         let service: PaymentService
-        let batchId: String
+        let batchId: PaymentBatch.ID
         var buffer: [BatchLine] = []
         var accepted = 0
         var rejected: [RejectedLine] = []
         private var storing: Task<(Int, [RejectedLine]), any Error>?
 
-        init(service: PaymentService, batchId: String) { self.service = service; self.batchId = batchId }
+        init(service: PaymentService, batchId: PaymentBatch.ID) { self.service = service; self.batchId = batchId }
 
         /// Lines fed in so far (accepted, rejected or not yet checked).
         private(set) var lines = 0
@@ -103,10 +103,10 @@ struct PaymentService: Sendable {
     /// answer instead (`.repeated`), so a client that lost the reply does not make a second batch.
     enum Begun: Sendable { case new(Upload), repeated(UploadResult) }
 
-    func beginUpload(programmeId: String, actor: String, idempotencyKey: String? = nil) async throws -> Begun {
+    func beginUpload(programmeId: Programme.ID, actor: String, idempotencyKey: String? = nil) async throws -> Begun {
         _ = try await programme(programmeId)
         if let key = idempotencyKey, let earlier = try await repeated(programmeId: programmeId, key: key) { return .repeated(earlier) }
-        let batch = PaymentBatch(id: random.uuid(), programmeId: programmeId, status: .uploading, uploadedBy: actor, createdAt: now)
+        let batch = PaymentBatch(id: PaymentBatch.ID(random.uuid()), programmeId: programmeId, status: .uploading, uploadedBy: actor, createdAt: now)
         do {
             try await store.write { s in try await s.payments.insert(batch, idempotencyKey: idempotencyKey) }
         } catch where Store.isUniqueViolation(error) {
@@ -115,7 +115,7 @@ struct PaymentService: Sendable {
         return .new(Upload(service: self, batchId: batch.id))
     }
 
-    private func repeated(programmeId: String, key: String) async throws -> UploadResult? {
+    private func repeated(programmeId: Programme.ID, key: String) async throws -> UploadResult? {
         try await store.read { s in
             guard let id = try await s.payments.batch(programmeId: programmeId, idempotencyKey: key), let b = try await s.payments.batch(id) else { return nil }
             guard b.status != .uploading else {
@@ -139,18 +139,18 @@ struct PaymentService: Sendable {
 
     /// Abandons uploads that a crash cut off (still `uploading` an hour after they began). Returns them.
     @discardableResult
-    func abandonStaleUploads() async throws -> [String] {
+    func abandonStaleUploads() async throws -> [PaymentBatch.ID] {
         let stale = try await store.read { [now] s in try await s.payments.uploads(startedBefore: now.addingTimeInterval(-Self.staleUpload)) }
         for id in stale { try await abandon(id, actor: "system", reason: "still uploading after \(Int(Self.staleUpload)) s") }
         return stale
     }
 
     /// Batches being executed, for the executor's loop.
-    func executingBatches() async throws -> [String] {
+    func executingBatches() async throws -> [PaymentBatch.ID] {
         try await store.read { try await $0.payments.batches(status: .executing) }
     }
 
-    private func abandon(_ batchId: String, actor: String, reason: String) async throws {
+    private func abandon(_ batchId: PaymentBatch.ID, actor: String, reason: String) async throws {
         let at = now
         try await store.write { s in
             guard try await s.payments.abandon(batchId) else { return }
@@ -207,7 +207,7 @@ struct PaymentService: Sendable {
             let payees = try await s.payments.payees(byIndex: chunk.byIndex)
             // Whether a person without a live card died is asked once for the chunk.
             let deceased = try await s.payments.deceased(Set(payees.values.filter { $0.cardNumber == nil }.map(\.personId)))
-            var seen = Set<String>()
+            var seen = Set<Person.ID>()
             var out: [Payment.New] = []
             for (i, l) in chunk.candidates.enumerated() {
                 guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
@@ -226,7 +226,7 @@ struct PaymentService: Sendable {
 
     /// Inserts a checked chunk as pending payments. A person already paid by an earlier chunk of the batch is found
     /// by the insert itself (the last check, `duplicate_line`).
-    fileprivate func insert(_ chunk: CheckedChunk, batchId: String) async throws -> (Int, [RejectedLine]) {
+    fileprivate func insert(_ chunk: CheckedChunk, batchId: PaymentBatch.ID) async throws -> (Int, [RejectedLine]) {
         let at = now
         let inserted = try await store.write { s in try await s.payments.insert(batchId: batchId, chunk.payments, at: at) }
         var bad = chunk.rejected
@@ -234,7 +234,7 @@ struct PaymentService: Sendable {
         return (inserted.count, bad)
     }
 
-    func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch {
+    func batch(_ id: PaymentBatch.ID, lock: Bool = false) async throws -> PaymentBatch {
         guard let b = try await store.read({ try await $0.payments.batch(id) }) else {
             throw DomainError(.batchNotFound, "no batch \(id)")
         }
@@ -242,7 +242,7 @@ struct PaymentService: Sendable {
     }
 
     /// Four eyes: a second person approves (the uploader cannot).
-    func approve(_ id: String, actor: String) async throws -> PaymentBatch {
+    func approve(_ id: PaymentBatch.ID, actor: String) async throws -> PaymentBatch {
         let at = now
         return try await store.write { s in
             guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.batchNotFound, "no batch \(id)") }
@@ -256,7 +256,7 @@ struct PaymentService: Sendable {
     }
 
     /// Starts execution (the executor picks the batch up); repeating it changes nothing.
-    func execute(_ id: String, actor: String) async throws -> PaymentBatch {
+    func execute(_ id: PaymentBatch.ID, actor: String) async throws -> PaymentBatch {
         let at = now
         let batch = try await store.write { s in
             guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.batchNotFound, "no batch \(id)") }
@@ -273,7 +273,7 @@ struct PaymentService: Sendable {
     }
 
     /// Failed and returned payments go again as new attempts, to the holder's account at that time.
-    func retry(_ id: String, actor: String) async throws -> Int {
+    func retry(_ id: PaymentBatch.ID, actor: String) async throws -> Int {
         let at = now
         let n = try await store.write { s in
             guard var b = try await s.payments.batch(id, lock: true) else { throw DomainError(.batchNotFound, "no batch \(id)") }
@@ -294,17 +294,17 @@ struct PaymentService: Sendable {
     }
 
     /// A person's payments with their programme's id and name (for `/me/payments`, the page and the data export).
-    func payments(personId: String) async throws -> [(Payment, String, String)] {
+    func payments(personId: Person.ID) async throws -> [(Payment, Programme.ID, String)] {
         try await store.read { try await $0.payments.list(personId: personId) }
     }
 
     /// One page of a batch's payments, by line.
-    func payments(batchId: String, afterLine: Int, limit: Int) async throws -> [Payment] {
+    func payments(batchId: PaymentBatch.ID, afterLine: Int, limit: Int) async throws -> [Payment] {
         try await store.read { try await $0.payments.list(batchId: batchId, afterLine: afterLine, limit: limit) }
     }
 
     /// The notices sent to a person.
-    func notifications(personId: String) async throws -> [HolderNotice] {
+    func notifications(personId: Person.ID) async throws -> [HolderNotice] {
         try await store.read { try await $0.payments.notifications(personId: personId) }
     }
 
@@ -314,7 +314,7 @@ struct PaymentService: Sendable {
     }
 
     /// A programme's batches with their counts and sums.
-    func batchesWithTotals(programmeId: String) async throws -> [(PaymentBatch, BatchTotals)] {
+    func batchesWithTotals(programmeId: Programme.ID) async throws -> [(PaymentBatch, BatchTotals)] {
         try await store.read { s in
             var out: [(PaymentBatch, BatchTotals)] = []
             for b in try await s.payments.batches(programmeId: programmeId) { out.append((b, try await s.payments.totals(batchId: b.id))) }
@@ -323,12 +323,12 @@ struct PaymentService: Sendable {
     }
 
     /// The lines a batch's upload rejected, and why.
-    func rejections(batchId: String) async throws -> [RejectedLine] {
+    func rejections(batchId: PaymentBatch.ID) async throws -> [RejectedLine] {
         try await store.read { try await $0.payments.rejections(batchId: batchId) }
     }
 
     /// A batch's counts and sums by state.
-    func totals(batchId: String) async throws -> BatchTotals {
+    func totals(batchId: PaymentBatch.ID) async throws -> BatchTotals {
         try await store.read { try await $0.payments.totals(batchId: batchId) }
     }
 
@@ -340,7 +340,7 @@ struct PaymentService: Sendable {
     /// Streams a CSV body line by line into the upload; never collects it whole. The department's page sends the
     /// text it was given through here too, so both get the same checks and answers. An upload cut off part-way
     /// (the client went away, the body was too large) is marked abandoned, never left `uploading`.
-    func upload<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?) async throws
+    func upload<Body: AsyncSequence>(_ body: Body, programmeId: Programme.ID, actor: String, idempotencyKey: String?) async throws
         -> PaymentService.UploadResult where Body.Element == ByteBuffer {
         let state = CSVUpload()
         do {
@@ -354,7 +354,7 @@ struct PaymentService: Sendable {
     /// The upload a CSV request began, if any (to abandon it when the request fails).
     final class CSVUpload: @unchecked Sendable { var upload: PaymentService.Upload? }
 
-    private func upload<Body: AsyncSequence>(_ body: Body, programmeId: String, actor: String, idempotencyKey: String?, state: CSVUpload) async throws
+    private func upload<Body: AsyncSequence>(_ body: Body, programmeId: Programme.ID, actor: String, idempotencyKey: String?, state: CSVUpload) async throws
         -> PaymentService.UploadResult where Body.Element == ByteBuffer {
         var csv = BatchCSV()
         var pending: [UInt8] = []

@@ -32,7 +32,7 @@ struct PaymentsController {
         let createdAt: String, approvedAt: String?, completedAt: String?, requestedCount: Int, rejectedLines: Int
         let counts: Counts, totals: Totals
         init(_ b: PaymentBatch, _ t: BatchTotals) {
-            batchId = b.id; programmeId = b.programmeId; status = b.status.rawValue; uploadedBy = b.uploadedBy; approvedBy = b.approvedBy
+            batchId = b.id.rawValue; programmeId = b.programmeId.rawValue; status = b.status.rawValue; uploadedBy = b.uploadedBy; approvedBy = b.approvedBy
             createdAt = Timestamp.format(b.createdAt); approvedAt = b.approvedAt.map(Timestamp.format); completedAt = b.completedAt.map(Timestamp.format)
             requestedCount = t.requestedCount; rejectedLines = b.rejectedCount
             counts = Counts(pending: t.count[.pending] ?? 0, sent: t.count[.sent] ?? 0, paid: t.count[.paid] ?? 0,
@@ -53,14 +53,14 @@ struct PaymentsController {
         let bankCode: String?, accountMasked: String?, reason: String?, sentAt: String?, settledAt: String?
         var programmeId: String? = nil, programme: String? = nil
         init(_ p: Payment) {
-            paymentId = p.id; line = p.line; personId = p.personId; amountFen = p.amountFen; state = p.state.rawValue; attempt = p.attempt
+            paymentId = p.id; line = p.line; personId = p.personId.rawValue; amountFen = p.amountFen; state = p.state.rawValue; attempt = p.attempt
             bankCode = p.bankCode; accountMasked = p.accountMasked; reason = p.reason
             sentAt = p.sentAt.map(Timestamp.format); settledAt = p.settledAt.map(Timestamp.format)
         }
         /// A payment with its programme (the holder's own list).
-        init(_ p: Payment, programmeId: String, programme: String) {
+        init(_ p: Payment, programmeId: Programme.ID, programme: String) {
             self.init(p)
-            self.programmeId = programmeId; self.programme = programme
+            self.programmeId = programmeId.rawValue; self.programme = programme
         }
     }
 
@@ -100,7 +100,7 @@ struct PaymentsController {
             let i = try await request.decodeJSON(as: ProgrammeInput.self, context: context)
             let p = try await payments.createProgramme(name: i.name, kind: try parseEnum(i.kind, "kind"), department: i.department,
                                                                 legalBasis: i.legalBasis, fundingAccount: i.fundingAccount, actor: context.identity!.actor)
-            return JSONResponse(["programmeId": p.id], status: .created)
+            return JSONResponse(["programmeId": p.id.rawValue], status: .created)
         }
     }
 
@@ -115,7 +115,7 @@ struct PaymentsController {
                     ], required: ["batchId", "accepted", "rejected"])),
                 errors: [.programmeNotFound, .uploadInProgress, .invalidCsvHeader, .emptyBatch],
                 extraHeaders: [("Idempotency-Key", "repeat an upload safely: the same key returns the first batch and its answer", false)]) { request, context in
-            let id = context.parameters.get("id") ?? ""
+            let id = Programme.ID(context.parameters.get("id") ?? "")
             let actor = context.identity!.actor
             let type = (request.headers[.contentType] ?? "").lowercased()
             let key = try idempotencyKey(request)
@@ -139,7 +139,7 @@ struct PaymentsController {
                     }
                 }
             }
-            return JSONResponse(UploadView(batchId: result.batchId, accepted: result.accepted,
+            return JSONResponse(UploadView(batchId: result.batchId.rawValue, accepted: result.accepted,
                                            rejected: result.rejected.map { .init(line: $0.line, reason: $0.reason) }), status: .created)
         }
     }
@@ -149,7 +149,7 @@ struct PaymentsController {
                 tag: "payments",
                 success: (200, "Approved", BatchView.schema),
                 errors: [.batchNotFound, .fourEyesRequired, .invalidTransition]) { _, context in
-            let b = try await payments.approve(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            let b = try await payments.approve(PaymentBatch.ID(context.parameters.get("id") ?? ""), actor: context.identity!.actor)
             return JSONResponse(try await view(b))
         }
     }
@@ -159,7 +159,7 @@ struct PaymentsController {
                 tag: "payments",
                 success: (202, "Executing", BatchView.schema),
                 errors: [.batchNotFound, .batchNotApproved]) { _, context in
-            let b = try await payments.execute(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            let b = try await payments.execute(PaymentBatch.ID(context.parameters.get("id") ?? ""), actor: context.identity!.actor)
             return JSONResponse(try await view(b), status: .accepted)
         }
     }
@@ -169,7 +169,7 @@ struct PaymentsController {
                 tag: "payments",
                 success: (202, "Retrying", .object([("retried", .integer)], required: ["retried"])),
                 errors: [.batchNotFound, .batchNotExecuted]) { _, context in
-            let n = try await payments.retry(context.parameters.get("id") ?? "", actor: context.identity!.actor)
+            let n = try await payments.retry(PaymentBatch.ID(context.parameters.get("id") ?? ""), actor: context.identity!.actor)
             return JSONResponse(["retried": n], status: .accepted)
         }
     }
@@ -179,7 +179,7 @@ struct PaymentsController {
                 tag: "payments",
                 success: (200, "The batch", BatchView.schema),
                 errors: [.batchNotFound]) { _, context in
-            JSONResponse(try await view(try await payments.batch(context.parameters.get("id") ?? "")))
+            JSONResponse(try await view(try await payments.batch(PaymentBatch.ID(context.parameters.get("id") ?? ""))))
         }
     }
 
@@ -189,7 +189,7 @@ struct PaymentsController {
                 query: [.integer("after", "line number to continue after (paging)", minimum: 0), .integer("limit", "at most this many (1 to 1000, default 200)", minimum: 1, maximum: 1000)],
                 success: (200, "Payments", .object([("payments", .array(PaymentView.schema)), ("next", .nullable(.integer))], required: ["payments"])),
                 errors: [.batchNotFound]) { request, context in
-            let id = context.parameters.get("id") ?? ""
+            let id = PaymentBatch.ID(context.parameters.get("id") ?? "")
             _ = try await payments.batch(id)
             let after = try intQuery(request, "after", default: 0, range: 0...Int.max)
             let limit = try intQuery(request, "limit", default: 200, range: 1...1000)
@@ -223,12 +223,12 @@ struct PaymentsController {
     }
 
     /// A person's payments with their programme (for `/me/payments` and the data export).
-    static func payments(personId: String, payments: PaymentService) async throws -> [PaymentView] {
+    static func payments(personId: Person.ID, payments: PaymentService) async throws -> [PaymentView] {
         try await payments.payments(personId: personId).map { PaymentView($0.0, programmeId: $0.1, programme: $0.2) }
     }
 
     /// The notices sent to a person, in words in `lang` (for `/me/notifications`, `/me/payments` and the data export).
-    static func notifications(personId: String, lang: Lang = .zh, payments: PaymentService) async throws -> [Notice] {
+    static func notifications(personId: Person.ID, lang: Lang = .zh, payments: PaymentService) async throws -> [Notice] {
         try await payments.notifications(personId: personId).map { Notice($0, lang: lang) }
     }
 

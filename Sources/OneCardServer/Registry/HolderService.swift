@@ -20,12 +20,12 @@ struct HolderService: Sendable {
         var events: [CardEvent]
         var ecard: ECard?
         var uses: [AcceptanceService.UseWithVenue]
-        var payments: [(Payment, String, String)]
+        var payments: [(Payment, Programme.ID, String)]
         var notices: [HolderNotice]
     }
 
     /// Reading the full record is audited like any unmasked read of a person.
-    func export(personId: String, actor: String) async throws -> Data {
+    func export(personId: Person.ID, actor: String) async throws -> Data {
         let person = try await registry.unmaskedPerson(personId, purpose: "holder data export", actor: actor)
         let card = try await cards.liveCard(personId: personId)
         var events: [CardEvent] = []

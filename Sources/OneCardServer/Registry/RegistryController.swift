@@ -19,7 +19,7 @@ struct RegistryController {
         var idNumber: String? = nil, name: String? = nil, phone: String? = nil, address: String? = nil
 
         init(_ p: Person, unmasked: Bool = false) {
-            personId = p.id; idType = p.idNumber.type.rawValue; idNumberMasked = Mask.idNumber(p.idNumber.value)
+            personId = p.id.rawValue; idType = p.idNumber.type.rawValue; idNumberMasked = Mask.idNumber(p.idNumber.value)
             nameMasked = Mask.name(p.name); phoneMasked = Mask.phone(p.phone); birthDate = p.idNumber.birthDate.description
             sex = p.idNumber.sex.rawValue; regionCode = p.idNumber.regionCode; createdAt = Timestamp.format(p.createdAt)
             if unmasked { idNumber = p.idNumber.value; name = p.name; phone = p.phone; address = p.address }
@@ -68,7 +68,7 @@ struct RegistryController {
                 success: (200, "The person", PersonView.schema),
                 errors: [.purposeRequired, .personNotFound],
                 extraHeaders: [("X-Purpose", "why the full record is read (required with unmask=true)", false)]) { request, context in
-            let id = context.parameters.get("personId") ?? ""
+            let id = Person.ID(context.parameters.get("personId") ?? "")
             let identity = context.identity!
             if identity.role == .holder, identity.personId != id { throw DomainError.forbidden }
             if request.uri.queryParameters.get("unmask") == "true" {

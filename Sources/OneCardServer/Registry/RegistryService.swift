@@ -12,7 +12,7 @@ struct RegistryService: Sendable {
         let number = try IdentityNumber(idNumber, type: idType, today: CalendarDay(clock.now()))
         let name = name.trimmingCharacters(in: .whitespaces)
         try Person.validate(name: name, phone: phone, address: address)
-        let person = Person(id: random.uuid(), idNumber: number, name: name, phone: phone, address: address, createdAt: clock.now())
+        let person = Person(id: Person.ID(random.uuid()), idNumber: number, name: name, phone: phone, address: address, createdAt: clock.now())
         do {
             try await store.write { s in
                 try await s.persons.insert(person)
@@ -24,7 +24,7 @@ struct RegistryService: Sendable {
         return person
     }
 
-    func person(_ id: String) async throws -> Person {
+    func person(_ id: Person.ID) async throws -> Person {
         guard let p = try await store.read({ try await $0.persons.find(id) }) else {
             throw DomainError(.personNotFound, "no person \(id)")
         }
@@ -37,16 +37,16 @@ struct RegistryService: Sendable {
     }
 
     /// Several persons by id (masked views of a queue).
-    func persons(ids: [String]) async throws -> [String: Person] {
+    func persons(ids: [Person.ID]) async throws -> [Person.ID: Person] {
         try await store.read { s in
-            var out: [String: Person] = [:]
+            var out: [Person.ID: Person] = [:]
             for id in Set(ids) { out[id] = try await s.persons.find(id) }
             return out
         }
     }
 
     /// The full record, written to the audit log with who asked, about whom, why and when.
-    func unmaskedPerson(_ id: String, purpose: String, actor: String) async throws -> Person {
+    func unmaskedPerson(_ id: Person.ID, purpose: String, actor: String) async throws -> Person {
         try await store.write { s in
             guard let p = try await s.persons.find(id) else { throw DomainError(.personNotFound, "no person \(id)") }
             try await s.audit.append(at: clock.now(), actor: actor, action: "person_unmasked_read", subject: "person:\(id)", purpose: purpose)

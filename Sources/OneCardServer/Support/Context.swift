@@ -9,9 +9,9 @@ struct Identity: Sendable, Equatable {
     var subject: String
     var role: Role
     /// For holders: their person id.
-    var personId: String?
+    var personId: Person.ID?
     /// For terminals: their venue.
-    var venueId: String? = nil
+    var venueId: Venue.ID? = nil
 
     /// How the actor is written into events and audit records.
     var actor: String { "\(role.rawValue):\(subject)" }

@@ -13,12 +13,12 @@ public struct VenueRepository: Sendable {
             """).run()
     }
 
-    public func find(_ id: String) async throws -> Venue? {
+    public func find(_ id: Venue.ID) async throws -> Venue? {
         try await db.raw("SELECT * FROM venues WHERE id = \(bind: id)").first().map(Self.decode)
     }
 
     /// Several venues in one query (acceptances decided together).
-    public func find(ids: [String]) async throws -> [Venue] {
+    public func find(ids: [Venue.ID]) async throws -> [Venue] {
         guard !ids.isEmpty else { return [] }
         return try await db.raw("SELECT * FROM venues WHERE id IN (\(binds: ids))").all().map(Self.decode)
     }
@@ -28,33 +28,33 @@ public struct VenueRepository: Sendable {
     }
 
     static func decode(_ r: any SQLRow) throws -> Venue {
-        Venue(id: try r.string("id"), name: try r.string("name"), operatorUscc: try r.string("operator_uscc"),
+        Venue(id: try r.id("id"), name: try r.string("name"), operatorUscc: try r.string("operator_uscc"),
               type: VenueType(rawValue: try r.string("type")) ?? .other, regionCode: try r.string("region_code"), address: try r.string("address"),
               accessibility: JSONColumn.decode(try r.string("accessibility")), unifiedLogo: try r.bool("unified_logo"),
               itemCodes: JSONColumn.decode(try r.string("item_codes")))
     }
 
-    public func insertTerminal(id: String, venueId: String, keyHash: String, at: Date) async throws {
+    public func insertTerminal(id: Terminal.ID, venueId: Venue.ID, keyHash: String, at: Date) async throws {
         try await db.raw("""
             INSERT INTO terminals (id, venue_id, key_hash, created_at) VALUES (\(bind: id), \(bind: venueId), \(bind: keyHash), \(bind: at.millis))
             """).run()
     }
 
-    public func terminal(_ id: String) async throws -> Terminal? {
+    public func terminal(_ id: Terminal.ID) async throws -> Terminal? {
         try await db.raw("SELECT * FROM terminals WHERE id = \(bind: id)").first().map { r in
-            Terminal(id: try r.string("id"), venueId: try r.string("venue_id"), keyHash: try r.string("key_hash"),
+            Terminal(id: try r.id("id"), venueId: try r.id("venue_id"), keyHash: try r.string("key_hash"),
                      createdAt: try r.date("created_at"), revokedAt: try r.optionalDate("revoked_at"))
         }
     }
 
-    public func terminals(venueId: String) async throws -> [Terminal] {
+    public func terminals(venueId: Venue.ID) async throws -> [Terminal] {
         try await db.raw("SELECT * FROM terminals WHERE venue_id = \(bind: venueId) ORDER BY created_at").all().map { r in
-            Terminal(id: try r.string("id"), venueId: try r.string("venue_id"), keyHash: try r.string("key_hash"),
+            Terminal(id: try r.id("id"), venueId: try r.id("venue_id"), keyHash: try r.string("key_hash"),
                      createdAt: try r.date("created_at"), revokedAt: try r.optionalDate("revoked_at"))
         }
     }
 
-    public func revokeTerminal(_ id: String, at: Date) async throws {
+    public func revokeTerminal(_ id: Terminal.ID, at: Date) async throws {
         try await db.raw("UPDATE terminals SET revoked_at = \(bind: at.millis) WHERE id = \(bind: id) AND revoked_at IS NULL").run()
     }
 }
@@ -62,7 +62,7 @@ public struct VenueRepository: Sendable {
 public struct UseRepository: Sendable {
     let db: any SQLDatabase
 
-    public func find(terminalId: String, idempotencyKey: String) async throws -> UseRecord? {
+    public func find(terminalId: Terminal.ID, idempotencyKey: String) async throws -> UseRecord? {
         try await db.raw("SELECT * FROM uses WHERE terminal_id = \(bind: terminalId) AND idempotency_key = \(bind: idempotencyKey)").first().map(Self.decode)
     }
 
@@ -88,7 +88,7 @@ public struct UseRepository: Sendable {
     }
 
     /// The answers already given to any of these (terminal, Idempotency-Key) pairs.
-    public func find(requests: [(terminalId: String, idempotencyKey: String)]) async throws -> [UseRecord] {
+    public func find(requests: [(terminalId: Terminal.ID, idempotencyKey: String)]) async throws -> [UseRecord] {
         guard !requests.isEmpty else { return [] }
         let wanted = Set(requests.map { "\($0.terminalId)\u{1F}\($0.idempotencyKey)" })
         // Both IN lists use the unique (terminal_id, idempotency_key) index; pairs that merely cross are dropped here.
@@ -99,12 +99,12 @@ public struct UseRepository: Sendable {
     }
 
     /// Every use and identity check of a person's cards, newest first ("who checked my card").
-    public func list(personId: String, limit: Int = 500) async throws -> [UseRecord] {
+    public func list(personId: Person.ID, limit: Int = 500) async throws -> [UseRecord] {
         try await db.raw("SELECT * FROM uses WHERE person_id = \(bind: personId) ORDER BY at DESC, id LIMIT \(bind: limit)").all().map(Self.decode)
     }
 
     /// Whether a QR token was accepted at this venue item before.
-    public func tokenAccepted(jti: String, venueId: String, itemCode: String) async throws -> Bool {
+    public func tokenAccepted(jti: String, venueId: Venue.ID, itemCode: String) async throws -> Bool {
         try await acceptedTokens(among: [UseRecord.TokenUse(jti: jti, venueId: venueId, itemCode: itemCode)]).isEmpty == false
     }
 
@@ -113,12 +113,12 @@ public struct UseRepository: Sendable {
         guard !uses.isEmpty else { return [] }
         let wanted = Set(uses)
         return Set(try await db.raw("SELECT jti, venue_id, item_code FROM accepted_tokens WHERE jti IN (\(binds: Array(Set(uses.map(\.jti)))))")
-            .all().map { UseRecord.TokenUse(jti: try $0.string("jti"), venueId: try $0.string("venue_id"), itemCode: try $0.string("item_code")) })
+            .all().map { UseRecord.TokenUse(jti: try $0.string("jti"), venueId: try $0.id("venue_id"), itemCode: try $0.string("item_code")) })
             .intersection(wanted)
     }
 
     /// Records a QR token's acceptance at a venue item; false if it was accepted there before.
-    public func markTokenAccepted(jti: String, venueId: String, itemCode: String, at: Date) async throws -> Bool {
+    public func markTokenAccepted(jti: String, venueId: Venue.ID, itemCode: String, at: Date) async throws -> Bool {
         guard try await !tokenAccepted(jti: jti, venueId: venueId, itemCode: itemCode) else { return false }
         try await insertTokenUses([(UseRecord.TokenUse(jti: jti, venueId: venueId, itemCode: itemCode), at)])
         return true
@@ -136,7 +136,7 @@ public struct UseRepository: Sendable {
     }
 
     /// Records a card challenge; false if the card answered it before (a replayed challenge–response).
-    public func markChallengeUsed(cardNumber: String, challengeHash: String, at: Date) async throws -> Bool {
+    public func markChallengeUsed(cardNumber: CardNumber, challengeHash: String, at: Date) async throws -> Bool {
         try await markChallengesUsed([(UseRecord.ChallengeUse(cardNumber: cardNumber, challengeHash: challengeHash), at)]) == [false]
     }
 
@@ -147,7 +147,7 @@ public struct UseRepository: Sendable {
         var seen = Set(try await db.raw("""
             SELECT card_number, challenge_hash FROM card_challenges
             WHERE card_number IN (\(binds: Array(Set(uses.map(\.0.cardNumber))))) AND challenge_hash IN (\(binds: Array(Set(uses.map(\.0.challengeHash)))))
-            """).all().map { UseRecord.ChallengeUse(cardNumber: try $0.string("card_number"), challengeHash: try $0.string("challenge_hash")) })
+            """).all().map { UseRecord.ChallengeUse(cardNumber: try $0.cardNumber("card_number"), challengeHash: try $0.string("challenge_hash")) })
         var fresh: [(UseRecord.ChallengeUse, Date)] = [], replayed: [Bool] = []
         for (u, at) in uses {
             let isNew = seen.insert(u).inserted
@@ -166,9 +166,9 @@ public struct UseRepository: Sendable {
     }
 
     static func decode(_ r: any SQLRow) throws -> UseRecord {
-        UseRecord(id: try r.string("id"), terminalId: try r.string("terminal_id"), idempotencyKey: try r.string("idempotency_key"),
-                  venueId: try r.string("venue_id"), itemCode: try r.string("item_code"), kind: UseKind(rawValue: try r.string("kind")) ?? .qr, decision: UseDecision(rawValue: try r.string("decision")) ?? .denied,
-                  reason: try r.optionalString("reason"), cardNumber: try r.optionalString("card_number"), personId: try r.optionalString("person_id"),
+        UseRecord(id: try r.string("id"), terminalId: try r.id("terminal_id"), idempotencyKey: try r.string("idempotency_key"),
+                  venueId: try r.id("venue_id"), itemCode: try r.string("item_code"), kind: UseKind(rawValue: try r.string("kind")) ?? .qr, decision: UseDecision(rawValue: try r.string("decision")) ?? .denied,
+                  reason: try r.optionalString("reason"), cardNumber: try r.optionalCardNumber("card_number"), personId: try r.optionalId("person_id"),
                   crossRegion: try r.bool("cross_region"), chargedFen: try r.int("charged_fen"), disclosed: try r.optionalString("disclosed").flatMap(Disclosure.init(rawValue:)),
                   at: try r.date("at"), response: try r.string("response"))
     }

@@ -39,13 +39,13 @@ public struct UserRepository: Sendable {
 public struct HolderAccountRepository: Sendable {
     let db: any SQLDatabase
 
-    public func insert(personId: String, passwordHash: String, at: Date) async throws {
+    public func insert(personId: Person.ID, passwordHash: String, at: Date) async throws {
         try await db.raw("""
             INSERT INTO holder_accounts (person_id, password_hash, created_at) VALUES (\(bind: personId), \(bind: passwordHash), \(bind: at.millis))
             """).run()
     }
 
-    public func passwordHash(personId: String) async throws -> String? {
+    public func passwordHash(personId: Person.ID) async throws -> String? {
         try await db.raw("SELECT password_hash FROM holder_accounts WHERE person_id = \(bind: personId)").first()?.string("password_hash")
     }
 }

@@ -42,13 +42,13 @@ public struct BankMigrationRepository: Sendable {
         return try await db.raw("""
             SELECT * FROM bank_migration_cards WHERE bank_code = \(bind: bankCode) \(filter) ORDER BY card_number
             """).all().map { r in
-            BankMigration.Card(cardNumber: try r.string("card_number"), personId: try r.string("person_id"),
+            BankMigration.Card(cardNumber: try r.cardNumber("card_number"), personId: try r.id("person_id"),
                  status: MigrationCardStatus(rawValue: try r.string("status")) ?? .pending, newBankCode: try r.optionalString("new_bank_code"))
         }
     }
 
     /// Marks a card of a bank in migration as moved by the holder's choice or by the plan.
-    public func mark(cardNumber: String, from bankCode: String, status: MigrationCardStatus, newBankCode: String, at: Date) async throws {
+    public func mark(cardNumber: CardNumber, from bankCode: String, status: MigrationCardStatus, newBankCode: String, at: Date) async throws {
         try await db.raw("""
             UPDATE bank_migration_cards SET status = \(bind: status.rawValue), new_bank_code = \(bind: newBankCode), updated_at = \(bind: at.millis)
             WHERE bank_code = \(bind: bankCode) AND card_number = \(bind: cardNumber) AND status = 'pending'

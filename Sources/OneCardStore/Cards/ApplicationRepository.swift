@@ -50,12 +50,12 @@ public struct ApplicationRepository: Sendable {
 
     static func decode(_ r: any SQLRow) throws -> CardApplication {
         CardApplication(
-            id: try r.string("id"), personId: try r.string("person_id"),
+            id: try r.string("id"), personId: try r.id("person_id"),
             channel: ApplicationChannel(rawValue: try r.string("channel")) ?? .counter,
             applyOutletId: try r.optionalString("apply_outlet_id"), pickupOutletId: try r.optionalString("pickup_outlet_id"),
             delivery: Delivery(rawValue: try r.string("delivery")) ?? .pickup, bankCode: try r.string("bank_code"),
             status: ApplicationStatus(rawValue: try r.string("status")) ?? .submitted, remote: try r.bool("remote"),
             submittedAt: try r.date("submitted_at"), dueAt: try r.date("due_at"), updatedAt: try r.date("updated_at"),
-            reason: try r.optionalString("reason"), cardNumber: try r.optionalString("card_number"))
+            reason: try r.optionalString("reason"), cardNumber: try r.optionalCardNumber("card_number"))
     }
 }

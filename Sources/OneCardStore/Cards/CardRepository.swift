@@ -21,13 +21,13 @@ public struct CardRepository: Sendable {
     }
 
     /// Reads a card; `lock` takes a row lock for a read-modify-write in a transaction.
-    public func find(_ number: String, lock: Bool = false) async throws -> Card? {
+    public func find(_ number: CardNumber, lock: Bool = false) async throws -> Card? {
         try await db.raw("SELECT * FROM cards WHERE card_number = \(bind: number)\(unsafeRaw: lock ? dialect.forUpdate : "")")
             .first().map(decode)
     }
 
     /// Several cards in one query (acceptances decided together).
-    public func find(numbers: [String]) async throws -> [Card] {
+    public func find(numbers: [CardNumber]) async throws -> [Card] {
         guard !numbers.isEmpty else { return [] }
         return try await db.raw("SELECT * FROM cards WHERE card_number IN (\(binds: numbers))").all().map(decode)
     }
@@ -56,10 +56,10 @@ public struct CardRepository: Sendable {
     }
 
     /// Card numbers whose temporary loss report was made before `cutoff`.
-    public func temporarilyLost(before cutoff: Date) async throws -> [String] {
+    public func temporarilyLost(before cutoff: Date) async throws -> [CardNumber] {
         try await db.raw("""
             SELECT card_number FROM cards WHERE status = 'temporarily_lost' AND lost_at <= \(bind: cutoff.millis) ORDER BY lost_at
-            """).all().map { try $0.string("card_number") }
+            """).all().map { try $0.cardNumber("card_number") }
     }
 
     public func count(status: CardStatus) async throws -> Int {
@@ -67,13 +67,13 @@ public struct CardRepository: Sendable {
     }
 
     func decode(_ r: any SQLRow) throws -> Card {
-        Card(number: try r.string("card_number"), identificationCode: try r.string("identification_code"),
-             personId: try r.string("person_id"), applicationId: try r.optionalString("application_id"),
+        Card(number: try r.cardNumber("card_number"), identificationCode: try r.string("identification_code"),
+             personId: try r.id("person_id"), applicationId: try r.optionalString("application_id"),
              issuerRegion: try r.string("issuer_region"), status: CardStatus(rawValue: try r.string("status")) ?? .cancelled,
              transit: try r.bool("transit"), financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
              accountNumber: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") },
              pinHash: try r.optionalString("pin_hash"), issuedAt: try r.date("issued_at"), expiresAt: try r.date("expires_at"),
-             lostAt: try r.optionalDate("lost_at"), replacedBy: try r.optionalString("replaced_by"), replaces: try r.optionalString("replaces"))
+             lostAt: try r.optionalDate("lost_at"), replacedBy: try r.optionalCardNumber("replaced_by"), replaces: try r.optionalCardNumber("replaces"))
     }
 }
 
@@ -90,7 +90,7 @@ public struct EventRepository: Sendable {
     }
 
     /// A card's history, including the application it came from.
-    public func list(cardNumber: String, applicationId: String?) async throws -> [CardEvent] {
+    public func list(cardNumber: CardNumber, applicationId: CardApplication.ID?) async throws -> [CardEvent] {
         try await db.raw("""
             SELECT * FROM card_events WHERE card_number = \(bind: cardNumber)
                OR (application_id IS NOT NULL AND application_id = \(bind: applicationId ?? "")) ORDER BY seq
@@ -103,7 +103,7 @@ public struct EventRepository: Sendable {
 
     static func decode(_ r: any SQLRow) throws -> CardEvent {
         CardEvent(at: try r.date("at"), type: try r.string("type"), actor: try r.string("actor"), channel: try r.string("channel"),
-                  reason: try r.optionalString("reason"), cardNumber: try r.optionalString("card_number"),
+                  reason: try r.optionalString("reason"), cardNumber: try r.optionalCardNumber("card_number"),
                   applicationId: try r.optionalString("application_id"))
     }
 }

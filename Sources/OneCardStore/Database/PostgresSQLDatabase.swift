@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import OneCardCore
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -45,6 +46,8 @@ struct PostgresSQLDatabase: SQLDatabase {
         case let v as Bool: bindings.append(v)
         case let v as Double: bindings.append(v)
         case let v as UUID: bindings.append(v)
+        // Typed ids and card numbers (also inside a non-nil optional) are bound as their text.
+        case let v as any StringIdentifier: bindings.append(v.rawValue)
         default:
             if let optional = bind as? any OptionalBind, optional.isNone { bindings.appendNull(); return }
             guard let value = bind as? any PostgresThrowingDynamicTypeEncodable else { throw UnsupportedType(type: type(of: bind)) }

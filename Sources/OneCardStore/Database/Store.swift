@@ -189,6 +189,12 @@ extension SQLRow {
     func optionalString(_ c: String) throws -> String? { try decode(column: c, as: String?.self) }
     func int(_ c: String) throws -> Int64 { try decode(column: c, as: Int64.self) }
     func optionalInt(_ c: String) throws -> Int64? { try decode(column: c, as: Int64?.self) }
+    /// A typed id (`Person.ID`, `Venue.ID`, …), read as the text it was bound as.
+    func id<Tag>(_ c: String) throws -> Identifier<Tag> { Identifier(try string(c)) }
+    func optionalId<Tag>(_ c: String) throws -> Identifier<Tag>? { try optionalString(c).map { Identifier($0) } }
+    /// A stored card number; it was validated when the card was made.
+    func cardNumber(_ c: String) throws -> CardNumber { try CardNumber(try string(c)) }
+    func optionalCardNumber(_ c: String) throws -> CardNumber? { try optionalString(c).map { s throws in try CardNumber(s) } }
     func bool(_ c: String) throws -> Bool { try int(c) != 0 }
     func date(_ c: String) throws -> Date { Timestamp.date(millis: try int(c)) }
     func optionalDate(_ c: String) throws -> Date? { try optionalInt(c).map(Timestamp.date(millis:)) }

@@ -5,11 +5,11 @@ import SQLKit
 public struct ECardRepository: Sendable {
     let db: any SQLDatabase
 
-    public func find(personId: String) async throws -> ECard? {
+    public func find(personId: Person.ID) async throws -> ECard? {
         try await db.raw("SELECT * FROM ecards WHERE person_id = \(bind: personId)").first().map(Self.decode)
     }
 
-    public func find(cardNumber: String) async throws -> ECard? {
+    public func find(cardNumber: CardNumber) async throws -> ECard? {
         try await db.raw("SELECT * FROM ecards WHERE card_number = \(bind: cardNumber)").first().map(Self.decode)
     }
 
@@ -29,7 +29,7 @@ public struct ECardRepository: Sendable {
     }
 
     static func decode(_ r: any SQLRow) throws -> ECard {
-        ECard(id: try r.string("id"), personId: try r.string("person_id"), cardNumber: try r.string("card_number"),
+        ECard(id: try r.string("id"), personId: try r.id("person_id"), cardNumber: try r.cardNumber("card_number"),
               deviceId: try r.string("device_id"), status: ECard.Status(rawValue: try r.string("status")) ?? .suspended,
               issuedAt: try r.date("issued_at"), updatedAt: try r.date("updated_at"))
     }
@@ -39,7 +39,7 @@ public struct ECardRepository: Sendable {
 public struct TrustRepository: Sendable {
     let db: any SQLDatabase
 
-    public func recordToken(jti: String, cardNumber: String, issuedAt: Date, expiresAt: Date) async throws {
+    public func recordToken(jti: String, cardNumber: CardNumber, issuedAt: Date, expiresAt: Date) async throws {
         try await db.raw("""
             INSERT INTO qr_tokens (jti, card_number, issued_at, expires_at)
             VALUES (\(bind: jti), \(bind: cardNumber), \(bind: issuedAt.millis), \(bind: expiresAt.millis))
@@ -47,7 +47,7 @@ public struct TrustRepository: Sendable {
     }
 
     /// Tokens of a card that a terminal could still accept at `now` (allowing for clock skew).
-    public func outstandingTokens(cardNumber: String, now: Date, skew: TimeInterval) async throws -> [String] {
+    public func outstandingTokens(cardNumber: CardNumber, now: Date, skew: TimeInterval) async throws -> [String] {
         try await db.raw("""
             SELECT jti FROM qr_tokens WHERE card_number = \(bind: cardNumber) AND expires_at >= \(bind: now.addingTimeInterval(-skew).millis)
             """).all().map { try $0.string("jti") }

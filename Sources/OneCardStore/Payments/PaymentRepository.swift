@@ -20,9 +20,9 @@ public struct PaymentRepository: Sendable {
             """).run()
     }
 
-    public func programme(_ id: String) async throws -> Programme? {
+    public func programme(_ id: Programme.ID) async throws -> Programme? {
         try await db.raw("SELECT * FROM programmes WHERE id = \(bind: id)").first().map { r in
-            Programme(id: try r.string("id"), name: try r.string("name"), kind: ProgrammeKind(rawValue: try r.string("kind")) ?? .other,
+            Programme(id: try r.id("id"), name: try r.string("name"), kind: ProgrammeKind(rawValue: try r.string("kind")) ?? .other,
                       department: try r.string("department"), legalBasis: try r.string("legal_basis"),
                       fundingAccount: try r.optionalString("funding_account_enc").map { try cipher.open($0, field: "account") },
                       createdBy: try r.string("created_by"), createdAt: try r.date("created_at"))
@@ -42,14 +42,14 @@ public struct PaymentRepository: Sendable {
     }
 
     /// The batch an earlier upload with this Idempotency-Key made, if any.
-    public func batch(programmeId: String, idempotencyKey: String) async throws -> String? {
+    public func batch(programmeId: Programme.ID, idempotencyKey: String) async throws -> PaymentBatch.ID? {
         try await db.raw("""
             SELECT id FROM payment_batches WHERE programme_id = \(bind: programmeId) AND idempotency_key = \(bind: idempotencyKey)
-            """).first()?.string("id")
+            """).first()?.id("id")
     }
 
     /// The lines an upload rejected, kept so a repeated upload gets the same answer.
-    public func insertRejections(batchId: String, _ lines: [RejectedLine]) async throws {
+    public func insertRejections(batchId: PaymentBatch.ID, _ lines: [RejectedLine]) async throws {
         for part in stride(from: 0, to: lines.count, by: 500) {
             var insert = db.insert(into: "batch_rejections").columns("batch_id", "line", "reason")
             for l in lines[part..<min(part + 500, lines.count)] { insert = insert.values([SQLBind(batchId), SQLBind(Int64(l.line)), SQLBind(l.reason)]) }
@@ -57,19 +57,19 @@ public struct PaymentRepository: Sendable {
         }
     }
 
-    public func rejections(batchId: String) async throws -> [RejectedLine] {
+    public func rejections(batchId: PaymentBatch.ID) async throws -> [RejectedLine] {
         try await db.raw("SELECT line, reason FROM batch_rejections WHERE batch_id = \(bind: batchId) ORDER BY line").all().map {
             RejectedLine(line: Int(try $0.int("line")), reason: try $0.string("reason"))
         }
     }
 
-    public func count(batchId: String) async throws -> Int {
+    public func count(batchId: PaymentBatch.ID) async throws -> Int {
         Int(try await db.raw("SELECT COUNT(*) AS n FROM payments WHERE batch_id = \(bind: batchId)").first()?.int("n") ?? 0)
     }
 
-    public func batch(_ id: String, lock: Bool = false) async throws -> PaymentBatch? {
+    public func batch(_ id: PaymentBatch.ID, lock: Bool = false) async throws -> PaymentBatch? {
         try await db.raw("SELECT * FROM payment_batches WHERE id = \(bind: id)\(unsafeRaw: lock ? dialect.forUpdate : "")").first().map { r in
-            PaymentBatch(id: try r.string("id"), programmeId: try r.string("programme_id"),
+            PaymentBatch(id: try r.id("id"), programmeId: try r.id("programme_id"),
                          status: BatchStatus(rawValue: try r.string("status")) ?? .uploading, uploadedBy: try r.string("uploaded_by"),
                          approvedBy: try r.optionalString("approved_by"), createdAt: try r.date("created_at"),
                          approvedAt: try r.optionalDate("approved_at"), completedAt: try r.optionalDate("completed_at"),
@@ -89,7 +89,7 @@ public struct PaymentRepository: Sendable {
     /// Marks an upload that was cut off as abandoned and frees its Idempotency-Key, so the client can upload again
     /// with the same key. Only an upload still `uploading` changes; returns whether it did.
     @discardableResult
-    public func abandon(_ batchId: String) async throws -> Bool {
+    public func abandon(_ batchId: PaymentBatch.ID) async throws -> Bool {
         !(try await db.raw("""
             UPDATE payment_batches SET status = 'abandoned', idempotency_key = NULL WHERE id = \(bind: batchId) AND status = 'uploading'
             RETURNING id
@@ -97,16 +97,16 @@ public struct PaymentRepository: Sendable {
     }
 
     /// Uploads still `uploading` that began before `before` (cut off by a crash: no upload takes that long).
-    public func uploads(startedBefore before: Date) async throws -> [String] {
+    public func uploads(startedBefore before: Date) async throws -> [PaymentBatch.ID] {
         try await db.raw("""
             SELECT id FROM payment_batches WHERE status = 'uploading' AND created_at < \(bind: before.millis) ORDER BY created_at, id
-            """).all().map { try $0.string("id") }
+            """).all().map { try $0.id("id") }
     }
 
     /// Batches in a status, oldest first (the executor resumes `executing` ones after a restart).
-    public func batches(status: BatchStatus) async throws -> [String] {
+    public func batches(status: BatchStatus) async throws -> [PaymentBatch.ID] {
         try await db.raw("SELECT id FROM payment_batches WHERE status = \(bind: status.rawValue) ORDER BY created_at, id")
-            .all().map { try $0.string("id") }
+            .all().map { try $0.id("id") }
     }
 
     // MARK: Payments
@@ -118,7 +118,7 @@ public struct PaymentRepository: Sendable {
     /// Inserts payments (`pending`) in one multi-row statement. A person who already has a payment in the batch gets
     /// no second one (the unique index decides, in the same statement); returns the persons whose payment was inserted.
     @discardableResult
-    public func insert(batchId: String, _ payments: [Payment.New], at: Date) async throws -> Set<String> {
+    public func insert(batchId: PaymentBatch.ID, _ payments: [Payment.New], at: Date) async throws -> Set<Person.ID> {
         guard !payments.isEmpty else { return [] }
         var insert = db.insert(into: "payments").columns(
             "id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt", "batch_account_fp", "updated_at")
@@ -129,8 +129,8 @@ public struct PaymentRepository: Sendable {
                 SQLBind(at.millis),
             ])
         }
-        let inserted = Set(try await insert.ignoringConflicts(with: ["person_id", "batch_id"]).returning("person_id").all()
-            .map { try $0.string("person_id") })
+        let inserted: Set<Person.ID> = Set(try await insert.ignoringConflicts(with: ["person_id", "batch_id"]).returning("person_id").all()
+            .map { try $0.id("person_id") })
         let fen = payments.reduce(Int64(0)) { inserted.contains($1.personId) ? $0 + $1.amountFen : $0 }
         try await addTotals(batchId: batchId, [.pending: (Int64(inserted.count), fen)])
         return inserted
@@ -154,7 +154,7 @@ public struct PaymentRepository: Sendable {
             LEFT JOIN cards c ON c.person_id = p.id AND c.status NOT IN ('cancelled', 'replaced')
             """).all() {
             guard let number = byIndex[try r.string("id_index")] else { continue }
-            out[number] = Payment.Payee(personId: try r.string("id"), name: try cipher.open(try r.string("name_enc"), field: "name"),
+            out[number] = Payment.Payee(personId: try r.id("id"), name: try cipher.open(try r.string("name_enc"), field: "name"),
                                 cardNumber: try r.optionalString("card_number"), bankCode: try r.optionalString("bank_code"),
                                 account: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") },
                                 financial: (try r.optionalInt("financial") ?? 0) != 0)
@@ -163,7 +163,7 @@ public struct PaymentRepository: Sendable {
     }
 
     /// The highest line number of a batch (0 when it has none).
-    public func lastLine(batchId: String) async throws -> Int {
+    public func lastLine(batchId: PaymentBatch.ID) async throws -> Int {
         Int(try await db.raw("SELECT MAX(line) AS n FROM payments WHERE batch_id = \(bind: batchId)").first()?.optionalInt("n") ?? 0)
     }
 
@@ -172,7 +172,7 @@ public struct PaymentRepository: Sendable {
     ///
     /// Paged by a window of lines, not `LIMIT`: a batch just uploaded is not yet in PostgreSQL's statistics, and with
     /// `ORDER BY line LIMIT n` it planned reading and sorting every remaining line of the batch for each chunk.
-    public func pendingWithCards(batchId: String, afterLine: Int, throughLine: Int) async throws -> [Payment.DueWithCard] {
+    public func pendingWithCards(batchId: PaymentBatch.ID, afterLine: Int, throughLine: Int) async throws -> [Payment.DueWithCard] {
         try await db.raw("""
             SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp,
                 c.card_number, c.financial, c.bank_code, c.account_enc
@@ -181,7 +181,7 @@ public struct PaymentRepository: Sendable {
                 AND pay.state = 'pending'
             ORDER BY pay.line
             """).all().map { r in
-            let due = Payment.Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.string("pay_person"),
+            let due = Payment.Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.id("pay_person"),
                           amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
             guard try r.optionalString("card_number") != nil else { return Payment.DueWithCard(due: due, card: nil, accountSealed: nil) }
             let sealed = try r.optionalString("account_enc")
@@ -219,13 +219,13 @@ public struct PaymentRepository: Sendable {
     }
 
     /// Payments in flight in a window of lines (as `pendingWithCards`), in line order.
-    public func sent(batchId: String, afterLine: Int, throughLine: Int) async throws -> [Payment.InFlight] {
+    public func sent(batchId: PaymentBatch.ID, afterLine: Int, throughLine: Int) async throws -> [Payment.InFlight] {
         try await db.raw("""
             SELECT id, line, person_id, amount_fen, attempt, bank_code, account_enc FROM payments
             WHERE batch_id = \(bind: batchId) AND line > \(bind: Int64(afterLine)) AND line <= \(bind: Int64(throughLine)) AND state = 'sent'
             ORDER BY line
             """).all().map { r in
-            Payment.InFlight(id: try r.string("id"), personId: try r.string("person_id"), amountFen: try r.int("amount_fen"),
+            Payment.InFlight(id: try r.string("id"), personId: try r.id("person_id"), amountFen: try r.int("amount_fen"),
                      attempt: Int(try r.int("attempt")), bankCode: try r.string("bank_code"),
                      account: try cipher.open(try r.string("account_enc"), field: "account"))
         }
@@ -242,7 +242,7 @@ public struct PaymentRepository: Sendable {
     }
 
     /// Puts failed and returned payments back to `pending` as a new attempt. Returns how many.
-    public func retry(batchId: String, at: Date) async throws -> Int {
+    public func retry(batchId: PaymentBatch.ID, at: Date) async throws -> Int {
         var n = 0
         for from in [PaymentState.failed, .returned] {
             n += try await update("""
@@ -259,19 +259,19 @@ public struct PaymentRepository: Sendable {
     /// a `WITH`), so a thousand changed rows come back as one; SQLite cannot put an update in a `WITH`.
     @discardableResult
     private func update(_ update: SQLQueryString, from: PaymentState, to: PaymentState) async throws -> Int {
-        var byBatch: [String: (n: Int64, fen: Int64)] = [:]
+        var byBatch: [PaymentBatch.ID: (n: Int64, fen: Int64)] = [:]
         switch dialect {
         case .postgres:
             for r in try await db.raw("""
                 WITH changed AS (\(update)) SELECT batch_id, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM changed GROUP BY batch_id
                 """).all() {
-                byBatch[try r.string("batch_id")] = (try r.int("n"), try r.int("fen"))
+                byBatch[try r.id("batch_id")] = (try r.int("n"), try r.int("fen"))
             }
         case .sqlite:
             for r in try await db.raw(update).all() {
                 let fen = try r.int("amount_fen")
-                byBatch[try r.string("batch_id"), default: (0, 0)].n += 1
-                byBatch[try r.string("batch_id"), default: (0, 0)].fen += fen
+                byBatch[try r.id("batch_id"), default: (0, 0)].n += 1
+                byBatch[try r.id("batch_id"), default: (0, 0)].fen += fen
             }
         }
         guard from != to else { return Int(byBatch.values.reduce(0) { $0 + $1.n }) }
@@ -283,7 +283,7 @@ public struct PaymentRepository: Sendable {
 
     /// Adds to a batch's running totals (in the transaction that changed the payments). States are updated in
     /// one fixed order, so two transactions moving payments of the same batch never wait for each other in a cycle.
-    private func addTotals(batchId: String, _ deltas: [PaymentState: (n: Int64, fen: Int64)]) async throws {
+    private func addTotals(batchId: PaymentBatch.ID, _ deltas: [PaymentState: (n: Int64, fen: Int64)]) async throws {
         for (state, d) in deltas.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where d.n != 0 || d.fen != 0 {
             try await db.raw("""
                 INSERT INTO payment_batch_totals (batch_id, state, n, fen) VALUES (\(bind: batchId), \(bind: state.rawValue), \(bind: d.n), \(bind: d.fen))
@@ -293,12 +293,12 @@ public struct PaymentRepository: Sendable {
     }
 
     /// A batch's counts and sums by state, from its running totals.
-    public func totals(batchId: String) async throws -> BatchTotals {
+    public func totals(batchId: PaymentBatch.ID) async throws -> BatchTotals {
         try Self.totals(try await db.raw("SELECT state, n, fen FROM payment_batch_totals WHERE batch_id = \(bind: batchId) AND n <> 0").all())
     }
 
     /// The same counted from the payments themselves (tests check the running totals against it).
-    public func recount(batchId: String) async throws -> BatchTotals {
+    public func recount(batchId: PaymentBatch.ID) async throws -> BatchTotals {
         try Self.totals(try await db.raw("""
             SELECT state, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM payments WHERE batch_id = \(bind: batchId) GROUP BY state
             """).all())
@@ -313,23 +313,23 @@ public struct PaymentRepository: Sendable {
         return totals
     }
 
-    public func list(batchId: String, afterLine: Int, limit: Int) async throws -> [Payment] {
+    public func list(batchId: PaymentBatch.ID, afterLine: Int, limit: Int) async throws -> [Payment] {
         try await db.raw("""
             SELECT * FROM payments WHERE batch_id = \(bind: batchId) AND line > \(bind: Int64(afterLine)) ORDER BY line LIMIT \(bind: Int64(limit))
             """).all().map(Self.decode)
     }
 
     /// A holder's payments, newest first, with the programme they come from.
-    public func list(personId: String, limit: Int = 200) async throws -> [(Payment, Programme.ID, String)] {
+    public func list(personId: Person.ID, limit: Int = 200) async throws -> [(Payment, Programme.ID, String)] {
         try await db.raw("""
             SELECT p.*, g.id AS programme_id, g.name AS programme_name FROM payments p
             JOIN payment_batches b ON b.id = p.batch_id JOIN programmes g ON g.id = b.programme_id
             WHERE p.person_id = \(bind: personId) ORDER BY p.updated_at DESC, p.id LIMIT \(bind: Int64(limit))
-            """).all().map { r in (try Self.decode(r), try r.string("programme_id"), try r.string("programme_name")) }
+            """).all().map { r in (try Self.decode(r), try r.id("programme_id"), try r.string("programme_name")) }
     }
 
     static func decode(_ r: any SQLRow) throws -> Payment {
-        Payment(id: try r.string("id"), batchId: try r.string("batch_id"), line: Int(try r.int("line")), personId: try r.string("person_id"),
+        Payment(id: try r.string("id"), batchId: try r.id("batch_id"), line: Int(try r.int("line")), personId: try r.id("person_id"),
                 amountFen: try r.int("amount_fen"), state: PaymentState(rawValue: try r.string("state")) ?? .failed,
                 attempt: Int(try r.int("attempt")), bankCode: try r.optionalString("bank_code"),
                 accountMasked: try r.optionalString("account_masked"), reason: try r.optionalString("reason"),
@@ -337,25 +337,25 @@ public struct PaymentRepository: Sendable {
     }
 
     /// Those of `personIds` whose card was cancelled because they died (one query for a chunk of lines).
-    public func deceased(_ personIds: some Collection<String>) async throws -> Set<String> {
+    public func deceased(_ personIds: some Collection<Person.ID>) async throws -> Set<Person.ID> {
         guard !personIds.isEmpty else { return [] }
         return Set(try await db.raw("""
             SELECT DISTINCT c.person_id FROM card_events e JOIN cards c ON c.card_number = e.card_number
             WHERE c.person_id IN (\(binds: Array(personIds))) AND e.type = 'card_cancelled' AND e.reason = 'death'
-            """).all().map { try $0.string("person_id") })
+            """).all().map { try $0.id("person_id") })
     }
 
     // MARK: Notifications
 
     /// Tells a holder something: the kind of notice and its parameters, put into words in the reader's language when read.
-    public func notify(personId: String, at: Date, kind: HolderNotice.Kind, parameters: [String: String], paymentId: String? = nil) async throws {
+    public func notify(personId: Person.ID, at: Date, kind: HolderNotice.Kind, parameters: [String: String], paymentId: String? = nil) async throws {
         try await db.raw("""
             INSERT INTO notifications (person_id, at, kind, parameters, payment_id)
             VALUES (\(bind: personId), \(bind: at.millis), \(bind: kind.rawValue), \(bind: HolderNotice.encode(parameters)), \(bind: paymentId))
             """).run()
     }
 
-    public func notifications(personId: String, limit: Int = 200) async throws -> [HolderNotice] {
+    public func notifications(personId: Person.ID, limit: Int = 200) async throws -> [HolderNotice] {
         try await db.raw("""
             SELECT * FROM notifications WHERE person_id = \(bind: personId) ORDER BY seq DESC LIMIT \(bind: Int64(limit))
             """).all().map { r in

@@ -34,7 +34,7 @@ public struct PersonRepository: Sendable {
         guard !ids.isEmpty else { return [:] }
         var result: [Person.ID: CalendarDay] = [:]
         for r in try await db.raw("SELECT id, birth_date FROM persons WHERE id IN (\(binds: ids))").all() {
-            result[try r.string("id")] = CalendarDay(try r.string("birth_date"))
+            result[try r.id("id")] = CalendarDay(try r.string("birth_date"))
         }
         return result
     }
@@ -51,7 +51,7 @@ public struct PersonRepository: Sendable {
         // The number was validated when stored; rebuild it without re-checking against today.
         let number = try IdentityNumber(idValue, type: type, today: CalendarDay(year: 9999, month: 12, day: 31)!)
         return Person(
-            id: try r.string("id"), idNumber: number,
+            id: try r.id("id"), idNumber: number,
             name: try cipher.open(try r.string("name_enc"), field: "name"),
             phone: try cipher.open(try r.string("phone_enc"), field: "phone"),
             address: try r.optionalString("address_enc").map { try cipher.open($0, field: "address") },

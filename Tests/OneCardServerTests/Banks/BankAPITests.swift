@@ -77,7 +77,7 @@ struct BankAPITests {
                                                  json: ["status": "terminated", "successorBankCode": "CCB", "choiceDays": 30])
                         #expect(t.status == 200 && t.string("status") == "terminated", "\(t)")
                         _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
-                        #expect(try await h.executor.drain(batchId) == .waiting(held: 2))
+                        #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .waiting(held: 2))
 
                         // validate: payments held, the plan lists both cards, holders told
                         #expect(try await h.counts(batchId)["pending"] == 2)
@@ -91,7 +91,7 @@ struct BankAPITests {
 
                         // a chooses BOC within the period and is paid there at once
                         #expect(try await h.call(.post, "/api/v1/cards/\(a.1)/bank", token: a.2, json: ["bankCode": "BOC", "accountNumber": "6216000011112222333"]).status == 200)
-                        #expect(try await h.executor.drain(batchId) == .waiting(held: 1))
+                        #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .waiting(held: 1))
                         #expect(try await BankSimulator.credits(boc.store).map(\.amountFen) == [700])
                         let early = try await h.call(.post, "/api/v1/banks/ICBC/migration/apply", token: h.admin, json: [:])
                         #expect(early.status == 409 && early.code == "migration_choice_open", "\(early)")
@@ -101,7 +101,7 @@ struct BankAPITests {
                         plan = try await h.call(.post, "/api/v1/banks/ICBC/migration/apply", token: h.admin, json: [:])
                         #expect(plan["counts"] as? [String: Int] == ["total": 2, "pending": 0, "chosen": 1, "moved": 1], "\(plan)")
                         #expect(plan["status"] as? String == "applied")
-                        #expect(try await h.executor.drain(batchId) == .completed)
+                        #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
                         let moved = try await h.call(.get, "/api/v1/cards/\(b.1)", token: h.agent)
                         #expect(moved.string("bankCode") == "CCB")
                         let ccbCredits = try await BankSimulator.credits(ccb.store)

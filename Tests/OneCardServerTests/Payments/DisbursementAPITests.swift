@@ -86,17 +86,17 @@ struct DisbursementAPITests {
             let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
             let programme = try await h.programme(dept1)
             // setup: an upload with an Idempotency-Key, cut off after its first line was stored
-            guard case .new(let upload) = try await h.services.payments.beginUpload(programmeId: programme, actor: "department:dept1", idempotencyKey: "k1")
+            guard case .new(let upload) = try await h.services.payments.beginUpload(programmeId: Programme.ID(programme), actor: "department:dept1", idempotencyKey: "k1")
             else { Issue.record("not a new upload"); return }
             try await upload.add(BatchLine(line: 1, idNumber: id, name: "王秀梅", amountFen: 100))
             try await upload.flush()
-            #expect(try await h.batch(upload.batchId)["status"] as? String == "uploading")
+            #expect(try await h.batch(upload.batchId.rawValue)["status"] as? String == "uploading")
 
             // the action: the request fails part-way
             await h.services.payments.abandonUpload(upload, actor: "department:dept1", reason: "the client went away")
 
             // validate: abandoned and audited, never approved or executed; the key can be used for a new upload
-            #expect(try await h.batch(upload.batchId)["status"] as? String == "abandoned")
+            #expect(try await h.batch(upload.batchId.rawValue)["status"] as? String == "abandoned")
             #expect(try await h.call(.post, "/api/v1/batches/\(upload.batchId)/approve", token: dept2).status == 409)
             #expect(try await h.call(.post, "/api/v1/batches/\(upload.batchId)/execute", token: dept1).code == "batch_not_approved")
             let audited = try await h.services.store.read { s in
@@ -106,15 +106,15 @@ struct DisbursementAPITests {
             #expect(audited == 1)
             let again = try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept1, body: "idNumber,name,amountFen\n\(id),王秀梅,100\n",
                                          headers: ["Content-Type": "text/csv", "Idempotency-Key": "k1"])
-            #expect(again.status == 201 && again.string("batchId") != upload.batchId && again["accepted"] as? Int == 1, "\(again)")
+            #expect(again.status == 201 && again.string("batchId") != upload.batchId.rawValue && again["accepted"] as? Int == 1, "\(again)")
 
             // A crash leaves an upload `uploading`: an hour later the executor's sweep abandons it, and only it.
-            guard case .new(let cut) = try await h.services.payments.beginUpload(programmeId: programme, actor: "department:dept1")
+            guard case .new(let cut) = try await h.services.payments.beginUpload(programmeId: Programme.ID(programme), actor: "department:dept1")
             else { Issue.record("not a new upload"); return }
             #expect(try await h.services.payments.abandonStaleUploads() == [])
             h.clock.advance(by: PaymentService.staleUpload + 1)
             #expect(try await h.services.payments.abandonStaleUploads() == [cut.batchId])
-            #expect(try await h.batch(cut.batchId)["status"] as? String == "abandoned")
+            #expect(try await h.batch(cut.batchId.rawValue)["status"] as? String == "abandoned")
             #expect(try await h.batch(again.string("batchId") ?? "")["status"] as? String == "awaiting_approval")
         }
     }
@@ -189,7 +189,7 @@ struct DisbursementAPITests {
                     // the action
                     let ex = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
                     #expect(ex.status == 202, "\(ex)")
-                    #expect(try await h.executor.drain(batchId) == .completed)
+                    #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
 
                     // validate: counts and totals add up; the bank statements are the witness
                     let done = try await h.batch(batchId)
@@ -226,14 +226,14 @@ struct DisbursementAPITests {
                     #expect(try await h.call(.post, "/api/v1/cards/\(c.1)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
                     let retry = try await h.call(.post, "/api/v1/batches/\(batchId)/retry", token: dept1)
                     #expect(retry.status == 202 && retry["retried"] as? Int == 1, "\(retry)")
-                    #expect(try await h.executor.drain(batchId) == .completed)
+                    #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
                     #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
                     let after = try await BankSimulator.credits(icbc.store)
                     #expect(after.map(\.amountFen) == [10_000, 30_001])
                     #expect(after.last?.account == "6222000099998888777")
                     // Executing again pays nothing more.
                     #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1).status == 202)
-                    _ = try await h.executor.drain(batchId)
+                    _ = try await h.executor.drain(PaymentBatch.ID(batchId))
                     #expect(try await BankSimulator.credits(icbc.store).count == 2)
                 }
             }
@@ -254,7 +254,7 @@ struct DisbursementAPITests {
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
 
                 var result = PaymentExecutor.Pass.bankUnavailable
-                for _ in 0..<40 where result != .completed { result = try await h.executor.drain(batchId) }
+                for _ in 0..<40 where result != .completed { result = try await h.executor.drain(PaymentBatch.ID(batchId)) }
 
                 #expect(result == .completed)
                 let credits = try await BankSimulator.credits(icbc.store)
@@ -290,8 +290,8 @@ struct BankOutageTests {
                 let executor = h.services.paymentExecutor(chunk: 10, gateway: gateway)
 
                 // the action: two passes against the dead bank
-                #expect(try await executor.drain(batchId, timeout: .milliseconds(100)) == .bankUnavailable)
-                #expect(try await executor.drain(batchId, timeout: .milliseconds(100)) == .bankUnavailable)
+                #expect(try await executor.drain(PaymentBatch.ID(batchId), timeout: .milliseconds(100)) == .bankUnavailable)
+                #expect(try await executor.drain(PaymentBatch.ID(batchId), timeout: .milliseconds(100)) == .bankUnavailable)
 
                 // validate: the breaker is open, the payment is in flight (not failed) while the other bank's is paid;
                 // then it is paid once when the bank is back
@@ -299,7 +299,7 @@ struct BankOutageTests {
                 #expect(try await h.counts(batchId) == ["pending": 0, "sent": 1, "paid": 1, "failed": 0, "returned": 0])
                 #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [100])
                 #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, json: ["endpoint": icbc.url]).status == 200)
-                #expect(try await executor.drain(batchId) == .completed)
+                #expect(try await executor.drain(PaymentBatch.ID(batchId)) == .completed)
                 #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [100, 4200])
                 #expect(try await h.counts(batchId)["paid"] == 2)
             }

@@ -63,7 +63,7 @@ extension Harness {
     func counts(_ id: String) async throws -> [String: Int] { (try await batch(id))["counts"] as? [String: Int] ?? [:] }
 
     func account(_ card: String) async throws -> String {
-        try #require(try await services.store.read { try await $0.cards.find(card) }?.accountNumber)
+        try #require(try await services.store.read { try await $0.cards.find(try CardNumber(card)) }?.accountNumber)
     }
 
     var executor: PaymentExecutor { services.paymentExecutor(chunk: 3) }

@@ -11,15 +11,15 @@ struct PaymentStoreTests {
 
     /// A batch of four pending payments; `schema` names the last migration to apply first (a database as an earlier
     /// release left it), else every migration is.
-    func withBatch(_ engine: Engine, schema: String? = nil, _ body: (Store, [String]) async throws -> Void) async throws {
+    func withBatch(_ engine: Engine, schema: String? = nil, _ body: (Store, [Person.ID]) async throws -> Void) async throws {
         let db = try await TestDatabase.make(engine)
         let store = try await Store.open(db.url, cipher: TestDatabase.testCipher, logger: TestDatabase.logger)
         try await store.migrate(through: schema)
         do {
             let at = at
-            var persons: [String] = []
+            var persons: [Person.ID] = []
             for n in 1...4 {
-                let p = Person(id: "p\(n)", idNumber: try IdentityNumber(TestIDs.resident(sequence: "00\(n)"), type: .resident, today: CalendarDay(year: 2026, month: 1, day: 1)!),
+                let p = Person(id: Person.ID("p\(n)"), idNumber: try IdentityNumber(TestIDs.resident(sequence: "00\(n)"), type: .resident, today: CalendarDay(year: 2026, month: 1, day: 1)!),
                                name: "王秀梅", phone: "13800001234", address: nil, createdAt: at)
                 try await store.write { try await $0.persons.insert(p) }
                 persons.append(p.id)
