@@ -14,31 +14,11 @@ extension Harness {
         return try await services.accounts.staffToken(username: username, password: "\(username)-password").accessToken
     }
 
-    /// A bank with an endpoint (a running bank-sim).
-    func createBank(_ code: String, endpoint: String?) async throws {
-        var body: [String: Any] = ["code": code, "name": "\(code) 银行", "agreementFrom": "2024-01-01", "agreementTo": "2030-12-31"]
-        if let endpoint { body["endpoint"] = endpoint }
-        let r = try await call(.post, "/api/v1/banks", token: admin, json: body)
-        #expect(r.status == 201, "\(r)")
-    }
-
     /// A holder with an issued card at `bank` and an online account: (idNumber, cardNumber, holderToken).
-    func payee(_ n: Int, bank: String, outlet: String, name: String = "王秀梅") async throws -> (String, String, String) {
+    func payee(_ n: Int, bank: String, outlet: String, name: String = "王秀梅") async throws -> (idNumber: String, card: String, token: String) {
         let id = TestIDs.resident(sequence: String(format: "%03d", n))
-        let person = try await createPerson(idNumber: id, name: name)
-        let app = try await apply(person: person, outlet: outlet, bank: bank)
-        #expect(app.status == 201, "\(app)")
-        let appId = try #require(app.string("applicationId"))
-        var number = ""
-        for s in ["approve", "produce", "ready", "collect"] {
-            let r = try await step(appId, s)
-            if s == "produce" { number = try #require(r.string("cardNumber")) }
-        }
-        let signUp = try await call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": id, "name": name, "phone": "13800001234",
-                                                                      "password": "holder-password-1"])
-        #expect(signUp.status == 201, "\(signUp)")
-        let token = try await call(.post, "/api/v1/auth/holder-token", json: ["idNumber": id, "password": "holder-password-1"])
-        return (id, number, try #require(token.string("accessToken")))
+        let (_, number) = try await issuedCard(idNumber: id, name: name, outlet: outlet, bank: bank)
+        return (id, number, try await signUpHolder(idNumber: id, name: name, password: "holder-password-1"))
     }
 
     func programme(_ token: String) async throws -> String {
