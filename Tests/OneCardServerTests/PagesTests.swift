@@ -730,68 +730,61 @@ struct PagesTests {
 
     @Test(arguments: Engine.available)
     func aBatchPaysThroughTheBankAndTheHolderSeesThePaymentAndTheNotice(_ engine: Engine) async throws {
-        try await withBank("ICBC") { icbc in
-            try await withBank("CCB") { ccb in
-                try await Harness.run(engine) { h in
-                    // setup: a stays with ICBC, b moves to CCB after the upload, c's account is closed at the bank
-                    try await h.createBank("ICBC", endpoint: icbc.url)
-                    try await h.createBank("CCB", endpoint: ccb.url)
-                    let outlet = try await h.createOutlet()
-                    let a = try await h.payee(1, bank: "ICBC", outlet: outlet), b = try await h.payee(2, bank: "ICBC", outlet: outlet)
-                    let c = try await h.payee(3, bank: "ICBC", outlet: outlet)
-                    let programme = try await h.programme(try await h.staff("dept1", .department))
-                    _ = try await h.staff("dept2", .department)
-                    let dept1 = try await staff(h, "dept1"), dept2 = try await staff(h, "dept2")
-                    _ = try await dept1.get("/department/programmes/\(programme)")
-                    let csv = "idNumber,name,amountFen\n\(a.0),王秀梅,10000\n\(b.0),王秀梅,20000\n\(c.0),王秀梅,30001\n"
-                    let batchPath = try #require(try await dept1.post("/department/programmes/\(programme)/batches", [("csv", csv)]).location?
-                        .split(separator: "?").first.map(String.init))
-                    _ = try await dept2.get(batchPath)
-                    _ = try await dept2.post("\(batchPath)/approve", [])
-                    #expect(try await h.call(.post, "/api/v1/cards/\(b.1)/bank", token: b.2, json: ["bankCode": "CCB", "accountNumber": "6227000011112222333"]).status == 200)
-                    _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(try await h.account(c.1))/close")
+        try await BanksAndPayees.run(engine) { f in
+            // setup: a stays with ICBC, b moves to CCB after the upload, c's account is closed at the bank
+            let h = f.h, icbc = f.sim("ICBC")
+            let a = f.payees[0], b = f.payees[1], c = f.payees[2]
+            let programme = try await h.programme(try await h.staff("dept1", .department))
+            _ = try await h.staff("dept2", .department)
+            let dept1 = try await staff(h, "dept1"), dept2 = try await staff(h, "dept2")
+            _ = try await dept1.get("/department/programmes/\(programme)")
+            let csv = "idNumber,name,amountFen\n\(a.idNumber),王秀梅,10000\n\(b.idNumber),王秀梅,20000\n\(c.idNumber),王秀梅,30001\n"
+            let batchPath = try #require(try await dept1.post("/department/programmes/\(programme)/batches", [("csv", csv)]).location?
+                .split(separator: "?").first.map(String.init))
+            _ = try await dept2.get(batchPath)
+            _ = try await dept2.post("\(batchPath)/approve", [])
+            #expect(try await h.call(.post, "/api/v1/cards/\(b.card)/bank", token: b.token, json: ["bankCode": "CCB", "accountNumber": "6227000011112222333"]).status == 200)
+            _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(try await h.account(c.card))/close")
 
-                    // the action: execute on the page; the executor pays through the bank-sims
-                    _ = try await dept2.get(batchPath)
-                    #expect(try await dept2.post("\(batchPath)/execute", []).status == 303)
-                    let batchId = String(batchPath.dropFirst("/department/batches/".count))
-                    #expect(try await h.executor.drain(batchId) == .completed)
+            // the action: execute on the page; the executor pays through the bank-sims
+            _ = try await dept2.get(batchPath)
+            #expect(try await dept2.post("\(batchPath)/execute", []).status == 303)
+            let batchId = String(batchPath.dropFirst("/department/batches/".count))
+            #expect(try await h.executor.drain(batchId) == .completed)
 
-                    // validate: the batch page's counts and totals, and the retry it now offers
-                    let page = try await dept1.get(batchPath)
-                    #expect(page.html.contains(#"data-batch-status="completed""#), "\(page)")
-                    #expect(page.html.contains(#"<tr data-total="ps_paid"><th scope="row">已到账</th><td>2</td><td>300.00 元</td></tr>"#), "\(page)")
-                    #expect(page.html.contains(#"<tr data-total="ps_returned"><th scope="row">已退回</th><td>1</td><td>300.01 元</td></tr>"#))
-                    #expect(page.html.contains(#"id="retry-form""#) && page.html.contains("银行账户已销户，款项被退回"))
-                    let aAccount = try await h.account(a.1)
-                    #expect(!page.html.contains(aAccount) && page.html.contains("ICBC <code>\(Mask.account(aAccount))</code>"), "\(page)")
-                    // The holder whose account changed sees the payment and the notice in words; the one whose account closed, why.
-                    for (holder, kind, words) in [(b, "account_changed", "已发放至您变更后的银行账户"), (c, "payment_returned", "款项被退回")] {
-                        let me = PageBrowser(h)
-                        _ = try await me.get("/signin")
-                        _ = try await me.post("/signin", [("idNumber", holder.0), ("password", "holder-password-1")])
-                        #expect(try await me.get("/me").html.contains(#"href="/me/payments""#))
-                        let mine = try await me.get("/me/payments")
-                        #expect(mine.status == 200 && mine.html.contains(#"<li data-kind="\#(kind)"><strong>\#(words)"#), "\(mine)")
-                        #expect(mine.html.contains("耕地地力保护补贴"))
-                        for url in me.seenURLs { #expect(!url.contains(holder.0), "\(url)") }
-                    }
-                    let bBrowser = PageBrowser(h)
-                    _ = try await bBrowser.get("/signin")
-                    _ = try await bBrowser.post("/signin", [("idNumber", b.0), ("password", "holder-password-1")])
-                    let bPage = try await bBrowser.get("/me/payments?lang=en")
-                    #expect(bPage.html.contains("200.00 yuan") && bPage.html.contains(#"data-state="paid""#) && bPage.html.contains("CCB <code>***************2333</code>"), "\(bPage)")
-                    #expect(!bPage.html.contains("6227000011112222333"))
-                    #expect(bPage.html.contains("200.00 yuan of “耕地地力保护补贴” was paid to your new bank account (CCB ***************2333)."), "\(bPage)")
-                    // c gets a new account; the department retries on the page and c is paid once, to it.
-                    #expect(try await h.call(.post, "/api/v1/cards/\(c.1)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
-                    #expect(try await dept1.post("\(batchPath)/retry", []).location == "\(batchPath)?notice=batch_retried")
-                    #expect(try await h.executor.drain(batchId) == .completed)
-                    #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
-                    #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [10_000, 30_001])
-                    #expect(!(try await dept1.get(batchPath)).html.contains(#"id="retry-form""#))
-                }
+            // validate: the batch page's counts and totals, and the retry it now offers
+            let page = try await dept1.get(batchPath)
+            #expect(page.html.contains(#"data-batch-status="completed""#), "\(page)")
+            #expect(page.html.contains(#"<tr data-total="ps_paid"><th scope="row">已到账</th><td>2</td><td>300.00 元</td></tr>"#), "\(page)")
+            #expect(page.html.contains(#"<tr data-total="ps_returned"><th scope="row">已退回</th><td>1</td><td>300.01 元</td></tr>"#))
+            #expect(page.html.contains(#"id="retry-form""#) && page.html.contains("银行账户已销户，款项被退回"))
+            let aAccount = try await h.account(a.card)
+            #expect(!page.html.contains(aAccount) && page.html.contains("ICBC <code>\(Mask.account(aAccount))</code>"), "\(page)")
+            // The holder whose account changed sees the payment and the notice in words; the one whose account closed, why.
+            for (holder, kind, words) in [(b, "account_changed", "已发放至您变更后的银行账户"), (c, "payment_returned", "款项被退回")] {
+                let me = PageBrowser(h)
+                _ = try await me.get("/signin")
+                _ = try await me.post("/signin", [("idNumber", holder.idNumber), ("password", "holder-password-1")])
+                #expect(try await me.get("/me").html.contains(#"href="/me/payments""#))
+                let mine = try await me.get("/me/payments")
+                #expect(mine.status == 200 && mine.html.contains(#"<li data-kind="\#(kind)"><strong>\#(words)"#), "\(mine)")
+                #expect(mine.html.contains("耕地地力保护补贴"))
+                for url in me.seenURLs { #expect(!url.contains(holder.idNumber), "\(url)") }
             }
+            let bBrowser = PageBrowser(h)
+            _ = try await bBrowser.get("/signin")
+            _ = try await bBrowser.post("/signin", [("idNumber", b.idNumber), ("password", "holder-password-1")])
+            let bPage = try await bBrowser.get("/me/payments?lang=en")
+            #expect(bPage.html.contains("200.00 yuan") && bPage.html.contains(#"data-state="paid""#) && bPage.html.contains("CCB <code>***************2333</code>"), "\(bPage)")
+            #expect(!bPage.html.contains("6227000011112222333"))
+            #expect(bPage.html.contains("200.00 yuan of “耕地地力保护补贴” was paid to your new bank account (CCB ***************2333)."), "\(bPage)")
+            // c gets a new account; the department retries on the page and c is paid once, to it.
+            #expect(try await h.call(.post, "/api/v1/cards/\(c.card)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
+            #expect(try await dept1.post("\(batchPath)/retry", []).location == "\(batchPath)?notice=batch_retried")
+            #expect(try await h.executor.drain(batchId) == .completed)
+            #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
+            #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [10_000, 30_001])
+            #expect(!(try await dept1.get(batchPath)).html.contains(#"id="retry-form""#))
         }
     }
 

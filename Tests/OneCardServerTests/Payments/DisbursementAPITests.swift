@@ -159,82 +159,74 @@ struct DisbursementAPITests {
 
     @Test(arguments: Engine.available)
     func paysTheCurrentAccountTellsTheHolderAndRetriesReturnedPayments(_ engine: Engine) async throws {
-        try await withBank("ICBC") { icbc in
-            try await withBank("CCB") { ccb in
-                try await Harness.run(engine) { h in
-                    // setup: three holders at ICBC
-                    try await h.createBank("ICBC", endpoint: icbc.url)
-                    try await h.createBank("CCB", endpoint: ccb.url)
-                    let outlet = try await h.createOutlet()
-                    let a = try await h.payee(1, bank: "ICBC", outlet: outlet)
-                    let b = try await h.payee(2, bank: "ICBC", outlet: outlet)
-                    let c = try await h.payee(3, bank: "ICBC", outlet: outlet)
-                    let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
-                    let programme = try await h.programme(dept1)
-                    let up = try await h.upload(programme, token: dept1, lines: [(a.0, "王秀梅", 10_000), (b.0, "王秀梅", 20_000), (c.0, "王秀梅", 30_001)])
-                    let batchId = try #require(up.string("batchId"))
-                    #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2).status == 200)
+        try await BanksAndPayees.run(engine) { f in
+            // setup: three holders at ICBC
+            let h = f.h, icbc = f.sim("ICBC"), ccb = f.sim("CCB")
+            let a = f.payees[0], b = f.payees[1], c = f.payees[2]
+            let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+            let programme = try await h.programme(dept1)
+            let up = try await h.upload(programme, token: dept1, lines: [(a.idNumber, "王秀梅", 10_000), (b.idNumber, "王秀梅", 20_000), (c.idNumber, "王秀梅", 30_001)])
+            let batchId = try #require(up.string("batchId"))
+            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2).status == 200)
 
-                    // after the batch was made: b switches to CCB (a holder for their own card), c's account is closed at ICBC
-                    let sw = try await h.call(.post, "/api/v1/cards/\(b.1)/bank", token: b.2, json: ["bankCode": "CCB", "accountNumber": "6227000011112222333"])
-                    #expect(sw.status == 200 && sw.string("accountMasked") == "***************2333", "\(sw)")
-                    // a replaces a damaged card: the account moves with it (换卡不换号), so nothing changed for the payment
-                    let replaced = try await h.call(.post, "/api/v1/cards/\(a.1)/replace", token: h.agent, json: ["reason": "damaged"])
-                    #expect(replaced.status == 201, "\(replaced)")
-                    let cAccount = try await h.account(c.1)
-                    _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(cAccount)/close")
+            // after the batch was made: b switches to CCB (a holder for their own card), c's account is closed at ICBC
+            let sw = try await h.call(.post, "/api/v1/cards/\(b.card)/bank", token: b.token, json: ["bankCode": "CCB", "accountNumber": "6227000011112222333"])
+            #expect(sw.status == 200 && sw.string("accountMasked") == "***************2333", "\(sw)")
+            // a replaces a damaged card: the account moves with it (换卡不换号), so nothing changed for the payment
+            let replaced = try await h.call(.post, "/api/v1/cards/\(a.card)/replace", token: h.agent, json: ["reason": "damaged"])
+            #expect(replaced.status == 201, "\(replaced)")
+            let cAccount = try await h.account(c.card)
+            _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(cAccount)/close")
 
-                    // the action
-                    let ex = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
-                    #expect(ex.status == 202, "\(ex)")
-                    #expect(try await h.executor.drain(batchId) == .completed)
+            // the action
+            let ex = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+            #expect(ex.status == 202, "\(ex)")
+            #expect(try await h.executor.drain(batchId) == .completed)
 
-                    // validate: counts and totals add up; the bank statements are the witness
-                    let done = try await h.batch(batchId)
-                    #expect(done["status"] as? String == "completed")
-                    #expect(done["counts"] as? [String: Int] == ["pending": 0, "sent": 0, "paid": 2, "failed": 0, "returned": 1])
-                    let totals = done["totals"] as? [String: Int] ?? [:]
-                    #expect(totals["requestedFen"] == 60_001 && totals["paidFen"] == 30_000 && totals["returnedFen"] == 30_001)
-                    let icbcCredits = try await BankSimulator.credits(icbc.store), ccbCredits = try await BankSimulator.credits(ccb.store)
-                    #expect(icbcCredits.map(\.amountFen) == [10_000])
-                    #expect(ccbCredits.map(\.account) == ["6227000011112222333"])
-                    #expect(ccbCredits.map(\.amountFen) == [20_000])
-                    let payments = try await h.call(.get, "/api/v1/batches/\(batchId)/payments", token: dept1)["payments"] as? [[String: Any]] ?? []
-                    #expect(payments.map { $0["state"] as? String } == ["paid", "paid", "returned"])
-                    #expect(payments.map { $0["bankCode"] as? String } == ["ICBC", "CCB", "ICBC"])
-                    #expect(payments.allSatisfy { ($0["accountMasked"] as? String)?.hasPrefix("***") == true })
+            // validate: counts and totals add up; the bank statements are the witness
+            let done = try await h.batch(batchId)
+            #expect(done["status"] as? String == "completed")
+            #expect(done["counts"] as? [String: Int] == ["pending": 0, "sent": 0, "paid": 2, "failed": 0, "returned": 1])
+            let totals = done["totals"] as? [String: Int] ?? [:]
+            #expect(totals["requestedFen"] == 60_001 && totals["paidFen"] == 30_000 && totals["returnedFen"] == 30_001)
+            let icbcCredits = try await BankSimulator.credits(icbc.store), ccbCredits = try await BankSimulator.credits(ccb.store)
+            #expect(icbcCredits.map(\.amountFen) == [10_000])
+            #expect(ccbCredits.map(\.account) == ["6227000011112222333"])
+            #expect(ccbCredits.map(\.amountFen) == [20_000])
+            let payments = try await h.call(.get, "/api/v1/batches/\(batchId)/payments", token: dept1)["payments"] as? [[String: Any]] ?? []
+            #expect(payments.map { $0["state"] as? String } == ["paid", "paid", "returned"])
+            #expect(payments.map { $0["bankCode"] as? String } == ["ICBC", "CCB", "ICBC"])
+            #expect(payments.allSatisfy { ($0["accountMasked"] as? String)?.hasPrefix("***") == true })
 
-                    // GD art. 8: b is told the payment went to the changed account; c that it came back
-                    let bNotes = try await h.call(.get, "/api/v1/me/notifications", token: b.2)["notifications"] as? [[String: Any]] ?? []
-                    #expect(bNotes.map { $0["kind"] as? String } == ["account_changed"])
-                    // in words, Chinese unless the reader prefers English, with the programme, the amount and the new account
-                    #expect(bNotes.first?["message"] as? String == "「耕地地力保护补贴」200.00元已发放至您变更后的银行账户（CCB ***************2333）。", "\(bNotes)")
-                    let bEnglish = try await h.call(.get, "/api/v1/me/notifications", token: b.2, headers: ["Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"])
-                    #expect((bEnglish["notifications"] as? [[String: Any]])?.first?["message"] as? String
-                        == "200.00 yuan of “耕地地力保护补贴” was paid to your new bank account (CCB ***************2333).", "\(bEnglish)")
-                    let cNotes = try await h.call(.get, "/api/v1/me/notifications", token: c.2)["notifications"] as? [[String: Any]] ?? []
-                    #expect(cNotes.map { $0["kind"] as? String } == ["payment_returned"])
-                    let aNotes = try await h.call(.get, "/api/v1/me/notifications", token: a.2)["notifications"] as? [[String: Any]] ?? []
-                    #expect(aNotes.isEmpty)
-                    let cMine = try await h.call(.get, "/api/v1/me/payments", token: c.2)["payments"] as? [[String: Any]] ?? []
-                    #expect(cMine.first?["state"] as? String == "returned" && cMine.first?["programme"] as? String == "耕地地力保护补贴")
-                    #expect(try await h.eventTypes(b.1).contains("bank_account_changed"))
+            // GD art. 8: b is told the payment went to the changed account; c that it came back
+            let bNotes = try await h.call(.get, "/api/v1/me/notifications", token: b.token)["notifications"] as? [[String: Any]] ?? []
+            #expect(bNotes.map { $0["kind"] as? String } == ["account_changed"])
+            // in words, Chinese unless the reader prefers English, with the programme, the amount and the new account
+            #expect(bNotes.first?["message"] as? String == "「耕地地力保护补贴」200.00元已发放至您变更后的银行账户（CCB ***************2333）。", "\(bNotes)")
+            let bEnglish = try await h.call(.get, "/api/v1/me/notifications", token: b.token, headers: ["Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"])
+            #expect((bEnglish["notifications"] as? [[String: Any]])?.first?["message"] as? String
+                == "200.00 yuan of “耕地地力保护补贴” was paid to your new bank account (CCB ***************2333).", "\(bEnglish)")
+            let cNotes = try await h.call(.get, "/api/v1/me/notifications", token: c.token)["notifications"] as? [[String: Any]] ?? []
+            #expect(cNotes.map { $0["kind"] as? String } == ["payment_returned"])
+            let aNotes = try await h.call(.get, "/api/v1/me/notifications", token: a.token)["notifications"] as? [[String: Any]] ?? []
+            #expect(aNotes.isEmpty)
+            let cMine = try await h.call(.get, "/api/v1/me/payments", token: c.token)["payments"] as? [[String: Any]] ?? []
+            #expect(cMine.first?["state"] as? String == "returned" && cMine.first?["programme"] as? String == "耕地地力保护补贴")
+            #expect(try await h.eventTypes(b.card).contains("bank_account_changed"))
 
-                    // c fixes the cause (a new account) and the department retries: paid once, as a new attempt
-                    #expect(try await h.call(.post, "/api/v1/cards/\(c.1)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
-                    let retry = try await h.call(.post, "/api/v1/batches/\(batchId)/retry", token: dept1)
-                    #expect(retry.status == 202 && retry["retried"] as? Int == 1, "\(retry)")
-                    #expect(try await h.executor.drain(batchId) == .completed)
-                    #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
-                    let after = try await BankSimulator.credits(icbc.store)
-                    #expect(after.map(\.amountFen) == [10_000, 30_001])
-                    #expect(after.last?.account == "6222000099998888777")
-                    // Executing again pays nothing more.
-                    #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1).status == 202)
-                    _ = try await h.executor.drain(batchId)
-                    #expect(try await BankSimulator.credits(icbc.store).count == 2)
-                }
-            }
+            // c fixes the cause (a new account) and the department retries: paid once, as a new attempt
+            #expect(try await h.call(.post, "/api/v1/cards/\(c.card)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
+            let retry = try await h.call(.post, "/api/v1/batches/\(batchId)/retry", token: dept1)
+            #expect(retry.status == 202 && retry["retried"] as? Int == 1, "\(retry)")
+            #expect(try await h.executor.drain(batchId) == .completed)
+            #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
+            let after = try await BankSimulator.credits(icbc.store)
+            #expect(after.map(\.amountFen) == [10_000, 30_001])
+            #expect(after.last?.account == "6222000099998888777")
+            // Executing again pays nothing more.
+            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1).status == 202)
+            _ = try await h.executor.drain(batchId)
+            #expect(try await BankSimulator.credits(icbc.store).count == 2)
         }
     }
 
@@ -245,7 +237,7 @@ struct DisbursementAPITests {
                 try await h.createBank("ICBC", endpoint: icbc.url)
                 let outlet = try await h.createOutlet()
                 var lines: [(String, String, Int)] = []
-                for n in 1...8 { lines.append((try await h.payee(n, bank: "ICBC", outlet: outlet).0, "王秀梅", 100 * n)) }
+                for n in 1...8 { lines.append((try await h.payee(n, bank: "ICBC", outlet: outlet).idNumber, "王秀梅", 100 * n)) }
                 let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
                 let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1, lines: lines).string("batchId"))
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
@@ -281,7 +273,7 @@ struct BankOutageTests {
                 let b = try await h.payee(2, bank: "CCB", outlet: outlet)
                 let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
                 let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1,
-                                                               lines: [(a.0, "王秀梅", 4200), (b.0, "王秀梅", 100)]).string("batchId"))
+                                                               lines: [(a.idNumber, "王秀梅", 4200), (b.idNumber, "王秀梅", 100)]).string("batchId"))
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
                 let gateway = BankGateway(timeout: .seconds(2), backoff: Backoff(base: 0.001, cap: 0.005), attempts: 3)

@@ -15,7 +15,7 @@ extension Harness {
     }
 
     /// A holder with an issued card at `bank` and an online account: (idNumber, cardNumber, holderToken).
-    func payee(_ n: Int, bank: String, outlet: String, name: String = "王秀梅") async throws -> (idNumber: String, card: String, token: String) {
+    func payee(_ n: Int, bank: String, outlet: String, name: String = "王秀梅") async throws -> Payee {
         let id = TestIDs.resident(sequence: String(format: "%03d", n))
         let (_, number) = try await issuedCard(idNumber: id, name: name, outlet: outlet, bank: bank)
         return (id, number, try await signUpHolder(idNumber: id, name: name, password: "holder-password-1"))
@@ -47,6 +47,42 @@ extension Harness {
     }
 
     var executor: PaymentExecutor { services.paymentExecutor(chunk: 3) }
+}
+
+/// A holder who can be paid: ID number, card number and the holder's access token (password "holder-password-1").
+typealias Payee = (idNumber: String, card: String, token: String)
+
+/// The set-up of every test that pays through banks: a bank-sim in this process for each of `banks`, the
+/// platform on `engine` with each bank connected to its sim, one outlet, and `payees` holders with cards
+/// and online accounts at the first bank (ID numbers with sequence 001, 002, …).
+struct BanksAndPayees: Sendable {
+    let h: Harness
+    let outlet: String
+    let sims: [String: BankSimulator.Running]
+    let payees: [Payee]
+
+    /// The bank-sim of `code`.
+    func sim(_ code: String) -> BankSimulator.Running { sims[code]! }
+
+    static func run(_ engine: Engine, banks: [String] = ["ICBC", "CCB"], payees: Int = 3,
+                    _ body: @Sendable (BanksAndPayees) async throws -> Void) async throws {
+        var started: [String: BankSimulator.Running] = [:]
+        do {
+            for code in banks { started[code] = try await BankSimulator.start(.init(bank: code, port: 0, storePath: nil), logger: TestDatabase.logger) }
+            let sims = started
+            try await Harness.run(engine) { h in
+                for code in banks { try await h.createBank(code, endpoint: sims[code]!.url) }
+                let outlet = try await h.createOutlet()
+                var list: [Payee] = []
+                for n in 1...payees { list.append(try await h.payee(n, bank: banks[0], outlet: outlet)) }
+                try await body(BanksAndPayees(h: h, outlet: outlet, sims: sims, payees: list))
+            }
+        } catch {
+            for sim in started.values { await sim.stop() }
+            throw error
+        }
+        for sim in started.values { await sim.stop() }
+    }
 }
 
 /// A bank-sim running in this process for the length of `body`.
