@@ -306,7 +306,7 @@ struct CatalogueAndAcceptanceAPITests {
             func decision(_ id: String, _ token: String, _ decision: String = "accepted", at: String? = nil) -> [String: Any] {
                 ["decisionId": id, "itemCode": "JJJ-LIB-001", "token": token, "decidedAt": at ?? decidedAt, "decision": decision, "reason": NSNull()]
             }
-            func upload(_ decisions: [[String: Any]]) async throws -> Reply {
+            func uploadOffline(_ decisions: [[String: Any]]) async throws -> Reply {
                 let body = try JSONSerialization.data(withJSONObject: ["decisions": decisions])
                 return try await h.call(.post, "/api/v1/acceptances/batch", token: gate, body: String(decoding: body, as: UTF8.self))
             }
@@ -314,15 +314,15 @@ struct CatalogueAndAcceptanceAPITests {
             _ = try await h.call(.post, "/api/v1/me/report-loss", token: holder, json: ["kind": "temporary"])
 
             // the action and validation: a bad decision last in the upload, then the good ones, then again
-            let bad = try await upload([decision("d1", t1), decision("d2", t2), decision("d3", t1, at: "yesterday")])
+            let bad = try await uploadOffline([decision("d1", t1), decision("d2", t2), decision("d3", t1, at: "yesterday")])
             #expect(bad.status == 422 && bad.code == "invalid_field", "\(bad)")
             #expect(try await h.count("uses") == 0)
-            let ok = try await upload([decision("d1", t1), decision("d2", t2, "denied"), decision("d1", t1)])
+            let ok = try await uploadOffline([decision("d1", t1), decision("d2", t2, "denied"), decision("d1", t1)])
             #expect(ok.status == 200, "\(ok)")
             #expect(ok["recorded"] as? Int == 2 && ok["duplicates"] as? Int == 1, "\(ok)")
             // The gate accepted a card the node knows was lost: recorded as the gate decided, and flagged.
             #expect(ok["disputed"] as? [String] == ["d1"], "\(ok)")
-            let again = try await upload([decision("d1", t1), decision("d2", t2, "denied")])
+            let again = try await uploadOffline([decision("d1", t1), decision("d2", t2, "denied")])
             #expect(again["recorded"] as? Int == 0 && again["duplicates"] as? Int == 2, "\(again)")
             #expect(try await h.count("uses") == 2)
             let uses = try await h.call(.get, "/api/v1/me/uses", token: holder)["uses"] as? [[String: Any]] ?? []

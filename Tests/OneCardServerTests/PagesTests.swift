@@ -603,9 +603,9 @@ struct PagesTests {
             // setup
             try await h.createBank()
             _ = try await h.holderWithECard()
-            _ = try await h.staff("dept1", .department)
-            _ = try await h.staff("audit1", .auditor)
-            let programme = try await h.programme(try await h.staff("dept2", .department))
+            _ = try await h.signedInStaff("dept1", .department)
+            _ = try await h.signedInStaff("audit1", .auditor)
+            let programme = try await h.programme(try await h.signedInStaff("dept2", .department))
             // Not signed in: to the staff sign-in page.
             #expect(try await PageBrowser(h).get("/department").location == "/staff/signin")
             // A holder and an agent are refused every department page and form, as the API refuses them.
@@ -652,8 +652,8 @@ struct PagesTests {
             let outlet = try await h.createOutlet()
             let (a, cardA, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
             let (b, _, _) = try await h.payee(2, bank: "ICBC", outlet: outlet)
-            _ = try await h.staff("dept1", .department)
-            _ = try await h.staff("dept2", .department)
+            _ = try await h.signedInStaff("dept1", .department)
+            _ = try await h.signedInStaff("dept2", .department)
             let dept1 = try await staff(h, "dept1"), dept2 = try await staff(h, "dept2")
 
             // A programme: a missing field is refused on the form with the API's code; then made.
@@ -734,8 +734,8 @@ struct PagesTests {
             // setup: a stays with ICBC, b moves to CCB after the upload, c's account is closed at the bank
             let h = f.h, icbc = f.sim("ICBC")
             let a = f.payees[0], b = f.payees[1], c = f.payees[2]
-            let programme = try await h.programme(try await h.staff("dept1", .department))
-            _ = try await h.staff("dept2", .department)
+            let programme = try await h.programme(try await h.signedInStaff("dept1", .department))
+            _ = try await h.signedInStaff("dept2", .department)
             let dept1 = try await staff(h, "dept1"), dept2 = try await staff(h, "dept2")
             _ = try await dept1.get("/department/programmes/\(programme)")
             let csv = "idNumber,name,amountFen\n\(a.idNumber),王秀梅,10000\n\(b.idNumber),王秀梅,20000\n\(c.idNumber),王秀梅,30001\n"

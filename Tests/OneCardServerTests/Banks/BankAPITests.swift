@@ -58,8 +58,8 @@ struct BankAPITests {
             // setup: two holders at ICBC, a batch approved for both
             let h = f.h, icbc = f.sim("ICBC"), ccb = f.sim("CCB"), boc = f.sim("BOC")
             let a = f.payees[0], b = f.payees[1]
-            let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
-            let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1,
+            let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
+            let batchId = try #require(try await h.uploadBatch(try await h.programme(dept1), token: dept1,
                                                            lines: [(a.idNumber, "王秀梅", 700), (b.idNumber, "王秀梅", 800)]).string("batchId"))
             _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
 

@@ -18,12 +18,12 @@ struct DisbursementAPITests {
             let cancel = try await h.call(.post, "/api/v1/cards/\(deadCard)/cancel", token: h.agent, json: ["reason": "death"])
             #expect(cancel.status == 200, "\(cancel)")
             let unknown = TestIDs.resident(sequence: "099")
-            let dept1 = try await h.staff("dept1", .department)
-            let dept2 = try await h.staff("dept2", .department)
+            let dept1 = try await h.signedInStaff("dept1", .department)
+            let dept2 = try await h.signedInStaff("dept2", .department)
             let programme = try await h.programme(dept1)
 
             // the action: one good line and one of each way a line can be wrong
-            let r = try await h.upload(programme, token: dept1, lines: [
+            let r = try await h.uploadBatch(programme, token: dept1, lines: [
                 (alive, "王秀梅", 12_345), (alive, "王秀梅", 100), (dead, "李四", 100), (unknown, "张三", 100),
                 (alive, "王秀", 100), ("123", "王秀梅", 100), (alive, "王秀梅", 0), (alive, "王秀梅", -1),
             ])
@@ -57,13 +57,13 @@ struct DisbursementAPITests {
             try await h.createBank("ICBC", endpoint: nil)
             let outlet = try await h.createOutlet()
             let (alive, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
-            let dept1 = try await h.staff("dept1", .department)
+            let dept1 = try await h.signedInStaff("dept1", .department)
             let programme = try await h.programme(dept1)
             // Lines are stored a chunk at a time: the repeat comes in the second chunk, after the first one is stored.
             let filler = Array(repeating: ("123", "王秀梅", 100), count: PaymentService.uploadChunk - 1)
 
             // the action
-            let r = try await h.upload(programme, token: dept1, lines: [(alive, "王秀梅", 100)] + filler + [(alive, "王秀梅", 200)])
+            let r = try await h.uploadBatch(programme, token: dept1, lines: [(alive, "王秀梅", 100)] + filler + [(alive, "王秀梅", 200)])
 
             // validate
             #expect(r.status == 201, "\(r)")
@@ -83,7 +83,7 @@ struct DisbursementAPITests {
             try await h.createBank("ICBC", endpoint: nil)
             let outlet = try await h.createOutlet()
             let (id, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
-            let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+            let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
             let programme = try await h.programme(dept1)
             // setup: an upload with an Idempotency-Key, cut off after its first line was stored
             guard case .new(let upload) = try await h.services.payments.beginUpload(programmeId: programme, actor: "department:dept1", idempotencyKey: "k1")
@@ -125,7 +125,7 @@ struct DisbursementAPITests {
             try await h.createBank("ICBC", endpoint: nil)
             let outlet = try await h.createOutlet()
             let (id, _, holder) = try await h.payee(1, bank: "ICBC", outlet: outlet)
-            let dept = try await h.staff("dept1", .department)
+            let dept = try await h.signedInStaff("dept1", .department)
             let programme = try await h.programme(dept)
 
             let csv = "idNumber,name,amountFen\r\n\(id),王秀梅,500\r\n\(id),王秀梅\n"
@@ -163,9 +163,9 @@ struct DisbursementAPITests {
             // setup: three holders at ICBC
             let h = f.h, icbc = f.sim("ICBC"), ccb = f.sim("CCB")
             let a = f.payees[0], b = f.payees[1], c = f.payees[2]
-            let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
+            let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
             let programme = try await h.programme(dept1)
-            let up = try await h.upload(programme, token: dept1, lines: [(a.idNumber, "王秀梅", 10_000), (b.idNumber, "王秀梅", 20_000), (c.idNumber, "王秀梅", 30_001)])
+            let up = try await h.uploadBatch(programme, token: dept1, lines: [(a.idNumber, "王秀梅", 10_000), (b.idNumber, "王秀梅", 20_000), (c.idNumber, "王秀梅", 30_001)])
             let batchId = try #require(up.string("batchId"))
             #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2).status == 200)
 
@@ -238,8 +238,8 @@ struct DisbursementAPITests {
                 let outlet = try await h.createOutlet()
                 var lines: [(String, String, Int)] = []
                 for n in 1...8 { lines.append((try await h.payee(n, bank: "ICBC", outlet: outlet).idNumber, "王秀梅", 100 * n)) }
-                let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
-                let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1, lines: lines).string("batchId"))
+                let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
+                let batchId = try #require(try await h.uploadBatch(try await h.programme(dept1), token: dept1, lines: lines).string("batchId"))
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
 
@@ -271,8 +271,8 @@ struct BankOutageTests {
                 let outlet = try await h.createOutlet()
                 let a = try await h.payee(1, bank: "ICBC", outlet: outlet)
                 let b = try await h.payee(2, bank: "CCB", outlet: outlet)
-                let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
-                let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1,
+                let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
+                let batchId = try #require(try await h.uploadBatch(try await h.programme(dept1), token: dept1,
                                                                lines: [(a.idNumber, "王秀梅", 4200), (b.idNumber, "王秀梅", 100)]).string("batchId"))
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
                 _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)

@@ -9,7 +9,8 @@ import Testing
 
 /// Helpers for disbursement tests: departments, holders with cards, bank-sims in-process.
 extension Harness {
-    func staff(_ username: String, _ role: Role) async throws -> String {
+    /// A new staff user with `role`, signed in to the API: their access token (password "<username>-password").
+    func signedInStaff(_ username: String, _ role: Role) async throws -> String {
         _ = try await services.createStaffUser(username: username, password: "\(username)-password", role: role)
         return try await services.accounts.staffToken(username: username, password: "\(username)-password").accessToken
     }
@@ -29,7 +30,8 @@ extension Harness {
         return try #require(r.string("programmeId"))
     }
 
-    func upload(_ programme: String, token: String, lines: [(String, String, Int)]) async throws -> Reply {
+    /// Uploads a batch of (idNumber, name, amountFen) lines to a programme as JSON.
+    func uploadBatch(_ programme: String, token: String, lines: [(String, String, Int)]) async throws -> Reply {
         try await call(.post, "/api/v1/programmes/\(programme)/batches", token: token,
                        json: ["lines": lines.map { ["idNumber": $0.0, "name": $0.1, "amountFen": $0.2] }])
     }
