@@ -13,12 +13,7 @@ struct VenuePagesTests {
             // setup: a metro gate taking physical cards, and an active card
             try await h.services.catalogue.seedIfEmpty(by: "test")
             try await h.createBank()
-            let venue = try await h.call(.post, "/api/v1/venues", token: h.admin, json: [
-                "name": "北京地铁", "operatorUscc": CatalogueAndAcceptanceAPITests.uscc(), "type": "transit", "regionCode": "110105", "address": "测试路 1 号",
-                "accessibility": [], "unifiedLogo": true, "itemCodes": ["JJJ-TRN-001"],
-            ])
-            let venueId = try #require(venue.string("venueId"))
-            let key = try #require(try await h.call(.post, "/api/v1/venues/\(venueId)/terminals", token: h.admin).string("apiKey"))
+            let (_, key) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "888"))
             let chip = h.services.chipKeys.key(for: try CardNumber(number))
             func response(_ challenge: String, _ key: SymmetricKey) -> String {
