@@ -61,13 +61,13 @@ struct BankAPITests {
             let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
             let batchId = try #require(try await h.uploadBatch(try await h.programme(dept1), token: dept1,
                                                            lines: [(a.idNumber, "王秀梅", 700), (b.idNumber, "王秀梅", 800)]).string("batchId"))
-            _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
+            _ = try await h.approveBatch(batchId, by: dept2)
 
             // the action: ICBC is terminated with CCB as successor, 30 days to choose
             let t = try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin,
                                      json: ["status": "terminated", "successorBankCode": "CCB", "choiceDays": 30])
             #expect(t.status == 200 && t.string("status") == "terminated", "\(t)")
-            _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+            _ = try await h.executeBatch(batchId, by: dept1)
             #expect(try await h.executor.drain(batchId) == .waiting(held: 2))
 
             // validate: payments held, the plan lists both cards, holders told

@@ -11,7 +11,7 @@ struct DisbursementAPITests {
     func uploadChecksEveryLineAndApprovalNeedsASecondPerson(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup
-            try await h.createBank("ICBC", endpoint: nil)
+            try await h.createBank("ICBC")
             let outlet = try await h.createOutlet()
             let (alive, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
             let (dead, deadCard, _) = try await h.payee(2, bank: "ICBC", outlet: outlet, name: "李四")
@@ -36,12 +36,12 @@ struct DisbursementAPITests {
                                 "7:invalid_amount", "8:invalid_amount"])
             let batchId = try #require(r.string("batchId"))
             #expect(try await h.batch(batchId)["status"] as? String == "awaiting_approval")
-            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1).code == "batch_not_approved")
-            let same = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept1)
+            #expect(try await h.executeBatch(batchId, by: dept1).code == "batch_not_approved")
+            let same = try await h.approveBatch(batchId, by: dept1)
             #expect(same.status == 409 && same.code == "four_eyes_required", "\(same)")
-            let other = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
+            let other = try await h.approveBatch(batchId, by: dept2)
             #expect(other.status == 200 && other.string("status") == "approved", "\(other)")
-            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2).code == "invalid_transition")
+            #expect(try await h.approveBatch(batchId, by: dept2).code == "invalid_transition")
             #expect(try await h.count("audit_log") > 0)
             let audit = try await h.services.store.read { s in
                 try await s.db.raw("SELECT action FROM audit_log WHERE subject = \(bind: "batch:\(batchId)") ORDER BY seq").all().map { try $0.decode(column: "action", as: String.self) }
@@ -54,7 +54,7 @@ struct DisbursementAPITests {
     func aPersonRepeatedInALaterChunkOfTheUploadIsRejected(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup
-            try await h.createBank("ICBC", endpoint: nil)
+            try await h.createBank("ICBC")
             let outlet = try await h.createOutlet()
             let (alive, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
             let dept1 = try await h.signedInStaff("dept1", .department)
@@ -80,7 +80,8 @@ struct DisbursementAPITests {
     @Test(arguments: Engine.available)
     func anUploadCutOffIsAbandonedNeverLeftUploading(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await h.createBank("ICBC", endpoint: nil)
+            // setup
+            try await h.createBank("ICBC")
             let outlet = try await h.createOutlet()
             let (id, _, _) = try await h.payee(1, bank: "ICBC", outlet: outlet)
             let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
@@ -97,8 +98,8 @@ struct DisbursementAPITests {
 
             // validate: abandoned and audited, never approved or executed; the key can be used for a new upload
             #expect(try await h.batch(upload.batchId)["status"] as? String == "abandoned")
-            #expect(try await h.call(.post, "/api/v1/batches/\(upload.batchId)/approve", token: dept2).status == 409)
-            #expect(try await h.call(.post, "/api/v1/batches/\(upload.batchId)/execute", token: dept1).code == "batch_not_approved")
+            #expect(try await h.approveBatch(upload.batchId, by: dept2).status == 409)
+            #expect(try await h.executeBatch(upload.batchId, by: dept1).code == "batch_not_approved")
             let audited = try await h.services.store.read { s in
                 try await s.db.raw("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'batch_upload_abandoned' AND subject = \(bind: "batch:\(upload.batchId)")")
                     .first()!.decode(column: "n", as: Int64.self)
@@ -122,12 +123,14 @@ struct DisbursementAPITests {
     @Test(arguments: Engine.available)
     func csvUploadAndBadInput(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await h.createBank("ICBC", endpoint: nil)
+            // setup
+            try await h.createBank("ICBC")
             let outlet = try await h.createOutlet()
             let (id, _, holder) = try await h.payee(1, bank: "ICBC", outlet: outlet)
             let dept = try await h.signedInStaff("dept1", .department)
             let programme = try await h.programme(dept)
 
+            // the action: a CSV with one good line and one short line
             let csv = "idNumber,name,amountFen\r\n\(id),王秀梅,500\r\n\(id),王秀梅\n"
             let r = try await h.call(.post, "/api/v1/programmes/\(programme)/batches", token: dept, body: csv, headers: ["Content-Type": "text/csv"])
             #expect(r.status == 201, "\(r)")
@@ -167,7 +170,7 @@ struct DisbursementAPITests {
             let programme = try await h.programme(dept1)
             let up = try await h.uploadBatch(programme, token: dept1, lines: [(a.idNumber, "王秀梅", 10_000), (b.idNumber, "王秀梅", 20_000), (c.idNumber, "王秀梅", 30_001)])
             let batchId = try #require(up.string("batchId"))
-            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2).status == 200)
+            #expect(try await h.approveBatch(batchId, by: dept2).status == 200)
 
             // after the batch was made: b switches to CCB (a holder for their own card), c's account is closed at ICBC
             let sw = try await h.call(.post, "/api/v1/cards/\(b.card)/bank", token: b.token, json: ["bankCode": "CCB", "accountNumber": "6227000011112222333"])
@@ -179,7 +182,7 @@ struct DisbursementAPITests {
             _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(cAccount)/close")
 
             // the action
-            let ex = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+            let ex = try await h.executeBatch(batchId, by: dept1)
             #expect(ex.status == 202, "\(ex)")
             #expect(try await h.executor.drain(batchId) == .completed)
 
@@ -224,7 +227,7 @@ struct DisbursementAPITests {
             #expect(after.map(\.amountFen) == [10_000, 30_001])
             #expect(after.last?.account == "6222000099998888777")
             // Executing again pays nothing more.
-            #expect(try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1).status == 202)
+            #expect(try await h.executeBatch(batchId, by: dept1).status == 202)
             _ = try await h.executor.drain(batchId)
             #expect(try await BankSimulator.credits(icbc.store).count == 2)
         }
@@ -234,18 +237,21 @@ struct DisbursementAPITests {
     func transientFailuresAndLostRepliesStillPayEachOnce(_ engine: Engine) async throws {
         try await withBank("ICBC", failRate: 0.3, loseReplyRate: 0.3) { icbc in
             try await Harness.run(engine) { h in
+                // setup: eight payees at a bank that refuses or loses the reply of about a third of the requests
                 try await h.createBank("ICBC", endpoint: icbc.url)
                 let outlet = try await h.createOutlet()
                 var lines: [(String, String, Int)] = []
                 for n in 1...8 { lines.append((try await h.payee(n, bank: "ICBC", outlet: outlet).idNumber, "王秀梅", 100 * n)) }
                 let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
                 let batchId = try #require(try await h.uploadBatch(try await h.programme(dept1), token: dept1, lines: lines).string("batchId"))
-                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
-                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+                _ = try await h.approveBatch(batchId, by: dept2)
+                _ = try await h.executeBatch(batchId, by: dept1)
 
+                // the action: the executor drains the batch until it completes
                 var result = PaymentExecutor.Pass.bankUnavailable
                 for _ in 0..<40 where result != .completed { result = try await h.executor.drain(batchId) }
 
+                // validate: every payment paid exactly once
                 #expect(result == .completed)
                 let credits = try await BankSimulator.credits(icbc.store)
                 #expect(credits.count == 8)
@@ -274,8 +280,8 @@ struct BankOutageTests {
                 let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
                 let batchId = try #require(try await h.uploadBatch(try await h.programme(dept1), token: dept1,
                                                                lines: [(a.idNumber, "王秀梅", 4200), (b.idNumber, "王秀梅", 100)]).string("batchId"))
-                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
-                _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
+                _ = try await h.approveBatch(batchId, by: dept2)
+                _ = try await h.executeBatch(batchId, by: dept1)
                 let gateway = BankGateway(timeout: .seconds(2), backoff: Backoff(base: 0.001, cap: 0.005), attempts: 3)
                 let executor = h.services.paymentExecutor(chunk: 10, gateway: gateway)
 

@@ -36,6 +36,16 @@ extension Harness {
                        json: ["lines": lines.map { ["idNumber": $0.0, "name": $0.1, "amountFen": $0.2] }])
     }
 
+    /// POST /api/v1/batches/{id}/approve as the department user with `token`.
+    func approveBatch(_ id: String, by token: String) async throws -> Reply {
+        try await call(.post, "/api/v1/batches/\(id)/approve", token: token)
+    }
+
+    /// POST /api/v1/batches/{id}/execute as the department user with `token`.
+    func executeBatch(_ id: String, by token: String) async throws -> Reply {
+        try await call(.post, "/api/v1/batches/\(id)/execute", token: token)
+    }
+
     func batch(_ id: String) async throws -> [String: Any] {
         let r = try await call(.get, "/api/v1/batches/\(id)", token: admin)
         #expect(r.status == 200, "\(r)")
