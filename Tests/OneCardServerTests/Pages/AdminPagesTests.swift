@@ -9,6 +9,7 @@ struct AdminPagesTests {
     @Test(arguments: Engine.available)
     func anAdministratorPublishesACatalogueChangeAndAVenueChecksTokens(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
+            // setup: the seed catalogue, the administrator signed in
             try await h.services.catalogue.seedIfEmpty(by: "test")
             try await h.createBank()
             let admin = PageBrowser(h)

@@ -9,6 +9,7 @@ struct AgentPagesTests {
     @Test(arguments: Engine.available)
     func anAgentTakesAnApplicationFromSubmittedToCollected(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
+            // setup: a submitted application and the agent signed in
             try await h.createBank()
             let outlet = try await h.createOutlet()
             let idNumber = TestIDs.resident(sequence: "555")

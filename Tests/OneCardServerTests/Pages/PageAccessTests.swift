@@ -40,6 +40,7 @@ struct PageAccessTests {
     @Test(arguments: Engine.available)
     func pagesKeepTheApisRoles(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
+            // setup: a holder with an e-card
             try await h.createBank()
             _ = try await h.holderWithECard()
             let anonymous = PageBrowser(h)

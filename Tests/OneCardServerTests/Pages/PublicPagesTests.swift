@@ -9,6 +9,7 @@ struct PublicPagesTests {
     @Test(arguments: Engine.available)
     func publicPagesInChineseAndEnglish(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
+            // setup: the seed catalogue and one outlet
             try await h.services.catalogue.seedIfEmpty(by: "test")
             _ = try await h.createOutlet()
             let b = PageBrowser(h)

@@ -9,6 +9,7 @@ struct ResidentPagesTests {
     @Test(arguments: Engine.available)
     func aResidentSeesTheQRCodeAndReportsTheCardLost(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
+            // setup: a holder with an e-card, signed in on the resident pages
             try await h.createBank()
             let idNumber = TestIDs.resident(sequence: "777")
             let (holder, _, number) = try await h.holderWithECard(idNumber: idNumber)
