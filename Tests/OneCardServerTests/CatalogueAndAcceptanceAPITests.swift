@@ -17,10 +17,6 @@ struct CatalogueAndAcceptanceAPITests {
          "issuers": issuers, "venueTypes": types, "legalBasis": "测试依据", "effectiveFrom": "2024-01-01"]
     }
 
-    func seed(_ h: Harness) async throws {
-        try await h.services.catalogue.seedIfEmpty(by: "test")
-    }
-
     /// A physical card's answer to a challenge (a fresh random one unless given), under its chip key or `key`.
     static func chipCredential(_ h: Harness, card number: String, challenge: Data = Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
                                key: SymmetricKey? = nil) throws -> [String: Any] {
@@ -78,7 +74,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func alliancesAndSeedCatalogue(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             let all = try await h.call(.get, "/api/v1/catalogue")["items"] as? [[String: Any]] ?? []
             #expect(all.count == PolicyBook.shipped.policy(for: "110000").seedCatalogue.count)
             let jjj = (try await h.call(.get, "/api/v1/catalogue?alliance=jjj")["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
@@ -90,7 +86,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func departmentsCannotDuplicateTheCard(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             _ = try await h.services.createStaffUser(username: "culture", password: "department-password", role: .department)
             let dept = try await h.services.accounts.staffToken(username: "culture", password: "department-password").accessToken
             let dup = try await h.call(.post, "/api/v1/credentials", token: dept, json: ["name": "北京市读者证", "domain": "culture", "regions": ["110105"], "nationalMandate": false])
@@ -107,7 +103,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func venuesAndTerminalKeys(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             let base: [String: Any] = ["name": "图书馆", "operatorUscc": Self.uscc(), "type": "library", "regionCode": "120101", "address": "天津路 1 号", "itemCodes": ["JJJ-LIB-001"]]
             var wrong = base; wrong["operatorUscc"] = "12110105MB00000010"
             #expect(try await h.call(.post, "/api/v1/venues", token: h.admin, json: wrong).code == "invalid_uscc")
@@ -133,7 +129,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func aBeijingCardAcrossTheJingJinJiList(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
             // A Tianjin-only museum item, drafted and published.
             _ = try await h.call(.post, "/api/v1/catalogue/items", token: h.admin, json: ["item": Self.itemJSON("12-MUS-001", regions: ["120000"], issuers: ["120000"], types: ["museum"])])
@@ -186,7 +182,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func physicalCardsAnswerAChallenge(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
             let (_, gate) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (_, bank) = try await h.createVenue(type: "bank", region: "110105", items: ["11-BEN-001", "11-SI-001"], name: "银行网点")
@@ -221,7 +217,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func acceptancesArrivingTogetherAreDecidedAsOne(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
             let (_, library) = try await h.createVenue(type: "library", region: "110105", items: ["JJJ-LIB-001"], name: "首都图书馆")
             let (_, gate) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
@@ -278,7 +274,7 @@ struct CatalogueAndAcceptanceAPITests {
     func offlineDecisionsAreRecordedOnceAndABadUploadChangesNothing(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: a library gate and a holder with two tokens taken while the card was fine
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
             let (_, gate) = try await h.createVenue(type: "library", region: "110101", items: ["JJJ-LIB-001"], name: "首都图书馆")
             let (holder, _, _) = try await h.holderWithECard(idNumber: TestIDs.resident(sequence: "778"))
@@ -314,7 +310,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func aLapsedTemporaryLossIsLiftedAtTheGate(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
             let (_, gate) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "557"))
@@ -332,7 +328,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func identityChecksDiscloseOnlyWhatTheVenueMaySee(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
             let (_, hotel) = try await h.createVenue(type: "hotel", region: "110105", items: ["11-HOTEL-001"], name: "北京饭店")
             let (_, counter) = try await h.createVenue(type: "government", region: "110105", items: ["11-HR-001"], name: "政务大厅")

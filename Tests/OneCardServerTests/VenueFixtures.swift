@@ -3,8 +3,13 @@ import OneCardTestSupport
 import Testing
 @testable import OneCardServer
 
-/// Helpers per endpoint for venues and acceptance.
+/// Helpers for the catalogue, venues and acceptance.
 extension Harness {
+    /// The jurisdiction's seed catalogue, published as version 1.
+    func seedCatalogue() async throws {
+        try await services.catalogue.seedIfEmpty(by: "test")
+    }
+
     /// A venue with one terminal: (venueId, apiKey).
     func createVenue(type: String, region: String, items: [String], name: String = "测试场馆") async throws -> (String, String) {
         let v = try await call(.post, "/api/v1/venues", token: admin, json: [

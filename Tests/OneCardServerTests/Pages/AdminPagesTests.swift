@@ -10,7 +10,7 @@ struct AdminPagesTests {
     func anAdministratorPublishesACatalogueChangeAndAVenueChecksTokens(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: the seed catalogue, the administrator signed in
-            try await h.services.catalogue.seedIfEmpty(by: "test")
+            try await h.seedCatalogue()
             try await h.createBank()
             let admin = PageBrowser(h)
             try await admin.signIn(staff: "admin")

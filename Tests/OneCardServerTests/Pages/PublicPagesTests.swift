@@ -10,7 +10,7 @@ struct PublicPagesTests {
     func publicPagesInChineseAndEnglish(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: the seed catalogue and one outlet
-            try await h.services.catalogue.seedIfEmpty(by: "test")
+            try await h.seedCatalogue()
             _ = try await h.createOutlet()
             let b = PageBrowser(h)
             for path in ["/", "/guide", "/outlets", "/catalogue", "/catalogue/versions/1", "/signin", "/signup", "/staff/signin", "/venue"] {
@@ -57,7 +57,7 @@ struct PublicPagesTests {
         try await Harness.run(engine) { h in
             // setup: v1 the seed, v2 adds one item, v3 adds another and withdraws the first
             let catalogue = h.services.catalogue
-            try await catalogue.seedIfEmpty(by: "test")
+            try await h.seedCatalogue()
             func item(_ code: String, _ name: String) -> CatalogueItem {
                 CatalogueItem(code: code, name: name, domain: .tourism, scenario: "持卡入园", cardForms: [.physical, .electronic], level: .provincial,
                               regions: ["110000"], issuers: ["*"], venueTypes: [.park], legalBasis: "测试依据", effectiveFrom: CalendarDay("2024-01-01")!)

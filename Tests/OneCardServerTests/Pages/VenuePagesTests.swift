@@ -11,7 +11,7 @@ struct VenuePagesTests {
     func aVenueChecksAPhysicalCardByChallengeAndResponse(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: a metro gate taking physical cards, and an active card
-            try await h.services.catalogue.seedIfEmpty(by: "test")
+            try await h.seedCatalogue()
             try await h.createBank()
             let (_, key) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "888"))
