@@ -17,35 +17,12 @@ struct CatalogueAndAcceptanceAPITests {
          "issuers": issuers, "venueTypes": types, "legalBasis": "测试依据", "effectiveFrom": "2024-01-01"]
     }
 
-    func seed(_ h: Harness) async throws {
-        try await h.services.catalogue.seedIfEmpty(by: "test")
-    }
-
-    /// A venue with one terminal: (venueId, apiKey).
-    func venue(_ h: Harness, type: String, region: String, items: [String], name: String = "测试场馆") async throws -> (String, String) {
-        let v = try await h.call(.post, "/api/v1/venues", token: h.admin, json: [
-            "name": name, "operatorUscc": Self.uscc(), "type": type, "regionCode": region, "address": "测试路 1 号",
-            "accessibility": ["无障碍通道"], "unifiedLogo": true, "itemCodes": items,
-        ])
-        #expect(v.status == 201, "\(v)")
-        let id = try #require(v.string("venueId"))
-        let t = try await h.call(.post, "/api/v1/venues/\(id)/terminals", token: h.admin)
-        return (id, try #require(t.string("apiKey")))
-    }
-
     /// A physical card's answer to a challenge (a fresh random one unless given), under its chip key or `key`.
     static func chipCredential(_ h: Harness, card number: String, challenge: Data = Data((0..<16).map { _ in UInt8.random(in: 0...255) }),
                                key: SymmetricKey? = nil) throws -> [String: Any] {
         let chip = try key ?? h.services.chipKeys.key(for: CardNumber(number))
         let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: chip)
         return ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(), "response": Data(mac).base64EncodedString()]
-    }
-
-    func accept(_ h: Harness, key: String, item: String, credential: [String: Any], idempotency: String = UUID().uuidString, amountFen: Int? = nil) async throws -> Reply {
-        var body: [String: Any] = ["itemCode": item, "credential": credential]
-        if let amountFen { body["amountFen"] = amountFen }
-        let data = try JSONSerialization.data(withJSONObject: body)
-        return try await h.call(.post, "/api/v1/acceptances", token: key, body: String(decoding: data, as: UTF8.self), headers: ["Idempotency-Key": idempotency])
     }
 
     @Test(arguments: Engine.available)
@@ -97,7 +74,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func alliancesAndSeedCatalogue(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             let all = try await h.call(.get, "/api/v1/catalogue")["items"] as? [[String: Any]] ?? []
             #expect(all.count == PolicyBook.shipped.policy(for: "110000").seedCatalogue.count)
             let jjj = (try await h.call(.get, "/api/v1/catalogue?alliance=jjj")["items"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
@@ -109,7 +86,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func departmentsCannotDuplicateTheCard(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             _ = try await h.services.createStaffUser(username: "culture", password: "department-password", role: .department)
             let dept = try await h.services.accounts.staffToken(username: "culture", password: "department-password").accessToken
             let dup = try await h.call(.post, "/api/v1/credentials", token: dept, json: ["name": "北京市读者证", "domain": "culture", "regions": ["110105"], "nationalMandate": false])
@@ -126,7 +103,7 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func venuesAndTerminalKeys(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             let base: [String: Any] = ["name": "图书馆", "operatorUscc": Self.uscc(), "type": "library", "regionCode": "120101", "address": "天津路 1 号", "itemCodes": ["JJJ-LIB-001"]]
             var wrong = base; wrong["operatorUscc"] = "12110105MB00000010"
             #expect(try await h.call(.post, "/api/v1/venues", token: h.admin, json: wrong).code == "invalid_uscc")
@@ -135,7 +112,7 @@ struct CatalogueAndAcceptanceAPITests {
             var mismatch = base; mismatch["itemCodes"] = ["JJJ-MED-001"]
             #expect(try await h.call(.post, "/api/v1/venues", token: h.admin, json: mismatch).code == "item_not_for_venue_type")
             #expect(try await h.count("venues") == 0)
-            let (venueId, key) = try await venue(h, type: "library", region: "120101", items: ["JJJ-LIB-001"])
+            let (venueId, key) = try await h.createVenue(type: "library", region: "120101", items: ["JJJ-LIB-001"])
             #expect(key.hasPrefix("oct_"))
             let stored = try await h.services.store.read { try await $0.db.raw("SELECT key_hash FROM terminals").first()?.decode(column: "key_hash", as: String.self) }
             #expect(stored != nil && stored != key && !(stored ?? "").contains(key))
@@ -144,54 +121,54 @@ struct CatalogueAndAcceptanceAPITests {
             #expect(try await h.call(.get, "/api/v1/users", token: key).status == 403)
             let terminalId = String(key.split(separator: "_")[1])
             #expect(try await h.call(.delete, "/api/v1/venues/\(venueId)/terminals/\(terminalId)", token: h.admin).status == 204)
-            #expect(try await accept(h, key: key, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": "x"]).code == "invalid_token")
-            #expect(try await accept(h, key: "oct_forged_key", item: "JJJ-LIB-001", credential: ["kind": "qr", "token": "x"]).status == 401)
+            #expect(try await h.accept(key: key, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": "x"]).code == "invalid_token")
+            #expect(try await h.accept(key: "oct_forged_key", item: "JJJ-LIB-001", credential: ["kind": "qr", "token": "x"]).status == 401)
         }
     }
 
     @Test(arguments: Engine.available)
     func aBeijingCardAcrossTheJingJinJiList(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
             // A Tianjin-only museum item, drafted and published.
             _ = try await h.call(.post, "/api/v1/catalogue/items", token: h.admin, json: ["item": Self.itemJSON("12-MUS-001", regions: ["120000"], issuers: ["120000"], types: ["museum"])])
             _ = try await h.call(.post, "/api/v1/catalogue/publish", token: h.admin)
-            let (_, library) = try await venue(h, type: "library", region: "120101", items: ["JJJ-LIB-001"], name: "天津图书馆")
-            let (_, museum) = try await venue(h, type: "museum", region: "120101", items: ["12-MUS-001"], name: "天津博物馆")
+            let (_, library) = try await h.createVenue(type: "library", region: "120101", items: ["JJJ-LIB-001"], name: "天津图书馆")
+            let (_, museum) = try await h.createVenue(type: "museum", region: "120101", items: ["12-MUS-001"], name: "天津博物馆")
             let (holder, person, number) = try await h.holderWithECard(idNumber: TestIDs.resident(birth: "19500101", sequence: "777"))
 
             let token = try await h.qrToken(holder)
             let key = "gate-1-" + UUID().uuidString
-            let ok = try await accept(h, key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": token], idempotency: key)
+            let ok = try await h.accept(key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": token], idempotency: key)
             #expect(ok.string("decision") == "accepted" && ok["crossRegion"] as? Bool == true && ok.string("useId") != nil, "\(ok)")
             #expect(ok["entitlements"] as? [String] == ["elderly"])
             // The same Idempotency-Key returns the first answer and records nothing new.
-            let again = try await accept(h, key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": token], idempotency: key)
+            let again = try await h.accept(key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": token], idempotency: key)
             #expect(again.string("useId") == ok.string("useId") && again.string("decision") == "accepted")
             #expect(try await h.count("uses") == 1)
             // A new presentation of the same token at the same item is a replay.
-            #expect(try await accept(h, key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": token]).string("reason") == "token_replayed")
+            #expect(try await h.accept(key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": token]).string("reason") == "token_replayed")
             // The Tianjin-only museum does not recognise a Beijing card.
-            #expect(try await accept(h, key: museum, item: "12-MUS-001", credential: ["kind": "qr", "token": try await h.qrToken(holder)]).string("reason") == "region_not_recognised")
-            #expect(try await accept(h, key: museum, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": try await h.qrToken(holder)]).string("reason") == "item_not_at_venue")
-            #expect(try await accept(h, key: library, item: "NOPE-001", credential: ["kind": "qr", "token": try await h.qrToken(holder)]).string("reason") == "item_not_in_catalogue")
-            #expect(try await accept(h, key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": "not.a.token"]).string("reason") == "token_invalid")
+            #expect(try await h.accept(key: museum, item: "12-MUS-001", credential: ["kind": "qr", "token": try await h.qrToken(holder)]).string("reason") == "region_not_recognised")
+            #expect(try await h.accept(key: museum, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": try await h.qrToken(holder)]).string("reason") == "item_not_at_venue")
+            #expect(try await h.accept(key: library, item: "NOPE-001", credential: ["kind": "qr", "token": try await h.qrToken(holder)]).string("reason") == "item_not_in_catalogue")
+            #expect(try await h.accept(key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": "not.a.token"]).string("reason") == "token_invalid")
             h.clock.advance(by: 1)
             let stale = try await h.qrToken(holder)
             h.clock.advance(by: 120)
-            #expect(try await accept(h, key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": stale]).string("reason") == "token_expired")
+            #expect(try await h.accept(key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": stale]).string("reason") == "token_expired")
 
             // A withdrawn item stops being accepted from its publication.
             let before = try await h.qrToken(holder)
             _ = try await h.call(.post, "/api/v1/catalogue/items", token: h.admin, json: ["code": "JJJ-LIB-001", "withdraw": true])
             _ = try await h.call(.post, "/api/v1/catalogue/publish", token: h.admin)
-            #expect(try await accept(h, key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": before]).string("reason") == "item_not_in_catalogue")
+            #expect(try await h.accept(key: library, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": before]).string("reason") == "item_not_in_catalogue")
 
             // A token taken before a loss report is refused after it.
             let inFlight = try await h.qrToken(holder)
             _ = try await h.call(.post, "/api/v1/me/report-loss", token: holder, json: ["kind": "temporary"])
-            #expect(try await accept(h, key: museum, item: "12-MUS-001", credential: ["kind": "qr", "token": inFlight]).string("reason") == "card_lost")
+            #expect(try await h.accept(key: museum, item: "12-MUS-001", credential: ["kind": "qr", "token": inFlight]).string("reason") == "card_lost")
 
             // Who checked my card: every answer about this card, accepted or denied.
             let uses = try await h.call(.get, "/api/v1/me/uses", token: holder)["uses"] as? [[String: Any]] ?? []
@@ -205,29 +182,29 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func physicalCardsAnswerAChallenge(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
-            let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
-            let (_, bank) = try await venue(h, type: "bank", region: "110105", items: ["11-BEN-001", "11-SI-001"], name: "银行网点")
+            let (_, gate) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
+            let (_, bank) = try await h.createVenue(type: "bank", region: "110105", items: ["11-BEN-001", "11-SI-001"], name: "银行网点")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "888"))
             func present(_ challenge: Data = Data((0..<16).map { _ in UInt8.random(in: 0...255) }), key: SymmetricKey? = nil) throws -> [String: Any] {
                 try Self.chipCredential(h, card: number, challenge: challenge, key: key)
             }
-            let ok = try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present(), amountFen: 300)
+            let ok = try await h.accept(key: gate, item: "JJJ-TRN-001", credential: present(), amountFen: 300)
             #expect(ok.string("decision") == "accepted" && ok["chargedFen"] as? Int == 300 && ok["crossRegion"] as? Bool == false, "\(ok)")
-            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present(key: SymmetricKey(size: .bits256))).string("reason") == "chip_auth_failed")
+            #expect(try await h.accept(key: gate, item: "JJJ-TRN-001", credential: present(key: SymmetricKey(size: .bits256))).string("reason") == "chip_auth_failed")
             let fixed = Data(repeating: 42, count: 20)
-            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present(fixed)).string("decision") == "accepted")
-            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present(fixed)).string("reason") == "token_replayed")
+            #expect(try await h.accept(key: gate, item: "JJJ-TRN-001", credential: present(fixed)).string("decision") == "accepted")
+            #expect(try await h.accept(key: gate, item: "JJJ-TRN-001", credential: present(fixed)).string("reason") == "token_replayed")
             // 11-BEN-001 is physical only and needs the financial function.
             try await h.services.store.write { try await $0.db.raw("UPDATE cards SET financial = 0 WHERE card_number = \(bind: number)").run() }
-            #expect(try await accept(h, key: bank, item: "11-BEN-001", credential: present()).string("reason") == "function_not_loaded")
-            #expect(try await accept(h, key: bank, item: "11-SI-001", credential: present()).string("decision") == "accepted")
+            #expect(try await h.accept(key: bank, item: "11-BEN-001", credential: present()).string("reason") == "function_not_loaded")
+            #expect(try await h.accept(key: bank, item: "11-SI-001", credential: present()).string("decision") == "accepted")
             // Bad input is a problem, not a decision, and records nothing.
             let usesBefore = try await h.count("uses")
-            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: ["kind": "card", "cardNumber": number, "challenge": "c2hvcnQ=", "response": "AA=="]).code == "invalid_field")
-            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: ["kind": "nfc"]).code == "invalid_value")
-            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present(), amountFen: -1).code == "invalid_field")
+            #expect(try await h.accept(key: gate, item: "JJJ-TRN-001", credential: ["kind": "card", "cardNumber": number, "challenge": "c2hvcnQ=", "response": "AA=="]).code == "invalid_field")
+            #expect(try await h.accept(key: gate, item: "JJJ-TRN-001", credential: ["kind": "nfc"]).code == "invalid_value")
+            #expect(try await h.accept(key: gate, item: "JJJ-TRN-001", credential: present(), amountFen: -1).code == "invalid_field")
             let noKey = try await h.call(.post, "/api/v1/acceptances", token: gate, json: ["itemCode": "JJJ-TRN-001", "credential": present()])
             #expect(noKey.status == 400 && noKey.code == "idempotency_key_required")
             #expect(try await h.count("uses") == usesBefore)
@@ -240,10 +217,10 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func acceptancesArrivingTogetherAreDecidedAsOne(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
-            let (_, library) = try await venue(h, type: "library", region: "110105", items: ["JJJ-LIB-001"], name: "首都图书馆")
-            let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
+            let (_, library) = try await h.createVenue(type: "library", region: "110105", items: ["JJJ-LIB-001"], name: "首都图书馆")
+            let (_, gate) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (holder, _, _) = try await h.holderWithECard(idNumber: TestIDs.resident(birth: "19800101", sequence: "555"))
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "556"))
             let card = try Self.chipCredential(h, card: number)
@@ -297,16 +274,16 @@ struct CatalogueAndAcceptanceAPITests {
     func offlineDecisionsAreRecordedOnceAndABadUploadChangesNothing(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: a library gate and a holder with two tokens taken while the card was fine
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
-            let (_, gate) = try await venue(h, type: "library", region: "110101", items: ["JJJ-LIB-001"], name: "首都图书馆")
+            let (_, gate) = try await h.createVenue(type: "library", region: "110101", items: ["JJJ-LIB-001"], name: "首都图书馆")
             let (holder, _, _) = try await h.holderWithECard(idNumber: TestIDs.resident(sequence: "778"))
             let t1 = try await h.qrToken(holder), t2 = try await h.qrToken(holder)
             let decidedAt = Timestamp.format(h.clock.read())
             func decision(_ id: String, _ token: String, _ decision: String = "accepted", at: String? = nil) -> [String: Any] {
                 ["decisionId": id, "itemCode": "JJJ-LIB-001", "token": token, "decidedAt": at ?? decidedAt, "decision": decision, "reason": NSNull()]
             }
-            func upload(_ decisions: [[String: Any]]) async throws -> Reply {
+            func uploadOffline(_ decisions: [[String: Any]]) async throws -> Reply {
                 let body = try JSONSerialization.data(withJSONObject: ["decisions": decisions])
                 return try await h.call(.post, "/api/v1/acceptances/batch", token: gate, body: String(decoding: body, as: UTF8.self))
             }
@@ -314,15 +291,15 @@ struct CatalogueAndAcceptanceAPITests {
             _ = try await h.call(.post, "/api/v1/me/report-loss", token: holder, json: ["kind": "temporary"])
 
             // the action and validation: a bad decision last in the upload, then the good ones, then again
-            let bad = try await upload([decision("d1", t1), decision("d2", t2), decision("d3", t1, at: "yesterday")])
+            let bad = try await uploadOffline([decision("d1", t1), decision("d2", t2), decision("d3", t1, at: "yesterday")])
             #expect(bad.status == 422 && bad.code == "invalid_field", "\(bad)")
             #expect(try await h.count("uses") == 0)
-            let ok = try await upload([decision("d1", t1), decision("d2", t2, "denied"), decision("d1", t1)])
+            let ok = try await uploadOffline([decision("d1", t1), decision("d2", t2, "denied"), decision("d1", t1)])
             #expect(ok.status == 200, "\(ok)")
             #expect(ok["recorded"] as? Int == 2 && ok["duplicates"] as? Int == 1, "\(ok)")
             // The gate accepted a card the node knows was lost: recorded as the gate decided, and flagged.
             #expect(ok["disputed"] as? [String] == ["d1"], "\(ok)")
-            let again = try await upload([decision("d1", t1), decision("d2", t2, "denied")])
+            let again = try await uploadOffline([decision("d1", t1), decision("d2", t2, "denied")])
             #expect(again["recorded"] as? Int == 0 && again["duplicates"] as? Int == 2, "\(again)")
             #expect(try await h.count("uses") == 2)
             let uses = try await h.call(.get, "/api/v1/me/uses", token: holder)["uses"] as? [[String: Any]] ?? []
@@ -333,15 +310,15 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func aLapsedTemporaryLossIsLiftedAtTheGate(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
-            let (_, gate) = try await venue(h, type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
+            let (_, gate) = try await h.createVenue(type: "transit", region: "110105", items: ["JJJ-TRN-001"], name: "北京地铁")
             let (_, number) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "557"))
             func present() throws -> [String: Any] { try Self.chipCredential(h, card: number) }
             _ = try await h.call(.post, "/api/v1/cards/\(number)/report-loss", token: h.agent, json: ["kind": "temporary"])
-            #expect(try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present()).string("reason") == "card_lost")
+            #expect(try await h.accept(key: gate, item: "JJJ-TRN-001", credential: present()).string("reason") == "card_lost")
             h.clock.advance(by: Double(h.services.policy.temporaryLossLapseDays + 1) * 86_400)
-            let ok = try await accept(h, key: gate, item: "JJJ-TRN-001", credential: present())
+            let ok = try await h.accept(key: gate, item: "JJJ-TRN-001", credential: present())
             #expect(ok.string("decision") == "accepted", "\(ok)")
             let events = try await h.services.store.read { try await $0.events.list(cardNumber: try CardNumber(number), applicationId: nil) }
             #expect(events.filter { $0.type == "temporary_loss_lapsed" }.count == 1)
@@ -351,11 +328,11 @@ struct CatalogueAndAcceptanceAPITests {
     @Test(arguments: Engine.available)
     func identityChecksDiscloseOnlyWhatTheVenueMaySee(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            try await seed(h)
+            try await h.seedCatalogue()
             try await h.createBank()
-            let (_, hotel) = try await venue(h, type: "hotel", region: "110105", items: ["11-HOTEL-001"], name: "北京饭店")
-            let (_, counter) = try await venue(h, type: "government", region: "110105", items: ["11-HR-001"], name: "政务大厅")
-            let (_, library) = try await venue(h, type: "library", region: "110105", items: ["JJJ-LIB-001"], name: "首都图书馆")
+            let (_, hotel) = try await h.createVenue(type: "hotel", region: "110105", items: ["11-HOTEL-001"], name: "北京饭店")
+            let (_, counter) = try await h.createVenue(type: "government", region: "110105", items: ["11-HR-001"], name: "政务大厅")
+            let (_, library) = try await h.createVenue(type: "library", region: "110105", items: ["JJJ-LIB-001"], name: "首都图书馆")
             let idNumber = TestIDs.resident(sequence: "999")
             let (holder, person, _) = try await h.holderWithECard(idNumber: idNumber)
 

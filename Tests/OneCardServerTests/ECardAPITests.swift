@@ -7,15 +7,6 @@ import Testing
 
 @Suite("E-card, QR tokens, trust list and revocations over HTTP")
 struct ECardAPITests {
-    /// A holder signed in, with an active card: (token, personId, cardNumber).
-    func holder(_ h: Harness, idNumber: String = TestIDs.resident(sequence: "555")) async throws -> (String, String, String) {
-        try await h.createBank()
-        let (person, number) = try await h.activeCard(idNumber: idNumber)
-        _ = try await h.call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": idNumber, "name": "王秀梅", "phone": "13800001234", "password": "holder-password"])
-        let token = try #require(try await h.call(.post, "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": "holder-password"]).string("accessToken"))
-        return (token, person, number)
-    }
-
     func verifier(_ h: Harness) async throws -> QRVerifier {
         let jwks = try await h.call(.get, "/api/v1/trust/jwks")
         return try QRVerifier(trustListJSON: jwks.body)
@@ -24,7 +15,9 @@ struct ECardAPITests {
     @Test(arguments: Engine.available)
     func aHolderGetsAnECardAndQRTokensAVenueVerifiesOffline(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            let (holder, person, number) = try await holder(h, idNumber: TestIDs.resident(birth: "19600101", sequence: "555"))
+            // setup: a signed-in holder with an active card
+            try await h.createBank()
+            let (holder, person, number) = try await h.holderWithCard(idNumber: TestIDs.resident(birth: "19600101", sequence: "555"))
             #expect(try await h.call(.post, "/api/v1/me/ecard/qr", token: holder).code == "no_ecard")
             let issued = try await h.call(.post, "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone-1"])
             #expect(issued.status == 201 && issued.string("status") == "active" && issued.string("ecardId") != nil, "\(issued)")
@@ -72,8 +65,7 @@ struct ECardAPITests {
             try await h.createBank()
             let idNumber = TestIDs.resident(sequence: "666")
             _ = try await h.issuedCard(idNumber: idNumber)
-            _ = try await h.call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": idNumber, "name": "王秀梅", "phone": "13800001234", "password": "holder-password"])
-            let holder = try #require(try await h.call(.post, "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": "holder-password"]).string("accessToken"))
+            let holder = try await h.signUpHolder(idNumber: idNumber)
             let r = try await h.call(.post, "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone-1"])
             #expect(r.status == 409 && r.code == "card_not_active", "\(r)")
             #expect(try await h.count("ecards") == 0)
@@ -83,7 +75,9 @@ struct ECardAPITests {
     @Test(arguments: Engine.available)
     func aLossReportSuspendsTheECardAndRevokesTokensInFlight(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            let (holder, _, number) = try await holder(h)
+            // setup: a signed-in holder with an active card
+            try await h.createBank()
+            let (holder, _, number) = try await h.holderWithCard()
             _ = try await h.call(.post, "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone-1"])
             let inFlight = try #require(try await h.call(.post, "/api/v1/me/ecard/qr", token: holder).string("token"))
             let jti = try #require(try JSONSerialization.jsonObject(with: Data(Base64URL.decode(inFlight.split(separator: ".")[1])!)) as? [String: Any])["jti"] as? String
@@ -125,7 +119,9 @@ struct ECardAPITests {
     @Test(arguments: Engine.available)
     func aReplacementCardTakesOverTheECardOnceActivated(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
-            let (holder, _, old) = try await holder(h)
+            // setup: a signed-in holder with an active card
+            try await h.createBank()
+            let (holder, _, old) = try await h.holderWithCard()
             _ = try await h.call(.post, "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone-1"])
             let new = try #require(try await h.call(.post, "/api/v1/cards/\(old)/replace", token: h.agent, json: ["reason": "damaged"]).string("cardNumber"))
             #expect(try await h.call(.get, "/api/v1/me/ecard", token: holder).string("status") == "suspended")
@@ -142,7 +138,9 @@ struct ECardAPITests {
 
     @Test func theQRImageDecodesToTheExactToken() async throws {
         try await Harness.run(.sqlite) { h in
-            let (holder, _, _) = try await holder(h)
+            // setup: a signed-in holder with an active card
+            try await h.createBank()
+            let (holder, _, _) = try await h.holderWithCard()
             _ = try await h.call(.post, "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone-1"])
             let png = try await h.call(.get, "/api/v1/me/ecard/qr.png", token: holder)
             #expect(png.status == 200 && png.contentType == "image/png")
@@ -160,7 +158,9 @@ struct ECardAPITests {
 
     @Test func rotationKeepsTheOldKeyUntilItsTokensExpire() async throws {
         try await Harness.run(.sqlite) { h in
-            let (holder, _, _) = try await holder(h)
+            // setup: a signed-in holder with an active card
+            try await h.createBank()
+            let (holder, _, _) = try await h.holderWithCard()
             _ = try await h.call(.post, "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone-1"])
             let oldToken = try #require(try await h.call(.post, "/api/v1/me/ecard/qr", token: holder).string("token"))
             let oldKid = h.services.signingKeys.ring.current.kid

@@ -99,8 +99,12 @@ struct Harness: Sendable {
         return try #require(r.string("outletId"))
     }
 
-    func createBank(_ code: String = "ICBC", to: String = "2030-12-31") async throws {
-        let r = try await call(.post, "/api/v1/banks", token: admin, json: ["code": code, "name": "中国工商银行", "agreementFrom": "2024-01-01", "agreementTo": to])
+    /// A cooperating bank; with an `endpoint` (a running bank-sim) payments can be sent to it.
+    func createBank(_ code: String = "ICBC", to: String = "2030-12-31", endpoint: String? = nil) async throws {
+        let names = ["ICBC": "中国工商银行", "CCB": "中国建设银行", "BOC": "中国银行"]
+        var body: [String: Any] = ["code": code, "name": names[code] ?? "\(code) 银行", "agreementFrom": "2024-01-01", "agreementTo": to]
+        if let endpoint { body["endpoint"] = endpoint }
+        let r = try await call(.post, "/api/v1/banks", token: admin, json: body)
         #expect(r.status == 201, "\(r)")
     }
 
@@ -121,25 +125,31 @@ struct Harness: Sendable {
         return try await call(.post, "/api/v1/card-applications/\(application)/\(step)", token: agent)
     }
 
-    /// A person with an issued card: returns (personId, cardNumber).
-    func issuedCard(idNumber: String = TestIDs.resident(), outlet given: String? = nil) async throws -> (String, String) {
-        let outlet: String
-        if let given { outlet = given } else { outlet = try await createOutlet() }
-        let person = try await createPerson(idNumber: idNumber)
-        let app = try await apply(person: person, outlet: outlet)
-        #expect(app.status == 201, "\(app)")
-        let id = try #require(app.string("applicationId"))
+    /// The agent takes a submitted application through approve → produce → ready → collect: the card number.
+    func approveAndCollect(_ application: String) async throws -> String {
         var number = ""
         for s in ["approve", "produce", "ready", "collect"] {
-            let r = try await step(id, s)
+            let r = try await step(application, s)
             #expect(r.status == 200, "\(s): \(r)")
             if s == "produce" { number = try #require(r.string("cardNumber")) }
         }
-        return (person, number)
+        return number
     }
 
-    func activeCard(idNumber: String = TestIDs.resident(), outlet: String? = nil) async throws -> (String, String) {
-        let (person, number) = try await issuedCard(idNumber: idNumber, outlet: outlet)
+    /// A person with an issued card: returns (personId, cardNumber).
+    func issuedCard(idNumber: String = TestIDs.resident(), name: String = "王秀梅", outlet given: String? = nil,
+                    bank: String = "ICBC") async throws -> (String, String) {
+        let outlet: String
+        if let given { outlet = given } else { outlet = try await createOutlet() }
+        let person = try await createPerson(idNumber: idNumber, name: name)
+        let app = try await apply(person: person, outlet: outlet, bank: bank)
+        #expect(app.status == 201, "\(app)")
+        return (person, try await approveAndCollect(try #require(app.string("applicationId"))))
+    }
+
+    /// A person with an issued and activated card: returns (personId, cardNumber).
+    func activeCard(idNumber: String = TestIDs.resident(), name: String = "王秀梅", outlet: String? = nil) async throws -> (String, String) {
+        let (person, number) = try await issuedCard(idNumber: idNumber, name: name, outlet: outlet)
         let r = try await call(.post, "/api/v1/cards/\(number)/activate", token: agent, json: ["pin": "246810"])
         #expect(r.string("status") == "active", "\(r)")
         return (person, number)
@@ -156,20 +166,25 @@ struct Harness: Sendable {
 }
 
 extension Harness {
-    /// A signed-in holder with an active card and an e-card: (holder token, personId, cardNumber, chipKey).
+    /// The person with `idNumber` opens an online account and signs in: the holder's access token.
+    func signUpHolder(idNumber: String, name: String = "王秀梅", password: String = "holder-password") async throws -> String {
+        let signUp = try await call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": idNumber, "name": name, "phone": "13800001234",
+                                                                 "password": password])
+        #expect(signUp.status == 201, "\(signUp)")
+        return try #require(try await call(.post, "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": password]).string("accessToken"))
+    }
+
+    /// A signed-in holder with an active card: (holder token, personId, cardNumber).
+    func holderWithCard(idNumber: String = TestIDs.resident(sequence: "555"), name: String = "王秀梅") async throws -> (String, String, String) {
+        let (person, number) = try await activeCard(idNumber: idNumber, name: name)
+        return (try await signUpHolder(idNumber: idNumber, name: name), person, number)
+    }
+
+    /// A signed-in holder with an active card and an e-card on "phone-1": (holder token, personId, cardNumber).
     func holderWithECard(idNumber: String = TestIDs.resident(sequence: "777"), name: String = "王秀梅") async throws -> (String, String, String) {
-        let outlet = try await createOutlet()
-        let person = try await createPerson(idNumber: idNumber, name: name)
-        let app = try #require(try await apply(person: person, outlet: outlet).string("applicationId"))
-        var number = ""
-        for s in ["approve", "produce", "ready", "collect"] {
-            let r = try await step(app, s)
-            if s == "produce" { number = try #require(r.string("cardNumber")) }
-        }
-        _ = try await call(.post, "/api/v1/cards/\(number)/activate", token: agent, json: ["pin": "246810"])
-        _ = try await call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": idNumber, "name": name, "phone": "13800001234", "password": "holder-password"])
-        let token = try #require(try await call(.post, "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": "holder-password"]).string("accessToken"))
-        _ = try await call(.post, "/api/v1/me/ecard", token: token, json: ["deviceId": "phone-1"])
+        let (token, person, number) = try await holderWithCard(idNumber: idNumber, name: name)
+        let ecard = try await call(.post, "/api/v1/me/ecard", token: token, json: ["deviceId": "phone-1"])
+        #expect(ecard.status == 201, "\(ecard)")
         return (token, person, number)
     }
 

@@ -9,13 +9,11 @@ import Testing
 struct BankAPITests {
     @Test(arguments: Engine.available)
     func suspendSwitchAndBadInput(_ engine: Engine) async throws {
-        try await Harness.run(engine) { h in
-            // setup
-            try await h.createBank("ICBC", endpoint: nil)
-            try await h.createBank("CCB", endpoint: nil)
-            let outlet = try await h.createOutlet()
-            let (_, card, holder) = try await h.payee(1, bank: "ICBC", outlet: outlet)
-            let (_, otherCard, _) = try await h.payee(2, bank: "ICBC", outlet: outlet)
+        try await BanksAndPayees.run(engine, payees: 2) { f in
+            // setup: two holders at ICBC
+            let h = f.h
+            let (_, card, holder) = f.payees[0]
+            let (_, otherCard, _) = f.payees[1]
 
             // suspension: no new cards or switches to the bank, existing cards keep it
             let s = try await h.call(.patch, "/api/v1/banks/CCB", token: h.admin, json: ["status": "suspended"])
@@ -56,65 +54,55 @@ struct BankAPITests {
 
     @Test(arguments: Engine.available)
     func terminationHoldsPaymentsUntilEveryHolderHasMoved(_ engine: Engine) async throws {
-        try await withBank("ICBC") { icbc in
-            try await withBank("CCB") { ccb in
-                try await withBank("BOC") { boc in
-                    try await Harness.run(engine) { h in
-                        // setup: two holders at ICBC, a batch approved for both
-                        try await h.createBank("ICBC", endpoint: icbc.url)
-                        try await h.createBank("CCB", endpoint: ccb.url)
-                        try await h.createBank("BOC", endpoint: boc.url)
-                        let outlet = try await h.createOutlet()
-                        let a = try await h.payee(1, bank: "ICBC", outlet: outlet)
-                        let b = try await h.payee(2, bank: "ICBC", outlet: outlet)
-                        let dept1 = try await h.staff("dept1", .department), dept2 = try await h.staff("dept2", .department)
-                        let batchId = try #require(try await h.upload(try await h.programme(dept1), token: dept1,
-                                                                       lines: [(a.0, "王秀梅", 700), (b.0, "王秀梅", 800)]).string("batchId"))
-                        _ = try await h.call(.post, "/api/v1/batches/\(batchId)/approve", token: dept2)
+        try await BanksAndPayees.run(engine, banks: ["ICBC", "CCB", "BOC"], payees: 2) { f in
+            // setup: two holders at ICBC, a batch approved for both
+            let h = f.h, icbc = f.sim("ICBC"), ccb = f.sim("CCB"), boc = f.sim("BOC")
+            let a = f.payees[0], b = f.payees[1]
+            let dept1 = try await h.signedInStaff("dept1", .department), dept2 = try await h.signedInStaff("dept2", .department)
+            let batchId = try #require(try await h.uploadBatch(try await h.programme(dept1), token: dept1,
+                                                           lines: [(a.idNumber, "王秀梅", 700), (b.idNumber, "王秀梅", 800)]).string("batchId"))
+            _ = try await h.approveBatch(batchId, by: dept2)
 
-                        // the action: ICBC is terminated with CCB as successor, 30 days to choose
-                        let t = try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin,
-                                                 json: ["status": "terminated", "successorBankCode": "CCB", "choiceDays": 30])
-                        #expect(t.status == 200 && t.string("status") == "terminated", "\(t)")
-                        _ = try await h.call(.post, "/api/v1/batches/\(batchId)/execute", token: dept1)
-                        #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .waiting(held: 2))
+            // the action: ICBC is terminated with CCB as successor, 30 days to choose
+            let t = try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin,
+                                     json: ["status": "terminated", "successorBankCode": "CCB", "choiceDays": 30])
+            #expect(t.status == 200 && t.string("status") == "terminated", "\(t)")
+            _ = try await h.executeBatch(batchId, by: dept1)
+            #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .waiting(held: 2))
 
-                        // validate: payments held, the plan lists both cards, holders told
-                        #expect(try await h.counts(batchId)["pending"] == 2)
-                        var plan = try await h.call(.get, "/api/v1/banks/ICBC/migration", token: h.admin)
-                        #expect(plan["counts"] as? [String: Int] == ["total": 2, "pending": 2, "chosen": 0, "moved": 0], "\(plan)")
-                        #expect(plan["heldPayments"] as? Int == 2)
-                        let notes = try await h.call(.get, "/api/v1/me/notifications", token: a.2)["notifications"] as? [[String: Any]] ?? []
-                        #expect(notes.map { $0["kind"] as? String } == ["bank_terminated"])
-                        // New business with ICBC is refused.
-                        #expect(try await h.call(.post, "/api/v1/cards/\(a.1)/bank", token: a.2, json: ["bankCode": "ICBC", "accountNumber": "6222000011112222333"]).code == "bank_not_accepting")
+            // validate: payments held, the plan lists both cards, holders told
+            #expect(try await h.counts(batchId)["pending"] == 2)
+            var plan = try await h.call(.get, "/api/v1/banks/ICBC/migration", token: h.admin)
+            #expect(plan["counts"] as? [String: Int] == ["total": 2, "pending": 2, "chosen": 0, "moved": 0], "\(plan)")
+            #expect(plan["heldPayments"] as? Int == 2)
+            let notes = try await h.call(.get, "/api/v1/me/notifications", token: a.token)["notifications"] as? [[String: Any]] ?? []
+            #expect(notes.map { $0["kind"] as? String } == ["bank_terminated"])
+            // New business with ICBC is refused.
+            #expect(try await h.call(.post, "/api/v1/cards/\(a.card)/bank", token: a.token, json: ["bankCode": "ICBC", "accountNumber": "6222000011112222333"]).code == "bank_not_accepting")
 
-                        // a chooses BOC within the period and is paid there at once
-                        #expect(try await h.call(.post, "/api/v1/cards/\(a.1)/bank", token: a.2, json: ["bankCode": "BOC", "accountNumber": "6216000011112222333"]).status == 200)
-                        #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .waiting(held: 1))
-                        #expect(try await BankSimulator.credits(boc.store).map(\.amountFen) == [700])
-                        let early = try await h.call(.post, "/api/v1/banks/ICBC/migration/apply", token: h.admin, json: [:])
-                        #expect(early.status == 409 && early.code == "migration_choice_open", "\(early)")
+            // a chooses BOC within the period and is paid there at once
+            #expect(try await h.call(.post, "/api/v1/cards/\(a.card)/bank", token: a.token, json: ["bankCode": "BOC", "accountNumber": "6216000011112222333"]).status == 200)
+            #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .waiting(held: 1))
+            #expect(try await BankSimulator.credits(boc.store).map(\.amountFen) == [700])
+            let early = try await h.call(.post, "/api/v1/banks/ICBC/migration/apply", token: h.admin, json: [:])
+            #expect(early.status == 409 && early.code == "migration_choice_open", "\(early)")
 
-                        // the period ends: the successor is applied to b, and the held payment is paid to the new account
-                        h.clock.advance(by: 31 * 86_400)
-                        plan = try await h.call(.post, "/api/v1/banks/ICBC/migration/apply", token: h.admin, json: [:])
-                        #expect(plan["counts"] as? [String: Int] == ["total": 2, "pending": 0, "chosen": 1, "moved": 1], "\(plan)")
-                        #expect(plan["status"] as? String == "applied")
-                        #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
-                        let moved = try await h.call(.get, "/api/v1/cards/\(b.1)", token: h.agent)
-                        #expect(moved.string("bankCode") == "CCB")
-                        let ccbCredits = try await BankSimulator.credits(ccb.store)
-                        #expect(ccbCredits.map(\.amountFen) == [800])
-                        #expect(ccbCredits.first?.account == (try await h.account(b.1)))
-                        #expect(try await BankSimulator.credits(icbc.store).isEmpty)
-                        #expect(try await h.eventTypes(b.1).last == "bank_migrated")
-                        let bNotes = try await h.call(.get, "/api/v1/me/notifications", token: b.2)["notifications"] as? [[String: Any]] ?? []
-                        #expect(Set(bNotes.compactMap { $0["kind"] as? String }) == ["bank_terminated", "bank_migrated", "account_changed"])
-                        #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, json: ["status": "active"]).code == "invalid_transition")
-                    }
-                }
-            }
+            // the period ends: the successor is applied to b, and the held payment is paid to the new account
+            h.clock.advance(by: 31 * 86_400)
+            plan = try await h.call(.post, "/api/v1/banks/ICBC/migration/apply", token: h.admin, json: [:])
+            #expect(plan["counts"] as? [String: Int] == ["total": 2, "pending": 0, "chosen": 1, "moved": 1], "\(plan)")
+            #expect(plan["status"] as? String == "applied")
+            #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
+            let moved = try await h.call(.get, "/api/v1/cards/\(b.card)", token: h.agent)
+            #expect(moved.string("bankCode") == "CCB")
+            let ccbCredits = try await BankSimulator.credits(ccb.store)
+            #expect(ccbCredits.map(\.amountFen) == [800])
+            #expect(ccbCredits.first?.account == (try await h.account(b.card)))
+            #expect(try await BankSimulator.credits(icbc.store).isEmpty)
+            #expect(try await h.eventTypes(b.card).last == "bank_migrated")
+            let bNotes = try await h.call(.get, "/api/v1/me/notifications", token: b.token)["notifications"] as? [[String: Any]] ?? []
+            #expect(Set(bNotes.compactMap { $0["kind"] as? String }) == ["bank_terminated", "bank_migrated", "account_changed"])
+            #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, json: ["status": "active"]).code == "invalid_transition")
         }
     }
 }

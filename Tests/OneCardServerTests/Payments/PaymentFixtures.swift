@@ -9,36 +9,17 @@ import Testing
 
 /// Helpers for disbursement tests: departments, holders with cards, bank-sims in-process.
 extension Harness {
-    func staff(_ username: String, _ role: Role) async throws -> String {
+    /// A new staff user with `role`, signed in to the API: their access token (password "<username>-password").
+    func signedInStaff(_ username: String, _ role: Role) async throws -> String {
         _ = try await services.createStaffUser(username: username, password: "\(username)-password", role: role)
         return try await services.accounts.staffToken(username: username, password: "\(username)-password").accessToken
     }
 
-    /// A bank with an endpoint (a running bank-sim).
-    func createBank(_ code: String, endpoint: String?) async throws {
-        var body: [String: Any] = ["code": code, "name": "\(code) 银行", "agreementFrom": "2024-01-01", "agreementTo": "2030-12-31"]
-        if let endpoint { body["endpoint"] = endpoint }
-        let r = try await call(.post, "/api/v1/banks", token: admin, json: body)
-        #expect(r.status == 201, "\(r)")
-    }
-
     /// A holder with an issued card at `bank` and an online account: (idNumber, cardNumber, holderToken).
-    func payee(_ n: Int, bank: String, outlet: String, name: String = "王秀梅") async throws -> (String, String, String) {
+    func payee(_ n: Int, bank: String, outlet: String, name: String = "王秀梅") async throws -> Payee {
         let id = TestIDs.resident(sequence: String(format: "%03d", n))
-        let person = try await createPerson(idNumber: id, name: name)
-        let app = try await apply(person: person, outlet: outlet, bank: bank)
-        #expect(app.status == 201, "\(app)")
-        let appId = try #require(app.string("applicationId"))
-        var number = ""
-        for s in ["approve", "produce", "ready", "collect"] {
-            let r = try await step(appId, s)
-            if s == "produce" { number = try #require(r.string("cardNumber")) }
-        }
-        let signUp = try await call(.post, "/api/v1/holders", json: ["idType": "resident", "idNumber": id, "name": name, "phone": "13800001234",
-                                                                      "password": "holder-password-1"])
-        #expect(signUp.status == 201, "\(signUp)")
-        let token = try await call(.post, "/api/v1/auth/holder-token", json: ["idNumber": id, "password": "holder-password-1"])
-        return (id, number, try #require(token.string("accessToken")))
+        let (_, number) = try await issuedCard(idNumber: id, name: name, outlet: outlet, bank: bank)
+        return (id, number, try await signUpHolder(idNumber: id, name: name, password: "holder-password-1"))
     }
 
     func programme(_ token: String) async throws -> String {
@@ -49,9 +30,20 @@ extension Harness {
         return try #require(r.string("programmeId"))
     }
 
-    func upload(_ programme: String, token: String, lines: [(String, String, Int)]) async throws -> Reply {
+    /// Uploads a batch of (idNumber, name, amountFen) lines to a programme as JSON.
+    func uploadBatch(_ programme: String, token: String, lines: [(String, String, Int)]) async throws -> Reply {
         try await call(.post, "/api/v1/programmes/\(programme)/batches", token: token,
                        json: ["lines": lines.map { ["idNumber": $0.0, "name": $0.1, "amountFen": $0.2] }])
+    }
+
+    /// POST /api/v1/batches/{id}/approve as the department user with `token`.
+    func approveBatch(_ id: String, by token: String) async throws -> Reply {
+        try await call(.post, "/api/v1/batches/\(id)/approve", token: token)
+    }
+
+    /// POST /api/v1/batches/{id}/execute as the department user with `token`.
+    func executeBatch(_ id: String, by token: String) async throws -> Reply {
+        try await call(.post, "/api/v1/batches/\(id)/execute", token: token)
     }
 
     func batch(_ id: String) async throws -> [String: Any] {
@@ -67,6 +59,42 @@ extension Harness {
     }
 
     var executor: PaymentExecutor { services.paymentExecutor(chunk: 3) }
+}
+
+/// A holder who can be paid: ID number, card number and the holder's access token (password "holder-password-1").
+typealias Payee = (idNumber: String, card: String, token: String)
+
+/// The set-up of every test that pays through banks: a bank-sim in this process for each of `banks`, the
+/// platform on `engine` with each bank connected to its sim, one outlet, and `payees` holders with cards
+/// and online accounts at the first bank (ID numbers with sequence 001, 002, …).
+struct BanksAndPayees: Sendable {
+    let h: Harness
+    let outlet: String
+    let sims: [String: BankSimulator.Running]
+    let payees: [Payee]
+
+    /// The bank-sim of `code`.
+    func sim(_ code: String) -> BankSimulator.Running { sims[code]! }
+
+    static func run(_ engine: Engine, banks: [String] = ["ICBC", "CCB"], payees: Int = 3,
+                    _ body: @Sendable (BanksAndPayees) async throws -> Void) async throws {
+        var started: [String: BankSimulator.Running] = [:]
+        do {
+            for code in banks { started[code] = try await BankSimulator.start(.init(bank: code, port: 0, storePath: nil), logger: TestDatabase.logger) }
+            let sims = started
+            try await Harness.run(engine) { h in
+                for code in banks { try await h.createBank(code, endpoint: sims[code]!.url) }
+                let outlet = try await h.createOutlet()
+                var list: [Payee] = []
+                for n in 1...payees { list.append(try await h.payee(n, bank: banks[0], outlet: outlet)) }
+                try await body(BanksAndPayees(h: h, outlet: outlet, sims: sims, payees: list))
+            }
+        } catch {
+            for sim in started.values { await sim.stop() }
+            throw error
+        }
+        for sim in started.values { await sim.stop() }
+    }
 }
 
 /// A bank-sim running in this process for the length of `body`.
