@@ -41,8 +41,8 @@ public struct CatalogueItem: Codable, Sendable, Equatable {
         guard (2...40).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber || "-_.".contains($0)) }) else {
             throw .invalidField("code", "2 to 40 upper-case letters, digits, '-', '_' or '.'")
         }
-        guard (1...100).contains(name.count) else { throw .invalidField("name", "1 to 100 characters") }
-        guard (1...500).contains(scenario.count) else { throw .invalidField("scenario", "1 to 500 characters") }
+        try TextRule.check(name, "name", max: 100)
+        try TextRule.check(scenario, "scenario", max: 500)
         guard !cardForms.isEmpty else { throw .invalidField("cardForms", "at least one of physical, electronic") }
         guard !self.regions.isEmpty, self.regions.allSatisfy(table.contains) else {
             throw DomainError(.invalidRegionCode, "regions: one or more GB/T 2260 codes")
@@ -51,7 +51,7 @@ public struct CatalogueItem: Codable, Sendable, Equatable {
             throw DomainError(.invalidRegionCode, "issuers: GB/T 2260 codes or *")
         }
         guard !venueTypes.isEmpty else { throw .invalidField("venueTypes", "at least one venue type") }
-        guard (1...300).contains(legalBasis.count) else { throw .invalidField("legalBasis", "1 to 300 characters") }
+        try TextRule.check(legalBasis, "legalBasis", max: 300)
     }
 
     /// Whether the item is offered at a venue in `region` (a listed province covers its cities and counties).

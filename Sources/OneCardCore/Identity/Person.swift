@@ -16,13 +16,10 @@ public struct Person: Sendable, Equatable {
 
     /// Validates the free-text fields a person is registered with.
     public static func validate(name: String, phone: String, address: String?) throws(DomainError) {
-        let n = name.trimmingCharacters(in: .whitespaces)
-        guard !n.isEmpty, n.count <= 64, !n.contains(where: \.isNewline) else {
-            throw .invalidField("name", "1 to 64 characters")
-        }
+        try TextRule.check(name, "name", max: 64, notBlank: true, oneLine: true)
         guard (5...20).contains(phone.count), phone.allSatisfy({ $0.isASCIIDigit || $0 == "+" || $0 == "-" }) else {
             throw .invalidField("phone", "5 to 20 digits")
         }
-        if let address, address.count > 200 { throw .invalidField("address", "at most 200 characters") }
+        if let address { try TextRule.check(address, "address", min: 0, max: 200) }
     }
 }

@@ -28,9 +28,9 @@ public struct Programme: Sendable, Equatable {
     }
 
     public func validate() throws(DomainError) {
-        guard (1...100).contains(name.trimmingCharacters(in: .whitespaces).count) else { throw .invalidField("name", "1 to 100 characters") }
-        guard (1...100).contains(department.trimmingCharacters(in: .whitespaces).count) else { throw .invalidField("department", "1 to 100 characters") }
-        guard (1...300).contains(legalBasis.trimmingCharacters(in: .whitespaces).count) else { throw .invalidField("legalBasis", "1 to 300 characters") }
+        try TextRule.check(name, "name", max: 100, notBlank: true)
+        try TextRule.check(department, "department", max: 100, notBlank: true)
+        try TextRule.check(legalBasis, "legalBasis", max: 300, notBlank: true)
         if let fundingAccount { try AccountNumber.validate(fundingAccount, field: "fundingAccount") }
     }
 }

@@ -20,16 +20,15 @@ public struct Outlet: Codable, Sendable, Equatable {
     public static let knownServices = ["apply", "pickup", "activate", "report_loss", "unlock", "replace", "cancel", "consult"]
 
     public func validate() throws(DomainError) {
-        guard (1...100).contains(name.count) else { throw .invalidField("name", "1 to 100 characters") }
+        try TextRule.check(name, "name", max: 100)
         _ = try RegionCode(regionCode)
-        guard (1...200).contains(address.count) else { throw .invalidField("address", "1 to 200 characters") }
+        try TextRule.check(address, "address", max: 200)
         guard !services.isEmpty, services.allSatisfy(Self.knownServices.contains) else {
             throw .invalidField("services", "one or more of \(Self.knownServices.joined(separator: ", "))")
         }
-        guard (1...200).contains(hours.count) else { throw .invalidField("hours", "1 to 200 characters") }
-        guard accessibility.count <= 20, accessibility.allSatisfy({ (1...60).contains($0.count) }) else {
-            throw .invalidField("accessibility", "up to 20 features of 1 to 60 characters")
-        }
+        try TextRule.check(hours, "hours", max: 200)
+        guard accessibility.count <= 20 else { throw .invalidField("accessibility", "up to 20 features") }
+        for feature in accessibility { try TextRule.check(feature, "accessibility", max: 60) }
     }
 }
 
@@ -52,8 +51,8 @@ public struct Bank: Codable, Sendable, Equatable {
         guard (2...20).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber || $0 == "_") }) else {
             throw .invalidField("code", "2 to 20 upper-case letters, digits or '_'")
         }
-        guard (1...100).contains(name.count) else { throw .invalidField("name", "1 to 100 characters") }
-        guard agreementFrom <= agreementTo else { throw .invalidField("agreementTo", "must not be before agreementFrom") }
+        try TextRule.check(name, "name", max: 100)
+        guard agreementFrom <= agreementTo else { throw DomainError(.invalidAgreementPeriod, "agreementTo must not be before agreementFrom") }
         if let endpoint {
             guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw .invalidField("endpoint", "an http or https URL")

@@ -48,6 +48,7 @@ extension DomainError.Code {
     public static let unknownBank = Self("unknown_bank", .unprocessable)
 
     // Cards
+    public static let pickupOutletRequired = Self("pickup_outlet_required", .unprocessable)
     public static let activeCardExists = Self("active_card_exists", .conflict)
     public static let applicationInProgress = Self("application_in_progress", .conflict)
     public static let applicationNotFound = Self("application_not_found", .notFound)
@@ -89,6 +90,7 @@ extension DomainError.Code {
 
     // Registry
     public static let bankExists = Self("bank_exists", .conflict)
+    public static let invalidAgreementPeriod = Self("invalid_agreement_period", .unprocessable)
     public static let outletNotFound = Self("outlet_not_found", .notFound)
     public static let personExists = Self("person_exists", .conflict)
     public static let purposeRequired = Self("purpose_required", .badRequest)
@@ -99,6 +101,7 @@ extension DomainError.Code {
 
     /// Every code, for tests and the message table.
     public static let all: [Self] = [
+        .invalidAgreementPeriod, .pickupOutletRequired,
         .badRequest,
         .databaseUnavailable, .forbidden, .idempotencyKeyRequired, .invalidField, .invalidValue, .malformedJson,
         .notFound, .payloadTooLarge, .unauthorized, .unsupportedMediaType, .methodNotAllowed, .internalError,

@@ -58,9 +58,9 @@ struct AcceptanceController {
     var createVenue: Handler {
         Handler("Register an acceptance venue",
                 tag: "venues",
-                request: .object([("name", .text), ("operatorUscc", .string(pattern: "^[0-9A-Z]{18}$")), ("type", .oneOf(VenueType.self)),
-                    ("regionCode", .text), ("address", .text), ("accessibility", .array(.text)), ("unifiedLogo", .boolean),
-                    ("itemCodes", .array(.text))], required: ["name", "operatorUscc", "type", "regionCode", "address", "itemCodes"]),
+                request: .object([("name", .text(1, 100)), ("operatorUscc", .string(pattern: "^[0-9A-Z]{18}$")), ("type", .oneOf(VenueType.self)),
+                    ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text(1, 200)), ("accessibility", .array(.text)),
+                    ("unifiedLogo", .boolean), ("itemCodes", .array(.text, minItems: 1))], required: ["name", "operatorUscc", "type", "regionCode", "address", "itemCodes"]),
                 success: (201, "Created", VenueView.schema),
                 errors: [.invalidUscc, .itemNotInCatalogue, .itemNotForVenueType, .invalidRegionCode]) { request, context in
             let i = try await request.decodeJSON(as: VenueService.VenueInput.self, context: context)
@@ -106,7 +106,8 @@ struct AcceptanceController {
     var accept: Handler {
         Handler("Accept a QR code or a physical card for a catalogue item at this terminal's venue",
                 tag: "acceptance",
-                request: .object([("itemCode", .text), ("credential", Docs.credential), ("amountFen", .integer)], required: ["itemCode", "credential"]),
+                request: .object([("itemCode", .text(1, 40)), ("credential", Docs.credential), ("amountFen", .integerIn(minimum: 0, maximum: 100_000_000))],
+                                 required: ["itemCode", "credential"]),
                 success: (200, "The decision (a repeat of the Idempotency-Key returns the first one)", Docs.answer),
                 errors: [.idempotencyKeyRequired],
                 extraHeaders: [("Idempotency-Key", "one per presentation; a repeat returns the first answer", true)]) { request, context in
@@ -117,7 +118,7 @@ struct AcceptanceController {
             if let amount = i.amountFen, !(0...100_000_000).contains(amount) {
                 throw DomainError.invalidField("amountFen", "0 to 100000000 fen")
             }
-            guard (1...40).contains(i.itemCode.count) else { throw DomainError.invalidField("itemCode", "1 to 40 characters") }
+            try TextRule.check(i.itemCode, "itemCode", max: 40)
             return JSONResponse(try await acceptance.accept(terminal: context.identity!, idempotencyKey: key, itemCode: i.itemCode,
                                                             credential: try Self.credential(i.credential), amountFen: i.amountFen))
         }
@@ -127,9 +128,9 @@ struct AcceptanceController {
         Handler("Upload decisions an offline gate made, once each per decisionId",
                 tag: "acceptance",
                 request: .object([("decisions", .array(.object([
-                       ("decisionId", .text), ("itemCode", .text), ("token", .text), ("decidedAt", .dateTime),
+                       ("decisionId", .text(1, 100)), ("itemCode", .text), ("token", .text), ("decidedAt", .dateTime),
                        ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.text)),
-                    ], required: ["decisionId", "itemCode", "token", "decidedAt", "decision"])))], required: ["decisions"]),
+                    ], required: ["decisionId", "itemCode", "token", "decidedAt", "decision"]), maxItems: 1000))], required: ["decisions"]),
                 success: (200, "How many were new, how many were already recorded, and accepted ones the node would have refused",
                     .object([("recorded", .integer), ("duplicates", .integer), ("disputed", .array(.text))], required: ["recorded", "duplicates", "disputed"]))) { request, context in
             struct Batch: Decodable { let decisions: [AcceptanceService.OfflineDecision] }
@@ -143,13 +144,13 @@ struct AcceptanceController {
     var checkIdentity: Handler {
         Handler("Verify who presents a card at a hotel or government counter (minimal disclosure, audited)",
                 tag: "acceptance",
-                request: .object([("credential", Docs.credential), ("purpose", .text)], required: ["credential", "purpose"]),
+                request: .object([("credential", Docs.credential), ("purpose", .text(1, 200))], required: ["credential", "purpose"]),
                 success: (200, "The check; a hotel also gets the full name and ID number", .object([
                        ("verified", .boolean), ("reason", .nullable(.text)), ("nameMasked", .text), ("idNumberMasked", .text), ("name", .text), ("idNumber", .text),
                     ], required: ["verified"])),
                 errors: [.venueNotPermitted]) { request, context in
             let i = try await request.decodeJSON(as: IdentityInput.self, context: context)
-            guard (1...200).contains(i.purpose.count) else { throw DomainError.invalidField("purpose", "1 to 200 characters") }
+            try TextRule.check(i.purpose, "purpose", max: 200)
             return JSONResponse(try await acceptance.identityCheck(terminal: context.identity!, credential: try Self.credential(i.credential), purpose: i.purpose))
         }
     }
@@ -168,9 +169,13 @@ struct AcceptanceController {
 
     /// Schemas, roles and error lists several handlers share.
     enum Docs {
-        static let credential = Schema.object([
-                ("kind", .string(values: ["qr", "card"])), ("token", .text), ("cardNumber", .text), ("challenge", .string(format: "byte")), ("response", .string(format: "byte")),
-            ], required: ["kind"])
+        /// A QR token, or a physical card's number with its chip's answer to a challenge of 16 or more random bytes.
+        static let credential = Schema.either([
+            .object([("kind", .string(values: ["qr"])), ("token", .text(1, 8192))], required: ["kind", "token"]),
+            .object([("kind", .string(values: ["card"])), ("cardNumber", .text),
+                     ("challenge", .string(format: "byte", pattern: "^(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=|[A-Za-z0-9+/]{4})$")),
+                     ("response", .string(format: "byte", pattern: "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"))], required: ["kind", "cardNumber", "challenge", "response"]),
+        ])
         static let answer = Schema.named("AcceptanceAnswer", .object([
                 ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.oneOf(DenialCode.self))), ("useId", .text),
                 ("crossRegion", .boolean), ("entitlements", .array(.text)), ("chargedFen", .integer),

@@ -37,14 +37,16 @@ struct AcceptanceService: Sendable {
     static func parse(kind: String, token: String?, cardNumber: String?, challenge: String?, response: String?) throws(DomainError) -> Credential {
         switch kind {
         case "qr":
-            guard let token, !token.isEmpty else { throw .invalidField("credential.token", "required for a QR credential") }
+            guard let token, (1...8192).contains(token.utf8.count) else { throw .invalidField("credential.token", "1 to 8192 characters, required for a QR credential") }
             return .qr(token: token)
         case "card":
             guard let cardNumber else { throw .invalidField("credential.cardNumber", "required for a card credential") }
-            guard let c = challenge.flatMap({ Data(base64Encoded: $0) }), c.count >= 16 else {
+            // Canonical base64 only (what the document's pattern says): it decodes and encodes back to the same text.
+            func canonical(_ text: String?) -> Data? { text.flatMap { Data(base64Encoded: $0) }.flatMap { $0.base64EncodedString() == text ? $0 : nil } }
+            guard let c = canonical(challenge), c.count >= 16 else {
                 throw .invalidField("credential.challenge", "16 or more random bytes, base64")
             }
-            guard let r = response.flatMap({ Data(base64Encoded: $0) }), r.count == 32 else {
+            guard let r = canonical(response), r.count == 32 else {
                 throw .invalidField("credential.response", "base64 HMAC-SHA256 of the challenge under the card's chip key")
             }
             return .card(number: cardNumber, challenge: c, response: r)

@@ -20,10 +20,10 @@ struct VenueService: Sendable {
     }
 
     func create(_ i: VenueInput, by actor: String) async throws -> Venue {
-        guard (1...100).contains(i.name.count) else { throw DomainError.invalidField("name", "1 to 100 characters") }
+        try TextRule.check(i.name, "name", max: 100)
         let uscc = try UnifiedSocialCreditCode(i.operatorUscc)
         _ = try RegionCode(i.regionCode)
-        guard (1...200).contains(i.address.count) else { throw DomainError.invalidField("address", "1 to 200 characters") }
+        try TextRule.check(i.address, "address", max: 200)
         guard !i.itemCodes.isEmpty else { throw DomainError.invalidField("itemCodes", "at least one catalogue item") }
         let venue = Venue(id: Venue.ID(random.uuid()), name: i.name, operatorUscc: uscc.value, type: i.type, regionCode: i.regionCode,
                           address: i.address, accessibility: i.accessibility ?? [], unifiedLogo: i.unifiedLogo ?? false,

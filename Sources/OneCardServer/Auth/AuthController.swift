@@ -46,7 +46,8 @@ struct AuthController {
     var signUpHolder: Handler {
         Handler("A resident opens an online account",
                 tag: "auth",
-                request: .object([("idType", .oneOf(IDType.self)), ("idNumber", .text), ("name", .text), ("phone", .text), ("password", .text)],
+                request: .object([("idType", .oneOf(IDType.self)), ("idNumber", .text), ("name", .line(64)), ("phone", Docs.phone),
+                                  ("password", .text(8, 128))],
                     required: ["idType", "idNumber", "name", "phone", "password"]),
                 success: (201, "Account opened", .object([("personId", .text)], required: ["personId"])),
                 errors: [.identityMismatch, .invalidIdNumber, .holderExists]) { request, context in
@@ -71,7 +72,8 @@ struct AuthController {
     var createUser: Handler {
         Handler("Create a staff user",
                 tag: "users",
-                request: .object([("username", .text), ("password", .text), ("role", .string(values: Role.staff.map(\.rawValue)))],
+                request: .object([("username", .string(pattern: "^[A-Za-z0-9._-]{3,64}$")), ("password", .text(8, 128)),
+                                  ("role", .string(values: Role.staff.map(\.rawValue)))],
                     required: ["username", "password", "role"]),
                 success: (201, "Created", UserView.schema),
                 errors: [.userExists]) { request, context in
@@ -105,6 +107,8 @@ struct AuthController {
 
     /// Schemas, roles and error lists several handlers share.
     enum Docs {
+        /// 5 to 20 digits, `+` or `-` (`Person.validate`).
+        static let phone = Schema.string(pattern: "^[0-9+-]{5,20}$")
         static let session = Schema.named("Session", .object([
                 ("accessToken", .text), ("tokenType", .string(values: ["Bearer"])), ("expiresIn", .integer), ("role", .oneOf(Role.self)),
             ], required: ["accessToken", "tokenType", "expiresIn", "role"]))

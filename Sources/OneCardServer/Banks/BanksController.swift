@@ -60,8 +60,7 @@ struct BanksController {
     var updateBank: Handler {
         Handler("Suspend, reactivate or terminate a bank (termination takes successorBankCode and opens a migration plan), or set its endpoint",
                 tag: "banks",
-                request: .object([("status", .oneOf(Bank.Status.self)), ("successorBankCode", .text), ("choiceDays", .integer),
-                    ("endpoint", .string(format: "uri"))], required: []),
+                request: .either(["status", "endpoint"].map { Docs.bankChange(requiring: $0) }),
                 success: (200, "The bank", Docs.bank),
                 errors: [.bankNotFound, .invalidTransition, .successorRequired, .invalidSuccessor]) { request, context in
             let code = context.parameters.get("code") ?? ""
@@ -120,6 +119,11 @@ struct BanksController {
 
     /// Schemas, roles and error lists several handlers share.
     enum Docs {
+        /// A change to a bank: its status (with a successor and choice period when terminated) or its endpoint, or both.
+        static func bankChange(requiring field: String) -> Schema {
+            .object([("status", .oneOf(Bank.Status.self)), ("successorBankCode", .text), ("choiceDays", .integerIn(minimum: 0, maximum: 365)),
+                     ("endpoint", .string(format: "uri", pattern: "^https?://[^/?#:]+"))], required: [field])
+        }
         static let bank = Schema.ref("Bank")
     }
 }

@@ -55,7 +55,7 @@ struct CardService: Sendable {
                 let applyOutlet = try await outlet(input.applyOutletId, "applyOutletId", s)
                 let pickupOutlet = try await outlet(input.pickupOutletId, "pickupOutletId", s)
                 if input.delivery == .pickup, pickupOutlet == nil, applyOutlet == nil {
-                    throw DomainError(.invalidField, "pickupOutletId: required when the card is picked up")
+                    throw DomainError(.pickupOutletRequired, "pickupOutletId: required when the card is picked up")
                 }
                 guard let bank = try await s.banks.find(input.bankCode) else {
                     throw DomainError(.unknownBank, "no cooperating bank \(input.bankCode)")
@@ -106,9 +106,7 @@ struct CardService: Sendable {
     /// Moves an application one step. `produce` assigns the card number and returns the chip key once;
     /// `collect` issues the card.
     func step(_ id: String, _ step: ApplicationStep, reason: String?, actor: Actor) async throws -> (CardApplication, Produced?) {
-        if step == .reject, (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
-            throw DomainError(.invalidField, "reason: required when rejecting")
-        }
+        if step == .reject { try TextRule.check(reason ?? "", "reason", max: 500, notBlank: true) }
         for attempt in 0..<5 {
             do {
                 return try await attemptStep(id, step, reason: reason, actor: actor)

@@ -101,7 +101,7 @@ struct CardsController {
         case .collect: "The person collects the card, which is then issued"
         }
         return Handler(summary, tag: "card-applications",
-                       request: step == .reject ? .object([("reason", .text)], required: ["reason"]) : nil,
+                       request: step == .reject ? .object([("reason", .filled(500))], required: ["reason"]) : nil,
                        success: (200, step == .produce ? "Produced: the card number and its chip key (shown once)" : "The application",
                                  step == .produce ? Docs.produced : ApplicationView.schema),
                        errors: [.applicationNotFound, .invalidTransition, .activeCardExists]) { request, context in
@@ -288,7 +288,7 @@ struct CardsController {
             ], required: ["at", "type", "actor", "channel"]))))], required: ["events"])
         static let produced = Schema.named("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text), ("applicationId", .text)], required: ["cardNumber", "chipKey"]))
         static let staff: Roles = [.agent, .admin]
-        static let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet, .unknownBank, .notEligible]
+        static let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet, .unknownBank, .notEligible, .pickupOutletRequired]
         static let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer]
     }
 }

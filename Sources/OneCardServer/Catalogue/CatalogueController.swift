@@ -16,10 +16,10 @@ struct CatalogueController {
     }
 
     static let itemSchema = Schema.object([
-        ("code", .text), ("name", .text), ("domain", .oneOf(Domain.self)), ("scenario", .text),
-        ("cardForms", .array(.oneOf(CardForm.self))), ("level", .oneOf(CatalogueLevel.self)),
-        ("regions", .array(.string(pattern: "^[0-9]{6}$"))), ("issuers", .array(.text)), ("venueTypes", .array(.oneOf(VenueType.self))),
-        ("legalBasis", .text), ("effectiveFrom", .date),
+        ("code", .string(pattern: "^[A-Z0-9._-]{2,40}$")), ("name", .text(1, 100)), ("domain", .oneOf(Domain.self)), ("scenario", .text(1, 500)),
+        ("cardForms", .array(.oneOf(CardForm.self), minItems: 1)), ("level", .oneOf(CatalogueLevel.self)),
+        ("regions", .array(.string(pattern: "^[0-9]{6}$"), minItems: 1)), ("issuers", .array(.string(pattern: "^([0-9]{6}|\\*)$"), minItems: 1)),
+        ("venueTypes", .array(.oneOf(VenueType.self), minItems: 1)), ("legalBasis", .text(1, 300)), ("effectiveFrom", .date),
     ], required: ["code", "name", "domain", "scenario", "cardForms", "level", "regions", "issuers", "venueTypes", "legalBasis", "effectiveFrom"])
 
     func register(_ api: API) {
@@ -91,7 +91,8 @@ struct CatalogueController {
     var draftChange: Handler {
         Handler("Draft a change: {item} adds or changes an item, {code, withdraw:true} withdraws one",
                 tag: "catalogue",
-                request: .object([("item", Docs.item), ("code", .text), ("withdraw", .boolean)], required: []),
+                request: .either([.object([("item", Docs.item)], required: ["item"]),
+                                  .object([("code", .text), ("withdraw", .only(true))], required: ["code", "withdraw"])]),
                 success: (201, "The draft change", DraftView.schema),
                 errors: [.itemNotInCatalogue, .invalidRegionCode]) { request, context in
             let input = try await request.decodeJSON(as: DraftInput.self, context: context)
@@ -137,7 +138,8 @@ struct CatalogueController {
     var registerCredential: Handler {
         Handler("Register a department's planned card, certificate or code (checked against the catalogue)",
                 tag: "catalogue",
-                request: .object([("name", .text), ("domain", .oneOf(Domain.self)), ("regions", .array(.text)), ("nationalMandate", .boolean)],
+                request: .object([("name", .text(1, 100)), ("domain", .oneOf(Domain.self)), ("regions", .array(.string(pattern: "^[0-9]{6}$"), minItems: 1)),
+                                  ("nationalMandate", .boolean)],
                     required: ["name", "domain", "regions", "nationalMandate"]),
                 success: (201, "Registered, or recorded for fusion into the card when nationally mandated", CredentialView.schema),
                 errors: [.duplicatesCatalogue, .invalidRegionCode]) { request, context in

@@ -130,7 +130,7 @@ struct CatalogueService: Sendable {
     /// function is refused unless nationally mandated, when it is recorded for fusion into the card
     /// (多卡集成、多码融合; BJ art. 17, CQ art. 7).
     func registerCredential(_ c: CredentialRegistration, by actor: String) async throws -> (id: String, status: String, duplicates: [String]) {
-        guard (1...100).contains(c.name.count) else { throw DomainError.invalidField("name", "1 to 100 characters") }
+        try TextRule.check(c.name, "name", max: 100)
         guard !c.regions.isEmpty, c.regions.allSatisfy(RegionTable.shared.contains) else {
             throw DomainError(.invalidRegionCode, "regions: one or more GB/T 2260 codes")
         }

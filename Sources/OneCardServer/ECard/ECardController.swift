@@ -58,7 +58,7 @@ struct ECardController {
     var issueECard: Handler {
         Handler("Issue my e-card, bound to this device (a new device replaces the old binding)",
                 tag: "ecard",
-                request: .object([("deviceId", .text)], required: ["deviceId"]),
+                request: .object([("deviceId", .asciiLine(128))], required: ["deviceId"]),
                 success: (201, "The e-card", ECardView.schema),
                 errors: [.noCard, .cardNotActive]) { request, context in
             let i = try await request.decodeJSON(as: DeviceInput.self, context: context)

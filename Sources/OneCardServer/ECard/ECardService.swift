@@ -14,10 +14,9 @@ struct ECardService: Sendable {
 
     /// Issues (or re-binds to a new device) the e-card of a holder whose physical card is active.
     func issue(personId: Person.ID, deviceId: String, actor: Actor) async throws -> ECard {
+        try TextRule.check(deviceId, "deviceId", max: 128, notBlank: true, oneLine: true)
+        guard deviceId.allSatisfy(\.isASCII) else { throw DomainError(.invalidField, "deviceId: ASCII characters") }
         let device = deviceId.trimmingCharacters(in: .whitespaces)
-        guard (1...128).contains(device.count), device.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
-            throw DomainError(.invalidField, "deviceId: 1 to 128 ASCII characters")
-        }
         let at = clock.now()
         let random = random
         guard let card = try await cards.liveCard(personId: personId) else {

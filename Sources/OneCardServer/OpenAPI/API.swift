@@ -95,7 +95,7 @@ struct QueryParameter: Sendable {
     }
     /// Comma-separated values of an enumeration.
     static func list<E: RawRepresentable & CaseIterable>(_ name: String, _ description: String, _ e: E.Type) -> Self where E.RawValue == String {
-        .init(name: name, description: description, schema: .array(.oneOf(e)), commaSeparated: true)
+        .init(name: name, description: description, schema: .array(.oneOf(e), minItems: 1), commaSeparated: true)
     }
 
     var json: JSONValue {
@@ -154,7 +154,8 @@ final class API: @unchecked Sendable {
                 if let nonNullable = e.nonNullableProperties, request.headers[.contentType]?.hasPrefix("application/json") == true {
                     // A property the schema does not make nullable may be left out, but not sent as null.
                     let body = try await request.collectBody(upTo: context.maxUploadSize)
-                    if let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                    // Parsed only when the bytes hold a `null` at all: most bodies (every acceptance) never do.
+                    if Self.mentionsNull(body), let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
                        let key = object.keys.sorted().first(where: { nonNullable.contains($0) && object[$0] is NSNull }) {
                         throw DomainError.invalidField(key, "may be left out but not null")
                     }
@@ -167,6 +168,17 @@ final class API: @unchecked Sendable {
                 if strict { throw Problem.undocumented(error.code, operation: operation) }
                 throw error
             }
+        }
+    }
+
+    /// Whether the bytes contain `null`.
+    static func mentionsNull(_ body: ByteBuffer) -> Bool {
+        body.withUnsafeReadableBytes { bytes in
+            guard bytes.count >= 4 else { return false }
+            for i in 0...(bytes.count - 4) where bytes[i] == UInt8(ascii: "n") {
+                if bytes[i + 1] == UInt8(ascii: "u"), bytes[i + 2] == UInt8(ascii: "l"), bytes[i + 3] == UInt8(ascii: "l") { return true }
+            }
+            return false
         }
     }
 
@@ -249,7 +261,8 @@ extension Endpoint {
 
     /// The request body's properties that may not be sent as `null` (`nil` when there is no object body).
     var nonNullableProperties: Set<String>? {
-        guard case let .object(props, _) = request else { return nil }
+        let alternatives: [Schema] = if case .either(let schemas) = request { schemas } else { request.map { [$0] } ?? [] }
+        let props = alternatives.flatMap { s -> [(String, Schema)] in if case let .object(props, _) = s { props } else { [] } }
         let names = props.filter { if case .nullable = $0.1 { false } else { true } }.map(\.0)
         return names.isEmpty ? nil : Set(names)
     }
@@ -260,8 +273,7 @@ extension Endpoint {
         for p in query {
             guard let value = parameters.get(p.name) else { continue }
             let values = p.commaSeparated ? value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) : [value]
-            let schema: Schema = if p.commaSeparated, case .array(let items) = p.schema { items } else { p.schema }
-            if p.commaSeparated && value.isEmpty { continue }  // an empty list
+            let schema: Schema = if p.commaSeparated, case .array(let items, _, _) = p.schema { items } else { p.schema }
             for v in values {
                 if let problem = Self.violation(v, schema) {
                     throw DomainError(.invalidValue, "\(p.name): \(problem)")
@@ -272,7 +284,7 @@ extension Endpoint {
 
     private static func violation(_ v: String, _ schema: Schema) -> String? {
         switch schema {
-        case let .string(_, values, pattern):
+        case let .string(_, values, pattern, _, _):
             if let values, !values.contains(v) { return "one of \(values.joined(separator: ", "))" }
             if let pattern, v.range(of: pattern, options: .regularExpression) == nil { return "must match \(pattern)" }
             return nil

@@ -94,8 +94,8 @@ struct PaymentsController {
     var createProgramme: Handler {
         Handler("Create a benefit programme",
                 tag: "payments",
-                request: .object([("name", .text), ("kind", .oneOf(ProgrammeKind.self)), ("department", .text), ("legalBasis", .text),
-                    ("fundingAccount", .text)], required: ["name", "kind", "department", "legalBasis"]),
+                request: .object([("name", .filled(100)), ("kind", .oneOf(ProgrammeKind.self)), ("department", .filled(100)), ("legalBasis", .filled(300)),
+                                  ("fundingAccount", .string(pattern: "^[0-9]{10,30}$"))], required: ["name", "kind", "department", "legalBasis"]),
                 success: (201, "Created", .object([("programmeId", .text)], required: ["programmeId"]))) { request, context in
             let i = try await request.decodeJSON(as: ProgrammeInput.self, context: context)
             let p = try await payments.createProgramme(name: i.name, kind: try parseEnum(i.kind, "kind"), department: i.department,

@@ -118,7 +118,7 @@ struct RegistryController {
                 tag: "banks",
                 request: Schema.named("BankInput", Docs.bankInput),
                 success: (201, "Created", BankView.schema),
-                errors: [.bankExists]) { request, context in
+                errors: [.bankExists, .invalidAgreementPeriod]) { request, context in
             let i = try await request.decodeJSON(as: BankInput.self, context: context)
             let b = try await registry.createBank(Bank(code: i.code, name: i.name, agreementFrom: i.agreementFrom, agreementTo: i.agreementTo,
                                                                 endpoint: i.endpoint, status: .active))
@@ -138,14 +138,17 @@ struct RegistryController {
     /// Schemas, roles and error lists several handlers share.
     enum Docs {
         static let personInput = Schema.named("PersonInput", .object([
-                ("idType", .oneOf(IDType.self)), ("idNumber", .string(pattern: "^[0-9]{17}[0-9Xx]$")), ("name", .text), ("phone", .text), ("address", .text),
+                ("idType", .oneOf(IDType.self)), ("idNumber", .string(pattern: "^[0-9]{17}[0-9Xx]$")), ("name", .line(64)), ("phone", AuthController.Docs.phone),
+                ("address", .text(0, 200)),
             ], required: ["idType", "idNumber", "name", "phone"]))
         static let outletInput = Schema.object([
-                ("name", .text), ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text),
-                ("services", .array(.string(values: Outlet.knownServices))), ("hours", .text), ("accessibility", .array(.text)),
+                ("name", .text(1, 100)), ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text(1, 200)),
+                ("services", .array(.string(values: Outlet.knownServices), minItems: 1)), ("hours", .text(1, 200)),
+                ("accessibility", .array(.text(1, 60), maxItems: 20)),
             ], required: ["name", "regionCode", "address", "services", "hours"])
         static let bankInput = Schema.object([
-                ("code", .text), ("name", .text), ("agreementFrom", .date), ("agreementTo", .date), ("endpoint", .string(format: "uri")),
+                ("code", .string(pattern: "^[A-Z0-9_]{2,20}$")), ("name", .text(1, 100)), ("agreementFrom", .date), ("agreementTo", .date),
+                ("endpoint", .string(format: "uri", pattern: "^https?://[^/?#:]+")),
             ], required: ["code", "name", "agreementFrom", "agreementTo"])
     }
 
