@@ -51,6 +51,7 @@ public enum BankSimulator {
     struct Statement: Encodable { let bank: String; let credits: [Line]; let next: Int64? }
 
     public static func router(store: Store, options: Options) -> Router<BasicRequestContext> {
+        let ledger = SimulatedBankService(store: store)  // the bank-sim is its own application; this is its composition
         let router = Router()
         router.get("/health") { _, _ in ["status": "ok", "bank": options.bank] }
 
@@ -61,37 +62,7 @@ public enum BankSimulator {
             guard let input = try? JSONDecoder().decode(CreditRequest.self, from: Data(buffer: body)), input.payments.count <= 5000 else {
                 return Response(status: .badRequest)
             }
-            let at = Timestamp.millis(Date())
-            let results = try await store.write { s -> [BankGateway.Result] in
-                var known: [String: BankOutcome] = [:]
-                var closed = Set<String>()
-                for part in stride(from: 0, to: input.payments.count, by: 500) {
-                    let slice = input.payments[part..<min(part + 500, input.payments.count)]
-                    for r in try await s.db.raw("SELECT payment_id, outcome FROM credits WHERE payment_id IN (\(binds: slice.map(\.paymentId)))").all() {
-                        known[try r.decode(column: "payment_id", as: String.self)] = BankOutcome(rawValue: try r.decode(column: "outcome", as: String.self))
-                    }
-                    for r in try await s.db.raw("SELECT account FROM closed_accounts WHERE account IN (\(binds: slice.map(\.account)))").all() {
-                        closed.insert(try r.decode(column: "account", as: String.self))
-                    }
-                }
-                var out: [BankGateway.Result] = []
-                var insert = s.db.insert(into: "credits").columns("payment_id", "account", "amount_fen", "outcome", "at")
-                var inserted = 0
-                for p in input.payments {
-                    if let first = known[p.paymentId] {
-                        out.append(.init(paymentId: p.paymentId, outcome: first, reason: "repeat"))
-                        continue
-                    }
-                    let valid = p.amountFen > 0 && (10...30).contains(p.account.count) && p.account.allSatisfy(\.isNumber)
-                    let outcome: BankOutcome = !valid ? .rejected : closed.contains(p.account) ? .returned : .credited
-                    known[p.paymentId] = outcome
-                    insert = insert.values([SQLBind(p.paymentId), SQLBind(p.account), SQLBind(p.amountFen), SQLBind(outcome.rawValue), SQLBind(at)])
-                    inserted += 1
-                    out.append(.init(paymentId: p.paymentId, outcome: outcome, reason: outcome == .returned ? "account_closed" : nil))
-                }
-                if inserted > 0 { try await insert.run() }
-                return out
-            }
+            let results = try await ledger.credit(input.payments)
             if Double.random(in: 0..<1) < options.loseReplyRate { return Response(status: .serviceUnavailable) }
             return try Response.json(["results": results])
         }
@@ -99,31 +70,15 @@ public enum BankSimulator {
         router.post("/accounts/:account/close") { _, context -> Response in
             let account = context.parameters.get("account") ?? ""
             guard (10...30).contains(account.count), account.allSatisfy(\.isNumber) else { return Response(status: .badRequest) }
-            try await store.write { s in
-                try await s.db.raw("INSERT INTO closed_accounts (account, at) VALUES (\(bind: account), \(bind: Timestamp.millis(Date()))) ON CONFLICT DO NOTHING").run()
-            }
+            try await ledger.close(account: account)
             return try Response.json(["account": account, "status": "closed"])
         }
 
         router.get("/statement") { request, _ -> Response in
             let after = Int64(request.uri.queryParameters.get("after") ?? "") ?? 0
             let limit = Int64(request.uri.queryParameters.get("limit") ?? "") ?? Int64.max
-            let rows = try await store.read { s in
-                try await s.db.raw("""
-                    SELECT seq, payment_id, account, amount_fen, at FROM credits WHERE outcome = 'credited' AND seq > \(bind: after)
-                    ORDER BY seq LIMIT \(bind: limit)
-                    """).all()
-            }
-            var credits: [Line] = []
-            credits.reserveCapacity(rows.count)
-            var last: Int64 = after
-            for r in rows {
-                last = try r.decode(column: "seq", as: Int64.self)
-                credits.append(Line(paymentId: try r.decode(column: "payment_id", as: String.self), account: try r.decode(column: "account", as: String.self),
-                                    amountFen: try r.decode(column: "amount_fen", as: Int64.self),
-                                    at: Timestamp.format(Timestamp.date(millis: try r.decode(column: "at", as: Int64.self)))))
-            }
-            return try Response.json(Statement(bank: options.bank, credits: credits, next: rows.isEmpty || Int64(rows.count) < limit ? nil : last))
+            let (credits, last, rows) = try await ledger.statement(after: after, limit: limit)
+            return try Response.json(Statement(bank: options.bank, credits: credits, next: rows == 0 || Int64(rows) < limit ? nil : last))
         }
         return router
     }
@@ -168,11 +123,6 @@ extension BankSimulator {
 
     /// The statement: payment references credited, with account and amount.
     public static func credits(_ store: Store) async throws -> [(paymentId: String, account: String, amountFen: Int64)] {
-        try await store.read { s in
-            try await s.db.raw("SELECT payment_id, account, amount_fen FROM credits WHERE outcome = 'credited' ORDER BY seq").all().map {
-                (try $0.decode(column: "payment_id", as: String.self), try $0.decode(column: "account", as: String.self),
-                 try $0.decode(column: "amount_fen", as: Int64.self))
-            }
-        }
+        try await SimulatedBankService(store: store).credits()
     }
 }

@@ -49,6 +49,7 @@ struct BanksController {
     }
 
     func register(_ api: API) {
+        api.add(.get,   "/api/v1/banks/{code}",                 roles: .anyone,                          showBank)
         api.add(.patch, "/api/v1/banks/{code}",                 roles: [.admin],                         updateBank)
         api.add(.get,   "/api/v1/banks/{code}/migration",       roles: [.admin, .auditor, .agent],       showMigration)
         api.add(.post,  "/api/v1/banks/{code}/migration/apply", roles: [.admin],                         applyMigration)
@@ -56,6 +57,13 @@ struct BanksController {
     }
 
     // MARK: handlers
+
+    var showBank: Handler {
+        Handler("One cooperating bank with its agreement and status (public)", tag: "banks", success: (200, "The bank", Docs.bank),
+                errors: [.bankNotFound]) { _, context in
+            JSONResponse(RegistryController.BankView(try await banking.bank(context.parameters.get("code") ?? "")))
+        }
+    }
 
     var updateBank: Handler {
         Handler("Suspend, reactivate or terminate a bank (termination takes successorBankCode and opens a migration plan), or set its endpoint",
