@@ -14,7 +14,7 @@ struct HolderExport: Encodable, Sendable {
     let payments: [PaymentsController.PaymentView]
     let notifications: [PaymentsController.Notice]
 
-    init(_ d: HolderService.Data) {
+    init(_ d: HolderService.Export) {
         exportedAt = Timestamp.format(d.at)
         person = RegistryController.PersonView(d.person, unmasked: true)
         card = d.card.map(CardsController.CardView.init)

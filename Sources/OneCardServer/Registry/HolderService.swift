@@ -12,7 +12,7 @@ struct HolderService: Sendable {
     let acceptance: AcceptanceService
 
     /// What the export carries, as the domain knows it.
-    struct Data: Sendable {
+    struct Export: Sendable {
         var at: Date
         var person: Person
         var card: Card?
@@ -25,12 +25,12 @@ struct HolderService: Sendable {
     }
 
     /// Reading the full record is audited like any unmasked read of a person.
-    func export(personId: Person.ID, actor: String) async throws -> Data {
+    func export(personId: Person.ID, actor: String) async throws -> Export {
         let person = try await registry.unmaskedPerson(personId, purpose: "holder data export", actor: actor)
         let card = try await cards.liveCard(personId: personId)
         var events: [CardEvent] = []
         if let card { events = try await cards.events(card.number) }
-        return Data(at: clock.now(), person: person, card: card, applications: try await cards.applications(personId: personId), events: events,
+        return Export(at: clock.now(), person: person, card: card, applications: try await cards.applications(personId: personId), events: events,
                     ecard: try await store.read { try await $0.ecards.find(personId: personId) },
                     uses: try await acceptance.uses(personId: personId), payments: try await payments.payments(personId: personId),
                     notices: try await payments.notifications(personId: personId))
