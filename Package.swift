@@ -118,6 +118,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["OneCardCore", "OneCardTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["OneCardCore", "OneCardTestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
     ]
 )

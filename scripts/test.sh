@@ -32,6 +32,9 @@ fi
 PGBIN="$(pg_bin)"
 # Python's joserfc: the independent JOSE implementation the interop test verifies QR tokens with.
 python3 -c 'import joserfc' 2>/dev/null || { log "installing joserfc (PyPI)"; python3 -m pip install -q joserfc; }
+# PyPI's http-message-signatures: the independent RFC 9421 implementation federation signatures are checked against.
+python3 -c 'import http_message_signatures' 2>/dev/null || {
+  log "installing http-message-signatures (PyPI)"; python3 -m pip install -q 'http-message-signatures==3.0.0'; }
 # Schemathesis: the property-based API tester that checks the server against its own /openapi.json.
 # Schemathesis judges /openapi.json; pinned, so a new release's new checks arrive by a change here, not by surprise in CI.
 [ "$(python3 -c 'import schemathesis; print(schemathesis.__version__)' 2>/dev/null)" = "4.32.5" ] || {
@@ -46,6 +49,7 @@ export ONECARD_TEST_POSTGRES_URL="$ONECARD_PG_URL"
 export ONECARD_REQUIRE_POSTGRES=1
 export ONECARD_REQUIRE_ZBAR=1
 export ONECARD_REQUIRE_JOSE=1
+export ONECARD_REQUIRE_HTTPSIG=1
 # A handler answering an error code its endpoint does not document is a 500 (every server started here).
 export ONECARD_STRICT_CONTRACT=1
 

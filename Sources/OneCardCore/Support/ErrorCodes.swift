@@ -73,6 +73,12 @@ extension DomainError.Code {
     public static let noEcard = Self("no_ecard", .notFound)
     public static let qrEncodingFailed = Self("qr_encoding_failed", .unavailable)
 
+    // Federation (RFC 9421 signed exchange between nodes and the hub; API.md "Federation")
+    public static let nonceReplayed = Self("nonce_replayed", .unauthorized)
+    public static let signatureExpired = Self("signature_expired", .unauthorized)
+    public static let signatureInvalid = Self("signature_invalid", .unauthorized)
+    public static let unknownMember = Self("unknown_member", .unauthorized)
+
     // OpenAPI
 
     // Pages
@@ -111,7 +117,8 @@ extension DomainError.Code {
         .migrationNotFound, .successorNotActive, .successorRequired, .unknownBank, .activeCardExists, .applicationInProgress,
         .applicationNotFound, .cardNumberExhausted, .invalidCardNumber, .invalidPin, .noCard, .notEligible,
         .notIssuer, .personNotFound, .unknownOutlet, .draftNotFound, .duplicatesCatalogue, .invalidRegionCode,
-        .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed, .csrfFailed,
+        .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed,
+        .nonceReplayed, .signatureExpired, .signatureInvalid, .unknownMember, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
         .invalidIdNumber, .invalidTransition,
