@@ -304,6 +304,17 @@ struct CatalogueAndAcceptanceAPITests {
             #expect(try await h.count("uses") == 2)
             let uses = try await h.call(.get, "/api/v1/me/uses", token: holder)["uses"] as? [[String: Any]] ?? []
             #expect(uses.compactMap { $0["decision"] as? String }.sorted() == ["accepted", "denied"], "\(uses)")
+
+            // An online acceptance whose Idempotency-Key happens to equal a gate's decisionId is decided on its own,
+            // not answered with the gate's decision (and its free-text reason); the offline id stays recorded.
+            let gateSaid = try await uploadOffline([["decisionId": "k-shared", "itemCode": "JJJ-LIB-001", "token": t1, "decidedAt": decidedAt,
+                                                     "decision": "denied", "reason": "gate could not read the code"]])
+            #expect(gateSaid["recorded"] as? Int == 1, "\(gateSaid)")
+            let online = try await h.accept(key: gate, item: "JJJ-LIB-001", credential: ["kind": "qr", "token": t2], idempotency: "k-shared")
+            #expect(online.status == 200 && online.string("reason") == "card_lost", "\(online)")
+            let repeated = try await uploadOffline([["decisionId": "k-shared", "itemCode": "JJJ-LIB-001", "token": t1, "decidedAt": decidedAt,
+                                                     "decision": "denied", "reason": "gate could not read the code"]])
+            #expect(repeated["duplicates"] as? Int == 1, "\(repeated)")
         }
     }
 

@@ -96,7 +96,7 @@ final class ContractChecker: Sendable {
     func check(method: String, path: String, status: Int, contentType: String, body: Data) -> [String] {
         guard let op = operation(method: method, path: path) else { return [] }
         let name = "\(op.method) \(op.path)"
-        seen.withLockedValue { $0[name, default: []].insert(status) }
+        _ = seen.withLockedValue { $0[name, default: []].insert(status) }
         let responses = document["paths"]?[op.path]?[op.method.lowercased()]?["responses"]?.objectValue ?? [:]
         guard let response = responses[String(status)] else {
             return ["\(name): status \(status) is not documented (documented: \(responses.keys.sorted().joined(separator: ", "))): \(String(decoding: body.prefix(300), as: UTF8.self))"]

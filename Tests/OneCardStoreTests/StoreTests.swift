@@ -34,6 +34,36 @@ struct StoreTests {
         }
     }
 
+    /// Offline gates' decisions recorded before 024 move under `offline:<decisionId>`; online keys stay as they were,
+    /// and a decision uploaded again is still found.
+    @Test(arguments: Engine.available)
+    func offlineDecisionKeysMoveApartFromOnlineKeys(_ engine: Engine) async throws {
+        let db = try await TestDatabase.make(engine)
+        let store = try await Store.open(db.url, cipher: TestDatabase.testCipher, logger: TestDatabase.logger)
+        do {
+            // setup: a database as 023 left it, with one online and one offline use under the same key
+            try await store.migrate(through: "023_notifications_as_kind_and_parameters")
+            try await store.write { s in
+                for (id, kind) in [("u1", "qr"), ("u2", "qr_offline")] {
+                    try await s.db.raw("""
+                        INSERT INTO uses (id, terminal_id, idempotency_key, venue_id, item_code, kind, decision, cross_region, charged_fen, at, response)
+                        VALUES (\(bind: id), \(bind: kind == "qr" ? "t1" : "t2"), 'k1', 'v1', 'X', \(bind: kind), 'accepted', 0, 0, 0, '{}')
+                        """).run()
+                }
+            }
+            // the upgrade
+            #expect(try await store.migrate() == ["024_offline_decision_keys_apart"])
+            // validate
+            let keys = try await store.read { s in
+                try await s.db.raw("SELECT kind, idempotency_key FROM uses ORDER BY id").all().map { "\(try $0.string("kind")) \(try $0.string("idempotency_key"))" }
+            }
+            #expect(keys == ["qr k1", "qr_offline offline:k1"])
+            #expect(try await store.read { try await $0.uses.find(terminalId: "t2", idempotencyKey: "offline:k1") } != nil)
+        } catch { await store.close(); await db.remove(); throw error }
+        await store.close()
+        await db.remove()
+    }
+
     @Test(arguments: Engine.available)
     func aFreshDatabaseHasEveryMigrationPending(_ engine: Engine) async throws {
         let db = try await TestDatabase.make(engine)

@@ -324,6 +324,10 @@ struct AcceptanceService: Sendable {
         let reason: String?
     }
 
+    /// Where an offline gate's decision is kept: apart from the Idempotency-Keys of the terminal's online acceptances
+    /// (migration 024), so neither can answer for the other.
+    static func offlineKey(_ decisionId: String) -> String { "offline:" + decisionId }
+
     /// Records decisions an offline terminal already acted on, once per `decisionId` (the gate's
     /// Idempotency-Key). The gate's answer stands — the person has passed or not — and the node notes
     /// where its own view differs (e.g. a card reported lost while the gate was cut off).
@@ -334,7 +338,7 @@ struct AcceptanceService: Sendable {
     func recordOffline(terminal: Identity, _ decisions: [OfflineDecision]) async throws -> (recorded: Int, duplicates: Int, disputed: [String]) {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
         let checked = try decisions.map { d -> (decision: OfflineDecision, gate: UseDecision, at: Date, verified: VerifiedCredential) in
-            guard (1...100).contains(d.decisionId.count), let gate = UseDecision(rawValue: d.decision), gate != .verified,
+            guard (1...100).contains(d.decisionId.unicodeScalars.count), let gate = UseDecision(rawValue: d.decision), gate != .verified,
                   let at = Timestamp.parse(d.decidedAt) else {
                 throw DomainError(.invalidField, "decisions: decisionId (1 to 100 characters), decision accepted|denied, decidedAt RFC 3339")
             }
@@ -345,7 +349,9 @@ struct AcceptanceService: Sendable {
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             var outcomes: [OfflineOutcome] = []
             for (d, gate, at, verified) in checked {
-                if try await s.uses.find(terminalId: Terminal.ID(terminal.subject), idempotencyKey: d.decisionId) != nil { outcomes.append(.duplicate); continue }
+                if try await s.uses.find(terminalId: Terminal.ID(terminal.subject), idempotencyKey: Self.offlineKey(d.decisionId)) != nil {
+                    outcomes.append(.duplicate); continue
+                }
                 let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
                 let nodeDenial = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: false)
                 let answer = Answer(decision: gate, reason: d.reason, useId: nil,
@@ -357,7 +363,7 @@ struct AcceptanceService: Sendable {
                     _ = try await s.uses.markTokenAccepted(jti: jti, venueId: venue.id, itemCode: d.itemCode, at: at)
                 }
                 try await s.uses.insert(UseRecord(
-                    id: random.uuid(), terminalId: Terminal.ID(terminal.subject), idempotencyKey: d.decisionId, venueId: venue.id, itemCode: d.itemCode,
+                    id: random.uuid(), terminalId: Terminal.ID(terminal.subject), idempotencyKey: Self.offlineKey(d.decisionId), venueId: venue.id, itemCode: d.itemCode,
                     kind: .qrOffline, decision: gate, reason: d.reason, cardNumber: card?.number, personId: card?.personId,
                     crossRegion: answer.crossRegion, chargedFen: 0, disclosed: nil, at: at,
                     response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)))

@@ -22,6 +22,7 @@ public enum Migrations {
         m021PaymentBatchTotals,
         m022PaymentIndexesForHotUpdates,
         m023NotificationsAsKindAndParameters,
+        m024OfflineDecisionKeysApart,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

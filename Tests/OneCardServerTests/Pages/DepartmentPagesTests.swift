@@ -71,7 +71,6 @@ struct DepartmentPagesTests {
                                                                         ("legalBasis", "广东省社会保障卡一卡通条例第八条")])
             let programmePath = try #require(made.location)
             #expect(made.status == 303 && programmePath.hasPrefix("/department/programmes/"), "\(made)")
-            let programme = String(programmePath.dropFirst("/department/programmes/".count))
 
             // A CSV whose header is wrong is refused, the text kept in the form.
             let form = try await dept1.get(programmePath)

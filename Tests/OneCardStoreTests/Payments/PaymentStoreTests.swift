@@ -121,7 +121,7 @@ struct PaymentStoreTests {
                     """).run()
             }
             // the upgrade
-            #expect(try await store.migrate() == ["023_notifications_as_kind_and_parameters"])
+            #expect(try await store.migrate(through: "023_notifications_as_kind_and_parameters") == ["023_notifications_as_kind_and_parameters"])
             // validate
             let notes = try await store.read { try await $0.payments.notifications(personId: persons[0]) }
             #expect(notes.map(\.kind.rawValue) == ["payment_returned"] && notes.first?.paymentId == "pay0")
