@@ -261,8 +261,15 @@ extension Endpoint {
 
     /// The request body's properties that may not be sent as `null` (`nil` when there is no object body).
     var nonNullableProperties: Set<String>? {
-        let alternatives: [Schema] = if case .either(let schemas) = request { schemas } else { request.map { [$0] } ?? [] }
-        let props = alternatives.flatMap { s -> [(String, Schema)] in if case let .object(props, _) = s { props } else { [] } }
+        func properties(_ s: Schema) -> [(String, Schema)] {
+            switch s {
+            case .object(let props, _): props
+            case .named(_, let s): properties(s)
+            case .either(let schemas): schemas.flatMap(properties)
+            default: []
+            }
+        }
+        let props = request.map(properties) ?? []
         let names = props.filter { if case .nullable = $0.1 { false } else { true } }.map(\.0)
         return names.isEmpty ? nil : Set(names)
     }
