@@ -42,7 +42,7 @@ extension DomainError.Code {
     public static let cardNotFound = Self("card_not_found", .notFound)
     public static let invalidSuccessor = Self("invalid_successor", .unprocessable)
     public static let migrationChoiceOpen = Self("migration_choice_open", .conflict)
-    public static let migrationNotFound = Self("migration_not_found", .notFound)
+    public static let migrationNotFound = Self("migration_not_found", .conflict)
     public static let successorNotActive = Self("successor_not_active", .conflict)
     public static let successorRequired = Self("successor_required", .unprocessable)
     public static let unknownBank = Self("unknown_bank", .unprocessable)

@@ -100,11 +100,16 @@ struct BankService: Sendable {
         try await store.read { [now] in try await $0.bankMigrations.due(at: now) }
     }
 
+    /// Why a bank has no migration plan: there is no such bank (404), or it is not terminated (409: the plan exists
+    /// only from termination on, so asking for it is a conflict with the bank's state, not a missing address).
+    static func noPlan(_ code: String, in s: StoreSession) async throws -> DomainError {
+        guard try await s.banks.find(code) != nil else { return DomainError(.bankNotFound, "no bank \(code)") }
+        return DomainError(.migrationNotFound, "bank \(code) has no migration plan (it is not terminated)")
+    }
+
     func migration(_ code: String) async throws -> Report {
         try await store.read { s in
-            guard let m = try await s.bankMigrations.find(code) else {
-                throw DomainError(.migrationNotFound, "bank \(code) has no migration plan (it is not terminated)")
-            }
+            guard let m = try await s.bankMigrations.find(code) else { throw try await Self.noPlan(code, in: s) }
             return Report(migration: m, cards: try await s.bankMigrations.cards(code), heldPayments: try await s.bankMigrations.heldPayments(code))
         }
     }
@@ -117,9 +122,7 @@ struct BankService: Sendable {
         let at = now
         let random = random
         try await store.write { s in
-            guard let m = try await s.bankMigrations.find(code) else {
-                throw DomainError(.migrationNotFound, "bank \(code) has no migration plan (it is not terminated)")
-            }
+            guard let m = try await s.bankMigrations.find(code) else { throw try await Self.noPlan(code, in: s) }
             guard m.status == .open else { return }
             guard early || at >= m.chooseBy else {
                 throw DomainError(.migrationChoiceOpen, "holders may choose a bank until \(Timestamp.format(m.chooseBy)); pass early=true to apply now")

@@ -85,7 +85,7 @@ struct BanksController {
         Handler("A terminated bank's migration plan and its progress",
                 tag: "banks",
                 success: (200, "The plan", MigrationView.schema),
-                errors: [.migrationNotFound]) { _, context in
+                errors: [.bankNotFound, .migrationNotFound]) { _, context in
             JSONResponse(MigrationView(try await banking.migration(context.parameters.get("code") ?? "")))
         }
     }
@@ -95,7 +95,7 @@ struct BanksController {
                 tag: "banks",
                 request: .object([("early", .boolean)], required: []),
                 success: (200, "The plan", MigrationView.schema),
-                errors: [.migrationNotFound, .migrationChoiceOpen, .successorNotActive]) { request, context in
+                errors: [.bankNotFound, .migrationNotFound, .migrationChoiceOpen, .successorNotActive]) { request, context in
             let i = try await request.decodeJSON(as: ApplyInput.self, context: context)
             let r = try await banking.applyMigration(context.parameters.get("code") ?? "", actor: CardsController.actor(context, channel: "admin"),
                                                               early: i.early ?? false)

@@ -49,6 +49,9 @@ struct BankAPITests {
             #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.agent, json: ["status": "suspended"]).status == 403)
             #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, json: ["endpoint": "ftp://x"]).code == "invalid_field")
             #expect(try await h.call(.get, "/api/v1/banks/ICBC/migration", token: h.admin).code == "migration_not_found")
+            // An active bank has no plan yet (409: its state, not a missing address); a bank that does not exist is 404.
+            #expect(try await h.call(.get, "/api/v1/banks/ICBC/migration", token: h.admin).status == 409)
+            #expect(try await h.call(.get, "/api/v1/banks/NOPE/migration", token: h.admin).code == "bank_not_found")
         }
     }
 
