@@ -42,7 +42,7 @@ public enum BankSimulator {
         let url: DatabaseURL = options.storePath.map { .sqliteFile($0) } ?? .sqliteMemory
         // The bank keeps nothing encrypted through the platform's cipher; any key will do.
         let store = try await Store.open(url, cipher: FieldCipher(keys: NodeKeys(master: SymmetricKey(size: .bits256))), logger: logger, readers: 1)
-        try await store.write { s in for statement in schema { try await s.db.raw(SQLQueryString(statement)).run() } }
+        try await SimulatedBankService(store: store).createTables(schema)
         return store
     }
 

@@ -8,6 +8,11 @@ import SQLKit
 struct SimulatedBankService: Sendable {
     let store: Store
 
+    /// Creates the bank's tables if they are not there (its store is its own, not the platform's).
+    func createTables(_ schema: [String]) async throws {
+        try await store.write { s in for statement in schema { try await s.db.raw(SQLQueryString(statement)).run() } }
+    }
+
     /// Credits each payment once: a repeated reference answers its first outcome; a closed account returns it.
     func credit(_ payments: [BankGateway.Credit]) async throws -> [BankGateway.Result] {
         let at = Timestamp.millis(Date())
