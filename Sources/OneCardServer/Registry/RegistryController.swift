@@ -11,7 +11,11 @@ struct RegistryController {
     struct PersonInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let address: String? }
 
     struct PersonView: Encodable, Sendable {
-        static let schema = Schema.named("Person", RegistryController.personSchema)
+        static let schema = Schema.named("Person", Schema.object([
+            ("personId", .text), ("idType", .oneOf(IDType.self)), ("idNumberMasked", .text), ("nameMasked", .text), ("phoneMasked", .text),
+            ("birthDate", .date), ("sex", .string(values: ["male", "female"])), ("regionCode", .text), ("createdAt", .dateTime),
+            ("idNumber", .text), ("name", .text), ("phone", .text), ("address", .text),
+        ], required: ["personId", "idType", "idNumberMasked", "nameMasked", "birthDate", "sex", "regionCode"]))
 
         let personId: String, idType: String, idNumberMasked: String, nameMasked: String, phoneMasked: String
         let birthDate: String, sex: String, regionCode: String, createdAt: String
@@ -25,12 +29,6 @@ struct RegistryController {
             if unmasked { idNumber = p.idNumber.value; name = p.name; phone = p.phone; address = p.address }
         }
     }
-
-    static let personSchema = Schema.object([
-        ("personId", .text), ("idType", .oneOf(IDType.self)), ("idNumberMasked", .text), ("nameMasked", .text), ("phoneMasked", .text),
-        ("birthDate", .date), ("sex", .string(values: ["male", "female"])), ("regionCode", .text), ("createdAt", .dateTime),
-        ("idNumber", .text), ("name", .text), ("phone", .text), ("address", .text),
-    ], required: ["personId", "idType", "idNumberMasked", "nameMasked", "birthDate", "sex", "regionCode"])
 
     struct OutletInput: Decodable { let name: String; let regionCode: String; let address: String; let services: [String]; let hours: String; let accessibility: [String]? }
     struct BankInput: Decodable { let code: String; let name: String; let agreementFrom: CalendarDay; let agreementTo: CalendarDay; let endpoint: String? }
