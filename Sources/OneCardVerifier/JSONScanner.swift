@@ -256,7 +256,7 @@ enum ClaimsParser {
             } while s.take(UInt8(ascii: ","))
             guard s.expect(UInt8(ascii: "}")) else { return .invalid }
         }
-        guard s.finished(), alg == "EdDSA", typ == CompactJWS.qrTokenType, let kid else { return .invalid }
+        guard s.finished(), let alg, CompactJWS.acceptedAlgorithms.contains(alg), typ == CompactJWS.qrTokenType, let kid else { return .invalid }
         return .kid(kid)
     }
 }

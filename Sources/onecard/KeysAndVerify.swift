@@ -4,7 +4,8 @@ import OneCardCore
 import OneCardVerifier
 
 struct Keys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage the node's QR signing keys.", subcommands: [Rotate.self])
+    static let configuration = CommandConfiguration(abstract: "Manage the node's QR signing keys and show its federation key.",
+                                                    subcommands: [Rotate.self, Show.self])
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

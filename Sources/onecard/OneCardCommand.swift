@@ -11,7 +11,7 @@ struct OneCardCommand: AsyncParsableCommand {
         commandName: "onecard",
         abstract: "OneCard — the social security card resident-service one-card platform (社会保障卡居民服务一卡通).",
         version: OneCardApp.version,
-        subcommands: [Serve.self, Migrate.self, Users.self, Keys.self, VerifyQR.self, TerminalCommand.self, Bench.self, BankSim.self, Batches.self,
+        subcommands: [Serve.self, Hub.self, Migrate.self, Users.self, Keys.self, VerifyQR.self, TerminalCommand.self, Bench.self, BankSim.self, Batches.self,
                       BenchPayments.self])
 }
 
@@ -55,12 +55,28 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8080
     @Option(help: "The node's issuing region, a GB/T 2260 province code.") var region: String = "110000"
     @Flag(help: "Fill an empty database with a demo and print the demo logins.") var demo = false
+    @Option(help: "The national hub's URL: joins this node to the federation (without it the node works alone).") var hub: String?
+    @Option(name: .customLong("hub-key"), help: "The hub's federation public key: a JWK, the output of `onecard keys show` on the hub, or @FILE.")
+    var hubKey: String?
+    @Option(name: .customLong("person-key"), help: "The key every member hashes ID numbers under for one-person-one-card claims (base64 of 32 bytes, or @FILE).")
+    var personKey: String?
+    @Option(name: .customLong("federation-interval"), help: "Seconds between exchanges with the hub when nothing is owed sooner.")
+    var federationInterval: Double = 1
     @OptionGroup var data: DataOptions
 
     func run() async throws {
         let services: AppServices
         do {
-            let config = try data.configuration(host: host, port: port, region: region, demo: demo)
+            var config = try data.configuration(host: host, port: port, region: region, demo: demo)
+            if let hub {
+                guard let hubKey else { throw ConfigurationError("--hub needs --hub-key (the hub's key, from `onecard keys show --data-dir <hub's folder>`)") }
+                guard let personKey else { throw ConfigurationError("--hub needs --person-key (the members' shared key for one-person-one-card claims)") }
+                config.hub = try HubLink(url: hub, key: FederationPublicKey.parse(hubKey), personKeys: PersonKeyHasher.parse(personKey))
+                guard federationInterval >= 0.05, federationInterval <= 3600 else { throw ConfigurationError("--federation-interval: 0.05 to 3600 seconds") }
+                config.federationInterval = .milliseconds(Int(federationInterval * 1000))
+            } else if hubKey != nil || personKey != nil {
+                throw ConfigurationError("--hub-key and --person-key are for a node that joins a hub: give --hub too")
+            }
             services = try await OneCardApp.services(config)
             if config.database.isEmbedded {
                 try await services.store.migrate()
@@ -83,7 +99,8 @@ struct Serve: AsyncParsableCommand {
                 for l in logins { say("  \(l)") }
             }
         }
-        say("onecard \(OneCardApp.version) — region \(services.configuration.region) (\(services.policy.name)), database \(services.configuration.database)")
+        say("onecard \(OneCardApp.version) — region \(services.configuration.region) (\(services.policy.name)), database \(services.configuration.database)"
+            + (services.configuration.hub.map { ", hub \($0.url)" } ?? ""))
         try await OneCardApp.serve(services) { port in
             say("onecard listening on http://\(services.configuration.host):\(port)")
         }

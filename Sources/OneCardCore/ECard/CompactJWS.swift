@@ -9,6 +9,13 @@ public enum CompactJWS {
     public static let qrTokenType = "onecard-qr+jwt"
     /// The media type of a signed revocation document (`typ`).
     public static let revocationsType = "onecard-revocations+jwt"
+    /// The media type of the hub's national trust list (`typ`).
+    public static let trustListType = "onecard-trust-list+jwt"
+    /// The media type of the hub's national revocation list (`typ`).
+    public static let nationalRevocationsType = "onecard-national-revocations+jwt"
+    /// Header `alg` values a verifier accepts for Ed25519: `EdDSA` (RFC 8037) and `Ed25519` (RFC 9864, which deprecates
+    /// the polymorphic `EdDSA`). Issuance keeps `EdDSA` until every gate accepts both.
+    public static let acceptedAlgorithms: Set<String> = ["EdDSA", "Ed25519"]
 
     /// The protected header exactly as API.md fixes it: `{"alg":"EdDSA","kid":KID,"typ":TYP}`.
     public static func headerJSON(kid: String, typ: String) -> [UInt8] {
@@ -62,7 +69,7 @@ public enum CompactJWS {
         guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payload = Base64URL.decode(parts[1]),
               let signature = Base64URL.decode(parts[2]),
               let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes)),
-              header.alg == "EdDSA", header.typ == type, header.crit == nil
+              acceptedAlgorithms.contains(header.alg), header.typ == type, header.crit == nil
         else { throw .malformed }
         guard let key = lookup(header.kid) else { throw .unknownKey(header.kid) }
         let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))

@@ -14,6 +14,8 @@ public struct JWK: Codable, Hashable, Sendable {
     public var use: String?
     /// The issuing region code whose tokens this key may sign (a OneCard extension member).
     public var iss: String
+    /// `Ed25519` in the hub's national trust list (RFC 9864's fully specified name); absent in a node's own list.
+    public var alg: String?
 
     /// An Ed25519 signing key entry.
     public init(x: String, kid: String, iss: String) {

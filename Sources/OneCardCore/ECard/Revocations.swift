@@ -49,10 +49,13 @@ public struct RevocationEntry: Codable, Hashable, Sendable {
     public var status: RevocationStatus
     /// When it took that status (RFC 3339 on the wire).
     public var at: Date
+    /// The issuing region the entry is about, in lists that carry several regions' entries (a federated node's);
+    /// absent in a node's own entries.
+    public var iss: String?
 
     /// An entry for `subject`.
-    public init(_ subject: Subject, status: RevocationStatus, at: Date) {
-        self.subject = subject; self.status = status; self.at = at
+    public init(_ subject: Subject, status: RevocationStatus, at: Date, iss: String? = nil) {
+        self.subject = subject; self.status = status; self.at = at; self.iss = iss
     }
 
     /// An entry for a card, naming it by `CardNumber.hash`.
@@ -65,7 +68,7 @@ public struct RevocationEntry: Codable, Hashable, Sendable {
         RevocationEntry(.token(jti: jti), status: status, at: at)
     }
 
-    private enum CodingKeys: String, CodingKey { case cardHash, jti, status, at }
+    private enum CodingKeys: String, CodingKey { case cardHash, jti, status, at, iss }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -88,6 +91,7 @@ public struct RevocationEntry: Codable, Hashable, Sendable {
             throw DecodingError.dataCorruptedError(forKey: .at, in: c, debugDescription: "at is an RFC 3339 time")
         }
         self.at = at
+        iss = try c.decodeIfPresent(String.self, forKey: .iss)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -98,6 +102,7 @@ public struct RevocationEntry: Codable, Hashable, Sendable {
         }
         try c.encode(status, forKey: .status)
         try c.encode(Timestamp.format(at), forKey: .at)
+        try c.encodeIfPresent(iss, forKey: .iss)
     }
 }
 

@@ -63,6 +63,9 @@ public struct RegionCode: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     public var province: String { RegionTable.province(of: rawValue) }
+
+    /// Whether `raw` is a province-level code (a node's or a member's region), e.g. 110000, 440000, 810000.
+    public static func isProvinceCode(_ raw: String) -> Bool { (try? RegionCode(raw))?.province == raw }
     public var description: String { rawValue }
 
     public init(from decoder: any Decoder) throws {

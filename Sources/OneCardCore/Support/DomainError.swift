@@ -27,11 +27,14 @@ public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var detail: String
+    /// Extension members of the problem body (RFC 9457 §3.2), e.g. `region` of `active_card_elsewhere`.
+    public var extensions: [String: String]
     public var kind: Kind { code.kind }
 
-    public init(_ code: Code, _ detail: String) {
+    public init(_ code: Code, _ detail: String, extensions: [String: String] = [:]) {
         self.code = code
         self.detail = detail
+        self.extensions = extensions
     }
 
     public var description: String { "\(code): \(detail)" }
@@ -43,4 +46,10 @@ extension DomainError {
     public static func invalidTransition(_ detail: String) -> DomainError { .init(.invalidTransition, detail) }
     public static func notFound(_ what: String) -> DomainError { .init(.notFound, "\(what) not found") }
     public static let forbidden = DomainError(.forbidden, "this account may not do that")
+}
+
+/// A configuration value that stops start-up, with a message naming it.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
 }

@@ -78,6 +78,16 @@ extension DomainError.Code {
     public static let signatureExpired = Self("signature_expired", .unauthorized)
     public static let signatureInvalid = Self("signature_invalid", .unauthorized)
     public static let unknownMember = Self("unknown_member", .unauthorized)
+    /// One person, one card nationwide: another province holds the person's live card or open application.
+    public static let activeCardElsewhere = Self("active_card_elsewhere", .conflict)
+    /// The hub or the issuing node did not answer a request that needs it now (forwarding, a foreign chip check).
+    public static let federationUnavailable = Self("federation_unavailable", .unavailable)
+    /// A federation message the receiver cannot act on (unknown kind, payload not as documented).
+    public static let invalidMessage = Self("invalid_message", .unprocessable)
+    /// The member may not call this (a cross-border partner issues no cards and claims no persons).
+    public static let memberNotPermitted = Self("member_not_permitted", .forbidden)
+    /// A member region the hub does not know.
+    public static let memberNotFound = Self("member_not_found", .notFound)
 
     // OpenAPI
 
@@ -118,7 +128,8 @@ extension DomainError.Code {
         .applicationNotFound, .cardNumberExhausted, .invalidCardNumber, .invalidPin, .noCard, .notEligible,
         .notIssuer, .personNotFound, .unknownOutlet, .draftNotFound, .duplicatesCatalogue, .invalidRegionCode,
         .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed,
-        .nonceReplayed, .signatureExpired, .signatureInvalid, .unknownMember, .csrfFailed,
+        .nonceReplayed, .signatureExpired, .signatureInvalid, .unknownMember, .activeCardElsewhere, .federationUnavailable,
+        .invalidMessage, .memberNotPermitted, .memberNotFound, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
         .invalidIdNumber, .invalidTransition,

@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// A handler answering a code its endpoint does not document gets 500 `undocumented_error` (tests; `ONECARD_STRICT_CONTRACT=1`).
     public var strictContract = false
+    /// The national hub this node joins (`--hub`, `--hub-key`, `--person-key`); nil: the node works alone.
+    public var hub: HubLink?
+    /// How often a federated node exchanges with the hub (trust list, revocations, outbox) when nothing wakes it sooner.
+    public var federationInterval: Duration = .seconds(1)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, region: String = "110000",
                 dataDir: URL, demo: Bool = false, bcryptCost: UInt8 = 10, sessionLifetime: TimeInterval = 8 * 3600,
@@ -43,5 +47,22 @@ public struct ServerConfiguration: Sendable {
         if let option { return try DatabaseURL(option) }
         if let env = environment["ONECARD_DATABASE"], !env.isEmpty { return try DatabaseURL(env) }
         return .sqliteFile(dataDir.appendingPathComponent("onecard.sqlite").path)
+    }
+}
+
+/// How a node reaches the national hub.
+public struct HubLink: Sendable {
+    /// The hub's base URL, e.g. http://127.0.0.1:8090.
+    public var url: String
+    /// The hub's federation public key: it signs the hub's answers, the trust list and the revocation list.
+    public var key: FederationPublicKey
+    /// The key every member hashes ID numbers under for the hub's one-person-one-card claims.
+    public var personKeys: PersonKeyHasher
+
+    public init(url: String, key: FederationPublicKey, personKeys: PersonKeyHasher) throws(ConfigurationError) {
+        guard let u = URL(string: url), u.scheme == "http", u.host != nil else { throw ConfigurationError("--hub must be the hub's URL, e.g. http://127.0.0.1:8090") }
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.key = key
+        self.personKeys = personKeys
     }
 }

@@ -16,6 +16,7 @@ public enum OneCardApp {
         var logger = logger ?? Logger(label: "onecard")
         logger.logLevel = config.logLevel
         let keys = try NodeKeys.loadOrCreate(in: config.dataDir, random: random)
+        let federationKey = try FederationKey.loadOrCreate(in: config.dataDir, random: random)
         let store = try await Store.open(config.database, cipher: FieldCipher(keys: keys), logger: logger)
         let sessions = await SessionTokens.make(key: keys.sessions, clock: clock, lifetime: config.sessionLifetime)
         let signingKeys = SigningKeyStore(directory: config.dataDir, region: config.region, clock: clock, random: random)
@@ -26,7 +27,8 @@ public enum OneCardApp {
             throw ConfigurationError("\(error)")
         }
         return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
-                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys)
+                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
+                           federationKey: federationKey)
     }
 
     /// The router with every endpoint, and the API description built alongside it.
@@ -39,7 +41,8 @@ public enum OneCardApp {
         OperationsController(health: services.health).register(api)
         AuthController(accounts: services.accounts).register(api)
         RegistryController(registry: services.registry, holders: services.holders).register(api)
-        CardsController(cards: services.cards).register(api)
+        CardsController(cards: services.cards, federation: services.federation).register(api)
+        FederationController(federation: services.federation, cards: services.cards).register(api)
         ECardController(ecards: services.ecards).register(api)
         CatalogueController(catalogue: services.catalogue).register(api)
         AcceptanceController(venues: services.venues, acceptance: services.acceptance).register(api)

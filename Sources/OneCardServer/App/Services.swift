@@ -35,6 +35,7 @@ public struct AppServices: Sendable {
     let payments: PaymentService
     let holders: HolderService
     let health: HealthService
+    let federation: FederationService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -42,7 +43,7 @@ public struct AppServices: Sendable {
     public var today: CalendarDay { CalendarDay(clock.now()) }
 
     init(configuration: ServerConfiguration, store: Store, keys: NodeKeys, policies: PolicyBook, clock: Clock, random: RandomSource,
-         logger: Logger, sessions: SessionTokens, passwords: PasswordHasher, signingKeys: SigningKeyStore) {
+         logger: Logger, sessions: SessionTokens, passwords: PasswordHasher, signingKeys: SigningKeyStore, federationKey: FederationKey) {
         self.configuration = configuration; self.store = store; self.keys = keys; self.policies = policies
         self.clock = clock; self.random = random; self.logger = logger; self.sessions = sessions; self.signingKeys = signingKeys
         let policy = policies.policy(for: configuration.region)
@@ -50,11 +51,14 @@ public struct AppServices: Sendable {
         self.paymentWork = paymentWork
         bankGateway = BankGateway()
         let tokens = QRTokens(keys: signingKeys, region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock)
+        federation = FederationService(store: store, clock: clock, random: random, logger: logger, region: configuration.region, link: configuration.hub,
+                                       key: federationKey, trust: NationalTrust(region: configuration.region), signingKeys: signingKeys,
+                                       reachability: HubReachability(), work: WorkSignal(), interval: configuration.federationInterval)
         registry = RegistryService(store: store, clock: clock, random: random)
         accounts = AccountService(store: store, clock: clock, passwords: passwords, sessions: sessions)
         cards = CardService(store: store, clock: clock, random: random, region: configuration.region, policy: policy, keys: keys,
-                            passwords: passwords, signingKeys: signingKeys)
-        ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens)
+                            passwords: passwords, signingKeys: signingKeys, federation: federation)
+        ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
         catalogue = CatalogueService(store: store, clock: clock, random: random, policy: policy)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
         acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, cards: cards, tokens: tokens,
@@ -76,6 +80,7 @@ public struct AppServices: Sendable {
     /// The background services that run beside the HTTP server.
     var background: [any Service] {
         [LapseSweeper(cards: cards, logger: logger),
+         FederationExchange(federation: federation, logger: logger),
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
     }
 }

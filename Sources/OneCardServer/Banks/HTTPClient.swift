@@ -9,6 +9,10 @@ public struct HTTPClient1: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: Data
+        /// The response's header fields in the order received.
+        public var headers: [(name: String, value: String)] = []
+
+        public func header(_ name: String) -> String? { headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value }
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -66,12 +70,13 @@ public struct HTTPClient1: Sendable {
                 if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                 try await outbound.write(.end(nil))
                 var status = 0
+                var fields: [(name: String, value: String)] = []
                 var collected = ByteBuffer()
                 for try await part in inbound {
                     switch part {
-                    case .head(let h): status = Int(h.status.code)
+                    case .head(let h): status = Int(h.status.code); fields = h.headers.map { ($0.name, $0.value) }
                     case .body(var b): collected.writeBuffer(&b)
-                    case .end: return Response(status: status, body: Data(buffer: collected))
+                    case .end: return Response(status: status, body: Data(buffer: collected), headers: fields)
                     }
                 }
                 throw Failure.connectionClosed

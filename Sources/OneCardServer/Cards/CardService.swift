@@ -24,6 +24,8 @@ struct CardService: Sendable {
     let passwords: PasswordHasher
     /// For the clock skew a revoked card's tokens stay listed for.
     let signingKeys: SigningKeyStore
+    /// The national hub: one person, one card nationwide, and the card directory (does nothing on a node alone).
+    let federation: FederationService
     var chipKeys: ChipKeyDeriver { ChipKeyDeriver(master: keys.chipMaster) }
     var now: Date { clock.now() }
 
@@ -43,6 +45,31 @@ struct CardService: Sendable {
         let policy = policy
         let today = CalendarDay(clock.now())
         let random = random
+        let federation = federation
+        let applicationId = random.uuid()
+        // One person, one card nationwide (API.md "Federation"): the hub is asked first; a refusal changes nothing here.
+        // When the hub does not answer, the application waits in `pending_national_check` and its claim goes through the
+        // outbox: it proceeds when the hub answers, and is never issued unchecked.
+        var initial = ApplicationStatus.submitted
+        var claimed: IdentityNumber?
+        if federation.isFederated, let person = try await store.read({ try await $0.persons.find(input.personId) }),
+           policy.eligibleIdTypes.contains(person.idNumber.type),
+           try await store.read({ s in
+               guard try await s.cards.live(personId: person.id) == nil else { return false }
+               return !(try await s.applications.hasOpen(personId: person.id))
+           }) {
+            do {
+                let receipt = try await federation.claim(person.idNumber, messageId: FederationService.claimMessageId(application: applicationId))
+                if receipt.granted != true {
+                    throw DomainError(.activeCardElsewhere, "another province (\(receipt.region ?? "?")) holds this person's card or an application under way",
+                                      extensions: ["region": receipt.region ?? ""])
+                }
+                claimed = person.idNumber
+            } catch let e as DomainError where e.code == .federationUnavailable {
+                initial = .pendingNationalCheck
+            }
+        }
+        let status = initial
         do {
             return try await store.write { s in
                 guard let person = try await s.persons.find(input.personId) else {
@@ -72,19 +99,34 @@ struct CardService: Sendable {
                 }
                 let outletRegion = applyOutlet?.regionCode ?? pickupOutlet?.regionCode ?? region
                 let app = CardApplication(
-                    id: random.uuid(), personId: person.id, channel: input.channel, applyOutletId: applyOutlet?.id,
+                    id: applicationId, personId: person.id, channel: input.channel, applyOutletId: applyOutlet?.id,
                     pickupOutletId: pickupOutlet?.id ?? applyOutlet?.id, delivery: input.delivery, bankCode: bank.code,
-                    status: .submitted,
+                    status: status,
                     remote: ApplicationLifecycle.isRemote(householdRegion: person.idNumber.regionCode, outletRegion: outletRegion),
                     submittedAt: at, dueAt: ApplicationLifecycle.dueAt(submittedAt: at, timeLimitDays: policy.applicationTimeLimitDays),
                     updatedAt: at)
                 try await s.applications.insert(app)
                 try await s.events.append(CardEvent(at: at, type: "application_submitted", actor: actor.name, channel: actor.channel,
                                                     reason: app.remote ? "remote" : nil, cardNumber: nil, applicationId: app.id))
+                if status == .pendingNationalCheck {
+                    try await federation.enqueue(.claim, id: FederationService.claimMessageId(application: app.id),
+                                                 payload: .init(personKey: federation.personKey(person.idNumber)), at: at, in: s)
+                    try await s.events.append(CardEvent(at: at, type: "application_pending_national_check", actor: "system", channel: "federation",
+                                                        reason: "the national hub did not answer; the check is retried", cardNumber: nil, applicationId: app.id))
+                }
                 return app
             }
-        } catch where Store.isUniqueViolation(error) {
-            throw DomainError(.applicationInProgress, "this person has an application under way")
+        } catch {
+            // Refused here after the hub granted the claim: give it back unless the person holds a card or application here.
+            if let claimed {
+                let personId = input.personId
+                try? await store.write { s in
+                    guard try await s.cards.live(personId: personId) == nil, !(try await s.applications.hasOpen(personId: personId)) else { return }
+                    try await federation.enqueue(.release, payload: .init(personKey: federation.personKey(claimed)), at: at, in: s)
+                }
+            }
+            if Store.isUniqueViolation(error) { throw DomainError(.applicationInProgress, "this person has an application under way") }
+            throw error
         }
     }
 
@@ -126,6 +168,7 @@ struct CardService: Sendable {
         let random = random
         let chipKeys = chipKeys
         let keys = keys
+        let federation = federation
         return try await store.write { s in
             guard var app = try await s.applications.find(id, lock: true) else {
                 throw DomainError(.applicationNotFound, "no application \(id)")
@@ -147,6 +190,14 @@ struct CardService: Sendable {
                     financial: true, bankCode: app.bankCode, accountNumber: Self.openAccount(bank: app.bankCode, random: random),
                     pinHash: nil, issuedAt: at, expiresAt: Card.expiry(issuedAt: at, years: policy.cardValidityYears))
                 try await s.cards.insert(card)
+                // The hub's claim now follows this card, and its directory routes requests about it here.
+                if let person = try await s.persons.find(app.personId) {
+                    try await federation.enqueue(.card, payload: .init(personKey: federation.personKey(person.idNumber), cardHash: number.hash), at: at, in: s)
+                }
+            case .reject:
+                if let person = try await s.persons.find(app.personId) {
+                    try await federation.enqueue(.release, payload: .init(personKey: federation.personKey(person.idNumber)), at: at, in: s)
+                }
             default: break
             }
             try await s.applications.update(app)
@@ -216,6 +267,7 @@ struct CardService: Sendable {
         let region = region
         let random = random
         let keys = keys
+        let federation = federation
         let skew = signingKeys.ring.skew
         let pinHash: String? = if let pin { try await passwords.hash(pin.digits) } else { nil }
         for attempt in 0..<5 {
@@ -268,6 +320,16 @@ struct CardService: Sendable {
                         try await s.cards.insert(replacement)
                         try await s.events.append(CardEvent(at: at, type: "card_issued", actor: actor.name, channel: actor.channel,
                                                             reason: "replaces \(number)", cardNumber: replacement.number, applicationId: nil))
+                    }
+                    // Claims follow the card: a replacement carries the claim on, a cancellation releases it.
+                    if federation.isFederated, replacement != nil || card.status == .cancelled, let person = try await s.persons.find(card.personId) {
+                        let personKey = federation.personKey(person.idNumber)
+                        if let replacement {
+                            try await federation.enqueue(.card, payload: .init(personKey: personKey, cardHash: replacement.number.hash,
+                                                                               previousCardHash: number.hash), at: at, in: s)
+                        } else {
+                            try await federation.enqueue(.release, payload: .init(personKey: personKey, cardHash: number.hash), at: at, in: s)
+                        }
                     }
                     return TransitionResult(card: card, replacement: replacement, chipKey: nil)
                 }

@@ -1,10 +1,14 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import OneCardCore
 
 /// Card applications at the agency, cards and their lifecycle, and the holder's own card (`/me`).
 struct CardsController {
     let cards: CardService
+    /// Requests about another region's card go to its issuer through the hub (ZJ art. 8: the issuing place handles them).
+    let federation: FederationService
 
     struct ApplicationInput: Decodable {
         let personId: String; let channel: String; let applyOutletId: String?; let pickupOutletId: String?; let bankCode: String; let delivery: String?
@@ -67,6 +71,24 @@ struct CardsController {
         let card = try await cards.card(try .existing(number))
         if let id = context.identity, id.role == .holder, id.personId != card.personId { throw DomainError.forbidden }
         return card
+    }
+
+    /// Answers locally; for a card this node does not hold, asked by staff of a federated node, forwards the request to
+    /// the card's issuer through the hub and answers with the issuer's status and body, as if local.
+    func orIssuer(_ number: String, _ action: Federation.CardRequest, body: [String: String] = [:], _ context: AppContext,
+                  local: () async throws -> any ResponseGenerator) async throws -> any ResponseGenerator {
+        do {
+            return try await local()
+        } catch let e as DomainError where e.code == .cardNotFound && federation.isFederated && context.identity?.role != .holder {
+            guard let card = try? CardNumber(number) else { throw e }
+            let answer = try await federation.forward(.init(cardNumber: card.rawValue, action: action, body: body,
+                                                            actor: context.identity?.actor ?? "unknown", channel: "counter"))
+            var headers = HTTPFields()
+            headers[.contentType] = answer.status >= 400 ? "application/problem+json" : "application/json"
+            // Says the answer came from another province's node (shown on the agent's page).
+            headers[HTTPField.Name("OneCard-Forwarded")!] = "issuer"
+            return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
     }
 
     func register(_ api: API) {
@@ -162,8 +184,10 @@ struct CardsController {
 
     // MARK: cards (agent; holders their own)
     var showCard: Handler {
-        Handler("A card", tag: "cards", success: (200, "The card", CardView.schema), errors: [.cardNotFound]) { _, context in
-            JSONResponse(CardView(try await visibleCard(context.parameters.get("cardNumber") ?? "", context)))
+        Handler("A card (another region's card: its issuer's answer, through the hub)", tag: "cards", success: (200, "The card", CardView.schema),
+                errors: [.cardNotFound, .federationUnavailable]) { _, context in
+            let number = context.parameters.get("cardNumber") ?? ""
+            return try await orIssuer(number, .view, context) { JSONResponse(CardView(try await visibleCard(number, context))) }
         }
     }
 
@@ -171,9 +195,12 @@ struct CardsController {
         Handler("Every change to a card, from its application on",
                 tag: "cards",
                 success: (200, "Events in order", Docs.events),
-                errors: [.cardNotFound]) { _, context in
-            let c = try await visibleCard(context.parameters.get("cardNumber") ?? "", context)
-            return JSONResponse(["events": try await cards.events(c.number).map(EventView.init)])
+                errors: [.cardNotFound, .federationUnavailable]) { _, context in
+            let number = context.parameters.get("cardNumber") ?? ""
+            return try await orIssuer(number, .events, context) {
+                let c = try await visibleCard(number, context)
+                return JSONResponse(["events": try await cards.events(c.number).map(EventView.init)])
+            }
         }
     }
 
@@ -195,7 +222,10 @@ struct CardsController {
                 success: (200, "temporarily_lost or lost", CardView.schema),
                 errors: Docs.transitionErrors) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
-            return JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .reportLoss(kind), actor: Self.actor(context)).card))
+            let number = context.parameters.get("cardNumber") ?? ""
+            return try await orIssuer(number, .reportLoss, body: ["kind": kind.rawValue], context) {
+                JSONResponse(CardView(try await cards.transition(try .existing(number), .reportLoss(kind), actor: Self.actor(context)).card))
+            }
         }
     }
 
@@ -204,7 +234,10 @@ struct CardsController {
                 tag: "cards",
                 success: (200, "Active", CardView.schema),
                 errors: Docs.transitionErrors) { _, context in
-            JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .unlock, actor: Self.actor(context)).card))
+            let number = context.parameters.get("cardNumber") ?? ""
+            return try await orIssuer(number, .unlock, context) {
+                JSONResponse(CardView(try await cards.transition(try .existing(number), .unlock, actor: Self.actor(context)).card))
+            }
         }
     }
 
@@ -215,8 +248,11 @@ struct CardsController {
                 success: (201, "The new card, with its chip key (shown once)", Docs.produced),
                 errors: Docs.transitionErrors) { request, context in
             let reason: ReplaceReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
-            let r = try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .replace(reason), actor: Self.actor(context))
-            return JSONResponse(["cardNumber": r.replacement!.number.rawValue, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
+            let number = context.parameters.get("cardNumber") ?? ""
+            return try await orIssuer(number, .replace, body: ["reason": reason.rawValue], context) {
+                let r = try await cards.transition(try .existing(number), .replace(reason), actor: Self.actor(context))
+                return JSONResponse(["cardNumber": r.replacement!.number.rawValue, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
+            }
         }
     }
 
@@ -227,7 +263,10 @@ struct CardsController {
                 success: (200, "Cancelled", CardView.schema),
                 errors: Docs.transitionErrors) { request, context in
             let reason: CancelReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
-            return JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .cancel(reason), actor: Self.actor(context)).card))
+            let number = context.parameters.get("cardNumber") ?? ""
+            return try await orIssuer(number, .cancel, body: ["reason": reason.rawValue], context) {
+                JSONResponse(CardView(try await cards.transition(try .existing(number), .cancel(reason), actor: Self.actor(context)).card))
+            }
         }
     }
 
@@ -288,7 +327,8 @@ struct CardsController {
             ], required: ["at", "type", "actor", "channel"]))))], required: ["events"])
         static let produced = Schema.named("ProducedCard", .object([("cardNumber", .text), ("chipKey", .text), ("status", .text), ("applicationId", .text)], required: ["cardNumber", "chipKey"]))
         static let staff: Roles = [.agent, .admin]
-        static let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet, .unknownBank, .notEligible, .pickupOutletRequired]
-        static let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer]
+        static let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet,
+                                                            .unknownBank, .notEligible, .pickupOutletRequired, .activeCardElsewhere]
+        static let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer, .federationUnavailable]
     }
 }

@@ -28,6 +28,7 @@ struct ECardController {
         api.add(.get,  "/api/v1/me/ecard",              roles: [.holder], myECard)
         api.add(.post, "/api/v1/me/ecard/qr",           roles: [.holder], qrToken)
         api.add(.get,  "/api/v1/trust/jwks",            roles: .anyone,   trustList)
+        api.add(.get,  "/api/v1/trust/jwks.jws",        roles: .anyone,   nationalTrustList)
         api.add(.get,  "/api/v1/trust/revocations",     roles: .anyone,   revocations)
         api.add(.get,  "/api/v1/trust/revocations.jws", roles: .anyone,   signedRevocations)
         api.add(.get,  "/api/v1/me/ecard/qr.png",       roles: [.holder], qrImage(.png))
@@ -91,6 +92,19 @@ struct ECardController {
             var r = try Response.json(ecards.trustList())
             r.headers[.cacheControl] = "public, max-age=300"
             return r
+        }
+    }
+
+    var nationalTrustList: Handler {
+        Handler("The national trust list as the hub signed it (JWS, typ onecard-trust-list+jwt): verify it with the hub's key",
+                tag: "trust",
+                success: (200, "Compact JWS of {version,issuedAt,expiresAt,keys}", nil),
+                successContentType: "application/jose",
+                errors: [.notFound]) { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/jose"
+            headers[.cacheControl] = "public, max-age=5"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: try ecards.signedNationalTrustList())))
         }
     }
 

@@ -11,6 +11,8 @@ struct ECardService: Sendable {
     let cards: CardService
     let registry: RegistryService
     let tokens: QRTokens
+    /// Other member regions' keys, from the hub's trust list (empty on a node alone).
+    let national: NationalTrust
 
     /// Issues (or re-binds to a new device) the e-card of a holder whose physical card is active.
     func issue(personId: Person.ID, deviceId: String, actor: Actor) async throws -> ECard {
@@ -73,8 +75,19 @@ struct ECardService: Sendable {
         return issued
     }
 
-    /// The public keys of every issuing region this node trusts.
-    func trustList() -> JWKS { tokens.keys.ring.jwks(at: clock.now()) }
+    /// The public keys of every issuing region this node trusts: its own and, when federated, its peers'.
+    func trustList() -> JWKS {
+        let own = tokens.keys.ring.jwks(at: clock.now())
+        guard let foreign = national.snapshot?.foreignKeys else { return own }
+        // Without `alg`: a node's list stays as it was for verifiers that match it against the token header's `EdDSA`.
+        return own.merging(JWKS(keys: foreign.map { var k = $0; k.alg = nil; return k }))
+    }
+
+    /// The hub's signed national trust list as this node last fetched it (gates verify it with the hub's key).
+    func signedNationalTrustList() throws(DomainError) -> String {
+        guard let jws = national.snapshot?.jws else { throw DomainError(.notFound, "this node holds no national trust list (it has joined no hub, or the hub has not answered yet)") }
+        return jws
+    }
 
     /// What changed on the revocation list after `since`, as this node publishes it.
     func revocations(since: Int64) async throws -> RevocationDocument {

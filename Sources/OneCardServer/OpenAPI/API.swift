@@ -23,6 +23,8 @@ struct Endpoint: Sendable {
     /// Domain error codes this endpoint can answer with (each code carries its status).
     var errors: [DomainError.Code] = []
     var extraHeaders: [(name: String, description: String, required: Bool)] = []
+    /// A federation endpoint: the request must carry an RFC 9421 signature of a member (or the hub), and the response is signed.
+    var signed = false
 
     var pathParameters: [String] {
         path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
@@ -57,6 +59,7 @@ struct Handler: Sendable {
     var otherSuccessContentTypes: [String]
     var errors: [DomainError.Code]
     var extraHeaders: [(name: String, description: String, required: Bool)]
+    var signed = false
     var run: @Sendable (inout Request, AppContext) async throws -> any ResponseGenerator
 
     init(_ summary: String, tag: String, request: Schema? = nil, query: [QueryParameter] = [],
@@ -127,7 +130,7 @@ final class API: @unchecked Sendable {
     func add(_ method: HTTPRequest.Method, _ path: String, roles: Roles, _ h: Handler) {
         let e = Endpoint(method: method, path: path, summary: h.summary, tag: h.tag, roles: roles.list, request: h.request, query: h.query,
                          success: h.success, successContentType: h.successContentType, otherSuccessContentTypes: h.otherSuccessContentTypes,
-                         errors: h.errors, extraHeaders: h.extraHeaders)
+                         errors: h.errors, extraHeaders: h.extraHeaders, signed: h.signed)
         let run = h.run
         add(e) { request, context in try await run(&request, context) }
     }
@@ -218,8 +221,12 @@ final class API: @unchecked Sendable {
             }
             op["responses"] = .object(responses)
             if e.roles != nil { op["security"] = [["bearer": []]] }
-            // The authorization matrix, readable from the document: who may call it (`[]`: anyone).
-            op["x-roles"] = .array((e.roles ?? []).map { .string($0.rawValue) })
+            // The authorization matrix, readable from the document: who may call it (`[]`: anyone; `peer`: a federation
+            // member or the hub, proven by its RFC 9421 signature).
+            op["x-roles"] = e.signed ? ["peer"] : .array((e.roles ?? []).map { .string($0.rawValue) })
+            if e.signed {
+                op["x-signature"] = "RFC 9421: label sig1, alg ed25519, keyid = the member's region code (hub for the hub), created and nonce; the request covers @method, @target-uri and content-digest (RFC 9530 sha-256) with a body; the response covers @status and content-digest"
+            }
             paths[e.path, default: [:]][e.method.rawValue.lowercased()] = .object(op)
         }
         var named: [String: Schema] = [:]
@@ -256,6 +263,7 @@ extension Endpoint {
         if roles != nil { errors += [.unauthorized, .forbidden] }
         if request != nil { errors += [.malformedJson, .payloadTooLarge, .unsupportedMediaType, .invalidField, .invalidValue] }
         if !query.isEmpty { errors += [.invalidValue] }
+        if signed { errors += [.signatureInvalid, .signatureExpired, .nonceReplayed, .unknownMember] }
         return Array(Set(errors)).sorted()
     }
 

@@ -10,12 +10,14 @@ struct Problem: HTTPResponseError {
     let code: String
     let title: String
     let detail: String
+    var extensions: [String: String] = [:]
 
     init(_ error: DomainError) {
         status = Self.status(for: error.kind)
         code = error.code.rawValue
         title = status.reasonPhrase
         detail = error.detail
+        extensions = error.extensions
     }
 
     init(_ code: DomainError.Code, detail: String) { self.init(DomainError(code, detail)) }
@@ -56,13 +58,36 @@ struct Problem: HTTPResponseError {
 
     struct Body: Encodable {
         let type: String, title: String, status: Int, detail: String, code: String
+        let extensions: [String: String]
+
+        private struct Key: CodingKey {
+            var stringValue: String
+            init(_ s: String) { stringValue = s }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(type, forKey: Key("type")); try c.encode(title, forKey: Key("title")); try c.encode(status, forKey: Key("status"))
+            try c.encode(detail, forKey: Key("detail")); try c.encode(code, forKey: Key("code"))
+            for (k, v) in extensions.sorted(by: { $0.key < $1.key }) where !["type", "title", "status", "detail", "code"].contains(k) {
+                try c.encode(v, forKey: Key(k))
+            }
+        }
+    }
+
+    /// The problem+json bytes.
+    var body: Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try! encoder.encode(Body(type: "https://onecard.example/problems/\(code)", title: title, status: Int(status.code), detail: detail,
+                                        code: code, extensions: extensions))
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = Body(type: "https://onecard.example/problems/\(code)", title: title, status: Int(status.code), detail: detail, code: code)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = try encoder.encode(body)
+        let data = body
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }

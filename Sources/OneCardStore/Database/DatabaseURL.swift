@@ -1,4 +1,5 @@
 import Foundation
+import OneCardCore
 
 /// Where the data lives: `sqlite:PATH`, `sqlite::memory:` or `postgres://user:pass@host:port/db`.
 public enum DatabaseURL: Equatable, Sendable, CustomStringConvertible {
@@ -39,12 +40,6 @@ public enum DatabaseURL: Equatable, Sendable, CustomStringConvertible {
         case let .postgres(host, port, user, _, db): "postgres://\(user)@\(host):\(port)/\(db)"
         }
     }
-}
-
-/// A configuration value that stops start-up, with a message naming it.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
 }
 
 /// The few places where the two engines' SQL differs.

@@ -182,6 +182,8 @@ public struct StoreSession: Sendable {
     public var uses: UseRepository { .init(db: db) }
     public var payments: PaymentRepository { .init(db: db, dialect: dialect, cipher: cipher) }
     public var bankMigrations: BankMigrationRepository { .init(db: db, cipher: cipher) }
+    public var federation: FederationRepository { .init(db: db, dialect: dialect) }
+    public var hub: HubRepository { .init(db: db, dialect: dialect) }
 }
 
 extension SQLRow {

@@ -58,29 +58,55 @@ public struct TrustRepository: Sendable {
         try await db.raw("DELETE FROM qr_tokens WHERE expires_at < \(bind: cutoff.millis)").run()
     }
 
+    /// Appends an entry under the next number of the list; `iss` names another region's entry merged from the
+    /// national list (nil: this node's own). Call inside a write transaction: the number is taken under a row lock
+    /// held to commit, so entries commit in the order of their numbers.
     public func appendRevocation(_ entry: RevocationEntry) async throws {
         let (hash, jti): (String?, String?) = switch entry.subject {
         case .card(let h): (h, nil)
         case .token(let j): (nil, j)
         }
+        let seq = try await SequenceHeads(db: db).next("revocations")
         try await db.raw("""
-            INSERT INTO revocations (card_hash, jti, status, at) VALUES (\(bind: hash), \(bind: jti), \(bind: entry.status.rawValue), \(bind: entry.at.millis))
+            INSERT INTO revocations (seq, card_hash, jti, status, at, iss)
+            VALUES (\(bind: seq), \(bind: hash), \(bind: jti), \(bind: entry.status.rawValue), \(bind: entry.at.millis), \(bind: entry.iss))
             """).run()
     }
 
-    /// Entries after `since`, oldest first, and the highest sequence number (0 when empty).
-    public func revocations(since: Int64, limit: Int = 10_000) async throws -> (seq: Int64, entries: [RevocationEntry]) {
-        let rows = try await db.raw("SELECT * FROM revocations WHERE seq > \(bind: since) ORDER BY seq LIMIT \(bind: limit)").all()
+    /// This node's own entries after `since`, each with its number (what the node pushes to the hub).
+    public func ownRevocations(since: Int64, limit: Int = 1000) async throws -> [(seq: Int64, entry: RevocationEntry)] {
+        try await db.raw("SELECT * FROM revocations WHERE seq > \(bind: since) AND iss IS NULL ORDER BY seq LIMIT \(bind: limit)").all().compactMap { r in
+            let status = RevocationStatus(rawValue: try r.string("status")) ?? .cancelled
+            let at = try r.date("at")
+            if let hash = try r.optionalString("card_hash") { return (try r.int("seq"), RevocationEntry(.card(hash: hash), status: status, at: at)) }
+            if let jti = try r.optionalString("jti") { return (try r.int("seq"), RevocationEntry(.token(jti: jti), status: status, at: at)) }
+            return nil
+        }
+    }
+
+    /// The latest status another region's entries give a QR token (`jti`), if any.
+    public func foreignTokenStatus(jti: String, iss: String) async throws -> RevocationStatus? {
+        try await db.raw("SELECT status FROM revocations WHERE jti = \(bind: jti) AND iss = \(bind: iss) ORDER BY seq DESC LIMIT 1").first()
+            .flatMap { RevocationStatus(rawValue: try $0.string("status")) }
+    }
+
+    /// Entries after `since`, oldest first, and the highest sequence number (0 when empty). `ownOnly` leaves out
+    /// entries merged from other regions (what a node pushes to the hub).
+    public func revocations(since: Int64, limit: Int = 10_000, ownOnly: Bool = false) async throws -> (seq: Int64, entries: [RevocationEntry]) {
+        let rows = try await db.raw(ownOnly
+            ? "SELECT * FROM revocations WHERE seq > \(bind: since) AND iss IS NULL ORDER BY seq LIMIT \(bind: limit)"
+            : "SELECT * FROM revocations WHERE seq > \(bind: since) ORDER BY seq LIMIT \(bind: limit)").all()
         var seq = since
         var entries: [RevocationEntry] = []
         for r in rows {
             seq = max(seq, try r.int("seq"))
             let status = RevocationStatus(rawValue: try r.string("status")) ?? .cancelled
             let at = try r.date("at")
+            let iss = try r.optionalString("iss")
             if let hash = try r.optionalString("card_hash") {
-                entries.append(RevocationEntry(.card(hash: hash), status: status, at: at))
+                entries.append(RevocationEntry(.card(hash: hash), status: status, at: at, iss: iss))
             } else if let jti = try r.optionalString("jti") {
-                entries.append(RevocationEntry(.token(jti: jti), status: status, at: at))
+                entries.append(RevocationEntry(.token(jti: jti), status: status, at: at, iss: iss))
             }
         }
         if rows.isEmpty, let head = try await db.raw("SELECT MAX(seq) AS m FROM revocations").first() {

@@ -23,6 +23,7 @@ public enum Migrations {
         m022PaymentIndexesForHotUpdates,
         m023NotificationsAsKindAndParameters,
         m024OfflineDecisionKeysApart,
+        m025Federation,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

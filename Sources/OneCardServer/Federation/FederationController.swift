@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+import Hummingbird
+import OneCardCore
+import OneCardStore
+
+/// A node's federation routes: its status and evidence for staff, and what the hub asks of it as a card's issuer.
+struct FederationController {
+    let federation: FederationService
+    let cards: CardService
+
+    func register(_ api: API) {
+        api.add(.get,  "/api/v1/federation/status",                     roles: [.admin, .auditor], status)
+        api.add(.get,  "/api/v1/federation/messages",                   roles: [.auditor],         evidence)
+        api.add(.post, "/federation/v1/cards/{cardNumber}/{action}",    roles: .anyone,            issuerRequest)
+    }
+
+    struct StatusView: Encodable {
+        struct Hub: Encodable { let url: String; let reachable: Bool }
+        struct Outbox: Encodable { let pending: Int; let oldestAt: String? }
+        let region: String
+        let hub: Hub?
+        let members: [Federation.Member]
+        let outbox: Outbox
+        let trustListVersion: Int64?
+        let revocationSeq: Int64?
+
+        static let schema = Schema.named("FederationStatus", .object([
+            ("region", .text),
+            ("hub", .object([("url", .text), ("reachable", .boolean)], required: ["url", "reachable"])),
+            ("members", .array(HubController.Docs.member)),
+            ("outbox", .object([("pending", .integer), ("oldestAt", .dateTime)], required: ["pending"])),
+            ("trustListVersion", .integer), ("revocationSeq", .integer),
+        ], required: ["region", "members", "outbox"]))
+    }
+
+    var status: Handler {
+        Handler("This node's place in the federation: hub reachable, members, outbox depth, trust list and revocation versions",
+                tag: "federation", success: (200, "Status (no hub: the node works alone; oldestAt only while something waits)", StatusView.schema)) { _, _ in
+            let s = try await federation.status()
+            return JSONResponse(StatusView(region: federation.region, hub: s.hubURL.map { .init(url: $0, reachable: s.reachable) }, members: s.members,
+                                           outbox: .init(pending: s.pending, oldestAt: s.oldestAt.map(Timestamp.format)),
+                                           trustListVersion: s.trustListVersion, revocationSeq: s.revocationSeq))
+        }
+    }
+
+    struct EvidenceView: Encodable {
+        let seq: Int64, at: String, direction: String, peer: String, method: String, uri: String, status: Int
+        let requestSignatureInput: String?, requestSignature: String?, responseSignatureInput: String?, responseSignature: String?
+        let requestBody: String, responseBody: String
+        init(_ e: FederationEvidence) {
+            seq = e.seq; at = Timestamp.format(e.at); direction = e.direction.rawValue; peer = e.peer; method = e.method; uri = e.uri; status = e.status
+            requestSignatureInput = e.requestSignatureInput; requestSignature = e.requestSignature
+            responseSignatureInput = e.responseSignatureInput; responseSignature = e.responseSignature
+            requestBody = e.requestBody; responseBody = e.responseBody
+        }
+        static let schema = Schema.named("FederationEvidence", .object([
+            ("seq", .integer), ("at", .dateTime), ("direction", .string(values: ["in", "out"])), ("peer", .text), ("method", .text), ("uri", .text),
+            ("status", .integer), ("requestSignatureInput", .nullable(.text)), ("requestSignature", .nullable(.text)),
+            ("responseSignatureInput", .nullable(.text)), ("responseSignature", .nullable(.text)), ("requestBody", .text), ("responseBody", .text),
+        ], required: ["seq", "at", "direction", "peer", "method", "uri", "status", "requestBody", "responseBody"]))
+    }
+
+    var evidence: Handler {
+        Handler("Every signed message exchanged with the hub, newest first, with both signatures (X-Road's evidence habit)",
+                tag: "federation",
+                query: [.text("peer", "only messages with this party (hub, or a region code)", pattern: "^(hub|[0-9]{6})$"),
+                        .integer("before", "only messages before this seq (paging)", minimum: 1),
+                        .integer("limit", "at most this many (default 100)", minimum: 1, maximum: 500)],
+                success: (200, "Messages", .object([("messages", .array(EvidenceView.schema))], required: ["messages"]))) { request, _ in
+            let q = request.uri.queryParameters
+            let list = try await federation.evidence(peer: q.get("peer"), before: q.get("before").flatMap { Int64($0) },
+                                                     limit: q.get("limit").flatMap { Int($0) } ?? 100)
+            return JSONResponse(["messages": list.map(EvidenceView.init)])
+        }
+    }
+
+    /// The hub forwards a request about one of this node's cards; the answer is what the local endpoint would give.
+    var issuerRequest: Handler {
+        var h = Handler("The hub asks this node, as the card's issuer, to show a card or its events, or to report it lost, unlock, replace or cancel it",
+                        tag: "federation", request: HubController.Docs.forwarded,
+                        success: (200, "As the node's own endpoint answers (201 for a replacement)", .anyObject),
+                        errors: [.cardNotFound, .invalidTransition, .invalidMessage, .invalidValue, .memberNotPermitted],
+                        extraHeaders: HubController.Docs.signatureHeaders) { request, context in
+            let hubKey = federation.link?.key.key
+            let exchange = SignedEndpoint(keys: { id in id == "hub" ? hubKey : nil }, signer: federation.signer, store: federation.store,
+                                          clock: federation.clock)
+            return try await exchange.handle(request, context: context) { incoming in
+                let f = try FederationJSON.decode(Federation.Forwarded.self, incoming.body)
+                guard let action = Federation.CardRequest(rawValue: context.parameters.get("action") ?? ""), action == f.action,
+                      f.cardNumber == context.parameters.get("cardNumber") else {
+                    throw DomainError(.invalidMessage, "the path and the body name different cards or actions")
+                }
+                return try await answerAsIssuer(f)
+            }
+        }
+        h.signed = true
+        return h
+    }
+
+    private func answerAsIssuer(_ f: Federation.Forwarded) async throws -> SignedEndpoint.Reply {
+        let number = try CardNumber.existing(f.cardNumber)
+        let actor = Actor(name: String(f.actor.prefix(200)), channel: "federation")
+        switch f.action {
+        case .view:
+            return .json(CardsController.CardView(try await cards.card(number)))
+        case .events:
+            return .json(["events": try await cards.events(number).map(CardsController.EventView.init)])
+        case .reportLoss:
+            let kind: LossKind = try parseEnum(f.body["kind"] ?? "", "kind")
+            return .json(CardsController.CardView(try await cards.transition(number, .reportLoss(kind), actor: actor).card))
+        case .unlock:
+            return .json(CardsController.CardView(try await cards.transition(number, .unlock, actor: actor).card))
+        case .replace:
+            let reason: ReplaceReason = try parseEnum(f.body["reason"] ?? "", "reason")
+            let r = try await cards.transition(number, .replace(reason), actor: actor)
+            return .json(["cardNumber": r.replacement!.number.rawValue, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: 201)
+        case .cancel:
+            let reason: CancelReason = try parseEnum(f.body["reason"] ?? "", "reason")
+            return .json(CardsController.CardView(try await cards.transition(number, .cancel(reason), actor: actor).card))
+        case .chipCheck:
+            throw DomainError(.invalidMessage, "chip checks are not answered by this node yet")
+        }
+    }
+}

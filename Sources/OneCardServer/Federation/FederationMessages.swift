@@ -1,0 +1,110 @@
+import Foundation
+import OneCardCore
+
+/// The bodies exchanged under `/federation/v1` (API.md "Federation"), shared by the hub and the nodes.
+enum Federation {
+    /// `PUT /federation/v1/keys`: a member publishes its QR signing keys.
+    struct PublishKeys: Codable, Sendable { var keys: [JWK] }
+    struct Published: Codable, Sendable { var version: Int64 }
+
+    /// `POST /federation/v1/revocations`: a member pushes its own entries, each with its own number.
+    struct PushedRevocations: Codable, Sendable {
+        struct Line: Codable, Sendable {
+            var seq: Int64
+            var entry: RevocationEntry
+            private enum CodingKeys: String, CodingKey { case seq }
+            init(seq: Int64, entry: RevocationEntry) { self.seq = seq; self.entry = entry }
+            init(from decoder: any Decoder) throws {
+                seq = try decoder.container(keyedBy: CodingKeys.self).decode(Int64.self, forKey: .seq)
+                entry = try RevocationEntry(from: decoder)
+            }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(seq, forKey: .seq)
+                try entry.encode(to: encoder)
+            }
+        }
+        var entries: [Line]
+    }
+    struct PushAnswer: Codable, Sendable { var added: Int; var lastSeq: Int64 }
+
+    /// `POST /federation/v1/messages`: one message a member owes the hub (or another member through the hub),
+    /// delivered until acknowledged; the receiver answers a redelivered `id` as it answered the first time.
+    struct Envelope: Codable, Sendable {
+        var id: String
+        var kind: Kind
+        /// The region the message is for; absent for the hub itself.
+        var to: String?
+        var payload: Payload
+    }
+
+    enum Kind: String, Codable, Sendable {
+        /// Claim a person for an application (一人一卡).
+        case claim
+        /// The person's card was issued (or replaced): the claim now follows that card, and the hub's directory routes it.
+        case card
+        /// Give up the claim (application rejected, card cancelled).
+        case release
+        /// An acceptance or identity check of another region's card or QR code, reported to its issuer.
+        case use
+    }
+
+    /// Every field a message kind may carry; which ones are required depends on the kind.
+    struct Payload: Codable, Sendable, Equatable {
+        var personKey: String?
+        var cardHash: String?
+        var previousCardHash: String?
+        /// `use`: what happened, where, when.
+        var use: ReportedUse?
+    }
+
+    /// A use of a foreign card or QR code, as its issuer learns it.
+    struct ReportedUse: Codable, Sendable, Equatable {
+        var useId: String
+        /// RFC 3339.
+        var at: String
+        /// The region where it happened (the reporting member).
+        var region: String
+        var venueName: String
+        var venueType: String
+        var itemCode: String
+        var kind: String
+        var decision: String
+        var reason: String?
+        /// The QR token's `sub` and `jti` (only the issuer can open them) or the card's hash.
+        var sub: String?
+        var jti: String?
+        var cardHash: String?
+    }
+
+    /// The answer to a message.
+    struct Receipt: Codable, Sendable, Equatable {
+        /// `claim`: whether the person is this member's to serve; when not, `region` holds them.
+        var granted: Bool?
+        var region: String?
+    }
+
+    /// `POST /federation/v1/forward` (member → hub) and `POST /federation/v1/cards/{n}/{action}` (hub → issuer).
+    struct Forwarded: Codable, Sendable {
+        var cardNumber: String
+        var action: CardRequest
+        /// The original request body (JSON object) for the issuer's endpoint.
+        var body: [String: String]
+        /// Who asked, at which member: written into the issuer's card event.
+        var actor: String
+        var channel: String
+    }
+
+    enum CardRequest: String, Codable, Sendable, CaseIterable {
+        case view, events
+        case reportLoss = "report-loss", unlock, replace, cancel
+        /// A chip challenge–response of a physical card, checked by its issuer (only it can derive the chip key).
+        case chipCheck = "chip-check"
+
+        /// What a cross-border partner may ask (it verifies; it services no card).
+        var forPartners: Bool { self == .view || self == .chipCheck }
+    }
+
+    /// `GET /federation/v1/members`.
+    struct Member: Codable, Sendable, Equatable { var region: String; var url: String; var kind: String; var status: String }
+}

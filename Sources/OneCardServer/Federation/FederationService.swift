@@ -1,0 +1,319 @@
+import Crypto
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import OneCardCore
+import OneCardStore
+import OneCardVerifier
+import ServiceLifecycle
+
+/// The national trust a federated node holds: the hub's last signed trust list, and a verifier of the QR tokens of
+/// every other member region it names (this node's own tokens are verified with its own ring).
+final class NationalTrust: Sendable {
+    struct Snapshot: Sendable {
+        var document: TrustListDocument
+        /// The hub's JWS exactly as fetched: gates verify it with the hub's key.
+        var jws: String
+        /// Verifies other regions' tokens; replays are checked per venue item in the database, as for own tokens.
+        var verifier: QRVerifier
+        /// Other regions' keys.
+        var foreignKeys: [JWK]
+    }
+
+    private let state = NIOLockedValueBox<Snapshot?>(nil)
+    let region: String
+
+    init(region: String) { self.region = region }
+
+    var snapshot: Snapshot? { state.withLockedValue { $0 } }
+
+    /// Takes a newer list (by version); returns whether it changed anything.
+    @discardableResult
+    func update(jws: String, document: TrustListDocument, skew: TimeInterval) -> Bool {
+        state.withLockedValue { current in
+            if let c = current, c.document.version > document.version { return false }
+            if let c = current, c.document.version == document.version { current?.jws = jws; current?.document = document; return false }
+            let foreign = document.keys.filter { $0.iss != region }
+            var configuration = QRVerifier.Configuration()
+            configuration.checksReplay = false
+            configuration.skew = skew
+            current = Snapshot(document: document, jws: jws, verifier: QRVerifier(trustList: JWKS(keys: foreign), configuration: configuration),
+                               foreignKeys: foreign)
+            return true
+        }
+    }
+}
+
+/// Whether the hub answered lately.
+final class HubReachability: Sendable {
+    private let state = NIOLockedValueBox<(lastSuccess: Date?, lastFailure: Date?, error: String?)>((nil, nil, nil))
+    func succeeded(at: Date) { state.withLockedValue { $0.lastSuccess = at; $0.error = nil } }
+    func failed(at: Date, _ error: String) { state.withLockedValue { $0.lastFailure = at; $0.error = error } }
+    /// Reachable when the last exchange succeeded.
+    var reachable: Bool { state.withLockedValue { s in s.lastSuccess != nil && (s.lastFailure == nil || s.lastSuccess! >= s.lastFailure!) } }
+    var lastError: String? { state.withLockedValue { $0.error } }
+}
+
+/// A node's side of the federation (API.md "Federation"): it claims persons at the hub, forwards requests about
+/// other regions' cards, publishes its QR keys, pushes its revocations, merges the national list, and delivers its
+/// outbox until every message is acknowledged. A node without a hub has `link == nil` and does none of it.
+struct FederationService: Sendable {
+    let store: Store
+    let clock: Clock
+    let random: RandomSource
+    let logger: Logger
+    let region: String
+    let link: HubLink?
+    let key: FederationKey
+    let trust: NationalTrust
+    let signingKeys: SigningKeyStore
+    let reachability: HubReachability
+    let work: WorkSignal
+    let interval: Duration
+
+    var isFederated: Bool { link != nil }
+    var signer: FederationSigner { FederationSigner(keyID: region, key: key.privateKey, clock: clock, random: random) }
+    var caller: FederationCaller { FederationCaller(signer: signer, store: store, clock: clock) }
+
+    enum State {
+        static let publishedKeys = "published_keys"
+        static let pushedRevocations = "pushed_revocations_seq"
+        static let nationalRevocations = "national_revocations_seq"
+        static let trustList = "trust_list_jws"
+        static let members = "members"
+    }
+
+    private func hub() throws(DomainError) -> (url: String, key: Curve25519.Signing.PublicKey) {
+        guard let link, let key = link.key.key else { throw DomainError(.federationUnavailable, "this node has joined no hub") }
+        return (link.url, key)
+    }
+
+    /// A signed call to the hub; notes whether the hub answered.
+    func callHub(_ method: String, _ path: String, body: Data? = nil) async throws -> SignedAnswer {
+        let (url, key) = try hub()
+        do {
+            let answer = try await caller.call(method, url + path, body: body, peer: "hub", peerKey: key)
+            reachability.succeeded(at: clock.now())
+            return answer
+        } catch let e as DomainError where e.code == .federationUnavailable {
+            reachability.failed(at: clock.now(), e.detail)
+            throw e
+        }
+    }
+
+    // MARK: one person, one card
+
+    /// The key the hub knows a person by.
+    func personKey(_ id: IdentityNumber) -> String? { link?.personKeys.key(for: id) }
+
+    /// Claims a person at the hub now. Throws `federation_unavailable` when the hub does not answer.
+    func claim(_ id: IdentityNumber, messageId: String) async throws -> Federation.Receipt {
+        guard let personKey = personKey(id) else { return .init(granted: true, region: region) }
+        let envelope = Federation.Envelope(id: messageId, kind: .claim, to: nil, payload: .init(personKey: personKey))
+        let answer = try await callHub("POST", "/federation/v1/messages", body: FederationJSON.encode(envelope))
+        guard answer.status == 200 else { throw answer.problem }
+        return try answer.decode(Federation.Receipt.self)
+    }
+
+    /// Writes a message for the hub into the outbox, inside the caller's transaction (nothing when not federated).
+    func enqueue(_ kind: Federation.Kind, id: String? = nil, payload: Federation.Payload, at: Date, in s: StoreSession) async throws {
+        guard isFederated else { return }
+        let id = id ?? "\(kind.rawValue)-\(random.uuid())"
+        let envelope = Federation.Envelope(id: id, kind: kind, to: nil, payload: payload)
+        try await s.federation.enqueue(OutboxMessage(id: id, target: "hub", kind: kind.rawValue,
+                                                     payload: String(decoding: FederationJSON.encode(envelope), as: UTF8.self), createdAt: at))
+    }
+
+    /// The outbox id of the claim an application waits on.
+    static func claimMessageId(application: CardApplication.ID) -> String { "claim-\(application)" }
+
+    // MARK: forwarding to the issuer
+
+    /// Asks the issuer of a card (through the hub) to do what was asked here; returns its answer as given.
+    func forward(_ request: Federation.Forwarded) async throws -> SignedAnswer {
+        try await callHub("POST", "/federation/v1/forward", body: FederationJSON.encode(request))
+    }
+
+    // MARK: the exchange loop
+
+    /// One round: publish keys, push revocations, merge the national list and trust list, deliver the outbox.
+    /// Each step stands alone: a failure is logged and retried next round.
+    func exchange(trustList: Bool) async {
+        guard isFederated else { return }
+        await step("publishing keys") { try await publishKeys() }
+        await step("pushing revocations") { try await pushRevocations() }
+        await step("merging national revocations") { try await pullRevocations() }
+        if trustList { await step("fetching the trust list") { try await pullTrustList() } }
+        await step("delivering the outbox") { try await deliverOutbox() }
+    }
+
+    private func step(_ what: String, _ body: () async throws -> Void) async {
+        do { try await body() } catch {
+            logger.debug("federation: \(what) failed: \(error)")
+        }
+    }
+
+    func publishKeys() async throws {
+        let keys = signingKeys.ring.jwks(at: clock.now()).keys
+        let json = String(decoding: FederationJSON.encode(Federation.PublishKeys(keys: keys)), as: UTF8.self)
+        if try await store.read({ try await $0.federation.state(State.publishedKeys) }) == json { return }
+        let answer = try await callHub("PUT", "/federation/v1/keys", body: Data(json.utf8))
+        guard answer.status == 200 else { throw answer.problem }
+        let at = clock.now()
+        try await store.write { try await $0.federation.setState(State.publishedKeys, json, at: at) }
+    }
+
+    func pushRevocations() async throws {
+        while true {
+            let cursor = Int64(try await store.read { try await $0.federation.state(State.pushedRevocations) } ?? "0") ?? 0
+            let lines = try await store.read { try await $0.trust.ownRevocations(since: cursor, limit: 1000) }
+            guard let last = lines.last?.seq else { return }
+            let body = FederationJSON.encode(Federation.PushedRevocations(entries: lines.map { .init(seq: $0.seq, entry: $0.entry) }))
+            let answer = try await callHub("POST", "/federation/v1/revocations", body: body)
+            guard answer.status == 200 else { throw answer.problem }
+            let at = clock.now()
+            try await store.write { try await $0.federation.setState(State.pushedRevocations, String(last), at: at) }
+            if lines.count < 1000 { return }
+        }
+    }
+
+    func pullRevocations() async throws {
+        let (_, hubKey) = try hub()
+        while true {
+            let cursor = Int64(try await store.read { try await $0.federation.state(State.nationalRevocations) } ?? "0") ?? 0
+            let answer = try await callHub("GET", "/federation/v1/revocations?since=\(cursor)")
+            guard answer.status == 200 else { throw answer.problem }
+            let list = try NationalRevocationList.open(signed: String(decoding: answer.body, as: UTF8.self), hubKey: hubKey)
+            guard list.seq > cursor else { return }
+            let region = region
+            let at = clock.now()
+            // The merge and the cursor commit together: each national entry is merged exactly once.
+            try await store.write { s in
+                for line in list.entries where line.seq > cursor && line.entry.iss != region {
+                    try await s.trust.appendRevocation(line.entry)
+                }
+                try await s.federation.setState(State.nationalRevocations, String(list.seq), at: at)
+            }
+            if list.entries.count < 5000 { return }
+        }
+    }
+
+    func pullTrustList() async throws {
+        let (url, hubKey) = try hub()
+        let response: HTTPClient1.Response
+        do { response = try await HTTPClient1(timeout: .seconds(5)).send("GET", url + "/federation/v1/trust-list") } catch {
+            reachability.failed(at: clock.now(), "\(error)")
+            throw error
+        }
+        guard response.status == 200 else { throw DomainError(.federationUnavailable, "the hub answered \(response.status) for the trust list") }
+        let jws = String(decoding: response.body, as: UTF8.self)
+        let document = try TrustListDocument.open(signed: jws, hubKey: hubKey)
+        reachability.succeeded(at: clock.now())
+        if trust.update(jws: jws, document: document, skew: signingKeys.ring.skew) {
+            let at = clock.now()
+            try await store.write { try await $0.federation.setState(State.trustList, jws, at: at) }
+        }
+        // The member list, for the status page, signed like every member call.
+        let members = try await callHub("GET", "/federation/v1/members")
+        if members.status == 200 {
+            let at = clock.now()
+            try await store.write { try await $0.federation.setState(State.members, String(decoding: members.body, as: UTF8.self), at: at) }
+        }
+    }
+
+    /// Loads the trust list fetched before a restart, so foreign QR codes verify before the hub answers again.
+    func restore() async {
+        guard let link, let hubKey = link.key.key,
+              let jws = try? await store.read({ try await $0.federation.state(State.trustList) }),
+              let document = try? TrustListDocument.open(signed: jws, hubKey: hubKey) else { return }
+        trust.update(jws: jws, document: document, skew: signingKeys.ring.skew)
+    }
+
+    func deliverOutbox() async throws {
+        let due = try await store.read { [clock] in try await $0.federation.due(now: clock.now()) }
+        for message in due {
+            do {
+                let answer = try await callHub("POST", "/federation/v1/messages", body: Data(message.payload.utf8))
+                guard answer.status == 200 else { throw answer.problem }
+                let receipt = try answer.decode(Federation.Receipt.self)
+                let at = clock.now()
+                try await store.write { s in
+                    try await s.federation.delivered(message.id, at: at, answer: String(decoding: answer.body, as: UTF8.self))
+                    if message.kind == Federation.Kind.claim.rawValue, message.id.hasPrefix("claim-") {
+                        try await Self.settleNationalCheck(application: String(message.id.dropFirst("claim-".count)), receipt: receipt, at: at, in: s)
+                    }
+                }
+            } catch {
+                // Retried with back-off (1 s doubling to a minute); never dropped.
+                let delay = min(60, pow(2, Double(min(message.attempts, 6))))
+                let at = clock.now()
+                try await store.write { try await $0.federation.failed(message.id, error: "\(error)", retryAt: at.addingTimeInterval(delay)) }
+                throw error
+            }
+        }
+    }
+
+    /// An application that waited for the hub goes on, or is rejected because another province holds the person.
+    static func settleNationalCheck(application id: CardApplication.ID, receipt: Federation.Receipt, at: Date, in s: StoreSession) async throws {
+        guard var app = try await s.applications.find(id, lock: true), app.status == .pendingNationalCheck else { return }
+        let granted = receipt.granted ?? false
+        app.status = try ApplicationLifecycle.afterNationalCheck(from: app.status, granted: granted)
+        app.updatedAt = at
+        if !granted { app.reason = "active_card_elsewhere: \(receipt.region ?? "another province")" }
+        try await s.applications.update(app)
+        try await s.events.append(CardEvent(at: at, type: granted ? "application_national_check_passed" : "application_rejected",
+                                            actor: "hub", channel: "federation", reason: granted ? nil : app.reason, cardNumber: nil, applicationId: app.id))
+    }
+
+    // MARK: status
+
+    struct Status: Sendable {
+        var hubURL: String?
+        var reachable: Bool
+        var members: [Federation.Member]
+        var pending: Int
+        var oldestAt: Date?
+        var trustListVersion: Int64?
+        var revocationSeq: Int64?
+    }
+
+    func status() async throws -> Status {
+        let (depth, membersJSON, national) = try await store.read { s in
+            (try await s.federation.outboxDepth(), try await s.federation.state(State.members), try await s.federation.state(State.nationalRevocations))
+        }
+        let members = membersJSON.flatMap { try? JSONDecoder().decode([Federation.Member].self, from: Data($0.utf8)) } ?? []
+        return Status(hubURL: link?.url, reachable: reachability.reachable, members: members, pending: depth.pending, oldestAt: depth.oldest,
+                      trustListVersion: trust.snapshot?.document.version,
+                      revocationSeq: isFederated ? national.flatMap { Int64($0) } ?? 0 : nil)
+    }
+
+    func evidence(peer: String?, before: Int64?, limit: Int) async throws -> [FederationEvidence] {
+        try await store.read { try await $0.federation.evidence(peer: peer, before: before, limit: limit) }
+    }
+}
+
+/// Runs the node's exchange with the hub: every `interval` or as soon as something new is owed.
+struct FederationExchange: Service {
+    let federation: FederationService
+    let logger: Logger
+
+    func run() async throws {
+        guard federation.isFederated else { return }
+        await federation.restore()
+        await cancelWhenGracefulShutdown {
+            var round = 0
+            var pruned = Date.distantPast
+            while !Task.isCancelled {
+                let seen = federation.work.current
+                await federation.exchange(trustList: round % 5 == 0)
+                round += 1
+                if Date().timeIntervalSince(pruned) > 60 {
+                    pruned = Date()
+                    let cutoff = federation.clock.now().addingTimeInterval(-2 * FederationSignature.maxSkew)
+                    try? await federation.store.write { try await $0.federation.pruneNonces(before: cutoff) }
+                }
+                await federation.work.wait(after: seen, upTo: federation.interval)
+            }
+        }
+    }
+}

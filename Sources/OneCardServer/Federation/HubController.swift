@@ -1,0 +1,132 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OneCardCore
+import OneCardStore
+
+/// The hub's `/federation/v1` routes. Every one but the public trust list is signed both ways (RFC 9421).
+struct HubController {
+    let hub: HubService
+    let caller: FederationCaller
+    let exchange: SignedEndpoint
+
+    func register(_ api: API) {
+        api.add(.get,  "/federation/v1/trust-list",  roles: .anyone, trustList)
+        api.add(.get,  "/federation/v1/revocations", roles: .anyone, revocations)
+        api.add(.post, "/federation/v1/revocations", roles: .anyone, pushRevocations)
+        api.add(.put,  "/federation/v1/keys",        roles: .anyone, publishKeys)
+        api.add(.post, "/federation/v1/messages",    roles: .anyone, message)
+        api.add(.get,  "/federation/v1/members",     roles: .anyone, members)
+        api.add(.post, "/federation/v1/forward",     roles: .anyone, forward)
+    }
+
+    /// A signed handler: verifies the member's signature, then runs `body`.
+    private func signed(_ summary: String, request: Schema? = nil, query: [QueryParameter] = [], success: (Int, String, Schema?),
+                        contentType: String = "application/json", errors: [DomainError.Code] = [],
+                        _ body: @escaping @Sendable (SignedEndpoint.Incoming) async throws -> SignedEndpoint.Reply) -> Handler {
+        var h = Handler(summary, tag: "federation", request: request, query: query, success: success, successContentType: contentType,
+                        errors: errors + [.memberNotFound, .memberNotPermitted],
+                        extraHeaders: Docs.signatureHeaders) { [exchange] request, context in
+            try await exchange.handle(request, context: context, body)
+        }
+        h.signed = true
+        return h
+    }
+
+    var trustList: Handler {
+        Handler("The national trust list: every member's QR signing keys (alg Ed25519, iss), a JWS signed by the hub",
+                tag: "federation", success: (200, "Compact JWS (typ onecard-trust-list+jwt) of {version,issuedAt,expiresAt,keys}", nil),
+                successContentType: "application/jose") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/jose"
+            headers[.cacheControl] = "public, max-age=5"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: try await hub.signedTrustList())))
+        }
+    }
+
+    var revocations: Handler {
+        signed("The national revocation list after `since`, one sequence for every region, a JWS signed by the hub",
+               query: Docs.since, success: (200, "Compact JWS (typ onecard-national-revocations+jwt) of {seq,entries:[{seq,iss,cardHash|jti,status,at}]}", nil),
+               contentType: "application/jose", errors: [.invalidValue]) { incoming in
+            .jose(try await hub.signedRevocations(since: try ECardController.since(incoming.request)))
+        }
+    }
+
+    var pushRevocations: Handler {
+        signed("A member pushes its own revocation entries, each with its own sequence number (a redelivery adds nothing)",
+               request: Docs.pushed, success: (200, "What was added", Docs.pushAnswer), errors: [.invalidMessage]) { incoming in
+            let pushed = try FederationJSON.decode(Federation.PushedRevocations.self, incoming.body)
+            return .json(try await hub.pushRevocations(from: incoming.signer, pushed.entries))
+        }
+    }
+
+    var publishKeys: Handler {
+        signed("A member publishes its current QR signing keys (replacing those it published before)",
+               request: .object([("keys", .array(ECardController.Docs.jwk, maxItems: 16))], required: ["keys"]),
+               success: (200, "The trust list version", .object([("version", .integer)], required: ["version"])), errors: [.invalidMessage]) { incoming in
+            let keys = try FederationJSON.decode(Federation.PublishKeys.self, incoming.body)
+            return .json(Federation.Published(version: try await hub.publishKeys(from: incoming.signer, keys.keys)))
+        }
+    }
+
+    var message: Handler {
+        signed("A member's message (claim, card, release, use), acted on once per id",
+               request: Docs.envelope, success: (200, "The receipt (the same for a redelivery)", Docs.receipt), errors: [.invalidMessage]) { incoming in
+            let envelope = try FederationJSON.decode(Federation.Envelope.self, incoming.body)
+            return .json(try await hub.receive(from: incoming.signer, envelope))
+        }
+    }
+
+    var members: Handler {
+        signed("The members of the federation", success: (200, "Members", .array(Docs.member))) { _ in
+            .json(try await hub.members().map { Federation.Member(region: $0.region, url: $0.url, kind: $0.kind.rawValue, status: $0.status.rawValue) })
+        }
+    }
+
+    var forward: Handler {
+        signed("A request about a card of another member, forwarded to its issuer; the issuer's answer is returned",
+               request: Docs.forwarded, success: (200, "The issuer's answer, status and body as it gave them", .anyObject),
+               errors: [.invalidMessage, .cardNotFound, .federationUnavailable]) { incoming in
+            let f = try FederationJSON.decode(Federation.Forwarded.self, incoming.body)
+            let from = try await hub.member(incoming.signer)
+            if from.kind == .partner, !f.action.forPartners { throw DomainError(.memberNotPermitted, "a cross-border partner may only view cards and check chips") }
+            let issuer = try await hub.issuer(of: f.cardNumber)
+            guard issuer.status == .active, let key = try await hub.memberKey(issuer.region) else {
+                throw DomainError(.federationUnavailable, "the issuing member \(issuer.region) is suspended")
+            }
+            var relayed = f
+            relayed.actor = "\(f.actor) (\(incoming.signer))"
+            let path = "/federation/v1/cards/\(f.cardNumber)/\(f.action.rawValue)"
+            let answer = try await caller.call("POST", issuer.url + path, body: FederationJSON.encode(relayed), peer: issuer.region, peerKey: key)
+            return SignedEndpoint.Reply(status: answer.status, body: answer.body, contentType: answer.status >= 400 ? "application/problem+json" : "application/json")
+        }
+    }
+
+    enum Docs {
+        static let signatureHeaders: [(name: String, description: String, required: Bool)] = [
+            ("Signature-Input", "RFC 9421 sig1=(\"@method\" \"@target-uri\" [\"content-digest\"]);created;nonce;keyid;alg=\"ed25519\"", false),
+            ("Signature", "RFC 9421 sig1=:base64:", false),
+            ("Content-Digest", "RFC 9530 sha-256=:base64: of the body", false),
+        ]
+        static let since: [QueryParameter] = [.integer("since", "the national seq of the last entry applied (default 0)", minimum: 0)]
+        static let pushed = Schema.named("PushedRevocations", .object([
+            ("entries", .array(.object([
+                ("seq", .integerIn(minimum: 1, maximum: nil)), ("cardHash", .text), ("jti", .text), ("status", .oneOf(RevocationStatus.self)), ("at", .dateTime),
+            ], required: ["seq", "status", "at"]), maxItems: 5000)),
+        ], required: ["entries"]))
+        static let pushAnswer = Schema.named("PushAnswer", .object([("added", .integer), ("lastSeq", .integer)], required: ["added", "lastSeq"]))
+        static let envelope = Schema.named("FederationMessage", .object([
+            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use"])), ("to", .text),
+            ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject)], required: [])),
+        ], required: ["id", "kind", "payload"]))
+        static let receipt = Schema.named("FederationReceipt", .object([("granted", .boolean), ("region", .text)], required: []))
+        static let member = Schema.named("FederationMember", .object([
+            ("region", .text), ("url", .text), ("kind", .string(values: ["province", "partner"])), ("status", .string(values: ["active", "suspended"])),
+        ], required: ["region", "url", "kind", "status"]))
+        static let forwarded = Schema.named("ForwardedCardRequest", .object([
+            ("cardNumber", .text), ("action", .string(values: Federation.CardRequest.allCases.map(\.rawValue))),
+            ("body", .anyObject), ("actor", .line(200)), ("channel", .line(32)),
+        ], required: ["cardNumber", "action", "body", "actor", "channel"]))
+    }
+}

@@ -1,0 +1,167 @@
+import Crypto
+import Foundation
+import Logging
+import OneCardCore
+import OneCardStore
+
+/// The national hub (API.md "Federation"): admits members, publishes the national trust list and revocation list it
+/// signs as the trust anchor, keeps one claim per person (一人一卡) under the members' pseudonymous key, and routes
+/// requests about a card to the member that issued it. It stores no ID number, no name and no card number.
+struct HubService: Sendable {
+    let store: Store
+    let clock: Clock
+    let key: FederationKey
+    let logger: Logger
+    /// How long a trust list is good for before a verifier should fetch a newer one.
+    static let trustListLifetime: TimeInterval = 24 * 3600
+
+    var signer: FederationSigner { FederationSigner(keyID: "hub", key: key.privateKey, clock: clock) }
+
+    // MARK: members
+
+    /// The key of an active member by region (`keyid`); nil for an unknown or suspended one.
+    func memberKey(_ region: String) async throws -> Curve25519.Signing.PublicKey? {
+        guard let m = try await store.read({ try await $0.hub.member(region) }), m.status == .active else { return nil }
+        return (try? JSONDecoder().decode(FederationPublicKey.self, from: Data(m.publicKey.utf8)))?.key
+    }
+
+    func member(_ region: String) async throws -> HubMember {
+        guard let m = try await store.read({ try await $0.hub.member(region) }) else {
+            throw DomainError(.memberNotFound, "no member \(region)")
+        }
+        return m
+    }
+
+    func members() async throws -> [HubMember] { try await store.read { try await $0.hub.members() } }
+
+    /// Admits a member (or updates its URL, key and kind, re-admitting it if suspended).
+    func admit(region: String, url: String, key: FederationPublicKey, kind: HubMember.Kind) async throws -> HubMember {
+        guard RegionCode.isProvinceCode(region) else { throw DomainError(.invalidRegionCode, "--region: a province-level code such as 110000 or 810000") }
+        guard let u = URL(string: url), u.scheme == "http" || u.scheme == "https", u.host != nil else {
+            throw DomainError(.invalidValue, "--url: the member's base URL, e.g. http://127.0.0.1:8081")
+        }
+        let at = clock.now()
+        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+        return try await store.write { s in
+            let existing = try await s.hub.member(region)
+            let m = HubMember(region: region, url: base, publicKey: key.json, kind: kind, status: .active, addedAt: existing?.addedAt ?? at, updatedAt: at)
+            try await s.hub.upsert(m)
+            if existing?.status != .active { try await s.hub.bumpTrustList() }
+            return m
+        }
+    }
+
+    func suspend(region: String) async throws {
+        let at = clock.now()
+        try await store.write { s in
+            guard try await s.hub.setStatus(region, .suspended, at: at) else { throw DomainError(.memberNotFound, "no member \(region)") }
+            try await s.hub.bumpTrustList()
+        }
+    }
+
+    // MARK: trust list and revocations
+
+    func publishKeys(from region: String, _ keys: [JWK]) async throws -> Int64 {
+        let m = try await member(region)
+        guard m.kind == .province else { throw DomainError(.memberNotPermitted, "a cross-border partner signs no QR codes") }
+        // A member publishes keys for its own region only.
+        guard keys.count <= 16, keys.allSatisfy({ $0.iss == region && $0.kty == "OKP" && $0.crv == "Ed25519" && Base64URL.decode($0.x)?.count == 32 }) else {
+            throw DomainError(.invalidMessage, "keys: at most 16 Ed25519 keys (OKP), each with iss \(region)")
+        }
+        let normalised = keys.map { k -> JWK in var k = k; k.alg = "Ed25519"; k.use = "sig"; return k }
+        return try await store.write { try await $0.hub.publishKeys(region: region, keys: normalised) }
+    }
+
+    /// The national trust list, signed by the hub.
+    func signedTrustList() async throws -> String {
+        let (version, keys) = try await store.read { try await $0.hub.trustList() }
+        let now = clock.now()
+        return TrustListDocument(version: version, issuedAt: now, expiresAt: now.addingTimeInterval(Self.trustListLifetime), keys: keys).signed(with: key)
+    }
+
+    func pushRevocations(from region: String, _ lines: [Federation.PushedRevocations.Line]) async throws -> Federation.PushAnswer {
+        let m = try await member(region)
+        guard m.kind == .province else { throw DomainError(.memberNotPermitted, "a cross-border partner issues no cards") }
+        guard lines.count <= 5000, lines.allSatisfy({ $0.seq > 0 && ($0.entry.iss == nil || $0.entry.iss == region) }) else {
+            throw DomainError(.invalidMessage, "entries: at most 5000, each with a positive seq and no other region's iss")
+        }
+        return try await store.write { s in
+            let added = try await s.hub.appendRevocations(region: region, entries: lines.map { ($0.seq, $0.entry) })
+            return Federation.PushAnswer(added: added, lastSeq: try await s.hub.lastRegionSeq(region))
+        }
+    }
+
+    func signedRevocations(since: Int64) async throws -> String {
+        try await store.read { try await $0.hub.nationalRevocations(since: since) }.signed(with: key)
+    }
+
+    // MARK: messages
+
+    /// Acts on a member's message once; a redelivery gets the first answer.
+    func receive(from region: String, _ m: Federation.Envelope) async throws -> Federation.Receipt {
+        guard !m.id.isEmpty, m.id.count <= 128 else { throw DomainError(.invalidMessage, "id: 1 to 128 characters") }
+        let member = try await member(region)
+        if member.kind == .partner, m.kind != .use { throw DomainError(.memberNotPermitted, "a cross-border partner only reports uses") }
+        let at = clock.now()
+        return try await store.write { s in
+            if let earlier = try await s.federation.received(sender: region, id: m.id) {
+                return try FederationJSON.decode(Federation.Receipt.self, Data(earlier.utf8))
+            }
+            let receipt = try await apply(m, from: region, at: at, in: s)
+            try await s.federation.receive(sender: region, id: m.id, kind: m.kind.rawValue, at: at,
+                                           answer: String(decoding: FederationJSON.encode(receipt), as: UTF8.self))
+            return receipt
+        }
+    }
+
+    private func apply(_ m: Federation.Envelope, from region: String, at: Date, in s: StoreSession) async throws -> Federation.Receipt {
+        func required(_ value: String?, _ name: String) throws -> String {
+            guard let value, !value.isEmpty, value.count <= 128 else { throw DomainError(.invalidMessage, "payload.\(name) is required for \(m.kind.rawValue)") }
+            return value
+        }
+        switch m.kind {
+        case .claim:
+            // 一人一卡: the first claim wins; a member's own claim is granted again (idempotent).
+            let key = try required(m.payload.personKey, "personKey")
+            if let held = try await s.hub.claim(key, lock: true) {
+                return held.region == region ? .init(granted: true, region: region) : .init(granted: false, region: held.region)
+            }
+            if try await s.hub.insertClaim(HubClaim(personKey: key, region: region, state: .application, cardHash: nil), at: at) {
+                return .init(granted: true, region: region)
+            }
+            let winner = try await s.hub.claim(key)
+            return .init(granted: winner?.region == region, region: winner?.region)
+        case .card:
+            let key = try required(m.payload.personKey, "personKey")
+            let hash = try required(m.payload.cardHash, "cardHash")
+            try await s.hub.registerCard(hash: hash, region: region, at: at)
+            if let held = try await s.hub.claim(key, lock: true) {
+                guard held.region == region else { return .init(granted: false, region: held.region) }
+                try await s.hub.updateClaim(HubClaim(personKey: key, region: region, state: .card, cardHash: hash), at: at)
+            } else {
+                // A card issued before the member joined, or after a claim was lost: the card itself claims the person.
+                guard try await s.hub.insertClaim(HubClaim(personKey: key, region: region, state: .card, cardHash: hash), at: at) else {
+                    return .init(granted: false, region: try await s.hub.claim(key)?.region)
+                }
+            }
+            return .init(granted: true, region: region)
+        case .release:
+            let key = try required(m.payload.personKey, "personKey")
+            _ = try await s.hub.releaseClaim(key, region: region)
+            return .init(granted: nil, region: nil)
+        case .use:
+            throw DomainError(.invalidMessage, "use reports are not relayed by this hub yet")
+        }
+    }
+
+    // MARK: routing to the issuer
+
+    /// The member that issued a card, by the hub's directory.
+    func issuer(of cardNumber: String) async throws -> HubMember {
+        guard let hash = (try? CardNumber(cardNumber))?.hash else { throw DomainError(.cardNotFound, "no card \(cardNumber)") }
+        guard let region = try await store.read({ try await $0.hub.issuer(cardHash: hash) }) else {
+            throw DomainError(.cardNotFound, "no member has reported issuing card \(cardNumber)")
+        }
+        return try await member(region)
+    }
+}
