@@ -39,6 +39,10 @@ public struct VerifiedCredential: Sendable {
     public var jti: String?
     /// SHA-256 of a card's challenge, kept to refuse its reuse.
     public var challengeHash: String?
+    /// Another member region issued it (a QR token verified with the national trust list, or a chip its issuer checked).
+    public var foreignIssuer: String?
+    /// A foreign QR token's `sub`: only its issuer can open it (the use is reported there).
+    public var pseudonym: String?
 
     public init(form: CardForm, cardNumber: CardNumber?, failure: DenialCode? = nil, entitlements: [String] = [], jti: String? = nil,
                 challengeHash: String? = nil) {
@@ -52,11 +56,29 @@ public struct VerifiedCredential: Sendable {
     }
 }
 
+/// Another region's card as this node learns it: from the national revocation list (a QR token) or from its issuer's
+/// answer to a chip check (a physical card).
+public struct ForeignCard: Sendable, Equatable {
+    public var issuerRegion: String
+    public var status: CardStatus
+    /// The card's functions, when its issuer said (a QR token does not carry them: nil, not refused for it).
+    public var transit: Bool?
+    public var financial: Bool?
+    /// The entitlement codes its issuer derived (a physical card); a QR token carries its own.
+    public var entitlements: [String]
+
+    public init(issuerRegion: String, status: CardStatus, transit: Bool? = nil, financial: Bool? = nil, entitlements: [String] = []) {
+        self.issuerRegion = issuerRegion; self.status = status; self.transit = transit; self.financial = financial; self.entitlements = entitlements
+    }
+}
+
 /// Everything the acceptance decision needs, loaded before it is made.
 public struct AcceptanceFacts: Sendable {
     public var credential: VerifiedCredential
     /// The card as this node knows it; nil when the credential names no card known here.
     public var card: Card?
+    /// Another region's card, when the credential is foreign.
+    public var foreign: ForeignCard?
     /// The holder's birth date, which a physical card's entitlements follow from.
     public var holderBirthDate: CalendarDay?
     /// The token or challenge was used before.
@@ -66,11 +88,14 @@ public struct AcceptanceFacts: Sendable {
     public var item: CatalogueItem?
     public var today: CalendarDay
 
-    public init(credential: VerifiedCredential, card: Card?, holderBirthDate: CalendarDay?, replayed: Bool, venue: Venue, item: CatalogueItem?,
-                today: CalendarDay) {
-        self.credential = credential; self.card = card; self.holderBirthDate = holderBirthDate; self.replayed = replayed
+    public init(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, holderBirthDate: CalendarDay?, replayed: Bool, venue: Venue,
+                item: CatalogueItem?, today: CalendarDay) {
+        self.credential = credential; self.card = card; self.foreign = foreign; self.holderBirthDate = holderBirthDate; self.replayed = replayed
         self.venue = venue; self.item = item; self.today = today
     }
+
+    /// The issuing region of the card presented, known here or abroad.
+    var issuerRegion: String? { card?.issuerRegion ?? foreign?.issuerRegion }
 }
 
 /// The decision on one presentation.
@@ -98,15 +123,17 @@ public enum AcceptanceRules {
 
     /// Whether the credential stands for a usable card: the credential itself (a card unknown here fails as the
     /// credential would), a replay, the card's status — in that order.
-    public static func presentationDenial(credential: VerifiedCredential, card: Card?, replayed: Bool) -> DenialCode? {
+    public static func presentationDenial(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, replayed: Bool) -> DenialCode? {
         if let failure = credential.failure { return failure }
-        guard let card else { return credential.form == .physical ? .chipAuthFailed : .tokenInvalid }
+        guard let status = card?.status ?? foreign?.status else { return credential.form == .physical ? .chipAuthFailed : .tokenInvalid }
         if replayed { return .tokenReplayed }
-        return denial(for: card.status)
+        return denial(for: status)
     }
 
     /// A physical card's entitlements follow from its holder's birth date; a QR token carries its own.
-    public static func entitlements(credential: VerifiedCredential, card: Card?, holderBirthDate: CalendarDay?, today: CalendarDay) -> [String] {
+    public static func entitlements(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, holderBirthDate: CalendarDay?,
+                                    today: CalendarDay) -> [String] {
+        if card == nil, let foreign { return credential.form == .physical ? foreign.entitlements : credential.entitlements }
         guard card != nil else { return [] }
         if credential.form == .physical { return holderBirthDate.map { Entitlement.codes(birthDate: $0, today: today) } ?? [] }
         return credential.entitlements
@@ -114,9 +141,10 @@ public enum AcceptanceRules {
 
     /// The acceptance decision: the checks in the fixed order, answering with the first that fails.
     public static func decide(_ f: AcceptanceFacts) -> AcceptanceDecision {
-        let crossRegion = f.card.map { isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: f.venue.regionCode) } ?? false
-        let denial = presentationDenial(credential: f.credential, card: f.card, replayed: f.replayed) ?? itemDenial(f)
-        let entitlements = denial == nil ? Self.entitlements(credential: f.credential, card: f.card, holderBirthDate: f.holderBirthDate, today: f.today) : []
+        let crossRegion = f.issuerRegion.map { isCrossRegion(issuerRegion: $0, venueRegion: f.venue.regionCode) } ?? false
+        let denial = presentationDenial(credential: f.credential, card: f.card, foreign: f.foreign, replayed: f.replayed) ?? itemDenial(f)
+        let entitlements = denial == nil
+            ? Self.entitlements(credential: f.credential, card: f.card, foreign: f.foreign, holderBirthDate: f.holderBirthDate, today: f.today) : []
         return AcceptanceDecision(denial: denial, crossRegion: crossRegion, entitlements: entitlements)
     }
 
@@ -125,11 +153,14 @@ public enum AcceptanceRules {
         // A withdrawn item is absent from the published version; a future one is not yet in force.
         guard let item = f.item, item.effectiveFrom <= f.today else { return .itemNotInCatalogue }
         guard f.venue.itemCodes.contains(item.code) else { return .itemNotAtVenue }
-        guard item.isOffered(in: f.venue.regionCode), item.recognises(issuer: f.card?.issuerRegion ?? "") else { return .regionNotRecognised }
+        guard item.isOffered(in: f.venue.regionCode), item.recognises(issuer: f.issuerRegion ?? "") else { return .regionNotRecognised }
         guard item.cardForms.contains(f.credential.form) else { return .cardFormNotAllowed }
+        // A foreign QR token does not say which functions its card has: only what an issuer said is held against it.
+        let transit = f.card?.transit ?? f.foreign.map { $0.transit ?? true } ?? false
+        let financial = f.card?.financial ?? f.foreign.map { $0.financial ?? true } ?? false
         switch item.domain {
-        case .transit where f.card?.transit != true: return .functionNotLoaded
-        case .finance where f.card?.financial != true, .benefits where f.card?.financial != true: return .functionNotLoaded
+        case .transit where !transit: return .functionNotLoaded
+        case .finance where !financial, .benefits where !financial: return .functionNotLoaded
         default: return nil
         }
     }

@@ -14,6 +14,8 @@ struct AcceptanceService: Sendable {
     let cards: CardService
     let tokens: QRTokens
     let chipKeys: ChipKeyDeriver
+    /// Other regions' cards and QR codes: the national trust list, chip checks by the issuer, uses reported to it.
+    let federation: FederationService
     /// Acceptances arriving while a transaction runs are decided together in the next (one lane on SQLite,
     /// several on PostgreSQL).
     let groups: GroupCommit<Pending, Answer>
@@ -60,7 +62,19 @@ struct AcceptanceService: Sendable {
     func verify(_ credential: Credential, at now: Date) -> VerifiedCredential {
         switch credential {
         case .qr(let token):
-            switch tokens.keys.verifier.verify(token, at: now) {
+            var decision = tokens.keys.verifier.verify(token, at: now)
+            if case .denied(.unknownIssuer) = decision, let national = federation.trust.snapshot?.verifier {
+                // Another member region's token: verified offline with the hub's trust list; its status comes from the
+                // national revocation list in the decision's transaction.
+                decision = national.verify(token, at: now)
+                if case .valid(let claims) = decision {
+                    var v = VerifiedCredential(form: .electronic, cardNumber: nil, entitlements: claims.ent, jti: claims.jti)
+                    v.foreignIssuer = claims.iss
+                    v.pseudonym = claims.sub
+                    return v
+                }
+            }
+            switch decision {
             case .denied(let reason):
                 let code: DenialCode = switch reason {
                 case .tokenExpired: .tokenExpired
@@ -89,6 +103,8 @@ struct AcceptanceService: Sendable {
         var idempotencyKey: String
         var itemCode: String
         var credential: VerifiedCredential
+        /// A foreign physical card as its issuer described it when it checked the chip.
+        var foreign: ForeignCard?
         var amountFen: Int64?
         var at: Date
         /// A temporary loss whose period has run was lifted first, so the card is judged as it now is.
@@ -106,8 +122,16 @@ struct AcceptanceService: Sendable {
         let now = clock.now()
         // The signature or chip check happens before the transaction: on SQLite every write queues
         // behind one connection, and nothing cryptographic should hold it.
+        var verified = verify(credential, at: now)
+        var foreign: ForeignCard?
+        if verified.failure == .chipAuthFailed, case let .card(number, challenge, response) = credential, federation.isFederated,
+           let n = try? CardNumber(number), try await store.read({ try await $0.cards.find(n) }) == nil,
+           try await store.read({ try await $0.uses.find(terminalId: Terminal.ID(terminal.subject), idempotencyKey: idempotencyKey) }) == nil {
+            // Another region's physical card: only its issuer can derive the chip key, so it checks the answer (online).
+            (verified, foreign) = try await foreignChipCheck(n, challenge: challenge, response: response)
+        }
         let pending = Pending(terminalId: Terminal.ID(terminal.subject), venueId: venueId, idempotencyKey: idempotencyKey, itemCode: itemCode,
-                              credential: verify(credential, at: now), amountFen: amountFen, at: now)
+                              credential: verified, foreign: foreign, amountFen: amountFen, at: now)
         let service = self
         return try await groups.submit(pending) { group in await service.decide(group) }
     }
@@ -180,12 +204,26 @@ struct AcceptanceService: Sendable {
             if case let .decide(venue, card) = plan { (p, venue, card) } else { nil }
         }
         let replayedChallenges = try await markChallenges(decided, in: s)
-        var acceptedTokens = try await s.uses.acceptedTokens(among: decided.compactMap { p, venue, card in tokenUse(p, venue, card) })
+        var acceptedTokens = try await s.uses.acceptedTokens(among: decided.compactMap { p, venue, card in
+            tokenUse(p, venue, card, foreign: p.foreign != nil || p.credential.foreignIssuer != nil)
+        })
         var items: [String: CatalogueItem] = [:]
         if let version = try await s.catalogue.latestVersion() {
             for item in try await s.catalogue.items(version: version.version, codes: unique(decided.map(\.0.itemCode))) { items[item.code] = item }
         }
         let birthDates = try await s.persons.birthDates(ids: unique(decided.compactMap { p, _, card in p.credential.form == .physical ? card?.personId : nil }))
+        // Foreign QR tokens: their card's status as the national revocation list says (no entry: active).
+        var foreignStatus: [String: CardStatus] = [:]
+        for (p, _, _) in decided {
+            guard let iss = p.credential.foreignIssuer, let jti = p.credential.jti, p.credential.form == .electronic else { continue }
+            foreignStatus[jti] = switch try await s.trust.foreignTokenStatus(jti: jti, iss: iss) {
+            case .lost?: .lost
+            case .temporarilyLost?: .temporarilyLost
+            case .cancelled?: .cancelled
+            case .replaced?: .replaced
+            case .active?, nil: .active
+            }
+        }
 
         // Decide, in order, and build the rows.
         let encoder = JSONEncoder()
@@ -201,10 +239,13 @@ struct AcceptanceService: Sendable {
             case .lapseFirst(let number): outcomes.append(.lapseFirst(cardNumber: number))
             case let .decide(venue, card):
                 defer { decidedIndex += 1 }
-                let token = tokenUse(p, venue, card)
+                let foreign = p.foreign ?? p.credential.foreignIssuer.flatMap { iss in
+                    p.credential.jti.flatMap { foreignStatus[$0] }.map { ForeignCard(issuerRegion: iss, status: $0) }
+                }
+                let token = tokenUse(p, venue, card, foreign: foreign != nil)
                 let replayed = token.map { acceptedTokens.contains($0) } ?? replayedChallenges.contains(decidedIndex)
                 let decision = AcceptanceRules.decide(AcceptanceFacts(
-                    credential: p.credential, card: card, holderBirthDate: card.flatMap { birthDates[$0.personId] }, replayed: replayed,
+                    credential: p.credential, card: card, foreign: foreign, holderBirthDate: card.flatMap { birthDates[$0.personId] }, replayed: replayed,
                     venue: venue, item: items[p.itemCode], today: CalendarDay(p.at)))
                 let useId = random.uuid()
                 let answer = Answer(decision: decision.decision, reason: decision.denial?.rawValue, useId: decision.denial == nil ? useId : nil,
@@ -219,6 +260,14 @@ struct AcceptanceService: Sendable {
                     kind: p.credential.form == .electronic ? .qr : .card, decision: answer.decision, reason: answer.reason,
                     cardNumber: card?.number, personId: card?.personId, crossRegion: answer.crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
                     at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self)))
+                if let foreign {
+                    // The holder sees uses in every province: the issuer learns this one (it alone can resolve the pseudonym).
+                    try await federation.enqueue(.use, to: foreign.issuerRegion, payload: .init(use: Federation.ReportedUse(
+                        useId: useId, at: Timestamp.format(p.at), region: venue.regionCode, venueName: venue.name, venueType: venue.type.rawValue,
+                        itemCode: p.itemCode, kind: (p.credential.form == .electronic ? UseKind.qr : .card).rawValue, decision: answer.decision.rawValue,
+                        reason: answer.reason, sub: Self.reportedPseudonym(p.credential).sub, jti: Self.reportedPseudonym(p.credential).jti,
+                        cardHash: nil)), at: p.at, in: s)
+                }
                 outcomes.append(.answer(answer))
             }
         }
@@ -246,9 +295,9 @@ struct AcceptanceService: Sendable {
         return plans
     }
 
-    /// A QR token's use at this venue item, for a token whose card is known here.
-    private func tokenUse(_ p: Pending, _ venue: Venue, _ card: Card?) -> UseRecord.TokenUse? {
-        guard card != nil, let jti = p.credential.jti else { return nil }
+    /// A QR token's use at this venue item, for a token whose card is known here or abroad.
+    private func tokenUse(_ p: Pending, _ venue: Venue, _ card: Card?, foreign: Bool = false) -> UseRecord.TokenUse? {
+        guard card != nil || foreign, let jti = p.credential.jti else { return nil }
         return UseRecord.TokenUse(jti: jti, venueId: venue.id, itemCode: p.itemCode)
     }
 
@@ -263,6 +312,71 @@ struct AcceptanceService: Sendable {
             challenges.append((UseRecord.ChallengeUse(cardNumber: card.number, challengeHash: hash), p.at))
         }
         return Set(zip(positions, try await s.uses.markChallengesUsed(challenges)).filter(\.1).map(\.0))
+    }
+
+    /// What an issuer answers about one of its physical cards presented in another region.
+    struct ChipCheckAnswer: Codable, Sendable {
+        var valid: Bool
+        var reason: String?
+        var issuerRegion: String?
+        var status: String?
+        var transit: Bool?
+        var financial: Bool?
+        var entitlements: [String]
+        /// A pseudonym of the card under a fresh `ref` (as a QR token's `sub` under its `jti`): the use report that
+        /// follows names the card by these, so neither the hub nor anyone on the way learns the card number.
+        var sub: String?
+        var ref: String?
+    }
+
+    /// The pseudonym and its key a use report names the card by: a QR token's `sub` and `jti`, or for a chip the pair its
+    /// issuer gave with the chip check (kept as `sub.ref`).
+    static func reportedPseudonym(_ v: VerifiedCredential) -> (sub: String?, jti: String?) {
+        if v.form == .electronic { return (v.pseudonym, v.jti) }
+        guard let parts = v.pseudonym?.split(separator: "."), parts.count == 2 else { return (nil, nil) }
+        return (String(parts[0]), String(parts[1]))
+    }
+
+    /// Asks the card's issuer, through the hub, whether the chip answered the challenge right, and how the card stands.
+    private func foreignChipCheck(_ number: CardNumber, challenge: Data, response: Data) async throws -> (VerifiedCredential, ForeignCard?) {
+        let answer = try await federation.forward(.init(cardNumber: number.rawValue, action: .chipCheck,
+                                                        body: ["challenge": challenge.base64EncodedString(), "response": response.base64EncodedString()],
+                                                        actor: "terminal", channel: "venue"))
+        if answer.status == 404 { return (.failed(.chipAuthFailed, form: .physical), nil) }
+        guard answer.status == 200 else { throw answer.problem }
+        let check = try answer.decode(ChipCheckAnswer.self)
+        guard check.valid, let status = check.status.flatMap(CardStatus.init(rawValue:)), let issuer = check.issuerRegion,
+              RegionCode.isProvinceCode(issuer) else {
+            let code = check.reason.flatMap(DenialCode.init(rawValue:)) ?? .chipAuthFailed
+            return (.failed(code, form: .physical), nil)
+        }
+        var v = VerifiedCredential(form: .physical, cardNumber: number, jti: nil)
+        v.foreignIssuer = issuer
+        v.pseudonym = check.sub.flatMap { sub in check.ref.map { "\(sub).\($0)" } }
+        return (v, ForeignCard(issuerRegion: issuer, status: status, transit: check.transit, financial: check.financial, entitlements: check.entitlements))
+    }
+
+    /// As a card's issuer: checks a chip's answer to a challenge presented in another region (the challenge is spent
+    /// here, so it cannot be replayed anywhere) and says how the card stands.
+    func answerChipCheck(_ number: CardNumber, challenge: String, response: String) async throws -> ChipCheckAnswer {
+        guard case let .card(_, c, r) = try Self.parse(kind: "card", token: nil, cardNumber: number.rawValue, challenge: challenge, response: response) else {
+            throw DomainError(.invalidMessage, "challenge and response: base64")
+        }
+        let verified = verify(.card(number: number.rawValue, challenge: c, response: r), at: clock.now())
+        let at = clock.now()
+        let today = CalendarDay(at)
+        return try await store.write { s in
+            guard let card = try await s.cards.find(number) else { throw DomainError(.cardNotFound, "no card \(number)") }
+            guard verified.failure == nil, let hash = verified.challengeHash else { return ChipCheckAnswer(valid: false, reason: DenialCode.chipAuthFailed.rawValue, entitlements: []) }
+            guard try await s.uses.markChallengeUsed(cardNumber: number, challengeHash: hash, at: at) else {
+                return ChipCheckAnswer(valid: false, reason: DenialCode.tokenReplayed.rawValue, entitlements: [])
+            }
+            let birth = try await s.persons.birthDates(ids: [card.personId])[card.personId]
+            let ref = random.uuid()
+            return ChipCheckAnswer(valid: true, reason: nil, issuerRegion: card.issuerRegion, status: card.status.rawValue, transit: card.transit, financial: card.financial,
+                                   entitlements: birth.map { Entitlement.codes(birthDate: $0, today: today) } ?? [],
+                                   sub: tokens.pseudonyms.seal(number, jti: ref), ref: ref)
+        }
     }
 
     struct IdentityAnswer: Codable, Sendable {
@@ -383,6 +497,14 @@ struct AcceptanceService: Sendable {
         return (recorded, duplicates, disputed)
     }
 
+    /// Where a use reported by another region's node happened, as that node described it.
+    static func reportedVenue(_ u: UseRecord) -> Venue? {
+        guard u.terminalId.rawValue.hasPrefix(FederationService.reportedTerminalPrefix),
+              let r = try? JSONDecoder().decode(Federation.ReportedUse.self, from: Data(u.response.utf8)) else { return nil }
+        return Venue(id: u.venueId, name: r.venueName, operatorUscc: "", type: VenueType(rawValue: r.venueType) ?? .other, regionCode: r.region,
+                     address: "", accessibility: [], unifiedLogo: false, itemCodes: [r.itemCode])
+    }
+
     /// A use or identity check with the venue where it happened.
     struct UseWithVenue: Sendable {
         var use: UseRecord
@@ -396,7 +518,7 @@ struct AcceptanceService: Sendable {
             let uses = try await s.uses.list(personId: personId)
             var venues: [Venue.ID: Venue] = [:]
             for v in try await s.venues.find(ids: Array(Set(uses.map(\.venueId)))) { venues[v.id] = v }
-            return uses.map { UseWithVenue(use: $0, venue: venues[$0.venueId]) }
+            return uses.map { UseWithVenue(use: $0, venue: venues[$0.venueId] ?? Self.reportedVenue($0)) }
         }
     }
 }

@@ -53,7 +53,8 @@ public struct AppServices: Sendable {
         let tokens = QRTokens(keys: signingKeys, region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock)
         federation = FederationService(store: store, clock: clock, random: random, logger: logger, region: configuration.region, link: configuration.hub,
                                        key: federationKey, trust: NationalTrust(region: configuration.region), signingKeys: signingKeys,
-                                       reachability: HubReachability(), work: WorkSignal(), interval: configuration.federationInterval)
+                                       reachability: HubReachability(), work: WorkSignal(), interval: configuration.federationInterval,
+                                       pseudonyms: PseudonymCipher(keys: keys))
         registry = RegistryService(store: store, clock: clock, random: random)
         accounts = AccountService(store: store, clock: clock, passwords: passwords, sessions: sessions)
         cards = CardService(store: store, clock: clock, random: random, region: configuration.region, policy: policy, keys: keys,
@@ -62,7 +63,7 @@ public struct AppServices: Sendable {
         catalogue = CatalogueService(store: store, clock: clock, random: random, policy: policy)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
         acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, cards: cards, tokens: tokens,
-                                       chipKeys: ChipKeyDeriver(master: keys.chipMaster),
+                                       chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation,
                                        // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
                                        groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
         banking = BankService(store: store, clock: clock, random: random, paymentWork: paymentWork)

@@ -8,11 +8,13 @@ import OneCardStore
 struct FederationController {
     let federation: FederationService
     let cards: CardService
+    let acceptance: AcceptanceService
 
     func register(_ api: API) {
         api.add(.get,  "/api/v1/federation/status",                     roles: [.admin, .auditor], status)
         api.add(.get,  "/api/v1/federation/messages",                   roles: [.auditor],         evidence)
         api.add(.post, "/federation/v1/cards/{cardNumber}/{action}",    roles: .anyone,            issuerRequest)
+        api.add(.post, "/federation/v1/messages",                       roles: .anyone,            relayedMessage)
     }
 
     struct StatusView: Encodable {
@@ -75,6 +77,24 @@ struct FederationController {
         }
     }
 
+    private var fromHub: SignedEndpoint {
+        let hubKey = federation.link?.key.key
+        return SignedEndpoint(keys: { id in id == "hub" ? hubKey : nil }, signer: federation.signer, store: federation.store, clock: federation.clock)
+    }
+
+    /// Another member's message relayed by the hub (a use of one of this node's cards elsewhere).
+    var relayedMessage: Handler {
+        var h = Handler("A message another member sent through the hub (a use of this node's card in another province), acted on once per id",
+                        tag: "federation", request: HubController.Docs.envelope, success: (200, "The receipt", HubController.Docs.receipt),
+                        errors: [.invalidMessage], extraHeaders: HubController.Docs.signatureHeaders) { request, context in
+            try await fromHub.handle(request, context: context) { incoming in
+                .json(try await federation.receive(try FederationJSON.decode(Federation.Envelope.self, incoming.body)))
+            }
+        }
+        h.signed = true
+        return h
+    }
+
     /// The hub forwards a request about one of this node's cards; the answer is what the local endpoint would give.
     var issuerRequest: Handler {
         var h = Handler("The hub asks this node, as the card's issuer, to show a card or its events, or to report it lost, unlock, replace or cancel it",
@@ -82,10 +102,7 @@ struct FederationController {
                         success: (200, "As the node's own endpoint answers (201 for a replacement)", .anyObject),
                         errors: [.cardNotFound, .invalidTransition, .invalidMessage, .invalidValue, .memberNotPermitted],
                         extraHeaders: HubController.Docs.signatureHeaders) { request, context in
-            let hubKey = federation.link?.key.key
-            let exchange = SignedEndpoint(keys: { id in id == "hub" ? hubKey : nil }, signer: federation.signer, store: federation.store,
-                                          clock: federation.clock)
-            return try await exchange.handle(request, context: context) { incoming in
+            try await fromHub.handle(request, context: context) { incoming in
                 let f = try FederationJSON.decode(Federation.Forwarded.self, incoming.body)
                 guard let action = Federation.CardRequest(rawValue: context.parameters.get("action") ?? ""), action == f.action,
                       f.cardNumber == context.parameters.get("cardNumber") else {
@@ -119,7 +136,7 @@ struct FederationController {
             let reason: CancelReason = try parseEnum(f.body["reason"] ?? "", "reason")
             return .json(CardsController.CardView(try await cards.transition(number, .cancel(reason), actor: actor).card))
         case .chipCheck:
-            throw DomainError(.invalidMessage, "chip checks are not answered by this node yet")
+            return .json(try await acceptance.answerChipCheck(number, challenge: f.body["challenge"] ?? "", response: f.body["response"] ?? ""))
         }
     }
 }

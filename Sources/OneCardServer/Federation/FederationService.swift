@@ -70,6 +70,11 @@ struct FederationService: Sendable {
     let reachability: HubReachability
     let work: WorkSignal
     let interval: Duration
+    /// Opens the pseudonyms of this node's cards in use reports from other regions.
+    let pseudonyms: PseudonymCipher
+
+    /// Uses reported by another region are kept under a terminal id of this prefix and the reporting region.
+    static let reportedTerminalPrefix = "federation:"
 
     var isFederated: Bool { link != nil }
     var signer: FederationSigner { FederationSigner(keyID: region, key: key.privateKey, clock: clock, random: random) }
@@ -116,10 +121,10 @@ struct FederationService: Sendable {
     }
 
     /// Writes a message for the hub into the outbox, inside the caller's transaction (nothing when not federated).
-    func enqueue(_ kind: Federation.Kind, id: String? = nil, payload: Federation.Payload, at: Date, in s: StoreSession) async throws {
+    func enqueue(_ kind: Federation.Kind, id: String? = nil, to: String? = nil, payload: Federation.Payload, at: Date, in s: StoreSession) async throws {
         guard isFederated else { return }
         let id = id ?? "\(kind.rawValue)-\(random.uuid())"
-        let envelope = Federation.Envelope(id: id, kind: kind, to: nil, payload: payload)
+        let envelope = Federation.Envelope(id: id, kind: kind, to: to, payload: payload)
         try await s.federation.enqueue(OutboxMessage(id: id, target: "hub", kind: kind.rawValue,
                                                      payload: String(decoding: FederationJSON.encode(envelope), as: UTF8.self), createdAt: at))
     }
@@ -263,6 +268,41 @@ struct FederationService: Sendable {
         try await s.applications.update(app)
         try await s.events.append(CardEvent(at: at, type: granted ? "application_national_check_passed" : "application_rejected",
                                             actor: "hub", channel: "federation", reason: granted ? nil : app.reason, cardNumber: nil, applicationId: app.id))
+    }
+
+    // MARK: messages from the hub
+
+    /// A message the hub relays from another member, acted on once per id.
+    func receive(_ m: Federation.Envelope) async throws -> Federation.Receipt {
+        guard !m.id.isEmpty, m.id.count <= 200 else { throw DomainError(.invalidMessage, "id: 1 to 200 characters") }
+        let at = clock.now()
+        let pseudonyms = pseudonyms
+        return try await store.write { s in
+            if let earlier = try await s.federation.received(sender: "hub", id: m.id) {
+                return try FederationJSON.decode(Federation.Receipt.self, Data(earlier.utf8))
+            }
+            switch m.kind {
+            case .use:
+                guard let use = m.payload.use, (try? RegionCode(use.region)) != nil, let when = Timestamp.parse(use.at),
+                      let kind = UseKind(rawValue: use.kind), let decision = UseDecision(rawValue: use.decision) else {
+                    throw DomainError(.invalidMessage, "payload.use: region, at, kind and decision as documented")
+                }
+                // Only this node can open the pseudonym: a card of another node's (or a forged one) is acknowledged and dropped.
+                if let sub = use.sub, let jti = use.jti, let number = try? pseudonyms.open(sub, jti: jti), let card = try await s.cards.find(number) {
+                    try await s.uses.insert([UseRecord(
+                        id: "reported-\(use.region)-\(use.useId)".prefix(120).description,
+                        terminalId: Terminal.ID(Self.reportedTerminalPrefix + use.region), idempotencyKey: use.useId,
+                        venueId: Venue.ID("\(use.region):\(use.venueName)".prefix(200).description), itemCode: String(use.itemCode.prefix(64)), kind: kind,
+                        decision: decision, reason: use.reason, cardNumber: card.number, personId: card.personId, crossRegion: true, chargedFen: 0,
+                        disclosed: nil, at: when, response: String(decoding: FederationJSON.encode(use), as: UTF8.self))])
+                }
+            case .claim, .card, .release:
+                throw DomainError(.invalidMessage, "a node takes only use reports from the hub")
+            }
+            let receipt = Federation.Receipt(granted: nil, region: nil)
+            try await s.federation.receive(sender: "hub", id: m.id, kind: m.kind.rawValue, at: at, answer: String(decoding: FederationJSON.encode(receipt), as: UTF8.self))
+            return receipt
+        }
     }
 
     // MARK: status

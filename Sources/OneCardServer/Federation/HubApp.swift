@@ -88,7 +88,8 @@ public struct HubServices: Sendable {
         let app = Application(
             router: Self.router(self),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "onecard-hub"),
-            services: [NoncePruner(store: store, clock: clock, logger: logger)],
+            services: [NoncePruner(store: store, clock: clock, logger: logger),
+                       HubRelay(hub: hub, caller: FederationCaller(signer: hub.signer, store: store, clock: clock), logger: logger)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch {
@@ -113,6 +114,22 @@ struct NoncePruner: Service {
                     logger.error("nonce pruning failed: \(error)")
                 }
                 try? await Task.sleep(for: .seconds(60))
+            }
+        }
+    }
+}
+
+/// Delivers the hub's relayed messages to members, twice a second.
+struct HubRelay: Service {
+    let hub: HubService
+    let caller: FederationCaller
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await hub.deliverOutbox(caller: caller) } catch { logger.debug("relay failed: \(error)") }
+                try? await Task.sleep(for: .milliseconds(500))
             }
         }
     }

@@ -150,7 +150,38 @@ struct HubService: Sendable {
             _ = try await s.hub.releaseClaim(key, region: region)
             return .init(granted: nil, region: nil)
         case .use:
-            throw DomainError(.invalidMessage, "use reports are not relayed by this hub yet")
+            // Relayed to the issuer through the hub's own outbox: delivered until it acknowledges, never twice acted on.
+            guard let to = m.to, let target = try await s.hub.member(to), target.kind == .province, m.payload.use != nil else {
+                throw DomainError(.invalidMessage, "a use report names the issuing member in `to` and carries payload.use")
+            }
+            var relayed = m
+            relayed.id = "\(region)-\(m.id)"
+            try await s.federation.enqueue(OutboxMessage(id: relayed.id, target: target.region, kind: m.kind.rawValue,
+                                                         payload: String(decoding: FederationJSON.encode(relayed), as: UTF8.self), createdAt: at))
+            return .init(granted: nil, region: nil)
+        }
+    }
+
+    // MARK: relaying
+
+    /// Delivers what the hub owes its members (relayed messages), each until the member acknowledges it.
+    func deliverOutbox(caller: FederationCaller) async throws {
+        let due = try await store.read { [clock] in try await $0.federation.due(now: clock.now()) }
+        for message in due {
+            do {
+                let target = try await member(message.target)
+                guard target.status == .active, let key = try await memberKey(target.region) else {
+                    throw DomainError(.federationUnavailable, "member \(target.region) is suspended")
+                }
+                let answer = try await caller.call("POST", target.url + "/federation/v1/messages", body: Data(message.payload.utf8), peer: target.region, peerKey: key)
+                guard answer.status == 200 else { throw answer.problem }
+                let at = clock.now()
+                try await store.write { try await $0.federation.delivered(message.id, at: at, answer: String(decoding: answer.body, as: UTF8.self)) }
+            } catch {
+                let delay = min(60, pow(2, Double(min(message.attempts, 6))))
+                let at = clock.now()
+                try await store.write { try await $0.federation.failed(message.id, error: "\(error)", retryAt: at.addingTimeInterval(delay)) }
+            }
         }
     }
 
