@@ -33,7 +33,10 @@ struct VerifyQR: AsyncParsableCommand {
         commandName: "verify-qr",
         abstract: "Verify a QR token offline, as a venue terminal does; prints the decision as JSON and exits 0 only for a valid token.")
 
-    @Option(help: "A trust list (JWKS) file, as served at /api/v1/trust/jwks.") var trust: String
+    @Option(help: "A trust list (JWKS) file, as served at /api/v1/trust/jwks; with --hub-key, the hub's signed national list (a JWS, as at /federation/v1/trust-list).")
+    var trust: String
+    @Option(name: .customLong("hub-key"), help: "The national hub's key (JWK, `keys show` output or @FILE): --trust must then be a list the hub signed.")
+    var hubKey: String?
     @Option(help: "A revocation list file: the JSON of /api/v1/trust/revocations or the JWS of /api/v1/trust/revocations.jws.")
     var revocations: String?
     @Option(help: "Verify as of this time (RFC 3339) instead of now.") var at: String?
@@ -41,10 +44,22 @@ struct VerifyQR: AsyncParsableCommand {
 
     func run() async throws {
         let verifier: QRVerifier
-        do {
-            verifier = try QRVerifier(trustListJSON: Data(contentsOf: URL(fileURLWithPath: trust)))
-        } catch {
-            throw fail("--trust \(trust): not a readable JWKS file (\(error))")
+        if let hubKey {
+            do {
+                guard let key = try FederationPublicKey.parse(hubKey).key else { throw fail("--hub-key: not an Ed25519 key") }
+                let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: trust)), as: UTF8.self)
+                verifier = QRVerifier(trustList: try TrustListDocument.open(signed: text, hubKey: key).jwks)
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                throw fail("--trust \(trust): not a trust list signed by the hub's key (\(error))")
+            }
+        } else {
+            do {
+                verifier = try QRVerifier(trustListJSON: Data(contentsOf: URL(fileURLWithPath: trust)))
+            } catch {
+                throw fail("--trust \(trust): not a readable JWKS file (\(error))")
+            }
         }
         if let revocations {
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: revocations)) else { throw fail("--revocations \(revocations): unreadable") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Logging
 import OneCardCore
@@ -19,13 +20,19 @@ struct TerminalCommand: AsyncParsableCommand {
     @Option(help: "The catalogue item this gate accepts.") var item: String
     @Option(help: "The gate's local SQLite file.") var store: String = "./onecard-terminal.sqlite"
     @Option(help: "Seconds between syncs and uploads.") var interval: Double = 5
+    @Option(name: .customLong("hub-key"), help: "The national hub's key (JWK, `keys show` output or @FILE): trust only the hub-signed national list the node mirrors at /api/v1/trust/jwks.jws, so the gate verifies every member region's QR codes.")
+    var hubKey: String?
 
     func run() async throws {
         var logger = Logger(label: "onecard-terminal")
         logger.logLevel = .error
         guard let base = URL(string: node), base.scheme != nil else { throw fail("--node must be a URL such as http://127.0.0.1:8080") }
+        var hub: FederationPublicKey?
+        if let hubKey {
+            do { hub = try FederationPublicKey.parse(hubKey) } catch { throw fail("--hub-key: \(error)") }
+        }
         let journal = try await TerminalJournal.open(path: store, logger: logger)
-        let gate = Gate(base: base, key: key, journal: journal)
+        let gate = Gate(base: base, key: key, journal: journal, hubKey: hub?.key)
         await gate.restore()
         await gate.sync()
         let background = Task {
@@ -78,11 +85,31 @@ actor Gate {
     let key: String
     let journal: TerminalJournal
     private var verifier: QRVerifier?
+    /// The region of the node whose revocation list the gate follows (learnt from the first list it applied).
+    private var nodeIssuer: String?
     /// NIO, one connection per request with a deadline over the whole exchange: Foundation's URLSession on
     /// Linux could hang past its own timeouts after the node went away, and keep the gate from exiting.
     private let http = HTTPClient1(timeout: .seconds(5))
 
-    init(base: URL, key: String, journal: TerminalJournal) { self.base = base; self.key = key; self.journal = journal }
+    /// When set, the trust list must be the hub's signed national list.
+    let hubKey: Curve25519.Signing.PublicKey?
+
+    init(base: URL, key: String, journal: TerminalJournal, hubKey: Curve25519.Signing.PublicKey? = nil) {
+        self.base = base; self.key = key; self.journal = journal; self.hubKey = hubKey
+    }
+
+    /// The trust list: the node's JWKS, or with a hub key the hub-signed national list (refused unless the hub signed it).
+    private func fetchTrustList() async -> (JWKS, Data)? {
+        if let hubKey {
+            guard let r = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks.jws").absoluteString), r.status == 200,
+                  let document = try? TrustListDocument.open(signed: String(decoding: r.body, as: UTF8.self), hubKey: hubKey) else { return nil }
+            let jwks = document.jwks
+            return (jwks, jwks.json())
+        }
+        guard let r1 = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks").absoluteString), r1.status == 200,
+              let jwks = try? JWKS(json: r1.body) else { return nil }
+        return (jwks, r1.body)
+    }
 
     /// Loads the trust list and revocations synced before, so a restart with the node down still decides.
     func restore() async {
@@ -99,16 +126,17 @@ actor Gate {
     }
 
     func sync() async {
-        guard let r1 = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks").absoluteString), r1.status == 200,
-              case let jwksData = r1.body, let jwks = try? JWKS(json: jwksData) else { return }
+        guard let (jwks, jwksData) = await fetchTrustList() else { return }
         if let v = verifier { v.replaceTrustList(jwks) } else { verifier = QRVerifier(trustList: jwks) }
         try? await journal.setState("jwks", String(decoding: jwksData, as: UTF8.self))
-        let since = verifier?.lastSequence(issuer: jwks.keys.first?.iss) ?? 0
+        // The node numbers its list (its own and merged regions' entries) in its own sequence, under its own `iss`.
+        let since = verifier?.lastSequence(issuer: nodeIssuer ?? jwks.keys.first?.iss) ?? 0
         var url = URLComponents(url: base.appendingPathComponent("api/v1/trust/revocations.jws"), resolvingAgainstBaseURL: false)!
         url.queryItems = [URLQueryItem(name: "since", value: String(since))]
         guard let r2 = try? await http.send("GET", url.url!.absoluteString), r2.status == 200,
               let doc = try? RevocationDocument.open(signed: String(decoding: r2.body, as: UTF8.self), trust: jwks) else { return }
         _ = verifier?.apply(doc)
+        nodeIssuer = doc.iss
         var saved = (try? await journal.state("revocations")).flatMap { try? JSONDecoder().decode([RevocationDocument].self, from: Data($0.utf8)) } ?? []
         if !doc.entries.isEmpty { saved.append(doc) }
         if let data = try? JSONEncoder().encode(saved) { try? await journal.setState("revocations", String(decoding: data, as: UTF8.self)) }

@@ -89,7 +89,10 @@ struct ContractTests {
                 for (method, op) in ops {
                     let roles = op["x-roles"] as? [String]
                     #expect(roles != nil, "\(method) \(path) has no x-roles")
-                    #expect((roles?.isEmpty ?? true) == (op["security"] == nil), "\(method) \(path): x-roles and security disagree")
+                    // A federation operation is called by a peer proven by its RFC 9421 signature, not by a bearer token.
+                    let signed = op["x-signature"] != nil
+                    #expect(!signed || roles == ["peer"], "\(method) \(path): a signed operation is for peers")
+                    #expect(signed || (roles?.isEmpty ?? true) == (op["security"] == nil), "\(method) \(path): x-roles and security disagree")
                     for p in op["parameters"] as? [[String: Any]] ?? [] where p["in"] as? String == "query" {
                         let schema = p["schema"] as? [String: Any] ?? [:]
                         #expect(schema["type"] as? String != "string" || schema["enum"] != nil || schema["pattern"] != nil,

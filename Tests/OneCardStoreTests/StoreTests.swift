@@ -52,7 +52,7 @@ struct StoreTests {
                 }
             }
             // the upgrade
-            #expect(try await store.migrate() == ["024_offline_decision_keys_apart"])
+            #expect(try await store.migrate(through: "024_offline_decision_keys_apart") == ["024_offline_decision_keys_apart"])
             // validate
             let keys = try await store.read { s in
                 try await s.db.raw("SELECT kind, idempotency_key FROM uses ORDER BY id").all().map { "\(try $0.string("kind")) \(try $0.string("idempotency_key"))" }

@@ -86,6 +86,8 @@ extension DomainError.Code {
     public static let invalidMessage = Self("invalid_message", .unprocessable)
     /// The member may not call this (a cross-border partner issues no cards and claims no persons).
     public static let memberNotPermitted = Self("member_not_permitted", .forbidden)
+    /// What only a node that has joined a hub has (the national trust list it mirrors).
+    public static let notFederated = Self("not_federated", .notFound)
     /// A member region the hub does not know.
     public static let memberNotFound = Self("member_not_found", .notFound)
 
@@ -129,7 +131,7 @@ extension DomainError.Code {
         .notIssuer, .personNotFound, .unknownOutlet, .draftNotFound, .duplicatesCatalogue, .invalidRegionCode,
         .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed,
         .nonceReplayed, .signatureExpired, .signatureInvalid, .unknownMember, .activeCardElsewhere, .federationUnavailable,
-        .invalidMessage, .memberNotPermitted, .memberNotFound, .csrfFailed,
+        .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
         .invalidIdNumber, .invalidTransition,

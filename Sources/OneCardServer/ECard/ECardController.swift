@@ -100,7 +100,7 @@ struct ECardController {
                 tag: "trust",
                 success: (200, "Compact JWS of {version,issuedAt,expiresAt,keys}", nil),
                 successContentType: "application/jose",
-                errors: [.notFound]) { _, _ in
+                errors: [.notFederated]) { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/jose"
             headers[.cacheControl] = "public, max-age=5"

@@ -85,7 +85,7 @@ struct ECardService: Sendable {
 
     /// The hub's signed national trust list as this node last fetched it (gates verify it with the hub's key).
     func signedNationalTrustList() throws(DomainError) -> String {
-        guard let jws = national.snapshot?.jws else { throw DomainError(.notFound, "this node holds no national trust list (it has joined no hub, or the hub has not answered yet)") }
+        guard let jws = national.snapshot?.jws else { throw DomainError(.notFederated, "this node holds no national trust list (it has joined no hub, or the hub has not answered yet)") }
         return jws
     }
 

@@ -338,7 +338,8 @@ struct FederationExchange: Service {
     let logger: Logger
 
     func run() async throws {
-        guard federation.isFederated else { return }
+        // A service that returns ends the whole application: a node alone just waits for shutdown.
+        guard federation.isFederated else { try? await gracefulShutdown(); return }
         await federation.restore()
         await cancelWhenGracefulShutdown {
             var round = 0

@@ -4,6 +4,8 @@ let m025Federation = Migration("025_federation", [
     // Numbers handed out under a row lock, so a number is taken and committed in the same order: a reader that saw
     // seq N has seen every seq below N (a SERIAL on PostgreSQL may commit 7 before 6, and a cursor would skip 6).
     "CREATE TABLE sequence_heads (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    // The list's numbers now come from `sequence_heads`, no longer from the column's own identity.
+    Dialect.postgresOnly + "ALTER TABLE revocations ALTER COLUMN seq DROP IDENTITY IF EXISTS",
     "INSERT INTO sequence_heads (name, value) SELECT 'revocations', COALESCE(MAX(seq), 0) FROM revocations",
     "INSERT INTO sequence_heads (name, value) VALUES ('national_revocations', 0)",
     "INSERT INTO sequence_heads (name, value) VALUES ('trust_list_version', 0)",
