@@ -26,7 +26,7 @@ enum Federation {
         }
         var entries: [Line]
     }
-    struct PushAnswer: Codable, Sendable { var added: Int; var lastSeq: Int64 }
+    struct PushAnswer: Codable, Sendable, Equatable { var added: Int; var lastSeq: Int64 }
 
     /// `POST /federation/v1/messages`: one message a member owes the hub (or another member through the hub),
     /// delivered until acknowledged; the receiver answers a redelivered `id` as it answered the first time.
