@@ -62,12 +62,16 @@ struct Serve: AsyncParsableCommand {
     var personKey: String?
     @Option(name: .customLong("federation-interval"), help: "Seconds between exchanges with the hub when nothing is owed sooner.")
     var federationInterval: Double = 1
+    @Option(name: .customLong("qr-alg"), help: "The JWS alg of issued QR tokens: EdDSA (default) or Ed25519 (RFC 9864) once every gate accepts it.")
+    var qrAlg: String = "EdDSA"
     @OptionGroup var data: DataOptions
 
     func run() async throws {
         let services: AppServices
         do {
             var config = try data.configuration(host: host, port: port, region: region, demo: demo)
+            guard let alg = QRAlgorithm(rawValue: qrAlg) else { throw ConfigurationError("--qr-alg: EdDSA or Ed25519") }
+            config.qrAlgorithm = alg
             if let hub {
                 guard let hubKey else { throw ConfigurationError("--hub needs --hub-key (the hub's key, from `onecard keys show --data-dir <hub's folder>`)") }
                 guard let personKey else { throw ConfigurationError("--hub needs --person-key (the members' shared key for one-person-one-card claims)") }

@@ -31,6 +31,21 @@ struct TokenFormatTests {
         #expect(Base64URL.decode(parts[2])?.count == 64)
     }
 
+    @Test func aTokenIssuedUnderRFC9864sNameVerifiesLikeOneUnderEdDSA() throws {
+        // setup: a node switched to `--qr-alg Ed25519`
+        let node = Node()
+        let issuer = QRTokenIssuer(region: "110000", pseudonyms: node.pseudonyms, clock: node.clock.clock, algorithm: .ed25519)
+        // action
+        let issued = issuer.issue(for: .sample, entitlements: [], key: node.ring.current)
+        // validate: the header names Ed25519, and a verifier accepts it as it accepts EdDSA; any other alg is refused
+        let header = try #require(Base64URL.decode(segments(issued.token)[0]))
+        #expect(String(decoding: header, as: UTF8.self) == #"{"alg":"Ed25519","kid":"\#(node.ring.current.kid)","typ":"onecard-qr+jwt"}"#)
+        #expect(node.verifier().verify(issued.token, at: t0).isValid)
+        #expect(node.verifier().verify(node.issue().token, at: t0).isValid)
+        let other = forge(header: #"{"alg":"ES256","kid":"\#(node.ring.current.kid)","typ":"onecard-qr+jwt"}"#, payload: claimsJSON(), key: node.ring.current)
+        #expect(node.verifier().verify(other, at: t0) == .denied(.tokenInvalid))
+    }
+
     @Test func kidIsBase64urlOfTheFirstEightBytesOfTheKeyHash() {
         let node = Node()
         let key = node.ring.current

@@ -17,10 +17,13 @@ public enum CompactJWS {
     /// the polymorphic `EdDSA`). Issuance keeps `EdDSA` until every gate accepts both.
     public static let acceptedAlgorithms: Set<String> = ["EdDSA", "Ed25519"]
 
-    /// The protected header exactly as API.md fixes it: `{"alg":"EdDSA","kid":KID,"typ":TYP}`.
-    public static func headerJSON(kid: String, typ: String) -> [UInt8] {
+    /// The protected header exactly as API.md fixes it: `{"alg":"EdDSA","kid":KID,"typ":TYP}` (`alg` `Ed25519` once a
+    /// node issues under RFC 9864's name).
+    public static func headerJSON(kid: String, typ: String, alg: QRAlgorithm = .edDSA) -> [UInt8] {
         var w = JSONWriter()
-        w.raw("{\"alg\":\"EdDSA\",\"kid\":")
+        w.raw("{\"alg\":")
+        w.string(alg.rawValue)
+        w.raw(",\"kid\":")
         w.string(kid)
         w.raw(",\"typ\":")
         w.string(typ)
@@ -29,9 +32,9 @@ public enum CompactJWS {
     }
 
     /// The base64url form of `headerJSON(kid:typ:)`, the first segment of every token that key signs.
-    public static func encodedHeader(kid: String, typ: String) -> [UInt8] {
+    public static func encodedHeader(kid: String, typ: String, alg: QRAlgorithm = .edDSA) -> [UInt8] {
         var out: [UInt8] = []
-        Base64URL.append(headerJSON(kid: kid, typ: typ), to: &out)
+        Base64URL.append(headerJSON(kid: kid, typ: typ, alg: alg), to: &out)
         return out
     }
 
@@ -76,6 +79,13 @@ public enum CompactJWS {
         guard key.isValidSignature(signature, for: signingInput) else { throw .badSignature }
         return (header.kid, payload)
     }
+}
+
+/// The JWS `alg` a node issues QR tokens under. Verifiers accept both; issuance keeps `EdDSA` (RFC 8037) until every
+/// gate runs a release that accepts `Ed25519` (RFC 9864), then a node switches with `onecard serve --qr-alg Ed25519`.
+public enum QRAlgorithm: String, Sendable, CaseIterable {
+    case edDSA = "EdDSA"
+    case ed25519 = "Ed25519"
 }
 
 /// Appends JSON to a byte buffer; enough for the flat objects tokens carry.

@@ -70,10 +70,14 @@ public struct QRTokenIssuer: Sendable {
     private let pseudonyms: PseudonymCipher
     private let clock: Clock
     private let random: RandomSource
+    /// The header `alg` it writes (`EdDSA` until every gate accepts `Ed25519`).
+    public let algorithm: QRAlgorithm
 
     /// An issuer for `region`; time from `clock`, `jti`s from `random`.
-    public init(region: String, pseudonyms: PseudonymCipher, clock: Clock = .system, random: RandomSource = .systemBuffered, lifetime: TimeInterval = 60) {
+    public init(region: String, pseudonyms: PseudonymCipher, clock: Clock = .system, random: RandomSource = .systemBuffered, lifetime: TimeInterval = 60,
+                algorithm: QRAlgorithm = .edDSA) {
         self.region = region; self.pseudonyms = pseudonyms; self.clock = clock; self.random = random; self.lifetime = lifetime
+        self.algorithm = algorithm
     }
 
     /// A new token for `card` (which the caller has checked is `active`) carrying `entitlements`.
@@ -82,7 +86,8 @@ public struct QRTokenIssuer: Sendable {
         let jti = Base64URL.encode(random.bytes(16))
         let claims = QRClaims(iss: region, sub: pseudonyms.seal(card, jti: jti), iat: iat, exp: iat + Int64(lifetime), jti: jti, ent: entitlements)
         // Ed25519 signing only fails on a broken BoringSSL; there is no input that makes it throw.
-        let token = try! CompactJWS.sign(encodedHeader: key.encodedQRHeader, payloadJSON: claims.json(), key: key.privateKey)
+        let header = algorithm == .edDSA ? key.encodedQRHeader : key.encodedQRHeaderEd25519
+        let token = try! CompactJWS.sign(encodedHeader: header, payloadJSON: claims.json(), key: key.privateKey)
         return IssuedQRToken(token: token, claims: claims)
     }
 

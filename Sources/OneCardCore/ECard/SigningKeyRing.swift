@@ -15,6 +15,8 @@ public struct SigningKey: Sendable {
     public var retiredAt: Date?
     /// The JWS header `{"alg":"EdDSA","kid":…,"typ":"onecard-qr+jwt"}` this key puts on tokens, encoded once.
     public let encodedQRHeader: [UInt8]
+    /// The same header with RFC 9864's `"alg":"Ed25519"`, for a node that issues under that name.
+    public let encodedQRHeaderEd25519: [UInt8]
 
     /// A key from its secret half; the `kid` and the QR header are derived here, once.
     public init(privateKey: Curve25519.Signing.PrivateKey, createdAt: Date, retiredAt: Date? = nil) {
@@ -24,6 +26,7 @@ public struct SigningKey: Sendable {
         self.createdAt = createdAt
         self.retiredAt = retiredAt
         encodedQRHeader = CompactJWS.encodedHeader(kid: kid, typ: CompactJWS.qrTokenType)
+        encodedQRHeaderEd25519 = CompactJWS.encodedHeader(kid: kid, typ: CompactJWS.qrTokenType, alg: .ed25519)
     }
 
     /// The key id of a public key, as every OneCard node computes it.

@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var strictContract = false
     /// The national hub this node joins (`--hub`, `--hub-key`, `--person-key`); nil: the node works alone.
     public var hub: HubLink?
+    /// The JWS `alg` of issued QR tokens: `EdDSA` until every gate accepts RFC 9864's `Ed25519` (`--qr-alg`).
+    public var qrAlgorithm: QRAlgorithm = .edDSA
     /// How often a federated node exchanges with the hub (trust list, revocations, outbox) when nothing wakes it sooner.
     public var federationInterval: Duration = .seconds(1)
 

@@ -50,7 +50,8 @@ public struct AppServices: Sendable {
         let paymentWork = WorkSignal()
         self.paymentWork = paymentWork
         bankGateway = BankGateway()
-        let tokens = QRTokens(keys: signingKeys, region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock)
+        let tokens = QRTokens(keys: signingKeys, region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock,
+                              algorithm: configuration.qrAlgorithm)
         federation = FederationService(store: store, clock: clock, random: random, logger: logger, region: configuration.region, link: configuration.hub,
                                        key: federationKey, trust: NationalTrust(region: configuration.region), signingKeys: signingKeys,
                                        reachability: HubReachability(), work: WorkSignal(), interval: configuration.federationInterval,

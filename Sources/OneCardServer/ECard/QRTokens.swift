@@ -10,11 +10,13 @@ struct QRTokens: Sendable {
     let region: String
     let pseudonyms: PseudonymCipher
     let clock: Clock
+    /// The `alg` new tokens carry (`onecard serve --qr-alg`).
+    var algorithm: QRAlgorithm = .edDSA
 
     /// Issues tokens under the current ring. `jti`s come from a buffered system generator: one system call per
     /// token instead of per byte keeps issuance within its benchmark goal (Benchmarks/RESULTS.md).
     func issuer(ring: SigningKeyRing) -> QRTokenIssuer {
-        QRTokenIssuer(region: region, pseudonyms: pseudonyms, clock: clock, random: .systemBuffered, lifetime: ring.tokenLifetime)
+        QRTokenIssuer(region: region, pseudonyms: pseudonyms, clock: clock, random: .systemBuffered, lifetime: ring.tokenLifetime, algorithm: algorithm)
     }
 
     /// The card a verified token was issued for.
