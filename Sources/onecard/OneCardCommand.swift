@@ -95,7 +95,12 @@ struct Serve: AsyncParsableCommand {
             throw fail(e.description)
         }
         if demo {
-            let logins = try await DemoData.seedIfEmpty(services)
+            let logins: [DemoData.Login]
+            do { logins = try await DemoData.seedIfEmpty(services) } catch {
+                await services.store.close()
+                let hint = services.configuration.hub == nil ? "" : " (a federated node's demo applies for cards: admit the node at the hub first, `onecard hub members add`)"
+                throw fail("the demo could not be added: \(error)\(hint)")
+            }
             if logins.isEmpty {
                 say("demo: the database is not empty; nothing was added")
             } else {

@@ -116,8 +116,11 @@ struct FederationService: Sendable {
         guard let personKey = personKey(id) else { return .init(granted: true, region: region) }
         let envelope = Federation.Envelope(id: messageId, kind: .claim, to: nil, payload: .init(personKey: personKey))
         let answer = try await callHub("POST", "/federation/v1/messages", body: FederationJSON.encode(envelope))
-        guard answer.status == 200 else { throw answer.problem }
-        return try answer.decode(Federation.Receipt.self)
+        // Anything but the hub's answer on the person (e.g. this node not admitted yet) leaves the check to the outbox.
+        guard answer.status == 200, let receipt = try? answer.decode(Federation.Receipt.self), receipt.granted != nil else {
+            throw DomainError(.federationUnavailable, "the hub did not answer the claim: \(answer.problem.code) \(answer.problem.detail)")
+        }
+        return receipt
     }
 
     /// Writes a message for the hub into the outbox, inside the caller's transaction (nothing when not federated).
