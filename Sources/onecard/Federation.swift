@@ -44,6 +44,7 @@ struct Hub: AsyncParsableCommand {
             do {
                 services = try await HubServices.open(try data.configuration(host: host, port: port))
                 try await services.store.migrate()
+                try await services.seedAlliances()
             } catch let e as ConfigurationError {
                 throw fail(e.description)
             }

@@ -52,16 +52,16 @@ public struct AppServices: Sendable {
         bankGateway = BankGateway()
         let tokens = QRTokens(keys: signingKeys, region: configuration.region, pseudonyms: PseudonymCipher(keys: keys), clock: clock,
                               algorithm: configuration.qrAlgorithm)
+        catalogue = CatalogueService(store: store, clock: clock, random: random, policy: policy)
         federation = FederationService(store: store, clock: clock, random: random, logger: logger, region: configuration.region, link: configuration.hub,
                                        key: federationKey, trust: NationalTrust(region: configuration.region), signingKeys: signingKeys,
                                        reachability: HubReachability(), work: WorkSignal(), interval: configuration.federationInterval,
-                                       pseudonyms: PseudonymCipher(keys: keys))
+                                       pseudonyms: PseudonymCipher(keys: keys), catalogue: catalogue)
         registry = RegistryService(store: store, clock: clock, random: random)
         accounts = AccountService(store: store, clock: clock, passwords: passwords, sessions: sessions)
         cards = CardService(store: store, clock: clock, random: random, region: configuration.region, policy: policy, keys: keys,
                             passwords: passwords, signingKeys: signingKeys, federation: federation)
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
-        catalogue = CatalogueService(store: store, clock: clock, random: random, policy: policy)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
         acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, cards: cards, tokens: tokens,
                                        chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation,

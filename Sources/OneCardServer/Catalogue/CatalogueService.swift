@@ -100,6 +100,32 @@ struct CatalogueService: Sendable {
         }
     }
 
+    /// Makes an alliance's list, as the hub published it, part of this node's catalogue: the alliance's items are
+    /// replaced by the list's and, when that changes anything, the result is published as the next version (the
+    /// node's own drafts stay drafts). A list version applied before is not applied again.
+    @discardableResult
+    func applyAlliance(_ alliance: Alliance, version: Int64, items: [CatalogueItem]) async throws -> CatalogueVersion? {
+        let at = clock.now()
+        let actor = "hub:\(alliance.code)@\(version)"
+        let stateName = "alliance:\(alliance.code)"
+        return try await store.write { s in
+            if let applied = try await s.federation.state(stateName).flatMap({ Int64($0) }), applied >= version { return nil }
+            let latest = try await s.catalogue.latestVersion()
+            let current = latest == nil ? [] : try await s.catalogue.items(version: latest!.version)
+            let isAlliancesItem = { (i: CatalogueItem) in i.level == .alliance && i.regions.allSatisfy(alliance.contains) }
+            let listed = Set(items.map(\.code))
+            var next = current.filter { !isAlliancesItem($0) && !listed.contains($0.code) }
+            next += items.filter { (try? $0.validate()) != nil }
+            next.sort { $0.code < $1.code }
+            try await s.federation.setState(stateName, String(version), at: at)
+            guard next != current.sorted(by: { $0.code < $1.code }) else { return nil }
+            let v = CatalogueVersion(version: (latest?.version ?? 0) + 1, publishedAt: at, publishedBy: actor)
+            try await s.catalogue.publish(version: v.version, items: next, at: at, by: actor)
+            try await s.audit.append(at: at, actor: actor, action: "catalogue_published", subject: "catalogue:\(v.version)", purpose: "alliance list \(alliance.name) v\(version)")
+            return v
+        }
+    }
+
     /// Publishes the jurisdiction pack's seed list as the first version (used by `--demo`).
     func seedIfEmpty(by actor: String) async throws {
         guard try await published().version == nil else { return }

@@ -15,6 +15,9 @@ struct FederationController {
         api.add(.get,  "/api/v1/federation/messages",                   roles: [.auditor],         evidence)
         api.add(.post, "/federation/v1/cards/{cardNumber}/{action}",    roles: .anyone,            issuerRequest)
         api.add(.post, "/federation/v1/messages",                       roles: .anyone,            relayedMessage)
+        api.add(.get,  "/api/v1/alliances",                             roles: [.admin, .auditor], alliances)
+        api.add(.post, "/api/v1/alliances/{code}/proposals",            roles: [.admin],           propose)
+        api.add(.post, "/api/v1/alliances/{code}/proposals/{proposalId}/approve", roles: [.admin], approve)
     }
 
     struct StatusView: Encodable {
@@ -75,6 +78,44 @@ struct FederationController {
                                                      limit: q.get("limit").flatMap { Int($0) } ?? 100)
             return JSONResponse(["messages": list.map(EvidenceView.init)])
         }
+    }
+
+    var alliances: Handler {
+        Handler("The alliances this node's region belongs to, as the national hub keeps them: published lists, members, proposals",
+                tag: "federation", success: (200, "Alliance lists", .object([("alliances", .array(HubController.Docs.allianceList))], required: ["alliances"])),
+                errors: [.notFederated, .federationUnavailable]) { _, _ in
+            let lists = try await federation.alliances()
+            return SignedEndpoint.Reply.json(["alliances": lists]).response
+        }
+    }
+
+    var propose: Handler {
+        Handler("Propose a change to an alliance's list at the hub (an item, or {code, withdraw:true}); published once every member region approves",
+                tag: "federation", request: HubController.Docs.allianceChange, success: (201, "The proposal", HubController.Docs.proposal),
+                errors: [.notFederated, .federationUnavailable, .notFound, .itemNotInCatalogue, .invalidMessage, .memberNotPermitted, .invalidRegionCode]) { request, context in
+            let body = Data(buffer: try await request.body.collect(upTo: context.maxUploadSize))
+            guard (try? JSONSerialization.jsonObject(with: body)) is [String: Any] else { throw DomainError(.malformedJson, "the body is not a JSON object") }
+            let code = context.parameters.get("code") ?? ""
+            return try await passThrough(try await federation.allianceRequest("/federation/v1/alliances/\(code)/proposals", body: body))
+        }
+    }
+
+    var approve: Handler {
+        Handler("Approve a proposed change to an alliance's list; the last member's approval publishes it, and members apply it to their catalogues",
+                tag: "federation", success: (200, "The proposal", HubController.Docs.proposal),
+                errors: [.notFederated, .federationUnavailable, .notFound, .memberNotPermitted]) { _, context in
+            let code = context.parameters.get("code") ?? "", id = context.parameters.get("proposalId") ?? ""
+            return try await passThrough(try await federation.allianceRequest("/federation/v1/alliances/\(code)/proposals/\(id)/approve", body: nil))
+        }
+    }
+
+    /// The hub's answer as this node's; a list just published is applied here at once.
+    private func passThrough(_ answer: SignedAnswer) async throws -> Response {
+        guard answer.status < 400 else { throw answer.problem }
+        if (try? JSONDecoder().decode(Federation.Proposal.self, from: answer.body))?.status == "published" {
+            try? await federation.pullAlliances()
+        }
+        return SignedEndpoint.Reply(status: answer.status, body: answer.body, contentType: "application/json").response
     }
 
     private var fromHub: SignedEndpoint {

@@ -105,6 +105,35 @@ enum Federation {
         var forPartners: Bool { self == .view || self == .chipCheck }
     }
 
+    /// A change to an alliance's list: an item to add or change, or `{code, withdraw:true}`.
+    struct AllianceChange: Codable, Sendable {
+        var item: CatalogueItem?
+        var code: String?
+        var withdraw: Bool?
+    }
+
+    struct Proposal: Codable, Sendable, Equatable {
+        var proposalId: String
+        var alliance: String
+        var proposedBy: String
+        var code: String
+        var item: CatalogueItem?
+        var status: String
+        var approvals: [String]
+        /// The member regions whose approval publishes it.
+        var needed: [String]
+    }
+
+    /// `GET /federation/v1/alliances`: the alliances a member belongs to, as the hub keeps them.
+    struct AllianceList: Codable, Sendable, Equatable {
+        var code: String
+        var name: String
+        var version: Int64
+        var items: [CatalogueItem]
+        var members: [String]
+        var proposals: [Proposal]
+    }
+
     /// `GET /federation/v1/members`.
     struct Member: Codable, Sendable, Equatable { var region: String; var url: String; var kind: String; var status: String }
 }

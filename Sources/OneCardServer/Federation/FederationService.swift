@@ -72,6 +72,8 @@ struct FederationService: Sendable {
     let interval: Duration
     /// Opens the pseudonyms of this node's cards in use reports from other regions.
     let pseudonyms: PseudonymCipher
+    /// Alliance lists published at the hub become part of this node's catalogue.
+    let catalogue: CatalogueService
 
     /// Uses reported by another region are kept under a terminal id of this prefix and the reporting region.
     static let reportedTerminalPrefix = "federation:"
@@ -221,12 +223,37 @@ struct FederationService: Sendable {
             let at = clock.now()
             try await store.write { try await $0.federation.setState(State.trustList, jws, at: at) }
         }
+        try await pullAlliances()
         // The member list, for the status page, signed like every member call.
         let members = try await callHub("GET", "/federation/v1/members")
         if members.status == 200 {
             let at = clock.now()
             try await store.write { try await $0.federation.setState(State.members, String(decoding: members.body, as: UTF8.self), at: at) }
         }
+    }
+
+    /// Applies every alliance list published at the hub that this node has not applied yet.
+    func pullAlliances() async throws {
+        for list in try await alliances() {
+            guard let alliance = PolicyBook.alliances.first(where: { $0.code == list.code }), list.version > 0 else { continue }
+            if let v = try await catalogue.applyAlliance(alliance, version: list.version, items: list.items) {
+                logger.info("alliance list applied", metadata: ["alliance": "\(list.code)", "list": "\(list.version)", "catalogue": "\(v.version)"])
+            }
+        }
+    }
+
+    /// The alliances this node belongs to, as the hub keeps them.
+    func alliances() async throws -> [Federation.AllianceList] {
+        guard isFederated else { throw DomainError(.notFederated, "alliance lists are kept at the national hub; this node has joined none") }
+        let answer = try await callHub("GET", "/federation/v1/alliances")
+        guard answer.status == 200 else { throw answer.problem }
+        return try answer.decode([Federation.AllianceList].self)
+    }
+
+    /// Proposes a change to an alliance's list, or approves one, at the hub; returns the hub's answer as given.
+    func allianceRequest(_ path: String, body: Data?) async throws -> SignedAnswer {
+        guard isFederated else { throw DomainError(.notFederated, "alliance lists are kept at the national hub; this node has joined none") }
+        return try await callHub("POST", path, body: body)
     }
 
     /// Loads the trust list fetched before a restart, so foreign QR codes verify before the hub answers again.

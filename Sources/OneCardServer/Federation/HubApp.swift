@@ -59,6 +59,9 @@ public struct HubServices: Sendable {
 
     public func suspend(region: String) async throws { try await hub.suspend(region: region) }
 
+    /// Seeds the alliance lists nobody has published yet from the policy packs' presets.
+    public func seedAlliances() async throws { try await hub.seedAlliances() }
+
     /// One line per member: region, kind, status, URL, key id.
     public func memberLines() async throws -> [String] {
         try await hub.members().map { m in

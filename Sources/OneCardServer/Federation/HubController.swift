@@ -19,16 +19,19 @@ struct HubController {
         api.add(.post, "/federation/v1/messages",    roles: .anyone, message)
         api.add(.get,  "/federation/v1/members",     roles: .anyone, members)
         api.add(.post, "/federation/v1/forward",     roles: .anyone, forward)
+        api.add(.get,  "/federation/v1/alliances",   roles: .anyone, alliances)
+        api.add(.post, "/federation/v1/alliances/{code}/proposals", roles: .anyone, propose)
+        api.add(.post, "/federation/v1/alliances/{code}/proposals/{proposalId}/approve", roles: .anyone, approve)
     }
 
     /// A signed handler: verifies the member's signature, then runs `body`.
     private func signed(_ summary: String, request: Schema? = nil, query: [QueryParameter] = [], success: (Int, String, Schema?),
                         contentType: String = "application/json", errors: [DomainError.Code] = [],
-                        _ body: @escaping @Sendable (SignedEndpoint.Incoming) async throws -> SignedEndpoint.Reply) -> Handler {
+                        _ body: @escaping @Sendable (SignedEndpoint.Incoming, AppContext) async throws -> SignedEndpoint.Reply) -> Handler {
         var h = Handler(summary, tag: "federation", request: request, query: query, success: success, successContentType: contentType,
                         errors: errors + [.memberNotFound, .memberNotPermitted],
                         extraHeaders: Docs.signatureHeaders) { [exchange] request, context in
-            try await exchange.handle(request, context: context, body)
+            try await exchange.handle(request, context: context) { incoming in try await body(incoming, context) }
         }
         h.signed = true
         return h
@@ -48,14 +51,14 @@ struct HubController {
     var revocations: Handler {
         signed("The national revocation list after `since`, one sequence for every region, a JWS signed by the hub",
                query: Docs.since, success: (200, "Compact JWS (typ onecard-national-revocations+jwt) of {seq,entries:[{seq,iss,cardHash|jti,status,at}]}", nil),
-               contentType: "application/jose", errors: [.invalidValue]) { incoming in
+               contentType: "application/jose", errors: [.invalidValue]) { incoming, _ in
             .jose(try await hub.signedRevocations(since: try ECardController.since(incoming.request)))
         }
     }
 
     var pushRevocations: Handler {
         signed("A member pushes its own revocation entries, each with its own sequence number (a redelivery adds nothing)",
-               request: Docs.pushed, success: (200, "What was added", Docs.pushAnswer), errors: [.invalidMessage]) { incoming in
+               request: Docs.pushed, success: (200, "What was added", Docs.pushAnswer), errors: [.invalidMessage]) { incoming, _ in
             let pushed = try FederationJSON.decode(Federation.PushedRevocations.self, incoming.body)
             return .json(try await hub.pushRevocations(from: incoming.signer, pushed.entries))
         }
@@ -64,7 +67,7 @@ struct HubController {
     var publishKeys: Handler {
         signed("A member publishes its current QR signing keys (replacing those it published before)",
                request: .object([("keys", .array(ECardController.Docs.jwk, maxItems: 16))], required: ["keys"]),
-               success: (200, "The trust list version", .object([("version", .integer)], required: ["version"])), errors: [.invalidMessage]) { incoming in
+               success: (200, "The trust list version", .object([("version", .integer)], required: ["version"])), errors: [.invalidMessage]) { incoming, _ in
             let keys = try FederationJSON.decode(Federation.PublishKeys.self, incoming.body)
             return .json(Federation.Published(version: try await hub.publishKeys(from: incoming.signer, keys.keys)))
         }
@@ -72,14 +75,14 @@ struct HubController {
 
     var message: Handler {
         signed("A member's message (claim, card, release, use), acted on once per id",
-               request: Docs.envelope, success: (200, "The receipt (the same for a redelivery)", Docs.receipt), errors: [.invalidMessage]) { incoming in
+               request: Docs.envelope, success: (200, "The receipt (the same for a redelivery)", Docs.receipt), errors: [.invalidMessage]) { incoming, _ in
             let envelope = try FederationJSON.decode(Federation.Envelope.self, incoming.body)
             return .json(try await hub.receive(from: incoming.signer, envelope))
         }
     }
 
     var members: Handler {
-        signed("The members of the federation", success: (200, "Members", .array(Docs.member))) { _ in
+        signed("The members of the federation", success: (200, "Members", .array(Docs.member))) { _, _ in
             .json(try await hub.members().map { Federation.Member(region: $0.region, url: $0.url, kind: $0.kind.rawValue, status: $0.status.rawValue) })
         }
     }
@@ -87,7 +90,7 @@ struct HubController {
     var forward: Handler {
         signed("A request about a card of another member, forwarded to its issuer; the issuer's answer is returned",
                request: Docs.forwarded, success: (200, "The issuer's answer, status and body as it gave them", .anyObject),
-               errors: [.invalidMessage, .cardNotFound, .federationUnavailable]) { incoming in
+               errors: [.invalidMessage, .cardNotFound, .federationUnavailable]) { incoming, _ in
             let f = try FederationJSON.decode(Federation.Forwarded.self, incoming.body)
             let from = try await hub.member(incoming.signer)
             if from.kind == .partner, !f.action.forPartners { throw DomainError(.memberNotPermitted, "a cross-border partner may only view cards and check chips") }
@@ -103,7 +106,42 @@ struct HubController {
         }
     }
 
+    var alliances: Handler {
+        signed("The alliances the calling member belongs to: each published list, its version, its members and its proposals",
+               success: (200, "Alliance lists", .array(Docs.allianceList))) { incoming, _ in
+            .json(try await hub.alliances(for: incoming.signer))
+        }
+    }
+
+    var propose: Handler {
+        signed("A member proposes a change to its alliance's list (published once every member region has approved)",
+               request: Docs.allianceChange, success: (201, "The proposal, with the proposer's approval", Docs.proposal),
+               errors: [.invalidMessage, .notFound, .itemNotInCatalogue, .invalidField, .invalidRegionCode]) { incoming, context in
+            let change = try FederationJSON.decode(Federation.AllianceChange.self, incoming.body)
+            return .json(try await hub.propose(from: incoming.signer, alliance: context.parameters.get("code") ?? "", change), status: 201)
+        }
+    }
+
+    var approve: Handler {
+        signed("A member approves a proposed change to its alliance's list; the last approval publishes it",
+               success: (200, "The proposal", Docs.proposal), errors: [.notFound]) { incoming, context in
+            .json(try await hub.approve(from: incoming.signer, alliance: context.parameters.get("code") ?? "",
+                                        proposal: context.parameters.get("proposalId") ?? ""))
+        }
+    }
+
     enum Docs {
+        static let proposal = Schema.named("AllianceProposal", .object([
+            ("proposalId", .text), ("alliance", .text), ("proposedBy", .text), ("code", .text), ("item", .anyObject),
+            ("status", .string(values: ["open", "published"])), ("approvals", .array(.text)), ("needed", .array(.text)),
+        ], required: ["proposalId", "alliance", "proposedBy", "code", "status", "approvals", "needed"]))
+        static let allianceList = Schema.named("AllianceList", .object([
+            ("code", .text), ("name", .text), ("version", .integer), ("items", .array(.anyObject)), ("members", .array(.text)),
+            ("proposals", .array(proposal)),
+        ], required: ["code", "name", "version", "items", "members", "proposals"]))
+        static let allianceChange = Schema.named("AllianceChange", .object([
+            ("item", .anyObject), ("code", .text), ("withdraw", .boolean),
+        ], required: []))
         static let signatureHeaders: [(name: String, description: String, required: Bool)] = [
             ("Signature-Input", "RFC 9421 sig1=(\"@method\" \"@target-uri\" [\"content-digest\"]);created;nonce;keyid;alg=\"ed25519\"", false),
             ("Signature", "RFC 9421 sig1=:base64:", false),

@@ -185,6 +185,108 @@ struct HubService: Sendable {
         }
     }
 
+    // MARK: alliance lists
+
+    /// Gives each alliance that has no list yet its first one: the alliance-level items the member regions' policy packs
+    /// ship (presets), so joining the hub keeps what every member already accepted.
+    func seedAlliances(from book: PolicyBook = .shipped) async throws {
+        let at = clock.now()
+        for a in PolicyBook.alliances {
+            var items: [String: CatalogueItem] = [:]
+            for policy in book.policies.values.sorted(by: { $0.regionCode < $1.regionCode }) {
+                for item in policy.seedCatalogue where item.level == .alliance && item.regions.allSatisfy(a.contains) && items[item.code] == nil {
+                    items[item.code] = item
+                }
+            }
+            guard !items.isEmpty else { continue }
+            let list = Array(items.values)
+            try await store.write { s in
+                guard try await s.hub.allianceList(a.code).version == 0 else { return }
+                _ = try await s.hub.publishAlliance(a.code, items: list, at: at)
+            }
+        }
+    }
+
+    /// The member regions of an alliance that are admitted at the hub: each must approve a change to its list.
+    func allianceMembers(_ alliance: Alliance) async throws -> [String] {
+        let provinces = Set(alliance.regions.map { RegionTable.province(of: $0) })
+        return try await members().filter { $0.status == .active && provinces.contains($0.region) }.map(\.region).sorted()
+    }
+
+    func alliance(_ code: String, for region: String) async throws -> Alliance {
+        guard let a = PolicyBook.alliances.first(where: { $0.code == code }) else { throw DomainError(.notFound, "no alliance \(code)") }
+        guard a.regions.contains(where: { RegionTable.province(of: $0) == region }) else {
+            throw DomainError(.memberNotPermitted, "\(region) is not a member of \(a.name)")
+        }
+        return a
+    }
+
+    /// The alliances `region` belongs to, with their published lists and open proposals.
+    func alliances(for region: String) async throws -> [Federation.AllianceList] {
+        var out: [Federation.AllianceList] = []
+        for a in PolicyBook.alliances where a.regions.contains(where: { RegionTable.province(of: $0) == region }) {
+            let needed = try await allianceMembers(a)
+            let (list, proposals) = try await store.read { s in (try await s.hub.allianceList(a.code), try await s.hub.proposals(alliance: a.code)) }
+            out.append(.init(code: a.code, name: a.name, version: list.version, items: list.items, members: needed,
+                             proposals: proposals.map { Self.view($0, needed: needed) }))
+        }
+        return out
+    }
+
+    static func view(_ p: AllianceProposal, needed: [String]) -> Federation.Proposal {
+        .init(proposalId: p.id, alliance: p.alliance, proposedBy: p.region, code: p.code, item: p.item, status: p.status.rawValue, approvals: p.approvals,
+              needed: needed)
+    }
+
+    /// A member proposes a change to its alliance's list; its own approval is recorded with it.
+    func propose(from region: String, alliance code: String, _ change: Federation.AllianceChange) async throws -> Federation.Proposal {
+        let a = try await alliance(code, for: region)
+        let item: CatalogueItem?
+        let itemCode: String
+        if change.withdraw == true {
+            guard let c = change.code, change.item == nil else { throw DomainError(.invalidMessage, "a withdrawal is {code, withdraw: true}") }
+            guard try await store.read({ try await $0.hub.allianceList(a.code) }).items.contains(where: { $0.code == c }) else {
+                throw DomainError(.itemNotInCatalogue, "\(c) is not on the \(a.name) list")
+            }
+            (item, itemCode) = (nil, c)
+        } else {
+            guard var i = change.item else { throw DomainError(.invalidMessage, "give an item, or {code, withdraw: true}") }
+            try i.validate()
+            // An alliance item recognises every member's cards.
+            for province in Set(a.regions.map { RegionTable.province(of: $0) }).sorted() where !i.recognises(issuer: province) { i.issuers.append(province) }
+            // An alliance item is offered within the alliance and recognises every member's cards (issuers cover the members).
+            guard i.level == .alliance, i.regions.allSatisfy(a.contains) else {
+                throw DomainError.invalidField("item", "level alliance, offered only in \(a.name)'s regions")
+            }
+            (item, itemCode) = (i, i.code)
+        }
+        let at = clock.now()
+        let id = UUID().uuidString.lowercased()
+        let proposal = AllianceProposal(id: id, alliance: a.code, region: region, item: item, code: itemCode, status: .open, approvals: [], createdAt: at)
+        try await store.write { try await $0.hub.insertProposal(proposal) }
+        return try await approve(from: region, alliance: code, proposal: id)
+    }
+
+    /// A member approves a proposal; the last approval needed publishes the alliance's next list.
+    func approve(from region: String, alliance code: String, proposal id: String) async throws -> Federation.Proposal {
+        let a = try await alliance(code, for: region)
+        let needed = try await allianceMembers(a)
+        let at = clock.now()
+        return try await store.write { s in
+            guard var p = try await s.hub.proposal(id, lock: true), p.alliance == a.code else { throw DomainError(.notFound, "no proposal \(id) for \(a.name)") }
+            guard p.status == .open else { return Self.view(p, needed: needed) }
+            if try await s.hub.approve(proposal: id, region: region, at: at) { p.approvals = (p.approvals + [region]).sorted() }
+            if Set(needed).isSubset(of: Set(p.approvals)) {
+                var items = try await s.hub.allianceList(a.code).items.filter { $0.code != p.code }
+                if let item = p.item { items.append(item) }
+                _ = try await s.hub.publishAlliance(a.code, items: items, at: at)
+                try await s.hub.markPublished(proposal: id, at: at)
+                p.status = .published
+            }
+            return Self.view(p, needed: needed)
+        }
+    }
+
     // MARK: routing to the issuer
 
     /// The member that issued a card, by the hub's directory.

@@ -100,6 +100,13 @@ struct SignedEndpoint: Sendable {
 
         static func json<T: Encodable>(_ value: T, status: Int = 200) -> Reply { Reply(status: status, body: FederationJSON.encode(value), contentType: "application/json") }
         static func jose(_ token: String) -> Reply { Reply(status: 200, body: Data(token.utf8), contentType: "application/jose") }
+
+        /// As an unsigned answer of this node's own API.
+        var response: Response {
+            var headers = HTTPFields()
+            headers[.contentType] = contentType
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
     }
 
     /// A handler for a signed route: `run` gets the verified signer and the raw body.

@@ -204,3 +204,89 @@ public struct HubRepository: Sendable {
         try await db.raw("SELECT region FROM hub_cards WHERE card_hash = \(bind: cardHash)").first().map { try $0.string("region") }
     }
 }
+
+/// A change to an alliance's list proposed by one member and approved by each.
+public struct AllianceProposal: Sendable, Equatable {
+    public enum Status: String, Sendable { case open, published }
+    public var id: String
+    public var alliance: String
+    /// The proposing member region.
+    public var region: String
+    /// The item to add or change, or nil to withdraw `code`.
+    public var item: CatalogueItem?
+    public var code: String
+    public var status: Status
+    public var approvals: [String]
+    public var createdAt: Date
+
+    public init(id: String, alliance: String, region: String, item: CatalogueItem?, code: String, status: Status, approvals: [String], createdAt: Date) {
+        self.id = id; self.alliance = alliance; self.region = region; self.item = item; self.code = code; self.status = status
+        self.approvals = approvals; self.createdAt = createdAt
+    }
+}
+
+extension HubRepository {
+    private struct Change: Codable { var code: String; var item: CatalogueItem? }
+
+    /// An alliance's published list and its version (0 and empty before the first publication).
+    public func allianceList(_ code: String) async throws -> (version: Int64, items: [CatalogueItem]) {
+        guard let r = try await db.raw("SELECT version, items FROM hub_alliances WHERE code = \(bind: code)").first() else { return (0, []) }
+        return (try r.int("version"), (try? JSONDecoder().decode([CatalogueItem].self, from: Data(try r.string("items").utf8))) ?? [])
+    }
+
+    public func publishAlliance(_ code: String, items: [CatalogueItem], at: Date) async throws -> Int64 {
+        let version = try await allianceList(code).version + 1
+        let json = String(decoding: try JSONEncoder().encode(items.sorted { $0.code < $1.code }), as: UTF8.self)
+        try await db.raw("""
+            INSERT INTO hub_alliances (code, version, items, published_at) VALUES (\(bind: code), \(bind: version), \(bind: json), \(bind: at.millis))
+            ON CONFLICT (code) DO UPDATE SET version = excluded.version, items = excluded.items, published_at = excluded.published_at
+            """).run()
+        return version
+    }
+
+    public func insertProposal(_ p: AllianceProposal) async throws {
+        let change = String(decoding: try JSONEncoder().encode(Change(code: p.code, item: p.item)), as: UTF8.self)
+        try await db.raw("""
+            INSERT INTO hub_alliance_proposals (id, alliance, region, change, status, created_at)
+            VALUES (\(bind: p.id), \(bind: p.alliance), \(bind: p.region), \(bind: change), \(bind: p.status.rawValue), \(bind: p.createdAt.millis))
+            """).run()
+    }
+
+    /// Records a member's approval; false when it had approved before.
+    public func approve(proposal id: String, region: String, at: Date) async throws -> Bool {
+        !(try await db.raw("""
+            INSERT INTO hub_alliance_approvals (proposal_id, region, at) VALUES (\(bind: id), \(bind: region), \(bind: at.millis))
+            ON CONFLICT (proposal_id, region) DO NOTHING RETURNING region
+            """).all().isEmpty)
+    }
+
+    public func markPublished(proposal id: String, at: Date) async throws {
+        try await db.raw("UPDATE hub_alliance_proposals SET status = 'published', published_at = \(bind: at.millis) WHERE id = \(bind: id)").run()
+    }
+
+    public func proposal(_ id: String, lock: Bool = false) async throws -> AllianceProposal? {
+        try await proposals(where: "id = ", id, lock: lock).first
+    }
+
+    /// An alliance's proposals, newest first.
+    public func proposals(alliance: String) async throws -> [AllianceProposal] {
+        try await proposals(where: "alliance = ", alliance, lock: false)
+    }
+
+    private func proposals(where column: String, _ value: String, lock: Bool) async throws -> [AllianceProposal] {
+        let rows = try await db.raw("""
+            SELECT * FROM hub_alliance_proposals WHERE \(unsafeRaw: column)\(bind: value) ORDER BY created_at DESC, id\(unsafeRaw: lock ? dialect.forUpdate : "")
+            """).all()
+        var out: [AllianceProposal] = []
+        for r in rows {
+            let id = try r.string("id")
+            let change = try JSONDecoder().decode(Change.self, from: Data(try r.string("change").utf8))
+            let approvals = try await db.raw("SELECT region FROM hub_alliance_approvals WHERE proposal_id = \(bind: id) ORDER BY region").all()
+                .map { try $0.string("region") }
+            out.append(AllianceProposal(id: id, alliance: try r.string("alliance"), region: try r.string("region"), item: change.item, code: change.code,
+                                        status: AllianceProposal.Status(rawValue: try r.string("status")) ?? .open, approvals: approvals,
+                                        createdAt: try r.date("created_at")))
+        }
+        return out
+    }
+}

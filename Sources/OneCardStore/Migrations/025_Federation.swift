@@ -108,4 +108,19 @@ let m025Federation = Migration("025_federation", [
     """,
     // Which region issued a card (by SHA-256 of its number): where lifecycle requests and chip checks are routed.
     "CREATE TABLE hub_cards (card_hash TEXT PRIMARY KEY, region TEXT NOT NULL, at BIGINT NOT NULL)",
+    // Alliance lists (京津冀, 长三角, 川渝, 粤港澳) kept at the hub: the published list of each, and the changes its
+    // members propose, each published once every admitted member region of the alliance has approved it.
+    "CREATE TABLE hub_alliances (code TEXT PRIMARY KEY, version BIGINT NOT NULL, items TEXT NOT NULL, published_at BIGINT NOT NULL)",
+    """
+    CREATE TABLE hub_alliance_proposals (
+        id TEXT PRIMARY KEY,
+        alliance TEXT NOT NULL,
+        region TEXT NOT NULL,
+        change TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        published_at BIGINT
+    )
+    """,
+    "CREATE TABLE hub_alliance_approvals (proposal_id TEXT NOT NULL, region TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (proposal_id, region))",
 ])

@@ -128,4 +128,38 @@ struct HubRulesTests {
             #expect(queued.map(\.target) == ["110000"] && queued.map(\.id) == ["810000-u1"])
         }
     }
+
+    @Test(arguments: Engine.available)
+    func anAllianceListIsPublishedWhenEveryMemberRegionHasApproved(_ engine: Engine) async throws {
+        try await Self.withHub(engine) { hub in
+            // setup: the presets every member already accepts are the first list
+            try await hub.seedAlliances()
+            let first = try #require(try await hub.alliances(for: "120000").first { $0.code == "jjj" })
+            #expect(first.version == 1 && !first.items.isEmpty && first.members == ["110000", "120000", "130000"])
+            let item = CatalogueItem(code: "JJJ-PARK-009", name: "京津冀公园年票", domain: .tourism, scenario: "公园入园", cardForms: [.physical, .electronic],
+                                     level: .alliance, regions: ["110000", "120000", "130000"], issuers: ["110000"], venueTypes: [.park],
+                                     legalBasis: "京津冀协同条例第十二条", effectiveFrom: CalendarDay("2026-01-01")!)
+            // action: Beijing proposes, Tianjin and Hebei approve
+            let proposed = try await hub.propose(from: "110000", alliance: "jjj", .init(item: item))
+            #expect(proposed.status == "open" && proposed.approvals == ["110000"])
+            // an alliance item recognises every member's cards
+            #expect(proposed.item?.issuers == ["110000", "120000", "130000"])
+            #expect(try await hub.approve(from: "120000", alliance: "jjj", proposal: proposed.proposalId).status == "open")
+            // approving twice counts once
+            #expect(try await hub.approve(from: "120000", alliance: "jjj", proposal: proposed.proposalId).approvals == ["110000", "120000"])
+            #expect(try await hub.approve(from: "130000", alliance: "jjj", proposal: proposed.proposalId).status == "published")
+            // validate
+            let list = try #require(try await hub.alliances(for: "110000").first { $0.code == "jjj" })
+            #expect(list.version == 2 && list.items.contains { $0.code == "JJJ-PARK-009" } && list.items.count == first.items.count + 1)
+            // a region outside the alliance may neither propose nor approve; an item offered outside it is refused
+            await #expect(throws: DomainError.self) { try await hub.propose(from: "810000", alliance: "jjj", .init(item: item)) }
+            var outside = item
+            outside.code = "JJJ-PARK-010"; outside.regions = ["110000", "310000"]
+            await #expect(throws: DomainError.self) { try await hub.propose(from: "110000", alliance: "jjj", .init(item: outside)) }
+            // a withdrawal follows the same path
+            let withdrawal = try await hub.propose(from: "130000", alliance: "jjj", .init(code: "JJJ-PARK-009", withdraw: true))
+            for region in ["110000", "120000"] { _ = try await hub.approve(from: region, alliance: "jjj", proposal: withdrawal.proposalId) }
+            #expect(try await hub.alliances(for: "110000").first { $0.code == "jjj" }?.items.contains { $0.code == "JJJ-PARK-009" } == false)
+        }
+    }
 }
