@@ -9,7 +9,7 @@ import OneCardStore
 struct Hub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the national hub (the federation's trust anchor), or manage its members.",
-        subcommands: [Run.self, Members.self], defaultSubcommand: Run.self)
+        subcommands: [Run.self, Members.self, Messages.self], defaultSubcommand: Run.self)
 
     struct HubData: ParsableArguments {
         @Option(name: .customLong("data-dir"), help: "Folder for the hub's key and its default SQLite file.") var dataDir: String = "./onecard-hub"
@@ -50,6 +50,24 @@ struct Hub: AsyncParsableCommand {
             }
             say("onecard hub \(OneCardApp.version) — key \(services.key.kid), database \(services.configuration.database)")
             try await services.serve { port in say("onecard hub listening on http://\(services.configuration.host):\(port)") }
+        }
+    }
+
+    struct Messages: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the evidence the hub keeps of every signed exchange (newest first, one JSON object per line), for an auditor.")
+        @Option(help: "Only messages with this member region.") var peer: String?
+        @Option(help: "At most this many.") var limit: Int = 100
+        @OptionGroup var data: HubData
+
+        func run() async throws {
+            do {
+                let services = try await data.open()
+                for line in try await services.evidenceLines(peer: peer, limit: max(1, min(limit, 10_000))) { say(line) }
+                await services.store.close()
+            } catch let e as ConfigurationError {
+                throw fail(e.description)
+            }
         }
     }
 

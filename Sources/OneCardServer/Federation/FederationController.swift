@@ -49,7 +49,7 @@ struct FederationController {
         }
     }
 
-    struct EvidenceView: Encodable {
+    struct EvidenceView: Encodable, Sendable {
         let seq: Int64, at: String, direction: String, peer: String, method: String, uri: String, status: Int
         let requestSignatureInput: String?, requestSignature: String?, responseSignatureInput: String?, responseSignature: String?
         let requestBody: String, responseBody: String

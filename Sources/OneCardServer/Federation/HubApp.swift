@@ -70,6 +70,13 @@ public struct HubServices: Sendable {
         }
     }
 
+    /// The evidence of signed exchanges, newest first, as JSON lines.
+    public func evidenceLines(peer: String?, limit: Int) async throws -> [String] {
+        try await store.read { try await $0.federation.evidence(peer: peer, limit: limit) }.map { e in
+            String(decoding: FederationJSON.encode(FederationController.EvidenceView(e)), as: UTF8.self)
+        }
+    }
+
     // MARK: serving
 
     static func router(_ services: HubServices) -> Router<AppContext> {
