@@ -5,7 +5,8 @@ p99 <= 15 s over at least 20 reports).
 Starts a hub, a Beijing node (110000) and a Tianjin node (120000) as real `onecard` processes on loopback, each
 with its own SQLite database, and an offline `onecard terminal` gate against the Tianjin node. For each report:
 a Beijing holder's card is unlocked, a QR token is issued, the card is reported lost at Beijing, and the token is
-presented at the Tianjin gate every 50 ms until the gate refuses it (card_lost). The time from the loss report's
+presented at the Tianjin gate every 50 ms until the gate refuses it (card_lost). Each report waits a random
+part of the gate's interval first, so reports fall at every point of the gate's and the nodes' cycles. The time from the loss report's
 200 answer to the refusal is the propagation time. It is reported with the structural bound the configuration
 implies (node exchange interval + gate sync interval + one round trip each) and the goal, as ratios.
 
@@ -19,6 +20,7 @@ import base64
 import json
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -134,7 +136,10 @@ def main():
             return gate.wait_for(r'"decision":"(\w+)"(?:,"reason":"(\w+)")?', timeout=30)
 
         times = []
+        rng = random.Random(20261130)
         for i in range(a.reports):
+            # Reports arrive at any moment of the gate's and the nodes' cycles, not just after a sync.
+            time.sleep(rng.uniform(0, a.gate_interval))
             call(bj, "POST", f"/api/v1/cards/{card}/unlock", agent)
             token = call(bj, "POST", "/api/v1/me/ecard/qr", holder)[1]["token"]
             status, _ = call(bj, "POST", f"/api/v1/cards/{card}/report-loss", agent, {"kind": "temporary"})

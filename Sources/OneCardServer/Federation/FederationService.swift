@@ -100,6 +100,12 @@ struct FederationService: Sendable {
         let (url, key) = try hub()
         do {
             let answer = try await caller.call(method, url + path, body: body, peer: "hub", peerKey: key)
+            // The hub refusing this node's signature (not admitted, suspended, clocks apart) means no federation for now.
+            if answer.status == 401 {
+                let p = answer.problem
+                reachability.failed(at: clock.now(), "\(p.code): \(p.detail)")
+                throw DomainError(.federationUnavailable, "the hub refused this node's signed request: \(p.code) (\(p.detail))")
+            }
             reachability.succeeded(at: clock.now())
             return answer
         } catch let e as DomainError where e.code == .federationUnavailable {
