@@ -88,6 +88,8 @@ struct FederationService: Sendable {
         static let nationalRevocations = "national_revocations_seq"
         static let trustList = "trust_list_jws"
         static let members = "members"
+        /// The last card number registered by the one-time walk over cards issued before the node joined ("done" at the end).
+        static let directoryWalk = "directory_walk"
     }
 
     private func hub() throws(DomainError) -> (url: String, key: Curve25519.Signing.PublicKey) {
@@ -160,7 +162,28 @@ struct FederationService: Sendable {
         await step("pushing revocations") { try await pushRevocations() }
         await step("merging national revocations") { try await pullRevocations() }
         if trustList { await step("fetching the trust list") { try await pullTrustList() } }
+        await step("registering earlier cards") { try await registerEarlierCards() }
         await step("delivering the outbox") { try await deliverOutbox() }
+    }
+
+    /// Cards issued before this node joined the hub claim their holders and enter the hub's directory, like new ones:
+    /// a `card` message each, written 500 at a time with the walk's position, so a restart resumes where it stopped.
+    func registerEarlierCards() async throws {
+        let at = clock.now()
+        while true {
+            let done = try await store.write { s -> Bool in
+                let position = try await s.federation.state(State.directoryWalk) ?? ""
+                if position == "done" { return true }
+                let page = try await s.cards.livePage(after: position, limit: 500)
+                for (number, personId) in page {
+                    guard let person = try await s.persons.find(personId) else { continue }
+                    try await enqueue(.card, id: "card-earlier-\(number)", payload: .init(personKey: personKey(person.idNumber), cardHash: number.hash), at: at, in: s)
+                }
+                try await s.federation.setState(State.directoryWalk, page.count < 500 ? "done" : page.last!.number.rawValue, at: at)
+                return page.count < 500
+            }
+            if done { return }
+        }
     }
 
     private func step(_ what: String, _ body: () async throws -> Void) async {

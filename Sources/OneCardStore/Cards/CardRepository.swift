@@ -50,6 +50,15 @@ public struct CardRepository: Sendable {
             """).first().map(decode)
     }
 
+    /// Live cards (not cancelled, not replaced) after `number` in number order, with their holders: a page of a walk
+    /// over every live card (the federation's one-time registration of cards issued before a node joined).
+    public func livePage(after number: String, limit: Int) async throws -> [(number: CardNumber, personId: Person.ID)] {
+        try await db.raw("""
+            SELECT card_number, person_id FROM cards WHERE card_number > \(bind: number) AND status NOT IN ('cancelled', 'replaced')
+            ORDER BY card_number LIMIT \(bind: limit)
+            """).all().map { (try $0.cardNumber("card_number"), try $0.id("person_id")) }
+    }
+
     /// Every card a person has held, newest first.
     public func list(personId: Person.ID) async throws -> [Card] {
         try await db.raw("SELECT * FROM cards WHERE person_id = \(bind: personId) ORDER BY issued_at DESC").all().map(decode)
