@@ -390,7 +390,7 @@ def test_an_administrator_publishes_a_catalogue_change_the_public_page_shows(ser
     assert "/catalogue/versions/" in d.current_url and "浏览器测试公园" in d.page_source
     check(d, "catalogue-version-published")
     for path, name in [("/admin", "admin"), ("/admin/venues", "admin-venues"), ("/admin/outlets", "admin-outlets"),
-                       ("/admin/banks", "admin-banks"), ("/admin/users", "admin-users")]:
+                       ("/admin/banks", "admin-banks"), ("/admin/users", "admin-users"), ("/admin/federation", "admin-federation")]:
         d.get(server.url + path)
         check(d, name)
     fresh(d, server)
@@ -614,4 +614,4 @@ def test_a_department_uploads_a_batch_and_a_second_person_approves_it(server, br
 
 
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 46, CHECKED
+    assert len(CHECKED) >= 47, CHECKED

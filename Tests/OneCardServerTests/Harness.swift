@@ -34,7 +34,8 @@ struct Harness: Sendable {
 
     static let start = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18
 
-    static func run(_ engine: Engine, region: String = "110000", _ body: @Sendable (Harness) async throws -> Void) async throws {
+    /// `hub`: the node has joined that hub (nothing answers there unless the test starts something).
+    static func run(_ engine: Engine, region: String = "110000", hub: HubLink? = nil, _ body: @Sendable (Harness) async throws -> Void) async throws {
         let db = try await TestDatabase.make(engine)
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-keys-\(UUID().uuidString)")
         let clock = ManualClock(start)
@@ -43,6 +44,7 @@ struct Harness: Sendable {
                                              sessionLifetime: 60 * 86_400, logLevel: .warning)
         // A handler answering a code its endpoint does not document fails the test (500 undocumented_error).
         config.strictContract = true
+        config.hub = hub
         let services = try await OneCardApp.services(config, clock: clock.clock, logger: TestDatabase.logger)
         do {
             try await services.store.migrate()

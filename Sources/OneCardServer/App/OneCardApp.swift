@@ -60,7 +60,8 @@ public enum OneCardApp {
         AgentPages(registry: services.registry, cards: services.cards, policy: services.policy, clock: services.clock, renderer: renderer)
             .register(pages)
         AdminPages(registry: services.registry, accounts: services.accounts, banking: services.banking, catalogue: services.catalogue,
-                   venues: services.venues, policy: services.policy, clock: services.clock, renderer: renderer).register(pages)
+                   venues: services.venues, federation: services.federation, policy: services.policy, clock: services.clock,
+                   renderer: renderer).register(pages)
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)

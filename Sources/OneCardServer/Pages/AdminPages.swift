@@ -4,13 +4,14 @@ import OneCardCore
 import OneCardStore
 
 /// The administrator's pages: the catalogue editor (draft, withdraw, publish, compare versions),
-/// venues and terminals (the key shown once), outlets, banks and staff users.
+/// venues and terminals (the key shown once), outlets, banks, staff users and the node's place in the federation.
 struct AdminPages {
     let registry: RegistryService
     let accounts: AccountService
     let banking: BankService
     let catalogue: CatalogueService
     let venues: VenueService
+    let federation: FederationService
     let policy: JurisdictionPolicy
     let clock: Clock
     let renderer: PageRenderer
@@ -178,6 +179,13 @@ struct AdminPages {
             return Response.seeOther("/admin/users")
         }
 
+        // MARK: federation
+        // The same status as `GET /api/v1/federation/status`.
+        pages.get("/admin/federation") { _, context in
+            _ = try context.require([.admin], signIn: Self.signIn)
+            return try await federationPage(context)
+        }
+
         pages.post("/admin/users/{username}/disable") { _, context in
             let me = try context.require([.admin], signIn: Self.signIn)
             _ = try await accounts.disableStaff(username: context.parameters.get("username") ?? "", by: me)
@@ -256,6 +264,24 @@ struct AdminPages {
             rows.append(row)
         }
         return renderer.page("admin-banks", title: context.t("admin_banks"), ["banks": rows], context: context)
+    }
+
+    /// Whether the node has joined a hub and how the exchange with it stands; a message waiting in the outbox is highlighted.
+    func federationPage(_ context: PageContext) async throws -> Response {
+        let s = try await federation.status()
+        func word(_ prefix: String, _ value: String) -> String { Messages.table(context.lang)["\(prefix)_\(value)"] ?? value }
+        return renderer.page("admin-federation", title: context.t("admin_federation"), [
+            "region": "\(PageRegion.name(federation.region))（\(federation.region)）",
+            "joined": s.hubURL != nil, "hubURL": s.hubURL ?? "", "reachable": s.reachable, "reachableCode": s.reachable ? "true" : "false",
+            "pending": s.pending, "waiting": s.pending > 0, "oldestAt": s.oldestAt.map(PageTime.dateTime) ?? "",
+            "trustListVersion": s.trustListVersion.map(String.init) ?? context.t("fed_not_yet"),
+            "revocationSeq": s.revocationSeq.map(String.init) ?? context.t("fed_not_yet"),
+            "members": s.members.map { m -> [String: Any] in
+                ["region": m.region, "name": PageRegion.name(m.region), "url": m.url, "kind": word("fed_kind", m.kind),
+                 "status": word("fed_member", m.status), "statusCode": m.status, "ok": m.status == "active", "thisNode": m.region == federation.region]
+            },
+            "hasMembers": !s.members.isEmpty,
+        ], context: context)
     }
 
     func venuesPage(_ context: PageContext) async throws -> Response {

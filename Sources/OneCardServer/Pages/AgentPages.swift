@@ -85,19 +85,20 @@ struct AgentPages {
             return Response.seeOther("/agent")
         }
 
+        // By number, a card this node does not hold is asked of its issuer through the hub (on a federated node).
         pages.post("/agent/find") { _, context in
-            _ = try context.require(Self.staff, signIn: Self.signIn)
+            let me = try context.require(Self.staff, signIn: Self.signIn)
             let value = try context.form.required("value").uppercased()
-            let card: Card
             if context.form["by"] == "id" {
                 guard let person = try await registry.person(idNumber: value),
                       let c = try await cards.liveCard(personId: person.id)
                 else { throw DomainError(.cardNotFound, "no live card for that ID number") }
-                card = c
-            } else {
-                card = try await cards.card(try .existing(value))
+                return try await cardPage(c, context)
             }
-            return try await cardPage(card, context)
+            switch try await cards.deskCard(try .existing(value), actor: Actor(name: me.actor, channel: "counter")) {
+            case .own(let card): return try await cardPage(card, context)
+            case .issuer(let card): return try await issuerCardPage(card, context)
+            }
         }
 
         // "Show full": the holder's record in clear, with the purpose written to the audit log.
@@ -124,11 +125,15 @@ struct AgentPages {
             case "cancel": action = .cancel(try parseEnum(try form.required("reason"), "reason"))
             default: throw DomainError(.invalidValue, "action: activate, report_loss, unlock, replace or cancel")
             }
-            let result = try await cards.transition(try .existing(number), action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
-            if let replacement = result.replacement {
-                return try await cardPage(replacement, context, notice: context.t("replaced_title"), chipKey: result.chipKey)
+            // Another province's card: a loss report or unlock goes to its issuer, whose answer (or refusal) is shown.
+            let (desk, result) = try await cards.deskTransition(try .existing(number), action, pin: pin, actor: Actor(name: me.actor, channel: "counter"))
+            if let replacement = result?.replacement {
+                return try await cardPage(replacement, context, notice: context.t("replaced_title"), chipKey: result?.chipKey)
             }
-            return try await cardPage(result.card, context, notice: context.t("act_done"))
+            switch desk {
+            case .own(let card): return try await cardPage(card, context, notice: context.t("act_done"))
+            case .issuer(let card): return try await issuerCardPage(card, context, notice: card.refusal == nil ? context.t("act_done") : nil)
+            }
         }
     }
 
@@ -191,6 +196,7 @@ struct AgentPages {
         let events = try await cards.events(card.number)
         func allowed(_ a: CardAction) -> Bool { (try? CardLifecycle.next(from: card.status, a)) != nil }
         var d: [String: Any] = [
+            "own": true,
             "card": ResidentPages.cardView(card, banks: banks, context),
             "cardNumber": card.number.rawValue,
             "holder": person.map { "\(Mask.name($0.name))（\(Mask.idNumber($0.idNumber.value))）" } ?? "",
@@ -207,6 +213,40 @@ struct AgentPages {
         if let full {
             d["full"] = ["name": full.name, "idNumber": full.idNumber.value, "phone": full.phone, "address": full.address ?? ""]
         }
+        return renderer.page("card", title: context.t("card_title"), d, context: context, back: "/agent")
+    }
+
+    /// Another province's card as its issuer answered through the hub, said plainly on the page; only the loss report
+    /// and the unlock its status allows are offered (they are forwarded too), and the issuer's refusal is shown.
+    func issuerCardPage(_ card: IssuerCard, _ context: PageContext, notice: String? = nil) async throws -> Response {
+        let banks = try await registry.banks()
+        let c = card.card
+        let region = PageRegion.name(c.issuerRegion)
+        func allowed(_ a: CardAction) -> Bool { card.status.flatMap { try? CardLifecycle.next(from: $0, a) } != nil }
+        func date(_ text: String, _ format: (Date) -> String) -> String { Timestamp.parse(text).map(format) ?? text }
+        var functions: [String] = []
+        if c.functions.transit { functions.append(context.t("fn_transit")) }
+        if c.functions.financial { functions.append(context.t("fn_financial")) }
+        var d = PagesController.errorView(card.refusal, context)
+        d["isForwarded"] = true
+        d["forwarded"] = context.t("card_forwarded").replacingOccurrences(of: "{region}", with: region).replacingOccurrences(of: "{code}", with: c.issuerRegion)
+        let status: String = card.status.map { context.t("status_\($0.rawValue)") } ?? c.status
+        let bank: String = c.bankCode.map { code in banks.first { $0.code == code }?.name ?? code } ?? context.t("none")
+        let facts: [String: Any] = [
+            "number": c.cardNumber, "status": status, "statusCode": c.status, "ok": card.status == .active, "issuer": "\(region)（\(c.issuerRegion)）",
+            "functions": functions.isEmpty ? context.t("none") : functions.joined(separator: "、"), "bank": bank,
+            "account": c.accountMasked ?? context.t("none"), "issuedAt": date(c.issuedAt, PageTime.date), "expiresAt": date(c.expiresAt, PageTime.date),
+        ]
+        d["card"] = facts
+        d["cardNumber"] = c.cardNumber
+        d["events"] = card.events.map { e -> [String: Any] in
+            ["at": date(e.at, PageTime.dateTime), "type": e.type, "actor": e.actor,
+             "channel": context.t("ch_\(e.channel)") == "ch_\(e.channel)" ? e.channel : context.t("ch_\(e.channel)"), "reason": e.reason ?? ""]
+        }
+        d["canReportLoss"] = allowed(.reportLoss(.temporary))
+        d["canUnlock"] = allowed(.unlock)
+        d["notice"] = notice ?? ""
+        d["hasNotice"] = notice != nil
         return renderer.page("card", title: context.t("card_title"), d, context: context, back: "/agent")
     }
 }

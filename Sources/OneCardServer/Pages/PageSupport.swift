@@ -281,3 +281,9 @@ enum PageTime {
         return f.string(from: d)
     }
 }
+
+/// Regions in words, as GB/T 2260 names them (e.g. 120000 天津市).
+enum PageRegion {
+    /// The region's name, or its code when the table has no such region.
+    static func name(_ code: String) -> String { RegionTable.shared.entry(code)?.name ?? code }
+}

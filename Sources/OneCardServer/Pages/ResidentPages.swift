@@ -126,7 +126,7 @@ struct ResidentPages {
         var functions: [String] = []
         if card.transit { functions.append(context.t("fn_transit")) }
         if card.financial { functions.append(context.t("fn_financial")) }
-        let issuer = RegionTable.shared.entry(card.issuerRegion)?.name ?? card.issuerRegion
+        let issuer = PageRegion.name(card.issuerRegion)
         return ["number": card.number.rawValue, "status": context.t("status_\(card.status.rawValue)"), "statusCode": card.status.rawValue,
                 "ok": card.status == .active, "issuer": "\(issuer)（\(card.issuerRegion)）",
                 "functions": functions.isEmpty ? context.t("none") : functions.joined(separator: "、"),
@@ -207,8 +207,12 @@ struct ResidentPages {
         try await acceptance.uses(personId: personId).map { uv in
             let (u, v) = (uv.use, uv.venue)
             let ok = u.decision == .accepted || u.decision == .verified
+            // A use in another province (reported by its platform through the hub, or at a venue there) names the province.
+            let place = v?.name ?? u.venueId.rawValue
+            let province = v.map { PageRegion.name(RegionTable.province(of: $0.regionCode)) }
             return [
-                "at": PageTime.dateTime(u.at), "venue": v?.name ?? u.venueId, "venueType": v.map { context.t("vt_\($0.type.rawValue)") } ?? "",
+                "at": PageTime.dateTime(u.at), "venue": u.crossRegion ? province.map { "\($0) · \(place)" } ?? place : place,
+                "crossProvince": u.crossRegion, "venueType": v.map { context.t("vt_\($0.type.rawValue)") } ?? "",
                 "what": u.kind == .identityCheck ? context.t("kind_identity_check") : "\(u.itemCode) · \(context.t("kind_\(u.kind.rawValue)"))",
                 "ok": ok, "decision": context.t("decision_\(u.decision.rawValue)"), "reason": u.reason.map { Messages.reason($0, context.lang) } ?? "",
                 "disclosed": u.disclosed.map { context.t("disclosed_\($0.rawValue)") } ?? context.t("none"),
