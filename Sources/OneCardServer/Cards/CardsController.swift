@@ -79,7 +79,7 @@ struct CardsController {
                   local: () async throws -> any ResponseGenerator) async throws -> any ResponseGenerator {
         do {
             return try await local()
-        } catch let e as DomainError where e.code == .cardNotFound && federation.isFederated && context.identity?.role != .holder {
+        } catch let e as DomainError where cards.isForIssuer(e) && context.identity?.role != .holder {
             guard let card = try? CardNumber(number) else { throw e }
             let answer = try await federation.forward(.init(cardNumber: card.rawValue, action: action, body: body,
                                                             actor: context.identity?.actor ?? "unknown", channel: "counter"))

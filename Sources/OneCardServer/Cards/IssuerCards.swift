@@ -28,13 +28,17 @@ struct IssuerCard: Sendable {
 }
 
 extension CardService {
+    /// The one rule of routing: a card this node does not hold is, on a federated node, its issuer's to answer
+    /// (through the hub); without a hub it stays `card_not_found`.
+    func isForIssuer(_ error: DomainError) -> Bool { error.code == .cardNotFound && federation.isFederated }
+
     /// The card numbered `number` for staff: this node's own, or — on a federated node, for a card it does not hold —
     /// the card and its events as the issuer answers them through the hub. Throws the issuer's refusal (`card_not_found`
     /// when the hub knows no issuer) and `federation_unavailable` when the hub cannot be reached.
     func deskCard(_ number: CardNumber, actor: Actor) async throws -> DeskCard {
         do {
             return .own(try await card(number))
-        } catch let e as DomainError where e.code == .cardNotFound && federation.isFederated {
+        } catch let e as DomainError where isForIssuer(e) {
             return .issuer(try await issuerCard(number, actor: actor))
         }
     }
@@ -46,7 +50,7 @@ extension CardService {
         do {
             let result = try await transition(number, action, pin: pin, actor: actor)
             return (.own(result.card), result)
-        } catch let e as DomainError where e.code == .cardNotFound && federation.isFederated {
+        } catch let e as DomainError where isForIssuer(e) {
             let request: (Federation.CardRequest, [String: String])
             switch action {
             case .reportLoss(let kind): request = (.reportLoss, ["kind": kind.rawValue])
