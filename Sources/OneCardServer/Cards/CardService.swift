@@ -334,6 +334,8 @@ struct CardService: Sendable {
                     return TransitionResult(card: card, replacement: replacement, chipKey: nil)
                 }
                 Counter(label: "onecard_card_transitions_total", dimensions: [("type", action.eventType)]).increment()
+                // A new revocation entry (or outbox message) is owed to the hub: exchange now rather than at the next interval.
+                if federation.isFederated { federation.work.signal() }
                 if let r = result.replacement {
                     return TransitionResult(card: result.card, replacement: r, chipKey: chipKeys.base64Key(for: r.number))
                 }
