@@ -22,6 +22,36 @@ struct StoreTests {
         await db.remove()
     }
 
+    /// A reader following the revocation list by `seq` (a gate, a node merging the national list) sees every entry
+    /// exactly once while entries keep being appended: the `seq` it is told to ask from next never runs ahead of the
+    /// entries it was given.
+    @Test(arguments: Engine.available)
+    func aReaderFollowingTheRevocationListMissesNothingWhileItGrows(_ engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let total = 150
+            let writer = Task {
+                for i in 0..<total {
+                    try await store.write { s in try await s.trust.appendRevocation(.token(jti: "j\(i)", status: .lost, at: Date())) }
+                }
+            }
+            var seen: [String] = []
+            var cursor: Int64 = 0
+            let deadline = Date().addingTimeInterval(20)
+            while seen.count < total, Date() < deadline {
+                let since = cursor
+                let (seq, entries) = try await store.read { try await $0.trust.revocations(since: since) }
+                #expect(seq >= since)
+                for e in entries { if case .token(let jti) = e.subject { seen.append(jti) } }
+                cursor = seq
+            }
+            try await writer.value
+            #expect(seen == (0..<total).map { "j\($0)" })
+            // and an empty delta answers with the `seq` asked from
+            let ahead = cursor + 5
+            #expect(try await store.read { try await $0.trust.revocations(since: ahead) }.seq == ahead)
+        }
+    }
+
     @Test(arguments: Engine.available)
     func migrationsRunOnceAndAreRecorded(_ engine: Engine) async throws {
         try await withStore(engine) { store in

@@ -109,9 +109,8 @@ public struct TrustRepository: Sendable {
                 entries.append(RevocationEntry(.token(jti: jti), status: status, at: at, iss: iss))
             }
         }
-        if rows.isEmpty, let head = try await db.raw("SELECT MAX(seq) AS m FROM revocations").first() {
-            seq = max(seq, try head.optionalInt("m") ?? 0)
-        }
+        // Nothing after `since`: the answer is `since` itself. Reading the head in a second statement could see an entry
+        // committed after the first one and hand out a `seq` past an entry the reader never got.
         return (seq, entries)
     }
 }

@@ -157,7 +157,7 @@ public struct HubRepository: Sendable {
                 entries.append(NationalRevocation(seq: n, entry: RevocationEntry(.token(jti: jti), status: status, at: at, iss: iss)))
             }
         }
-        if rows.isEmpty { seq = max(seq, try await SequenceHeads(db: db).current("national_revocations")) }
+        // Nothing after `since`: answer `since` (a second read of the head could skip an entry committed in between).
         return NationalRevocationList(seq: seq, entries: entries)
     }
 
