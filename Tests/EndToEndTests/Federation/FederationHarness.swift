@@ -90,8 +90,9 @@ final class FederationHarness: @unchecked Sendable {
         try Data(seed).base64EncodedString().write(toFile: personKeyFile, atomically: true, encoding: .utf8)
 
         // Each node's key is handed to the hub before the node starts: a node seeding its demo while joined to a hub
-        // claims its demo holders there at once, so it must already be a member. Its URL is known once it listens
-        // (port 0); until then the hub holds a placeholder, and a second `members add` sets the real one.
+        // claims its demo holders there at once, so it must already be a member (`serve --demo` refuses to start
+        // otherwise). Its URL is known once it listens (port 0); until then the hub holds a placeholder, and a second
+        // `members add` sets the real one.
         for region in Self.regions {
             let nodeDir = dir.appendingPathComponent("node-\(region)").path
             let shown = try EndToEndTests.run(["keys", "show", "--data-dir", nodeDir])
@@ -191,6 +192,13 @@ final class FederationHarness: @unchecked Sendable {
         for p in others where p.process.isRunning { _ = try? await p.terminate(timeout: 5) }
         for node in nodes.values where node.server.process.isRunning { _ = try? await node.server.terminate(timeout: 10) }
         if hub.process.isRunning { _ = try? await hub.terminate(timeout: 10) }
+        // ONECARD_TEST_LOGS=DIR keeps every process's output for a look afterwards.
+        if let logs = ProcessInfo.processInfo.environment["ONECARD_TEST_LOGS"] {
+            try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+            let outputs = [("hub", hub.text)] + nodes.values.map { ("node-\($0.region)", $0.server.text) }
+                + others.enumerated().map { ("other-\($0.offset)", $0.element.text) }
+            for (name, text) in outputs { try? text.write(toFile: "\(logs)/federation-\(engine.rawValue)-\(name).log", atomically: true, encoding: .utf8) }
+        }
         for db in databases { await db.remove() }
         databases = []
     }
