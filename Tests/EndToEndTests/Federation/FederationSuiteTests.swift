@@ -230,7 +230,20 @@ extension FederationSuiteTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             if let denied { delays.append(Self.seconds(denied)) } else {
-                Issue.record("round \(round): the Tianjin gate did not refuse the code within \(limit)")
+                // Where the loss got to: Beijing's own list, Tianjin's merged list, each side's federation status.
+                let jti = Self.jti(of: token) ?? "?"
+                func has(_ node: FederationHarness.Node) async throws -> String {
+                    let entries = try await Self.revocations(at: node)
+                    let seqs = entries.filter { $0["jti"] as? String == jti }.map { "\($0["seq"] ?? "-")" }
+                    return "\(node.region) lists jti \(jti): \(seqs.isEmpty ? "no" : "yes (seq \(seqs))") of \(entries.count) entries"
+                }
+                let statuses = try await [beijing, fed[Self.tianjin]].asyncMap { n in
+                    "\(n.region) status \(try await n.http.call("GET", "/api/v1/federation/status", token: n.admin).text)"
+                }
+                Issue.record("""
+                    round \(round): the Tianjin gate did not refuse the code within \(limit); \(try await has(beijing)); \
+                    \(try await has(fed[Self.tianjin])); \(statuses.joined(separator: "; "))
+                    """)
                 delays.append(Self.seconds(limit))
             }
             let unlocked = try await beijing.http.call("POST", "/api/v1/cards/\(holder.cardNumber)/unlock", token: beijing.agent)
@@ -353,5 +366,13 @@ extension FederationSuiteTests {
         #expect(suspended.status == 0, "\(suspended.output)")
         let after = try await hub.call("GET", members, headers: try hebeiSigner.signRequest(method: "GET", targetURI: members))
         #expect(refusal(after) == "unknown_member", "\(after)")
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for e in self { out.append(try await transform(e)) }
+        return out
     }
 }
