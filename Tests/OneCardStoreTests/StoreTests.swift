@@ -28,21 +28,27 @@ struct StoreTests {
     @Test(arguments: Engine.available)
     func aReaderFollowingTheRevocationListMissesNothingWhileItGrows(_ engine: Engine) async throws {
         try await withStore(engine) { store in
-            let total = 150
+            let total = 300
+            let finished = Finished()
             let writer = Task {
                 for i in 0..<total {
                     try await store.write { s in try await s.trust.appendRevocation(.token(jti: "j\(i)", status: .lost, at: Date())) }
                 }
+                await finished.set()
             }
+            // The reader polls while the writer appends, then catches up once it has finished: an entry skipped by a
+            // `seq` that ran ahead would never come back.
             var seen: [String] = []
             var cursor: Int64 = 0
-            let deadline = Date().addingTimeInterval(20)
-            while seen.count < total, Date() < deadline {
+            while true {
+                let done = await finished.value
                 let since = cursor
                 let (seq, entries) = try await store.read { try await $0.trust.revocations(since: since) }
                 #expect(seq >= since)
                 for e in entries { if case .token(let jti) = e.subject { seen.append(jti) } }
                 cursor = seq
+                if done && entries.isEmpty { break }
+                await Task.yield()
             }
             try await writer.value
             #expect(seen == (0..<total).map { "j\($0)" })
@@ -50,6 +56,11 @@ struct StoreTests {
             let ahead = cursor + 5
             #expect(try await store.read { try await $0.trust.revocations(since: ahead) }.seq == ahead)
         }
+    }
+
+    actor Finished {
+        var value = false
+        func set() { value = true }
     }
 
     @Test(arguments: Engine.available)
