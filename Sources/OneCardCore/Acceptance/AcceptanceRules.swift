@@ -95,7 +95,7 @@ public struct AcceptanceFacts: Sendable {
     }
 
     /// The issuing region of the card presented, known here or abroad.
-    var issuerRegion: String? { card?.issuerRegion ?? foreign?.issuerRegion }
+    var issuerRegion: String? { card?.issuerRegion ?? foreign?.issuerRegion ?? credential.foreignIssuer }
 }
 
 /// The decision on one presentation.

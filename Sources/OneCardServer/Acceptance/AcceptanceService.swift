@@ -260,9 +260,9 @@ struct AcceptanceService: Sendable {
                     kind: p.credential.form == .electronic ? .qr : .card, decision: answer.decision, reason: answer.reason,
                     cardNumber: card?.number, personId: card?.personId, crossRegion: answer.crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
                     at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self)))
-                if let foreign {
+                if let issuer = foreign?.issuerRegion ?? p.credential.foreignIssuer {
                     // The holder sees uses in every province: the issuer learns this one (it alone can resolve the pseudonym).
-                    try await federation.enqueue(.use, to: foreign.issuerRegion, payload: .init(use: Federation.ReportedUse(
+                    try await federation.enqueue(.use, to: issuer, payload: .init(use: Federation.ReportedUse(
                         useId: useId, at: Timestamp.format(p.at), region: venue.regionCode, venueName: venue.name, venueType: venue.type.rawValue,
                         itemCode: p.itemCode, kind: (p.credential.form == .electronic ? UseKind.qr : .card).rawValue, decision: answer.decision.rawValue,
                         reason: answer.reason, sub: Self.reportedPseudonym(p.credential).sub, jti: Self.reportedPseudonym(p.credential).jti,
@@ -345,14 +345,21 @@ struct AcceptanceService: Sendable {
         if answer.status == 404 { return (.failed(.chipAuthFailed, form: .physical), nil) }
         guard answer.status == 200 else { throw answer.problem }
         let check = try answer.decode(ChipCheckAnswer.self)
+        let pseudonym = check.sub.flatMap { sub in check.ref.map { "\(sub).\($0)" } }
         guard check.valid, let status = check.status.flatMap(CardStatus.init(rawValue:)), let issuer = check.issuerRegion,
               RegionCode.isProvinceCode(issuer) else {
             let code = check.reason.flatMap(DenialCode.init(rawValue:)) ?? .chipAuthFailed
-            return (.failed(code, form: .physical), nil)
+            var failed = VerifiedCredential.failed(code, form: .physical)
+            // A genuine card refused (a spent challenge) is reported to its issuer like any use; a wrong answer is not its.
+            if let issuer = check.issuerRegion, RegionCode.isProvinceCode(issuer), pseudonym != nil {
+                failed.foreignIssuer = issuer
+                failed.pseudonym = pseudonym
+            }
+            return (failed, nil)
         }
         var v = VerifiedCredential(form: .physical, cardNumber: number, jti: nil)
         v.foreignIssuer = issuer
-        v.pseudonym = check.sub.flatMap { sub in check.ref.map { "\(sub).\($0)" } }
+        v.pseudonym = pseudonym
         return (v, ForeignCard(issuerRegion: issuer, status: status, transit: check.transit, financial: check.financial, entitlements: check.entitlements))
     }
 
@@ -369,7 +376,10 @@ struct AcceptanceService: Sendable {
             guard let card = try await s.cards.find(number) else { throw DomainError(.cardNotFound, "no card \(number)") }
             guard verified.failure == nil, let hash = verified.challengeHash else { return ChipCheckAnswer(valid: false, reason: DenialCode.chipAuthFailed.rawValue, entitlements: []) }
             guard try await s.uses.markChallengeUsed(cardNumber: number, challengeHash: hash, at: at) else {
-                return ChipCheckAnswer(valid: false, reason: DenialCode.tokenReplayed.rawValue, entitlements: [])
+                // The card answered, but with a spent challenge: the attempt is still its holder's to see.
+                let ref = random.uuid()
+                return ChipCheckAnswer(valid: false, reason: DenialCode.tokenReplayed.rawValue, issuerRegion: card.issuerRegion, entitlements: [],
+                                       sub: tokens.pseudonyms.seal(number, jti: ref), ref: ref)
             }
             let birth = try await s.persons.birthDates(ids: [card.personId])[card.personId]
             let ref = random.uuid()
