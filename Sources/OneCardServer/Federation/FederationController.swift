@@ -120,7 +120,7 @@ struct FederationController {
 
     private var fromHub: SignedEndpoint {
         let hubKey = federation.link?.key.key
-        return SignedEndpoint(keys: { id in id == "hub" ? hubKey : nil }, signer: federation.signer, store: federation.store, clock: federation.clock)
+        return SignedEndpoint(keys: { id in id == "hub" ? hubKey : nil }, signer: federation.signer, records: federation.records, clock: federation.clock)
     }
 
     /// Another member's message relayed by the hub (a use of one of this node's cards elsewhere).

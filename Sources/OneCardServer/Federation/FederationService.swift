@@ -80,7 +80,8 @@ struct FederationService: Sendable {
 
     var isFederated: Bool { link != nil }
     var signer: FederationSigner { FederationSigner(keyID: region, key: key.privateKey, clock: clock, random: random) }
-    var caller: FederationCaller { FederationCaller(signer: signer, store: store, clock: clock) }
+    var records: ExchangeRecordsService { ExchangeRecordsService(store: store) }
+    var caller: FederationCaller { FederationCaller(signer: signer, records: records, clock: clock) }
 
     enum State {
         static let publishedKeys = "published_keys"
@@ -388,7 +389,7 @@ struct FederationService: Sendable {
     }
 
     func evidence(peer: String?, before: Int64?, limit: Int) async throws -> [FederationEvidence] {
-        try await store.read { try await $0.federation.evidence(peer: peer, before: before, limit: limit) }
+        try await records.evidence(peer: peer, before: before, limit: limit)
     }
 }
 
@@ -411,7 +412,7 @@ struct FederationExchange: Service {
                 if Date().timeIntervalSince(pruned) > 60 {
                     pruned = Date()
                     let cutoff = federation.clock.now().addingTimeInterval(-2 * FederationSignature.maxSkew)
-                    try? await federation.store.write { try await $0.federation.pruneNonces(before: cutoff) }
+                    try? await federation.records.pruneNonces(before: cutoff)
                 }
                 await federation.work.wait(after: seen, upTo: federation.interval)
             }

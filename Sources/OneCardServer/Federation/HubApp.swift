@@ -72,7 +72,7 @@ public struct HubServices: Sendable {
 
     /// The evidence of signed exchanges, newest first, as JSON lines.
     public func evidenceLines(peer: String?, limit: Int) async throws -> [String] {
-        try await store.read { try await $0.federation.evidence(peer: peer, limit: limit) }.map { e in
+        try await ExchangeRecordsService(store: store).evidence(peer: peer, limit: limit).map { e in
             String(decoding: FederationJSON.encode(FederationController.EvidenceView(e)), as: UTF8.self)
         }
     }
@@ -87,8 +87,9 @@ public struct HubServices: Sendable {
         OperationsController(health: HealthService(store: services.store)).register(api)
         let signer = services.hub.signer
         let hub = services.hub
-        let exchange = SignedEndpoint(keys: { region in try await hub.memberKey(region) }, signer: signer, store: services.store, clock: services.clock)
-        HubController(hub: hub, caller: FederationCaller(signer: signer, store: services.store, clock: services.clock, timeout: .seconds(10)),
+        let records = ExchangeRecordsService(store: services.store)
+        let exchange = SignedEndpoint(keys: { region in try await hub.memberKey(region) }, signer: signer, records: records, clock: services.clock)
+        HubController(hub: hub, caller: FederationCaller(signer: signer, records: records, clock: services.clock, timeout: .seconds(10)),
                       exchange: exchange).register(api)
         return router
     }
@@ -98,8 +99,9 @@ public struct HubServices: Sendable {
         let app = Application(
             router: Self.router(self),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "onecard-hub"),
-            services: [NoncePruner(store: store, clock: clock, logger: logger),
-                       HubRelay(hub: hub, caller: FederationCaller(signer: hub.signer, store: store, clock: clock), logger: logger)],
+            services: [NoncePruner(records: ExchangeRecordsService(store: store), clock: clock, logger: logger),
+                       HubRelay(hub: hub, caller: FederationCaller(signer: hub.signer, records: ExchangeRecordsService(store: store), clock: clock),
+                                logger: logger)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         do { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) } catch {
@@ -112,7 +114,7 @@ public struct HubServices: Sendable {
 
 /// Forgets signature nonces older than the allowed skew twice over, once a minute.
 struct NoncePruner: Service {
-    let store: Store
+    let records: ExchangeRecordsService
     let clock: Clock
     let logger: Logger
 
@@ -120,7 +122,7 @@ struct NoncePruner: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let cutoff = clock.now().addingTimeInterval(-2 * FederationSignature.maxSkew)
-                do { try await store.write { try await $0.federation.pruneNonces(before: cutoff) } } catch {
+                do { try await records.pruneNonces(before: cutoff) } catch {
                     logger.error("nonce pruning failed: \(error)")
                 }
                 try? await Task.sleep(for: .seconds(60))

@@ -33,12 +33,12 @@ struct SignedAnswer: Sendable {
 /// answer against the key expected of that party, and keeps both as evidence.
 struct FederationCaller: Sendable {
     let signer: FederationSigner
-    let store: Store
+    let records: ExchangeRecordsService
     let clock: Clock
     let http: HTTPClient1
 
-    init(signer: FederationSigner, store: Store, clock: Clock, timeout: Duration = .seconds(5)) {
-        self.signer = signer; self.store = store; self.clock = clock; http = HTTPClient1(timeout: timeout)
+    init(signer: FederationSigner, records: ExchangeRecordsService, clock: Clock, timeout: Duration = .seconds(5)) {
+        self.signer = signer; self.records = records; self.clock = clock; http = HTTPClient1(timeout: timeout)
     }
 
     /// Sends `method url` with `body` (JSON) signed, to the party `peer` whose answers `peerKey` signs. A transport
@@ -72,7 +72,7 @@ struct FederationCaller: Sendable {
             requestSignatureInput: field("Signature-Input"), requestSignature: field("Signature"),
             responseSignatureInput: response.header("Signature-Input"), responseSignature: response.header("Signature"),
             requestBody: String(decoding: body ?? Data(), as: UTF8.self), responseBody: String(decoding: response.body, as: UTF8.self))
-        try await store.write { try await $0.federation.keep(evidence) }
+        try await records.keep(evidence)
     }
 }
 
@@ -83,7 +83,7 @@ struct SignedEndpoint: Sendable {
     /// The public key of an active party by `keyid`, nil when unknown or suspended.
     let keys: FederationVerifier.KeyLookup
     let signer: FederationSigner
-    let store: Store
+    let records: ExchangeRecordsService
     let clock: Clock
 
     struct Incoming: Sendable {
@@ -115,9 +115,9 @@ struct SignedEndpoint: Sendable {
         let body = Data(buffer: raw)
         let fields = request.headers.map { (name: $0.name.rawName, value: $0.value) }
         let uri = Self.targetURI(request)
-        let store = store
+        let records = records
         let verifier = FederationVerifier(keys: keys, firstUse: { id, nonce, created in
-            try await store.write { try await $0.federation.firstUse(keyID: id, nonce: nonce, created: created) }
+            try await records.firstUse(keyID: id, nonce: nonce, created: created)
         }, clock: clock)
         var reply: Reply
         var signerName = "unknown"
@@ -140,7 +140,7 @@ struct SignedEndpoint: Sendable {
             requestSignatureInput: field("Signature-Input"), requestSignature: field("Signature"),
             responseSignatureInput: signed.first { $0.name == "Signature-Input" }?.value, responseSignature: signed.first { $0.name == "Signature" }?.value,
             requestBody: String(decoding: body.prefix(65_536), as: UTF8.self), responseBody: String(decoding: answer.prefix(65_536), as: UTF8.self))
-        try? await store.write { try await $0.federation.keep(evidence) }
+        try? await records.keep(evidence)
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
     }
 
