@@ -41,8 +41,9 @@ struct EndToEndTests {
         private var output = ""
         var text: String { lock.lock(); defer { lock.unlock() }; return output }
 
-        init(_ arguments: [String], standardInput: Pipe? = nil) throws {
-            process.executableURL = EndToEndTests.binary
+        /// Runs `onecard` with `arguments` (or another program: `executable`), its output collected as it comes.
+        init(_ arguments: [String], standardInput: Pipe? = nil, executable: URL = EndToEndTests.binary) throws {
+            process.executableURL = executable
             process.arguments = arguments
             if let standardInput { process.standardInput = standardInput }
             let pipe = Pipe()

@@ -5,45 +5,21 @@ import Testing
 /// A real node's signed request, checked by an independent RFC 9421 implementation: a Python stand-in hub
 /// (Tests/Interop/fake_hub.py, PyPI http-message-signatures) is the node's `--hub`, records the first request the
 /// node sends, headers and body, and verifies it against the node's public key from `onecard keys show`.
+extension EndToEndTests.Server {
+    /// The rest of the first output line starting with `prefix`, waiting up to `timeout` (nil if none came or the process ended).
+    func line(_ prefix: String, timeout: TimeInterval) async throws -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let l = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(l.dropFirst(prefix.count)) }
+            guard Date() < deadline, process.isRunning else { return nil }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
 @Suite("Federation: a Python peer verifies what a node really sends", .serialized)
 struct FederationPeerTests {
     static let script = QRInteropTests.root.appendingPathComponent("Tests/Interop/fake_hub.py").path
-
-    /// python3 running the stand-in hub, its output collected as it comes.
-    final class Peer: @unchecked Sendable {
-        let process = Process()
-        private let lock = NSLock()
-        private var output = ""
-        var text: String { lock.lock(); defer { lock.unlock() }; return output }
-
-        init(_ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-W", "ignore"] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-                let d = h.availableData
-                guard let self, !d.isEmpty else { return }
-                self.lock.lock(); self.output += String(decoding: d, as: UTF8.self); self.lock.unlock()
-            }
-            try process.run()
-        }
-
-        /// The first line starting with `prefix`, waiting up to `timeout` (nil if none came or the process ended).
-        func line(_ prefix: String, timeout: TimeInterval) async throws -> String? {
-            let deadline = Date().addingTimeInterval(timeout)
-            while true {
-                if let l = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(l.dropFirst(prefix.count)) }
-                guard Date() < deadline, process.isRunning else { return nil }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-
-        func stop() {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-    }
 
     @Test func aPythonHubVerifiesTheSignatureOfTheFirstRequestANodeSendsIt() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-fed-peer-\(UUID().uuidString)")
@@ -58,8 +34,9 @@ struct FederationPeerTests {
         let publicKey = try #require((shownJSON?["federationKey"] as? [String: Any])?["x"] as? String, "\(shown.output)")
 
         // the stand-in hub
-        let peer = try Peer([Self.script, "--public-key", publicKey, "--keyid", "110000"])
-        defer { peer.stop() }
+        let peer = try EndToEndTests.Server(["python3", "-W", "ignore", Self.script, "--public-key", publicKey, "--keyid", "110000"],
+                                            executable: URL(fileURLWithPath: "/usr/bin/env"))
+        defer { if peer.process.isRunning { kill(peer.process.processIdentifier, SIGKILL) } }
         guard let hubURL = try await peer.line("fake hub listening on ", timeout: 20) else {
             if peer.text.contains("No module named 'http_message_signatures'") {
                 if ProcessInfo.processInfo.environment["ONECARD_REQUIRE_HTTPSIG"] == "1" { Issue.record("http-message-signatures is required but missing") }
