@@ -142,13 +142,13 @@ struct AcceptanceController {
     }
 
     var checkIdentity: Handler {
-        Handler("Verify who presents a card at a hotel or government counter (minimal disclosure, audited)",
+        Handler("Verify who presents a card at a hotel or government counter (minimal disclosure, audited; another province's card or QR code is verified by its issuer through the hub)",
                 tag: "acceptance",
                 request: .object([("credential", Docs.credential), ("purpose", .text(1, 200))], required: ["credential", "purpose"]),
                 success: (200, "The check; a hotel also gets the full name and ID number", .object([
                        ("verified", .boolean), ("reason", .nullable(.text)), ("nameMasked", .text), ("idNumberMasked", .text), ("name", .text), ("idNumber", .text),
                     ], required: ["verified"])),
-                errors: [.venueNotPermitted]) { request, context in
+                errors: [.venueNotPermitted, .federationUnavailable]) { request, context in
             let i = try await request.decodeJSON(as: IdentityInput.self, context: context)
             try TextRule.check(i.purpose, "purpose", max: 200)
             return JSONResponse(try await acceptance.identityCheck(terminal: context.identity!, credential: try Self.credential(i.credential), purpose: i.purpose))

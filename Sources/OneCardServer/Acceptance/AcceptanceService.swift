@@ -405,6 +405,10 @@ struct AcceptanceService: Sendable {
         let now = clock.now()
         let random = random
         let verified = verify(credential, at: now)
+        if federation.isFederated, let answer = try await foreignIdentityCheck(terminal: terminal, venueId: venueId, credential: credential,
+                                                                              verified: verified, purpose: purpose, at: now) {
+            return answer
+        }
         return try await store.write { s in
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             guard venue.type == .hotel || venue.type == .government else {
@@ -434,6 +438,101 @@ struct AcceptanceService: Sendable {
                 itemCode: "identity_check", kind: .identityCheck, decision: answer.verified ? .verified : .denied, reason: answer.reason,
                 cardNumber: card?.number, personId: card?.personId, crossRegion: false, chargedFen: 0, disclosed: disclosed,
                 at: now, response: "{}"))
+            return answer
+        }
+    }
+
+    /// An identity check of another province's card or QR code: its issuer verifies it and discloses what the venue type
+    /// may see (and audits that, as the holder's data is its); this node records the check and audits what it received.
+    /// Nil when the credential is not another province's.
+    private func foreignIdentityCheck(terminal: Identity, venueId: Venue.ID, credential: Credential, verified: VerifiedCredential, purpose: String,
+                                      at now: Date) async throws -> IdentityAnswer? {
+        var body: [String: String] = ["purpose": purpose]
+        var number = ""
+        switch credential {
+        case .qr(let token):
+            guard let issuer = verified.foreignIssuer else { return nil }
+            body["kind"] = "qr"; body["token"] = token; body["issuer"] = issuer
+        case let .card(raw, challenge, response):
+            guard verified.failure == .chipAuthFailed, let n = try? CardNumber(raw), try await store.read({ try await $0.cards.find(n) }) == nil else { return nil }
+            number = n.rawValue
+            body["kind"] = "card"; body["cardNumber"] = n.rawValue
+            body["challenge"] = challenge.base64EncodedString(); body["response"] = response.base64EncodedString()
+        }
+        guard let venue = try await store.read({ try await $0.venues.find(venueId) }) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
+        guard venue.type == .hotel || venue.type == .government else {
+            throw DomainError(.venueNotPermitted, "identity checks are for hotels and government counters")
+        }
+        body["venueName"] = venue.name; body["venueType"] = venue.type.rawValue; body["region"] = venue.regionCode
+        let forwarded = try await federation.forward(.init(cardNumber: number, region: verified.foreignIssuer, action: .identity, body: body,
+                                                           actor: terminal.actor, channel: "venue"))
+        var answer: IdentityAnswer
+        switch forwarded.status {
+        case 200: answer = try forwarded.decode(IdentityAnswer.self)
+        case 404: answer = IdentityAnswer(verified: false, reason: DenialCode.chipAuthFailed.rawValue)  // no issuer knows the card
+        default: throw forwarded.problem.code == .federationUnavailable ? forwarded.problem : DomainError(.federationUnavailable, "the issuer answered \(forwarded.status)")
+        }
+        let disclosed: Disclosure? = answer.verified ? (answer.idNumber != nil ? .full : .masked) : nil
+        let random = random
+        let (subject, result) = ("issuer:\(verified.foreignIssuer ?? number)", answer)
+        try await store.write { s in
+            if disclosed == .full {
+                try await s.audit.append(at: now, actor: terminal.actor, action: "identity_disclosed_full", subject: subject,
+                                         purpose: "\(venue.name): \(purpose)")
+            }
+            try await s.uses.insert(UseRecord(
+                id: random.uuid(), terminalId: Terminal.ID(terminal.subject), idempotencyKey: "identity:" + random.uuid(), venueId: venue.id,
+                itemCode: "identity_check", kind: .identityCheck, decision: result.verified ? .verified : .denied, reason: result.reason,
+                cardNumber: nil, personId: nil, crossRegion: true, chargedFen: 0, disclosed: disclosed, at: now, response: "{}"))
+        }
+        return answer
+    }
+
+    /// As a card's issuer: an identity check of its card or QR code at another province's hotel or government counter.
+    /// The issuer verifies the credential, discloses what the venue type may see, audits the disclosure and records the
+    /// check among the holder's uses.
+    func answerIdentityCheck(_ body: [String: String], cardNumber: String, actor: String) async throws -> IdentityAnswer {
+        guard let venueType = body["venueType"].flatMap(VenueType.init(rawValue:)), venueType == .hotel || venueType == .government,
+              let region = body["region"], (try? RegionCode(region)) != nil, let venueName = body["venueName"], !venueName.isEmpty,
+              let purpose = body["purpose"], !purpose.isEmpty else {
+            throw DomainError(.invalidMessage, "an identity check names the venue (venueName, venueType hotel|government, region) and its purpose")
+        }
+        let credential = try Self.parse(kind: body["kind"] ?? "", token: body["token"], cardNumber: cardNumber.isEmpty ? nil : cardNumber,
+                                        challenge: body["challenge"], response: body["response"])
+        let now = clock.now()
+        let verified = verify(credential, at: now)
+        let random = random
+        return try await store.write { s in
+            let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
+            var replayed = false
+            if let hash = verified.challengeHash, let card {
+                replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
+            }
+            let failure = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: replayed)
+            var answer = IdentityAnswer(verified: false, reason: failure?.rawValue)
+            var disclosed: Disclosure?
+            if failure == nil, let card, let person = try await s.persons.find(card.personId) {
+                answer = IdentityAnswer(verified: true, reason: nil, nameMasked: Mask.name(person.name), idNumberMasked: Mask.idNumber(person.idNumber.value))
+                let disclosure = AcceptanceRules.disclosure(to: venueType)
+                if disclosure == .full {
+                    answer.name = person.name
+                    answer.idNumber = person.idNumber.value
+                }
+                disclosed = disclosure
+                try await s.audit.append(at: now, actor: "\(actor) (\(region))", action: "identity_disclosed_\(disclosure.rawValue)",
+                                         subject: "person:\(person.id)", purpose: "\(venueName): \(purpose)")
+            }
+            if let card {
+                let report = Federation.ReportedUse(
+                    useId: random.uuid(), at: Timestamp.format(now), region: region, venueName: venueName, venueType: venueType.rawValue,
+                    itemCode: "identity_check", kind: UseKind.identityCheck.rawValue, decision: answer.verified ? "verified" : "denied",
+                    reason: answer.reason, sub: nil, jti: nil, cardHash: nil)
+                try await s.uses.insert(UseRecord(
+                    id: report.useId, terminalId: Terminal.ID(FederationService.reportedTerminalPrefix + region), idempotencyKey: "identity:" + report.useId,
+                    venueId: Venue.ID("\(region):\(venueName)".prefix(200).description), itemCode: "identity_check", kind: .identityCheck,
+                    decision: answer.verified ? .verified : .denied, reason: answer.reason, cardNumber: card.number, personId: card.personId,
+                    crossRegion: true, chargedFen: 0, disclosed: disclosed, at: now, response: String(decoding: FederationJSON.encode(report), as: UTF8.self)))
+            }
             return answer
         }
     }

@@ -146,7 +146,7 @@ struct FederationController {
             try await fromHub.handle(request, context: context) { incoming in
                 let f = try FederationJSON.decode(Federation.Forwarded.self, incoming.body)
                 guard let action = Federation.CardRequest(rawValue: context.parameters.get("action") ?? ""), action == f.action,
-                      f.cardNumber == context.parameters.get("cardNumber") else {
+                      (f.cardNumber.isEmpty ? "qr" : f.cardNumber) == context.parameters.get("cardNumber") else {
                     throw DomainError(.invalidMessage, "the path and the body name different cards or actions")
                 }
                 return try await answerAsIssuer(f)
@@ -157,9 +157,12 @@ struct FederationController {
     }
 
     private func answerAsIssuer(_ f: Federation.Forwarded) async throws -> SignedEndpoint.Reply {
+        if f.action == .identity { return .json(try await acceptance.answerIdentityCheck(f.body, cardNumber: f.cardNumber, actor: f.actor)) }
         let number = try CardNumber.existing(f.cardNumber)
         let actor = Actor(name: String(f.actor.prefix(200)), channel: "federation")
         switch f.action {
+        case .identity:
+            preconditionFailure("answered above")
         case .view:
             return .json(CardsController.CardView(try await cards.card(number)))
         case .events:

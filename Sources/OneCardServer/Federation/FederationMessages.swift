@@ -86,7 +86,10 @@ enum Federation {
 
     /// `POST /federation/v1/forward` (member → hub) and `POST /federation/v1/cards/{n}/{action}` (hub → issuer).
     struct Forwarded: Codable, Sendable {
+        /// The card the request is about; for an identity check with a QR code (which names no card), empty, and
+        /// `region` names the issuer instead.
         var cardNumber: String
+        var region: String? = nil
         var action: CardRequest
         /// The original request body (JSON object) for the issuer's endpoint.
         var body: [String: String]
@@ -100,9 +103,12 @@ enum Federation {
         case reportLoss = "report-loss", unlock, replace, cancel
         /// A chip challenge–response of a physical card, checked by its issuer (only it can derive the chip key).
         case chipCheck = "chip-check"
+        /// An identity check at a hotel or government counter: the issuer verifies the card or QR code and discloses
+        /// (and audits) what the venue type may see.
+        case identity
 
         /// What a cross-border partner may ask (it verifies; it services no card).
-        var forPartners: Bool { self == .view || self == .chipCheck }
+        var forPartners: Bool { self == .view || self == .chipCheck || self == .identity }
     }
 
     /// A change to an alliance's list: an item to add or change, or `{code, withdraw:true}`.

@@ -94,13 +94,14 @@ struct HubController {
             let f = try FederationJSON.decode(Federation.Forwarded.self, incoming.body)
             let from = try await hub.member(incoming.signer)
             if from.kind == .partner, !f.action.forPartners { throw DomainError(.memberNotPermitted, "a cross-border partner may only view cards and check chips") }
-            let issuer = try await hub.issuer(of: f.cardNumber)
+            // A QR code names no card, only its issuing region: an identity check with one is routed by region.
+            let issuer = f.cardNumber.isEmpty && f.action == .identity ? try await hub.member(f.region ?? "") : try await hub.issuer(of: f.cardNumber)
             guard issuer.status == .active, let key = try await hub.memberKey(issuer.region) else {
                 throw DomainError(.federationUnavailable, "the issuing member \(issuer.region) is suspended")
             }
             var relayed = f
             relayed.actor = "\(f.actor) (\(incoming.signer))"
-            let path = "/federation/v1/cards/\(f.cardNumber)/\(f.action.rawValue)"
+            let path = "/federation/v1/cards/\(f.cardNumber.isEmpty ? "qr" : f.cardNumber)/\(f.action.rawValue)"
             let answer = try await caller.call("POST", issuer.url + path, body: FederationJSON.encode(relayed), peer: issuer.region, peerKey: key)
             return SignedEndpoint.Reply(status: answer.status, body: answer.body, contentType: answer.status >= 400 ? "application/problem+json" : "application/json")
         }
@@ -163,7 +164,7 @@ struct HubController {
             ("region", .text), ("url", .text), ("kind", .string(values: ["province", "partner"])), ("status", .string(values: ["active", "suspended"])),
         ], required: ["region", "url", "kind", "status"]))
         static let forwarded = Schema.named("ForwardedCardRequest", .object([
-            ("cardNumber", .text), ("action", .string(values: Federation.CardRequest.allCases.map(\.rawValue))),
+            ("cardNumber", .text), ("region", .text), ("action", .string(values: Federation.CardRequest.allCases.map(\.rawValue))),
             ("body", .anyObject), ("actor", .line(200)), ("channel", .line(32)),
         ], required: ["cardNumber", "action", "body", "actor", "channel"]))
     }

@@ -87,15 +87,24 @@ struct FederationAcceptanceTests {
             ], headers: [("Idempotency-Key", "q2")])
             #expect(again["reason"] as? String == "token_replayed", "\(again)")
 
+            // 5b. The same holder checks in at a Tianjin hotel: Beijing verifies the code and discloses what a hotel must register.
+            let hotelKey = try #require(tianjin.terminalKey(venue: "宾馆"))
+            let hotelToken = try #require(try await beijing.http.call("POST", "/api/v1/me/ecard/qr", token: holder)["token"] as? String)
+            let checkIn = try await tianjin.http.call("POST", "/api/v1/identity-checks", token: hotelKey, json: [
+                "credential": ["kind": "qr", "token": hotelToken], "purpose": "入住登记",
+            ])
+            #expect(checkIn["verified"] as? Bool == true && checkIn["idNumber"] as? String == holderID, "\(checkIn)")
+
             // 6. The holders see where their cards were used, province by province.
             try await eventually("the Hebei museum use reaches the card's holder") {
                 let uses = try await beijing.http.call("GET", "/api/v1/me/uses", token: card.holderToken)["uses"] as? [[String: Any]] ?? []
                 return uses.contains { ($0["regionCode"] as? String)?.hasPrefix("13") == true && $0["venueName"] as? String == "河北博物院"
                     && $0["decision"] as? String == "accepted" && $0["crossRegion"] as? Bool == true }
             }
-            try await eventually("the Tianjin library use reaches the demo holder") {
+            try await eventually("the Tianjin library use and hotel check reach the demo holder") {
                 let uses = try await beijing.http.call("GET", "/api/v1/me/uses", token: holder)["uses"] as? [[String: Any]] ?? []
                 return uses.contains { ($0["regionCode"] as? String)?.hasPrefix("12") == true && $0["kind"] as? String == "qr" && $0["decision"] as? String == "accepted" }
+                    && uses.contains { $0["kind"] as? String == "identity_check" && $0["disclosed"] as? String == "full" && ($0["regionCode"] as? String)?.hasPrefix("12") == true }
             }
             // the spent challenge is the holder's to see too (a wrong answer is nobody's); each reported once
             try await eventually("the refused replay reaches the card's holder") {
