@@ -113,6 +113,25 @@ extension DomainError.Code {
     public static let personExists = Self("person_exists", .conflict)
     public static let purposeRequired = Self("purpose_required", .badRequest)
 
+    // Service (complaints, enforcement cases, credit records; API.md "Complaints, cases, credit, statistics")
+    /// A day in a year the holiday calendar has no State Council notice for: deadlines are not guessed.
+    public static let holidayCalendarNotCovered = Self("holiday_calendar_not_covered", .unavailable)
+    /// A decision on a case without an earlier order to correct (GD art. 19: order first).
+    public static let orderRequired = Self("order_required", .conflict)
+    /// A fine for a case type the region's pack does not make fineable, or when the case is not serious.
+    public static let fineNotAllowed = Self("fine_not_allowed", .unprocessable)
+    /// A fine outside the pack's range (bounds inclusive).
+    public static let fineOutOfRange = Self("fine_out_of_range", .unprocessable)
+    /// A case about an act older than the limitation period (行政处罚法 art. 36).
+    public static let limitationExpired = Self("limitation_expired", .unprocessable)
+    /// A fine at or above the region's hearing threshold before the party was told of the right to a hearing
+    /// and the 5 days to ask for it ran out (行政处罚法 arts. 63–64).
+    public static let hearingRequired = Self("hearing_required", .conflict)
+    /// A credit record's repair asked for before its minimum publicity period ended.
+    public static let repairNotYetEligible = Self("repair_not_yet_eligible", .conflict)
+    /// A credit record decided before the earliest publicity scheme in the data.
+    public static let creditSchemeNotCovered = Self("credit_scheme_not_covered", .unprocessable)
+
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
     public static let invalidTransition = Self("invalid_transition", .conflict)
@@ -135,5 +154,7 @@ extension DomainError.Code {
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
         .invalidIdNumber, .invalidTransition,
+        .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
+        .repairNotYetEligible, .creditSchemeNotCovered,
     ]
 }
