@@ -28,9 +28,21 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     public var seedCatalogue: [CatalogueItem]
     /// Believable acceptance venues for `--demo`.
     public var demoVenues: [DemoVenue]
+    /// Working days to answer a consultation, suggestion or complaint, where the region publishes its own;
+    /// nil uses `ComplaintDeadlines.preset` (see `complaintDeadlines`).
+    public var complaintDeadlineWorkingDays: ComplaintDeadlines? = nil
 
     public struct EntitlementRule: Codable, Sendable, Equatable { public var code: String; public var minAge: Int?; public var basis: String }
-    public struct FineRange: Codable, Sendable, Equatable { public var min: Int; public var max: Int; public var basis: String }
+    public struct FineRange: Codable, Sendable, Equatable {
+        public var min: Int; public var max: Int; public var basis: String
+        /// The case types (`CaseType` raw values) the range applies to; nil or empty: none is fineable.
+        public var caseTypes: [String]? = nil
+        /// Whether a fine needs the case to be serious (GD art. 19 "情节严重"); nil means it does.
+        public var seriousOnly: Bool? = nil
+        /// The amount from which a fine gives the right to a hearing (行政处罚法 art. 63 "较大数额罚款"), set by the
+        /// province; nil where it was not found (Guangdong's: wave2-facts "Not found"), and then no hearing is enforced.
+        public var hearingThresholdYuan: Int? = nil
+    }
     public struct Hotline: Codable, Sendable, Equatable { public var number: String; public var name: String }
     public struct DemoVenue: Codable, Sendable, Equatable {
         public var name: String, operatorUscc: String, type: VenueType, regionCode: String, address: String
@@ -45,6 +57,11 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         guard !eligibleIdTypes.isEmpty else { throw .invalidField("eligibleIdTypes", "at least one") }
         guard !hotlines.isEmpty else { throw .invalidField("hotlines", "at least one") }
         if let f = fineRangeYuan, !(0 < f.min && f.min <= f.max) { throw .invalidField("fineRangeYuan", "0 < min <= max") }
+        for t in fineRangeYuan?.caseTypes ?? [] where CaseType(rawValue: t) == nil {
+            throw .invalidField("fineRangeYuan.caseTypes", "\(t) is not a case type")
+        }
+        if let h = fineRangeYuan?.hearingThresholdYuan, h <= 0 { throw .invalidField("fineRangeYuan.hearingThresholdYuan", "positive") }
+        try complaintDeadlineWorkingDays?.validate()
         for item in seedCatalogue { try item.validate() }
         guard Set(seedCatalogue.map(\.code)).count == seedCatalogue.count else { throw .invalidField("seedCatalogue", "codes must be unique") }
         let codes = Set(seedCatalogue.map(\.code))
