@@ -29,8 +29,9 @@ struct AuditAPITests {
             #expect((byActor["entries"] as? [Any])?.isEmpty == true)
             // a window that ends before everything happened is empty; a backwards window is refused
             #expect((try await h.call(.get, "/api/v1/audit?to=2000-01-01T00:00:00Z", token: auditor)["entries"] as? [Any])?.isEmpty == true)
-            #expect(try await h.call(.get, "/api/v1/audit?from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z", token: auditor).code == "invalid_value")
-            #expect(try await h.call(.get, "/api/v1/audit?from=yesterday", token: auditor).status == 422)
+            #expect(try await h.call(.get, "/api/v1/audit?from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z", token: auditor).code == "invalid_time_range")
+            #expect(try await h.call(.get, "/api/v1/audit?from=2026-13-45T00:00:00Z", token: auditor).code == "invalid_time_range")
+            #expect(try await h.call(.get, "/api/v1/audit?from=yesterday", token: auditor).code == "invalid_value")
 
             // the chain is intact; after an edit behind the application's back it names the entry
             let intact = try await h.call(.get, "/api/v1/audit/verification", token: auditor)

@@ -91,6 +91,10 @@ extension DomainError.Code {
     /// A member region the hub does not know.
     public static let memberNotFound = Self("member_not_found", .notFound)
 
+    // Audit
+    /// A time that does not exist (month 13) or a window that ends before it starts.
+    public static let invalidTimeRange = Self("invalid_time_range", .unprocessable)
+
     // OpenAPI
 
     // Pages
@@ -131,7 +135,7 @@ extension DomainError.Code {
         .notIssuer, .personNotFound, .unknownOutlet, .draftNotFound, .duplicatesCatalogue, .invalidRegionCode,
         .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed,
         .nonceReplayed, .signatureExpired, .signatureInvalid, .unknownMember, .activeCardElsewhere, .federationUnavailable,
-        .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .csrfFailed,
+        .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .invalidTimeRange, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
         .invalidIdNumber, .invalidTransition,

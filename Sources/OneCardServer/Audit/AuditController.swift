@@ -30,11 +30,11 @@ struct AuditController {
                         .integer("before", "only entries before this seq (paging)", minimum: 1),
                         .integer("limit", "at most this many (default 100)", minimum: 1, maximum: 1000)],
                 success: (200, "Entries", .object([("entries", .array(EntryView.schema))], required: ["entries"])),
-                errors: [.invalidValue]) { request, _ in
+                errors: [.invalidTimeRange]) { request, _ in
             let q = request.uri.queryParameters
             func time(_ name: String) throws(DomainError) -> Date? {
                 guard let raw = q.get(name) else { return nil }
-                guard let d = Timestamp.parse(raw) else { throw DomainError(.invalidValue, "\(name): an RFC 3339 time") }
+                guard let d = Timestamp.parse(raw) else { throw DomainError(.invalidTimeRange, "\(name): no such time (RFC 3339)") }
                 return d
             }
             let list = try await audit.entries(from: try time("from"), to: try time("to"), actor: q.get("actor"), subject: q.get("subject"),

@@ -32,7 +32,7 @@ struct AuditService: Sendable {
     }
 
     func entries(from: Date?, to: Date?, actor: String?, subject: String?, before: Int64?, limit: Int) async throws -> [AuditEntry] {
-        if let from, let to, to <= from { throw DomainError(.invalidValue, "to must be after from") }
+        if let from, let to, to <= from { throw DomainError(.invalidTimeRange, "to must be after from") }
         return try await store.read { try await $0.audit.search(from: from, to: to, actor: actor, subject: subject, before: before, limit: limit) }
     }
 }
