@@ -46,4 +46,26 @@ struct AuditAPITests {
             #expect(try await h.call(.get, "/api/v1/audit/verification", token: h.agent).status == 403)
         }
     }
+
+    /// The node signs its chain's head; a tail rewritten afterwards with fresh hashes and a fresh head is still found.
+    @Test(arguments: Engine.available)
+    func aSignedCheckpointCatchesARewrittenTail(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            _ = try await h.services.createStaffUser(username: "audit1", password: "auditor-password", role: .auditor)
+            let auditor = try await h.services.accounts.staffToken(username: "audit1", password: "auditor-password").accessToken
+            let signed = try #require(try await h.services.audit.checkpoint())
+            // nothing new: no second checkpoint
+            #expect(try await h.services.audit.checkpoint() == nil)
+            // rewrite the last entry consistently: new fields, its hash recomputed, the head moved to match
+            try await h.services.store.write { s in
+                let last = try #require(try await s.audit.links(after: signed.seq - 1, limit: 1).first)
+                let hash = AuditChain.hash(prev: last.prevHash, seq: last.seq, atMillis: last.atMillis, actor: "someone", action: last.action,
+                                           subject: last.subject, purpose: last.purpose)
+                try await s.db.raw("UPDATE audit_log SET actor = 'someone', hash = \(bind: hash) WHERE seq = \(bind: last.seq)").run()
+                try await s.db.raw("UPDATE audit_head SET hash = \(bind: hash) WHERE id = 1").run()
+            }
+            let broken = try await h.call(.get, "/api/v1/audit/verification", token: auditor)
+            #expect(broken["intact"] as? Bool == false && broken["firstBadSeq"] as? Int == Int(signed.seq), "\(broken)")
+        }
+    }
 }

@@ -72,7 +72,7 @@ public struct AppServices: Sendable {
         payments = PaymentService(store: store, clock: clock, random: random, cipher: FieldCipher(keys: keys), logger: logger,
                                   paymentWork: paymentWork)
         health = HealthService(store: store)
-        audit = AuditService(store: store)
+        audit = AuditService(store: store, key: federationKey, clock: clock, federation: federation)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
     }
 
@@ -85,6 +85,7 @@ public struct AppServices: Sendable {
     var background: [any Service] {
         [LapseSweeper(cards: cards, logger: logger),
          FederationExchange(federation: federation, logger: logger),
+         AuditCheckpointer(audit: audit, logger: logger),
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
     }
 }

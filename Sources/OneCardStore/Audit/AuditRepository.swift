@@ -68,6 +68,25 @@ public struct AuditRepository: Sendable {
         }
     }
 
+    public func checkpoints() async throws -> [AuditChain.Checkpoint] {
+        try await db.raw("SELECT * FROM audit_checkpoints ORDER BY seq").all().map {
+            AuditChain.Checkpoint(seq: try $0.int("seq"), hash: try $0.string("hash"), atMillis: try $0.int("at"), keyID: try $0.string("key_id"),
+                                  signature: try $0.string("signature"))
+        }
+    }
+
+    public func lastCheckpoint() async throws -> Int64 {
+        try await db.raw("SELECT MAX(seq) AS m FROM audit_checkpoints").first().flatMap { try $0.optionalInt("m") } ?? 0
+    }
+
+    public func insert(_ c: AuditChain.Checkpoint) async throws {
+        try await db.raw("""
+            INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature)
+            VALUES (\(bind: c.seq), \(bind: c.hash), \(bind: c.atMillis), \(bind: c.keyID), \(bind: c.signature))
+            ON CONFLICT (seq) DO NOTHING
+            """).run()
+    }
+
     /// Recomputes the whole chain; returns the first sequence number that does not match, or nil.
     public func verifyChain() async throws -> Int64? {
         var walk = AuditChain.Walk()

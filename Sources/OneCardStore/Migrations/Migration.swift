@@ -24,6 +24,7 @@ public enum Migrations {
         m023NotificationsAsKindAndParameters,
         m024OfflineDecisionKeysApart,
         m025Federation,
+        m026AuditCheckpoints,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

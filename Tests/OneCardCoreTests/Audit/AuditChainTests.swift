@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import OneCardCore
 import Testing
@@ -71,5 +72,41 @@ struct AuditChainTests {
         let broken = Self.verify(links, head: head)
         #expect(broken == .tail(headSeq: 6, lastSeq: 4))
         #expect(broken?.seq == 5)
+    }
+
+    /// A rewritten tail with fresh hashes and a fresh head passes the walk alone; the head signed earlier catches it.
+    @Test func aRewrittenTailIsFoundByAnEarlierSignedHead() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let (links, _) = Self.chain(5)
+        let signed = try AuditChain.Checkpoint.sign(seq: 3, hash: links[2].hash, atMillis: 1, key: key)
+        // rewrite entries 3…5 consistently (each hash recomputed), as an attacker with the database could
+        var forged = Array(links.prefix(2))
+        var prev = links[1].hash
+        for i in 3...5 {
+            let seq = Int64(i)
+            let hash = AuditChain.hash(prev: prev, seq: seq, atMillis: 7, actor: "x", action: "y", subject: "z", purpose: nil)
+            forged.append(.init(seq: seq, atMillis: 7, actor: "x", action: "y", subject: "z", purpose: nil, prevHash: prev, hash: hash))
+            prev = hash
+        }
+        #expect(Self.verify(forged, head: (5, prev)) == nil)
+        var walk = try AuditChain.Walk(checkpoints: [signed], key: key.publicKey)
+        #expect(walk.check(forged) == .checkpoint(seq: 3))
+        // the untouched chain agrees with its checkpoint
+        var honest = try AuditChain.Walk(checkpoints: [signed], key: key.publicKey)
+        #expect(honest.check(links) == nil && honest.finish(headSeq: 5, headHash: links[4].hash) == nil)
+    }
+
+    @Test func aCutTailWithARewoundHeadIsFoundByTheSignedHeadBeyondIt() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let (links, _) = Self.chain(5)
+        var walk = try AuditChain.Walk(checkpoints: [try .sign(seq: 5, hash: links[4].hash, atMillis: 1, key: key)], key: key.publicKey)
+        #expect(walk.check(Array(links.prefix(3))) == nil)
+        #expect(walk.finish(headSeq: 3, headHash: links[2].hash) == .checkpoint(seq: 5))
+    }
+
+    @Test func aCheckpointNotSignedByTheNodeIsItselfABreak() throws {
+        let (links, _) = Self.chain(2)
+        let other = try AuditChain.Checkpoint.sign(seq: 2, hash: links[1].hash, atMillis: 1, key: Curve25519.Signing.PrivateKey())
+        #expect(throws: AuditChain.Break.checkpoint(seq: 2)) { try AuditChain.Walk(checkpoints: [other], key: Curve25519.Signing.PrivateKey().publicKey) }
     }
 }
