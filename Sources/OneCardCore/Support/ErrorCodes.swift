@@ -33,6 +33,8 @@ extension DomainError.Code {
     public static let identityMismatch = Self("identity_mismatch", .unprocessable)
     public static let invalidCredentials = Self("invalid_credentials", .unauthorized)
     public static let invalidToken = Self("invalid_token", .unauthorized)
+    /// Too many failed sign-ins for one account: locked for a while (429 with Retry-After).
+    public static let tooManyAttempts = Self("too_many_attempts", .tooManyRequests)
     public static let userExists = Self("user_exists", .conflict)
     public static let userNotFound = Self("user_not_found", .notFound)
 
@@ -135,7 +137,7 @@ extension DomainError.Code {
         .notIssuer, .personNotFound, .unknownOutlet, .draftNotFound, .duplicatesCatalogue, .invalidRegionCode,
         .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed,
         .nonceReplayed, .signatureExpired, .signatureInvalid, .unknownMember, .activeCardElsewhere, .federationUnavailable,
-        .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .invalidTimeRange, .csrfFailed,
+        .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .invalidTimeRange, .tooManyAttempts, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
         .invalidIdNumber, .invalidTransition,

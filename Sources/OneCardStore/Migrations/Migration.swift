@@ -25,6 +25,7 @@ public enum Migrations {
         m024OfflineDecisionKeysApart,
         m025Federation,
         m026AuditCheckpoints,
+        m027SignInAttempts,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
