@@ -15,6 +15,11 @@ public enum TransitPresets {
     /// Fare tables of the operators wave2-facts §2.2 describes.
     public static let fares: [FarePreset] = load([FarePreset].self, "fare-presets") ?? []
 
+    /// Concessions national law grants wherever the ride happens (`Resources/Transit/national-concessions.json`).
+    /// The serving and disabled military's free rides (军人抚恤优待条例 art. 52) have no entitlement code yet
+    /// (API.md lists none), so they are not here.
+    public static let nationalConcessions: [TransitConcession] = load([TransitConcession].self, "national-concessions") ?? []
+
     public static func fare(_ operatorCode: String) -> FarePreset? { fares.first { $0.operatorCode == operatorCode } }
 
     static func load<T: Decodable>(_ type: T.Type, _ name: String) -> T? {
