@@ -12,13 +12,13 @@ func cst(_ text: String) -> Date {
 }
 
 @Suite("Transit fares: the worked examples of wave2-facts §2.2 and the edge rules")
-struct FareRulesTests {
+struct TransitFareRulesTests {
     static let bjMetro = TransitPresets.fare("BJ-METRO")!.fareTable
     static let bjBus = TransitPresets.fare("BJ-BUS")!.fareTable
     static let shMetro = TransitPresets.fare("SH-METRO")!.fareTable
     static let monday = cst("2025-03-03 10:00")
 
-    func metro(_ km: Double, table: FareTable = FareRulesTests.bjMetro, monthToDateFen: Int = 0) throws -> FareBreakdown {
+    func metro(_ km: Double, table: FareTable = TransitFareRulesTests.bjMetro, monthToDateFen: Int = 0) throws -> FareBreakdown {
         try FareRules.charge(table: table, trip: TripFacts(mode: .metro, distanceKm: km, tapInAt: Self.monday, tapOutAt: Self.monday + 1800),
                              monthToDateFen: monthToDateFen)
     }
