@@ -28,6 +28,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     public var seedCatalogue: [CatalogueItem]
     /// Believable acceptance venues for `--demo`.
     public var demoVenues: [DemoVenue]
+    /// Transit fare concessions for rides in this region (issue 13: they follow the region where the ride happens);
+    /// absent from packs that have none.
+    public var transitConcessions: [TransitConcession]?
 
     public struct EntitlementRule: Codable, Sendable, Equatable { public var code: String; public var minAge: Int?; public var basis: String }
     public struct FineRange: Codable, Sendable, Equatable { public var min: Int; public var max: Int; public var basis: String }
@@ -46,6 +49,10 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         guard !hotlines.isEmpty else { throw .invalidField("hotlines", "at least one") }
         if let f = fineRangeYuan, !(0 < f.min && f.min <= f.max) { throw .invalidField("fineRangeYuan", "0 < min <= max") }
         for item in seedCatalogue { try item.validate() }
+        for c in transitConcessions ?? [] { try c.validate() }
+        guard Set((transitConcessions ?? []).map(\.code)).count == (transitConcessions ?? []).count else {
+            throw .invalidField("transitConcessions", "codes must be unique")
+        }
         guard Set(seedCatalogue.map(\.code)).count == seedCatalogue.count else { throw .invalidField("seedCatalogue", "codes must be unique") }
         let codes = Set(seedCatalogue.map(\.code))
         for v in demoVenues {
