@@ -91,6 +91,10 @@ extension DomainError.Code {
     /// A member region the hub does not know.
     public static let memberNotFound = Self("member_not_found", .notFound)
 
+    // Medical
+    /// A medical settlement is reversed at most once (API.md "Medical settlement").
+    public static let alreadyReversed = Self("already_reversed", .conflict)
+
     // OpenAPI
 
     // Pages
@@ -134,6 +138,6 @@ extension DomainError.Code {
         .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
-        .invalidIdNumber, .invalidTransition,
+        .invalidIdNumber, .invalidTransition, .alreadyReversed,
     ]
 }
