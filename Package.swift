@@ -35,7 +35,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
-            resources: [.copy("Resources/gb2260-codes.tsv"), .copy("Resources/Policies"), .copy("Resources/alliances.json"), .copy("Resources/Transit")]
+            resources: [
+                .copy("Resources/gb2260-codes.tsv"), .copy("Resources/Policies"), .copy("Resources/alliances.json"),
+                .copy("Resources/Transit"), .copy("Resources/MedicalPolicies"),
+            ]
         ),
         .target(
             name: "OneCardVerifier",

@@ -97,6 +97,10 @@ extension DomainError.Code {
     /// A time that does not exist (month 13) or a window that ends before it starts.
     public static let invalidTimeRange = Self("invalid_time_range", .unprocessable)
 
+    // Medical
+    /// A medical settlement is reversed at most once (API.md "Medical settlement").
+    public static let alreadyReversed = Self("already_reversed", .conflict)
+
     // OpenAPI
 
     // Pages
@@ -140,6 +144,6 @@ extension DomainError.Code {
         .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .invalidTimeRange, .tooManyAttempts, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
-        .invalidIdNumber, .invalidTransition,
+        .invalidIdNumber, .invalidTransition, .alreadyReversed,
     ]
 }

@@ -641,6 +641,7 @@ enum Messages {
         e("err_application_in_progress", "已有正在办理的申请。", "An application is already under way."),
         e("err_active_card_elsewhere", "此人在其他省份持有有效社保卡或正在办理申请（全国一人一卡）。", "This person holds a card or an application under way in another province (one person, one card nationwide)."),
         e("err_too_many_attempts", "登录失败次数过多，账户已暂时锁定，请稍后再试。", "Too many failed sign-ins: the account is locked for a while; try again later."),
+        e("err_already_reversed", "该结算已冲正，不能再次冲正。", "This settlement has already been reversed."),
         e("err_invalid_time_range", "时间不存在，或结束时间早于开始时间。", "No such time, or the end is before the start."),
         e("err_federation_unavailable", "全国平台或发卡地暂时无法连接，请稍后重试。", "The national hub or the issuing province cannot be reached now; try again later."),
         e("err_application_not_found", "找不到该申请。", "The application was not found."),
