@@ -35,7 +35,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
-            resources: [.copy("Resources/gb2260-codes.tsv"), .copy("Resources/Policies"), .copy("Resources/alliances.json"), .copy("Resources/Service")]
+            resources: [
+                .copy("Resources/gb2260-codes.tsv"), .copy("Resources/Policies"), .copy("Resources/alliances.json"),
+                .copy("Resources/Transit"), .copy("Resources/MedicalPolicies"), .copy("Resources/Service"),
+            ]
         ),
         .target(
             name: "OneCardVerifier",

@@ -11,7 +11,7 @@ struct OneCardCommand: AsyncParsableCommand {
         commandName: "onecard",
         abstract: "OneCard — the social security card resident-service one-card platform (社会保障卡居民服务一卡通).",
         version: OneCardApp.version,
-        subcommands: [Serve.self, Hub.self, Migrate.self, Users.self, Keys.self, VerifyQR.self, TerminalCommand.self, Bench.self, BankSim.self, Batches.self,
+        subcommands: [Serve.self, Hub.self, Migrate.self, AuditCommand.self, Users.self, Keys.self, VerifyQR.self, TerminalCommand.self, Bench.self, BankSim.self, Batches.self,
                       BenchPayments.self])
 }
 
@@ -159,6 +159,30 @@ struct Users: AsyncParsableCommand {
             } catch let e as DomainError {
                 throw fail("\(e.code): \(e.detail)")
             }
+        }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Check the audit log.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Walk the audit log's hash chain; exit 0 when intact, 1 naming the first broken or missing entry.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let services: AppServices
+            do { services = try await OneCardApp.services(try data.configuration(), signs: false) } catch let e as ConfigurationError {
+                throw fail(e.description)
+            }
+            let result = try await OneCardApp.verifyAudit(services)
+            await services.store.close()
+            if let broken = result.broken {
+                say("audit chain broken at entry \(broken.seq): \(broken) (\(result.checked) entries before it are intact; head names entry \(result.headSeq))")
+                throw ExitCode(1)
+            }
+            say("audit chain intact: \(result.checked) entries, head at entry \(result.headSeq)")
         }
     }
 }

@@ -613,5 +613,18 @@ def test_a_department_uploads_a_batch_and_a_second_person_approves_it(server, br
     check(d, "me-payments")
 
 
+def test_an_auditor_lands_on_the_audit_log_and_finds_entries(server, browser):
+    d = browser
+    fresh(d, server)
+    staff_sign_in(d, server, "auditor")
+    assert d.current_url.endswith("/audit"), d.current_url
+    assert d.find_elements(By.ID, "audit-intact"), d.page_source[:500]
+    check(d, "audit")
+    d.find_element(By.ID, "audit-actor").send_keys("cli")
+    submit(d, d.find_element(By.CSS_SELECTOR, "form[action='/audit'] button"))
+    assert "actor=cli" in d.current_url
+    check(d, "audit-search")
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 47, CHECKED
+    assert len(CHECKED) >= 49, CHECKED

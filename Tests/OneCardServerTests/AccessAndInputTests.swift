@@ -6,6 +6,30 @@ import Testing
 
 @Suite("Authentication, roles, holders, masking and audit, bad input")
 struct AccessAndInputTests {
+    /// A guessing attacker gets five tries a quarter hour per account; the right password then waits too, and works
+    /// once the lock ends; a success clears the count. Holders' accounts likewise.
+    @Test(arguments: Engine.available)
+    func repeatedFailedSignInsLockTheAccountForAWhile(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            for _ in 0..<5 {
+                #expect(try await h.call(.post, "/api/v1/auth/token", json: ["username": "agent", "password": "wrong-password-1"]).code == "invalid_credentials")
+            }
+            let locked = try await h.call(.post, "/api/v1/auth/token", json: ["username": "agent", "password": "agent-password"])
+            #expect(locked.status == 429 && locked.code == "too_many_attempts", "\(locked)")
+            #expect(locked.headers[.retryAfter] == "900" && locked.string("retryAfter") == "900", "\(locked.headers)")
+            // another account is not affected
+            #expect(try await h.call(.post, "/api/v1/auth/token", json: ["username": "admin", "password": "admin-password"]).status == 200)
+            h.clock.advance(by: 901)
+            #expect(try await h.call(.post, "/api/v1/auth/token", json: ["username": "agent", "password": "agent-password"]).status == 200)
+            // a success cleared the count: four more failures do not lock
+            for _ in 0..<4 { _ = try await h.call(.post, "/api/v1/auth/token", json: ["username": "agent", "password": "wrong-password-1"]) }
+            #expect(try await h.call(.post, "/api/v1/auth/token", json: ["username": "agent", "password": "agent-password"]).status == 200)
+            // a holder's account (by ID number, whether or not it exists)
+            for _ in 0..<5 { _ = try await h.call(.post, "/api/v1/auth/holder-token", json: ["idNumber": TestIDs.resident(sequence: "991"), "password": "x-password-1"]) }
+            #expect(try await h.call(.post, "/api/v1/auth/holder-token", json: ["idNumber": TestIDs.resident(sequence: "991"), "password": "x-password-1"]).code == "too_many_attempts")
+        }
+    }
+
     @Test(arguments: Engine.available)
     func everyProtectedRouteNeedsTheRightRole(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in

@@ -14,6 +14,8 @@ struct Reply: @unchecked Sendable, CustomStringConvertible {
     let status: Int
     let contentType: String
     let body: Data
+    /// The response's header fields.
+    var headers = HTTPFields()
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
     var code: String? { json["code"] as? String }
     subscript(key: String) -> Any? { json[key] }
@@ -77,7 +79,8 @@ struct Harness: Sendable {
         if body != nil { fields[.contentType] = "application/json" }
         for (k, v) in headers { fields[HTTPField.Name(k)!] = v }
         let response = try await client.execute(uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) })
-        let reply = Reply(status: Int(response.status.code), contentType: response.headers[.contentType] ?? "", body: Data(buffer: response.body))
+        let reply = Reply(status: Int(response.status.code), contentType: response.headers[.contentType] ?? "", body: Data(buffer: response.body),
+                          headers: response.headers)
         // Every reply of a documented operation must match the document: status, media type, body schema.
         for issue in contract.check(method: method.rawValue, path: uri, status: reply.status, contentType: reply.contentType, body: reply.body) {
             Issue.record("contract: \(issue)")

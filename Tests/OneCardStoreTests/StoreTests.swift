@@ -218,6 +218,26 @@ struct StoreTests {
             #expect(try await store.read { try await $0.audit.verifyChain() } == nil)
             try await store.write { try await $0.db.raw("UPDATE audit_log SET purpose = 'nothing to see' WHERE seq = 3").run() }
             #expect(try await store.read { try await $0.audit.verifyChain() } == 3)
+            try await store.write { try await $0.db.raw("UPDATE audit_log SET purpose = 'counter check' WHERE seq = 3").run() }
+            #expect(try await store.read { try await $0.audit.verifyChain() } == nil)
+        }
+    }
+
+    /// Removing a row, inserting one, or cutting the tail off is each found, in the store as it is (SQL run behind the
+    /// application's back).
+    @Test(arguments: Engine.available)
+    func removedInsertedAndCutEntriesAreFoundInTheStore(_ engine: Engine) async throws {
+        for tamper in ["DELETE FROM audit_log WHERE seq = 2",
+                       "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, prev_hash, hash) VALUES (7, 0, 'x', 'y', 'z', NULL, 'a', 'b')",
+                       "DELETE FROM audit_log WHERE seq = 5"] {
+            try await withStore(engine) { store in
+                for i in 0..<5 {
+                    _ = try await store.write { try await $0.audit.append(at: Date(), actor: "agent:a", action: "person_unmasked_read", subject: "person:\(i)", purpose: "p") }
+                }
+                try await store.write { try await $0.db.raw(SQLQueryString(tamper)).run() }
+                let expected: Int64 = tamper.contains("seq = 2") ? 2 : tamper.hasPrefix("INSERT") ? 6 : 5
+                #expect(try await store.read { try await $0.audit.verifyChain() } == expected, "\(tamper)")
+            }
         }
     }
 

@@ -28,6 +28,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     public var seedCatalogue: [CatalogueItem]
     /// Believable acceptance venues for `--demo`.
     public var demoVenues: [DemoVenue]
+    /// Transit fare concessions for rides in this region (issue 13: they follow the region where the ride happens);
+    /// absent from packs that have none.
+    public var transitConcessions: [TransitConcession]?
     /// Working days to answer a consultation, suggestion or complaint, where the region publishes its own;
     /// nil uses `ComplaintDeadlines.preset` (see `complaintDeadlines`).
     public var complaintDeadlineWorkingDays: ComplaintDeadlines? = nil
@@ -63,6 +66,10 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         if let h = fineRangeYuan?.hearingThresholdYuan, h <= 0 { throw .invalidField("fineRangeYuan.hearingThresholdYuan", "positive") }
         try complaintDeadlineWorkingDays?.validate()
         for item in seedCatalogue { try item.validate() }
+        for c in transitConcessions ?? [] { try c.validate() }
+        guard Set((transitConcessions ?? []).map(\.code)).count == (transitConcessions ?? []).count else {
+            throw .invalidField("transitConcessions", "codes must be unique")
+        }
         guard Set(seedCatalogue.map(\.code)).count == seedCatalogue.count else { throw .invalidField("seedCatalogue", "codes must be unique") }
         let codes = Set(seedCatalogue.map(\.code))
         for v in demoVenues {

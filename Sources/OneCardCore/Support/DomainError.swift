@@ -6,6 +6,7 @@ public struct DomainError: Error, Equatable, Sendable, CustomStringConvertible {
     /// How the refusal is classified; the server maps each kind to one HTTP status.
     public enum Kind: String, Sendable {
         case badRequest, unauthorized, forbidden, notFound, methodNotAllowed, conflict, unprocessable, payloadTooLarge, unsupportedMediaType, unavailable
+        case tooManyRequests
         case `internal`
     }
 

@@ -33,6 +33,8 @@ extension DomainError.Code {
     public static let identityMismatch = Self("identity_mismatch", .unprocessable)
     public static let invalidCredentials = Self("invalid_credentials", .unauthorized)
     public static let invalidToken = Self("invalid_token", .unauthorized)
+    /// Too many failed sign-ins for one account: locked for a while (429 with Retry-After).
+    public static let tooManyAttempts = Self("too_many_attempts", .tooManyRequests)
     public static let userExists = Self("user_exists", .conflict)
     public static let userNotFound = Self("user_not_found", .notFound)
 
@@ -90,6 +92,14 @@ extension DomainError.Code {
     public static let notFederated = Self("not_federated", .notFound)
     /// A member region the hub does not know.
     public static let memberNotFound = Self("member_not_found", .notFound)
+
+    // Audit
+    /// A time that does not exist (month 13) or a window that ends before it starts.
+    public static let invalidTimeRange = Self("invalid_time_range", .unprocessable)
+
+    // Medical
+    /// A medical settlement is reversed at most once (API.md "Medical settlement").
+    public static let alreadyReversed = Self("already_reversed", .conflict)
 
     // OpenAPI
 
@@ -150,10 +160,10 @@ extension DomainError.Code {
         .notIssuer, .personNotFound, .unknownOutlet, .draftNotFound, .duplicatesCatalogue, .invalidRegionCode,
         .nothingToPublish, .versionNotFound, .cardNotActive, .noEcard, .qrEncodingFailed,
         .nonceReplayed, .signatureExpired, .signatureInvalid, .unknownMember, .activeCardElsewhere, .federationUnavailable,
-        .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .csrfFailed,
+        .invalidMessage, .memberNotPermitted, .memberNotFound, .notFederated, .invalidTimeRange, .tooManyAttempts, .csrfFailed,
         .batchNotApproved, .batchNotExecuted, .batchNotFound, .emptyBatch, .fourEyesRequired, .invalidCsvHeader,
         .programmeNotFound, .uploadInProgress, .bankExists, .outletNotFound, .personExists, .purposeRequired,
-        .invalidIdNumber, .invalidTransition,
+        .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
     ]

@@ -48,6 +48,7 @@ public enum OneCardApp {
         AcceptanceController(venues: services.venues, acceptance: services.acceptance).register(api)
         BanksController(banking: services.banking, cards: services.cards).register(api)
         PaymentsController(payments: services.payments).register(api)
+        AuditController(audit: services.audit).register(api)
         // Web pages go on the router directly: they are not part of the API description.
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy)
         let pages = router.group(context: PageContext.self)
@@ -63,6 +64,7 @@ public enum OneCardApp {
                    venues: services.venues, federation: services.federation, policy: services.policy, clock: services.clock,
                    renderer: renderer).register(pages)
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
+        AuditPages(audit: services.audit, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)
         return (router, api)
@@ -115,6 +117,13 @@ struct LapseSweeper: Service {
 }
 
 extension OneCardApp {
+    /// Walks the audit log's hash chain (`onecard audit verify`): nil when intact, else the first break; and how many
+    /// entries were checked.
+    public static func verifyAudit(_ services: AppServices) async throws -> (checked: Int, headSeq: Int64, broken: AuditChain.Break?) {
+        let v = try await services.audit.verify()
+        return (v.checked, v.headSeq, v.broken)
+    }
+
     /// The platform serving on its configured port in this process, with its background services (benchmarks).
     public struct Running: Sendable {
         public let port: Int

@@ -36,6 +36,7 @@ public struct AppServices: Sendable {
     let holders: HolderService
     let health: HealthService
     let federation: FederationService
+    let audit: AuditService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -71,6 +72,7 @@ public struct AppServices: Sendable {
         payments = PaymentService(store: store, clock: clock, random: random, cipher: FieldCipher(keys: keys), logger: logger,
                                   paymentWork: paymentWork)
         health = HealthService(store: store)
+        audit = AuditService(store: store, key: federationKey, clock: clock, federation: federation)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
     }
 
@@ -83,6 +85,7 @@ public struct AppServices: Sendable {
     var background: [any Service] {
         [LapseSweeper(cards: cards, logger: logger),
          FederationExchange(federation: federation, logger: logger),
+         AuditCheckpointer(audit: audit, logger: logger),
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
     }
 }

@@ -56,10 +56,35 @@ struct AccountService: Sendable {
     }
 
     func staffToken(username: String, password: String) async throws -> Session {
-        guard let user = try await store.read({ try await $0.users.find(username) }), !user.disabled,
-              try await passwords.verify(password, hash: user.passwordHash)
-        else { throw Self.invalidCredentials }
-        return try await session(Identity(subject: user.username, role: user.role, personId: nil))
+        try await throttled("staff:" + username.lowercased()) {
+            guard let user = try await store.read({ try await $0.users.find(username) }), !user.disabled,
+                  try await passwords.verify(password, hash: user.passwordHash)
+            else { throw Self.invalidCredentials }
+            return try await session(Identity(subject: user.username, role: user.role, personId: nil))
+        }
+    }
+
+    /// Runs a sign-in for `account` unless too many failed lately (429 `too_many_attempts` with the seconds left), and
+    /// counts its failure or clears the count on success (`SignInThrottle`, kept in the store so every process sees it).
+    private func throttled(_ account: String, _ attempt: () async throws -> Session) async throws -> Session {
+        let now = clock.now()
+        let throttle = SignInThrottle()
+        let (key, state) = try await store.read { s in
+            let key = s.signInAttempts.key(account)
+            return (key, try await s.signInAttempts.state(key))
+        }
+        if let until = throttle.lockedUntil(state, now: now) {
+            let seconds = Int(until.timeIntervalSince(now).rounded(.up))
+            throw DomainError(.tooManyAttempts, "too many failed sign-ins for this account; try again in \(seconds) s", extensions: ["retryAfter": String(seconds)])
+        }
+        do {
+            let session = try await attempt()
+            if state != nil { try await store.write { try await $0.signInAttempts.clear(key) } }
+            return session
+        } catch let e as DomainError where e.code == .invalidCredentials {
+            try await store.write { s in try await s.signInAttempts.save(key, throttle.afterFailure(try await s.signInAttempts.state(key), now: now)) }
+            throw e
+        }
     }
 
     /// A resident opens an online account; the person must be registered with exactly that name.
@@ -80,12 +105,14 @@ struct AccountService: Sendable {
     }
 
     func holderToken(idNumber: String, password: String) async throws -> Session {
-        let (person, hash) = try await store.read { s -> (Person?, String?) in
-            guard let p = try await s.persons.find(idNumber: idNumber.uppercased()) else { return (nil, nil) }
-            return (p, try await s.holders.passwordHash(personId: p.id))
+        try await throttled("holder:" + idNumber.uppercased()) {
+            let (person, hash) = try await store.read { s -> (Person?, String?) in
+                guard let p = try await s.persons.find(idNumber: idNumber.uppercased()) else { return (nil, nil) }
+                return (p, try await s.holders.passwordHash(personId: p.id))
+            }
+            guard let person, let hash, try await passwords.verify(password, hash: hash) else { throw Self.invalidCredentials }
+            return try await session(Identity(subject: person.id.rawValue, role: .holder, personId: person.id))
         }
-        guard let person, let hash, try await passwords.verify(password, hash: hash) else { throw Self.invalidCredentials }
-        return try await session(Identity(subject: person.id.rawValue, role: .holder, personId: person.id))
     }
 
     private func session(_ identity: Identity) async throws -> Session {

@@ -37,7 +37,7 @@ struct AuthController {
                 tag: "auth",
                 request: .object([("username", .text), ("password", .text)], required: ["username", "password"]),
                 success: (200, "A bearer token", Docs.session),
-                errors: [.invalidCredentials]) { request, context in
+                errors: [.invalidCredentials, .tooManyAttempts]) { request, context in
             let i = try await request.decodeJSON(as: TokenInput.self, context: context)
             return JSONResponse(try await accounts.staffToken(username: i.username, password: i.password))
         }
@@ -63,7 +63,7 @@ struct AuthController {
                 tag: "auth",
                 request: .object([("idNumber", .text), ("password", .text)], required: ["idNumber", "password"]),
                 success: (200, "A bearer token with role holder", Docs.session),
-                errors: [.invalidCredentials]) { request, context in
+                errors: [.invalidCredentials, .tooManyAttempts]) { request, context in
             let i = try await request.decodeJSON(as: HolderTokenInput.self, context: context)
             return JSONResponse(try await accounts.holderToken(idNumber: i.idNumber, password: i.password))
         }

@@ -47,6 +47,8 @@ enum Federation {
         case release
         /// An acceptance or identity check of another region's card or QR code, reported to its issuer.
         case use
+        /// The member's audit chain head, signed with its key: the hub keeps a copy the member cannot rewrite.
+        case auditCheckpoint = "audit_checkpoint"
     }
 
     /// Every field a message kind may carry; which ones are required depends on the kind.
@@ -56,6 +58,19 @@ enum Federation {
         var previousCardHash: String?
         /// `use`: what happened, where, when.
         var use: ReportedUse?
+        /// `audit_checkpoint`: the signed head.
+        var checkpoint: Checkpoint?
+    }
+
+    struct Checkpoint: Codable, Sendable, Equatable {
+        var seq: Int64
+        var hash: String
+        var atMillis: Int64
+        var keyId: String
+        var signature: String
+
+        init(_ c: AuditChain.Checkpoint) { seq = c.seq; hash = c.hash; atMillis = c.atMillis; keyId = c.keyID; signature = c.signature }
+        var checkpoint: AuditChain.Checkpoint { .init(seq: seq, hash: hash, atMillis: atMillis, keyID: keyId, signature: signature) }
     }
 
     /// A use of a foreign card or QR code, as its issuer learns it.

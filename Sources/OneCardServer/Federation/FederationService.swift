@@ -357,7 +357,7 @@ struct FederationService: Sendable {
                         decision: decision, reason: use.reason, cardNumber: card.number, personId: card.personId, crossRegion: true, chargedFen: 0,
                         disclosed: nil, at: when, response: String(decoding: FederationJSON.encode(use), as: UTF8.self))])
                 }
-            case .claim, .card, .release:
+            case .claim, .card, .release, .auditCheckpoint:
                 throw DomainError(.invalidMessage, "a node takes only use reports from the hub")
             }
             let receipt = Federation.Receipt(granted: nil, region: nil)

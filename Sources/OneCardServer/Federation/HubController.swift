@@ -156,8 +156,9 @@ struct HubController {
         ], required: ["entries"]))
         static let pushAnswer = Schema.named("PushAnswer", .object([("added", .integer), ("lastSeq", .integer)], required: ["added", "lastSeq"]))
         static let envelope = Schema.named("FederationMessage", .object([
-            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use"])), ("to", .text),
-            ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject)], required: [])),
+            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint"])), ("to", .text),
+            ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject), ("checkpoint", .anyObject)],
+                                required: [])),
         ], required: ["id", "kind", "payload"]))
         static let receipt = Schema.named("FederationReceipt", .object([("granted", .boolean), ("region", .text)], required: []))
         static let member = Schema.named("FederationMember", .object([

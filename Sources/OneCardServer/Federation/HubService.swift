@@ -101,7 +101,9 @@ struct HubService: Sendable {
     func receive(from region: String, _ m: Federation.Envelope) async throws -> Federation.Receipt {
         guard !m.id.isEmpty, m.id.count <= 128 else { throw DomainError(.invalidMessage, "id: 1 to 128 characters") }
         let member = try await member(region)
-        if member.kind == .partner, m.kind != .use { throw DomainError(.memberNotPermitted, "a cross-border partner only reports uses") }
+        if member.kind == .partner, m.kind != .use, m.kind != .auditCheckpoint {
+            throw DomainError(.memberNotPermitted, "a cross-border partner only reports uses (and its audit checkpoints)")
+        }
         let at = clock.now()
         return try await store.write { s in
             if let earlier = try await s.federation.received(sender: region, id: m.id) {
@@ -148,6 +150,12 @@ struct HubService: Sendable {
         case .release:
             let key = try required(m.payload.personKey, "personKey")
             _ = try await s.hub.releaseClaim(key, region: region)
+            return .init(granted: nil, region: nil)
+        case .auditCheckpoint:
+            guard let c = m.payload.checkpoint?.checkpoint, let key = try await memberKey(region), c.isSigned(by: key) else {
+                throw DomainError(.invalidMessage, "payload.checkpoint: a head signed with the member's federation key")
+            }
+            try await s.hub.keepAuditCheckpoint(region: region, c)
             return .init(granted: nil, region: nil)
         case .use:
             // Relayed to the issuer through the hub's own outbox: delivered until it acknowledges, never twice acted on.

@@ -37,7 +37,7 @@ struct FederationCaller: Sendable {
     let clock: Clock
     let http: HTTPClient1
 
-    init(signer: FederationSigner, records: ExchangeRecordsService, clock: Clock, timeout: Duration = .seconds(5)) {
+    init(signer: FederationSigner, records: ExchangeRecordsService, clock: Clock, timeout: Duration = .seconds(10)) {
         self.signer = signer; self.records = records; self.clock = clock; http = HTTPClient1(timeout: timeout)
     }
 

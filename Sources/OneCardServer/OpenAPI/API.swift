@@ -236,6 +236,9 @@ final class API: @unchecked Sendable {
         var components = named.mapValues(\.json)
         components["Problem"] = Schema.object([
             ("type", .text), ("title", .text), ("status", .integer), ("detail", .text), ("code", .text),
+            // Extension members (RFC 9457 §3.2): the province holding a person (`active_card_elsewhere`), the seconds
+            // until a locked sign-in may be tried again (`too_many_attempts`, also in Retry-After).
+            ("region", .text), ("retryAfter", .text),
         ], required: ["type", "title", "status", "detail", "code"]).json
         return [
             "openapi": "3.1.0",

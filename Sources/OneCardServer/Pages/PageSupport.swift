@@ -270,6 +270,13 @@ enum PageTime {
     static let zone = TimeZone(identifier: "Asia/Shanghai")!
 
     static func dateTime(_ d: Date) -> String { format(d, "yyyy-MM-dd HH:mm") }
+
+    /// Midnight at the start of `day`, China Standard Time.
+    static func startOfDay(_ day: CalendarDay) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day))!
+    }
     static func date(_ d: Date) -> String { format(d, "yyyy-MM-dd") }
     static func time(_ d: Date) -> String { format(d, "HH:mm:ss") }
 

@@ -217,7 +217,8 @@ struct PagesController {
     }
 
     /// Where each staff role lands after signing in.
-    static let staffHome = [Role.admin.rawValue: "/admin", Role.agent.rawValue: "/agent", Role.department.rawValue: "/department"]
+    static let staffHome = [Role.admin.rawValue: "/admin", Role.agent.rawValue: "/agent", Role.department.rawValue: "/department",
+                            Role.auditor.rawValue: "/audit"]
 
     func sessionCookie(_ token: String, _ context: PageContext) -> String {
         PageCookie.set(PageCookie.session, token, secure: context.secure, maxAge: Int(sessions.lifetime))

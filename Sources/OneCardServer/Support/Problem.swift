@@ -39,6 +39,7 @@ struct Problem: HTTPResponseError {
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .unavailable: .serviceUnavailable
+        case .tooManyRequests: .tooManyRequests
         case .internal: .internalServerError
         }
     }
@@ -91,6 +92,8 @@ struct Problem: HTTPResponseError {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        // A refusal that ends at a known time says when (RFC 9110 §10.2.3), e.g. a locked sign-in.
+        if let seconds = extensions["retryAfter"] { headers[.retryAfter] = seconds }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

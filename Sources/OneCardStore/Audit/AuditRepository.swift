@@ -38,23 +38,71 @@ public struct AuditRepository: Sendable {
         }
     }
 
+    /// Entries after `seq`, in order, as the chain sees them (a page of a walk over the whole log).
+    public func links(after seq: Int64, limit: Int) async throws -> [AuditChain.Link] {
+        try await db.raw("SELECT * FROM audit_log WHERE seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)").all().map { r in
+            AuditChain.Link(seq: try r.int("seq"), atMillis: try r.int("at"), actor: try r.string("actor"), action: try r.string("action"),
+                            subject: try r.string("subject"), purpose: try r.optionalString("purpose"), prevHash: try r.string("prev_hash"),
+                            hash: try r.string("hash"))
+        }
+    }
+
+    /// The chain head: the last entry's number and hash.
+    public func head() async throws -> (seq: Int64, hash: String) {
+        guard let r = try await db.raw("SELECT seq, hash FROM audit_head WHERE id = 1").first() else { throw AuditChainError.missingHead }
+        return (try r.int("seq"), try r.string("hash"))
+    }
+
+    /// Entries matching every given filter, newest first.
+    public func search(from: Date?, to: Date?, actor: String?, subject: String?, before: Int64?, limit: Int) async throws -> [AuditEntry] {
+        var sql = SQLQueryString("SELECT * FROM audit_log WHERE seq < \(bind: before ?? Int64.max)")
+        if let from { sql.appendInterpolation(unsafeRaw: " AND at >= "); sql.appendInterpolation(bind: from.millis) }
+        if let to { sql.appendInterpolation(unsafeRaw: " AND at < "); sql.appendInterpolation(bind: to.millis) }
+        if let actor { sql.appendInterpolation(unsafeRaw: " AND actor = "); sql.appendInterpolation(bind: actor) }
+        if let subject { sql.appendInterpolation(unsafeRaw: " AND subject = "); sql.appendInterpolation(bind: subject) }
+        sql.appendInterpolation(unsafeRaw: " ORDER BY seq DESC LIMIT ")
+        sql.appendInterpolation(bind: limit)
+        return try await db.raw(sql).all().map {
+            AuditEntry(seq: try $0.int("seq"), at: try $0.date("at"), actor: try $0.string("actor"), action: try $0.string("action"),
+                       subject: try $0.string("subject"), purpose: try $0.optionalString("purpose"), hash: try $0.string("hash"))
+        }
+    }
+
+    public func checkpoints() async throws -> [AuditChain.Checkpoint] {
+        try await db.raw("SELECT * FROM audit_checkpoints ORDER BY seq").all().map {
+            AuditChain.Checkpoint(seq: try $0.int("seq"), hash: try $0.string("hash"), atMillis: try $0.int("at"), keyID: try $0.string("key_id"),
+                                  signature: try $0.string("signature"))
+        }
+    }
+
+    public func lastCheckpoint() async throws -> Int64 {
+        try await db.raw("SELECT MAX(seq) AS m FROM audit_checkpoints").first().flatMap { try $0.optionalInt("m") } ?? 0
+    }
+
+    public func insert(_ c: AuditChain.Checkpoint) async throws {
+        try await db.raw("""
+            INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature)
+            VALUES (\(bind: c.seq), \(bind: c.hash), \(bind: c.atMillis), \(bind: c.keyID), \(bind: c.signature))
+            ON CONFLICT (seq) DO NOTHING
+            """).run()
+    }
+
     /// Recomputes the whole chain; returns the first sequence number that does not match, or nil.
     public func verifyChain() async throws -> Int64? {
-        var prev = String(repeating: "0", count: 64)
-        for r in try await db.raw("SELECT * FROM audit_log ORDER BY seq").all() {
-            let seq = try r.int("seq")
-            let expected = Self.hash(prev: prev, seq: seq, at: try r.int("at"), actor: try r.string("actor"), action: try r.string("action"),
-                                     subject: try r.string("subject"), purpose: try r.optionalString("purpose"))
-            guard try r.string("prev_hash") == prev, try r.string("hash") == expected else { return seq }
-            prev = expected
+        var walk = AuditChain.Walk()
+        var after: Int64 = 0
+        while true {
+            let page = try await links(after: after, limit: 1000)
+            if let broken = walk.check(page) { return broken.seq }
+            guard let last = page.last else { break }
+            after = last.seq
         }
-        return nil
+        let head = try await head()
+        return walk.finish(headSeq: head.seq, headHash: head.hash)?.seq
     }
 
     static func hash(prev: String, seq: Int64, at: Int64, actor: String, action: String, subject: String, purpose: String?) -> String {
-        let fields = [prev, String(seq), String(at), actor, action, subject, purpose ?? ""]
-        let joined = fields.map { "\($0.utf8.count):\($0)" }.joined()
-        return Hex.encode(SHA256.hash(data: Data(joined.utf8)))
+        AuditChain.hash(prev: prev, seq: seq, atMillis: at, actor: actor, action: action, subject: subject, purpose: purpose)
     }
 
     public enum AuditChainError: Error { case missingHead }

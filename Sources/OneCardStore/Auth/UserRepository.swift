@@ -49,3 +49,30 @@ public struct HolderAccountRepository: Sendable {
         try await db.raw("SELECT password_hash FROM holder_accounts WHERE person_id = \(bind: personId)").first()?.string("password_hash")
     }
 }
+
+/// Failed sign-ins per account.
+public struct SignInAttemptRepository: Sendable {
+    let db: any SQLDatabase
+    let cipher: FieldCipher
+
+    /// The key an account's failures are kept under: a blind index of its kind and name.
+    public func key(_ account: String) -> String { cipher.blindIndex(account, field: "sign_in") }
+
+    public func state(_ key: String) async throws -> SignInThrottle.State? {
+        try await db.raw("SELECT * FROM sign_in_attempts WHERE account_key = \(bind: key)").first().map {
+            SignInThrottle.State(failures: Int(try $0.int("failures")), firstAt: try $0.date("first_at"), lockedUntil: try $0.optionalDate("locked_until"))
+        }
+    }
+
+    public func save(_ key: String, _ s: SignInThrottle.State) async throws {
+        try await db.raw("""
+            INSERT INTO sign_in_attempts (account_key, failures, first_at, locked_until)
+            VALUES (\(bind: key), \(bind: Int64(s.failures)), \(bind: s.firstAt.millis), \(bind: s.lockedUntil?.millis))
+            ON CONFLICT (account_key) DO UPDATE SET failures = excluded.failures, first_at = excluded.first_at, locked_until = excluded.locked_until
+            """).run()
+    }
+
+    public func clear(_ key: String) async throws {
+        try await db.raw("DELETE FROM sign_in_attempts WHERE account_key = \(bind: key)").run()
+    }
+}

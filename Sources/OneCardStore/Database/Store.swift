@@ -167,6 +167,7 @@ public struct StoreSession: Sendable {
     let cipher: FieldCipher
 
     public var users: UserRepository { .init(db: db) }
+    public var signInAttempts: SignInAttemptRepository { .init(db: db, cipher: cipher) }
     public var holders: HolderAccountRepository { .init(db: db) }
     public var persons: PersonRepository { .init(db: db, cipher: cipher) }
     public var outlets: OutletRepository { .init(db: db) }

@@ -290,3 +290,21 @@ extension HubRepository {
         return out
     }
 }
+
+extension HubRepository {
+    /// Keeps a member's signed audit checkpoint (a redelivery changes nothing).
+    public func keepAuditCheckpoint(region: String, _ c: AuditChain.Checkpoint) async throws {
+        try await db.raw("""
+            INSERT INTO hub_audit_checkpoints (region, seq, hash, at, key_id, signature)
+            VALUES (\(bind: region), \(bind: c.seq), \(bind: c.hash), \(bind: c.atMillis), \(bind: c.keyID), \(bind: c.signature))
+            ON CONFLICT (region, seq) DO NOTHING
+            """).run()
+    }
+
+    public func auditCheckpoints(region: String) async throws -> [AuditChain.Checkpoint] {
+        try await db.raw("SELECT * FROM hub_audit_checkpoints WHERE region = \(bind: region) ORDER BY seq").all().map {
+            AuditChain.Checkpoint(seq: try $0.int("seq"), hash: try $0.string("hash"), atMillis: try $0.int("at"), keyID: try $0.string("key_id"),
+                                  signature: try $0.string("signature"))
+        }
+    }
+}

@@ -24,6 +24,8 @@ public enum Migrations {
         m023NotificationsAsKindAndParameters,
         m024OfflineDecisionKeysApart,
         m025Federation,
+        m026AuditCheckpoints,
+        m027SignInAttempts,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

@@ -162,4 +162,21 @@ struct HubRulesTests {
             #expect(try await hub.alliances(for: "110000").first { $0.code == "jjj" }?.items.contains { $0.code == "JJJ-PARK-009" } == false)
         }
     }
+
+    @Test(arguments: Engine.available)
+    func theHubKeepsAMembersSignedAuditCheckpointsAndRefusesForgedOnes(_ engine: Engine) async throws {
+        try await Self.withHub(engine) { hub in
+            let key = Curve25519.Signing.PrivateKey()
+            _ = try await hub.admit(region: "150000", url: "http://127.0.0.1:3", key: FederationPublicKey(key.publicKey), kind: .province)
+            let signed = try AuditChain.Checkpoint.sign(seq: 7, hash: String(repeating: "b", count: 64), atMillis: 1, key: key)
+            _ = try await hub.receive(from: "150000", .init(id: "a7", kind: .auditCheckpoint, to: nil, payload: .init(checkpoint: .init(signed))))
+            // redelivered: kept once
+            _ = try await hub.receive(from: "150000", .init(id: "a7", kind: .auditCheckpoint, to: nil, payload: .init(checkpoint: .init(signed))))
+            #expect(try await hub.store.read { try await $0.hub.auditCheckpoints(region: "150000") } == [signed])
+            let forged = try AuditChain.Checkpoint.sign(seq: 8, hash: signed.hash, atMillis: 2, key: Curve25519.Signing.PrivateKey())
+            await #expect(throws: DomainError.self) {
+                try await hub.receive(from: "150000", .init(id: "a8", kind: .auditCheckpoint, to: nil, payload: .init(checkpoint: .init(forged))))
+            }
+        }
+    }
 }
