@@ -157,12 +157,13 @@ struct FederationController {
     }
 
     private func answerAsIssuer(_ f: Federation.Forwarded) async throws -> SignedEndpoint.Reply {
-        if f.action == .identity { return .json(try await acceptance.answerIdentityCheck(f.body, cardNumber: f.cardNumber, actor: f.actor)) }
-        let number = try CardNumber.existing(f.cardNumber)
         let actor = Actor(name: String(f.actor.prefix(200)), channel: "federation")
+        // An identity check with a QR code names no card; every other request names one of this node's.
+        let number = f.action == .identity ? nil : try CardNumber.existing(f.cardNumber)
+        guard let number else { return .json(try await acceptance.answerIdentityCheck(f.body, cardNumber: f.cardNumber, actor: f.actor)) }
         switch f.action {
         case .identity:
-            preconditionFailure("answered above")
+            return .json(try await acceptance.answerIdentityCheck(f.body, cardNumber: f.cardNumber, actor: f.actor))
         case .view:
             return .json(CardsController.CardView(try await cards.card(number)))
         case .events:
