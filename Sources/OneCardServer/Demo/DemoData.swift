@@ -71,8 +71,16 @@ public enum DemoData {
             let password = "holder-demo-\(i + 1)"
             _ = try await accounts.signUpHolder(idType: .resident, idNumber: number, name: r.0, phone: r.3, password: password)
             logins.append(Login(role: "holder", username: number, password: password))
-            let app = try await cards.submit(.init(personId: person.id, channel: .counter, applyOutletId: main.id, pickupOutletId: branch.id,
+            var app = try await cards.submit(.init(personId: person.id, channel: .counter, applyOutletId: main.id, pickupOutletId: branch.id,
                                                    bankCode: i % 2 == 0 ? "ICBC" : "CCB", delivery: .pickup), actor: agent)
+            // A federated node whose hub answered late: the claim waits in the outbox; deliver it now (for up to a minute)
+            // so the demo's cards are issued checked, as any card is.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while app.status == .pendingNationalCheck, ContinuousClock.now < deadline {
+                try? await services.federation.deliverOutbox(ignoringBackOff: true)
+                app = try await cards.application(app.id)
+                if app.status == .pendingNationalCheck { try await Task.sleep(for: .milliseconds(500)) }
+            }
             guard r.4 >= 2 else { continue }
             for step in [ApplicationStep.approve, .produce, .ready, .collect] { _ = try await cards.step(app.id, step, reason: nil, actor: agent) }
             guard r.4 >= 3, let cardNumber = try await cards.applications(personId: person.id).first?.cardNumber else { continue }

@@ -295,8 +295,9 @@ struct FederationService: Sendable {
         trust.update(jws: jws, document: document, skew: signingKeys.ring.skew)
     }
 
-    func deliverOutbox() async throws {
-        let due = try await store.read { [clock] in try await $0.federation.due(now: clock.now()) }
+    func deliverOutbox(ignoringBackOff: Bool = false) async throws {
+        let horizon = ignoringBackOff ? clock.now().addingTimeInterval(3600) : clock.now()
+        let due = try await store.read { try await $0.federation.due(now: horizon) }
         for message in due {
             do {
                 let answer = try await callHub("POST", "/federation/v1/messages", body: Data(message.payload.utf8))
