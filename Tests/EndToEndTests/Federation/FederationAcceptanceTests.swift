@@ -94,6 +94,11 @@ struct FederationAcceptanceTests {
                 "credential": ["kind": "qr", "token": hotelToken], "purpose": "入住登记",
             ])
             #expect(checkIn["verified"] as? Bool == true && checkIn["idNumber"] as? String == holderID, "\(checkIn)")
+            // the issuer audited what it disclosed, to whom and why (its auditor reads it)
+            let personId = try #require(try await beijing.http.call("GET", "/api/v1/me/card", token: holder)["personId"] as? String)
+            let audit = try await beijing.http.call("GET", "/api/v1/audit?subject=person:\(personId)", token: beijing.auditor)
+            let disclosed = (audit["entries"] as? [[String: Any]] ?? []).first { $0["action"] as? String == "identity_disclosed_full" }
+            #expect((disclosed?["actor"] as? String)?.contains("(12") == true && (disclosed?["purpose"] as? String)?.contains("入住登记") == true, "\(audit)")
 
             // 6. The holders see where their cards were used, province by province.
             try await eventually("the Hebei museum use reaches the card's holder") {
