@@ -414,25 +414,8 @@ struct AcceptanceService: Sendable {
             guard venue.type == .hotel || venue.type == .government else {
                 throw DomainError(.venueNotPermitted, "identity checks are for hotels and government counters")
             }
-            let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
-            var replayed = false
-            if let hash = verified.challengeHash, let card {
-                replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
-            }
-            let failure = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: replayed)
-            var answer = IdentityAnswer(verified: false, reason: failure?.rawValue)
-            var disclosed: Disclosure?
-            if failure == nil, let card, let person = try await s.persons.find(card.personId) {
-                answer = IdentityAnswer(verified: true, reason: nil, nameMasked: Mask.name(person.name), idNumberMasked: Mask.idNumber(person.idNumber.value))
-                let disclosure = AcceptanceRules.disclosure(to: venue.type)
-                if disclosure == .full {
-                    answer.name = person.name
-                    answer.idNumber = person.idNumber.value
-                }
-                disclosed = disclosure
-                try await s.audit.append(at: now, actor: terminal.actor, action: "identity_disclosed_\(disclosure.rawValue)", subject: "person:\(person.id)",
-                                         purpose: "\(venue.name): \(purpose)")
-            }
+            let (card, answer, disclosed) = try await Self.checkIdentity(verified, venueType: venue.type, auditActor: terminal.actor,
+                                                                         auditPurpose: "\(venue.name): \(purpose)", at: now, in: s)
             try await s.uses.insert(UseRecord(
                 id: random.uuid(), terminalId: Terminal.ID(terminal.subject), idempotencyKey: "identity:" + random.uuid(), venueId: venue.id,
                 itemCode: "identity_check", kind: .identityCheck, decision: answer.verified ? .verified : .denied, reason: answer.reason,
@@ -440,6 +423,31 @@ struct AcceptanceService: Sendable {
                 at: now, response: "{}"))
             return answer
         }
+    }
+
+    /// The identity check itself, where the card is this node's: the credential judged as at a gate (a chip's challenge
+    /// spent), then what the venue type may see disclosed, and the disclosure audited. Shared by checks at this node's
+    /// venues and those another province's venues ask of it as the issuer.
+    static func checkIdentity(_ verified: VerifiedCredential, venueType: VenueType, auditActor: String, auditPurpose: String, at now: Date,
+                              in s: StoreSession) async throws -> (card: Card?, answer: IdentityAnswer, disclosed: Disclosure?) {
+        let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
+        var replayed = false
+        if let hash = verified.challengeHash, let card {
+            replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
+        }
+        let failure = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: replayed)
+        guard failure == nil, let card, let person = try await s.persons.find(card.personId) else {
+            return (card, IdentityAnswer(verified: false, reason: failure?.rawValue), nil)
+        }
+        var answer = IdentityAnswer(verified: true, reason: nil, nameMasked: Mask.name(person.name), idNumberMasked: Mask.idNumber(person.idNumber.value))
+        let disclosure = AcceptanceRules.disclosure(to: venueType)
+        if disclosure == .full {
+            answer.name = person.name
+            answer.idNumber = person.idNumber.value
+        }
+        try await s.audit.append(at: now, actor: auditActor, action: "identity_disclosed_\(disclosure.rawValue)", subject: "person:\(person.id)",
+                                 purpose: auditPurpose)
+        return (card, answer, disclosure)
     }
 
     /// An identity check of another province's card or QR code: its issuer verifies it and discloses what the venue type
@@ -503,25 +511,8 @@ struct AcceptanceService: Sendable {
         let verified = verify(credential, at: now)
         let random = random
         return try await store.write { s in
-            let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
-            var replayed = false
-            if let hash = verified.challengeHash, let card {
-                replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
-            }
-            let failure = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: replayed)
-            var answer = IdentityAnswer(verified: false, reason: failure?.rawValue)
-            var disclosed: Disclosure?
-            if failure == nil, let card, let person = try await s.persons.find(card.personId) {
-                answer = IdentityAnswer(verified: true, reason: nil, nameMasked: Mask.name(person.name), idNumberMasked: Mask.idNumber(person.idNumber.value))
-                let disclosure = AcceptanceRules.disclosure(to: venueType)
-                if disclosure == .full {
-                    answer.name = person.name
-                    answer.idNumber = person.idNumber.value
-                }
-                disclosed = disclosure
-                try await s.audit.append(at: now, actor: "\(actor) (\(region))", action: "identity_disclosed_\(disclosure.rawValue)",
-                                         subject: "person:\(person.id)", purpose: "\(venueName): \(purpose)")
-            }
+            let (card, answer, disclosed) = try await Self.checkIdentity(verified, venueType: venueType, auditActor: "\(actor) (\(region))",
+                                                                         auditPurpose: "\(venueName): \(purpose)", at: now, in: s)
             if let card {
                 let report = Federation.ReportedUse(
                     useId: random.uuid(), at: Timestamp.format(now), region: region, venueName: venueName, venueType: venueType.rawValue,

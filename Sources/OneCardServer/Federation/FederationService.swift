@@ -149,8 +149,15 @@ struct FederationService: Sendable {
     // MARK: forwarding to the issuer
 
     /// Asks the issuer of a card (through the hub) to do what was asked here; returns its answer as given.
+    /// A read (view, events) that got no answer is asked once more: it changes nothing at the issuer, and a counter
+    /// should not fail on one lost reply. Changes are never repeated here (their outcome is the issuer's to report).
     func forward(_ request: Federation.Forwarded) async throws -> SignedAnswer {
-        try await callHub("POST", "/federation/v1/forward", body: FederationJSON.encode(request))
+        let body = FederationJSON.encode(request)
+        do {
+            return try await callHub("POST", "/federation/v1/forward", body: body)
+        } catch let e as DomainError where e.code == .federationUnavailable && (request.action == .view || request.action == .events) {
+            return try await callHub("POST", "/federation/v1/forward", body: body)
+        }
     }
 
     // MARK: the exchange loop
@@ -170,6 +177,8 @@ struct FederationService: Sendable {
     /// Cards issued before this node joined the hub claim their holders and enter the hub's directory, like new ones:
     /// a `card` message each, written 500 at a time with the walk's position, so a restart resumes where it stopped.
     func registerEarlierCards() async throws {
+        // Done once; every later round only reads that (no write transaction each round).
+        if try await store.read({ try await $0.federation.state(State.directoryWalk) }) == "done" { return }
         let at = clock.now()
         while true {
             let done = try await store.write { s -> Bool in
