@@ -25,8 +25,8 @@ struct AuditController {
         Handler("Audit entries, newest first, filtered by time (from inclusive, to exclusive), actor and subject",
                 tag: "audit",
                 query: [.text("from", "RFC 3339; entries at or after", pattern: Docs.dateTime), .text("to", "RFC 3339; entries before", pattern: Docs.dateTime),
-                        .text("actor", "exactly this actor, e.g. agent:agent", pattern: "^.{1,200}$"),
-                        .text("subject", "exactly this subject, e.g. person:<id>", pattern: "^.{1,200}$"),
+                        .text("actor", "exactly this actor, e.g. agent:agent", pattern: Docs.oneLine),
+                        .text("subject", "exactly this subject, e.g. person:<id>", pattern: Docs.oneLine),
                         .integer("before", "only entries before this seq (paging)", minimum: 1),
                         .integer("limit", "at most this many (default 100)", minimum: 1, maximum: 1000)],
                 success: (200, "Entries", .object([("entries", .array(EntryView.schema))], required: ["entries"])),
@@ -56,6 +56,9 @@ struct AuditController {
     }
 
     enum Docs {
+        /// One line of 1 to 200 characters, line breaks as `TextRule` counts them (not `.`, which the server's regex
+        /// engine and Python's disagree on for U+0085).
+        static let oneLine = "^[^\(TextRule.breakClass)]{1,200}$"
         static let dateTime = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
     }
 }
