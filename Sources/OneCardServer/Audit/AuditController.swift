@@ -37,7 +37,7 @@ struct AuditController {
                 guard let d = Timestamp.parse(raw) else { throw DomainError(.invalidTimeRange, "\(name): no such time (RFC 3339)") }
                 return d
             }
-            let list = try await audit.entries(from: try time("from"), to: try time("to"), actor: q.get("actor"), subject: q.get("subject"),
+            let list = try await audit.entries(from: try time("from"), to: try time("to"), actor: q.get("actor").flatMap { $0.isEmpty ? nil : $0 }, subject: q.get("subject").flatMap { $0.isEmpty ? nil : $0 },
                                                before: q.get("before").flatMap { Int64($0) }, limit: q.get("limit").flatMap { Int($0) } ?? 100)
             return JSONResponse(["entries": list.map(EntryView.init)])
         }
@@ -56,9 +56,9 @@ struct AuditController {
     }
 
     enum Docs {
-        /// One line of 1 to 200 characters, line breaks as `TextRule` counts them (not `.`, which the server's regex
+        /// One line of at most 200 characters (empty: no filter), line breaks as `TextRule` counts them (not `.`, which the server's regex
         /// engine and Python's disagree on for U+0085).
-        static let oneLine = "^[^\(TextRule.breakClass)]{1,200}$"
+        static let oneLine = "^[^\(TextRule.breakClass)]{0,200}$"
         static let dateTime = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
     }
 }
