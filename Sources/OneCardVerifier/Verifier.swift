@@ -26,6 +26,9 @@ public enum DenialReason: String, Hashable, Sendable, CaseIterable {
     case tokenRevoked = "token_revoked"
     /// Accepted before by this verifier.
     case tokenReplayed = "token_replayed"
+    /// The issuer wants this token, or while its node is in incident mode every token, checked online (issue 17):
+    /// the gate refuses it offline and sends the holder to an online check.
+    case onlineCheckRequired = "online_check_required"
 }
 
 /// The offline verifier a venue terminal embeds: a trust list (JWKS), revocation deltas, a replay cache.
@@ -58,6 +61,8 @@ public final class QRVerifier: Sendable {
         var tokens: [String: (status: RevocationStatus, at: Date)] = [:]
         /// The last `seq` applied per issuer region ("" for documents that name none).
         var seq: [String: Int64] = [:]
+        /// Issuers whose latest document says their node is in incident mode: nothing is decided offline.
+        var incident: Set<String> = []
     }
 
     /// The tolerances this verifier was made with.
@@ -95,6 +100,8 @@ public final class QRVerifier: Sendable {
     public func apply(_ document: RevocationDocument) -> Bool {
         revocations.withLock { r in
             let issuer = document.iss ?? ""
+            // Incident mode is the node's state now, carried by every document, whatever its sequence.
+            if document.incident == true { r.incident.insert(issuer) } else { r.incident.remove(issuer) }
             if let last = r.seq[issuer], document.seq <= last { return false }
             for entry in document.entries {
                 switch entry.subject {
@@ -129,6 +136,9 @@ public final class QRVerifier: Sendable {
     }
 
     /// The last `seq` applied for `issuer` (nil for documents without `iss`): what to ask `since` next.
+    /// Whether a node whose list this verifier follows is in incident mode (every credential is to be checked online).
+    public var incidentMode: Bool { revocations.withLock { !$0.incident.isEmpty } }
+
     public func lastSequence(issuer: String? = nil) -> Int64? {
         revocations.withLock { $0.seq[issuer ?? ""] }
     }
@@ -204,7 +214,9 @@ public final class QRVerifier: Sendable {
         // Not yet valid: a token "from the future" is forged or from a broken clock; no separate API code.
         if Double(claims.iat) - skew > t { return .denied(.tokenInvalid) }
 
-        if revocations.withLock({ $0.tokens[claims.jti] != nil }) { return .denied(.tokenRevoked) }
+        let (listed, incident) = revocations.withLock { ($0.tokens[claims.jti]?.status, !$0.incident.isEmpty) }
+        if incident || listed == .onlineOnly { return .denied(.onlineCheckRequired) }
+        if listed != nil { return .denied(.tokenRevoked) }
 
         guard configuration.checksReplay else { return .valid(claims) }
         // Last, so that only tokens that pass every other check use a replay slot.

@@ -62,6 +62,8 @@ struct Serve: AsyncParsableCommand {
     var personKey: String?
     @Option(name: .customLong("federation-interval"), help: "Seconds between exchanges with the hub when nothing is owed sooner.")
     var federationInterval: Double = 1
+    @Option(name: .customLong("risk-interval"), help: "Seconds between the risk monitor's looks at newly recorded uses.")
+    var riskInterval: Double = 5
     @Option(name: .customLong("qr-alg"), help: "The JWS alg of issued QR tokens: EdDSA (default) or Ed25519 (RFC 9864) once every gate accepts it.")
     var qrAlg: String = "EdDSA"
     @OptionGroup var data: DataOptions
@@ -72,6 +74,8 @@ struct Serve: AsyncParsableCommand {
             var config = try data.configuration(host: host, port: port, region: region, demo: demo)
             guard let alg = QRAlgorithm(rawValue: qrAlg) else { throw ConfigurationError("--qr-alg: EdDSA or Ed25519") }
             config.qrAlgorithm = alg
+            guard riskInterval >= 0.05, riskInterval <= 3600 else { throw ConfigurationError("--risk-interval: 0.05 to 3600 seconds") }
+            config.riskInterval = .milliseconds(Int(riskInterval * 1000))
             if let hub {
                 guard let hubKey else { throw ConfigurationError("--hub needs --hub-key (the hub's key, from `onecard keys show --data-dir <hub's folder>`)") }
                 guard let personKey else { throw ConfigurationError("--hub needs --person-key (the members' shared key for one-person-one-card claims)") }

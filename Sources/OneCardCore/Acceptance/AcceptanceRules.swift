@@ -8,6 +8,8 @@ public enum DenialCode: String, Codable, Sendable, CaseIterable {
     case itemNotInCatalogue = "item_not_in_catalogue", itemNotAtVenue = "item_not_at_venue"
     case regionNotRecognised = "region_not_recognised", cardFormNotAllowed = "card_form_not_allowed"
     case functionNotLoaded = "function_not_loaded"
+    /// An offline gate's refusal: the card or token is to be checked online (a risk action, or the node's incident mode).
+    case onlineCheckRequired = "online_check_required"
 }
 
 /// How a use was presented: a QR token or a physical card at a terminal, an identity check, or a QR token an

@@ -8,8 +8,11 @@ public enum RevocationStatus: String, Codable, Hashable, Sendable, CaseIterable 
     case cancelled
     case replaced
     case active
+    /// Not revoked, but to be checked online only (a risk alert's action, issue 17): an offline gate refuses the card
+    /// or token and sends the holder to an online check; the node itself decides as for any active card.
+    case onlineOnly = "online_only"
 
-    /// Whether a card or token with this status must be refused.
+    /// Whether an offline terminal must refuse a card or token with this status.
     public var revokes: Bool { self != .active }
 
     /// The revocation status of a card lifecycle status; nil for `issued`, which was never usable.
@@ -116,10 +119,14 @@ public struct RevocationDocument: Codable, Hashable, Sendable {
     public var iss: String?
     /// The changes, oldest first.
     public var entries: [RevocationEntry]
+    /// True while the issuing node is in incident mode (issue 17): every venue must verify online, so an offline gate
+    /// following this list refuses everything with `online_check_required`. Absent otherwise; every document carries
+    /// the node's state at the time it was served, whatever its `since`.
+    public var incident: Bool?
 
     /// A document of `entries` up to `seq`.
-    public init(seq: Int64, iss: String? = nil, entries: [RevocationEntry]) {
-        self.seq = seq; self.iss = iss; self.entries = entries
+    public init(seq: Int64, iss: String? = nil, entries: [RevocationEntry], incident: Bool? = nil) {
+        self.seq = seq; self.iss = iss; self.entries = entries; self.incident = incident
     }
 
     /// Parses the plain JSON form.

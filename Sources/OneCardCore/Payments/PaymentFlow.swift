@@ -35,8 +35,10 @@ extension Payment {
         public var card: PaymentRouting.CardAccount?
         /// The card's account as stored (sealed for the field `account`), copied to the payment when it is sent.
         public var accountSealed: String?
-        public init(due: Due, card: PaymentRouting.CardAccount?, accountSealed: String?) {
-            self.due = due; self.card = card; self.accountSealed = accountSealed
+        /// The risk alert holding this payment until an auditor releases it (issue 17), if any.
+        public var riskHold: String?
+        public init(due: Due, card: PaymentRouting.CardAccount?, accountSealed: String?, riskHold: String? = nil) {
+            self.due = due; self.card = card; self.accountSealed = accountSealed; self.riskHold = riskHold
         }
     }
 

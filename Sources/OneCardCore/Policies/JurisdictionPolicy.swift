@@ -34,6 +34,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// Working days to answer a consultation, suggestion or complaint, where the region publishes its own;
     /// nil uses `ComplaintDeadlines.preset` (see `complaintDeadlines`).
     public var complaintDeadlineWorkingDays: ComplaintDeadlines? = nil
+    /// Risk-monitoring thresholds (issue 17); absent members, or an absent section, take `RiskThresholds.preset`.
+    public var risk: RiskThresholds? = nil
+    public var riskThresholds: RiskThresholds { risk ?? .preset }
 
     public struct EntitlementRule: Codable, Sendable, Equatable { public var code: String; public var minAge: Int?; public var basis: String }
     public struct FineRange: Codable, Sendable, Equatable {

@@ -142,6 +142,15 @@ extension DomainError.Code {
     /// A credit record decided before the earliest publicity scheme in the data.
     public static let creditSchemeNotCovered = Self("credit_scheme_not_covered", .unprocessable)
 
+    // Risk and incident (issue 17)
+    public static let alertNotFound = Self("alert_not_found", .notFound)
+    /// The alert was resolved before: its resolution and actions stand.
+    public static let alertResolved = Self("alert_resolved", .conflict)
+    /// The action does not fit the alert (no payment to hold, no terminal to suspend, nothing held to release).
+    public static let actionNotApplicable = Self("action_not_applicable", .conflict)
+    /// Incident mode: bulk exports and unmasked reads are frozen for everyone but the auditor.
+    public static let incidentMode = Self("incident_mode", .forbidden)
+
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
     public static let invalidTransition = Self("invalid_transition", .conflict)
@@ -166,5 +175,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
+        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode,
     ]
 }

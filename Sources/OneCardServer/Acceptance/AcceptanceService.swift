@@ -82,6 +82,7 @@ struct AcceptanceService: Sendable {
                 case .tokenReplayed: .tokenReplayed
                 case .tokenRevoked: .cardLost
                 case .tokenInvalid: .tokenInvalid
+                case .onlineCheckRequired: .onlineCheckRequired
                 }
                 return .failed(code, form: .electronic)
             case .valid(let claims):
@@ -221,7 +222,7 @@ struct AcceptanceService: Sendable {
             case .temporarilyLost?: .temporarilyLost
             case .cancelled?: .cancelled
             case .replaced?: .replaced
-            case .active?, nil: .active
+            case .active?, .onlineOnly?, nil: .active
             }
         }
 
@@ -559,6 +560,7 @@ struct AcceptanceService: Sendable {
             return (d, gate, at, verify(.qr(token: d.token), at: at))
         }
         let random = random
+        let recordedAt = clock.now()
         let outcomes = try await store.write { s -> [OfflineOutcome] in
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             var outcomes: [OfflineOutcome] = []
@@ -576,11 +578,14 @@ struct AcceptanceService: Sendable {
                 if gate == .accepted, card != nil, let jti = verified.jti {
                     _ = try await s.uses.markTokenAccepted(jti: jti, venueId: venue.id, itemCode: d.itemCode, at: at)
                 }
-                try await s.uses.insert(UseRecord(
+                var use = UseRecord(
                     id: random.uuid(), terminalId: Terminal.ID(terminal.subject), idempotencyKey: Self.offlineKey(d.decisionId), venueId: venue.id, itemCode: d.itemCode,
                     kind: .qrOffline, decision: gate, reason: d.reason, cardNumber: card?.number, personId: card?.personId,
                     crossRegion: answer.crossRegion, chargedFen: 0, disclosed: nil, at: at,
-                    response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)))
+                    response: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self))
+                // Recorded now, decided at `at`: the risk monitor reads uses in recording order, so a late upload is judged too.
+                use.recordedAt = recordedAt
+                try await s.uses.insert(use)
                 outcomes.append(AcceptanceRules.offlineOutcome(gateAccepted: gate == .accepted, nodeDenial: nodeDenial))
             }
             return outcomes

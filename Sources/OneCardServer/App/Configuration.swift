@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var qrAlgorithm: QRAlgorithm = .edDSA
     /// How often a federated node exchanges with the hub (trust list, revocations, outbox) when nothing wakes it sooner.
     public var federationInterval: Duration = .seconds(1)
+    /// How often the risk monitor reads the uses recorded since its last look (`--risk-interval`).
+    public var riskInterval: Duration = .seconds(5)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, region: String = "110000",
                 dataDir: URL, demo: Bool = false, bcryptCost: UInt8 = 10, sessionLifetime: TimeInterval = 8 * 3600,

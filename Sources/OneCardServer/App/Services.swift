@@ -37,6 +37,8 @@ public struct AppServices: Sendable {
     let health: HealthService
     let federation: FederationService
     let audit: AuditService
+    let risk: RiskService
+    let incident: IncidentService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -73,12 +75,15 @@ public struct AppServices: Sendable {
                                   paymentWork: paymentWork)
         health = HealthService(store: store)
         audit = AuditService(store: store, key: federationKey, clock: clock, federation: federation)
+        risk = RiskService(store: store, clock: clock, random: random, thresholds: policy.riskThresholds, venues: venues, paymentWork: paymentWork)
+        incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
     }
 
     /// Executes approved batches (the background service's, or a test's with its own chunk size and bank gateway).
     func paymentExecutor(chunk: Int = 1000, inFlight: Int = 4, gateway: BankGateway? = nil) -> PaymentExecutor {
-        PaymentExecutor(store: store, clock: clock, logger: logger, gateway: gateway ?? bankGateway, chunk: chunk, inFlight: inFlight)
+        PaymentExecutor(store: store, clock: clock, random: random, logger: logger, gateway: gateway ?? bankGateway, chunk: chunk, inFlight: inFlight,
+                        risk: policy.riskThresholds)
     }
 
     /// The background services that run beside the HTTP server.
@@ -86,6 +91,7 @@ public struct AppServices: Sendable {
         [LapseSweeper(cards: cards, logger: logger),
          FederationExchange(federation: federation, logger: logger),
          AuditCheckpointer(audit: audit, logger: logger),
+         RiskMonitor(risk: risk, interval: configuration.riskInterval, logger: logger),
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
     }
 }

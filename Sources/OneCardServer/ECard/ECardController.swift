@@ -112,7 +112,7 @@ struct ECardController {
         Handler("Cards (by SHA-256 of the number) and QR tokens whose status changed after `since`",
                 tag: "trust",
                 query: Docs.since,
-                success: (200, "Revocation delta", .object([("seq", .integer), ("iss", .text), ("entries", .array(Docs.entry))], required: ["seq", "entries"])),
+                success: (200, "Revocation delta", .object([("seq", .integer), ("iss", .text), ("entries", .array(Docs.entry)), ("incident", .boolean)], required: ["seq", "entries"])),
                 errors: [.invalidValue]) { request, _ in
             var r = try Response.json(try await ecards.revocations(since: try Self.since(request)))
             r.headers[.cacheControl] = "public, max-age=15"

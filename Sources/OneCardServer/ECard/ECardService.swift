@@ -71,6 +71,10 @@ struct ECardService: Sendable {
             for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(clock.now())), key: ring.current)
         try await store.write { s in
             try await s.trust.recordToken(jti: issued.claims.jti, cardNumber: card.number, issuedAt: clock.now(), expiresAt: issued.expiresAt)
+            // A card under online checks (a risk action): its new token goes on the feed too, so offline gates refuse it.
+            if try await s.risk.isOnlineOnly(card.number) {
+                try await s.trust.appendRevocation(.token(jti: issued.claims.jti, status: .onlineOnly, at: clock.now()))
+            }
         }
         return issued
     }
@@ -91,8 +95,11 @@ struct ECardService: Sendable {
 
     /// What changed on the revocation list after `since`, as this node publishes it.
     func revocations(since: Int64) async throws -> RevocationDocument {
-        let (seq, entries) = try await store.read { try await $0.trust.revocations(since: since) }
-        return RevocationDocument(seq: seq, iss: tokens.region, entries: entries)
+        let (seq, entries, incident) = try await store.read { s in
+            let (seq, entries) = try await s.trust.revocations(since: since)
+            return (seq, entries, try await IncidentService.state(in: s).active)
+        }
+        return RevocationDocument(seq: seq, iss: tokens.region, entries: entries, incident: incident ? true : nil)
     }
 
     /// The same delta signed with this node's current key (JWS).

@@ -18,12 +18,15 @@ import ServiceLifecycle
 struct PaymentExecutor: Sendable {
     let store: Store
     let clock: Clock
+    let random: RandomSource
     let logger: Logger
     var gateway: BankGateway
     /// Lines claimed in one transaction and sent in one bank request (per bank): at most this many payments.
     var chunk: Int = 1000
     /// Chunks at the banks at once.
     var inFlight: Int = 4
+    /// The region's risk thresholds: a line the rules would hold waits for an auditor (issue 17).
+    var risk: RiskThresholds = .preset
 
     enum Pass: Equatable { case completed, waiting(held: Int), bankUnavailable }
 
@@ -104,8 +107,22 @@ struct PaymentExecutor: Sendable {
             var destinations: [Payment.Destination] = []
             var held = 0
             var failed: [String: [String]] = [:]
+            // Risk rules on what is about to go out (GD art. 17): a payee who died, an account changed just before a
+            // large payment. A new finding that holds its line keeps it pending until an auditor releases it.
+            let thresholds = risk
+            let large = due.filter { $0.riskHold == nil && $0.due.amountFen >= thresholds.largePaymentFen }.map(\.due.personId)
+            let changes = try await s.risk.accountChanges(personIds: Array(Set(large)))
+            let dead = try await s.payments.deceased(Set(due.filter { $0.riskHold == nil && $0.card == nil }.map(\.due.personId)))
             for row in due {
                 let p = row.due
+                if row.riskHold != nil { held += 1; continue }
+                var holdNow = false
+                for f in RiskRules.payment(.init(paymentId: p.id, amountFen: p.amountFen, payeeDeceased: dead.contains(p.personId),
+                                                 accountChangedAt: changes[p.personId]), at: now, thresholds: thresholds) {
+                    guard let alertId = try await RiskService.raise(f, id: random.uuid(), at: now, in: s) else { continue }
+                    if RiskRules.holdsPayment(f), try await s.risk.hold(paymentId: p.id, alertId: alertId) { holdNow = true }
+                }
+                if holdNow { held += 1; continue }
                 switch PaymentRouting.route(row.card, bank: row.card?.bankCode.flatMap { banks[$0] }) {
                 case .hold:
                     held += 1

@@ -26,7 +26,7 @@ struct HolderService: Sendable {
 
     /// Reading the full record is audited like any unmasked read of a person.
     func export(personId: Person.ID, actor: String) async throws -> Export {
-        let person = try await registry.unmaskedPerson(personId, purpose: "holder data export", actor: actor)
+        let person = try await registry.unmaskedPerson(personId, purpose: "holder data export", actor: actor, staff: false)
         let card = try await cards.liveCard(personId: personId)
         var events: [CardEvent] = []
         if let card { events = try await cards.events(card.number) }

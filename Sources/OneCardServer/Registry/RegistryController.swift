@@ -64,7 +64,7 @@ struct RegistryController {
                 tag: "persons",
                 query: [.boolean("unmask", "true for the full record; needs X-Purpose and is audited")],
                 success: (200, "The person", PersonView.schema),
-                errors: [.purposeRequired, .personNotFound],
+                errors: [.purposeRequired, .personNotFound, .incidentMode],
                 extraHeaders: [("X-Purpose", "why the full record is read (required with unmask=true)", false)]) { request, context in
             let id = Person.ID(context.parameters.get("personId") ?? "")
             let identity = context.identity!
@@ -74,7 +74,8 @@ struct RegistryController {
                     throw DomainError(.purposeRequired, "an unmasked read needs an X-Purpose header saying why")
                 }
                 guard purpose.count <= 200 else { throw DomainError(.invalidField, "X-Purpose: at most 200 characters") }
-                return JSONResponse(PersonView(try await registry.unmaskedPerson(id, purpose: purpose, actor: identity.actor), unmasked: true))
+                return JSONResponse(PersonView(try await registry.unmaskedPerson(id, purpose: purpose, actor: identity.actor,
+                                                                                    staff: identity.role != .holder && identity.role != .auditor), unmasked: true))
             }
             return JSONResponse(PersonView(try await registry.person(id)))
         }

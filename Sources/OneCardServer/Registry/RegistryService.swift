@@ -46,9 +46,12 @@ struct RegistryService: Sendable {
     }
 
     /// The full record, written to the audit log with who asked, about whom, why and when.
-    func unmaskedPerson(_ id: Person.ID, purpose: String, actor: String) async throws -> Person {
+    /// The full record, audited with its purpose. A staff read (`staff`) is refused in incident mode; a holder's own
+    /// read (their data export) is not.
+    func unmaskedPerson(_ id: Person.ID, purpose: String, actor: String, staff: Bool = true) async throws -> Person {
         try await store.write { s in
             guard let p = try await s.persons.find(id) else { throw DomainError(.personNotFound, "no person \(id)") }
+            if staff { try await IncidentService.checkUnmaskingAllowed(in: s) }
             try await s.audit.append(at: clock.now(), actor: actor, action: "person_unmasked_read", subject: "person:\(id)", purpose: purpose)
             return p
         }

@@ -77,12 +77,12 @@ public struct UseRepository: Sendable {
             values += """
                 (\(bind: u.id), \(bind: u.terminalId), \(bind: u.idempotencyKey), \(bind: u.venueId), \(bind: u.itemCode), \(bind: u.kind.rawValue),
                 \(bind: u.decision.rawValue), \(bind: u.reason), \(bind: u.cardNumber), \(bind: u.personId), \(bind: u.crossRegion.int), \(bind: u.chargedFen),
-                \(bind: u.disclosed?.rawValue), \(bind: u.at.millis), \(bind: u.response))
+                \(bind: u.disclosed?.rawValue), \(bind: u.at.millis), \(bind: u.response), \(bind: (u.recordedAt ?? u.at).millis))
                 """
         }
         try await db.raw("""
             INSERT INTO uses (id, terminal_id, idempotency_key, venue_id, item_code, kind, decision, reason, card_number, person_id,
-                cross_region, charged_fen, disclosed, at, response)
+                cross_region, charged_fen, disclosed, at, response, recorded_at)
             VALUES \(values)
             """).run()
     }

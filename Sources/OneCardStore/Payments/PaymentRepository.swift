@@ -174,7 +174,7 @@ public struct PaymentRepository: Sendable {
     /// `ORDER BY line LIMIT n` it planned reading and sorting every remaining line of the batch for each chunk.
     public func pendingWithCards(batchId: PaymentBatch.ID, afterLine: Int, throughLine: Int) async throws -> [Payment.DueWithCard] {
         try await db.raw("""
-            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp,
+            SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp, pay.risk_hold,
                 c.card_number, c.financial, c.bank_code, c.account_enc
             FROM payments pay LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')
             WHERE pay.batch_id = \(bind: batchId) AND pay.line > \(bind: Int64(afterLine)) AND pay.line <= \(bind: Int64(throughLine))
@@ -183,11 +183,12 @@ public struct PaymentRepository: Sendable {
             """).all().map { r in
             let due = Payment.Due(id: try r.string("pay_id"), line: Int(try r.int("line")), personId: try r.id("pay_person"),
                           amountFen: try r.int("amount_fen"), attempt: Int(try r.int("attempt")), accountFingerprint: try r.string("batch_account_fp"))
-            guard try r.optionalString("card_number") != nil else { return Payment.DueWithCard(due: due, card: nil, accountSealed: nil) }
+            let hold = try r.optionalString("risk_hold")
+            guard try r.optionalString("card_number") != nil else { return Payment.DueWithCard(due: due, card: nil, accountSealed: nil, riskHold: hold) }
             let sealed = try r.optionalString("account_enc")
             return Payment.DueWithCard(due: due, card: .init(financial: try r.bool("financial"), bankCode: try r.optionalString("bank_code"),
                                                      accountNumber: try sealed.map { try cipher.open($0, field: "account") }),
-                               accountSealed: sealed)
+                               accountSealed: sealed, riskHold: hold)
         }
     }
 
