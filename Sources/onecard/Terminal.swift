@@ -117,6 +117,10 @@ actor Gate {
         if let docs = try? await journal.state("revocations"), let list = try? JSONDecoder().decode([RevocationDocument].self, from: Data(docs.utf8)) {
             v.apply(list)
         }
+        // Incident mode as the node last said (issue 17): a gate restarted while it lasts still decides nothing offline.
+        if let issuer = try? await journal.state("incident"), !issuer.isEmpty {
+            v.apply(RevocationDocument(seq: 0, iss: issuer, entries: [], incident: true))
+        }
         // Tokens accepted before the restart are replays still: feed the verifier's replay cache with every
         // acceptance within the longest lifetime a token may have.
         for (token, at) in (try? await journal.acceptedTokens(since: Date().addingTimeInterval(-v.configuration.maxTokenLifetime - v.configuration.skew))) ?? [] {
@@ -137,6 +141,7 @@ actor Gate {
               let doc = try? RevocationDocument.open(signed: String(decoding: r2.body, as: UTF8.self), trust: jwks) else { return }
         _ = verifier?.apply(doc)
         nodeIssuer = doc.iss
+        try? await journal.setState("incident", doc.incident == true ? (doc.iss ?? "") : "")
         var saved = (try? await journal.state("revocations")).flatMap { try? JSONDecoder().decode([RevocationDocument].self, from: Data($0.utf8)) } ?? []
         if !doc.entries.isEmpty { saved.append(doc) }
         if let data = try? JSONEncoder().encode(saved) { try? await journal.setState("revocations", String(decoding: data, as: UTF8.self)) }

@@ -626,5 +626,28 @@ def test_an_auditor_lands_on_the_audit_log_and_finds_entries(server, browser):
     check(d, "audit-search")
 
 
+def test_an_auditor_reads_risk_alerts_and_an_administrator_runs_incident_mode(server, browser):
+    d = browser
+    fresh(d, server)
+    staff_sign_in(d, server, "auditor")
+    submit(d, d.find_element(By.LINK_TEXT, "风险预警"))
+    assert d.current_url.endswith("/risk"), d.current_url
+    assert d.find_elements(By.ID, "h-risk-open")
+    check(d, "risk")
+    fresh(d, server)
+    staff_sign_in(d, server, "admin")
+    d.get(server.url + "/admin/incident")
+    check(d, "incident-off")
+    d.find_element(By.ID, "incident-reason").send_keys("应急演练")
+    post_form(d, "form[action='/admin/incident']")
+    # Every staff page says so while it lasts.
+    banner = d.find_element(By.ID, "incident-banner")
+    assert "应急演练" in banner.text, banner.text
+    check(d, "incident-on")
+    d.find_element(By.ID, "incident-reason").send_keys("演练结束")
+    post_form(d, "form[action='/admin/incident']")
+    assert not d.find_elements(By.ID, "incident-banner")
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 49, CHECKED
+    assert len(CHECKED) >= 52, CHECKED

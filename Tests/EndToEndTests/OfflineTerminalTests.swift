@@ -93,4 +93,61 @@ struct OfflineTerminalTests {
         #expect(after.count == 4 && after.filter { $0["decision"] as? String == "accepted" }.count == 2, "\(after)")
         #expect(try await node.terminate() == 0)
     }
+
+    /// Incident mode reaches an offline gate through the signed revocation list: it refuses every code with
+    /// `online_check_required` (also after a restart while the node is down), and decides offline again once it ends.
+    @Test func incidentModeSendsAnOfflineGateOnline() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-gate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dataDir = dir.appendingPathComponent("node").path
+        var node = try EndToEndTests.Server(["serve", "--port", "0", "--demo", "--data-dir", dataDir])
+        let base = try await node.baseURL()
+        let port = String(base.split(separator: ":").last!)
+        let http = EndToEndTests.HTTP(base: base)
+        let libraryLine = try #require(node.text.split(separator: "\n").first { $0.contains("terminal") && $0.contains("图书馆") })
+        let key = try #require(libraryLine.split(separator: " ").first { $0.hasPrefix("oct_") }).description
+        let idNumber = try #require(EndToEndTests.DemoIDs.first(in: node.text))
+        let holder = try #require(try await http.call("POST", "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": "holder-demo-1"]).1["accessToken"] as? String)
+        _ = try await http.call("POST", "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone"])
+        func qr() async throws -> String { try #require(try await http.call("POST", "/api/v1/me/ecard/qr", token: holder).1["token"] as? String) }
+        let admin = try #require(try await http.call("POST", "/api/v1/auth/token", json: ["username": "admin", "password": "admin-demo-2026"]).1["accessToken"] as? String)
+        let store = dir.appendingPathComponent("gate.sqlite").path
+        let arguments = ["terminal", "--node", base, "--key", key, "--item", "JJJ-LIB-001", "--store", store, "--interval", "0.5"]
+
+        // the action: incident mode on while the gate runs
+        let gate = try Gate(arguments)
+        try await Task.sleep(for: .milliseconds(500))
+        gate.send(try await qr())
+        #expect(try await gate.decision(1).contains(#""decision":"accepted""#))
+        let on = try await http.call("PUT", "/api/v1/incident", token: admin, json: ["active": true, "reason": "应急演练"])
+        #expect(on.0 == 200, "\(on)")
+        try await Task.sleep(for: .seconds(2))
+        let during = try await qr()
+        gate.send(during)
+        #expect(try await gate.decision(2).contains("online_check_required"), "\(gate.server.text)")
+        try gate.input.fileHandleForWriting.close()
+        #expect(try await gate.server.waitForExit() == 0)
+
+        // A gate restarted with the node down remembers it.
+        #expect(try await node.terminate() == 0)
+        let restarted = try Gate(arguments)
+        restarted.send(during)
+        #expect(try await restarted.decision(1).contains("online_check_required"), "\(restarted.server.text)")
+        try restarted.input.fileHandleForWriting.close()
+        #expect(try await restarted.server.waitForExit() == 0)
+
+        // Ended: the gate decides offline again.
+        node = try EndToEndTests.Server(["serve", "--port", port, "--data-dir", dataDir])
+        _ = try await node.baseURL()
+        let admin2 = try #require(try await http.call("POST", "/api/v1/auth/token", json: ["username": "admin", "password": "admin-demo-2026"]).1["accessToken"] as? String)
+        #expect(try await http.call("PUT", "/api/v1/incident", token: admin2, json: ["active": false, "reason": "演练结束"]).0 == 200)
+        let after = try Gate(arguments)
+        try await Task.sleep(for: .seconds(1.5))
+        after.send(try await qr())
+        #expect(try await after.decision(1).contains(#""decision":"accepted""#), "\(after.server.text)")
+        try after.input.fileHandleForWriting.close()
+        #expect(try await after.server.waitForExit() == 0)
+        #expect(try await node.terminate() == 0)
+    }
 }

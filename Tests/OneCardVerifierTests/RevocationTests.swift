@@ -150,6 +150,25 @@ struct RevocationTests {
         #expect(RevocationStatus(CardStatus.issued) == nil)
         #expect(RevocationStatus(CardStatus.temporarilyLost) == .temporarilyLost)
         #expect(RevocationStatus(CardStatus.active)?.revokes == false)
-        #expect(RevocationStatus.allCases.filter(\.revokes) == [.lost, .temporarilyLost, .cancelled, .replaced])
+        // `online_only` is no card status: a risk action that sends the card to online checks; offline it is refused too.
+        #expect(RevocationStatus.allCases.filter(\.revokes) == [.lost, .temporarilyLost, .cancelled, .replaced, .onlineOnly])
+        #expect(CardStatus.allCases.compactMap(RevocationStatus.init).contains(.onlineOnly) == false)
+    }
+
+    /// A token listed `online_only` (a risk action) is refused offline with `online_check_required`, not as lost; a list
+    /// that says its node is in incident mode refuses every token until a later list says it no longer is.
+    @Test func onlineOnlyTokensAndIncidentModeSendTheHolderToAnOnlineCheck() {
+        let node = Node()
+        let verifier = node.verifier()
+        let flagged = node.issue(), other = node.issue()
+        verifier.apply(RevocationDocument(seq: 1, iss: "110000", entries: [.token(jti: flagged.claims.jti, status: .onlineOnly, at: t0)]))
+        #expect(verifier.verify(flagged.token, at: t0) == .denied(.onlineCheckRequired))
+        #expect(verifier.verify(other.token, at: t0).isValid)
+        verifier.apply(RevocationDocument(seq: 1, iss: "110000", entries: [], incident: true))  // not newer, yet the mode applies
+        #expect(verifier.incidentMode)
+        #expect(verifier.verify(node.issue().token, at: t0) == .denied(.onlineCheckRequired))
+        verifier.apply(RevocationDocument(seq: 2, iss: "110000", entries: []))
+        #expect(!verifier.incidentMode)
+        #expect(verifier.verify(node.issue().token, at: t0).isValid)
     }
 }

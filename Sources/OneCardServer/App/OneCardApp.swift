@@ -51,7 +51,7 @@ public enum OneCardApp {
         AuditController(audit: services.audit).register(api)
         RiskController(risk: services.risk, incident: services.incident).register(api)
         // Web pages go on the router directly: they are not part of the API description.
-        let renderer = PageRenderer.load(keys: services.keys, policy: services.policy)
+        let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
         let pages = router.group(context: PageContext.self)
             .add(middleware: PageMiddleware(sessions: services.sessions, venues: services.venues, random: services.random, renderer: renderer))
         PagesController(accounts: services.accounts, registry: services.registry, catalogue: services.catalogue, sessions: services.sessions,
@@ -66,6 +66,7 @@ public enum OneCardApp {
                    renderer: renderer).register(pages)
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
         AuditPages(audit: services.audit, renderer: renderer).register(pages)
+        RiskPages(risk: services.risk, incident: services.incident, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)
         return (router, api)

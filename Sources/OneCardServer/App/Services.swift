@@ -91,7 +91,7 @@ public struct AppServices: Sendable {
         [LapseSweeper(cards: cards, logger: logger),
          FederationExchange(federation: federation, logger: logger),
          AuditCheckpointer(audit: audit, logger: logger),
-         RiskMonitor(risk: risk, interval: configuration.riskInterval, logger: logger),
+         RiskMonitor(risk: risk, incident: incident, interval: configuration.riskInterval, logger: logger),
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
     }
 }

@@ -166,9 +166,11 @@ struct PageRenderer: Sendable {
     let csrfKey: SymmetricKey
     /// The running jurisdiction, named in the layout with its hotlines.
     let policy: JurisdictionPolicy
+    /// Incident mode as this process last saw it: every staff page shows it.
+    var incident: IncidentFlag = IncidentFlag()
 
     /// Loads every template in the bundle; a template that does not parse stops start-up.
-    static func load(keys: NodeKeys, policy: JurisdictionPolicy) -> PageRenderer {
+    static func load(keys: NodeKeys, policy: JurisdictionPolicy, incident: IncidentFlag = IncidentFlag()) -> PageRenderer {
         var library = MustacheLibrary()
         let dir = Bundle.module.resourceURL!.appendingPathComponent("Templates")
         let files = (try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []
@@ -180,7 +182,7 @@ struct PageRenderer: Sendable {
             }
         }
         let csrfKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: keys.sessions, salt: Data("onecard-pages".utf8), info: Data("csrf-v1".utf8), outputByteCount: 32)
-        return PageRenderer(library: library, csrfKey: csrfKey, policy: policy)
+        return PageRenderer(library: library, csrfKey: csrfKey, policy: policy, incident: incident)
     }
 
     /// The CSRF token for forms in this browser and session.
@@ -220,6 +222,11 @@ struct PageRenderer: Sendable {
         d["isAdmin"] = role == .admin
         d["isDepartment"] = role == .department || role == .admin
         d["isTerminal"] = role == .terminal
+        d["isAuditor"] = role == .auditor
+        if let role, role != .holder, role != .terminal {
+            let state = incident.state
+            if state.active { d["incident"] = true; d["incidentReason"] = state.reason ?? "" }
+        }
         d["jurisdiction"] = context.lang == .zh ? policy.name : policy.nameEn
         d["hotlines"] = policy.hotlines.map { ["number": $0.number, "name": $0.name] }
         if let extraHead { d["refreshSeconds"] = extraHead }

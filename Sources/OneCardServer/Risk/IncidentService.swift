@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import OneCardCore
 import OneCardStore
 
@@ -14,6 +15,8 @@ struct IncidentService: Sendable {
     let store: Store
     let clock: Clock
     let signingKeys: SigningKeyStore
+    /// What this process last read, for the pages' banner (refreshed by every read and by the risk monitor).
+    var flag = IncidentFlag()
 
     struct State: Codable, Sendable, Equatable {
         var active: Bool
@@ -36,7 +39,9 @@ struct IncidentService: Sendable {
     private struct Stored: Codable { var active: Bool; var reason: String }
 
     func current() async throws -> State {
-        try await store.read { try await Self.state(in: $0) }
+        let state = try await store.read { try await Self.state(in: $0) }
+        flag.state = state
+        return state
     }
 
     /// Switches incident mode; switching it on rotates the QR signing key. Setting the state it already has changes
@@ -64,5 +69,15 @@ struct IncidentService: Sendable {
         if try await state(in: s).active {
             throw DomainError(.incidentMode, "incident mode: unmasked reads of personal data are frozen until an administrator ends it")
         }
+    }
+}
+
+/// Incident mode as this process last saw it (pages render synchronously and read it here); another process's switch
+/// shows within the risk monitor's interval.
+final class IncidentFlag: Sendable {
+    private let box = NIOLockedValueBox(IncidentService.State.off)
+    var state: IncidentService.State {
+        get { box.withLockedValue { $0 } }
+        set { box.withLockedValue { $0 = newValue } }
     }
 }

@@ -211,6 +211,7 @@ struct RiskService: Sendable {
 /// Runs the monitor every few seconds beside the HTTP server.
 struct RiskMonitor: Service {
     let risk: RiskService
+    let incident: IncidentService
     let interval: Duration
     let logger: Logger
 
@@ -218,6 +219,7 @@ struct RiskMonitor: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await risk.scan() } catch { logger.error("risk scan failed: \(error)") }
+                _ = try? await incident.current()
                 try? await Task.sleep(for: interval)
             }
         }

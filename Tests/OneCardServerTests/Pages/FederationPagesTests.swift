@@ -89,7 +89,9 @@ struct FederationPagesTests {
                 #expect(found.status == 200, "\(found)")
                 #expect(found.html.contains("此卡由天津市（120000）发行，本次业务已转至该省平台办理"), "\(found)")
                 #expect(found.html.contains(#"data-status="active""#) && found.html.contains("card_issued"))
-                #expect(issuer.asked.withLockedValue { $0 } == ["view", "events"])
+                // Reads only (a read whose reply was slow under load is asked once more, never a change).
+                let asked = issuer.asked.withLockedValue { $0 }
+                #expect(Array(Set(asked)).sorted() == ["events", "view"] && asked.count <= 4, "\(asked)")
                 // Only the actions forwarded are offered: no activation, replacement, cancellation or full record here.
                 #expect(found.html.contains(#"value="report_loss""#) && !found.html.contains(#"value="cancel""#) && !found.html.contains("/agent/person"))
                 // A loss report goes to the issuer, named as the agent at the counter.
