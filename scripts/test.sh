@@ -20,6 +20,8 @@ missing=()
 [ -f /usr/include/qrencode.h ] || missing+=(libqrencode-dev)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
+# openssl makes the certificate the TLS test serves with.
+command -v openssl >/dev/null || missing+=(openssl)
 { [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ]; } || missing+=(postgresql)
 # The browser the page tests drive, and its WebDriver.
 command -v chromium >/dev/null || missing+=(chromium)

@@ -64,6 +64,10 @@ struct Serve: AsyncParsableCommand {
     var federationInterval: Double = 1
     @Option(name: .customLong("risk-interval"), help: "Seconds between the risk monitor's looks at newly recorded uses.")
     var riskInterval: Double = 5
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this PEM certificate chain (with --tls-key).")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert (mode 0600).")
+    var tlsKey: String?
     @Option(name: .customLong("qr-alg"), help: "The JWS alg of issued QR tokens: EdDSA (default) or Ed25519 (RFC 9864) once every gate accepts it.")
     var qrAlg: String = "EdDSA"
     @OptionGroup var data: DataOptions
@@ -76,6 +80,13 @@ struct Serve: AsyncParsableCommand {
             config.qrAlgorithm = alg
             guard riskInterval >= 0.05, riskInterval <= 3600 else { throw ConfigurationError("--risk-interval: 0.05 to 3600 seconds") }
             config.riskInterval = .milliseconds(Int(riskInterval * 1000))
+            switch (tlsCert, tlsKey) {
+            case let (cert?, key?):
+                _ = try AppServices.tlsConfiguration(certificate: cert, key: key)
+                config.tls = (cert, key)
+            case (nil, nil): break
+            default: throw ConfigurationError("--tls-cert and --tls-key go together")
+            }
             if let hub {
                 guard let hubKey else { throw ConfigurationError("--hub needs --hub-key (the hub's key, from `onecard keys show --data-dir <hub's folder>`)") }
                 guard let personKey else { throw ConfigurationError("--hub needs --person-key (the members' shared key for one-person-one-card claims)") }
@@ -115,7 +126,7 @@ struct Serve: AsyncParsableCommand {
         say("onecard \(OneCardApp.version) — region \(services.configuration.region) (\(services.policy.name)), database \(services.configuration.database)"
             + (services.configuration.hub.map { ", hub \($0.url)" } ?? ""))
         try await OneCardApp.serve(services) { port in
-            say("onecard listening on http://\(services.configuration.host):\(port)")
+            say("onecard listening on \(services.configuration.scheme)://\(services.configuration.host):\(port)")
         }
     }
 }

@@ -61,7 +61,7 @@ struct EndToEndTests {
         func baseURL(timeout: TimeInterval = 60) async throws -> String {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
-                if let range = text.range(of: #"listening on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
+                if let range = text.range(of: #"listening on (https?://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
                     return String(text[range].dropFirst("listening on ".count))
                 }
                 guard process.isRunning else { break }

@@ -25,6 +25,10 @@ public struct ServerConfiguration: Sendable {
     public var qrAlgorithm: QRAlgorithm = .edDSA
     /// How often a federated node exchanges with the hub (trust list, revocations, outbox) when nothing wakes it sooner.
     public var federationInterval: Duration = .seconds(1)
+    /// Serve HTTPS with this PEM certificate chain and private key (`--tls-cert`, `--tls-key`); nil: plain HTTP (behind a
+    /// TLS-terminating proxy that sets `X-Forwarded-Proto`, or on loopback).
+    public var tls: (certificate: String, key: String)? = nil
+    public var scheme: String { tls == nil ? "http" : "https" }
     /// How often the risk monitor reads the uses recorded since its last look (`--risk-interval`).
     public var riskInterval: Duration = .seconds(5)
 

@@ -53,7 +53,8 @@ public enum OneCardApp {
         // Web pages go on the router directly: they are not part of the API description.
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
         let pages = router.group(context: PageContext.self)
-            .add(middleware: PageMiddleware(sessions: services.sessions, venues: services.venues, random: services.random, renderer: renderer))
+            .add(middleware: PageMiddleware(sessions: services.sessions, venues: services.venues, random: services.random, renderer: renderer,
+                                            tls: services.configuration.tls != nil))
         PagesController(accounts: services.accounts, registry: services.registry, catalogue: services.catalogue, sessions: services.sessions,
                         policy: services.policy, renderer: renderer).register(pages)
         ResidentPages(cards: services.cards, ecards: services.ecards, registry: services.registry, payments: services.payments,
@@ -79,6 +80,7 @@ public enum OneCardApp {
         _ = OperationsController.metrics
         return Application(
             router: router,
+            server: services.httpServer,
             configuration: .init(address: .hostname(services.configuration.host, port: services.configuration.port), serverName: "onecard"),
             services: services.background,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

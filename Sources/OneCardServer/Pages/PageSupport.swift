@@ -109,13 +109,15 @@ struct PageMiddleware: RouterMiddleware {
     let venues: VenueService
     let random: RandomSource
     let renderer: PageRenderer
+    /// The server itself speaks TLS: cookies are `Secure` and pages carry HSTS.
+    var tls = false
 
     func handle(_ request: Request, context: PageContext, next: (Request, PageContext) async throws -> Response) async throws -> Response {
         var context = context
         var request = request
         let cookies = PageCookie.parse(request)
         context.path = request.uri.path
-        context.secure = request.head.scheme == "https" || request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "https"
+        context.secure = tls || request.head.scheme == "https" || request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "https"
         context.lang = request.uri.queryParameters.get("lang").flatMap(Lang.init(rawValue:)) ?? cookies[PageCookie.lang].flatMap(Lang.init(rawValue:)) ?? .zh
         context.largeText = cookies[PageCookie.display] == "large"
         var setCookies: [String] = []
@@ -155,6 +157,8 @@ struct PageMiddleware: RouterMiddleware {
         }
         for c in setCookies { response.headers.append(HTTPField(name: .setCookie, value: c)) }
         PageRenderer.secure(&response.headers)
+        // Over TLS, browsers are told to come back only over TLS (a year).
+        if context.secure { response.headers[HTTPField.Name("Strict-Transport-Security")!] = "max-age=31536000" }
         return response
     }
 }
