@@ -54,7 +54,7 @@ run_engine() {
   local dir="$WORK/$engine" port; port="$(free_port)"
   mkdir -p "$dir"
   [ "$engine" = postgres ] && "$BIN" migrate --database "$database" --data-dir "$dir" >/dev/null
-  "$BIN" serve --demo --port "$port" --data-dir "$dir" ${database:+--database "$database"} > "$dir/serve.log" 2>&1 &
+  "$BIN" serve --demo --port "$port" --data-dir "$dir" --rate-limit-terminal 0 --rate-limit-public 0 ${database:+--database "$database"} > "$dir/serve.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.2; done
   local base="http://127.0.0.1:$port"

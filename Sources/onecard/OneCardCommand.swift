@@ -64,6 +64,10 @@ struct Serve: AsyncParsableCommand {
     var federationInterval: Double = 1
     @Option(name: .customLong("risk-interval"), help: "Seconds between the risk monitor's looks at newly recorded uses.")
     var riskInterval: Double = 5
+    @Option(name: .customLong("rate-limit-terminal"), help: "Requests per second a terminal may make (bursts of five times that); 0: no limit.")
+    var rateLimitTerminal: Double = RateLimit.terminalPreset.perSecond
+    @Option(name: .customLong("rate-limit-public"), help: "Requests per second one address may make without signing in (bursts of four times that); 0: no limit.")
+    var rateLimitPublic: Double = RateLimit.publicPreset.perSecond
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this PEM certificate chain (with --tls-key).")
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert (mode 0600).")
@@ -80,6 +84,9 @@ struct Serve: AsyncParsableCommand {
             config.qrAlgorithm = alg
             guard riskInterval >= 0.05, riskInterval <= 3600 else { throw ConfigurationError("--risk-interval: 0.05 to 3600 seconds") }
             config.riskInterval = .milliseconds(Int(riskInterval * 1000))
+            guard rateLimitTerminal >= 0, rateLimitPublic >= 0 else { throw ConfigurationError("--rate-limit-*: 0 (none) or more requests per second") }
+            config.terminalRateLimit = rateLimitTerminal == 0 ? nil : RateLimit(perSecond: rateLimitTerminal, burst: rateLimitTerminal * 5)
+            config.publicRateLimit = rateLimitPublic == 0 ? nil : RateLimit(perSecond: rateLimitPublic, burst: rateLimitPublic * 4)
             switch (tlsCert, tlsKey) {
             case let (cert?, key?):
                 _ = try AppServices.tlsConfiguration(certificate: cert, key: key)

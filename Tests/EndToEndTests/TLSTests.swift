@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// `serve --tls-cert --tls-key`: HTTPS with a certificate made for the test, checked by an independent client (Python's
@@ -69,5 +72,23 @@ struct TLSTests {
         #expect(open.status != 0 && open.output.contains("--tls-key") && open.output.contains("chmod 600"), "\(open.output)")
         let notCert = try EndToEndTests.run(["serve", "--port", "0", "--data-dir", dir.appendingPathComponent("node3").path, "--tls-cert", key, "--tls-key", key])
         #expect(notCert.status != 0 && notCert.output.contains("--tls-cert"), "\(notCert.output)")
+    }
+
+    /// An anonymous address that calls faster than its allowance gets 429 `rate_limited` with `Retry-After`.
+    @Test func anAddressOverItsAllowanceIsToldToWait() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-limit-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let node = try EndToEndTests.Server(["serve", "--port", "0", "--data-dir", dir.path, "--rate-limit-public", "1"])
+        let base = try await node.baseURL()
+        var limited: HTTPURLResponse?, body = Data()
+        for _ in 0..<10 {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: base + "/api/v1/trust/jwks")!)
+            if let r = response as? HTTPURLResponse, r.statusCode == 429 { limited = r; body = data; break }
+        }
+        let r = try #require(limited, "ten calls in a row were all answered")
+        #expect(r.value(forHTTPHeaderField: "Retry-After").flatMap(Int.init) ?? 0 >= 1)
+        #expect(r.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("application/problem+json") == true)
+        #expect(String(decoding: body, as: UTF8.self).contains(#""code":"rate_limited""#))
+        #expect(try await node.terminate() == 0)
     }
 }

@@ -150,6 +150,8 @@ extension DomainError.Code {
     public static let actionNotApplicable = Self("action_not_applicable", .conflict)
     /// Incident mode: bulk exports and unmasked reads are frozen for everyone but the auditor.
     public static let incidentMode = Self("incident_mode", .forbidden)
+    /// A terminal's or an address's requests came faster than its allowance (`Retry-After` says when to come back).
+    public static let rateLimited = Self("rate_limited", .tooManyRequests)
 
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
@@ -175,6 +177,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
-        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode,
+        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited,
     ]
 }

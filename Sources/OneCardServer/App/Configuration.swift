@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     /// TLS-terminating proxy that sets `X-Forwarded-Proto`, or on loopback).
     public var tls: (certificate: String, key: String)? = nil
     public var scheme: String { tls == nil ? "http" : "https" }
+    /// Requests a terminal may make (`--rate-limit-terminal`), and an anonymous address (`--rate-limit-public`); nil: no limit.
+    public var terminalRateLimit: RateLimit? = .terminalPreset
+    public var publicRateLimit: RateLimit? = .publicPreset
     /// How often the risk monitor reads the uses recorded since its last look (`--risk-interval`).
     public var riskInterval: Duration = .seconds(5)
 

@@ -37,7 +37,8 @@ public enum OneCardApp {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AuthMiddleware(sessions: services.sessions, venues: services.venues))
-        let api = API(router: router, strictContract: services.configuration.strictContract)
+        let api = API(router: router, strictContract: services.configuration.strictContract,
+                      limiter: RateLimiter(terminal: services.configuration.terminalRateLimit, public: services.configuration.publicRateLimit))
         OperationsController(health: services.health).register(api)
         AuthController(accounts: services.accounts).register(api)
         RegistryController(registry: services.registry, holders: services.holders).register(api)

@@ -115,12 +115,15 @@ final class API: @unchecked Sendable {
     /// Whether a handler throwing a code its endpoint does not document answers 500 (tests, `ONECARD_STRICT_CONTRACT=1`)
     /// rather than only being logged.
     let strictContract: Bool
+    /// Per-terminal and per-address allowances; nil: none (the hub, tests of other things).
+    let limiter: RateLimiter?
     private let endpoints = NIOLockedValueBox<[Endpoint]>([])
 
     /// Also installs the middleware that answers 405 with `Allow` for a documented path asked with a method it does not serve.
-    init(router: Router<AppContext>, strictContract: Bool = false) {
+    init(router: Router<AppContext>, strictContract: Bool = false, limiter: RateLimiter? = nil) {
         self.router = router
         self.strictContract = strictContract
+        self.limiter = limiter
         router.add(middleware: MethodNotAllowedMiddleware(api: self))
     }
 
@@ -143,9 +146,11 @@ final class API: @unchecked Sendable {
         let roles = e.roles
         let documented = Set(e.documentedErrors)
         let strict = strictContract
+        let limiter = limiter
         let operation = "\(e.method.rawValue) \(e.path)"
         router.on(RouterPath(e.routerPath), method: e.method) { request, context in
             do {
+                try limiter?.check(context.identity, address: context.remoteAddress)
                 if let roles {
                     guard let identity = context.identity else {
                         throw DomainError(.unauthorized, "sign in: send Authorization: Bearer <token>")
@@ -267,6 +272,8 @@ extension Endpoint {
         if request != nil { errors += [.malformedJson, .payloadTooLarge, .unsupportedMediaType, .invalidField, .invalidValue] }
         if !query.isEmpty { errors += [.invalidValue] }
         if signed { errors += [.signatureInvalid, .signatureExpired, .nonceReplayed, .unknownMember] }
+        // Anonymous callers are limited per address, terminals per key (`RateLimiter`).
+        if roles == nil || roles!.contains(.terminal) { errors += [.rateLimited] }
         return Array(Set(errors)).sorted()
     }
 

@@ -21,10 +21,13 @@ struct Identity: Sendable, Equatable {
 struct AppContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     var identity: Identity?
+    /// The caller's IP address (anonymous callers are rate-limited by it).
+    var remoteAddress: String?
 
     init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Request bodies are limited to 1 MB.

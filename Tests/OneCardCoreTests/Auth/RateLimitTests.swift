@@ -1,0 +1,33 @@
+import Foundation
+import OneCardCore
+import Testing
+
+@Suite("Rate limits: a token bucket per caller")
+struct RateLimitTests {
+    @Test func aBurstThenTheSteadyRateThenAWaitToldInSeconds() {
+        let limit = RateLimit(perSecond: 2, burst: 3)
+        let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+        var bucket: RateLimit.Bucket?
+        for _ in 0..<3 {
+            let (b, wait) = limit.take(bucket, now: t0)
+            #expect(wait == nil)
+            bucket = b
+        }
+        let (empty, wait) = limit.take(bucket, now: t0)
+        #expect(wait == 1)
+        // Half a second later one token has come back; a long pause refills to the burst, never beyond.
+        #expect(limit.take(empty, now: t0.addingTimeInterval(0.5)).retryAfter == nil)
+        var refilled = limit.take(empty, now: t0.addingTimeInterval(3600)).0
+        var allowed = 0
+        while limit.take(refilled, now: t0.addingTimeInterval(3600)).retryAfter == nil {
+            refilled = limit.take(refilled, now: t0.addingTimeInterval(3600)).0
+            allowed += 1
+            if allowed > 10 { break }
+        }
+        #expect(allowed == 2)  // three in the bucket after the pause, one taken by the call that refilled it
+        // A slow limit says how long to wait, rounded up.
+        let slow = RateLimit(perSecond: 0.1, burst: 1)
+        let (used, _) = slow.take(nil, now: t0)
+        #expect(slow.take(used, now: t0).retryAfter == 10)
+    }
+}
