@@ -152,6 +152,8 @@ extension DomainError.Code {
     public static let incidentMode = Self("incident_mode", .forbidden)
     /// A terminal's or an address's requests came faster than its allowance (`Retry-After` says when to come back).
     public static let rateLimited = Self("rate_limited", .tooManyRequests)
+    /// A password guessers try first (`Credentials.validate(password:)`).
+    public static let weakPassword = Self("weak_password", .unprocessable)
 
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
@@ -177,6 +179,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
-        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited,
+        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword,
     ]
 }

@@ -89,7 +89,7 @@ struct AccountService: Sendable {
 
     /// A resident opens an online account; the person must be registered with exactly that name.
     func signUpHolder(idType: IDType, idNumber: String, name: String, phone: String, password: String) async throws -> Person {
-        try Credentials.validate(password: password)
+        try Credentials.validate(password: password, notEqualTo: [idNumber, phone, name])
         let number = try IdentityNumber(idNumber, type: idType, today: CalendarDay(clock.now()))
         let mismatch = DomainError(.identityMismatch, "no registered person has that ID number and name")
         guard let person = try await store.read({ try await $0.persons.find(idNumber: number.value) }),

@@ -50,7 +50,7 @@ struct AuthController {
                                   ("password", .text(8, 128))],
                     required: ["idType", "idNumber", "name", "phone", "password"]),
                 success: (201, "Account opened", .object([("personId", .text)], required: ["personId"])),
-                errors: [.identityMismatch, .invalidIdNumber, .holderExists]) { request, context in
+                errors: [.identityMismatch, .invalidIdNumber, .holderExists, .weakPassword]) { request, context in
             let i = try await request.decodeJSON(as: HolderInput.self, context: context)
             let p = try await accounts.signUpHolder(idType: try parseEnum(i.idType, "idType"), idNumber: i.idNumber, name: i.name,
                                                              phone: i.phone, password: i.password)
@@ -76,7 +76,7 @@ struct AuthController {
                                   ("role", .string(values: Role.staff.map(\.rawValue)))],
                     required: ["username", "password", "role"]),
                 success: (201, "Created", UserView.schema),
-                errors: [.userExists]) { request, context in
+                errors: [.userExists, .weakPassword]) { request, context in
             let i = try await request.decodeJSON(as: UserInput.self, context: context)
             guard let role = Role(rawValue: i.role), Role.staff.contains(role) else {
                 throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")

@@ -704,6 +704,7 @@ enum Messages {
         e("err_alert_resolved", "该预警已处理完毕。", "The alert has already been resolved."),
         e("err_action_not_applicable", "该处置措施不适用于此预警。", "That action does not fit this alert."),
         e("err_incident_mode", "应急状态下暂停查看完整个人信息。", "Incident mode: full personal records cannot be read until it ends."),
+        e("err_weak_password", "密码过于简单（常见密码、连续或重复字符，或与账号、证件号相同），请换一个。", "That password is too easy to guess (a common one, a run or repeat, or your own name or ID number); choose another."),
         e("err_rate_limited", "请求过于频繁，请稍后再试。", "Too many requests; try again shortly."),
         e("err_online_check_required", "请到联网核验通道核验。", "Please use an online check."),
         e("nav_risk", "风险预警", "Risk alerts"),

@@ -31,3 +31,18 @@ struct RateLimitTests {
         #expect(slow.take(used, now: t0).retryAfter == 10)
     }
 }
+
+@Suite("Passwords guessers try first are refused")
+struct PasswordRuleTests {
+    @Test func commonRunsRepeatsAndOwnNamesAreWeak() throws {
+        for weak in ["password", "Password123", "12345678", "87654321", "abcdefgh", "aaaaaaaa", "qwertyuiop", "woaini1314"] {
+            #expect(throws: DomainError.self, "\(weak)") { try Credentials.validate(password: weak) }
+            do { try Credentials.validate(password: weak) } catch { #expect(error.code == .weakPassword) }
+        }
+        #expect(throws: DomainError.self) { try Credentials.validate(username: "zhangwei", password: "ZhangWei") }
+        #expect(throws: DomainError.self) { try Credentials.validate(password: "110105199001011234", notEqualTo: ["110105199001011234"]) }
+        do { try Credentials.validate(password: "short") } catch { #expect(error.code == .invalidField) }
+        try Credentials.validate(username: "agent", password: "agent-password")
+        try Credentials.validate(password: "西湖边的一棵老柳树")
+    }
+}
