@@ -85,8 +85,8 @@ struct Serve: AsyncParsableCommand {
             guard riskInterval >= 0.05, riskInterval <= 3600 else { throw ConfigurationError("--risk-interval: 0.05 to 3600 seconds") }
             config.riskInterval = .milliseconds(Int(riskInterval * 1000))
             guard rateLimitTerminal >= 0, rateLimitPublic >= 0 else { throw ConfigurationError("--rate-limit-*: 0 (none) or more requests per second") }
-            config.terminalRateLimit = rateLimitTerminal == 0 ? nil : RateLimit(perSecond: rateLimitTerminal, burst: rateLimitTerminal * 5)
-            config.publicRateLimit = rateLimitPublic == 0 ? nil : RateLimit(perSecond: rateLimitPublic, burst: rateLimitPublic * 4)
+            config.terminalRateLimit = rateLimitTerminal == 0 ? nil : RateLimit(perSecond: rateLimitTerminal, burst: max(1, rateLimitTerminal * 5))
+            config.publicRateLimit = rateLimitPublic == 0 ? nil : RateLimit(perSecond: rateLimitPublic, burst: max(1, rateLimitPublic * 4))
             switch (tlsCert, tlsKey) {
             case let (cert?, key?):
                 _ = try AppServices.tlsConfiguration(certificate: cert, key: key)
