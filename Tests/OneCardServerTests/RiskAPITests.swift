@@ -202,6 +202,9 @@ struct RiskAPITests {
             let frozen = try await h.call(.get, "/api/v1/persons/\(person)?unmask=true", token: h.agent, headers: ["X-Purpose": "核对身份"])
             #expect(frozen.status == 403 && frozen.code == "incident_mode", "\(frozen)")
             #expect(try await h.call(.get, "/api/v1/persons/\(person)", token: h.agent).status == 200)
+            // Staff reads of personal data are audited, masked ones too.
+            let reads = try await h.services.store.read { try await $0.audit.list(subject: "person:\(person)") }
+            #expect(reads.contains { $0.action == "person_read" && $0.actor == "agent:agent" }, "\(reads)")
 
             // Off again: the feed drops the flag, unmasking works, both switches are audited.
             #expect(try await h.call(.put, "/api/v1/incident", token: h.admin, json: ["active": false, "reason": "已处置"])["active"] as? Bool == false)

@@ -192,7 +192,8 @@ struct AgentPages {
     }
 
     func cardPage(_ card: Card, _ context: PageContext, full: Person? = nil, notice: String? = nil, chipKey: String? = nil) async throws -> Response {
-        let (person, banks) = (try? await registry.person(card.personId), try await registry.banks())
+        let reader = context.identity?.actor ?? "staff"
+        let (person, banks) = (try? await registry.person(card.personId, readBy: reader), try await registry.banks())
         let events = try await cards.events(card.number)
         func allowed(_ a: CardAction) -> Bool { (try? CardLifecycle.next(from: card.status, a)) != nil }
         var d: [String: Any] = [

@@ -77,7 +77,8 @@ struct RegistryController {
                 return JSONResponse(PersonView(try await registry.unmaskedPerson(id, purpose: purpose, actor: identity.actor,
                                                                                     staff: identity.role != .holder && identity.role != .auditor), unmasked: true))
             }
-            return JSONResponse(PersonView(try await registry.person(id)))
+            // A holder reading themselves is not audited; staff reads are, masked or not.
+            return JSONResponse(PersonView(identity.role == .holder ? try await registry.person(id) : try await registry.person(id, readBy: identity.actor)))
         }
     }
 

@@ -31,6 +31,16 @@ struct RegistryService: Sendable {
         return p
     }
 
+    /// A person read by staff (masked views too): audited as `person_read` with who read whom (issue 17; PIPL art. 51
+    /// asks for records of access to personal information).
+    func person(_ id: Person.ID, readBy actor: String) async throws -> Person {
+        try await store.write { s in
+            guard let p = try await s.persons.find(id) else { throw DomainError(.personNotFound, "no person \(id)") }
+            try await s.audit.append(at: clock.now(), actor: actor, action: "person_read", subject: "person:\(id)", purpose: nil)
+            return p
+        }
+    }
+
     /// The person with this ID number, if registered.
     func person(idNumber: String) async throws -> Person? {
         try await store.read { try await $0.persons.find(idNumber: idNumber) }
