@@ -152,6 +152,10 @@ extension DomainError.Code {
     public static let incidentMode = Self("incident_mode", .forbidden)
     /// A terminal's or an address's requests came faster than its allowance (`Retry-After` says when to come back).
     public static let rateLimited = Self("rate_limited", .tooManyRequests)
+    public static let consentNotFound = Self("consent_not_found", .notFound)
+    public static let consentWithdrawn = Self("consent_withdrawn", .conflict)
+    /// The processing needs the holder's consent, and none is in force.
+    public static let consentRequired = Self("consent_required", .forbidden)
     /// A password guessers try first (`Credentials.validate(password:)`).
     public static let weakPassword = Self("weak_password", .unprocessable)
 
@@ -179,6 +183,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
-        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword,
+        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired,
     ]
 }

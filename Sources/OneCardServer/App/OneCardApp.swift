@@ -51,6 +51,7 @@ public enum OneCardApp {
         PaymentsController(payments: services.payments).register(api)
         AuditController(audit: services.audit).register(api)
         RiskController(risk: services.risk, incident: services.incident).register(api)
+        ConsentController(consents: services.consents).register(api)
         // Web pages go on the router directly: they are not part of the API description.
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
         let pages = router.group(context: PageContext.self)
@@ -69,6 +70,7 @@ public enum OneCardApp {
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
         AuditPages(audit: services.audit, renderer: renderer).register(pages)
         RiskPages(risk: services.risk, incident: services.incident, renderer: renderer).register(pages)
+        ConsentPages(consents: services.consents, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)
         return (router, api)

@@ -39,6 +39,7 @@ public struct AppServices: Sendable {
     let audit: AuditService
     let risk: RiskService
     let incident: IncidentService
+    let consents: ConsentService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -77,6 +78,7 @@ public struct AppServices: Sendable {
         audit = AuditService(store: store, key: federationKey, clock: clock, federation: federation)
         risk = RiskService(store: store, clock: clock, random: random, thresholds: policy.riskThresholds, venues: venues, paymentWork: paymentWork)
         incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
+        consents = ConsentService(store: store, clock: clock, random: random)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
     }
 

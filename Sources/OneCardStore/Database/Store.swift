@@ -186,6 +186,7 @@ public struct StoreSession: Sendable {
     public var federation: FederationRepository { .init(db: db, dialect: dialect) }
     public var hub: HubRepository { .init(db: db, dialect: dialect) }
     public var risk: RiskRepository { .init(db: db, dialect: dialect) }
+    public var consents: ConsentRepository { .init(db: db) }
 }
 
 extension SQLRow {

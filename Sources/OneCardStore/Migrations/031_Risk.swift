@@ -7,6 +7,7 @@
 /// - `payments.risk_hold`: the alert holding a payment line until an auditor releases it (the executor waits).
 /// - `card_online_only`: cards whose QR codes and chip must be checked online (an alert's action).
 /// - `node_settings`: incident mode and who set it.
+/// - `consents`: holders' consents (PIPL), kept after withdrawal.
 let m031Risk = Migration("031_risk", [
     "ALTER TABLE uses ADD COLUMN recorded_at BIGINT",
     "UPDATE uses SET recorded_at = at",
@@ -38,4 +39,15 @@ let m031Risk = Migration("031_risk", [
     "ALTER TABLE payments ADD COLUMN risk_hold TEXT",
     "CREATE TABLE card_online_only (card_number TEXT PRIMARY KEY, alert_id TEXT, set_by TEXT NOT NULL, set_at BIGINT NOT NULL)",
     "CREATE TABLE node_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_by TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+    """
+    CREATE TABLE consents (
+        id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        grantee TEXT,
+        granted_at BIGINT NOT NULL,
+        withdrawn_at BIGINT
+    )
+    """,
+    "CREATE INDEX consents_person ON consents (person_id, purpose)",
 ])

@@ -46,3 +46,17 @@ struct PasswordRuleTests {
         try Credentials.validate(password: "西湖边的一棵老柳树")
     }
 }
+
+@Suite("Consent in force")
+struct ConsentRuleTests {
+    @Test func aConsentCountsFromItsGivingUntilItsWithdrawalForItsGrantee() {
+        let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+        let c = Consent(id: "c", personId: "p", purpose: .familyService, grantee: "g1", grantedAt: t0, withdrawnAt: t0.addingTimeInterval(60))
+        #expect(!c.inForce(at: t0.addingTimeInterval(-1)) && c.inForce(at: t0) && !c.inForce(at: t0.addingTimeInterval(60)))
+        #expect(Consent.allows([c], .familyService, grantee: "g1", at: t0))
+        #expect(!Consent.allows([c], .familyService, grantee: "g2", at: t0))
+        #expect(!Consent.allows([c], .elicenceCheck, at: t0))
+        let anyone = Consent(id: "d", personId: "p", purpose: .elicenceCheck, grantee: nil, grantedAt: t0)
+        #expect(Consent.allows([anyone], .elicenceCheck, grantee: "venue-1", at: t0.addingTimeInterval(86_400 * 365)))
+    }
+}
