@@ -142,6 +142,18 @@ extension DomainError.Code {
     /// A credit record decided before the earliest publicity scheme in the data.
     public static let creditSchemeNotCovered = Self("credit_scheme_not_covered", .unprocessable)
 
+    // MARK: Service (issue 16: complaints, cases, calendar, credit feed, statistics)
+    public static let complaintNotFound = Self("complaint_not_found", .notFound)
+    public static let caseNotFound = Self("case_not_found", .notFound)
+    /// A complaint tied to a use that is not one of the complainant's (or no such use).
+    public static let useNotFound = Self("use_not_found", .notFound)
+    /// A holiday calendar year that does not validate (dates outside the year, overlaps, make-up days not on weekends).
+    public static let invalidHolidayCalendar = Self("invalid_holiday_calendar", .unprocessable)
+    /// A complaint's `receivedAt` later than now, or a case's dates out of order.
+    public static let invalidReceivedAt = Self("invalid_received_at", .unprocessable)
+    /// A payment on a case that has no fine to pay (not decided, or decided without a fine).
+    public static let nothingToPay = Self("nothing_to_pay", .conflict)
+
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
     public static let invalidTransition = Self("invalid_transition", .conflict)
@@ -166,5 +178,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
+        .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
     ]
 }

@@ -220,6 +220,9 @@ struct PageRenderer: Sendable {
         d["isAdmin"] = role == .admin
         d["isDepartment"] = role == .department || role == .admin
         d["isTerminal"] = role == .terminal
+        d["isAuditor"] = role == .auditor
+        d["isStatsReader"] = role == .auditor || role == .admin
+        d["isComplaintStaff"] = [.agent, .department, .admin, .auditor].contains(role)
         d["jurisdiction"] = context.lang == .zh ? policy.name : policy.nameEn
         d["hotlines"] = policy.hotlines.map { ["number": $0.number, "name": $0.name] }
         if let extraHead { d["refreshSeconds"] = extraHead }

@@ -185,6 +185,9 @@ public struct StoreSession: Sendable {
     public var bankMigrations: BankMigrationRepository { .init(db: db, cipher: cipher) }
     public var federation: FederationRepository { .init(db: db, dialect: dialect) }
     public var hub: HubRepository { .init(db: db, dialect: dialect) }
+    public var complaints: ComplaintRepository { .init(db: db) }
+    public var cases: CaseRepository { .init(db: db, dialect: dialect) }
+    public var stats: StatsRepository { .init(db: db) }
 }
 
 extension SQLRow {
