@@ -53,6 +53,7 @@ struct CaseService: Sendable {
     func decide(_ id: EnforcementCase.ID, serious: Bool, fineFen: Int64?, actor: String) async throws -> EnforcementCase {
         let now = clock.now()
         let rule = fineRule
+        if let fineFen, !(1...Self.maxAmountFen).contains(fineFen) { throw DomainError.invalidField("fineFen", "1 to \(Self.maxAmountFen)") }
         return try await change(id) { c, s in
             guard c.status != .decided else { throw DomainError.invalidTransition("the case is already decided") }
             try EnforcementRules.checkDecision(CaseDecisionProposal(type: c.type, ordered: c.status == .ordered, serious: serious, fineFen: fineFen), rule: rule)
@@ -68,7 +69,7 @@ struct CaseService: Sendable {
     /// Records a payment on the fine; the same `key` (Idempotency-Key) records it once.
     func pay(_ id: EnforcementCase.ID, amountFen: Int64, paidAt: Date, key: String?, actor: String) async throws -> EnforcementCase {
         let now = clock.now()
-        guard amountFen > 0 else { throw DomainError.invalidField("amountFen", "positive") }
+        guard (1...Self.maxAmountFen).contains(amountFen) else { throw DomainError.invalidField("amountFen", "1 to \(Self.maxAmountFen)") }
         guard paidAt <= now else { throw DomainError(.invalidTimeRange, "paidAt is later than now") }
         let paymentId = key.map { "\(id):\($0)" } ?? random.uuid()
         return try await change(id) { c, s in
@@ -121,6 +122,19 @@ struct CaseService: Sendable {
         }
     }
 
+    /// The holder's own integrity records (Beijing Minsheng art. 13) with their publication dates and whether each is
+    /// published today.
+    func records(of personId: Person.ID) async throws -> [(EnforcementCase, CreditRecordPeriod, published: Bool)] {
+        let today = ChinaStandardTime.day(of: clock.now())
+        let publicity = publicity
+        return try await store.read { s in
+            try await s.cases.fined(personId: personId).compactMap { c in
+                guard let r = try Self.record(c, publicity: publicity) else { return nil }
+                return (c, r, r.isPublished(on: today, repairedOn: c.repairedOn))
+            }
+        }
+    }
+
     func list() async throws -> [EnforcementCase] { try await store.read { try await $0.cases.list() } }
 
     /// The integrity record a decided fine writes, with its dates under the scheme in force on the decision day.
@@ -167,6 +181,9 @@ struct CaseService: Sendable {
         return try CompactJWS.sign(encodedHeader: CompactJWS.encodedHeader(kid: key.kid, typ: Self.creditFeedType),
                                    payloadJSON: [UInt8](try encoder.encode(Payload(issuedAt: Timestamp.format(now), entries: entries))), key: key.privateKey)
     }
+
+    /// The largest fine or payment taken (one billion yuan): far above any legal fine, and sums of them cannot overflow.
+    static let maxAmountFen: Int64 = 100_000_000_000
 
     /// The media type of the signed credit feed (API.md).
     static let creditFeedType = "onecard-credit+jwt"

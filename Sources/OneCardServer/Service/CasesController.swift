@@ -16,6 +16,7 @@ struct CasesController {
         api.add(.post, "/api/v1/cases/{id}/payments",  roles: [.auditor], recordPayment)
         api.add(.post, "/api/v1/cases/{id}/repair",    roles: [.auditor], repairRecord)
         api.add(.get,  "/api/v1/credit/feed",          roles: .anyone,    creditFeed)
+        api.add(.get,  "/api/v1/me/credit-records",    roles: [.holder],  myRecords)
     }
 
     struct OpenInput: Decodable {
@@ -127,7 +128,7 @@ struct CasesController {
     var decideCase: Handler {
         Handler("Decide: no prior order → order_required; a fine the pack does not allow (type, or not serious) → fine_not_allowed; outside the range → fine_out_of_range",
                 tag: "cases",
-                request: .object([("serious", .boolean), ("fineFen", .integerIn(minimum: 1, maximum: nil))], required: ["serious"]),
+                request: .object([("serious", .boolean), ("fineFen", .integerIn(minimum: 1, maximum: Int(CaseService.maxAmountFen)))], required: ["serious"]),
                 success: (200, "Decided", .object([("status", .only("decided")), ("fineFen", .nullable(.integer)), ("paymentDueAt", .nullable(.dateTime))],
                                                   required: ["status", "fineFen", "paymentDueAt"])),
                 errors: [.caseNotFound, .invalidTransition, .orderRequired, .fineNotAllowed, .fineOutOfRange]) { request, context in
@@ -147,7 +148,7 @@ struct CasesController {
 
     var recordPayment: Handler {
         Handler("Record a payment of the fine; with an Idempotency-Key a retry records it once", tag: "cases",
-                request: .object([("amountFen", .integerIn(minimum: 1, maximum: nil)), ("paidAt", .dateTime)], required: ["amountFen", "paidAt"]),
+                request: .object([("amountFen", .integerIn(minimum: 1, maximum: Int(CaseService.maxAmountFen))), ("paidAt", .dateTime)], required: ["amountFen", "paidAt"]),
                 success: (200, "The case", CaseView.schema),
                 errors: [.caseNotFound, .nothingToPay, .invalidTimeRange],
                 extraHeaders: [("Idempotency-Key", "the same key records the payment once", false)]) { request, context in
@@ -165,6 +166,29 @@ struct CasesController {
                 errors: [.caseNotFound, .invalidTransition, .repairNotYetEligible]) { _, context in
             let c = try await cases.repair(context.parameters.get("id") ?? "", actor: context.identity!.actor)
             return JSONResponse(CaseView(try await cases.detail(c.id)))
+        }
+    }
+
+    var myRecords: Handler {
+        Handler("The holder's own integrity records (诚信档案): each decided fine with its class, publication dates and state",
+                tag: "cases",
+                success: (200, "Records", .object([("records", .array(.object([
+                    ("caseId", .text), ("type", .oneOf(CaseType.self)), ("fineFen", .integer), ("decidedAt", .dateTime),
+                    ("class", .oneOf(CreditClass.self)), ("publishedFrom", .date), ("repairEligibleFrom", .date), ("publishedUntil", .date),
+                    ("repairedOn", .nullable(.date)), ("status", .string(values: ["published", "removed"])),
+                ], required: ["caseId", "type", "fineFen", "decidedAt", "class", "publishedFrom", "repairEligibleFrom", "publishedUntil", "status"])))],
+                required: ["records"]))) { _, context in
+            struct Row: Encodable, Sendable {
+                let caseId: String, type: String, fineFen: Int64, decidedAt: String, `class`: String, publishedFrom: String
+                let repairEligibleFrom: String, publishedUntil: String, repairedOn: String?, status: String
+            }
+            let rows = try await cases.records(of: context.identity!.personId!).map { c, r, published in
+                Row(caseId: c.id, type: c.type.rawValue, fineFen: c.fineFen ?? 0, decidedAt: c.decidedAt.map(Timestamp.format) ?? "",
+                    class: r.recordClass.rawValue, publishedFrom: r.publishedFrom.description, repairEligibleFrom: r.repairEligibleFrom.description,
+                    publishedUntil: r.endOfPublication(repairedOn: c.repairedOn).description, repairedOn: c.repairedOn?.description,
+                    status: published ? "published" : "removed")
+            }
+            return JSONResponse(["records": rows])
         }
     }
 

@@ -44,6 +44,13 @@ public struct CaseRepository: Sendable {
         try await db.raw("SELECT * FROM enforcement_cases WHERE status = 'decided' AND fine_fen IS NOT NULL ORDER BY decided_at, id").all().map(Self.decode)
     }
 
+    /// A person's decided fines: their own integrity records.
+    public func fined(personId: Person.ID) async throws -> [EnforcementCase] {
+        try await db.raw("""
+            SELECT * FROM enforcement_cases WHERE person_id = \(bind: personId.rawValue) AND status = 'decided' AND fine_fen IS NOT NULL ORDER BY decided_at DESC, id
+            """).all().map(Self.decode)
+    }
+
     public func insertPayment(caseId: EnforcementCase.ID, _ p: CasePayment, at: Date, by: String) async throws {
         try await db.raw("""
             INSERT INTO case_payments (id, case_id, amount_fen, paid_at, recorded_at, recorded_by)

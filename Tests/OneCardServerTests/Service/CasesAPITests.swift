@@ -99,7 +99,8 @@ struct CasesAPITests {
         try await Harness.run(engine, region: "440000") { h in
             // setup: a fined person and an organisation's decided case without a fine
             let auditor = try await Self.auditor(h)
-            let person = try await h.createPerson(name: "张三丰")
+            let idNumber = TestIDs.resident(sequence: "913")
+            let person = try await h.createPerson(idNumber: idNumber, name: "张三丰")
             let id = try #require(try await h.call(.post, "/api/v1/cases", token: auditor, json: [
                 "type": "card_selling", "party": ["personId": person], "summary": "出售社保卡",
             ]).string("caseId"))
@@ -134,6 +135,12 @@ struct CasesAPITests {
             let party = try #require(entries[0]["party"] as? [String: Any])
             #expect(party["nameMasked"] as? String == Mask.name("张三丰") && party["idNumberMasked"] as? String != nil && party["name"] == nil, "\(party)")
             #expect(!String(decoding: data, as: UTF8.self).contains(person))
+            // the person sees their own record (Beijing Minsheng art. 13): serious, published 1 to 3 years
+            let holder = try await h.signUpHolder(idNumber: idNumber, name: "张三丰")
+            let mine = try await h.call(.get, "/api/v1/me/credit-records", token: holder)
+            let record = try #require((mine["records"] as? [[String: Any]])?.first, "\(mine)")
+            #expect(record["caseId"] as? String == id && record["class"] as? String == "serious" && record["status"] as? String == "published"
+                    && record["repairEligibleFrom"] as? String == "2027-11-18" && record["publishedUntil"] as? String == "2029-11-18", "\(record)")
         }
     }
 }
