@@ -68,8 +68,6 @@ def main():
                        "received_at, due_at, due_provisional, status, assignee, reopenings, answer, answered_at, satisfied, closed_at, created_at) "
                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", complaints)
         db.commit()
-        db.execute("ANALYZE")
-        db.commit()
         print(f"inserted {args.uses} uses and {len(complaints)} complaints in {time.time() - t0:.1f} s")
 
         def call(method, path, body=None, token=None):

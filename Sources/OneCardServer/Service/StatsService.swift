@@ -19,9 +19,10 @@ struct StatsService: Sendable {
             let ecards = try await s.stats.activeECards(from: start, to: end)
             let uses = try await s.stats.uses(from: start, to: end)
             let regions = try await s.stats.venueRegions()
-            var byDomain: [String: Int64] = [:], byRegion: [String: Int64] = [:], total: Int64 = 0
-            for u in uses.byItemAndVenue {
+            var byDomain: [String: Int64] = [:], byRegion: [String: Int64] = [:], total: Int64 = 0, cross: Int64 = 0
+            for u in uses {
                 total += u.count
+                if u.crossRegion { cross += u.count }
                 byDomain[domains[u.item] ?? "other", default: 0] += u.count
                 // A use reported by another province's platform names a venue this node does not keep: "other".
                 byRegion[regions[u.venue].map { RegionTable.province(of: $0) } ?? "other", default: 0] += u.count
@@ -33,7 +34,7 @@ struct StatsService: Sendable {
             return StatisticsReport(
                 from: from.description, to: to.description,
                 cards: .init(byStatus: Dictionary(cards, uniquingKeysWith: +)), ecards: .init(active: ecards),
-                uses: .init(total: total, byDomain: byDomain, byRegion: byRegion, crossRegion: uses.crossRegion),
+                uses: .init(total: total, byDomain: byDomain, byRegion: byRegion, crossRegion: cross),
                 complaints: .init(total: c.byKind.reduce(0) { $0 + $1.1 }, byKind: Dictionary(c.byKind, uniquingKeysWith: +),
                                   onTimeRate: Statistics.rate(c.onTime, of: c.onTime + c.late), satisfiedRate: Statistics.rate(c.satisfied, of: c.rated)),
                 cases: .init(total: cases.opened, fineFen: cases.fineFen), payments: .init(count: payments.count, paidFen: payments.paidFen),

@@ -187,7 +187,7 @@ public struct StoreSession: Sendable {
     public var hub: HubRepository { .init(db: db, dialect: dialect) }
     public var complaints: ComplaintRepository { .init(db: db) }
     public var cases: CaseRepository { .init(db: db, dialect: dialect) }
-    public var stats: StatsRepository { .init(db: db) }
+    public var stats: StatsRepository { .init(db: db, dialect: dialect) }
 }
 
 extension SQLRow {
