@@ -649,5 +649,71 @@ def test_an_auditor_reads_risk_alerts_and_an_administrator_runs_incident_mode(se
     assert not d.find_elements(By.ID, "incident-banner")
 
 
+def holder_sign_in(d, server, index):
+    _, id_number, password = server.login("holder", index)
+    d.get(server.url + "/signin")
+    d.find_element(By.ID, "idNumber").send_keys(id_number)
+    d.find_element(By.ID, "password").send_keys(password)
+    post_form(d, "main form")
+
+
+def test_a_holder_complains_an_agent_answers_and_the_holder_rates(server, browser):
+    d = browser
+    fresh(d, server)
+    holder_sign_in(d, server, 0)
+    submit(d, d.find_element(By.LINK_TEXT, "我的咨询投诉"))
+    check(d, "me-complaints")
+    Select(d.find_element(By.ID, "c-topic")).select_by_value("card_refused")
+    d.find_element(By.ID, "c-summary").send_keys("博物馆不认电子社保卡")
+    post_form(d, "form[action='/me/complaints']")
+    assert "/me/complaints/" in d.current_url
+    complaint = d.find_element(By.ID, "complaint").get_attribute("data-complaint")
+    assert "24:00" in d.find_element(By.ID, "c-due").text
+    check(d, "complaint-lodged")
+    # An agent finds it on the worklist and answers at once.
+    fresh(d, server)
+    staff_sign_in(d, server, "agent")
+    d.get(server.url + "/complaints")
+    assert d.find_elements(By.CSS_SELECTOR, f"tr[data-complaint='{complaint}']")
+    check(d, "complaints-worklist")
+    d.get(server.url + "/complaints/" + complaint)
+    check(d, "complaint-staff")
+    d.find_element(By.ID, "c-text").send_keys("已联系场馆整改")
+    post_form(d, "form[action$='/answer']")
+    assert d.find_element(By.ID, "c-answer").text == "已联系场馆整改"
+    # The holder rates it satisfied: closed.
+    fresh(d, server)
+    holder_sign_in(d, server, 0)
+    d.get(server.url + "/me/complaints/" + complaint)
+    check(d, "complaint-answered")
+    submit(d, d.find_element(By.CSS_SELECTOR, "button[name='satisfied'][value='true']"))
+    assert d.find_element(By.ID, "c-status").text == "已办结"
+    assert len(d.find_elements(By.CSS_SELECTOR, "#c-events li")) == 4  # lodged, answered, rated, closed
+
+
+def test_a_supervisor_opens_orders_and_decides_a_case_and_reads_the_statistics(server, browser):
+    d = browser
+    fresh(d, server)
+    staff_sign_in(d, server, "auditor")
+    submit(d, d.find_element(By.LINK_TEXT, "执法案件"))
+    check(d, "cases")
+    Select(d.find_element(By.ID, "case-type")).select_by_value("venue_refusal")
+    d.find_element(By.ID, "case-uscc").send_keys("91110000100000000R")
+    d.find_element(By.ID, "case-name").send_keys("某博物馆")
+    d.find_element(By.ID, "case-summary").send_keys("拒绝受理社保卡")
+    post_form(d, "form[action='/cases']")
+    check(d, "case-open")
+    d.execute_script("document.getElementById('case-due').value = '2030-01-31'")
+    post_form(d, "form[action$='/order']")
+    assert d.find_element(By.ID, "case-status").text == "已责令改正"
+    post_form(d, "form[action$='/decide']")
+    assert d.find_element(By.ID, "case-status").text == "已决定"
+    check(d, "case-decided")
+    submit(d, d.find_element(By.LINK_TEXT, "统计"))
+    assert d.find_elements(By.CSS_SELECTOR, "svg[role='img']")
+    assert d.find_element(By.ID, "st-pdf").get_attribute("href").startswith(server.url + "/api/v1/stats/report.pdf")
+    check(d, "stats")
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 52, CHECKED
+    assert len(CHECKED) >= 60, CHECKED

@@ -158,6 +158,17 @@ extension DomainError.Code {
     public static let consentRequired = Self("consent_required", .forbidden)
     /// A password guessers try first (`Credentials.validate(password:)`).
     public static let weakPassword = Self("weak_password", .unprocessable)
+    // MARK: Service (issue 16: complaints, cases, calendar, credit feed, statistics)
+    public static let complaintNotFound = Self("complaint_not_found", .notFound)
+    public static let caseNotFound = Self("case_not_found", .notFound)
+    /// A complaint tied to a use that is not one of the complainant's (or no such use).
+    public static let useNotFound = Self("use_not_found", .notFound)
+    /// A holiday calendar year that does not validate (dates outside the year, overlaps, make-up days not on weekends).
+    public static let invalidHolidayCalendar = Self("invalid_holiday_calendar", .unprocessable)
+    /// A complaint's `receivedAt` later than now, or a case's dates out of order.
+    public static let invalidReceivedAt = Self("invalid_received_at", .unprocessable)
+    /// A payment on a case that has no fine to pay (not decided, or decided without a fine).
+    public static let nothingToPay = Self("nothing_to_pay", .conflict)
 
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
@@ -184,5 +195,6 @@ extension DomainError.Code {
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
         .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired,
+        .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
     ]
 }

@@ -52,6 +52,9 @@ public enum OneCardApp {
         AuditController(audit: services.audit).register(api)
         RiskController(risk: services.risk, incident: services.incident).register(api)
         ConsentController(consents: services.consents).register(api)
+        ComplaintsController(complaints: services.complaints, clock: services.clock).register(api)
+        CasesController(cases: services.cases).register(api)
+        StatsController(stats: services.stats, clock: services.clock).register(api)
         // Web pages go on the router directly: they are not part of the API description.
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
         let pages = router.group(context: PageContext.self)
@@ -71,6 +74,7 @@ public enum OneCardApp {
         AuditPages(audit: services.audit, renderer: renderer).register(pages)
         RiskPages(risk: services.risk, incident: services.incident, renderer: renderer).register(pages)
         ConsentPages(consents: services.consents, renderer: renderer).register(pages)
+        ServicePages(complaints: services.complaints, cases: services.cases, stats: services.stats, clock: services.clock, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)
         return (router, api)

@@ -40,6 +40,9 @@ public struct AppServices: Sendable {
     let risk: RiskService
     let incident: IncidentService
     let consents: ConsentService
+    let complaints: ComplaintService
+    let cases: CaseService
+    let stats: StatsService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -79,6 +82,16 @@ public struct AppServices: Sendable {
         risk = RiskService(store: store, clock: clock, random: random, thresholds: policy.riskThresholds, venues: venues, paymentWork: paymentWork)
         incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
         consents = ConsentService(store: store, clock: clock, random: random)
+        let holidays: HolidayCalendar
+        do { holidays = try HolidayCalendar.shipped() } catch {
+            // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.
+            logger.error("holiday calendar: \(error)"); holidays = HolidayCalendar(years: [])
+        }
+        complaints = ComplaintService(store: store, clock: clock, random: random, deadlines: policy.complaintDeadlines, shippedCalendar: holidays)
+        let publicity: CreditPublicitySchemes
+        do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
+        cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)
+        stats = StatsService(store: store, clock: clock, catalogue: catalogue)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
     }
 

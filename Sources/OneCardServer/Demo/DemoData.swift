@@ -96,6 +96,13 @@ public enum DemoData {
             let terminal = try await venues.createTerminal(venueId: venue.id, by: "system:demo")
             logins.append(Login(role: "terminal", username: venue.name, password: terminal.apiKey))
         }
+        // Service (issue 16): a worklist that is not empty: a 12345 complaint waiting, a 12333 consultation answered.
+        _ = try await services.complaints.lodge(.init(kind: .complaint, topic: .cardRefused, channel: .hotline12345,
+                                                      summary: "来电反映某博物馆不接受电子社保卡入馆"), personId: nil, actor: "agent:agent")
+        let consultation = try await services.complaints.lodge(.init(kind: .consultation, topic: .card, channel: .hotline12333,
+                                                                     summary: "来电咨询异地如何补办社保卡"), personId: nil, actor: "agent:agent")
+        _ = try await services.complaints.step(consultation.id, .answer("可在任一网点或网上申请补卡，原金融账户保留。"), actor: "agent:agent",
+                                               role: .agent, personId: nil)
         return logins
     }
 

@@ -244,6 +244,8 @@ final class API: @unchecked Sendable {
             // Extension members (RFC 9457 §3.2): the province holding a person (`active_card_elsewhere`), the seconds
             // until a locked sign-in may be tried again (`too_many_attempts`, also in Retry-After).
             ("region", .text), ("retryAfter", .text),
+            // Service: a fine's bounds (`fine_out_of_range`), a record's first repair day, a year the calendar lacks.
+            ("minFen", .text), ("maxFen", .text), ("repairEligibleFrom", .text), ("year", .text),
         ], required: ["type", "title", "status", "detail", "code"]).json
         return [
             "openapi": "3.1.0",

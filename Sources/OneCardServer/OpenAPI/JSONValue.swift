@@ -36,6 +36,8 @@ indirect enum Schema: Sendable {
     /// An integer within bounds (query parameters such as `limit`).
     case integerIn(minimum: Int?, maximum: Int?)
     case boolean
+    /// A number from 0 to 1 (a rate).
+    case fraction
     case array(Schema, minItems: Int? = nil, maxItems: Int? = nil)
     /// Any of these (`anyOf`: a QR credential or a card credential; a new item or a withdrawal).
     case either([Schema])
@@ -87,6 +89,7 @@ indirect enum Schema: Sendable {
             if let maximum { o["maximum"] = .int(maximum) }
             return .object(o)
         case .boolean: return ["type": "boolean"]
+        case .fraction: return ["type": "number", "minimum": .int(0), "maximum": .int(1)]
         case let .array(items, minItems, maxItems):
             var o: [String: JSONValue] = ["type": "array", "items": items.json]
             if let minItems { o["minItems"] = .int(minItems) }

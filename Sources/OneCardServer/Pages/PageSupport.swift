@@ -231,6 +231,8 @@ struct PageRenderer: Sendable {
             let state = incident.state
             if state.active { d["incident"] = true; d["incidentReason"] = state.reason ?? "" }
         }
+        d["isStatsReader"] = role == .auditor || role == .admin
+        d["isComplaintStaff"] = [.agent, .department, .admin, .auditor].contains(role)
         d["jurisdiction"] = context.lang == .zh ? policy.name : policy.nameEn
         d["hotlines"] = policy.hotlines.map { ["number": $0.number, "name": $0.name] }
         if let extraHead { d["refreshSeconds"] = extraHead }

@@ -211,7 +211,7 @@ struct ResidentPages {
             let place = v?.name ?? u.venueId.rawValue
             let province = v.map { PageRegion.name(RegionTable.province(of: $0.regionCode)) }
             return [
-                "at": PageTime.dateTime(u.at), "venue": u.crossRegion ? province.map { "\($0) · \(place)" } ?? place : place,
+                "useId": u.id, "at": PageTime.dateTime(u.at), "venue": u.crossRegion ? province.map { "\($0) · \(place)" } ?? place : place,
                 "crossProvince": u.crossRegion, "venueType": v.map { context.t("vt_\($0.type.rawValue)") } ?? "",
                 "what": u.kind == .identityCheck ? context.t("kind_identity_check") : "\(u.itemCode) · \(context.t("kind_\(u.kind.rawValue)"))",
                 "ok": ok, "decision": context.t("decision_\(u.decision.rawValue)"), "reason": u.reason.map { Messages.reason($0, context.lang) } ?? "",

@@ -187,6 +187,9 @@ public struct StoreSession: Sendable {
     public var hub: HubRepository { .init(db: db, dialect: dialect) }
     public var risk: RiskRepository { .init(db: db, dialect: dialect) }
     public var consents: ConsentRepository { .init(db: db) }
+    public var complaints: ComplaintRepository { .init(db: db) }
+    public var cases: CaseRepository { .init(db: db, dialect: dialect) }
+    public var stats: StatsRepository { .init(db: db, dialect: dialect) }
 }
 
 extension SQLRow {
