@@ -44,8 +44,10 @@ public struct HolidayCalendar: Codable, Sendable, Equatable {
         }
     }
 
-    /// The calendar shipped with OneCard.
-    public static func shipped() throws -> HolidayCalendar {
+    /// The calendar shipped with OneCard (read and checked once per process).
+    public static func shipped() throws -> HolidayCalendar { try shippedOnce.get() }
+
+    private static let shippedOnce: Result<HolidayCalendar, any Error> = Result {
         guard let url = Bundle.module.resourceURL?.appendingPathComponent("Service/holiday-calendar.json") else {
             throw ConfigurationError("holiday-calendar.json is missing from the OneCardCore resources")
         }

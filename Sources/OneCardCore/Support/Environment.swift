@@ -95,7 +95,8 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Parses `YYYY-MM-DD` or the compact `YYYYMMDD`.
     public init?(_ text: String) {
-        let digits = text.replacingOccurrences(of: "-", with: "")
+        // Plain Swift, not Foundation's `replacingOccurrences`: this runs for every date on every request.
+        let digits = String(text.filter { $0 != "-" })
         guard digits.count == 8, digits.allSatisfy(\.isASCIIDigit),
               text.count == 8 || (text.count == 10 && Array(text)[4] == "-" && Array(text)[7] == "-"),
               let y = Int(digits.prefix(4)), let m = Int(digits.dropFirst(4).prefix(2)), let d = Int(digits.suffix(2))
