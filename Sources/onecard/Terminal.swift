@@ -91,6 +91,10 @@ actor Gate {
     /// Linux could hang past its own timeouts after the node went away, and keep the gate from exiting.
     private let http = HTTPClient1(timeout: .seconds(5))
 
+    /// The gate's key on its syncs too: the node then counts them against this terminal's allowance, not against the
+    /// address many gates of one station may share.
+    private var auth: [(String, String)] { [("Authorization", "Bearer \(key)")] }
+
     /// When set, the trust list must be the hub's signed national list.
     let hubKey: Curve25519.Signing.PublicKey?
 
@@ -101,12 +105,12 @@ actor Gate {
     /// The trust list: the node's JWKS, or with a hub key the hub-signed national list (refused unless the hub signed it).
     private func fetchTrustList() async -> (JWKS, Data)? {
         if let hubKey {
-            guard let r = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks.jws").absoluteString), r.status == 200,
+            guard let r = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks.jws").absoluteString, headers: auth), r.status == 200,
                   let document = try? TrustListDocument.open(signed: String(decoding: r.body, as: UTF8.self), hubKey: hubKey) else { return nil }
             let jwks = document.jwks
             return (jwks, jwks.json())
         }
-        guard let r1 = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks").absoluteString), r1.status == 200,
+        guard let r1 = try? await http.send("GET", base.appendingPathComponent("api/v1/trust/jwks").absoluteString, headers: auth), r1.status == 200,
               let jwks = try? JWKS(json: r1.body) else { return nil }
         return (jwks, r1.body)
     }
@@ -137,7 +141,7 @@ actor Gate {
         let since = verifier?.lastSequence(issuer: nodeIssuer ?? jwks.keys.first?.iss) ?? 0
         var url = URLComponents(url: base.appendingPathComponent("api/v1/trust/revocations.jws"), resolvingAgainstBaseURL: false)!
         url.queryItems = [URLQueryItem(name: "since", value: String(since))]
-        guard let r2 = try? await http.send("GET", url.url!.absoluteString), r2.status == 200,
+        guard let r2 = try? await http.send("GET", url.url!.absoluteString, headers: auth), r2.status == 200,
               let doc = try? RevocationDocument.open(signed: String(decoding: r2.body, as: UTF8.self), trust: jwks) else { return }
         _ = verifier?.apply(doc)
         nodeIssuer = doc.iss
