@@ -100,6 +100,17 @@ extension DomainError.Code {
     // Medical
     /// A medical settlement is reversed at most once (API.md "Medical settlement").
     public static let alreadyReversed = Self("already_reversed", .conflict)
+    /// A temporary patients' cut beyond the national maxima (医保发〔2022〕22号: referral/emergency 10 points, other 20).
+    public static let reductionBeyondMaximum = Self("reduction_beyond_national_maximum", .unprocessable)
+    /// The patient has no insured record here (`PUT /medical/insureds/{personId}` first).
+    public static let notInsured = Self("not_insured", .conflict)
+    /// No policy (preset or an admin's) for the insured region, scheme and care.
+    public static let medicalPolicyNotFound = Self("medical_policy_not_found", .conflict)
+    /// The card or QR code presented for a settlement is refused (`reason`: the acceptance denial code).
+    public static let credentialRefused = Self("credential_refused", .unprocessable)
+    public static let settlementNotFound = Self("settlement_not_found", .notFound)
+    /// A department user whose scope is not the one this needs (API.md "Entitlements and records").
+    public static let scopeNotAllowed = Self("scope_not_allowed", .unprocessable)
 
     // OpenAPI
 
@@ -166,5 +177,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
+        .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
     ]
 }

@@ -49,6 +49,7 @@ public enum OneCardApp {
         BanksController(banking: services.banking, cards: services.cards).register(api)
         PaymentsController(payments: services.payments).register(api)
         AuditController(audit: services.audit).register(api)
+        MedicalController(medical: services.medical).register(api)
         // Web pages go on the router directly: they are not part of the API description.
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy)
         let pages = router.group(context: PageContext.self)
@@ -65,6 +66,7 @@ public enum OneCardApp {
                    renderer: renderer).register(pages)
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
         AuditPages(audit: services.audit, renderer: renderer).register(pages)
+        MedicalPages(medical: services.medical, region: services.configuration.region, clock: services.clock, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)
         return (router, api)

@@ -37,6 +37,7 @@ public struct AppServices: Sendable {
     let health: HealthService
     let federation: FederationService
     let audit: AuditService
+    let medical: MedicalService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -74,6 +75,7 @@ public struct AppServices: Sendable {
         health = HealthService(store: store)
         audit = AuditService(store: store, key: federationKey, clock: clock, federation: federation)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
+        medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance)
     }
 
     /// Executes approved batches (the background service's, or a test's with its own chunk size and bank gateway).

@@ -239,6 +239,8 @@ final class API: @unchecked Sendable {
             // Extension members (RFC 9457 §3.2): the province holding a person (`active_card_elsewhere`), the seconds
             // until a locked sign-in may be tried again (`too_many_attempts`, also in Retry-After).
             ("region", .text), ("retryAfter", .text),
+            // Why a card or QR code was refused for a medical settlement (`credential_refused`: an acceptance denial code).
+            ("reason", .text),
         ], required: ["type", "title", "status", "detail", "code"]).json
         return [
             "openapi": "3.1.0",
