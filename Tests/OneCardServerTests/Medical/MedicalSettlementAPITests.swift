@@ -13,7 +13,7 @@ struct MedicalSettlementAPITests {
                                       ["code": "MED-C", "amountFen": 200_000, "quantity": 1]] }
 
     /// A node with the treatment place's catalogue published, a medical security user, and hospitals in Shanghai and Hebei.
-    struct Fixture {
+    struct Fixture: Sendable {
         let h: Harness
         let medsec: String
         let outlet: String
@@ -230,6 +230,35 @@ struct MedicalSettlementAPITests {
             #expect(auditor.status == 403)
             #expect((try await h.call(.get, "/api/v1/medical/clearing?month=2026-10", token: h.admin)["pairs"] as? [Any])?.isEmpty == true)
             #expect(try await h.call(.get, "/api/v1/medical/clearing?month=2026-13", token: h.admin).code == "invalid_value")
+        }
+    }
+
+    /// Bills of one person settled at the same time are split one after the other: the account pays each from what the
+    /// previous left, the counters count every stay once, and the same key sent twice at once settles once.
+    @Test(arguments: Engine.available)
+    func concurrentBillsOfOnePersonAndRepeatedKeys(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let f = try await Fixture.make(h)
+            let (person, card) = try await f.insured("601", balance: 250_000)
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for i in 0..<6 {
+                    group.addTask {
+                        // Fully self-paid (丙类): the account pays first.
+                        try await f.settle(f.hebei, card: card, items: [["code": "MED-C", "amountFen": 100_000, "quantity": 1]], key: "k-\(i % 3)")
+                    }
+                }
+                var out: [Reply] = []
+                for try await r in group { out.append(r) }
+                return out
+            }
+            #expect(replies.allSatisfy { $0.status == 201 }, "\(replies)")
+            #expect(Set(replies.compactMap { $0.string("settlementId") }).count == 3)
+            #expect(try await h.count("medical_settlements") == 3)
+            let paid = Set(replies.compactMap { r in r.string("settlementId").map { "\($0):\(r["acctPay"] as? Int ?? -1)" } }).map { Int($0.split(separator: ":")[1])! }
+            #expect(paid.sorted() == [50_000, 100_000, 100_000], "\(paid)")
+            #expect(try await f.balance(person) == 0)
+            let ytd = try await h.services.store.read { try await $0.medical.yearToDate(Person.ID(person), care: .inpatient, year: 2026) }
+            #expect(ytd.stays == 3)
         }
     }
 
