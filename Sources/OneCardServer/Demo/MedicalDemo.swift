@@ -18,9 +18,13 @@ enum MedicalDemo {
         let (name, password) = ("medsec", "medsec-demo-2026")
         _ = try await services.accounts.createStaff(username: name, password: password, role: .department, scope: .medicalSecurity, by: "system:demo")
         let officer = Identity(subject: name, role: .department, personId: nil, scope: .medicalSecurity)
+        // Insured where the pack has an employee inpatient preset (Guangdong's are Guangzhou's, Hebei's Shijiazhuang's), else here.
         let region = services.configuration.region
+        let insuredRegion = MedicalPolicyBook.shipped.policies.first {
+            RegionTable.province(of: $0.regionCode) == RegionTable.province(of: region) && $0.scheme == .employee && $0.care == .inpatient
+        }?.regionCode ?? region
         for person in persons.prefix(2) {
-            _ = try await medical.putInsured(MedicalInsured(personId: person, scheme: .employee, insuredRegion: region, retired: false,
+            _ = try await medical.putInsured(MedicalInsured(personId: person, scheme: .employee, insuredRegion: insuredRegion, retired: false,
                                                             accountBalanceFen: 100_000), by: officer)
         }
         // One stay at the demo's hospital, paid with the first resident's card (its chip answering a fresh challenge).
@@ -29,7 +33,8 @@ enum MedicalDemo {
             let terminal = try await services.venues.createTerminal(venueId: hospital.id, by: "system:demo")
             let challenge = Data(services.random.bytes(16))
             let response = Data(HMAC<SHA256>.authenticationCode(for: challenge, using: services.chipKeys.key(for: card.number)))
-            _ = try await medical.settle(terminal: Identity(subject: terminal.id.rawValue, role: .terminal, personId: nil, venueId: hospital.id),
+            // A pack without a medical policy preset leaves the demo without a settlement, not without a node.
+            _ = try? await medical.settle(terminal: Identity(subject: terminal.id.rawValue, role: .terminal, personId: nil, venueId: hospital.id),
                                          idempotencyKey: "demo-1", .init(
                 credential: .card(number: card.number.rawValue, challenge: challenge, response: response), care: .inpatient, hospitalLevel: .three,
                 emergency: false, lines: [MedicalBillLine(code: "MED-A-001", amountFen: 1_200_000), MedicalBillLine(code: "MED-B-001", amountFen: 600_000),
