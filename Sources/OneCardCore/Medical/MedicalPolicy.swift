@@ -283,9 +283,11 @@ public struct MedicalInsured: Codable, Sendable, Equatable {
         _ = try RegionCode(insuredRegion)
         switch scheme {
         case .employee:
-            guard let b = accountBalanceFen, b >= 0 else { throw .invalidField("accountBalanceFen", "an employee has a personal account, 0 or more fen") }
+            guard let b = accountBalanceFen, b >= 0 else {
+                throw DomainError(.accountNotForScheme, "accountBalanceFen: an employee has a personal account, 0 or more fen")
+            }
         case .resident:
-            guard accountBalanceFen == nil else { throw .invalidField("accountBalanceFen", "residents have no personal account") }
+            guard accountBalanceFen == nil else { throw DomainError(.accountNotForScheme, "accountBalanceFen: residents have no personal account") }
         }
     }
 }

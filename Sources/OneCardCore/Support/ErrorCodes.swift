@@ -111,6 +111,12 @@ extension DomainError.Code {
     public static let settlementNotFound = Self("settlement_not_found", .notFound)
     /// A department user whose scope is not the one this needs (API.md "Entitlements and records").
     public static let scopeNotAllowed = Self("scope_not_allowed", .unprocessable)
+    /// A pay-first share (先行自付) on an item that is not category B (乙类).
+    public static let preselfpayOnlyForCategoryB = Self("preselfpay_only_for_category_b", .unprocessable)
+    /// An employee without a personal account balance, or a resident with one (residents have no account).
+    public static let accountNotForScheme = Self("account_not_for_scheme", .unprocessable)
+    /// A bill whose lines add up to more than a bill may carry.
+    public static let billTooLarge = Self("bill_too_large", .unprocessable)
 
     // OpenAPI
 
@@ -178,5 +184,6 @@ extension DomainError.Code {
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
         .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
+        .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,
     ]
 }

@@ -57,7 +57,8 @@ struct MedicalController {
         Handler("Draft an item of the treatment place's catalogue (added or changed in the next published version)",
                 tag: "medical",
                 request: Docs.itemInput,
-                success: (201, "The drafted item", Docs.item)) { request, context in
+                success: (201, "The drafted item", Docs.item),
+                errors: [.preselfpayOnlyForCategoryB]) { request, context in
             let i = try await request.decodeJSON(as: ItemInput.self, context: context)
             let item = try await medical.draft(MedicalCatalogueItem(code: i.code, name: i.name, category: i.category, preselfpayPercent: i.preselfpayPercent,
                                                                     priceCapFen: i.priceCapFen), by: context.identity!.actor)
@@ -117,7 +118,7 @@ struct MedicalController {
                                   ("accountBalanceFen", .integerIn(minimum: 0, maximum: Docs.maxFen))],
                                  required: ["scheme", "insuredRegion", "retired"]),
                 success: (200, "The insured person", Docs.insured),
-                errors: [.personNotFound, .invalidRegionCode, .invalidIdNumber]) { request, context in
+                errors: [.personNotFound, .invalidRegionCode, .invalidIdNumber, .accountNotForScheme]) { request, context in
             let i = try await request.decodeJSON(as: InsuredInput.self, context: context)
             let personId = Person.ID(context.parameters.get("personId") ?? "")
             let saved = try await medical.putInsured(MedicalInsured(personId: personId, scheme: i.scheme, insuredRegion: i.insuredRegion, retired: i.retired,
@@ -131,7 +132,7 @@ struct MedicalController {
                 tag: "medical",
                 request: Docs.filingInput(withPerson: true),
                 success: (201, "Filed", .object([("filingId", .text)], required: ["filingId"])),
-                errors: [.personNotFound, .invalidRegionCode, .invalidIdNumber]) { request, context in
+                errors: [.personNotFound, .invalidRegionCode, .invalidIdNumber, .invalidTimeRange]) { request, context in
             let i = try await request.decodeJSON(as: FilingInput.self, context: context)
             guard let person = i.personId else { throw DomainError.invalidField("personId", "required") }
             let f = try await medical.file(MedicalFiling(kind: i.kind, treatmentRegion: i.treatmentRegion, from: i.from, to: i.to), personId: Person.ID(person),
@@ -145,7 +146,7 @@ struct MedicalController {
                 tag: "me",
                 request: Docs.filingInput(withPerson: false),
                 success: (201, "Filed", .object([("filingId", .text)], required: ["filingId"])),
-                errors: [.personNotFound, .invalidRegionCode, .invalidIdNumber]) { request, context in
+                errors: [.personNotFound, .invalidRegionCode, .invalidIdNumber, .invalidTimeRange]) { request, context in
             let i = try await request.decodeJSON(as: FilingInput.self, context: context)
             let f = try await medical.file(MedicalFiling(kind: i.kind, treatmentRegion: i.treatmentRegion, from: i.from, to: i.to),
                                            personId: context.identity!.personId!, channel: "online", by: context.identity!.actor)
@@ -182,7 +183,7 @@ struct MedicalController {
                                                            required: ["code", "amountFen", "quantity"]), minItems: 1, maxItems: MedicalSettlementRules.maximumLines))],
                                  required: ["credential", "care", "hospitalLevel", "emergency", "items"]),
                 success: (201, "The settlement (a repeat of the Idempotency-Key answers the same record)", Docs.settlement),
-                errors: [.idempotencyKeyRequired, .credentialRefused, .notInsured, .medicalPolicyNotFound, .venueNotPermitted, .venueNotFound],
+                errors: [.idempotencyKeyRequired, .credentialRefused, .notInsured, .medicalPolicyNotFound, .venueNotPermitted, .venueNotFound, .billTooLarge],
                 extraHeaders: [("Idempotency-Key", "one per bill; a repeat answers the first settlement", true)]) { request, context in
             guard let key = request.headers[.idempotencyKey], (1...200).contains(key.count) else {
                 throw DomainError(.idempotencyKeyRequired, "send an Idempotency-Key header (1 to 200 characters)")
@@ -208,7 +209,7 @@ struct MedicalController {
     var clearing: Handler {
         Handler("A month's clearing between insured and treatment provinces (China Standard Time months): the fund's share owed per pair",
                 tag: "medical",
-                query: [.text("month", "YYYY-MM", pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$")],
+                query: [.text("month", "YYYY-MM, from 2000-01", pattern: "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")],
                 success: (200, "Pairs where the provinces differ, and each province's net position (sums to zero)", .object([
                     ("month", .text), ("setlym", .text),
                     ("pairs", .array(.object([("insuredRegion", .text), ("treatmentRegion", .text), ("settlements", .integer), ("fundFen", .integer),

@@ -137,6 +137,8 @@ struct MedicalService: Sendable {
     /// Records a filing (备案) made online by the holder or at a counter by an agent.
     func file(_ f: MedicalFiling, personId: Person.ID, channel: String, by actor: String) async throws -> StoredMedicalFiling {
         try f.validate()
+        // A temporary filing runs at least 6 months on: its days must stay within the calendar.
+        guard f.from.year <= 9000, (f.to?.year ?? 0) <= 9000 else { throw DomainError(.invalidTimeRange, "from and to: up to the year 9000") }
         let stored = StoredMedicalFiling(id: random.uuid(), personId: personId, filing: f, channel: channel, createdAt: clock.now())
         try await store.write { s in
             guard try await s.persons.find(personId) != nil else { throw DomainError(.personNotFound, "no person \(personId)") }

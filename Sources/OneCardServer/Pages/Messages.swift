@@ -779,5 +779,8 @@ enum Messages {
         e("err_credential_refused", "社保卡或二维码未通过查验。", "The card or QR code was refused."),
         e("err_settlement_not_found", "找不到该结算记录。", "The settlement was not found."),
         e("err_scope_not_allowed", "只有部门用户才有业务范围。", "Only department users have a scope."),
+        e("err_preselfpay_only_for_category_b", "只有乙类项目才有先行自付比例。", "Only a category B item has a pay-first share."),
+        e("err_account_not_for_scheme", "职工须有个人账户余额，城乡居民没有个人账户。", "An employee has a personal account balance; a resident has none."),
+        e("err_bill_too_large", "单张账单金额超出上限。", "The bill is larger than one bill may be."),
     ]
 }

@@ -150,7 +150,7 @@ struct MedicalSettlementAPITests {
             // A resident has no account: recording one is refused and changes nothing.
             let bad = try await h.call(.put, "/api/v1/medical/insureds/\(p5)", token: f.medsec,
                                        json: ["scheme": "resident", "insuredRegion": "110000", "retired": false, "accountBalanceFen": 5])
-            #expect(bad.status == 422)
+            #expect(bad.status == 422 && bad.code == "account_not_for_scheme", "\(bad)")
             #expect(try await f.balance(p5) == 0)
 
             // WE-M4: the admin switches Beijing to the multiplier mode (80 % of the ratio): version 2, a temporary patient at 68 %.
@@ -301,9 +301,11 @@ struct MedicalSettlementAPITests {
                                                                                                   "retired": false]).code == "person_not_found")
             #expect(try await h.call(.post, "/api/v1/medical/catalogue/publish", token: h.admin).code == "nothing_to_publish")
             #expect(try await h.call(.post, "/api/v1/medical/catalogue/items", token: h.admin, json: ["code": "X", "name": "甲", "category": "A",
-                                                                                                      "preselfpayPercent": 10]).status == 422)
+                                                                                                      "preselfpayPercent": 10]).code == "preselfpay_only_for_category_b")
             #expect(try await h.call(.post, "/api/v1/medical/filings", token: h.agent, json: ["personId": person, "kind": "long_term", "treatmentRegion": "310100",
-                                                                                              "from": "2026-01-01"]).status == 422)
+                                                                                              "from": "2026-01-01"]).code == "invalid_region_code")
+            #expect(try await h.call(.post, "/api/v1/medical/filings", token: h.agent, json: ["personId": person, "kind": "referral", "treatmentRegion": "310000",
+                                                                                              "from": "2026-03-01", "to": "2026-02-01"]).code == "invalid_time_range")
             #expect((try await h.call(.get, "/api/v1/medical/catalogue")["items"] as? [Any])?.count == 3)
         }
     }
