@@ -209,15 +209,14 @@ struct MedicalController {
     var clearing: Handler {
         Handler("A month's clearing between insured and treatment provinces (China Standard Time months): the fund's share owed per pair",
                 tag: "medical",
-                query: [.text("month", "YYYY-MM, from 2000-01", pattern: "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")],
+                query: [.text("month", "YYYY-MM, from 2000-01; absent: the current month (China Standard Time)", pattern: "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")],
                 success: (200, "Pairs where the provinces differ, and each province's net position (sums to zero)", .object([
                     ("month", .text), ("setlym", .text),
                     ("pairs", .array(.object([("insuredRegion", .text), ("treatmentRegion", .text), ("settlements", .integer), ("fundFen", .integer),
                                               ("medfeeSumamt", .integer), ("acctPay", .integer), ("cashPayamt", .integer)],
                                              required: ["insuredRegion", "treatmentRegion", "settlements", "fundFen"]))),
                     ("net", .anyObject)], required: ["month", "pairs", "net"]))) { request, _ in
-            guard let month = request.uri.queryParameters.get("month") else { throw DomainError(.invalidValue, "month: YYYY-MM, required") }
-            return try Response.json(try await medical.clearing(month: month))
+            return try Response.json(try await medical.clearing(month: request.uri.queryParameters.get("month") ?? medical.currentMonth))
         }
     }
 

@@ -266,6 +266,9 @@ struct MedicalService: Sendable {
 
     // MARK: Clearing
 
+    /// This month (`YYYY-MM`, China Standard Time).
+    var currentMonth: String { MedicalRepository.month(clock.now()) }
+
     /// The month's clearing between insured and treatment provinces (China Standard Time months).
     func clearing(month: String) async throws -> MedicalClearing {
         do { _ = try MedicalClearing.clear(month: month, records: []) } catch { throw DomainError(.invalidValue, "month: YYYY-MM from 2000-01") }

@@ -230,6 +230,11 @@ struct MedicalSettlementAPITests {
             #expect(auditor.status == 403)
             #expect((try await h.call(.get, "/api/v1/medical/clearing?month=2026-10", token: h.admin)["pairs"] as? [Any])?.isEmpty == true)
             #expect(try await h.call(.get, "/api/v1/medical/clearing?month=2026-13", token: h.admin).code == "invalid_value")
+            // Without a month: this month so far.
+            _ = try await h.services.createStaffUser(username: "audit1", password: "auditor-password", role: .auditor)
+            let auditorToken = try await h.services.accounts.staffToken(username: "audit1", password: "auditor-password").accessToken
+            let current = try await h.call(.get, "/api/v1/medical/clearing", token: auditorToken)
+            #expect(current["month"] as? String == "2026-11" && (current["net"] as? [String: Int])?.values.reduce(0, +) == 0, "\(current)")
         }
     }
 
