@@ -161,11 +161,19 @@ struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a staff user; the password is read from standard input (one line).")
         @Option var username: String
         @Option(help: "admin, agent, department, bank or auditor") var role: String
+        @Option(help: "a department user's scope: civil_affairs, disabled_persons_federation, veterans_affairs, hrss, medical_security or public_security")
+        var scope: String?
         @OptionGroup var data: DataOptions
 
         func run() async throws {
             guard let role = Role(rawValue: role), Role.staff.contains(role) else {
                 throw fail("--role must be one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
+            }
+            let scope = try self.scope.map { raw throws in
+                guard let s = DepartmentScope(rawValue: raw) else {
+                    throw fail("--scope must be one of \(DepartmentScope.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return s
             }
             guard let password = readLine(strippingNewline: true), !password.isEmpty else {
                 throw fail("give the password on standard input (one line)")
@@ -174,7 +182,7 @@ struct Users: AsyncParsableCommand {
                 let services = try await OneCardApp.services(try data.configuration(), signs: false)
                 if services.configuration.database.isEmbedded { try await services.store.migrate() }
                 defer { Task { await services.store.close() } }
-                let user = try await services.createStaffUser(username: username, password: password, role: role)
+                let user = try await services.createStaffUser(username: username, password: password, role: role, scope: scope)
                 say("created \(user.role.rawValue) \(user.username)")
             } catch let e as ConfigurationError {
                 throw fail(e.description)

@@ -33,7 +33,7 @@ public struct MedicalCatalogueItem: Codable, Sendable, Equatable {
         guard !code.isEmpty, code.count <= 64 else { throw .invalidField("code", "1 to 64 characters") }
         guard !name.isEmpty else { throw .invalidField("name", "required") }
         if let p = preselfpayPercent {
-            guard category == .b else { throw .invalidField("preselfpayPercent", "only a category B (乙类) item has a pay-first share") }
+            guard category == .b else { throw DomainError(.preselfpayOnlyForCategoryB, "preselfpayPercent: only a category B (乙类) item has a pay-first share") }
             guard (Percent.zero...Percent.hundred).contains(p) else { throw .invalidField("preselfpayPercent", "0 to 100") }
         }
         if let cap = priceCapFen, !(0...MedicalPolicy.maximumFen).contains(cap) { throw .invalidField("priceCapFen", "0 or more fen per unit") }
@@ -92,8 +92,8 @@ public struct MedicalFiling: Codable, Sendable, Equatable {
 
     public func validate() throws(DomainError) {
         let code = try RegionCode(treatmentRegion)
-        guard code.rawValue == code.province else { throw .invalidField("treatmentRegion", "a province code") }
-        if let to, to < from { throw .invalidField("to", "on or after from") }
+        guard code.rawValue == code.province else { throw DomainError(.invalidRegionCode, "treatmentRegion: a province code") }
+        if let to, to < from { throw DomainError(.invalidTimeRange, "to: on or after from") }
     }
 }
 

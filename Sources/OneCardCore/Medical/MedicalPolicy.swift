@@ -246,10 +246,10 @@ public struct MedicalPolicy: Codable, Sendable, Equatable {
         switch temporary {
         case let .points(referral, other):
             guard (Percent.zero...TemporaryReduction.maxReferralPoints).contains(referral) else {
-                throw .invalidField("temporary.referralPoints", "0 to 10 (医保发〔2022〕22号: referral and emergency at most 10 points lower)")
+                throw DomainError(.reductionBeyondMaximum, "temporary.referralPoints: 0 to 10 (医保发〔2022〕22号: referral and emergency at most 10 points lower)")
             }
             guard (Percent.zero...TemporaryReduction.maxOtherPoints).contains(other) else {
-                throw .invalidField("temporary.otherPoints", "0 to 20 (医保发〔2022〕22号: other temporary patients at most 20 points lower)")
+                throw DomainError(.reductionBeyondMaximum, "temporary.otherPoints: 0 to 20 (医保发〔2022〕22号: other temporary patients at most 20 points lower)")
             }
         case let .multiplier(other, referral):
             for m in [other] + (referral.map { [$0] } ?? []) where !(Percent.zero...Percent.hundred).contains(m) {
@@ -283,9 +283,11 @@ public struct MedicalInsured: Codable, Sendable, Equatable {
         _ = try RegionCode(insuredRegion)
         switch scheme {
         case .employee:
-            guard let b = accountBalanceFen, b >= 0 else { throw .invalidField("accountBalanceFen", "an employee has a personal account, 0 or more fen") }
+            guard let b = accountBalanceFen, b >= 0 else {
+                throw DomainError(.accountNotForScheme, "accountBalanceFen: an employee has a personal account, 0 or more fen")
+            }
         case .resident:
-            guard accountBalanceFen == nil else { throw .invalidField("accountBalanceFen", "residents have no personal account") }
+            guard accountBalanceFen == nil else { throw DomainError(.accountNotForScheme, "accountBalanceFen: residents have no personal account") }
         }
     }
 }

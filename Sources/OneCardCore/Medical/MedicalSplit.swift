@@ -174,7 +174,7 @@ public enum MedicalSettlementRules {
             }
             total += line.amountFen
         }
-        guard total <= MedicalPolicy.maximumFen else { throw .invalidField("items", "the bill is at most \(MedicalPolicy.maximumFen) fen") }
+        guard total <= MedicalPolicy.maximumFen else { throw DomainError(.billTooLarge, "items: the bill is at most \(MedicalPolicy.maximumFen) fen") }
     }
 }
 

@@ -100,6 +100,23 @@ extension DomainError.Code {
     // Medical
     /// A medical settlement is reversed at most once (API.md "Medical settlement").
     public static let alreadyReversed = Self("already_reversed", .conflict)
+    /// A temporary patients' cut beyond the national maxima (医保发〔2022〕22号: referral/emergency 10 points, other 20).
+    public static let reductionBeyondMaximum = Self("reduction_beyond_national_maximum", .unprocessable)
+    /// The patient has no insured record here (`PUT /medical/insureds/{personId}` first).
+    public static let notInsured = Self("not_insured", .conflict)
+    /// No policy (preset or an admin's) for the insured region, scheme and care.
+    public static let medicalPolicyNotFound = Self("medical_policy_not_found", .conflict)
+    /// The card or QR code presented for a settlement is refused (`reason`: the acceptance denial code).
+    public static let credentialRefused = Self("credential_refused", .unprocessable)
+    public static let settlementNotFound = Self("settlement_not_found", .notFound)
+    /// A department user whose scope is not the one this needs (API.md "Entitlements and records").
+    public static let scopeNotAllowed = Self("scope_not_allowed", .unprocessable)
+    /// A pay-first share (先行自付) on an item that is not category B (乙类).
+    public static let preselfpayOnlyForCategoryB = Self("preselfpay_only_for_category_b", .unprocessable)
+    /// An employee without a personal account balance, or a resident with one (residents have no account).
+    public static let accountNotForScheme = Self("account_not_for_scheme", .unprocessable)
+    /// A bill whose lines add up to more than a bill may carry.
+    public static let billTooLarge = Self("bill_too_large", .unprocessable)
 
     // OpenAPI
 
@@ -196,5 +213,7 @@ extension DomainError.Code {
         .repairNotYetEligible, .creditSchemeNotCovered,
         .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired,
         .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
+        .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
+        .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,
     ]
 }

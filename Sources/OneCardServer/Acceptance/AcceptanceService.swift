@@ -431,12 +431,7 @@ struct AcceptanceService: Sendable {
     /// venues and those another province's venues ask of it as the issuer.
     static func checkIdentity(_ verified: VerifiedCredential, venueType: VenueType, auditActor: String, auditPurpose: String, at now: Date,
                               in s: StoreSession) async throws -> (card: Card?, answer: IdentityAnswer, disclosed: Disclosure?) {
-        let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
-        var replayed = false
-        if let hash = verified.challengeHash, let card {
-            replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
-        }
-        let failure = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: replayed)
+        let (card, failure) = try await presented(verified, at: now, in: s)
         guard failure == nil, let card, let person = try await s.persons.find(card.personId) else {
             return (card, IdentityAnswer(verified: false, reason: failure?.rawValue), nil)
         }
@@ -449,6 +444,22 @@ struct AcceptanceService: Sendable {
         try await s.audit.append(at: now, actor: auditActor, action: "identity_disclosed_\(disclosure.rawValue)", subject: "person:\(person.id)",
                                  purpose: auditPurpose)
         return (card, answer, disclosure)
+    }
+
+    /// This node's card behind a verified credential and, when it may not be used now, why: a chip's challenge is spent
+    /// (never accepted twice), a QR token is spent for `tokenUse` when given (a settlement: one token, one bill), and the
+    /// card's status judged. Shared by identity checks and medical settlements, within the caller's transaction.
+    static func presented(_ verified: VerifiedCredential, tokenUse: (venueId: Venue.ID, itemCode: String)? = nil, at now: Date,
+                          in s: StoreSession) async throws -> (card: Card?, denial: DenialCode?) {
+        let card: Card? = if let number = verified.cardNumber { try await s.cards.find(number) } else { nil }
+        var replayed = false
+        if let hash = verified.challengeHash, let card {
+            replayed = !(try await s.uses.markChallengeUsed(cardNumber: card.number, challengeHash: hash, at: now))
+        }
+        if let tokenUse, let jti = verified.jti, card != nil, verified.form == .electronic {
+            replayed = !(try await s.uses.markTokenAccepted(jti: jti, venueId: tokenUse.venueId, itemCode: tokenUse.itemCode, at: now))
+        }
+        return (card, AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: replayed))
     }
 
     /// An identity check of another province's card or QR code: its issuer verifies it and discloses what the venue type

@@ -43,6 +43,7 @@ public struct AppServices: Sendable {
     let complaints: ComplaintService
     let cases: CaseService
     let stats: StatsService
+    let medical: MedicalService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -93,6 +94,7 @@ public struct AppServices: Sendable {
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)
         stats = StatsService(store: store, clock: clock, catalogue: catalogue)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
+        medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance)
     }
 
     /// Executes approved batches (the background service's, or a test's with its own chunk size and bank gateway).

@@ -18,13 +18,14 @@ struct AccountService: Sendable {
 
     static let invalidCredentials = DomainError(.invalidCredentials, "the username or password is wrong")
 
-    func createStaff(username: String, password: String, role: Role, by actor: String) async throws -> StaffUser {
+    func createStaff(username: String, password: String, role: Role, scope: DepartmentScope? = nil, by actor: String) async throws -> StaffUser {
         try Credentials.validate(username: username, password: password)
         guard Role.staff.contains(role) else {
             throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
         }
+        if scope != nil, role != .department { throw DomainError(.scopeNotAllowed, "only a department user has a scope") }
         let user = StaffUser(username: username, passwordHash: try await passwords.hash(password), role: role,
-                             disabled: false, createdAt: clock.now())
+                             disabled: false, createdAt: clock.now(), scope: scope)
         do {
             try await store.write { s in
                 try await s.users.insert(user)
@@ -60,7 +61,7 @@ struct AccountService: Sendable {
             guard let user = try await store.read({ try await $0.users.find(username) }), !user.disabled,
                   try await passwords.verify(password, hash: user.passwordHash)
             else { throw Self.invalidCredentials }
-            return try await session(Identity(subject: user.username, role: user.role, personId: nil))
+            return try await session(Identity(subject: user.username, role: user.role, personId: nil, scope: user.scope))
         }
     }
 
@@ -122,7 +123,7 @@ struct AccountService: Sendable {
 
 extension AppServices {
     /// Creates a staff user from the command line (the first administrator is made this way).
-    public func createStaffUser(username: String, password: String, role: Role) async throws -> StaffUser {
-        try await accounts.createStaff(username: username, password: password, role: role, by: "cli")
+    public func createStaffUser(username: String, password: String, role: Role, scope: DepartmentScope? = nil) async throws -> StaffUser {
+        try await accounts.createStaff(username: username, password: password, role: role, scope: scope, by: "cli")
     }
 }

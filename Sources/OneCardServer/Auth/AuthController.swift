@@ -10,15 +10,18 @@ struct AuthController {
     struct TokenInput: Decodable { let username: String; let password: String }
     struct HolderInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let password: String }
     struct HolderTokenInput: Decodable { let idNumber: String; let password: String }
-    struct UserInput: Decodable { let username: String; let password: String; let role: String }
+    struct UserInput: Decodable { let username: String; let password: String; let role: String; let scope: DepartmentScope? }
 
     struct UserView: Encodable, Sendable {
         static let schema = Schema.named("StaffUser", .object([
                 ("username", .text), ("role", .string(values: Role.staff.map(\.rawValue))), ("disabled", .boolean), ("createdAt", .dateTime),
+                ("scope", .oneOf(DepartmentScope.self)),
             ], required: ["username", "role", "disabled", "createdAt"]))
 
-        let username: String, role: String, disabled: Bool, createdAt: String
-        init(_ u: StaffUser) { username = u.username; role = u.role.rawValue; disabled = u.disabled; createdAt = Timestamp.format(u.createdAt) }
+        let username: String, role: String, disabled: Bool, createdAt: String, scope: DepartmentScope?
+        init(_ u: StaffUser) {
+            username = u.username; role = u.role.rawValue; disabled = u.disabled; createdAt = Timestamp.format(u.createdAt); scope = u.scope
+        }
     }
 
     func register(_ api: API) {
@@ -73,15 +76,16 @@ struct AuthController {
         Handler("Create a staff user",
                 tag: "users",
                 request: .object([("username", .string(pattern: "^[A-Za-z0-9._-]{3,64}$")), ("password", .text(8, 128)),
-                                  ("role", .string(values: Role.staff.map(\.rawValue)))],
+                                  ("role", .string(values: Role.staff.map(\.rawValue))), ("scope", .oneOf(DepartmentScope.self))],
                     required: ["username", "password", "role"]),
-                success: (201, "Created", UserView.schema),
-                errors: [.userExists, .weakPassword]) { request, context in
+                success: (201, "Created (a department user with its scope)", UserView.schema),
+                errors: [.userExists, .weakPassword, .scopeNotAllowed]) { request, context in
             let i = try await request.decodeJSON(as: UserInput.self, context: context)
             guard let role = Role(rawValue: i.role), Role.staff.contains(role) else {
                 throw DomainError(.invalidValue, "role: one of \(Role.staff.map(\.rawValue).joined(separator: ", "))")
             }
-            let u = try await accounts.createStaff(username: i.username, password: i.password, role: role, by: context.identity!.actor)
+            let u = try await accounts.createStaff(username: i.username, password: i.password, role: role, scope: i.scope,
+                                                   by: context.identity!.actor)
             return JSONResponse(UserView(u), status: .created)
         }
     }

@@ -9,6 +9,8 @@ struct SessionTokens: Sendable {
         var sub: SubjectClaim
         var role: String
         var pid: String?
+        /// A department user's scope.
+        var scp: String?
         var iat: IssuedAtClaim
         var exp: ExpirationClaim
         /// Expiry is checked against the injected clock in `verify(_:)`, not the wall clock.
@@ -27,7 +29,7 @@ struct SessionTokens: Sendable {
 
     func issue(for identity: Identity) async throws -> String {
         let now = clock.now()
-        let claims = Claims(sub: .init(value: identity.subject), role: identity.role.rawValue, pid: identity.personId?.rawValue,
+        let claims = Claims(sub: .init(value: identity.subject), role: identity.role.rawValue, pid: identity.personId?.rawValue, scp: identity.scope?.rawValue,
                             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(lifetime)))
         return try await keys.sign(claims)
     }
@@ -37,6 +39,7 @@ struct SessionTokens: Sendable {
         guard let claims = try? await keys.verify(token, as: Claims.self),
               claims.exp.value > clock.now(), let role = Role(rawValue: claims.role)
         else { return nil }
-        return Identity(subject: claims.sub.value, role: role, personId: claims.pid.map { Person.ID($0) })
+        return Identity(subject: claims.sub.value, role: role, personId: claims.pid.map { Person.ID($0) },
+                        scope: claims.scp.flatMap(DepartmentScope.init(rawValue:)))
     }
 }

@@ -63,11 +63,13 @@ public enum DemoData {
             ("张晓燕", "19930105", "046", "13800001003", 2),  // issued, not yet activated
             ("陈志强", "20010918", "017", "13800001004", 1),  // application submitted
         ]
+        var persons: [Person.ID] = []
         for (i, r) in residents.enumerated() {
             let number = idNumber(region: county(i % max(1, min(3, counties.count))), birth: r.1, sequence: r.2)
             let person = try await registry.registerPerson(idType: .resident, idNumber: number, name: r.0, phone: r.3,
                                                            address: "\(province)\(RegionTable.shared.entry(county(0))?.name ?? "")幸福里 \(i + 1) 号",
                                                            actor: "system:demo")
+            persons.append(person.id)
             let password = "holder-demo-\(i + 1)"
             _ = try await accounts.signUpHolder(idType: .resident, idNumber: number, name: r.0, phone: r.3, password: password)
             logins.append(Login(role: "holder", username: number, password: password))
@@ -103,6 +105,7 @@ public enum DemoData {
                                                                      summary: "来电咨询异地如何补办社保卡"), personId: nil, actor: "agent:agent")
         _ = try await services.complaints.step(consultation.id, .answer("可在任一网点或网上申请补卡，原金融账户保留。"), actor: "agent:agent",
                                                role: .agent, personId: nil)
+        logins += try await MedicalDemo.seed(services, persons: persons)
         return logins
     }
 

@@ -246,6 +246,8 @@ final class API: @unchecked Sendable {
             ("region", .text), ("retryAfter", .text),
             // Service: a fine's bounds (`fine_out_of_range`), a record's first repair day, a year the calendar lacks.
             ("minFen", .text), ("maxFen", .text), ("repairEligibleFrom", .text), ("year", .text),
+            // Why a card or QR code was refused for a medical settlement (`credential_refused`: an acceptance denial code).
+            ("reason", .text),
         ], required: ["type", "title", "status", "detail", "code"]).json
         return [
             "openapi": "3.1.0",

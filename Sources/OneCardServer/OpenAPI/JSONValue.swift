@@ -35,6 +35,8 @@ indirect enum Schema: Sendable {
     case integer
     /// An integer within bounds (query parameters such as `limit`).
     case integerIn(minimum: Int?, maximum: Int?)
+    /// A number within bounds, fractions allowed (percentages such as 89.5).
+    case number(minimum: Int?, maximum: Int?)
     case boolean
     /// A number from 0 to 1 (a rate).
     case fraction
@@ -85,6 +87,11 @@ indirect enum Schema: Sendable {
         case .integer: return ["type": "integer", "format": "int64"]
         case let .integerIn(minimum, maximum):
             var o: [String: JSONValue] = ["type": "integer", "format": "int64"]
+            if let minimum { o["minimum"] = .int(minimum) }
+            if let maximum { o["maximum"] = .int(maximum) }
+            return .object(o)
+        case let .number(minimum, maximum):
+            var o: [String: JSONValue] = ["type": "number"]
             if let minimum { o["minimum"] = .int(minimum) }
             if let maximum { o["maximum"] = .int(maximum) }
             return .object(o)

@@ -12,6 +12,8 @@ struct Identity: Sendable, Equatable {
     var personId: Person.ID?
     /// For terminals: their venue.
     var venueId: Venue.ID? = nil
+    /// For department users: the department they work for (API.md "Entitlements and records").
+    var scope: DepartmentScope? = nil
 
     /// How the actor is written into events and audit records.
     var actor: String { "\(role.rawValue):\(subject)" }

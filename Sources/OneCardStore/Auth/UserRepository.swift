@@ -8,8 +8,9 @@ public struct UserRepository: Sendable {
 
     public func insert(_ u: StaffUser) async throws {
         try await db.raw("""
-            INSERT INTO staff_users (username, password_hash, role, disabled, created_at)
-            VALUES (\(bind: u.username), \(bind: u.passwordHash), \(bind: u.role.rawValue), \(bind: u.disabled.int), \(bind: u.createdAt.millis))
+            INSERT INTO staff_users (username, password_hash, role, disabled, created_at, scope)
+            VALUES (\(bind: u.username), \(bind: u.passwordHash), \(bind: u.role.rawValue), \(bind: u.disabled.int), \(bind: u.createdAt.millis),
+                    \(bind: u.scope?.rawValue))
             """).run()
     }
 
@@ -31,7 +32,8 @@ public struct UserRepository: Sendable {
 
     static func decode(_ r: any SQLRow) throws -> StaffUser {
         StaffUser(username: try r.string("username"), passwordHash: try r.string("password_hash"),
-                  role: Role(rawValue: try r.string("role")) ?? .auditor, disabled: try r.bool("disabled"), createdAt: try r.date("created_at"))
+                  role: Role(rawValue: try r.string("role")) ?? .auditor, disabled: try r.bool("disabled"), createdAt: try r.date("created_at"),
+                  scope: try r.optionalString("scope").flatMap(DepartmentScope.init(rawValue:)))
     }
 }
 

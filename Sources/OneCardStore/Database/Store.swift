@@ -190,6 +190,7 @@ public struct StoreSession: Sendable {
     public var complaints: ComplaintRepository { .init(db: db) }
     public var cases: CaseRepository { .init(db: db, dialect: dialect) }
     public var stats: StatsRepository { .init(db: db, dialect: dialect) }
+    public var medical: MedicalRepository { .init(db: db, dialect: dialect) }
 }
 
 extension SQLRow {
