@@ -267,6 +267,31 @@ struct MedicalSettlementAPITests {
         }
     }
 
+    /// The e-card's QR code settles like the card, and one code settles one bill.
+    @Test(arguments: Engine.available)
+    func aQRCodeSettlesOneBill(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let f = try await Fixture.make(h)
+            let (holder, person, _) = try await h.holderWithECard(idNumber: TestIDs.resident(sequence: "701"))
+            let put = try await h.call(.put, "/api/v1/medical/insureds/\(person)", token: f.medsec,
+                                       json: ["scheme": "employee", "insuredRegion": "110000", "retired": true, "accountBalanceFen": 0])
+            #expect(put.status == 200, "\(put)")
+            let token = try await h.qrToken(holder)
+            func settle(_ key: String) async throws -> Reply {
+                let data = try JSONSerialization.data(withJSONObject: ["credential": ["kind": "qr", "token": token], "care": "inpatient", "hospitalLevel": 3,
+                                                                       "emergency": false, "items": Self.b1])
+                return try await h.call(.post, "/api/v1/medical/settlements", token: f.hebei, body: String(decoding: data, as: UTF8.self),
+                                        headers: ["Idempotency-Key": key])
+            }
+            // A retired Beijing employee: 85 % + 5 points.
+            let first = try await settle("qr-1")
+            #expect(first.status == 201 && first["poolPropSelfpay"] as? Int == 90 && first["hifpPay"] as? Int == 1_449_000, "\(first)")
+            let replayed = try await settle("qr-2")
+            #expect(replayed.code == "credential_refused" && replayed.string("reason") == "token_replayed", "\(replayed)")
+            #expect(try await h.count("medical_settlements") == 1)
+        }
+    }
+
     @Test(arguments: Engine.available)
     func badInputChangesNothing(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
