@@ -173,6 +173,8 @@ extension DomainError.Code {
     public static let consentWithdrawn = Self("consent_withdrawn", .conflict)
     /// The processing needs the holder's consent, and none is in force.
     public static let consentRequired = Self("consent_required", .forbidden)
+    /// A driving licence class that is not one printed on licences (准驾车型).
+    public static let invalidLicenceClass = Self("invalid_licence_class", .unprocessable)
     /// A password guessers try first (`Credentials.validate(password:)`).
     public static let weakPassword = Self("weak_password", .unprocessable)
     // MARK: Service (issue 16: complaints, cases, calendar, credit feed, statistics)
@@ -211,7 +213,7 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
-        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired,
+        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired, .invalidLicenceClass,
         .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
         .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,

@@ -52,6 +52,7 @@ public enum OneCardApp {
         AuditController(audit: services.audit).register(api)
         RiskController(risk: services.risk, incident: services.incident).register(api)
         ConsentController(consents: services.consents).register(api)
+        LicenceController(licences: services.licences).register(api)
         ComplaintsController(complaints: services.complaints, clock: services.clock).register(api)
         CasesController(cases: services.cases).register(api)
         StatsController(stats: services.stats, clock: services.clock).register(api)

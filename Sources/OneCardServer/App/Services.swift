@@ -40,6 +40,7 @@ public struct AppServices: Sendable {
     let risk: RiskService
     let incident: IncidentService
     let consents: ConsentService
+    let licences: LicenceService
     let complaints: ComplaintService
     let cases: CaseService
     let stats: StatsService
@@ -83,6 +84,7 @@ public struct AppServices: Sendable {
         risk = RiskService(store: store, clock: clock, random: random, thresholds: policy.riskThresholds, venues: venues, paymentWork: paymentWork)
         incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
         consents = ConsentService(store: store, clock: clock, random: random)
+        licences = LicenceService(store: store, clock: clock, random: random, acceptance: acceptance)
         let holidays: HolidayCalendar
         do { holidays = try HolidayCalendar.shipped() } catch {
             // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.

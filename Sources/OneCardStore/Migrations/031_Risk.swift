@@ -8,6 +8,7 @@
 /// - `card_online_only`: cards whose QR codes and chip must be checked online (an alert's action).
 /// - `node_settings`: incident mode and who set it.
 /// - `consents`: holders' consents (PIPL), kept after withdrawal.
+/// - `licences`: e-licences linked to persons (GD art. 9), the number sealed.
 let m031Risk = Migration("031_risk", [
     "ALTER TABLE uses ADD COLUMN recorded_at BIGINT",
     "UPDATE uses SET recorded_at = at",
@@ -50,4 +51,18 @@ let m031Risk = Migration("031_risk", [
     )
     """,
     "CREATE INDEX consents_person ON consents (person_id, purpose)",
+    """
+    CREATE TABLE licences (
+        id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        number_enc TEXT NOT NULL,
+        licence_class TEXT NOT NULL,
+        valid_to TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        linked_by TEXT NOT NULL,
+        linked_at BIGINT NOT NULL
+    )
+    """,
+    "CREATE INDEX licences_person ON licences (person_id, type)",
 ])
