@@ -68,6 +68,9 @@ struct LicenceController {
                 errors: [.venueNotPermitted, .venueNotFound, .consentRequired]) { request, context in
             let i = try await request.decodeJSON(as: CheckInput.self, context: context)
             let type: Licence.Kind = try parseEnum(i.type, "type")
+            if let c = i.class, !(1...4).contains(c.count) || !c.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+                throw DomainError.invalidField("class", "1 to 4 letters and digits, e.g. C1")
+            }
             return JSONResponse(try await licences.check(terminal: context.identity!, credential: try AcceptanceController.credential(i.credential),
                                                          type: type, wanted: i.class?.uppercased()))
         }
