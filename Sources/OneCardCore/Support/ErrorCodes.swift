@@ -142,6 +142,12 @@ extension DomainError.Code {
     /// A credit record decided before the earliest publicity scheme in the data.
     public static let creditSchemeNotCovered = Self("credit_scheme_not_covered", .unprocessable)
 
+    // Transit (operators, fare tables, taps; API.md "Transit")
+    public static let operatorExists = Self("operator_exists", .conflict)
+    public static let operatorNotFound = Self("operator_not_found", .notFound)
+    /// A tap names an operator this node does not know: the batch is refused whole (a gate set up wrongly).
+    public static let unknownOperator = Self("unknown_operator", .unprocessable)
+
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
     public static let invalidTransition = Self("invalid_transition", .conflict)
@@ -166,5 +172,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
+        .operatorExists, .operatorNotFound, .unknownOperator,
     ]
 }

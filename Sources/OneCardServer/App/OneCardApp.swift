@@ -49,6 +49,7 @@ public enum OneCardApp {
         BanksController(banking: services.banking, cards: services.cards).register(api)
         PaymentsController(payments: services.payments).register(api)
         AuditController(audit: services.audit).register(api)
+        TransitController(transit: services.transit, cards: services.cards).register(api)
         // Web pages go on the router directly: they are not part of the API description.
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy)
         let pages = router.group(context: PageContext.self)

@@ -37,6 +37,7 @@ public struct AppServices: Sendable {
     let health: HealthService
     let federation: FederationService
     let audit: AuditService
+    let transit: TransitService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -74,6 +75,8 @@ public struct AppServices: Sendable {
         health = HealthService(store: store)
         audit = AuditService(store: store, key: federationKey, clock: clock, federation: federation)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
+        transit = TransitService(store: store, clock: clock, random: random, policies: policies, policy: policy, region: configuration.region,
+                                 acceptance: acceptance, gateway: bankGateway, logger: logger, work: WorkSignal())
     }
 
     /// Executes approved batches (the background service's, or a test's with its own chunk size and bank gateway).
@@ -86,7 +89,8 @@ public struct AppServices: Sendable {
         [LapseSweeper(cards: cards, logger: logger),
          FederationExchange(federation: federation, logger: logger),
          AuditCheckpointer(audit: audit, logger: logger),
-         PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
+         PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger),
+         TransitWorker(transit: transit, logger: logger)]
     }
 }
 

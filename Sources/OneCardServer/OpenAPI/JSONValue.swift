@@ -35,6 +35,8 @@ indirect enum Schema: Sendable {
     case integer
     /// An integer within bounds (query parameters such as `limit`).
     case integerIn(minimum: Int?, maximum: Int?)
+    /// A number within bounds, fractions allowed (percentages such as 89.5).
+    case number(minimum: Int?, maximum: Int?)
     case boolean
     case array(Schema, minItems: Int? = nil, maxItems: Int? = nil)
     /// Any of these (`anyOf`: a QR credential or a card credential; a new item or a withdrawal).
@@ -83,6 +85,11 @@ indirect enum Schema: Sendable {
         case .integer: return ["type": "integer", "format": "int64"]
         case let .integerIn(minimum, maximum):
             var o: [String: JSONValue] = ["type": "integer", "format": "int64"]
+            if let minimum { o["minimum"] = .int(minimum) }
+            if let maximum { o["maximum"] = .int(maximum) }
+            return .object(o)
+        case let .number(minimum, maximum):
+            var o: [String: JSONValue] = ["type": "number"]
             if let minimum { o["minimum"] = .int(minimum) }
             if let maximum { o["maximum"] = .int(maximum) }
             return .object(o)

@@ -185,6 +185,7 @@ public struct StoreSession: Sendable {
     public var bankMigrations: BankMigrationRepository { .init(db: db, cipher: cipher) }
     public var federation: FederationRepository { .init(db: db, dialect: dialect) }
     public var hub: HubRepository { .init(db: db, dialect: dialect) }
+    public var transit: TransitRepository { .init(db: db, dialect: dialect, cipher: cipher) }
 }
 
 extension SQLRow {

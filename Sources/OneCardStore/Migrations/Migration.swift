@@ -26,6 +26,7 @@ public enum Migrations {
         m025Federation,
         m026AuditCheckpoints,
         m027SignInAttempts,
+        m028Transit,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
