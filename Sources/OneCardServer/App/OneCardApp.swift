@@ -66,6 +66,7 @@ public enum OneCardApp {
                    renderer: renderer).register(pages)
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
         AuditPages(audit: services.audit, renderer: renderer).register(pages)
+        TransitPages(transit: services.transit, cards: services.cards, clock: services.clock, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)
         return (router, api)

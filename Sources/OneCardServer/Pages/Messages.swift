@@ -700,5 +700,5 @@ enum Messages {
         e("err_invalid_csv_header", "第一行须为表头 idNumber,name,amountFen。", "The first line must be the header idNumber,name,amountFen."),
         e("err_empty_batch", "名单只有表头，没有发放行。", "The list has a header but no lines."),
         e("err_unavailable", "服务暂不可用。", "The service is unavailable."),
-    ]
+    ] + transitEntries
 }
