@@ -147,6 +147,8 @@ extension DomainError.Code {
     public static let operatorNotFound = Self("operator_not_found", .notFound)
     /// A tap names an operator this node does not know: the batch is refused whole (a gate set up wrongly).
     public static let unknownOperator = Self("unknown_operator", .unprocessable)
+    /// A fare table that cannot price every trip consistently, or lacks a field its `model` needs.
+    public static let invalidFareTable = Self("invalid_fare_table", .unprocessable)
 
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
@@ -172,6 +174,6 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
-        .operatorExists, .operatorNotFound, .unknownOperator,
+        .operatorExists, .operatorNotFound, .unknownOperator, .invalidFareTable,
     ]
 }

@@ -8,6 +8,8 @@ public enum TapRejection {
     public static let noFareTable = "no_fare_table"
     /// The card's trips have stayed unpaid past `TransitCharging.blockAfterUnpaid` (API.md denial `insufficient_funds`).
     public static let insufficientFunds = "insufficient_funds"
+    /// The tap is dated after it arrived (beyond `TapRules.clockTolerance`): no gate made it then.
+    public static let clockAhead = "clock_ahead"
 }
 
 /// What an uploaded tap is judged on, loaded before the judgement.
@@ -28,11 +30,14 @@ public struct TapFacts: Sendable {
     public var table: FareTable?
     /// When the holder's oldest unpaid trip started, if any.
     public var unpaidSince: Date?
+    /// When the node received it.
+    public var receivedAt: Date
 
     public init(direction: TapDirection, at: Date, station: String?, distanceKm: Double?, credential: VerifiedCredential, card: Card?,
-                stateAtTap: CardHistory.State?, replayed: Bool, table: FareTable?, unpaidSince: Date?) {
+                stateAtTap: CardHistory.State?, replayed: Bool, table: FareTable?, unpaidSince: Date?, receivedAt: Date) {
         self.direction = direction; self.at = at; self.station = station; self.distanceKm = distanceKm; self.credential = credential
         self.card = card; self.stateAtTap = stateAtTap; self.replayed = replayed; self.table = table; self.unpaidSince = unpaidSince
+        self.receivedAt = receivedAt
     }
 }
 
@@ -47,12 +52,16 @@ public struct TapJudgement: Sendable, Equatable {
 /// The rules for taps a gate decided offline and uploads later (API.md "Transit"): the credential is judged as of the
 /// tap's `at` — the gate decided then, the upload may come days later.
 public enum TapRules {
-    /// In this order: the credential itself (signature, expiry at `at`, chip answer); a credential of another province
+    /// How far ahead of the node's clock a gate's clock may run.
+    public static let clockTolerance: TimeInterval = 300
+
+    /// In this order: a tap dated after it arrived; the credential itself (signature, expiry at `at`, chip answer); a credential of another province
     /// (cross-province rides go through federation, not here); a card unknown here; a replay; the card's status at `at`
     /// (not yet active, cancelled or replaced: rejected; lost or temporarily lost: taken, the trip disputed); the transit
     /// function at `at`; a fare table and a station the fares know; a card whose trips stayed unpaid too long.
     public static func judge(_ f: TapFacts) -> TapJudgement {
         func reject(_ code: String) -> TapJudgement { TapJudgement(rejection: code, lostAtTime: false) }
+        if f.at > f.receivedAt.addingTimeInterval(clockTolerance) { return reject(TapRejection.clockAhead) }
         if let failure = f.credential.failure { return reject(failure.rawValue) }
         if f.credential.foreignIssuer != nil { return reject(DenialCode.regionNotRecognised.rawValue) }
         guard f.card != nil, let state = f.stateAtTap else {

@@ -33,7 +33,7 @@ public struct TransitOperator: Sendable, Equatable {
     /// name the next one.
     public func nextVersion(of table: FareTable, explicit: Bool) throws(DomainError) -> FareTable {
         let next = (fares.versions.map(\.version).max() ?? 0) + 1
-        if explicit, table.version != next { throw .invalidField("fareTable.version", "the next version, \(next) (or leave it out)") }
+        if explicit, table.version != next { throw DomainError(.invalidFareTable, "fareTable.version: the next version, \(next) (or leave it out)") }
         var t = table
         t.version = next
         return t

@@ -69,6 +69,8 @@ extension Messages {
         .init(key: "err_operator_exists", zh: "该运营单位代码已登记。", en: "An operator with this code exists."),
         .init(key: "err_operator_not_found", zh: "找不到该运营单位。", en: "The operator was not found."),
         .init(key: "err_unknown_operator", zh: "刷卡记录中的运营单位未登记，整批未记录。", en: "A tap names an operator that is not registered; nothing was recorded."),
+        .init(key: "err_invalid_fare_table", zh: "票价表不完整或无法计价。", en: "The fare table is incomplete or cannot price every trip."),
+        .init(key: "err_clock_ahead", zh: "刷卡时间晚于上传时间，终端时钟有误。", en: "The tap is dated after it arrived: the gate's clock is wrong."),
         .init(key: "err_unknown_station", zh: "票价表中没有该站点。", en: "The fare table does not know this station."),
         .init(key: "err_no_fare_table", zh: "当日无适用的票价表。", en: "No fare table was in force that day."),
         .init(key: "err_insufficient_funds", zh: "账户余额不足，已暂停乘车。", en: "Not enough money: transit is blocked until the trips are paid."),

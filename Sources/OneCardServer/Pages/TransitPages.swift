@@ -33,9 +33,11 @@ struct TransitPages {
         pages.post("/admin/transit/operators") { _, context in
             let me = try context.require([.admin], signIn: AdminPages.signIn)
             let f = context.form
-            let table: FareTable
-            do { table = try JSONDecoder().decode(FareTable.self, from: Data(try f.required("fareTable").utf8)) } catch let e as DomainError { throw e } catch {
-                throw DomainError.invalidField("fareTable", "a fare table as JSON (API.md \"Transit\")")
+            let table: TransitService.FareTableInput
+            do { table = try JSONDecoder().decode(TransitService.FareTableInput.self, from: Data(try f.required("fareTable").utf8)) } catch let e as DomainError {
+                throw e
+            } catch {
+                throw DomainError(.invalidFareTable, "fareTable: a fare table as JSON (API.md \"Transit\")")
             }
             _ = try await transit.createOperator(.init(
                 code: try f.required("code"), name: try f.required("name"), regionCode: try f.required("regionCode"), mode: try f.required("mode"),

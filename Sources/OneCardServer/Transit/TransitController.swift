@@ -76,7 +76,7 @@ struct TransitController {
                     ("fareTable", Docs.fareTable),
                 ], required: ["code", "name", "regionCode", "mode", "account", "fareTable"]),
                 success: (201, "The operator", OperatorView.schema),
-                errors: [.operatorExists, .unknownBank, .invalidRegionCode]) { request, context in
+                errors: [.operatorExists, .unknownBank, .invalidRegionCode, .invalidFareTable]) { request, context in
             let i = try await request.decodeJSON(as: TransitService.OperatorInput.self, context: context)
             return JSONResponse(OperatorView(try await transit.createOperator(i, by: context.identity!.actor)), status: .created)
         }
@@ -95,10 +95,10 @@ struct TransitController {
                 tag: "transit",
                 request: Docs.fareTable,
                 success: (200, "The operator with the new version", OperatorView.schema),
-                errors: [.operatorNotFound, .invalidTransition]) { request, context in
+                errors: [.operatorNotFound, .invalidTransition, .invalidFareTable]) { request, context in
             struct Probe: Decodable { let version: Int? }
             let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-            let table = try await request.decodeJSON(as: FareTable.self, context: context)
+            let table = try await request.decodeJSON(as: TransitService.FareTableInput.self, context: context)
             let explicit = (try? JSONDecoder().decode(Probe.self, from: Data(buffer: buffer)))?.version != nil
             return JSONResponse(OperatorView(try await transit.addFareTable(context.parameters.get("code") ?? "", table, explicitVersion: explicit,
                                                                             by: context.identity!.actor)))
@@ -111,7 +111,7 @@ struct TransitController {
         Handler("Upload a gate's taps (a batch checked whole and recorded in one transaction; a repeated tapId is a duplicate, never a second charge)",
                 tag: "transit",
                 request: .object([("taps", .array(.object([
-                    ("tapId", .string(pattern: "^[\\x21-\\x7E\\u0080-\\uFFFF]{1,100}$")), ("at", .dateTime),
+                    ("tapId", .string(pattern: "^[!-~]{1,100}$")), ("at", .dateTime),
                     ("operator", .string(pattern: "^[A-Za-z0-9_-]{1,40}$")), ("station", .line(60)), ("route", .line(60)),
                     ("distanceKm", .number(minimum: 0, maximum: 1000)), ("direction", .oneOf(TapDirection.self)),
                     ("credential", AcceptanceController.Docs.credential),
@@ -216,19 +216,21 @@ struct TransitController {
     var clearing: Handler {
         Handler("One operator's clearing for one service day (China Standard Time, by trip start): every trip once; concessions reported for subsidy",
                 tag: "transit",
-                query: [.text("operator", "the operator's code (required)", pattern: "^[A-Za-z0-9_-]{1,40}$"),
-                        .text("date", "the service day, YYYY-MM-DD (required)", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")],
+                query: [.init(name: "operator", description: "the operator's code", schema: .string(pattern: "^[A-Za-z0-9_-]{1,40}$"), required: true),
+                        .init(name: "date", description: "the service day, YYYY-MM-DD (China Standard Time)",
+                              schema: .string(format: "date", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), required: true)],
                 success: (200, "The day's clearing", ClearingView.schema),
-                errors: [.operatorNotFound]) { request, _ in
+                errors: [.operatorNotFound, .invalidTimeRange]) { request, _ in
             let q = request.uri.queryParameters
             guard let code = q.get("operator") else { throw DomainError(.invalidValue, "operator: required") }
-            guard let raw = q.get("date"), let day = CalendarDay(raw), raw.count == 10 else { throw DomainError(.invalidValue, "date: a day YYYY-MM-DD") }
+            guard let raw = q.get("date"), let day = CalendarDay(raw) else { throw DomainError(.invalidTimeRange, "date: no such day") }
             return JSONResponse(ClearingView(try await transit.clearing(operator: code, day: day)))
         }
     }
 
     enum Docs {
-        static let rejections = DenialCode.allCases.map(\.rawValue) + [TapRejection.unknownStation, TapRejection.noFareTable, TapRejection.insufficientFunds]
+        static let rejections = DenialCode.allCases.map(\.rawValue) + [TapRejection.unknownStation, TapRejection.noFareTable, TapRejection.insufficientFunds,
+                                                                   TapRejection.clockAhead]
 
         /// A fare table as API.md "Transit" gives it (`model` with its own fields, and the optional rules).
         static let fareTable = Schema.named("FareTable", .object([

@@ -129,7 +129,7 @@ struct TransitPairingTests {
                    replayed: Bool = false, station: String? = "A", direction: TapDirection = .in, table: FareTable? = TransitPairingTests.withStations,
                    unpaid: Date? = nil) -> TapJudgement {
             TapRules.judge(TapFacts(direction: direction, at: Self.t0, station: station, distanceKm: nil, credential: credential, card: card, stateAtTap: state,
-                                    replayed: replayed, table: table, unpaidSince: unpaid))
+                                    replayed: replayed, table: table, unpaidSince: unpaid, receivedAt: Self.t0))
         }
         #expect(judge() == TapJudgement(rejection: nil, lostAtTime: false))
         #expect(judge(.failed(.tokenExpired, form: .electronic)).rejection == "token_expired")
@@ -147,7 +147,12 @@ struct TransitPairingTests {
         #expect(judge(station: nil).rejection == "unknown_station")
         // an exit measured by a bus validator needs no station
         #expect(TapRules.judge(TapFacts(direction: .out, at: Self.t0, station: nil, distanceKm: 3, credential: ok, card: card,
-                                        stateAtTap: .init(status: .active, transit: true), replayed: false, table: Self.withStations, unpaidSince: nil)).rejection == nil)
+                                        stateAtTap: .init(status: .active, transit: true), replayed: false, table: Self.withStations, unpaidSince: nil,
+                                        receivedAt: Self.t0)).rejection == nil)
+        // a tap dated well after it arrived: no gate made it then
+        #expect(TapRules.judge(TapFacts(direction: .in, at: Self.t0 + 600, station: "A", distanceKm: nil, credential: ok, card: card,
+                                        stateAtTap: .init(status: .active, transit: true), replayed: false, table: Self.withStations, unpaidSince: nil,
+                                        receivedAt: Self.t0)).rejection == "clock_ahead")
         // a flat fare needs no station
         #expect(judge(station: nil, table: FareTable(effectiveFrom: CalendarDay("2024-01-01")!, model: .flat(fareFen: 200))).rejection == nil)
         // unpaid for longer than the limit before the tap: refused

@@ -56,9 +56,11 @@ struct TransitAPITests {
             #expect(try await h.createOperator(code: "X1", name: "x", mode: "metro", table: TransitWorld.metroTable, bank: "NOPE").code == "unknown_bank")
             #expect(try await h.createOperator(code: "X2", name: "x", mode: "metro", region: "990000", table: TransitWorld.metroTable).code == "invalid_region_code")
             var bad = TransitWorld.busTable; bad["model"] = "zones"
-            #expect(try await h.createOperator(code: "X3", name: "x", mode: "bus", table: bad).code == "invalid_value")
+            #expect(try await h.createOperator(code: "X3", name: "x", mode: "bus", table: bad).code == "invalid_fare_table")
             bad = TransitWorld.metroTable; bad["bands"] = [["upToKm": 12, "fareFen": 400], ["upToKm": 6, "fareFen": 300]]
-            #expect(try await h.createOperator(code: "X4", name: "x", mode: "metro", table: bad).code == "invalid_field")
+            #expect(try await h.createOperator(code: "X4", name: "x", mode: "metro", table: bad).code == "invalid_fare_table")
+            bad = TransitWorld.busTable; bad.removeValue(forKey: "stepKm")
+            #expect(try await h.createOperator(code: "X5", name: "x", mode: "bus", table: bad).code == "invalid_fare_table")
             // action: a new version of the bus fares from 2027
             var v2 = TransitWorld.busTable; v2["effectiveFrom"] = "2027-01-01"; v2["baseFen"] = 300
             let put = try await h.call(.put, "/api/v1/transit/operators/BJ-BUS/fare-table", token: h.admin, json: v2)
@@ -66,7 +68,7 @@ struct TransitAPITests {
             #expect((put["fareTables"] as? [[String: Any]])?.map { $0["version"] as? Int } == [1, 2])
             // a table naming a version that does not follow is refused; an unknown operator is 404
             v2["version"] = 7
-            #expect(try await h.call(.put, "/api/v1/transit/operators/BJ-BUS/fare-table", token: h.admin, json: v2).code == "invalid_field")
+            #expect(try await h.call(.put, "/api/v1/transit/operators/BJ-BUS/fare-table", token: h.admin, json: v2).code == "invalid_fare_table")
             #expect(try await h.call(.put, "/api/v1/transit/operators/NOPE/fare-table", token: h.admin, json: TransitWorld.busTable).code == "operator_not_found")
             // validate: the list (admin and auditor), the account masked, the audit trail
             let auditor = try await h.signedInStaff("aud", .auditor)
@@ -97,8 +99,8 @@ struct TransitAPITests {
             // a malformed batch is refused whole: nothing recorded
             var broken = outTap; broken["direction"] = "sideways"
             #expect(try await w.upload([inTap, broken]).code == "invalid_value")
-            var future = outTap; future["at"] = Timestamp.format(h.clock.read().addingTimeInterval(3600))
-            #expect(try await w.upload([inTap, future]).code == "invalid_field")
+            var badId = outTap; badId["tapId"] = "has space"
+            #expect(try await w.upload([inTap, badId]).code == "invalid_field")
             var unknown = outTap; unknown["operator"] = "NOPE"
             #expect(try await w.upload([inTap, unknown]).code == "unknown_operator")
             #expect(try await h.count("transit_taps") == 0)
@@ -125,6 +127,11 @@ struct TransitAPITests {
             #expect(try await w.upload([inTap, outTap])["duplicates"] as? Int == 2)
             #expect(try await h.services.transit.settle() == 0)
             #expect(try await w.debits().count == 1)
+            // a tap dated an hour after it arrives is refused alone, the rest of its batch recorded
+            var future = TransitWorld.tap("future", at: h.clock.read().addingTimeInterval(3600), station: "A", direction: "in", credential: try await w.qr(holder))
+            future["tapId"] = "future"
+            let ahead = try await w.upload([future])
+            #expect((ahead["rejected"] as? [[String: Any]])?.first?["reason"] as? String == "clock_ahead", "\(ahead)")
             // a terminal of a venue that is not a transit venue may not upload taps
             let (_, library) = try await h.createVenue(type: "library", region: "110105", items: ["JJJ-LIB-001"])
             #expect(try await h.call(.post, "/api/v1/transit/taps", token: library, json: ["taps": [inTap]]).code == "venue_not_permitted")
@@ -303,7 +310,7 @@ struct TransitAPITests {
             // who may ask, and what is refused
             #expect(try await h.call(.get, "/api/v1/transit/clearing?operator=BJ-METRO&date=\(day)", token: h.agent).status == 403)
             #expect(try await h.call(.get, "/api/v1/transit/clearing?operator=NOPE&date=\(day)", token: auditor).code == "operator_not_found")
-            #expect(try await h.call(.get, "/api/v1/transit/clearing?operator=BJ-METRO&date=2026-02-30", token: auditor).code == "invalid_value")
+            #expect(try await h.call(.get, "/api/v1/transit/clearing?operator=BJ-METRO&date=2026-02-30", token: auditor).code == "invalid_time_range")
             #expect(try await h.call(.get, "/api/v1/transit/clearing?operator=BJ-METRO", token: auditor).code == "invalid_value")
         }
     }
