@@ -22,10 +22,13 @@ public enum BankSimulator {
         public var latencyMs: Int
         /// Share of credit requests whose reply is lost (503) after the credits were committed.
         public var loseReplyRate: Double
+        /// The balance of an account the bank was given none for (`POST /accounts/{account}/balance` sets one).
+        public var openingBalanceFen: Int64
 
-        public init(bank: String, port: Int, storePath: String?, failRate: Double = 0, latencyMs: Int = 0, loseReplyRate: Double = 0) {
+        public init(bank: String, port: Int, storePath: String?, failRate: Double = 0, latencyMs: Int = 0, loseReplyRate: Double = 0,
+                    openingBalanceFen: Int64 = 0) {
             self.bank = bank; self.port = port; self.storePath = storePath; self.failRate = failRate; self.latencyMs = latencyMs
-            self.loseReplyRate = loseReplyRate
+            self.loseReplyRate = loseReplyRate; self.openingBalanceFen = openingBalanceFen
         }
     }
 
@@ -64,7 +67,7 @@ public enum BankSimulator {
     struct Statement: Encodable { let bank: String; let credits: [Line]; let next: Int64? }
 
     public static func router(store: Store, options: Options) -> Router<BasicRequestContext> {
-        let ledger = SimulatedBankService(store: store)  // the bank-sim is its own application; this is its composition
+        let ledger = SimulatedBankService(store: store, openingBalanceFen: options.openingBalanceFen)  // the bank-sim is its own application
         let router = Router()
         router.get("/health") { _, _ in ["status": "ok", "bank": options.bank] }
 

@@ -7,6 +7,8 @@ import SQLKit
 /// and the statement that witnesses what was paid.
 struct SimulatedBankService: Sendable {
     let store: Store
+    /// The balance of an account the bank was given none for.
+    var openingBalanceFen: Int64 = 0
 
     /// Creates the bank's tables if they are not there (its store is its own, not the platform's).
     func createTables(_ schema: [String]) async throws {
@@ -72,7 +74,7 @@ struct SimulatedBankService: Sendable {
             var changed = Set<String>()
             for d in debits {
                 if taken.contains(d.debitId) { out.append(.init(debitId: d.debitId, status: "duplicate")); continue }
-                let balance = balances[d.account] ?? 0
+                let balance = balances[d.account] ?? openingBalanceFen
                 guard !closed.contains(d.account), balance >= d.amountFen else {
                     out.append(.init(debitId: d.debitId, status: "insufficient_funds")); continue
                 }
@@ -85,7 +87,10 @@ struct SimulatedBankService: Sendable {
                 out.append(.init(debitId: d.debitId, status: "ok"))
             }
             for account in changed {
-                try await s.db.raw("UPDATE balances SET balance_fen = \(bind: balances[account] ?? 0), at = \(bind: at) WHERE account = \(bind: account)").run()
+                try await s.db.raw("""
+                    INSERT INTO balances (account, balance_fen, at) VALUES (\(bind: account), \(bind: balances[account] ?? 0), \(bind: at))
+                    ON CONFLICT (account) DO UPDATE SET balance_fen = excluded.balance_fen, at = excluded.at
+                    """).run()
             }
             return out
         }
@@ -104,7 +109,7 @@ struct SimulatedBankService: Sendable {
     func account(_ account: String) async throws -> BankSimulator.AccountView {
         try await store.read { s in
             let balance = try await s.db.raw("SELECT balance_fen FROM balances WHERE account = \(bind: account)").first()?
-                .decode(column: "balance_fen", as: Int64.self) ?? 0
+                .decode(column: "balance_fen", as: Int64.self) ?? openingBalanceFen
             let closed = try await s.db.raw("SELECT account FROM closed_accounts WHERE account = \(bind: account)").first() != nil
             return BankSimulator.AccountView(account: account, balanceFen: balance, status: closed ? "closed" : "active")
         }

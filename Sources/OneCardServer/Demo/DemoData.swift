@@ -96,6 +96,7 @@ public enum DemoData {
             let terminal = try await venues.createTerminal(venueId: venue.id, by: "system:demo")
             logins.append(Login(role: "terminal", username: venue.name, password: terminal.apiKey))
         }
+        try await TransitDemo.seed(services, bankCode: "ICBC")
         return logins
     }
 

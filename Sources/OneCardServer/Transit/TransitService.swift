@@ -53,6 +53,9 @@ struct TransitService: Sendable {
 
     struct OperatorInput: Decodable, Sendable {
         struct Account: Decodable, Sendable { let bankCode: String; let accountNumber: String }
+        init(code: String, name: String, regionCode: String, mode: String, account: Account, fareTable: FareTableInput) {
+            self.code = code; self.name = name; self.regionCode = regionCode; self.mode = mode; self.account = account; self.fareTable = fareTable
+        }
         let code: String
         let name: String
         let regionCode: String
