@@ -22,7 +22,7 @@ extension Messages {
         .init(key: "trip_priced", zh: "待扣款", en: "Priced"),
         .init(key: "trip_charging", zh: "扣款中", en: "Charging"),
         .init(key: "trip_charged_status", zh: "已扣款", en: "Charged"),
-        .init(key: "trip_unpaid", zh: "余额不足，待扣款", en: "Unpaid: not enough money, tried again"),
+        .init(key: "trip_unpaid", zh: "未扣款，将重试", en: "Unpaid, tried again"),
         .init(key: "trip_disputed", zh: "有争议，未扣款", en: "Disputed, not charged"),
         .init(key: "trip_reason_insufficient_funds", zh: "账户余额不足", en: "Not enough money in the account"),
         .init(key: "trip_reason_no_account", zh: "卡片未关联金融账户", en: "The card has no bank account"),

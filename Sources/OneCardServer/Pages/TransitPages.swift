@@ -65,7 +65,9 @@ struct TransitPages {
                     "distance": b.distanceMetres.map { String(format: "%.1f km", Distance.km(metres: $0)) } ?? "—",
                     "basis": b.basis == .ridden ? "" : context.t("fare_basis_\(b.basis.rawValue)"),
                     "fullFare": yuan(b.fullFareFen),
-                    "discounts": b.discounts.map { ["label": context.t("discount_\($0.kind.rawValue)"), "amount": yuan($0.amountFen), "basis": $0.basis] },
+                    // In the page's language: the kind and its percentage (the API carries Core's own basis text).
+                    "discounts": b.discounts.map { ["label": context.t("discount_\($0.kind.rawValue)"), "amount": yuan($0.amountFen),
+                                                    "basis": $0.percent.map { "\($0) %" } ?? ""] },
                     "hasDiscounts": !b.discounts.isEmpty,
                     "concession": b.concession.map { ["code": $0.code, "amount": yuan($0.amountFen), "basis": $0.basis] } as Any,
                     "charged": yuan(b.chargedFen), "status": context.t(Self.statusKey(status)), "statusCode": status.rawValue,
