@@ -272,6 +272,32 @@ struct TransitAPITests {
     }
 
     @Test(arguments: Engine.available)
+    func aCardUnpaidForMoreThanThreeDaysIsRefusedAtTheGatesUntilItIsPaid(_ engine: Engine) async throws {
+        try await TransitWorld.run(engine) { w in
+            let h = w.h
+            // setup: a ride the account cannot pay for
+            let (holder, _, card) = try await h.holderWithECard()
+            try await w.ride(holder, from: "A", to: "C")
+            try await h.services.transit.chargeDue()
+            #expect(try await w.trips(holder).first?["status"] as? String == "unpaid")
+            // within three days the card still rides
+            h.clock.advance(by: 2 * 86_400)
+            try await w.ride(holder, from: "A", to: "B")
+            // action: past three days unpaid, a tap is refused
+            h.clock.advance(by: 86_400 + 3600)
+            let refused = try await w.upload([TransitWorld.tap("late-1", at: h.clock.read(), station: "A", direction: "in", credential: try await w.qr(holder))])
+            #expect((refused["rejected"] as? [[String: Any]])?.first?["reason"] as? String == "insufficient_funds", "\(refused)")
+            // once the money is there and the trips are charged, the card rides again
+            try await w.fund(card, 2_000)
+            try await h.services.transit.chargeDue()
+            #expect(try await w.trips(holder).allSatisfy { $0["status"] as? String == "charged" })
+            #expect(try await w.debits().map(\.amountFen).sorted() == [300, 400])
+            let again = try await w.upload([TransitWorld.tap("late-2", at: h.clock.read(), station: "A", direction: "in", credential: try await w.qr(holder))])
+            #expect(again["accepted"] as? Int == 1, "\(again)")
+        }
+    }
+
+    @Test(arguments: Engine.available)
     func theDailyClearingHasEveryTripOnceAndAddsUpToTheFen(_ engine: Engine) async throws {
         try await TransitWorld.run(engine) { w in
             let h = w.h
