@@ -161,6 +161,10 @@ public enum TransitCharging {
         }
     }
 
+    /// A trip closed without its tap-out (or tap-in) waits this long before it is charged, so that a gate uploading late
+    /// can still complete it (TripPairing.reopened): gates may be offline for a day. A preset.
+    public static let missingTapGrace: TimeInterval = 86_400
+
     /// A trip unpaid this long blocks the card's taps (`insufficient_funds`) until it is paid. A preset: no source names
     /// the limit.
     public static let blockAfterUnpaid: TimeInterval = 3 * 86_400

@@ -98,7 +98,19 @@ extension TripPairing {
         public var tripId: String
         public var from: Date
         public var through: Date
-        public init(tripId: String, from: Date, through: Date) { self.tripId = tripId; self.from = from; self.through = through }
+        /// Closed without its tap-out and not charged yet: a tap-out that arrives late may still complete it.
+        public var reopenable: Bool
+        public init(tripId: String, from: Date, through: Date, reopenable: Bool = false) {
+            self.tripId = tripId; self.from = from; self.through = through; self.reopenable = reopenable
+        }
+    }
+
+    /// The trip a late tap-out completes: one closed without its tap-out (at the next entry, or when its time limit
+    /// passed) and not charged yet, whose span the tap-out falls in. Gates upload on their own, so an exit gate's tap may
+    /// arrive after the entry gate's next entry; the trip is then paired again rather than charged the highest fare.
+    public static func reopened(by tap: Tap, among spans: [Span]) -> String? {
+        guard tap.direction == .out else { return nil }
+        return spans.first { $0.reopenable && $0.from < tap.at && tap.at <= $0.through }?.tripId
     }
 
     /// The closed trip a late tap falls within, if any: such a tap belongs to that trip (a late tap-out of a trip closed

@@ -291,10 +291,20 @@ struct TransitService: Sendable {
         let random = random
         let policies = policies
         return try await store.write { s -> Int in
-            let taps = try await s.transit.unpairedTaps(card: key.card, operator: key.operatorCode)
+            var taps = try await s.transit.unpairedTaps(card: key.card, operator: key.operatorCode)
             guard !taps.isEmpty, let op = try await s.transit.find(operator: key.operatorCode), let card = try await s.cards.find(key.card) else { return 0 }
+            var spans = try await s.transit.spans(card: key.card, operator: key.operatorCode, from: taps.map(\.at).min()!, through: taps.map(\.at).max()!)
+            // A late tap-out completes a trip closed without one that is not charged yet: it is paired again.
+            var reopened = false
+            for t in taps {
+                if let trip = TripPairing.reopened(by: TripPairing.Tap(id: t.id, at: t.at, direction: t.direction), among: spans),
+                   try await s.transit.reopen(trip) {
+                    reopened = true
+                    spans.removeAll { $0.tripId == trip }
+                }
+            }
+            if reopened { taps = try await s.transit.unpairedTaps(card: key.card, operator: key.operatorCode) }
             let byId = Dictionary(uniqueKeysWithValues: taps.map { ($0.id, $0) })
-            let spans = try await s.transit.spans(card: key.card, operator: key.operatorCode, from: taps.map(\.at).min()!, through: taps.map(\.at).max()!)
             var loose: [TripPairing.Tap] = []
             for t in taps {
                 let tap = TripPairing.Tap(id: t.id, at: t.at, direction: t.direction)
@@ -362,7 +372,7 @@ struct TransitService: Sendable {
         let now = clock.now()
         struct Item: Sendable { var trip: TransitTrip; var bankCode: String; var account: String; var endpoint: String }
         let items = try await store.write { s -> [Item] in
-            let due = try await s.transit.due(now: now, limit: limit)
+            let due = try await s.transit.due(now: now, missingTapsBefore: now.addingTimeInterval(-TransitCharging.missingTapGrace), limit: limit)
             guard !due.isEmpty else { return [] }
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }

@@ -110,6 +110,15 @@ public struct TransitRepository: Sendable {
         return try await db.raw("SELECT * FROM transit_taps WHERE tap_id IN (\(binds: Array(Set(ids))))").all().map(Self.decodeTap)
     }
 
+    /// Takes back a trip that was closed without its tap-out and is not charged: its taps wait to be paired again.
+    /// Returns whether it was (a trip charged meanwhile stays).
+    public func reopen(_ tripId: String) async throws -> Bool {
+        let rows = try await db.raw("DELETE FROM transit_trips WHERE trip_id = \(bind: tripId) AND status = 'priced' RETURNING trip_id").all()
+        guard !rows.isEmpty else { return false }
+        try await db.raw("UPDATE transit_taps SET trip_id = NULL WHERE trip_id = \(bind: tripId)").run()
+        return true
+    }
+
     /// Puts taps in a trip.
     public func assign(_ tapIds: [String], to tripId: String) async throws {
         guard !tapIds.isEmpty else { return }
@@ -150,11 +159,12 @@ public struct TransitRepository: Sendable {
     /// The spans of a card's closed trips at an operator that overlap `from…through`.
     public func spans(card: CardNumber, operator code: TransitOperator.Code, from: Date, through: Date) async throws -> [TripPairing.Span] {
         try await db.raw("""
-            SELECT trip_id, started_at, ended_at FROM transit_trips WHERE card_number = \(bind: card) AND operator_code = \(bind: code)
+            SELECT trip_id, started_at, ended_at, basis, status FROM transit_trips WHERE card_number = \(bind: card) AND operator_code = \(bind: code)
                AND started_at <= \(bind: through.millis) AND COALESCE(ended_at, started_at) >= \(bind: from.millis)
             """).all().map { r in
             let start = try r.date("started_at")
-            return TripPairing.Span(tripId: try r.string("trip_id"), from: start, through: try r.optionalDate("ended_at") ?? start)
+            return TripPairing.Span(tripId: try r.string("trip_id"), from: start, through: try r.optionalDate("ended_at") ?? start,
+                                    reopenable: try r.string("basis") == FareBasis.missingTapOut.rawValue && r.string("status") == TripStatus.priced.rawValue)
         }
     }
 
@@ -201,9 +211,12 @@ public struct TransitRepository: Sendable {
 
     /// Trips to charge now: priced ones, unpaid ones whose next attempt is due, and ones left `charging` (a crash or a bank
     /// that did not answer: asked again under the same debit id).
-    public func due(now: Date, limit: Int) async throws -> [TransitTrip] {
+    /// A trip closed without a tap is due once `missingTapsBefore` is past its end (a late tap may still complete it).
+    public func due(now: Date, missingTapsBefore: Date, limit: Int) async throws -> [TransitTrip] {
         try await db.raw("""
-            SELECT * FROM transit_trips WHERE status IN ('priced', 'charging') OR (status = 'unpaid' AND next_attempt_at <= \(bind: now.millis))
+            SELECT * FROM transit_trips
+            WHERE (status = 'priced' AND (basis NOT IN ('missing_tap_out', 'missing_tap_in') OR COALESCE(ended_at, started_at) <= \(bind: missingTapsBefore.millis)))
+               OR status = 'charging' OR (status = 'unpaid' AND next_attempt_at <= \(bind: now.millis))
             ORDER BY started_at LIMIT \(bind: limit)
             """).all().map(decodeTrip)
     }

@@ -67,6 +67,17 @@ struct TransitPairingTests {
         #expect(TripPairing.closedTrip(containing: tap("o", 31, .out), among: [span]) == nil)
     }
 
+    @Test func aLateTapOutReopensATripClosedWithoutOneUntilItIsCharged() {
+        let closed = TripPairing.Span(tripId: "t1", from: Self.t0, through: Self.t0.addingTimeInterval(7200), reopenable: true)
+        let charged = TripPairing.Span(tripId: "t2", from: Self.t0, through: Self.t0.addingTimeInterval(7200), reopenable: false)
+        #expect(TripPairing.reopened(by: tap("o", 30, .out), among: [closed]) == "t1")
+        #expect(TripPairing.reopened(by: tap("o", 120, .out), among: [closed]) == "t1")  // at the next entry's instant
+        #expect(TripPairing.reopened(by: tap("o", 30, .out), among: [charged]) == nil)
+        #expect(TripPairing.reopened(by: tap("i", 30, .in), among: [closed]) == nil)
+        #expect(TripPairing.reopened(by: tap("o", 0, .out), among: [closed]) == nil)
+        #expect(TripPairing.reopened(by: tap("o", 121, .out), among: [closed]) == nil)
+    }
+
     @Test func missingTapsArePricedAtTheHighestFare() throws {
         var table = Self.bjMetro
         table.stations = ["A": 0, "B": 5, "E": 72]

@@ -214,6 +214,45 @@ struct TransitAPITests {
     }
 
     @Test(arguments: Engine.available)
+    func aTapOutUploadedLateCompletesItsTripBeforeItIsCharged(_ engine: Engine) async throws {
+        try await TransitWorld.run(engine) { w in
+            let h = w.h
+            let (holder, _, card) = try await h.holderWithECard()
+            try await w.fund(card, 10_000)
+            // setup: the entry gate uploads an entry at B and, an hour later, a ride A → C; the exit gate at C is offline
+            let t0 = h.clock.read()
+            let entry = TransitWorld.tap("in-B", at: t0, station: "B", direction: "in", credential: try await w.qr(holder))
+            h.clock.advance(by: 25 * 60)
+            let lateExit = TransitWorld.tap("out-C", at: h.clock.read(), station: "C", direction: "out", credential: try w.chip(card))
+            h.clock.advance(by: 35 * 60)
+            #expect(try await w.upload([entry])["accepted"] as? Int == 1)
+            try await w.ride(holder, from: "A", to: "C")
+            // the first trip is closed at the next entry without its tap-out, and is not charged while a late tap may come
+            var trips = try await w.trips(holder)
+            #expect(trips.map { $0["basis"] as? String } == ["ridden", "missing_tap_out"], "\(trips)")
+            try await h.services.transit.chargeDue()
+            #expect(try await w.debits().map(\.amountFen) == [400])
+            // action: the exit gate comes back and uploads its tap
+            #expect(try await w.upload([lateExit])["accepted"] as? Int == 1)
+            // validate: the trip is paired again, B → C 7 km at ¥4, not the highest fare; charged once
+            trips = try await w.trips(holder)
+            #expect(trips.count == 2 && trips.last?["exit"] as? String == "C" && trips.last?["fullFareFen"] as? Int == 400, "\(trips)")
+            #expect(trips.last?["basis"] as? String == "ridden")
+            try await h.services.transit.chargeDue()
+            #expect(try await w.debits().map(\.amountFen) == [400, 400])
+            // an entry that never gets its tap-out is charged once its grace (a day) has passed
+            let open = h.clock.read()
+            #expect(try await w.upload([TransitWorld.tap("in-E", at: open, station: "E", direction: "in", credential: try await w.qr(holder))])["accepted"] as? Int == 1)
+            h.clock.advance(by: 5 * 3600)
+            #expect(try await h.services.transit.settle() == 1)
+            #expect(try await h.services.transit.chargeDue().sent == 0)
+            h.clock.advance(by: 86_400)
+            #expect(try await h.services.transit.chargeDue().sent == 1)
+            #expect(try await w.debits().map(\.amountFen) == [400, 400, 800])
+        }
+    }
+
+    @Test(arguments: Engine.available)
     func concessionsFollowTheRideRegionAndTheBusCardDiscountAppliesFirst(_ engine: Engine) async throws {
         try await TransitWorld.run(engine) { w in
             let h = w.h
