@@ -13,15 +13,27 @@ import OneCardVerifier
 /// (`POST /api/v1/acceptances/batch`, once each) whenever the node answers. A node that is down never
 /// stops the gate.
 struct TerminalCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "terminal", abstract: "Run an offline acceptance gate (QR tokens on standard input, one per line).")
+    static let configuration = CommandConfiguration(commandName: "terminal", abstract: """
+        Run an offline gate: an acceptance gate for a catalogue item (--item), or a transit gate (--operator, --station, --direction).         Standard input: one QR token per line; a transit gate also takes a card read as card:<cardNumber>:<challenge>:<response>.
+        """)
 
     @Option(help: "The node's base URL, e.g. http://127.0.0.1:8080.") var node: String
     @Option(help: "This terminal's API key.") var key: String
-    @Option(help: "The catalogue item this gate accepts.") var item: String
+    @Option(help: "The catalogue item this gate accepts (an acceptance gate).") var item: String?
+    @Option(name: .customLong("operator"), help: "A transit gate: the operator's code (its taps go to POST /api/v1/transit/taps).") var operatorCode: String?
+    @Option(help: "A transit gate's station (or a bus validator's stop), as in the operator's fare table.") var station: String?
+    @Option(help: "A transit gate's direction: in, out or board.") var direction: String?
     @Option(help: "The gate's local SQLite file.") var store: String = "./onecard-terminal.sqlite"
     @Option(help: "Seconds between syncs and uploads.") var interval: Double = 5
     @Option(name: .customLong("hub-key"), help: "The national hub's key (JWK, `keys show` output or @FILE): trust only the hub-signed national list the node mirrors at /api/v1/trust/jwks.jws, so the gate verifies every member region's QR codes.")
     var hubKey: String?
+
+    func validate() throws {
+        let transit = [operatorCode, station, direction].compactMap { $0 }.count
+        guard (item != nil) != (transit > 0) else { throw ValidationError("give --item (an acceptance gate) or --operator, --station and --direction (a transit gate)") }
+        guard transit == 0 || transit == 3 else { throw ValidationError("a transit gate needs --operator, --station and --direction") }
+        if let direction, TapDirection(rawValue: direction) == nil { throw ValidationError("--direction: in, out or board") }
+    }
 
     func run() async throws {
         var logger = Logger(label: "onecard-terminal")
@@ -40,20 +52,32 @@ struct TerminalCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(interval))
                 await gate.sync()
                 await gate.upload()
+                await gate.uploadTaps()
             }
         }
         var decideTimes: [Duration] = [], shownTimes: [Duration] = []
+        let place = operatorCode.flatMap { op in station.flatMap { st in direction.flatMap(TapDirection.init).map { (op, st, $0) } } }
         for await line in StandardInputLines() {
             let token = line.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { continue }
             let started = ContinuousClock.now
-            let d = await gate.decide(token, item: item)
-            let decided = ContinuousClock.now
-            // Kept before it is shown: a decision the gate acted on is never missing from the journal.
-            try? await journal.record(d)
-            let reason = d.reason.map { #","reason":"\#($0)""# } ?? ""
-            say(#"{"decisionId":"\#(d.id)","decision":"\#(d.decision)"\#(reason)}"#)
-            decideTimes.append(decided - started)
+            if let (op, st, dir) = place {
+                let t = await gate.decideTap(token, operator: op, station: st, direction: dir)
+                let decided = ContinuousClock.now
+                // Journaled before the gate opens: a tap the gate acted on is never missing from the journal.
+                try? await journal.record(t)
+                let reason = t.reason.map { #","reason":"\#($0)""# } ?? ""
+                say(#"{"tapId":"\#(t.id)","decision":"\#(t.decision)"\#(reason)}"#)
+                decideTimes.append(decided - started)
+            } else {
+                let d = await gate.decide(token, item: item ?? "")
+                let decided = ContinuousClock.now
+                // Kept before it is shown: a decision the gate acted on is never missing from the journal.
+                try? await journal.record(d)
+                let reason = d.reason.map { #","reason":"\#($0)""# } ?? ""
+                say(#"{"decisionId":"\#(d.id)","decision":"\#(d.decision)"\#(reason)}"#)
+                decideTimes.append(decided - started)
+            }
             shownTimes.append(ContinuousClock.now - started)
         }
         // Let a sync or upload in flight finish first, so the last upload never runs beside it.
@@ -64,8 +88,14 @@ struct TerminalCommand: AsyncParsableCommand {
         }
         // On the way out, try once more to hand everything to the node.
         await gate.upload()
-        let left = (try? await journal.count(uploaded: false)) ?? 0
-        FileHandle.standardError.write(Data("onecard terminal: \(left) decision(s) still to upload\n".utf8))
+        await gate.uploadTaps()
+        if place != nil {
+            let left = (try? await journal.tapsToUpload()) ?? 0
+            FileHandle.standardError.write(Data("onecard terminal: \(left) tap(s) still to upload\n".utf8))
+        } else {
+            let left = (try? await journal.count(uploaded: false)) ?? 0
+            FileHandle.standardError.write(Data("onecard terminal: \(left) decision(s) still to upload\n".utf8))
+        }
         await journal.close()
     }
 }
@@ -127,8 +157,12 @@ actor Gate {
         }
         // Tokens accepted before the restart are replays still: feed the verifier's replay cache with every
         // acceptance within the longest lifetime a token may have.
-        for (token, at) in (try? await journal.acceptedTokens(since: Date().addingTimeInterval(-v.configuration.maxTokenLifetime - v.configuration.skew))) ?? [] {
+        let since = Date().addingTimeInterval(-v.configuration.maxTokenLifetime - v.configuration.skew)
+        for (token, at) in (try? await journal.acceptedTokens(since: since)) ?? [] {
             _ = v.verify(token, at: at)
+        }
+        for (credential, at) in (try? await journal.acceptedTapTokens(since: since)) ?? [] {
+            if let o = try? JSONSerialization.jsonObject(with: Data(credential.utf8)) as? [String: String], let token = o["token"] { _ = v.verify(token, at: at) }
         }
         verifier = v
     }
@@ -161,6 +195,46 @@ actor Gate {
         }
         return .init(id: UUID().uuidString.lowercased(), itemCode: item, token: token, decidedAt: now,
                      decision: decision.isValid ? "accepted" : "denied", reason: reason)
+    }
+
+    /// A transit tap: a QR token verified offline (trust list, revocations, this gate's replay cache), or a physical card's
+    /// read, checked against the revocation list (the chip's answer is checked by the node when the tap arrives: the gate
+    /// holds no key to check it).
+    func decideTap(_ line: String, operator code: String, station: String, direction: TapDirection) -> GateTap {
+        let now = Date()
+        let id = UUID().uuidString.lowercased()
+        let credential: [String: String]
+        var reason: String?
+        if let card = GateTap.cardLine(line) {
+            credential = ["kind": "card", "cardNumber": card.number.rawValue, "challenge": card.challenge, "response": card.response]
+            if verifier?.revocation(ofCard: card.number) != nil { reason = "card_lost" } else if verifier == nil { reason = "unknown_issuer" }
+        } else {
+            credential = ["kind": "qr", "token": line]
+            switch verifier?.verify(line, at: now) ?? .denied(.unknownIssuer) {
+            case .valid: break
+            case .denied(.tokenRevoked): reason = "card_lost"
+            case .denied(let r): reason = r.rawValue
+            }
+        }
+        let json = (try? JSONSerialization.data(withJSONObject: credential, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return GateTap(id: id, operatorCode: code, station: station, direction: direction, at: now, credential: json,
+                       decision: reason == nil ? "accepted" : "denied", reason: reason)
+    }
+
+    /// Uploads the taps the gate let through, 500 at a time (`POST /api/v1/transit/taps`); every answer for a tap (taken,
+    /// a duplicate, rejected) is final, so the batch is marked uploaded. Stops at the first failure.
+    func uploadTaps() async {
+        while let batch = try? await journal.pendingTaps(limit: 500), !batch.isEmpty {
+            let body: [String: Any] = ["taps": batch.map { t -> [String: Any] in
+                ["tapId": t.id, "at": Timestamp.format(t.at), "operator": t.operatorCode, "station": t.station, "direction": t.direction.rawValue,
+                 "credential": (try? JSONSerialization.jsonObject(with: Data(t.credential.utf8))) ?? [:]]
+            }]
+            guard let json = try? JSONSerialization.data(withJSONObject: body),
+                  let response = try? await http.send("POST", base.appendingPathComponent("api/v1/transit/taps").absoluteString,
+                                                      headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")], body: json),
+                  response.status == 200 else { return }
+            try? await journal.markTapsUploaded(batch.map(\.id))
+        }
     }
 
     /// Uploads what the node does not have yet, 500 at a time; stops at the first failure.

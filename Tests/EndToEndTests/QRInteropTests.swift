@@ -51,7 +51,7 @@ struct QRInteropTests {
         // An independent JOSE implementation verifies it against the published JWKS.
         if let (status, output) = try Self.joserfc(jwks: jwksFile.path, token: token) {
             #expect(status == 0, "\(output)")
-            #expect(output.contains(#""typ": "onecard-qr+jwt""#) && output.contains(#""ent": ["elderly"]"#), "\(output)")
+            #expect(output.contains(#""typ": "onecard-qr+jwt""#) && output.contains(#""ent": ["elderly", "elderly_65", "elderly_70"]"#), "\(output)")  // born 1952
             var tampered = Array(token)
             let i = token.firstIndex(of: ".")!.utf16Offset(in: token) + 5
             tampered[i] = tampered[i] == "A" ? "B" : "A"

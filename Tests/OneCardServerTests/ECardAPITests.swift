@@ -33,7 +33,7 @@ struct ECardAPITests {
             ])
             let claims = try #require(try JSONSerialization.jsonObject(with: Data(Base64URL.decode(parts[1])!)) as? [String: Any])
             #expect(claims["iss"] as? String == "110000")
-            #expect(claims["ent"] as? [String] == ["elderly"])  // 66 years old on the day
+            #expect(claims["ent"] as? [String] == ["elderly", "elderly_65"])  // 66 years old on the day
             #expect(claims["exp"] as? Int == (claims["iat"] as? Int ?? 0) + 60)
             let sub = try #require(claims["sub"] as? String)
             #expect(!sub.contains(number) && !token.contains(number) && !token.contains(TestIDs.resident(birth: "19600101", sequence: "555")))

@@ -158,7 +158,21 @@ struct EntitlementTests {
     @Test func elderlyFromTheSixtiethBirthday() {
         #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2025, month: 3, day: 14)!) == [])
         #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2025, month: 3, day: 15)!) == ["elderly"])
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2040, month: 1, day: 1)!) == ["elderly"])
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2030, month: 3, day: 14)!) == ["elderly"])
+        // The age tiers 65 and 70 (API.md "Entitlements and records"), each from its birthday
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2030, month: 3, day: 15)!) == ["elderly", "elderly_65"])
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2035, month: 3, day: 14)!) == ["elderly", "elderly_65"])
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2040, month: 1, day: 1)!) == ["elderly", "elderly_65", "elderly_70"])
+    }
+
+    @Test func aRegionsTiersAreData() {
+        // A pack without tiers of its own has the national ones; one that names a tier moves it.
+        var policy = PolicyBook.shipped.policy(for: "110000")
+        #expect(policy.ageTiers.map(\.code) == ["elderly", "elderly_65", "elderly_70"])
+        policy.entitlements.append(.init(code: "elderly_70", minAge: 75, basis: "test"))
+        let tiers = policy.ageTiers
+        #expect(tiers.first { $0.code == "elderly_70" }?.minAge == 75)
+        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2036, month: 1, day: 1)!, tiers: tiers) == ["elderly", "elderly_65"])
     }
 
     @Test func bornOnTwentyNinthFebruaryTurnsSixtyOnFirstMarch() {

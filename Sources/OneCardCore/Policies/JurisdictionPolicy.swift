@@ -38,7 +38,10 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     public var risk: RiskThresholds? = nil
     public var riskThresholds: RiskThresholds { risk ?? .preset }
 
-    public struct EntitlementRule: Codable, Sendable, Equatable { public var code: String; public var minAge: Int?; public var basis: String }
+    public struct EntitlementRule: Codable, Sendable, Equatable {
+        public var code: String; public var minAge: Int?; public var basis: String
+        public init(code: String, minAge: Int?, basis: String) { self.code = code; self.minAge = minAge; self.basis = basis }
+    }
     public struct FineRange: Codable, Sendable, Equatable {
         public var min: Int; public var max: Int; public var basis: String
         /// The case types (`CaseType` raw values) the range applies to; nil or empty: none is fineable.
@@ -88,6 +91,12 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
 
     /// The age from which the `elderly` entitlement applies here.
     public var elderlyAge: Int { entitlements.first { $0.code == "elderly" }?.minAge ?? 60 }
+
+    /// The age tiers here: the pack's rules with a `minAge`, and the national defaults for codes it does not name.
+    public var ageTiers: [Entitlement.AgeTier] {
+        let own = entitlements.compactMap { r in r.minAge.map { Entitlement.AgeTier(code: r.code, minAge: $0) } }
+        return (own + Entitlement.defaultAgeTiers.filter { d in !own.contains { $0.code == d.code } }).sorted { ($0.minAge, $0.code) < ($1.minAge, $1.code) }
+    }
 }
 
 /// Every jurisdiction pack shipped with OneCard.

@@ -188,6 +188,13 @@ extension DomainError.Code {
     public static let invalidReceivedAt = Self("invalid_received_at", .unprocessable)
     /// A payment on a case that has no fine to pay (not decided, or decided without a fine).
     public static let nothingToPay = Self("nothing_to_pay", .conflict)
+    // Transit (operators, fare tables, taps; API.md "Transit")
+    public static let operatorExists = Self("operator_exists", .conflict)
+    public static let operatorNotFound = Self("operator_not_found", .notFound)
+    /// A tap names an operator this node does not know: the batch is refused whole (a gate set up wrongly).
+    public static let unknownOperator = Self("unknown_operator", .unprocessable)
+    /// A fare table that cannot price every trip consistently, or lacks a field its `model` needs.
+    public static let invalidFareTable = Self("invalid_fare_table", .unprocessable)
 
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
@@ -217,5 +224,6 @@ extension DomainError.Code {
         .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
         .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,
+        .operatorExists, .operatorNotFound, .unknownOperator, .invalidFareTable,
     ]
 }

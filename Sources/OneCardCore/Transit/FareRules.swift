@@ -31,7 +31,7 @@ public struct PreviousTrip: Sendable, Equatable {
 }
 
 /// How the full fare was arrived at.
-public enum FareBasis: String, Codable, Sendable, Equatable {
+public enum FareBasis: String, Codable, Sendable, Equatable, CaseIterable {
     /// The fare for the distance ridden (or the flat fare).
     case ridden
     /// No tap-out: the highest fare from the entry station.
@@ -40,6 +40,9 @@ public enum FareBasis: String, Codable, Sendable, Equatable {
     case overstayHighestFare = "overstay_highest_fare"
     /// Longer than the table's `maxMinutesInside`: the ridden fare plus a surcharge.
     case overstaySurcharge = "overstay_surcharge"
+    /// An exit whose entry never came: the highest fare to the exit station (bjsubway: exiting with no ticket pays the
+    /// station's highest single fare).
+    case missingTapIn = "missing_tap_in"
 }
 
 /// An operator's discount applied to a trip, with what it was based on.
@@ -93,6 +96,14 @@ public struct FareBreakdown: Codable, Sendable, Equatable {
     public var discounts: [AppliedDiscount]
     public var concession: AppliedConcession?
     public var chargedFen: Int
+
+    public init(distanceMetres: Int?, basis: FareBasis, fullFareFen: Int, discounts: [AppliedDiscount], concession: AppliedConcession?, chargedFen: Int) {
+        self.distanceMetres = distanceMetres; self.basis = basis; self.fullFareFen = fullFareFen; self.discounts = discounts
+        self.concession = concession; self.chargedFen = chargedFen
+    }
+
+    /// Nothing to pay: a trip that could not be priced (kept with its reason, never charged).
+    public static let unpriced = FareBreakdown(distanceMetres: nil, basis: .ridden, fullFareFen: 0, discounts: [], concession: nil, chargedFen: 0)
 
     /// Every operator discount together: what API.md's trip calls `cardDiscountFen`.
     public var operatorDiscountFen: Int { discounts.reduce(0) { $0 + $1.amountFen } }

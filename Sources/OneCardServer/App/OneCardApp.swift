@@ -57,6 +57,7 @@ public enum OneCardApp {
         CasesController(cases: services.cases).register(api)
         StatsController(stats: services.stats, clock: services.clock).register(api)
         MedicalController(medical: services.medical).register(api)
+        TransitController(transit: services.transit, cards: services.cards).register(api)
         // Web pages go on the router directly: they are not part of the API description.
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
         let pages = router.group(context: PageContext.self)
@@ -78,6 +79,7 @@ public enum OneCardApp {
         ConsentPages(consents: services.consents, renderer: renderer).register(pages)
         ServicePages(complaints: services.complaints, cases: services.cases, stats: services.stats, clock: services.clock, renderer: renderer).register(pages)
         MedicalPages(medical: services.medical, region: services.configuration.region, clock: services.clock, renderer: renderer).register(pages)
+        TransitPages(transit: services.transit, cards: services.cards, clock: services.clock, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)
         return (router, api)

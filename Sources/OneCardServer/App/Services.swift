@@ -45,6 +45,7 @@ public struct AppServices: Sendable {
     let cases: CaseService
     let stats: StatsService
     let medical: MedicalService
+    let transit: TransitService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -97,6 +98,8 @@ public struct AppServices: Sendable {
         stats = StatsService(store: store, clock: clock, catalogue: catalogue)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
         medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance)
+        transit = TransitService(store: store, clock: clock, random: random, policies: policies, policy: policy, region: configuration.region,
+                                 acceptance: acceptance, gateway: bankGateway, logger: logger, work: WorkSignal())
     }
 
     /// Executes approved batches (the background service's, or a test's with its own chunk size and bank gateway).
@@ -111,7 +114,8 @@ public struct AppServices: Sendable {
          FederationExchange(federation: federation, logger: logger),
          AuditCheckpointer(audit: audit, logger: logger),
          RiskMonitor(risk: risk, incident: incident, interval: configuration.riskInterval, logger: logger),
-         PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger)]
+         PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger),
+         TransitWorker(transit: transit, logger: logger)]
     }
 }
 

@@ -34,16 +34,36 @@ public actor BankGateway {
 
     /// Sends a batch credit; the bank answers each payment once and the same answer again for a repeat.
     public func credit(endpoint: String, _ credits: [Credit]) async throws -> [Result] {
-        let body = try JSONEncoder().encode(Request(payments: credits))
-        let url = endpoint.hasSuffix("/") ? endpoint + "credits" : endpoint + "/credits"
+        try await exchange(endpoint: endpoint, path: "credits", Request(payments: credits), answer: Reply.self).results
+    }
+
+    /// A debit of a card's account (a transit trip: API.md "Transit", bank-sim `POST /debits`), one per `debitId`.
+    public struct Debit: Codable, Sendable { public var debitId: String; public var account: String; public var amountFen: Int64 }
+    public struct DebitResult: Codable, Sendable {
+        public var debitId: String
+        /// `ok`, `insufficient_funds` (nothing taken; ask again later), or `duplicate` (taken before under this id).
+        public var status: String
+    }
+    struct DebitRequest: Codable { var debits: [Debit] }
+    struct DebitReply: Codable { var results: [DebitResult] }
+
+    /// Sends debits; the bank takes each `debitId` at most once and answers a repeat `duplicate`.
+    public func debit(endpoint: String, _ debits: [Debit]) async throws -> [DebitResult] {
+        try await exchange(endpoint: endpoint, path: "debits", DebitRequest(debits: debits), answer: DebitReply.self).results
+    }
+
+    /// One request to a bank with retries on transient failures and the endpoint's circuit breaker.
+    private func exchange<Body: Encodable, Answer: Decodable>(endpoint: String, path: String, _ request: Body, answer: Answer.Type) async throws -> Answer {
+        let body = try JSONEncoder().encode(request)
+        let url = endpoint.hasSuffix("/") ? endpoint + path : endpoint + "/" + path
         var lastError = "no attempt"
         for attempt in 1...attempts {
             guard allow(endpoint) else { throw Failure.unavailable("circuit open for \(endpoint) after \(lastError)") }
             do {
                 let r = try await http.send("POST", url, headers: [("Content-Type", "application/json")], body: body)
-                if r.status == 200, let reply = try? JSONDecoder().decode(Reply.self, from: r.body) {
+                if r.status == 200, let reply = try? JSONDecoder().decode(Answer.self, from: r.body) {
                     breakers[endpoint, default: CircuitBreaker()].succeeded()
-                    return reply.results
+                    return reply
                 }
                 if r.status >= 500 || r.status == 429 || r.status == 200 {
                     lastError = "HTTP \(r.status)"

@@ -22,10 +22,13 @@ public enum BankSimulator {
         public var latencyMs: Int
         /// Share of credit requests whose reply is lost (503) after the credits were committed.
         public var loseReplyRate: Double
+        /// The balance of an account the bank was given none for (`POST /accounts/{account}/balance` sets one).
+        public var openingBalanceFen: Int64
 
-        public init(bank: String, port: Int, storePath: String?, failRate: Double = 0, latencyMs: Int = 0, loseReplyRate: Double = 0) {
+        public init(bank: String, port: Int, storePath: String?, failRate: Double = 0, latencyMs: Int = 0, loseReplyRate: Double = 0,
+                    openingBalanceFen: Int64 = 0) {
             self.bank = bank; self.port = port; self.storePath = storePath; self.failRate = failRate; self.latencyMs = latencyMs
-            self.loseReplyRate = loseReplyRate
+            self.loseReplyRate = loseReplyRate; self.openingBalanceFen = openingBalanceFen
         }
     }
 
@@ -36,6 +39,12 @@ public enum BankSimulator {
             amount_fen BIGINT NOT NULL, outcome TEXT NOT NULL, at BIGINT NOT NULL)
         """,
         "CREATE TABLE IF NOT EXISTS closed_accounts (account TEXT PRIMARY KEY, at BIGINT NOT NULL)",
+        // Debits (transit trips): balances set by `POST /accounts/{account}/balance`, one row per debit id taken.
+        "CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, balance_fen BIGINT NOT NULL, at BIGINT NOT NULL)",
+        """
+        CREATE TABLE IF NOT EXISTS debits (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, debit_id TEXT NOT NULL UNIQUE, account TEXT NOT NULL, amount_fen BIGINT NOT NULL, at BIGINT NOT NULL)
+        """,
     ]
 
     public static func openStore(_ options: Options, logger: Logger) async throws -> Store {
@@ -47,11 +56,18 @@ public enum BankSimulator {
     }
 
     struct CreditRequest: Decodable { var payments: [BankGateway.Credit] }
+    struct DebitRequest: Decodable { var debits: [BankGateway.Debit] }
+    struct BalanceInput: Decodable { var balanceFen: Int64 }
+    struct DebitLine: Encodable { let debitId: String; let account: String; let amountFen: Int64; let at: String }
+    struct DebitStatement: Encodable { let bank: String; let debits: [DebitLine] }
+    /// `GET /accounts/{account}`: an account the bank has no balance for has 0; a closed one says so.
+    struct AccountView: Encodable { let account: String; let balanceFen: Int64; let status: String }
+    static func validAccount(_ account: String) -> Bool { (10...30).contains(account.count) && account.allSatisfy(\.isNumber) }
     struct Line: Encodable { let paymentId: String; let account: String; let amountFen: Int64; let at: String }
     struct Statement: Encodable { let bank: String; let credits: [Line]; let next: Int64? }
 
     public static func router(store: Store, options: Options) -> Router<BasicRequestContext> {
-        let ledger = SimulatedBankService(store: store)  // the bank-sim is its own application; this is its composition
+        let ledger = SimulatedBankService(store: store, openingBalanceFen: options.openingBalanceFen)  // the bank-sim is its own application
         let router = Router()
         router.get("/health") { _, _ in ["status": "ok", "bank": options.bank] }
 
@@ -65,6 +81,39 @@ public enum BankSimulator {
             let results = try await ledger.credit(input.payments)
             if Double.random(in: 0..<1) < options.loseReplyRate { return Response(status: .serviceUnavailable) }
             return try Response.json(["results": results])
+        }
+
+        router.post("/debits") { request, _ -> Response in
+            if Double.random(in: 0..<1) < options.failRate { return Response(status: .serviceUnavailable) }
+            if options.latencyMs > 0 { try await Task.sleep(for: .milliseconds(options.latencyMs)) }
+            let body = try await request.body.collect(upTo: 16 * 1_048_576)
+            guard let input = try? JSONDecoder().decode(DebitRequest.self, from: Data(buffer: body)), input.debits.count <= 5000,
+                  input.debits.allSatisfy({ $0.amountFen > 0 && (1...100).contains($0.debitId.count) && validAccount($0.account) }) else {
+                return Response(status: .badRequest)
+            }
+            let results = try await ledger.debit(input.debits)
+            if Double.random(in: 0..<1) < options.loseReplyRate { return Response(status: .serviceUnavailable) }
+            return try Response.json(["results": results])
+        }
+
+        router.get("/debits") { _, _ -> Response in
+            try Response.json(DebitStatement(bank: options.bank, debits: try await ledger.debitStatement()))
+        }
+
+        router.post("/accounts/:account/balance") { request, context -> Response in
+            let account = context.parameters.get("account") ?? ""
+            let body = try await request.body.collect(upTo: 65_536)
+            guard validAccount(account), let input = try? JSONDecoder().decode(BalanceInput.self, from: Data(buffer: body)), input.balanceFen >= 0 else {
+                return Response(status: .badRequest)
+            }
+            try await ledger.setBalance(account: account, fen: input.balanceFen)
+            return try Response.json(try await ledger.account(account))
+        }
+
+        router.get("/accounts/:account") { _, context -> Response in
+            let account = context.parameters.get("account") ?? ""
+            guard validAccount(account) else { return Response(status: .badRequest) }
+            return try Response.json(try await ledger.account(account))
         }
 
         router.post("/accounts/:account/close") { _, context -> Response in
@@ -119,6 +168,11 @@ extension BankSimulator {
             _ = try? await task.value
             await store.close()
         }
+    }
+
+    /// The debit statement: debit ids taken, with account and amount (the witness that each trip was charged once).
+    public static func debits(_ store: Store) async throws -> [(debitId: String, account: String, amountFen: Int64)] {
+        try await SimulatedBankService(store: store).debitStatement().map { ($0.debitId, $0.account, $0.amountFen) }
     }
 
     /// The statement: payment references credited, with account and amount.

@@ -7,6 +7,8 @@ import SQLKit
 /// and the statement that witnesses what was paid.
 struct SimulatedBankService: Sendable {
     let store: Store
+    /// The balance of an account the bank was given none for.
+    var openingBalanceFen: Int64 = 0
 
     /// Creates the bank's tables if they are not there (its store is its own, not the platform's).
     func createTables(_ schema: [String]) async throws {
@@ -45,6 +47,82 @@ struct SimulatedBankService: Sendable {
             }
             if inserted > 0 { try await insert.run() }
             return out
+        }
+    }
+
+    /// Takes each debit once, if the account's balance covers it: a repeated id answers `duplicate` (taken before), a
+    /// debit the balance does not cover `insufficient_funds` and leaves nothing behind, so it may be asked again later.
+    func debit(_ debits: [BankGateway.Debit]) async throws -> [BankGateway.DebitResult] {
+        let at = Timestamp.millis(Date())
+        return try await store.write { s -> [BankGateway.DebitResult] in
+            var taken = Set<String>()
+            var balances: [String: Int64] = [:]
+            var closed = Set<String>()
+            for part in stride(from: 0, to: debits.count, by: 500) {
+                let slice = debits[part..<min(part + 500, debits.count)]
+                for r in try await s.db.raw("SELECT debit_id FROM debits WHERE debit_id IN (\(binds: slice.map(\.debitId)))").all() {
+                    taken.insert(try r.decode(column: "debit_id", as: String.self))
+                }
+                for r in try await s.db.raw("SELECT account, balance_fen FROM balances WHERE account IN (\(binds: slice.map(\.account)))").all() {
+                    balances[try r.decode(column: "account", as: String.self)] = try r.decode(column: "balance_fen", as: Int64.self)
+                }
+                for r in try await s.db.raw("SELECT account FROM closed_accounts WHERE account IN (\(binds: slice.map(\.account)))").all() {
+                    closed.insert(try r.decode(column: "account", as: String.self))
+                }
+            }
+            var out: [BankGateway.DebitResult] = []
+            var changed = Set<String>()
+            for d in debits {
+                if taken.contains(d.debitId) { out.append(.init(debitId: d.debitId, status: "duplicate")); continue }
+                let balance = balances[d.account] ?? openingBalanceFen
+                guard !closed.contains(d.account), balance >= d.amountFen else {
+                    out.append(.init(debitId: d.debitId, status: "insufficient_funds")); continue
+                }
+                balances[d.account] = balance - d.amountFen
+                changed.insert(d.account)
+                taken.insert(d.debitId)
+                try await s.db.raw("""
+                    INSERT INTO debits (debit_id, account, amount_fen, at) VALUES (\(bind: d.debitId), \(bind: d.account), \(bind: d.amountFen), \(bind: at))
+                    """).run()
+                out.append(.init(debitId: d.debitId, status: "ok"))
+            }
+            for account in changed {
+                try await s.db.raw("""
+                    INSERT INTO balances (account, balance_fen, at) VALUES (\(bind: account), \(bind: balances[account] ?? 0), \(bind: at))
+                    ON CONFLICT (account) DO UPDATE SET balance_fen = excluded.balance_fen, at = excluded.at
+                    """).run()
+            }
+            return out
+        }
+    }
+
+    func setBalance(account: String, fen: Int64) async throws {
+        let at = Timestamp.millis(Date())
+        try await store.write { s in
+            try await s.db.raw("""
+                INSERT INTO balances (account, balance_fen, at) VALUES (\(bind: account), \(bind: fen), \(bind: at))
+                ON CONFLICT (account) DO UPDATE SET balance_fen = excluded.balance_fen, at = excluded.at
+                """).run()
+        }
+    }
+
+    func account(_ account: String) async throws -> BankSimulator.AccountView {
+        try await store.read { s in
+            let balance = try await s.db.raw("SELECT balance_fen FROM balances WHERE account = \(bind: account)").first()?
+                .decode(column: "balance_fen", as: Int64.self) ?? openingBalanceFen
+            let closed = try await s.db.raw("SELECT account FROM closed_accounts WHERE account = \(bind: account)").first() != nil
+            return BankSimulator.AccountView(account: account, balanceFen: balance, status: closed ? "closed" : "active")
+        }
+    }
+
+    /// Every debit taken, in order.
+    func debitStatement() async throws -> [BankSimulator.DebitLine] {
+        try await store.read { s in
+            try await s.db.raw("SELECT debit_id, account, amount_fen, at FROM debits ORDER BY seq").all().map {
+                BankSimulator.DebitLine(debitId: try $0.decode(column: "debit_id", as: String.self), account: try $0.decode(column: "account", as: String.self),
+                                        amountFen: try $0.decode(column: "amount_fen", as: Int64.self),
+                                        at: Timestamp.format(Timestamp.date(millis: try $0.decode(column: "at", as: Int64.self))))
+            }
         }
     }
 

@@ -106,6 +106,7 @@ public enum DemoData {
         _ = try await services.complaints.step(consultation.id, .answer("可在任一网点或网上申请补卡，原金融账户保留。"), actor: "agent:agent",
                                                role: .agent, personId: nil)
         logins += try await MedicalDemo.seed(services, persons: persons)
+        try await TransitDemo.seed(services, bankCode: "ICBC")
         return logins
     }
 

@@ -68,7 +68,8 @@ struct ECardService: Sendable {
         let number = card.number
         let ring = tokens.keys.ring
         let issued = tokens.issuer(ring: ring).issue(
-            for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(clock.now())), key: ring.current)
+            for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(clock.now()), tiers: cards.policy.ageTiers),
+            key: ring.current)
         try await store.write { s in
             try await s.trust.recordToken(jti: issued.claims.jti, cardNumber: card.number, issuedAt: clock.now(), expiresAt: issued.expiresAt)
             // A card under online checks (a risk action): its new token goes on the feed too, so offline gates refuse it.

@@ -80,6 +80,8 @@ struct QueryParameter: Sendable {
     var schema: Schema = .text
     /// A comma-separated list (`?status=a,b`): OpenAPI `style: form, explode: false`.
     var commaSeparated = false
+    /// Must be given (a missing one is refused with `invalid_value` before the handler runs).
+    var required = false
 
     static func text(_ name: String, _ description: String, pattern: String? = nil) -> Self {
         .init(name: name, description: description, schema: .string(pattern: pattern))
@@ -102,7 +104,7 @@ struct QueryParameter: Sendable {
     }
 
     var json: JSONValue {
-        var o: [String: JSONValue] = ["name": .string(name), "in": "query", "required": false, "description": .string(description), "schema": schema.json]
+        var o: [String: JSONValue] = ["name": .string(name), "in": "query", "required": .bool(required), "description": .string(description), "schema": schema.json]
         if commaSeparated { o["style"] = "form"; o["explode"] = false }
         return .object(o)
     }
@@ -300,7 +302,10 @@ extension Endpoint {
     /// so the document and the server agree on every parameter without each handler repeating the check.
     func checkQuery(_ parameters: Parameters) throws(DomainError) {
         for p in query {
-            guard let value = parameters.get(p.name) else { continue }
+            guard let value = parameters.get(p.name) else {
+                if p.required { throw DomainError(.invalidValue, "\(p.name): required") }
+                continue
+            }
             let values = p.commaSeparated ? value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) : [value]
             let schema: Schema = if p.commaSeparated, case .array(let items, _, _) = p.schema { items } else { p.schema }
             for v in values {

@@ -972,5 +972,5 @@ enum Messages {
         e("err_preselfpay_only_for_category_b", "只有乙类项目才有先行自付比例。", "Only a category B item has a pay-first share."),
         e("err_account_not_for_scheme", "职工须有个人账户余额，城乡居民没有个人账户。", "An employee has a personal account balance; a resident has none."),
         e("err_bill_too_large", "单张账单金额超出上限。", "The bill is larger than one bill may be."),
-    ]
+    ] + transitEntries
 }

@@ -25,6 +25,11 @@ public final class TerminalJournal: Sendable {
                 decision TEXT NOT NULL, reason TEXT, uploaded BIGINT NOT NULL DEFAULT 0)
             """).run()
         try await db.raw("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)").run()
+        // A transit gate's taps (issue 13); a denied tap stays here only (the rider did not pass), marked as needing no upload.
+        try await db.raw("""
+            CREATE TABLE IF NOT EXISTS taps (id TEXT PRIMARY KEY, operator_code TEXT NOT NULL, station TEXT NOT NULL, direction TEXT NOT NULL,
+                at BIGINT NOT NULL, credential TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT, uploaded BIGINT NOT NULL DEFAULT 0)
+            """).run()
         return TerminalJournal(c)
     }
 
@@ -56,6 +61,42 @@ public final class TerminalJournal: Sendable {
 
     public func count(uploaded: Bool) async throws -> Int {
         Int(try await db.raw("SELECT COUNT(*) AS n FROM decisions WHERE uploaded = \(bind: uploaded.int)").first()?.int("n") ?? 0)
+    }
+
+    // MARK: a transit gate's taps
+
+    public func record(_ t: GateTap) async throws {
+        try await db.raw("""
+            INSERT INTO taps (id, operator_code, station, direction, at, credential, decision, reason, uploaded) VALUES (\(bind: t.id),
+                \(bind: t.operatorCode), \(bind: t.station), \(bind: t.direction.rawValue), \(bind: Timestamp.millis(t.at)), \(bind: t.credential),
+                \(bind: t.decision), \(bind: t.reason), \(bind: (t.decision != "accepted").int))
+            """).run()
+    }
+
+    /// Accepted taps the node does not have yet, oldest first.
+    public func pendingTaps(limit: Int) async throws -> [GateTap] {
+        try await db.raw("SELECT * FROM taps WHERE uploaded = 0 ORDER BY at, id LIMIT \(bind: limit)").all().map { r in
+            GateTap(id: try r.string("id"), operatorCode: try r.string("operator_code"), station: try r.string("station"),
+                    direction: TapDirection(rawValue: try r.string("direction")) ?? .in, at: try r.date("at"), credential: try r.string("credential"),
+                    decision: try r.string("decision"), reason: try r.optionalString("reason"))
+        }
+    }
+
+    public func markTapsUploaded(_ ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await db.raw("UPDATE taps SET uploaded = 1 WHERE id IN (\(SQLList(ids.map { SQLBind($0) })))").run()
+    }
+
+    /// Accepted taps still to upload.
+    public func tapsToUpload() async throws -> Int {
+        Int(try await db.raw("SELECT COUNT(*) AS n FROM taps WHERE uploaded = 0").first()?.int("n") ?? 0)
+    }
+
+    /// QR tokens this gate accepted since `date`: after a restart they are replays.
+    public func acceptedTapTokens(since date: Date) async throws -> [(credential: String, at: Date)] {
+        try await db.raw("""
+            SELECT credential, at FROM taps WHERE decision = 'accepted' AND at >= \(bind: Timestamp.millis(date)) ORDER BY at
+            """).all().map { (try $0.string("credential"), try $0.date("at")) }
     }
 
     public func state(_ key: String) async throws -> String? {

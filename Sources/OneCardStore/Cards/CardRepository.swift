@@ -43,6 +43,11 @@ public struct CardRepository: Sendable {
             """).run()
     }
 
+    /// Loads or removes the card's transit function (API.md "Transit": `POST …/functions`).
+    public func setTransit(_ number: CardNumber, _ transit: Bool) async throws {
+        try await db.raw("UPDATE cards SET transit = \(bind: transit.int) WHERE card_number = \(bind: number)").run()
+    }
+
     /// The person's one live card (not cancelled, not replaced), if any.
     public func live(personId: Person.ID) async throws -> Card? {
         try await db.raw("""
@@ -104,6 +109,12 @@ public struct EventRepository: Sendable {
             SELECT * FROM card_events WHERE card_number = \(bind: cardNumber)
                OR (application_id IS NOT NULL AND application_id = \(bind: applicationId ?? "")) ORDER BY seq
             """).all().map(Self.decode)
+    }
+
+    /// Several cards' own events in one query, in order (taps judged as of their time).
+    public func list(cardNumbers: [CardNumber]) async throws -> [CardEvent] {
+        guard !cardNumbers.isEmpty else { return [] }
+        return try await db.raw("SELECT * FROM card_events WHERE card_number IN (\(binds: Array(Set(cardNumbers)))) ORDER BY seq").all().map(Self.decode)
     }
 
     public func list(applicationId: String) async throws -> [CardEvent] {

@@ -192,6 +192,7 @@ public struct StoreSession: Sendable {
     public var cases: CaseRepository { .init(db: db, dialect: dialect) }
     public var stats: StatsRepository { .init(db: db, dialect: dialect) }
     public var medical: MedicalRepository { .init(db: db, dialect: dialect) }
+    public var transit: TransitRepository { .init(db: db, dialect: dialect, cipher: cipher) }
 }
 
 extension SQLRow {

@@ -26,6 +26,7 @@ public enum Migrations {
         m025Federation,
         m026AuditCheckpoints,
         m027SignInAttempts,
+        m028Transit,
         m029Medical,
         m030Service,
         m031Risk,

@@ -1,0 +1,286 @@
+import Foundation
+import OneCardCore
+import SQLKit
+
+/// Transit operators and their fare tables, taps, and trips (migration 028). Settlement account numbers are encrypted
+/// at rest and kept masked beside them, as cards' are.
+public struct TransitRepository: Sendable {
+    let db: any SQLDatabase
+    let dialect: Dialect
+    let cipher: FieldCipher
+
+    // MARK: operators
+
+    public func insert(_ o: TransitOperator, by actor: String) async throws {
+        try await db.raw("""
+            INSERT INTO transit_operators (code, name, region_code, mode, bank_code, account_enc, account_masked, created_by, created_at)
+            VALUES (\(bind: o.code), \(bind: o.name), \(bind: o.regionCode), \(bind: o.mode.rawValue), \(bind: o.bankCode),
+                    \(bind: cipher.seal(o.accountNumber, field: "operator_account")), \(bind: Mask.account(o.accountNumber)), \(bind: actor),
+                    \(bind: o.createdAt.millis))
+            """).run()
+        for t in o.fares.versions { try await insert(t, operator: o.code, by: actor, at: o.createdAt) }
+    }
+
+    /// Adds a version of an operator's fare table.
+    public func insert(_ t: FareTable, operator code: TransitOperator.Code, by actor: String, at: Date) async throws {
+        let body = String(decoding: try JSONEncoder().encode(t), as: UTF8.self)
+        try await db.raw("""
+            INSERT INTO transit_fare_tables (operator_code, version, effective_from, body, created_by, created_at)
+            VALUES (\(bind: code), \(bind: t.version), \(bind: t.effectiveFrom.description), \(bind: body), \(bind: actor), \(bind: at.millis))
+            """).run()
+    }
+
+    public func find(operator code: TransitOperator.Code) async throws -> TransitOperator? {
+        try await operators(codes: [code]).first
+    }
+
+    /// Several operators with every version of their fare tables, in two queries.
+    public func operators(codes: [TransitOperator.Code]? = nil) async throws -> [TransitOperator] {
+        if let codes, codes.isEmpty { return [] }
+        let filter: SQLQueryString = codes.map { "WHERE code IN (\(binds: Array(Set($0))))" } ?? ""
+        let tableFilter: SQLQueryString = codes.map { "WHERE operator_code IN (\(binds: Array(Set($0))))" } ?? ""
+        var tables: [String: [FareTable]] = [:]
+        let decoder = JSONDecoder()
+        for r in try await db.raw("SELECT operator_code, body FROM transit_fare_tables \(tableFilter) ORDER BY operator_code, version").all() {
+            tables[try r.string("operator_code"), default: []].append(try decoder.decode(FareTable.self, from: Data(try r.string("body").utf8)))
+        }
+        return try await db.raw("SELECT * FROM transit_operators \(filter) ORDER BY region_code, code").all().map { r in
+            let code = try r.string("code")
+            return TransitOperator(code: .init(code), name: try r.string("name"), regionCode: try r.string("region_code"),
+                                   mode: TransitMode(rawValue: try r.string("mode")) ?? .bus, bankCode: try r.string("bank_code"),
+                                   accountNumber: try cipher.open(try r.string("account_enc"), field: "operator_account"),
+                                   createdAt: try r.date("created_at"), fares: FareSchedule(versions: tables[code] ?? []))
+        }
+    }
+
+    // MARK: taps
+
+    /// The tap ids among `ids` already recorded.
+    public func recordedTapIds(_ ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try await db.raw("SELECT tap_id FROM transit_taps WHERE tap_id IN (\(binds: Array(Set(ids))))").all().map { try $0.string("tap_id") })
+    }
+
+    /// The (jti, operator, direction) triples among these already on an accepted tap, as `jti|operator|direction`.
+    public func acceptedTokens(jtis: [String]) async throws -> Set<String> {
+        guard !jtis.isEmpty else { return [] }
+        return Set(try await db.raw("""
+            SELECT jti, operator_code, direction FROM transit_taps WHERE jti IN (\(binds: Array(Set(jtis)))) AND rejection IS NULL
+            """).all().map { "\(try $0.string("jti"))|\(try $0.string("operator_code"))|\(try $0.string("direction"))" })
+    }
+
+    /// Records taps in one statement per few hundred rows.
+    public func insert(_ taps: [TransitTap], receivedAt: Date) async throws {
+        for part in stride(from: 0, to: taps.count, by: 500) {
+            var values = SQLQueryString("")
+            for (i, t) in taps[part..<min(part + 500, taps.count)].enumerated() {
+                if i > 0 { values += ", " }
+                values += """
+                    (\(bind: t.id), \(bind: t.terminalId), \(bind: t.operatorCode), \(bind: t.station), \(bind: t.route),
+                    \(bind: t.distanceKm.map { Int64(Distance.metres(km: $0)) }), \(bind: t.direction.rawValue), \(bind: t.at.millis), \(bind: t.kind.rawValue),
+                    \(bind: t.cardNumber), \(bind: t.personId), \(bind: JSONColumn.encode(t.entitlements)), \(bind: t.rejection), \(bind: t.lostAtTime.int),
+                    \(bind: t.jti), \(bind: t.tripId), \(bind: receivedAt.millis))
+                    """
+            }
+            try await db.raw("""
+                INSERT INTO transit_taps (tap_id, terminal_id, operator_code, station, route, distance_m, direction, at, kind, card_number, person_id,
+                    entitlements, rejection, lost_at_time, jti, trip_id, received_at) VALUES \(values)
+                """).run()
+        }
+    }
+
+    /// Cards and operators with accepted taps made before `before` and not yet in a trip: what pairing looks at again.
+    public func unpairedKeys(before: Date, limit: Int) async throws -> [(card: CardNumber, operator: TransitOperator.Code)] {
+        try await db.raw("""
+            SELECT DISTINCT card_number, operator_code FROM transit_taps WHERE trip_id IS NULL AND rejection IS NULL AND at <= \(bind: before.millis)
+            ORDER BY card_number, operator_code LIMIT \(bind: limit)
+            """).all().map { (try $0.cardNumber("card_number"), TransitOperator.Code(try $0.string("operator_code"))) }
+    }
+
+    /// A card's accepted taps at an operator that are in no trip yet.
+    public func unpairedTaps(card: CardNumber, operator code: TransitOperator.Code) async throws -> [TransitTap] {
+        try await db.raw("""
+            SELECT * FROM transit_taps WHERE card_number = \(bind: card) AND operator_code = \(bind: code) AND trip_id IS NULL AND rejection IS NULL
+            ORDER BY at, tap_id
+            """).all().map(Self.decodeTap)
+    }
+
+    public func taps(ids: [String]) async throws -> [TransitTap] {
+        guard !ids.isEmpty else { return [] }
+        return try await db.raw("SELECT * FROM transit_taps WHERE tap_id IN (\(binds: Array(Set(ids))))").all().map(Self.decodeTap)
+    }
+
+    /// Takes back a trip that was closed without its tap-out and is not charged: its taps wait to be paired again.
+    /// Returns whether it was (a trip charged meanwhile stays).
+    public func reopen(_ tripId: String) async throws -> Bool {
+        let rows = try await db.raw("DELETE FROM transit_trips WHERE trip_id = \(bind: tripId) AND status = 'priced' RETURNING trip_id").all()
+        guard !rows.isEmpty else { return false }
+        try await db.raw("UPDATE transit_taps SET trip_id = NULL WHERE trip_id = \(bind: tripId)").run()
+        return true
+    }
+
+    /// Puts taps in a trip.
+    public func assign(_ tapIds: [String], to tripId: String) async throws {
+        guard !tapIds.isEmpty else { return }
+        try await db.raw("UPDATE transit_taps SET trip_id = \(bind: tripId) WHERE tap_id IN (\(binds: tapIds)) AND trip_id IS NULL").run()
+    }
+
+    static func decodeTap(_ r: any SQLRow) throws -> TransitTap {
+        TransitTap(id: try r.string("tap_id"), terminalId: try r.id("terminal_id"), operatorCode: .init(try r.string("operator_code")),
+                   station: try r.optionalString("station"), route: try r.optionalString("route"),
+                   distanceKm: try r.optionalInt("distance_m").map { Distance.km(metres: Int($0)) },
+                   direction: TapDirection(rawValue: try r.string("direction")) ?? .in, at: try r.date("at"),
+                   kind: UseKind(rawValue: try r.string("kind")) ?? .qr, cardNumber: try r.optionalCardNumber("card_number"),
+                   personId: try r.optionalId("person_id"), entitlements: JSONColumn.decode(try r.string("entitlements")),
+                   rejection: try r.optionalString("rejection"), lostAtTime: try r.bool("lost_at_time"), jti: try r.optionalString("jti"),
+                   tripId: try r.optionalString("trip_id"))
+    }
+
+    // MARK: trips
+
+    public func insert(_ t: TransitTrip, at now: Date) async throws {
+        let b = t.breakdown
+        try await db.raw("""
+            INSERT INTO transit_trips (trip_id, card_number, person_id, operator_code, mode, region_code, entry_tap_id, exit_tap_id, entry_station,
+                exit_station, route, started_at, ended_at, service_day, month, fare_version, basis, distance_m, full_fare_fen, card_discount_fen,
+                concession_code, concession_basis, concession_fen, charged_fen, breakdown, quota_pool, quota_units, status, attempts, next_attempt_at,
+                reason, bank_code, account_enc, charged_at, updated_at)
+            VALUES (\(bind: t.id), \(bind: t.cardNumber), \(bind: t.personId), \(bind: t.operatorCode), \(bind: t.mode.rawValue), \(bind: t.regionCode),
+                \(bind: t.entryTapId), \(bind: t.exitTapId), \(bind: t.entryStation), \(bind: t.exitStation), \(bind: t.route), \(bind: t.startedAt.millis),
+                \(bind: t.endedAt?.millis), \(bind: t.serviceDay.description), \(bind: t.month), \(bind: t.fareVersion), \(bind: b.basis.rawValue),
+                \(bind: b.distanceMetres.map(Int64.init)), \(bind: Int64(b.fullFareFen)), \(bind: Int64(b.operatorDiscountFen)), \(bind: b.concession?.code),
+                \(bind: b.concession?.basis), \(bind: Int64(b.concession?.amountFen ?? 0)), \(bind: Int64(b.chargedFen)),
+                \(bind: String(decoding: try JSONEncoder().encode(b), as: UTF8.self)), \(bind: t.quotaPool), \(bind: Int64(t.quotaUnits)),
+                \(bind: t.status.rawValue), \(bind: Int64(t.attempts)), \(bind: t.nextAttemptAt?.millis), \(bind: t.reason), \(bind: t.bankCode),
+                \(bind: t.accountNumber.map { cipher.seal($0, field: "account") }), \(bind: t.chargedAt?.millis), \(bind: now.millis))
+            """).run()
+    }
+
+    /// The spans of a card's closed trips at an operator that overlap `from…through`.
+    public func spans(card: CardNumber, operator code: TransitOperator.Code, from: Date, through: Date) async throws -> [TripPairing.Span] {
+        try await db.raw("""
+            SELECT trip_id, started_at, ended_at, basis, status FROM transit_trips WHERE card_number = \(bind: card) AND operator_code = \(bind: code)
+               AND started_at <= \(bind: through.millis) AND COALESCE(ended_at, started_at) >= \(bind: from.millis)
+            """).all().map { r in
+            let start = try r.date("started_at")
+            return TripPairing.Span(tripId: try r.string("trip_id"), from: start, through: try r.optionalDate("ended_at") ?? start,
+                                    reopenable: try r.string("basis") == FareBasis.missingTapOut.rawValue && r.string("status") == TripStatus.priced.rawValue)
+        }
+    }
+
+    /// What a person's trips with an operator in a month came to before `before` (monthly tiers count what was paid;
+    /// a disputed trip is not paid).
+    public func monthToDate(person: Person.ID, operator code: TransitOperator.Code, month: String, before: Date) async throws -> Int {
+        Int(try await db.raw("""
+            SELECT CAST(COALESCE(SUM(charged_fen), 0) AS BIGINT) AS n FROM transit_trips WHERE person_id = \(bind: person) AND operator_code = \(bind: code)
+               AND month = \(bind: month) AND started_at < \(bind: before.millis) AND status <> 'disputed'
+            """).first()?.int("n") ?? 0)
+    }
+
+    /// Free-ride units a person used in a month, per pool.
+    public func quotaUsed(person: Person.ID, month: String) async throws -> [String: Int] {
+        var used: [String: Int] = [:]
+        for r in try await db.raw("""
+            SELECT quota_pool, CAST(SUM(quota_units) AS BIGINT) AS n FROM transit_trips WHERE person_id = \(bind: person) AND month = \(bind: month)
+               AND quota_pool IS NOT NULL AND status <> 'disputed' GROUP BY quota_pool
+            """).all() {
+            used[try r.string("quota_pool")] = Int(try r.int("n"))
+        }
+        return used
+    }
+
+    /// The person's last trip in a province that started before `before` (a transfer discount looks at it).
+    public func previousTrip(person: Person.ID, provincePrefix: String, before: Date) async throws -> (mode: TransitMode, lastTapAt: Date)? {
+        try await db.raw("""
+            SELECT mode, started_at, ended_at FROM transit_trips WHERE person_id = \(bind: person) AND started_at < \(bind: before.millis)
+               AND region_code LIKE \(bind: provincePrefix + "%") AND status <> 'disputed' ORDER BY started_at DESC LIMIT 1
+            """).first().map { r in
+            let start = try r.date("started_at")
+            return (TransitMode(rawValue: try r.string("mode")) ?? .bus, try r.optionalDate("ended_at") ?? start)
+        }
+    }
+
+    /// A person's trips, newest first.
+    public func trips(person: Person.ID, limit: Int = 500) async throws -> [TransitTrip] {
+        try await db.raw("SELECT * FROM transit_trips WHERE person_id = \(bind: person) ORDER BY started_at DESC LIMIT \(bind: limit)").all().map(decodeTrip)
+    }
+
+    public func trip(_ id: String) async throws -> TransitTrip? {
+        try await db.raw("SELECT * FROM transit_trips WHERE trip_id = \(bind: id)").first().map(decodeTrip)
+    }
+
+    /// Trips to charge now: priced ones, unpaid ones whose next attempt is due, and ones left `charging` (a crash or a bank
+    /// that did not answer: asked again under the same debit id).
+    /// A trip closed without a tap is due once `missingTapsBefore` is past its end (a late tap may still complete it).
+    public func due(now: Date, missingTapsBefore: Date, limit: Int) async throws -> [TransitTrip] {
+        try await db.raw("""
+            SELECT * FROM transit_trips
+            WHERE (status = 'priced' AND (basis NOT IN ('missing_tap_out', 'missing_tap_in') OR COALESCE(ended_at, started_at) <= \(bind: missingTapsBefore.millis)))
+               OR status = 'charging' OR (status = 'unpaid' AND next_attempt_at <= \(bind: now.millis))
+            ORDER BY started_at LIMIT \(bind: limit)
+            """).all().map(decodeTrip)
+    }
+
+    /// Marks trips as sent to their bank, with the account each debit goes to, before the bank is called.
+    public func markCharging(_ items: [(tripId: String, bankCode: String, account: String)], at now: Date) async throws {
+        for i in items {
+            try await db.raw("""
+                UPDATE transit_trips SET status = 'charging', bank_code = \(bind: i.bankCode), account_enc = \(bind: cipher.seal(i.account, field: "account")),
+                    updated_at = \(bind: now.millis) WHERE trip_id = \(bind: i.tripId) AND status IN ('priced', 'unpaid', 'charging')
+                """).run()
+        }
+    }
+
+    /// Records the bank's answer for a trip that was sent.
+    public func settle(_ tripId: String, to status: TripStatus, reason: String?, nextAttemptAt: Date?, at now: Date) async throws {
+        let charged: Date? = status == .charged ? now : nil
+        let bump: Int64 = status == .unpaid ? 1 : 0
+        try await db.raw("""
+            UPDATE transit_trips SET status = \(bind: status.rawValue), reason = \(bind: reason), next_attempt_at = \(bind: nextAttemptAt?.millis),
+                attempts = attempts + \(bind: bump), charged_at = COALESCE(\(bind: charged?.millis), charged_at), updated_at = \(bind: now.millis)
+            WHERE trip_id = \(bind: tripId) AND status IN ('priced', 'charging', 'unpaid')
+            """).run()
+    }
+
+    /// The earliest unpaid trip's start per person (a card unpaid too long is refused at the gates).
+    public func unpaidSince(persons: [Person.ID]) async throws -> [Person.ID: Date] {
+        guard !persons.isEmpty else { return [:] }
+        var out: [Person.ID: Date] = [:]
+        for r in try await db.raw("""
+            SELECT person_id, MIN(started_at) AS since FROM transit_trips WHERE status = 'unpaid' AND person_id IN (\(binds: Array(Set(persons))))
+            GROUP BY person_id
+            """).all() {
+            out[try r.id("person_id")] = try r.date("since")
+        }
+        return out
+    }
+
+    /// One operator's trips of one service day, summed per status.
+    public func clearing(operator code: TransitOperator.Code, day: CalendarDay) async throws -> [TripStatus: TripTotals] {
+        var out: [TripStatus: TripTotals] = [:]
+        for r in try await db.raw("""
+            SELECT status, COUNT(*) AS trips, CAST(SUM(full_fare_fen) AS BIGINT) AS full_fare, CAST(SUM(card_discount_fen) AS BIGINT) AS discount,
+                   CAST(SUM(concession_fen) AS BIGINT) AS concession, CAST(SUM(charged_fen) AS BIGINT) AS charged
+            FROM transit_trips WHERE operator_code = \(bind: code) AND service_day = \(bind: day.description) GROUP BY status
+            """).all() {
+            guard let status = TripStatus(rawValue: try r.string("status")) else { continue }
+            out[status] = TripTotals(trips: Int(try r.int("trips")), fullFareFen: try r.int("full_fare"), cardDiscountFen: try r.int("discount"),
+                                     concessionFen: try r.int("concession"), chargedFen: try r.int("charged"))
+        }
+        return out
+    }
+
+    func decodeTrip(_ r: any SQLRow) throws -> TransitTrip {
+        let breakdown = try JSONDecoder().decode(FareBreakdown.self, from: Data(try r.string("breakdown").utf8))
+        return TransitTrip(
+            id: try r.string("trip_id"), cardNumber: try r.cardNumber("card_number"), personId: try r.id("person_id"),
+            operatorCode: .init(try r.string("operator_code")), mode: TransitMode(rawValue: try r.string("mode")) ?? .bus,
+            regionCode: try r.string("region_code"), entryTapId: try r.optionalString("entry_tap_id"), exitTapId: try r.optionalString("exit_tap_id"),
+            entryStation: try r.optionalString("entry_station"), exitStation: try r.optionalString("exit_station"), route: try r.optionalString("route"),
+            startedAt: try r.date("started_at"), endedAt: try r.optionalDate("ended_at"), fareVersion: Int(try r.int("fare_version")),
+            breakdown: breakdown, quotaPool: try r.optionalString("quota_pool"), quotaUnits: Int(try r.int("quota_units")),
+            status: TripStatus(rawValue: try r.string("status")) ?? .priced, attempts: Int(try r.int("attempts")),
+            nextAttemptAt: try r.optionalDate("next_attempt_at"), reason: try r.optionalString("reason"), chargedAt: try r.optionalDate("charged_at"),
+            bankCode: try r.optionalString("bank_code"), accountNumber: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") })
+    }
+}

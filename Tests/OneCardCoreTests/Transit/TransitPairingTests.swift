@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+@testable import OneCardCore
+
+@Suite("Transit taps: pairing into trips, the card as of the tap, the tap rules, the clearing")
+struct TransitPairingTests {
+    static let t0 = cst("2025-03-03 08:00")
+    static let bjMetro = TransitPresets.fare("BJ-METRO")!.fareTable
+
+    func tap(_ id: String, _ minutes: Double, _ direction: TapDirection) -> TripPairing.Tap {
+        TripPairing.Tap(id: id, at: Self.t0.addingTimeInterval(minutes * 60), direction: direction)
+    }
+
+    func pair(_ taps: [TripPairing.Tap], nowMinutes: Double = 60 * 24, limit: Int? = 240) -> (trips: [TripPairing.Trip], waiting: [TripPairing.Tap]) {
+        TripPairing.pair(taps, now: Self.t0.addingTimeInterval(nowMinutes * 60), limitMinutes: { _ in limit })
+    }
+
+    @Test func tapsArrivingOutOfOrderPairByTime() {
+        // setup: in 08:00, out 08:30, in 09:00, out 09:20, uploaded in any order
+        let taps = [tap("o2", 80, .out), tap("i1", 0, .in), tap("i2", 60, .in), tap("o1", 30, .out)]
+        let (trips, waiting) = pair(taps)
+        #expect(waiting.isEmpty)
+        #expect(trips.map { [$0.entry?.id, $0.exit?.id] } == [["i1", "o1"], ["i2", "o2"]])
+        #expect(trips.allSatisfy { $0.kind == .complete })
+    }
+
+    @Test func aMissingTapOutClosesAtTheNextEntryOrWhenTheLimitHasPassedWhicheverIsFirst() {
+        // the next entry two hours later closes it then
+        let early = pair([tap("i1", 0, .in), tap("i2", 120, .in), tap("o2", 150, .out)])
+        #expect(early.trips.first?.kind == .missingTapOut && early.trips.first?.endedAt == Self.t0.addingTimeInterval(7200))
+        // the next entry six hours later: the limit (4 h) came first
+        let late = pair([tap("i1", 0, .in), tap("i2", 360, .in), tap("o2", 380, .out)])
+        #expect(late.trips.first?.endedAt == Self.t0.addingTimeInterval(4 * 3600))
+        // no next entry: open until the limit has passed on the node's clock, then closed
+        #expect(pair([tap("i1", 0, .in)], nowMinutes: 239).waiting.map(\.id) == ["i1"])
+        let closed = pair([tap("i1", 0, .in)], nowMinutes: 240)
+        #expect(closed.trips.map(\.kind) == [.missingTapOut] && closed.waiting.isEmpty)
+        // a table without a limit: a day
+        #expect(pair([tap("i1", 0, .in)], nowMinutes: 23 * 60, limit: nil).waiting.count == 1)
+        #expect(pair([tap("i1", 0, .in)], nowMinutes: 24 * 60, limit: nil).trips.count == 1)
+    }
+
+    @Test func anOverstayIsStillOneTripAndAnExitWithoutEntryWaits() {
+        // out six hours after in, no entry between: one trip (FareRules prices the overstay)
+        let over = pair([tap("i1", 0, .in), tap("o1", 360, .out)])
+        #expect(over.trips.map(\.kind) == [.complete])
+        // an exit first: it waits for its entry (a gate offline), then pairs when the entry comes
+        let alone = pair([tap("o1", 30, .out)], nowMinutes: 60)
+        #expect(alone.trips.isEmpty && alone.waiting.map(\.id) == ["o1"])
+        #expect(pair([tap("o1", 30, .out), tap("i1", 0, .in)], nowMinutes: 60).trips.map(\.kind) == [.complete])
+        // after a week it is closed without an entry
+        let week = pair([tap("o1", 30, .out)], nowMinutes: 30 + 7 * 24 * 60)
+        #expect(week.trips.map(\.kind) == [.missingTapIn] && week.trips[0].entry == nil)
+        // a boarding tap is a trip by itself and closes an open entry
+        let board = pair([tap("i1", 0, .in), tap("b1", 10, .board)])
+        #expect(board.trips.map(\.kind) == [.missingTapOut, .singleTap])
+    }
+
+    @Test func aLateTapJoinsTheClosedTripItFallsIn() {
+        let span = TripPairing.Span(tripId: "t1", from: Self.t0, through: Self.t0.addingTimeInterval(1800))
+        // a late tap-out inside (or at the end of) a trip closed without one; a double read at its start
+        #expect(TripPairing.closedTrip(containing: tap("o", 20, .out), among: [span]) == "t1")
+        #expect(TripPairing.closedTrip(containing: tap("o", 30, .out), among: [span]) == "t1")
+        #expect(TripPairing.closedTrip(containing: tap("i", 0, .in), among: [span]) == "t1")
+        // an entry at the instant the trip ended starts the next trip; a tap after it is not the trip's
+        #expect(TripPairing.closedTrip(containing: tap("i", 30, .in), among: [span]) == nil)
+        #expect(TripPairing.closedTrip(containing: tap("o", 31, .out), among: [span]) == nil)
+    }
+
+    @Test func aLateTapOutReopensATripClosedWithoutOneUntilItIsCharged() {
+        let closed = TripPairing.Span(tripId: "t1", from: Self.t0, through: Self.t0.addingTimeInterval(7200), reopenable: true)
+        let charged = TripPairing.Span(tripId: "t2", from: Self.t0, through: Self.t0.addingTimeInterval(7200), reopenable: false)
+        #expect(TripPairing.reopened(by: tap("o", 30, .out), among: [closed]) == "t1")
+        #expect(TripPairing.reopened(by: tap("o", 120, .out), among: [closed]) == "t1")  // at the next entry's instant
+        #expect(TripPairing.reopened(by: tap("o", 30, .out), among: [charged]) == nil)
+        #expect(TripPairing.reopened(by: tap("i", 30, .in), among: [closed]) == nil)
+        #expect(TripPairing.reopened(by: tap("o", 0, .out), among: [closed]) == nil)
+        #expect(TripPairing.reopened(by: tap("o", 121, .out), among: [closed]) == nil)
+    }
+
+    @Test func missingTapsArePricedAtTheHighestFare() throws {
+        var table = Self.bjMetro
+        table.stations = ["A": 0, "B": 5, "E": 72]
+        let missingIn = TripPairing.Trip(entry: nil, exit: tap("o", 0, .out), startedAt: Self.t0, endedAt: Self.t0, kind: .missingTapIn)
+        let b = try TripPricing.price(missingIn, mode: .metro, entryStation: nil, exitStation: "B", measuredKm: nil, table: table, monthToDateFen: 0,
+                                      previous: nil, concession: nil)
+        // B's farthest station is E, 67 km: ¥6 + ⌈35/20⌉ = ¥8
+        #expect(b.basis == .missingTapIn && b.chargedFen == 800)
+        let missingOut = TripPairing.Trip(entry: tap("i", 0, .in), exit: nil, startedAt: Self.t0, endedAt: Self.t0 + 3600, kind: .missingTapOut)
+        #expect(try TripPricing.price(missingOut, mode: .metro, entryStation: "A", exitStation: nil, measuredKm: nil, table: table, monthToDateFen: 0,
+                                      previous: nil, concession: nil).chargedFen == 800)
+        // a flat fare does not care
+        let flat = FareTable(effectiveFrom: CalendarDay("2024-01-01")!, model: .flat(fareFen: 200))
+        let single = TripPairing.Trip(entry: tap("b", 0, .board), exit: nil, startedAt: Self.t0, endedAt: nil, kind: .singleTap)
+        let priced = try TripPricing.price(single, mode: .bus, entryStation: nil, exitStation: nil, measuredKm: nil, table: flat, monthToDateFen: 0,
+                                           previous: nil, concession: nil)
+        #expect(priced.basis == .ridden && priced.chargedFen == 200)
+    }
+
+    // MARK: the card as of the tap
+
+    static let number = CardNumber.random(.system)
+
+    static func card(status: CardStatus = .active, transit: Bool = true) -> Card {
+        Card(number: number, identificationCode: "x", personId: "p", applicationId: nil, issuerRegion: "110000",
+             status: status, transit: transit, financial: true, bankCode: "ICBC", accountNumber: nil, pinHash: nil, issuedAt: t0 - 86_400 * 30,
+             expiresAt: t0 + 86_400 * 3650)
+    }
+
+    func event(_ type: String, _ minutes: Double, card: Card = TransitPairingTests.card()) -> CardEvent {
+        CardEvent(at: Self.t0.addingTimeInterval(minutes * 60), type: type, actor: "agent:a", channel: "counter", reason: nil, cardNumber: card.number,
+                  applicationId: nil)
+    }
+
+    @Test func aCardIsReadBackAsItStoodAtTheTap() throws {
+        // setup: activated, reported lost at +60 min, unlocked at +120, transit removed at +180
+        let card = Self.card()
+        let events = [event("card_issued", -10_000), event("card_activated", -9_000), event("loss_reported_temporary", 60), event("card_unlocked", 120),
+                      event(CardHistory.transitRemoved, 180)]
+        let h = CardHistory(card: card, events: events, lapseDays: 5)
+        #expect(h.state(at: Self.t0).status == .active && h.state(at: Self.t0).transit)
+        #expect(h.state(at: Self.t0 + 90 * 60).status == .temporarilyLost)
+        #expect(h.state(at: Self.t0 + 150 * 60).status == .active)
+        #expect(h.state(at: Self.t0 + 200 * 60).transit == false)
+        // before it was issued: no status at all
+        #expect(h.state(at: card.issuedAt - 1).status == nil)
+        // a temporary loss whose period had run counts as lapsed even before the lapse is written
+        let lost = CardHistory(card: card, events: [event("card_activated", -9_000), event("loss_reported_temporary", 0)], lapseDays: 5)
+        #expect(lost.state(at: Self.t0 + 4 * 86_400).status == .temporarilyLost)
+        #expect(lost.state(at: Self.t0 + 5 * 86_400).status == .active)
+        // a function loaded later was off before
+        let loaded = CardHistory(card: Self.card(transit: true), events: [event(CardHistory.transitLoaded, 60)], lapseDays: 5)
+        #expect(loaded.state(at: Self.t0).transit == false && loaded.state(at: Self.t0 + 3600).transit)
+    }
+
+    @Test func tapRulesJudgeInOrder() {
+        let card = Self.card()
+        let ok = VerifiedCredential(form: .electronic, cardNumber: card.number, jti: "j")
+        func judge(_ credential: VerifiedCredential = ok, card: Card? = TransitPairingTests.card(), state: CardHistory.State? = .init(status: .active, transit: true),
+                   replayed: Bool = false, station: String? = "A", direction: TapDirection = .in, table: FareTable? = TransitPairingTests.withStations,
+                   unpaid: Date? = nil) -> TapJudgement {
+            TapRules.judge(TapFacts(direction: direction, at: Self.t0, station: station, distanceKm: nil, credential: credential, card: card, stateAtTap: state,
+                                    replayed: replayed, table: table, unpaidSince: unpaid, receivedAt: Self.t0))
+        }
+        #expect(judge() == TapJudgement(rejection: nil, lostAtTime: false))
+        #expect(judge(.failed(.tokenExpired, form: .electronic)).rejection == "token_expired")
+        var foreign = ok; foreign.foreignIssuer = "120000"
+        #expect(judge(foreign).rejection == "region_not_recognised")
+        #expect(judge(card: nil, state: nil).rejection == "token_invalid")
+        #expect(judge(replayed: true).rejection == "token_replayed")
+        #expect(judge(state: .init(status: .issued, transit: true)).rejection == "card_not_active")
+        #expect(judge(state: .init(status: .replaced, transit: true)).rejection == "card_cancelled")
+        // lost at the time: taken, the trip disputed
+        #expect(judge(state: .init(status: .lost, transit: true)) == TapJudgement(rejection: nil, lostAtTime: true))
+        #expect(judge(state: .init(status: .active, transit: false)).rejection == "function_not_loaded")
+        #expect(judge(table: nil).rejection == "no_fare_table")
+        #expect(judge(station: "Z").rejection == "unknown_station")
+        #expect(judge(station: nil).rejection == "unknown_station")
+        // an exit measured by a bus validator needs no station
+        #expect(TapRules.judge(TapFacts(direction: .out, at: Self.t0, station: nil, distanceKm: 3, credential: ok, card: card,
+                                        stateAtTap: .init(status: .active, transit: true), replayed: false, table: Self.withStations, unpaidSince: nil,
+                                        receivedAt: Self.t0)).rejection == nil)
+        // a tap dated well after it arrived: no gate made it then
+        #expect(TapRules.judge(TapFacts(direction: .in, at: Self.t0 + 600, station: "A", distanceKm: nil, credential: ok, card: card,
+                                        stateAtTap: .init(status: .active, transit: true), replayed: false, table: Self.withStations, unpaidSince: nil,
+                                        receivedAt: Self.t0)).rejection == "clock_ahead")
+        // a flat fare needs no station
+        #expect(judge(station: nil, table: FareTable(effectiveFrom: CalendarDay("2024-01-01")!, model: .flat(fareFen: 200))).rejection == nil)
+        // unpaid for longer than the limit before the tap: refused
+        #expect(judge(unpaid: Self.t0 - TransitCharging.blockAfterUnpaid + 60).rejection == nil)
+        #expect(judge(unpaid: Self.t0 - TransitCharging.blockAfterUnpaid - 60).rejection == "insufficient_funds")
+    }
+
+    static var withStations: FareTable {
+        var t = bjMetro
+        t.stations = ["A": 0, "C": 12]
+        return t
+    }
+
+    // MARK: the clearing
+
+    @Test func theClearingAddsUpAndCountsOnlyChargedTripsAsCollected() {
+        let totals: [TripStatus: TripTotals] = [
+            .charged: TripTotals(trips: 3, fullFareFen: 1100, cardDiscountFen: 150, concessionFen: 150, chargedFen: 800),
+            .charging: TripTotals(trips: 1, fullFareFen: 400, chargedFen: 400),
+            .priced: TripTotals(trips: 1, fullFareFen: 300, chargedFen: 300),
+            .unpaid: TripTotals(trips: 1, fullFareFen: 500, chargedFen: 500),
+            .disputed: TripTotals(trips: 1, fullFareFen: 600, chargedFen: 600),
+        ]
+        let c = TransitClearing(operatorCode: "BJ-METRO", day: CalendarDay("2025-03-03")!, totals: totals)
+        #expect(c.total.trips == 7 && c.total.fullFareFen == 2900 && c.total.chargedFen == 2600)
+        #expect(c.total.fullFareFen - c.total.cardDiscountFen - c.total.concessionFen == c.total.chargedFen)
+        #expect(c.collectedFen == 800 && c.owedToOperatorFen == 800)
+        // a debit at the bank shows as priced
+        #expect(c.byStatus[.priced]?.trips == 2 && c.byStatus[.charging] == nil)
+    }
+
+    @Test func unpaidTripsAreAskedAgainLessAndLessOften() {
+        #expect([1, 2, 3, 4, 5, 9].map(TransitCharging.retryDelay) == [60, 300, 1800, 7200, 21600, 21600])
+    }
+}
