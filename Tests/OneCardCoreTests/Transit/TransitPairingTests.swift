@@ -24,6 +24,12 @@ struct TransitPairingTests {
         #expect(trips.allSatisfy { $0.kind == .complete })
     }
 
+    @Test func anExitAndAnEntryAtTheSameInstantCloseAndOpen() {
+        // out at 08:30 and in at 08:30 (a second's resolution): the exit closes the first trip
+        let (trips, waiting) = pair([tap("i1", 0, .in), tap("i2", 30, .in), tap("o1", 30, .out)], nowMinutes: 60)
+        #expect(trips.map { [$0.entry?.id, $0.exit?.id] } == [["i1", "o1"]] && waiting.map(\.id) == ["i2"])
+    }
+
     @Test func aMissingTapOutClosesAtTheNextEntryOrWhenTheLimitHasPassedWhicheverIsFirst() {
         // the next entry two hours later closes it then
         let early = pair([tap("i1", 0, .in), tap("i2", 120, .in), tap("o2", 150, .out)])
