@@ -134,6 +134,10 @@ struct TransitPairingTests {
         let lost = CardHistory(card: card, events: [event("card_activated", -9_000), event("loss_reported_temporary", 0)], lapseDays: 5)
         #expect(lost.state(at: Self.t0 + 4 * 86_400).status == .temporarilyLost)
         #expect(lost.state(at: Self.t0 + 5 * 86_400).status == .active)
+        // a card with no status events (brought in from elsewhere) is as it is now; one whose first change is not its
+        // activation was active before it
+        #expect(CardHistory(card: card, events: [], lapseDays: 5).state(at: Self.t0).status == .active)
+        #expect(CardHistory(card: Self.card(status: .lost), events: [event("loss_reported_formal", 60)], lapseDays: 5).state(at: Self.t0).status == .active)
         // a function loaded later was off before
         let loaded = CardHistory(card: Self.card(transit: true), events: [event(CardHistory.transitLoaded, 60)], lapseDays: 5)
         #expect(loaded.state(at: Self.t0).transit == false && loaded.state(at: Self.t0 + 3600).transit)
