@@ -12,7 +12,7 @@ struct OneCardCommand: AsyncParsableCommand {
         abstract: "OneCard — the social security card resident-service one-card platform (社会保障卡居民服务一卡通).",
         version: OneCardApp.version,
         subcommands: [Serve.self, Hub.self, Migrate.self, AuditCommand.self, Users.self, Keys.self, VerifyQR.self, TerminalCommand.self, Bench.self, BankSim.self, Batches.self,
-                      BenchPayments.self])
+                      BenchPayments.self, BenchTransit.self])
 }
 
 /// Where the data lives; shared by every command that opens the database.

@@ -221,12 +221,19 @@ actor Gate {
                        decision: reason == nil ? "accepted" : "denied", reason: reason)
     }
 
+    /// RFC 3339 with milliseconds: taps a second apart or less keep their order.
+    static func preciseTime(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+
     /// Uploads the taps the gate let through, 500 at a time (`POST /api/v1/transit/taps`); every answer for a tap (taken,
     /// a duplicate, rejected) is final, so the batch is marked uploaded. Stops at the first failure.
     func uploadTaps() async {
         while let batch = try? await journal.pendingTaps(limit: 500), !batch.isEmpty {
             let body: [String: Any] = ["taps": batch.map { t -> [String: Any] in
-                ["tapId": t.id, "at": Timestamp.format(t.at), "operator": t.operatorCode, "station": t.station, "direction": t.direction.rawValue,
+                ["tapId": t.id, "at": Self.preciseTime(t.at), "operator": t.operatorCode, "station": t.station, "direction": t.direction.rawValue,
                  "credential": (try? JSONSerialization.jsonObject(with: Data(t.credential.utf8))) ?? [:]]
             }]
             guard let json = try? JSONSerialization.data(withJSONObject: body),

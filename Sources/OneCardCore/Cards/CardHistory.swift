@@ -27,14 +27,21 @@ public struct CardHistory: Sendable {
     /// The card's status and transit function at `at`. A temporary loss whose period had run by then counts as lapsed
     /// (the lapse is written lazily, dated when it fell due). The transit function before its first change is what
     /// that change undid; without any change, what the card has now.
+    /// The events that change a card's status after it was issued.
+    static let statusEvents: Set<String> = ["card_activated", "card_unlocked", "temporary_loss_lapsed", "loss_reported_temporary", "loss_reported_formal",
+                                            "card_replaced", "card_cancelled"]
+
     public func state(at: Date) -> State {
         let firstChange = events.first { $0.type == Self.transitLoaded || $0.type == Self.transitRemoved }
         var transit = firstChange.map { $0.type == Self.transitRemoved } ?? card.transit
-        var status: CardStatus? = card.issuedAt <= at ? .issued : nil
+        // Before its first status change a card was issued (waiting for activation) or, if that change was not the
+        // activation (a card brought in from elsewhere), already active; a card with no change at all is as it is now.
+        let firstStatus = events.first { Self.statusEvents.contains($0.type) }
+        let initial: CardStatus = firstStatus.map { $0.type == "card_activated" ? .issued : .active } ?? card.status
+        var status: CardStatus? = card.issuedAt <= at ? initial : nil
         var lostAt: Date?
         for e in events where e.at <= at {
             switch e.type {
-            case "card_issued": status = .issued
             case "card_activated", "card_unlocked", "temporary_loss_lapsed": status = .active; lostAt = nil
             case "loss_reported_temporary": status = .temporarilyLost; lostAt = e.at
             case "loss_reported_formal": status = .lost; lostAt = e.at

@@ -45,3 +45,76 @@ public struct TransitClearing: Sendable, Equatable {
         collectedFen = shown[.charged]?.chargedFen ?? 0
     }
 }
+
+/// What pricing needs to know of a holder's earlier trips: the month's spending per operator (monthly tiers), the
+/// month's free-ride units per pool (quotas), and the trip before (a transfer discount).
+public struct TripHistory: Sendable {
+    /// One earlier trip, as far as pricing looks at it.
+    public struct Entry: Sendable, Equatable {
+        public var personId: Person.ID
+        public var operatorCode: TransitOperator.Code
+        public var mode: TransitMode
+        public var regionCode: String
+        public var startedAt: Date
+        public var endedAt: Date?
+        public var chargedFen: Int
+        public var quotaPool: String?
+        public var quotaUnits: Int
+        /// A disputed trip is not paid and draws on no quota.
+        public var disputed: Bool
+
+        public init(personId: Person.ID, operatorCode: TransitOperator.Code, mode: TransitMode, regionCode: String, startedAt: Date, endedAt: Date?,
+                    chargedFen: Int, quotaPool: String?, quotaUnits: Int, disputed: Bool) {
+            self.personId = personId; self.operatorCode = operatorCode; self.mode = mode; self.regionCode = regionCode; self.startedAt = startedAt
+            self.endedAt = endedAt; self.chargedFen = chargedFen; self.quotaPool = quotaPool; self.quotaUnits = quotaUnits; self.disputed = disputed
+        }
+
+        public init(_ t: TransitTrip) {
+            self.init(personId: t.personId, operatorCode: t.operatorCode, mode: t.mode, regionCode: t.regionCode, startedAt: t.startedAt, endedAt: t.endedAt,
+                      chargedFen: t.breakdown.chargedFen, quotaPool: t.quotaPool, quotaUnits: t.quotaUnits, disputed: t.status == .disputed)
+        }
+    }
+
+    private var byPerson: [Person.ID: [Entry]]
+
+    /// `entries` must hold every trip of these holders from the start of the earliest month priced (and the day before,
+    /// for a transfer across midnight).
+    public init(_ entries: [Entry]) { byPerson = Dictionary(grouping: entries, by: \.personId) }
+
+    /// The earliest instant a history for trips starting at `start` must reach back to.
+    public static func reachesBack(for start: Date) -> Date {
+        let day = CalendarDay(start)
+        let monthStart = CalendarDay(year: day.year, month: day.month, day: 1)!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
+        let midnight = calendar.date(from: DateComponents(year: monthStart.year, month: monthStart.month, day: 1))!
+        return midnight.addingTimeInterval(-86_400)
+    }
+
+    public mutating func add(_ e: Entry) { byPerson[e.personId, default: []].append(e) }
+
+    /// What the holder paid this operator in the calendar month (China Standard Time) before `before`.
+    public func monthToDate(_ person: Person.ID, operator code: TransitOperator.Code, before: Date) -> Int {
+        let month = TransitConcessions.quotaMonth(of: before)
+        return (byPerson[person] ?? []).filter {
+            $0.operatorCode == code && !$0.disputed && $0.startedAt < before && TransitConcessions.quotaMonth(of: $0.startedAt) == month
+        }.reduce(0) { $0 + $1.chargedFen }
+    }
+
+    /// Free-ride units the holder used in the month of `date`, per pool.
+    public func quotaUsed(_ person: Person.ID, month date: Date) -> [String: Int] {
+        let month = TransitConcessions.quotaMonth(of: date)
+        var used: [String: Int] = [:]
+        for e in byPerson[person] ?? [] where !e.disputed && TransitConcessions.quotaMonth(of: e.startedAt) == month {
+            if let pool = e.quotaPool { used[pool, default: 0] += e.quotaUnits }
+        }
+        return used
+    }
+
+    /// The holder's last trip in the province (`provincePrefix`) that started before `before`.
+    public func previous(_ person: Person.ID, provincePrefix: String, before: Date) -> PreviousTrip? {
+        let last = (byPerson[person] ?? []).filter { !$0.disputed && $0.startedAt < before && $0.regionCode.hasPrefix(provincePrefix) }
+            .max { $0.startedAt < $1.startedAt }
+        return last.map { PreviousTrip(mode: $0.mode, lastTapAt: $0.endedAt ?? $0.startedAt) }
+    }
+}

@@ -52,7 +52,8 @@ public enum TripPairing {
     /// The trips `taps` close as of `now`, and the taps still waiting (an open entry, an exit waiting for its entry).
     /// `limitMinutes` gives the time limit of the fare table in force at an entry.
     public static func pair(_ taps: [Tap], now: Date, limitMinutes: (Date) -> Int?) -> (trips: [Trip], waiting: [Tap]) {
-        let sorted = taps.sorted { ($0.at, $0.direction == .out ? 1 : 0, $0.id) < ($1.at, $1.direction == .out ? 1 : 0, $1.id) }
+        // At the same instant an exit comes first: it closes the trip before, an entry then opens the next.
+        let sorted = taps.sorted { ($0.at, $0.direction == .out ? 0 : 1, $0.id) < ($1.at, $1.direction == .out ? 0 : 1, $1.id) }
         var trips: [Trip] = []
         var waiting: [Tap] = []
         var open: Tap?

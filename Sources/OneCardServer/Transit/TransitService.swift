@@ -270,7 +270,8 @@ struct TransitService: Sendable {
 
     // MARK: pairing and pricing
 
-    /// Pairs and prices the taps waiting for `keys` (nil: every card with taps in no trip yet). Returns the trips made.
+    /// Pairs and prices the taps waiting for `keys` (nil: every card with taps in no trip yet made more than a moment
+    /// ago). Returns the trips made.
     @discardableResult
     func settle(_ given: [TouchedKey]? = nil) async throws -> Int {
         var keys = given ?? []
@@ -278,48 +279,83 @@ struct TransitService: Sendable {
             let now = clock.now()
             keys = try await store.read { s in try await s.transit.unpairedKeys(before: now, limit: 5000) }.map { TouchedKey(card: $0.card, operatorCode: $0.operator) }
         }
+        // A holder's keys stay in one transaction, so that pricing sees each of their trips in time order.
+        let cards = Array(Set(keys.map(\.card))).sorted { $0.rawValue < $1.rawValue }
         var made = 0
-        for key in keys { made += try await settle(key) }
+        for start in stride(from: 0, to: cards.count, by: 500) {
+            let chunk = Set(cards[start..<min(start + 500, cards.count)])
+            made += try await settle(cards: Array(chunk), keys: Set(keys.filter { chunk.contains($0.card) }))
+        }
         if made > 0 { Counter(label: "onecard_transit_trips_total").increment(by: made) }
         return made
     }
 
-    /// One card at one operator, in one transaction: late taps inside a closed trip join it; the rest are paired, and
-    /// each closed trip is priced, in time order, and recorded with its taps.
-    private func settle(_ key: TouchedKey) async throws -> Int {
+    /// Some cards' waiting taps, in one transaction and a handful of statements whatever their number: late taps inside a
+    /// closed trip join it (a late tap-out completes a trip closed without one, if it is not charged); the rest are paired
+    /// per card and operator; the trips closed are priced in time order, each seeing the ones before, and recorded with
+    /// their taps.
+    private func settle(cards: [CardNumber], keys: Set<TouchedKey>) async throws -> Int {
         let now = clock.now()
         let random = random
         let policies = policies
         return try await store.write { s -> Int in
-            var taps = try await s.transit.unpairedTaps(card: key.card, operator: key.operatorCode)
-            guard !taps.isEmpty, let op = try await s.transit.find(operator: key.operatorCode), let card = try await s.cards.find(key.card) else { return 0 }
-            var spans = try await s.transit.spans(card: key.card, operator: key.operatorCode, from: taps.map(\.at).min()!, through: taps.map(\.at).max()!)
+            func load() async throws -> [TransitTap] {
+                try await s.transit.unpairedTaps(cards: cards).filter { t in t.cardNumber.map { keys.contains(TouchedKey(card: $0, operatorCode: t.operatorCode)) } ?? false }
+            }
+            var taps = try await load()
+            guard let first = taps.map(\.at).min(), let last = taps.map(\.at).max() else { return 0 }
+            var spans: [TouchedKey: [TripPairing.Span]] = [:]
+            for (card, op, span) in try await s.transit.spans(cards: cards, from: first, through: last) {
+                spans[TouchedKey(card: card, operatorCode: op), default: []].append(span)
+            }
             // A late tap-out completes a trip closed without one that is not charged yet: it is paired again.
             var reopened = false
-            for t in taps {
-                if let trip = TripPairing.reopened(by: TripPairing.Tap(id: t.id, at: t.at, direction: t.direction), among: spans),
+            for t in taps where t.direction == .out {
+                let key = TouchedKey(card: t.cardNumber!, operatorCode: t.operatorCode)
+                if let trip = TripPairing.reopened(by: TripPairing.Tap(id: t.id, at: t.at, direction: t.direction), among: spans[key] ?? []),
                    try await s.transit.reopen(trip) {
                     reopened = true
-                    spans.removeAll { $0.tripId == trip }
+                    spans[key]?.removeAll { $0.tripId == trip }
                 }
             }
-            if reopened { taps = try await s.transit.unpairedTaps(card: key.card, operator: key.operatorCode) }
-            let byId = Dictionary(uniqueKeysWithValues: taps.map { ($0.id, $0) })
-            var loose: [TripPairing.Tap] = []
-            for t in taps {
-                let tap = TripPairing.Tap(id: t.id, at: t.at, direction: t.direction)
-                if let trip = TripPairing.closedTrip(containing: tap, among: spans) { try await s.transit.assign([t.id], to: trip) } else { loose.append(tap) }
+            if reopened { taps = try await load() }
+            var operators: [TransitOperator.Code: TransitOperator] = [:]
+            for o in try await s.transit.operators(codes: Array(Set(taps.map(\.operatorCode)))) { operators[o.code] = o }
+            var cardsByNumber: [CardNumber: Card] = [:]
+            for c in try await s.cards.find(numbers: cards) { cardsByNumber[c.number] = c }
+
+            // Pair per card and operator; late taps inside a closed trip join it.
+            var assignments: [(tapId: String, tripId: String)] = []
+            var paired: [(trip: TripPairing.Trip, key: TouchedKey, taps: [String: TransitTap])] = []
+            for (key, keyTaps) in Dictionary(grouping: taps, by: { TouchedKey(card: $0.cardNumber!, operatorCode: $0.operatorCode) }) {
+                guard let op = operators[key.operatorCode] else { continue }
+                var loose: [TripPairing.Tap] = []
+                for t in keyTaps {
+                    let tap = TripPairing.Tap(id: t.id, at: t.at, direction: t.direction)
+                    if let trip = TripPairing.closedTrip(containing: tap, among: spans[key] ?? []) { assignments.append((t.id, trip)) } else { loose.append(tap) }
+                }
+                let byId = Dictionary(uniqueKeysWithValues: keyTaps.map { ($0.id, $0) })
+                for trip in TripPairing.pair(loose, now: now, limitMinutes: { op.fares.table(at: $0)?.maxMinutesInside }).trips {
+                    paired.append((trip, key, byId))
+                }
             }
-            let (trips, _) = TripPairing.pair(loose, now: now, limitMinutes: { op.fares.table(at: $0)?.maxMinutesInside })
-            for paired in trips {
-                let entry = paired.entry.flatMap { byId[$0.id] }, exit = paired.exit.flatMap { byId[$0.id] }
-                guard let first = entry ?? exit, let personId = first.personId else { continue }
-                let trip = try await price(paired, entry: entry, exit: exit, card: card, personId: personId, op: op, policies: policies,
-                                           id: random.uuid(), now: now, in: s)
-                try await s.transit.insert(trip, at: now)
-                try await s.transit.assign([entry?.id, exit?.id].compactMap { $0 }, to: trip.id)
+            // Price in time order, each trip seeing the holder's trips before it.
+            paired.sort { ($0.trip.startedAt, $0.key.operatorCode.rawValue) < ($1.trip.startedAt, $1.key.operatorCode.rawValue) }
+            let persons = Array(Set(taps.compactMap(\.personId)))
+            var history = TripHistory(try await s.transit.history(persons: persons, since: TripHistory.reachesBack(for: paired.first?.trip.startedAt ?? now)))
+            var made: [TransitTrip] = []
+            for (trip, key, byId) in paired {
+                let entry = trip.entry.flatMap { byId[$0.id] }, exit = trip.exit.flatMap { byId[$0.id] }
+                guard let personId = (entry ?? exit)?.personId, let card = cardsByNumber[key.card], let op = operators[key.operatorCode] else { continue }
+                let priced = price(trip, entry: entry, exit: exit, card: card, personId: personId, op: op, policies: policies, history: history,
+                                   id: random.uuid(), now: now)
+                history.add(TripHistory.Entry(priced))
+                made.append(priced)
+                for tap in [entry, exit].compactMap({ $0 }) { assignments.append((tap.id, priced.id)) }
             }
-            return trips.count
+            try await s.transit.insert(made, at: now)
+            try await s.transit.assign(assignments)
+            return made.count
         }
     }
 
@@ -327,9 +363,8 @@ struct TransitService: Sendable {
     /// month and the trip before, and the concession of the region where the ride happens with the holder's entitlements
     /// at the time and the free rides used this month.
     private func price(_ paired: TripPairing.Trip, entry: TransitTap?, exit: TransitTap?, card: Card, personId: Person.ID, op: TransitOperator,
-                       policies: PolicyBook, id: String, now: Date, in s: StoreSession) async throws -> TransitTrip {
+                       policies: PolicyBook, history: TripHistory, id: String, now: Date) -> TransitTrip {
         let start = paired.startedAt
-        let month = TransitConcessions.quotaMonth(of: start)
         let lost = (entry?.lostAtTime ?? false) || (exit?.lostAtTime ?? false)
         func trip(_ b: FareBreakdown, version: Int, status: TripStatus, reason: String?, grant: ConcessionGrant?) -> TransitTrip {
             TransitTrip(id: id, cardNumber: card.number, personId: personId, operatorCode: op.code, mode: op.mode, regionCode: op.regionCode,
@@ -345,14 +380,13 @@ struct TransitService: Sendable {
         let grant = TransitConcessions.grant(
             rules: TransitConcessions.rules(forRideIn: op.regionCode, book: policies),
             for: ConcessionFacts(entitlements: entitlements, cardIssuer: card.issuerRegion, rideRegion: op.regionCode, mode: op.mode, startedAt: start,
-                                 quotaUsed: try await s.transit.quotaUsed(person: personId, month: month)))
-        let previous = try await s.transit.previousTrip(person: personId, provincePrefix: String(op.regionCode.prefix(2)), before: start)
-        let monthToDate = try await s.transit.monthToDate(person: personId, operator: op.code, month: month, before: start)
+                                 quotaUsed: history.quotaUsed(personId, month: start)))
         let breakdown: FareBreakdown
         do {
             breakdown = try TripPricing.price(
                 paired, mode: op.mode, entryStation: entry?.station, exitStation: exit?.station, measuredKm: exit?.distanceKm, table: table,
-                monthToDateFen: monthToDate, previous: previous.map { PreviousTrip(mode: $0.mode, lastTapAt: $0.lastTapAt) }, concession: grant)
+                monthToDateFen: history.monthToDate(personId, operator: op.code, before: start),
+                previous: history.previous(personId, provincePrefix: String(op.regionCode.prefix(2)), before: start), concession: grant)
         } catch {
             // Taps are checked against the table when they arrive, so this is a table changed since: kept, not charged.
             return trip(.unpriced, version: table.version, status: .disputed, reason: "unpriced: \(error.detail)", grant: nil)
@@ -376,28 +410,24 @@ struct TransitService: Sendable {
             guard !due.isEmpty else { return [] }
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }
+            let live = try await s.transit.liveAccounts(persons: due.filter { $0.status != .charging || $0.accountNumber == nil }.map(\.personId))
             var items: [Item] = []
-            var claims: [(tripId: String, bankCode: String, account: String)] = []
+            var unpaid: [String: [(TransitTrip)]] = [:]
             for trip in due {
                 // A debit once sent goes on to the same account under the same id; a new one to the holder's card's account now.
-                var bankCode = trip.status == .charging ? trip.bankCode : nil
-                var account = trip.status == .charging ? trip.accountNumber : nil
-                if bankCode == nil || account == nil {
-                    let live = try await s.cards.live(personId: trip.personId)
-                    bankCode = live?.bankCode; account = live?.accountNumber
+                let destination = trip.status == .charging ? trip.bankCode.flatMap { b in trip.accountNumber.map { (b, $0) } } : nil
+                guard let (bankCode, account) = destination ?? live[trip.personId].map({ ($0.bankCode, $0.account) }) else {
+                    unpaid["no_account", default: []].append(trip); continue
                 }
-                guard let bankCode, let account else {
-                    try await s.transit.settle(trip.id, to: .unpaid, reason: "no_account", nextAttemptAt: Self.nextAttempt(trip, now), at: now)
-                    continue
-                }
-                guard let endpoint = banks[bankCode]?.endpoint else {
-                    try await s.transit.settle(trip.id, to: .unpaid, reason: "bank_not_connected", nextAttemptAt: Self.nextAttempt(trip, now), at: now)
-                    continue
-                }
+                guard let endpoint = banks[bankCode]?.endpoint else { unpaid["bank_not_connected", default: []].append(trip); continue }
                 items.append(Item(trip: trip, bankCode: bankCode, account: account, endpoint: endpoint))
-                claims.append((trip.id, bankCode, account))
             }
-            try await s.transit.markCharging(claims, at: now)
+            for (reason, trips) in unpaid {
+                for (attempts, group) in Dictionary(grouping: trips, by: \.attempts) {
+                    try await s.transit.settle(group.map(\.id), to: .unpaid, reason: reason, nextAttemptAt: Self.nextAttempt(attempts: attempts, now), at: now)
+                }
+            }
+            try await s.transit.markCharging(items.map { ($0.trip.id, $0.bankCode, $0.account) }, at: now)
             return items
         }
         var reachedAll = true
@@ -414,15 +444,14 @@ struct TransitService: Sendable {
             }
             let byDebit = Dictionary(group.map { ($0.trip.debitId, $0.trip) }, uniquingKeysWith: { a, _ in a })
             let at = clock.now()
+            // An answer this node does not know leaves the trip in flight: asked again next time under the same id.
+            let charged = results.filter { $0.status == "ok" || $0.status == "duplicate" }.compactMap { byDebit[$0.debitId]?.id }
+            let short = results.filter { $0.status == "insufficient_funds" }.compactMap { byDebit[$0.debitId] }
             try await store.write { s in
-                for r in results {
-                    guard let trip = byDebit[r.debitId] else { continue }
-                    switch r.status {
-                    case "ok", "duplicate": try await s.transit.settle(trip.id, to: .charged, reason: nil, nextAttemptAt: nil, at: at)
-                    case "insufficient_funds":
-                        try await s.transit.settle(trip.id, to: .unpaid, reason: TapRejection.insufficientFunds, nextAttemptAt: Self.nextAttempt(trip, at), at: at)
-                    default: break  // an answer this node does not know: asked again next time under the same id
-                    }
+                try await s.transit.settle(charged, to: .charged, reason: nil, nextAttemptAt: nil, at: at)
+                for (attempts, trips) in Dictionary(grouping: short, by: \.attempts) {
+                    try await s.transit.settle(trips.map(\.id), to: .unpaid, reason: TapRejection.insufficientFunds,
+                                               nextAttemptAt: Self.nextAttempt(attempts: attempts, at), at: at)
                 }
             }
             Counter(label: "onecard_transit_debits_total", dimensions: [("outcome", "ok")]).increment(by: results.filter { $0.status != "insufficient_funds" }.count)
@@ -430,8 +459,9 @@ struct TransitService: Sendable {
         return (items.count, reachedAll)
     }
 
-    static func nextAttempt(_ trip: TransitTrip, _ now: Date) -> Date {
-        now.addingTimeInterval(TransitCharging.retryDelay(attempts: trip.attempts + 1))
+    /// When a trip that has failed `attempts` times before is asked for again.
+    static func nextAttempt(attempts: Int, _ now: Date) -> Date {
+        now.addingTimeInterval(TransitCharging.retryDelay(attempts: attempts + 1))
     }
 
     // MARK: reading

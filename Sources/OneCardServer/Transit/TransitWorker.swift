@@ -24,7 +24,9 @@ struct TransitWorker: Service {
                         lastSweep = ContinuousClock.now
                         busy = try await transit.settle() > 0
                     }
-                    let r = try await transit.chargeDue()
+                    // A full page means more is due: keep going while every bank answers.
+                    var r = try await transit.chargeDue(limit: 2000)
+                    while r.sent == 2000, r.reachedAll, !Task.isCancelled { r = try await transit.chargeDue(limit: 2000) }
                     busy = busy || (r.sent > 0 && r.reachedAll)
                 } catch {
                     logger.error("transit worker pass failed: \(error)")

@@ -97,17 +97,12 @@ public struct TransitRepository: Sendable {
             """).all().map { (try $0.cardNumber("card_number"), TransitOperator.Code(try $0.string("operator_code"))) }
     }
 
-    /// A card's accepted taps at an operator that are in no trip yet.
-    public func unpairedTaps(card: CardNumber, operator code: TransitOperator.Code) async throws -> [TransitTap] {
-        try await db.raw("""
-            SELECT * FROM transit_taps WHERE card_number = \(bind: card) AND operator_code = \(bind: code) AND trip_id IS NULL AND rejection IS NULL
-            ORDER BY at, tap_id
+    /// Several cards' accepted taps that are in no trip yet (every operator), in one query.
+    public func unpairedTaps(cards: [CardNumber]) async throws -> [TransitTap] {
+        guard !cards.isEmpty else { return [] }
+        return try await db.raw("""
+            SELECT * FROM transit_taps WHERE card_number IN (\(binds: Array(Set(cards)))) AND trip_id IS NULL AND rejection IS NULL ORDER BY at, tap_id
             """).all().map(Self.decodeTap)
-    }
-
-    public func taps(ids: [String]) async throws -> [TransitTap] {
-        guard !ids.isEmpty else { return [] }
-        return try await db.raw("SELECT * FROM transit_taps WHERE tap_id IN (\(binds: Array(Set(ids))))").all().map(Self.decodeTap)
     }
 
     /// Takes back a trip that was closed without its tap-out and is not charged: its taps wait to be paired again.
@@ -119,10 +114,20 @@ public struct TransitRepository: Sendable {
         return true
     }
 
-    /// Puts taps in a trip.
-    public func assign(_ tapIds: [String], to tripId: String) async throws {
-        guard !tapIds.isEmpty else { return }
-        try await db.raw("UPDATE transit_taps SET trip_id = \(bind: tripId) WHERE tap_id IN (\(binds: tapIds)) AND trip_id IS NULL").run()
+    /// Puts taps in trips, in one statement per few hundred.
+    public func assign(_ pairs: [(tapId: String, tripId: String)]) async throws {
+        for part in stride(from: 0, to: pairs.count, by: 400) {
+            var values = SQLQueryString("")
+            for (i, p) in pairs[part..<min(part + 400, pairs.count)].enumerated() {
+                if i > 0 { values += ", " }
+                values += "(\(bind: p.tapId), \(bind: p.tripId))"
+            }
+            try await db.raw("""
+                WITH v (tap, trip) AS (VALUES \(values))
+                UPDATE transit_taps SET trip_id = (SELECT trip FROM v WHERE v.tap = transit_taps.tap_id)
+                WHERE tap_id IN (SELECT tap FROM v) AND trip_id IS NULL
+                """).run()
+        }
     }
 
     static func decodeTap(_ r: any SQLRow) throws -> TransitTap {
@@ -138,75 +143,71 @@ public struct TransitRepository: Sendable {
 
     // MARK: trips
 
-    public func insert(_ t: TransitTrip, at now: Date) async throws {
+    /// Records trips, a few hundred per statement.
+    public func insert(_ trips: [TransitTrip], at now: Date) async throws {
+        let encoder = JSONEncoder()
+        for part in stride(from: 0, to: trips.count, by: 200) {
+            var values = SQLQueryString("")
+            for (i, t) in trips[part..<min(part + 200, trips.count)].enumerated() {
+                if i > 0 { values += ", " }
+                values += try row(t, now: now, encoder: encoder)
+            }
+            try await db.raw("""
+                INSERT INTO transit_trips (trip_id, card_number, person_id, operator_code, mode, region_code, entry_tap_id, exit_tap_id, entry_station,
+                    exit_station, route, started_at, ended_at, service_day, month, fare_version, basis, distance_m, full_fare_fen, card_discount_fen,
+                    concession_code, concession_basis, concession_fen, charged_fen, breakdown, quota_pool, quota_units, status, attempts, next_attempt_at,
+                    reason, bank_code, account_enc, charged_at, updated_at)
+                VALUES \(values)
+                """).run()
+        }
+    }
+
+    private func row(_ t: TransitTrip, now: Date, encoder: JSONEncoder) throws -> SQLQueryString {
         let b = t.breakdown
-        try await db.raw("""
-            INSERT INTO transit_trips (trip_id, card_number, person_id, operator_code, mode, region_code, entry_tap_id, exit_tap_id, entry_station,
-                exit_station, route, started_at, ended_at, service_day, month, fare_version, basis, distance_m, full_fare_fen, card_discount_fen,
-                concession_code, concession_basis, concession_fen, charged_fen, breakdown, quota_pool, quota_units, status, attempts, next_attempt_at,
-                reason, bank_code, account_enc, charged_at, updated_at)
-            VALUES (\(bind: t.id), \(bind: t.cardNumber), \(bind: t.personId), \(bind: t.operatorCode), \(bind: t.mode.rawValue), \(bind: t.regionCode),
+        return """
+            (\(bind: t.id), \(bind: t.cardNumber), \(bind: t.personId), \(bind: t.operatorCode), \(bind: t.mode.rawValue), \(bind: t.regionCode),
                 \(bind: t.entryTapId), \(bind: t.exitTapId), \(bind: t.entryStation), \(bind: t.exitStation), \(bind: t.route), \(bind: t.startedAt.millis),
                 \(bind: t.endedAt?.millis), \(bind: t.serviceDay.description), \(bind: t.month), \(bind: t.fareVersion), \(bind: b.basis.rawValue),
                 \(bind: b.distanceMetres.map(Int64.init)), \(bind: Int64(b.fullFareFen)), \(bind: Int64(b.operatorDiscountFen)), \(bind: b.concession?.code),
                 \(bind: b.concession?.basis), \(bind: Int64(b.concession?.amountFen ?? 0)), \(bind: Int64(b.chargedFen)),
-                \(bind: String(decoding: try JSONEncoder().encode(b), as: UTF8.self)), \(bind: t.quotaPool), \(bind: Int64(t.quotaUnits)),
+                \(bind: String(decoding: try encoder.encode(b), as: UTF8.self)), \(bind: t.quotaPool), \(bind: Int64(t.quotaUnits)),
                 \(bind: t.status.rawValue), \(bind: Int64(t.attempts)), \(bind: t.nextAttemptAt?.millis), \(bind: t.reason), \(bind: t.bankCode),
                 \(bind: t.accountNumber.map { cipher.seal($0, field: "account") }), \(bind: t.chargedAt?.millis), \(bind: now.millis))
-            """).run()
+            """
     }
 
-    /// The spans of a card's closed trips at an operator that overlap `from…through`.
-    public func spans(card: CardNumber, operator code: TransitOperator.Code, from: Date, through: Date) async throws -> [TripPairing.Span] {
-        try await db.raw("""
-            SELECT trip_id, started_at, ended_at, basis, status FROM transit_trips WHERE card_number = \(bind: card) AND operator_code = \(bind: code)
-               AND started_at <= \(bind: through.millis) AND COALESCE(ended_at, started_at) >= \(bind: from.millis)
+    /// The spans of several cards' closed trips (every operator) that overlap `from…through`.
+    public func spans(cards: [CardNumber], from: Date, through: Date) async throws -> [(card: CardNumber, operator: TransitOperator.Code, span: TripPairing.Span)] {
+        guard !cards.isEmpty else { return [] }
+        return try await db.raw("""
+            SELECT trip_id, card_number, operator_code, started_at, ended_at, basis, status FROM transit_trips
+            WHERE card_number IN (\(binds: Array(Set(cards)))) AND started_at <= \(bind: through.millis) AND COALESCE(ended_at, started_at) >= \(bind: from.millis)
             """).all().map { r in
             let start = try r.date("started_at")
-            return TripPairing.Span(tripId: try r.string("trip_id"), from: start, through: try r.optionalDate("ended_at") ?? start,
-                                    reopenable: try r.string("basis") == FareBasis.missingTapOut.rawValue && r.string("status") == TripStatus.priced.rawValue)
+            return (try r.cardNumber("card_number"), TransitOperator.Code(try r.string("operator_code")),
+                    TripPairing.Span(tripId: try r.string("trip_id"), from: start, through: try r.optionalDate("ended_at") ?? start,
+                                     reopenable: try r.string("basis") == FareBasis.missingTapOut.rawValue && r.string("status") == TripStatus.priced.rawValue))
         }
     }
 
-    /// What a person's trips with an operator in a month came to before `before` (monthly tiers count what was paid;
-    /// a disputed trip is not paid).
-    public func monthToDate(person: Person.ID, operator code: TransitOperator.Code, month: String, before: Date) async throws -> Int {
-        Int(try await db.raw("""
-            SELECT CAST(COALESCE(SUM(charged_fen), 0) AS BIGINT) AS n FROM transit_trips WHERE person_id = \(bind: person) AND operator_code = \(bind: code)
-               AND month = \(bind: month) AND started_at < \(bind: before.millis) AND status <> 'disputed'
-            """).first()?.int("n") ?? 0)
-    }
-
-    /// Free-ride units a person used in a month, per pool.
-    public func quotaUsed(person: Person.ID, month: String) async throws -> [String: Int] {
-        var used: [String: Int] = [:]
-        for r in try await db.raw("""
-            SELECT quota_pool, CAST(SUM(quota_units) AS BIGINT) AS n FROM transit_trips WHERE person_id = \(bind: person) AND month = \(bind: month)
-               AND quota_pool IS NOT NULL AND status <> 'disputed' GROUP BY quota_pool
-            """).all() {
-            used[try r.string("quota_pool")] = Int(try r.int("n"))
-        }
-        return used
-    }
-
-    /// The person's last trip in a province that started before `before` (a transfer discount looks at it).
-    public func previousTrip(person: Person.ID, provincePrefix: String, before: Date) async throws -> (mode: TransitMode, lastTapAt: Date)? {
-        try await db.raw("""
-            SELECT mode, started_at, ended_at FROM transit_trips WHERE person_id = \(bind: person) AND started_at < \(bind: before.millis)
-               AND region_code LIKE \(bind: provincePrefix + "%") AND status <> 'disputed' ORDER BY started_at DESC LIMIT 1
-            """).first().map { r in
-            let start = try r.date("started_at")
-            return (TransitMode(rawValue: try r.string("mode")) ?? .bus, try r.optionalDate("ended_at") ?? start)
+    /// Several holders' trips that started since `since`: what pricing their next trips looks at.
+    public func history(persons: [Person.ID], since: Date) async throws -> [TripHistory.Entry] {
+        guard !persons.isEmpty else { return [] }
+        return try await db.raw("""
+            SELECT person_id, operator_code, mode, region_code, started_at, ended_at, charged_fen, quota_pool, quota_units, status FROM transit_trips
+            WHERE person_id IN (\(binds: Array(Set(persons)))) AND started_at >= \(bind: since.millis)
+            """).all().map { r in
+            TripHistory.Entry(personId: try r.id("person_id"), operatorCode: .init(try r.string("operator_code")),
+                              mode: TransitMode(rawValue: try r.string("mode")) ?? .bus, regionCode: try r.string("region_code"),
+                              startedAt: try r.date("started_at"), endedAt: try r.optionalDate("ended_at"), chargedFen: Int(try r.int("charged_fen")),
+                              quotaPool: try r.optionalString("quota_pool"), quotaUnits: Int(try r.int("quota_units")),
+                              disputed: try r.string("status") == TripStatus.disputed.rawValue)
         }
     }
 
     /// A person's trips, newest first.
     public func trips(person: Person.ID, limit: Int = 500) async throws -> [TransitTrip] {
         try await db.raw("SELECT * FROM transit_trips WHERE person_id = \(bind: person) ORDER BY started_at DESC LIMIT \(bind: limit)").all().map(decodeTrip)
-    }
-
-    public func trip(_ id: String) async throws -> TransitTrip? {
-        try await db.raw("SELECT * FROM transit_trips WHERE trip_id = \(bind: id)").first().map(decodeTrip)
     }
 
     /// Trips to charge now: priced ones, unpaid ones whose next attempt is due, and ones left `charging` (a crash or a bank
@@ -223,23 +224,45 @@ public struct TransitRepository: Sendable {
 
     /// Marks trips as sent to their bank, with the account each debit goes to, before the bank is called.
     public func markCharging(_ items: [(tripId: String, bankCode: String, account: String)], at now: Date) async throws {
-        for i in items {
+        for part in stride(from: 0, to: items.count, by: 300) {
+            var values = SQLQueryString("")
+            for (n, i) in items[part..<min(part + 300, items.count)].enumerated() {
+                if n > 0 { values += ", " }
+                values += "(\(bind: i.tripId), \(bind: i.bankCode), \(bind: cipher.seal(i.account, field: "account")))"
+            }
             try await db.raw("""
-                UPDATE transit_trips SET status = 'charging', bank_code = \(bind: i.bankCode), account_enc = \(bind: cipher.seal(i.account, field: "account")),
-                    updated_at = \(bind: now.millis) WHERE trip_id = \(bind: i.tripId) AND status IN ('priced', 'unpaid', 'charging')
+                WITH v (trip, bank, account) AS (VALUES \(values))
+                UPDATE transit_trips SET status = 'charging', bank_code = (SELECT bank FROM v WHERE v.trip = transit_trips.trip_id),
+                    account_enc = (SELECT account FROM v WHERE v.trip = transit_trips.trip_id), updated_at = \(bind: now.millis)
+                WHERE trip_id IN (SELECT trip FROM v) AND status IN ('priced', 'unpaid', 'charging')
                 """).run()
         }
     }
 
-    /// Records the bank's answer for a trip that was sent.
-    public func settle(_ tripId: String, to status: TripStatus, reason: String?, nextAttemptAt: Date?, at now: Date) async throws {
+    /// Records the bank's answer for trips that were sent (or could not be: `unpaid` with a reason).
+    public func settle(_ tripIds: [String], to status: TripStatus, reason: String?, nextAttemptAt: Date?, at now: Date) async throws {
         let charged: Date? = status == .charged ? now : nil
         let bump: Int64 = status == .unpaid ? 1 : 0
-        try await db.raw("""
-            UPDATE transit_trips SET status = \(bind: status.rawValue), reason = \(bind: reason), next_attempt_at = \(bind: nextAttemptAt?.millis),
-                attempts = attempts + \(bind: bump), charged_at = COALESCE(\(bind: charged?.millis), charged_at), updated_at = \(bind: now.millis)
-            WHERE trip_id = \(bind: tripId) AND status IN ('priced', 'charging', 'unpaid')
-            """).run()
+        for part in stride(from: 0, to: tripIds.count, by: 500) {
+            try await db.raw("""
+                UPDATE transit_trips SET status = \(bind: status.rawValue), reason = \(bind: reason), next_attempt_at = \(bind: nextAttemptAt?.millis),
+                    attempts = attempts + \(bind: bump), charged_at = COALESCE(\(bind: charged?.millis), charged_at), updated_at = \(bind: now.millis)
+                WHERE trip_id IN (\(binds: Array(tripIds[part..<min(part + 500, tripIds.count)]))) AND status IN ('priced', 'charging', 'unpaid')
+                """).run()
+        }
+    }
+
+    /// The bank and account of each holder's live card (the account a trip is charged to now).
+    public func liveAccounts(persons: [Person.ID]) async throws -> [Person.ID: (bankCode: String, account: String)] {
+        guard !persons.isEmpty else { return [:] }
+        var out: [Person.ID: (bankCode: String, account: String)] = [:]
+        for r in try await db.raw("""
+            SELECT person_id, bank_code, account_enc FROM cards WHERE person_id IN (\(binds: Array(Set(persons))))
+               AND status NOT IN ('cancelled', 'replaced') AND bank_code IS NOT NULL AND account_enc IS NOT NULL
+            """).all() {
+            out[try r.id("person_id")] = (try r.string("bank_code"), try cipher.open(try r.string("account_enc"), field: "account"))
+        }
+        return out
     }
 
     /// The earliest unpaid trip's start per person (a card unpaid too long is refused at the gates).

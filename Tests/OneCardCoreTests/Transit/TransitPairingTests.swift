@@ -24,6 +24,12 @@ struct TransitPairingTests {
         #expect(trips.allSatisfy { $0.kind == .complete })
     }
 
+    @Test func anExitAndAnEntryAtTheSameInstantCloseAndOpen() {
+        // out at 08:30 and in at 08:30 (a second's resolution): the exit closes the first trip
+        let (trips, waiting) = pair([tap("i1", 0, .in), tap("i2", 30, .in), tap("o1", 30, .out)], nowMinutes: 60)
+        #expect(trips.map { [$0.entry?.id, $0.exit?.id] } == [["i1", "o1"]] && waiting.map(\.id) == ["i2"])
+    }
+
     @Test func aMissingTapOutClosesAtTheNextEntryOrWhenTheLimitHasPassedWhicheverIsFirst() {
         // the next entry two hours later closes it then
         let early = pair([tap("i1", 0, .in), tap("i2", 120, .in), tap("o2", 150, .out)])
@@ -128,6 +134,10 @@ struct TransitPairingTests {
         let lost = CardHistory(card: card, events: [event("card_activated", -9_000), event("loss_reported_temporary", 0)], lapseDays: 5)
         #expect(lost.state(at: Self.t0 + 4 * 86_400).status == .temporarilyLost)
         #expect(lost.state(at: Self.t0 + 5 * 86_400).status == .active)
+        // a card with no status events (brought in from elsewhere) is as it is now; one whose first change is not its
+        // activation was active before it
+        #expect(CardHistory(card: card, events: [], lapseDays: 5).state(at: Self.t0).status == .active)
+        #expect(CardHistory(card: Self.card(status: .lost), events: [event("loss_reported_formal", 60)], lapseDays: 5).state(at: Self.t0).status == .active)
         // a function loaded later was off before
         let loaded = CardHistory(card: Self.card(transit: true), events: [event(CardHistory.transitLoaded, 60)], lapseDays: 5)
         #expect(loaded.state(at: Self.t0).transit == false && loaded.state(at: Self.t0 + 3600).transit)

@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+import OneCardCore
+import OneCardStore
+import SQLKit
+
+/// What `onecard bench-transit` needs of the platform: a seeded node (holders with cards, the Beijing metro and bus,
+/// a transit gate), a day of taps as upload bodies, and the limit — raw inserts of as many tap rows.
+public enum TransitBench {
+    public struct Seeded: Sendable {
+        public var gateKey: String
+        public var cards: [CardNumber]
+    }
+
+    /// Seeds `cards` holders with active cards at the bank `BENCH` (every fifth born in 1950: free on Beijing buses), the
+    /// catalogue, a transit venue with a terminal, and the metro and bus operators with stations. Not timed.
+    public static func seed(_ services: AppServices, cards n: Int, bankURL: String) async throws -> Seeded {
+        let store = services.store
+        let cipher = FieldCipher(keys: services.keys)
+        let now = Timestamp.millis(services.clock.now())
+        try await store.write { s in
+            try await s.banks.insert(Bank(code: "BENCH", name: "Bench bank", agreementFrom: CalendarDay(year: 2024, month: 1, day: 1)!,
+                                          agreementTo: CalendarDay(year: 2034, month: 12, day: 31)!, endpoint: bankURL, status: .active), at: Date())
+        }
+        var numbers: [CardNumber] = []
+        var seen = Set<String>()
+        while numbers.count < n {
+            let c = CardNumber.random(services.random)
+            if seen.insert(c.rawValue).inserted { numbers.append(c) }
+        }
+        let cardNumbers = numbers
+        for start in stride(from: 0, to: n, by: 5000) {
+            try await store.write { s in
+                for part in stride(from: start, to: min(start + 5000, n), by: 500) {
+                    var persons = s.db.insert(into: "persons").columns("id", "id_type", "id_index", "id_number_enc", "name_enc", "phone_enc",
+                                                                       "birth_date", "sex", "region_code", "created_at")
+                    var cards = s.db.insert(into: "cards").columns("card_number", "identification_code", "person_id", "issuer_region", "status",
+                                                                   "transit", "financial", "bank_code", "account_enc", "account_masked",
+                                                                   "issued_at", "expires_at")
+                    for i in part..<min(part + 500, n) {
+                        let birth = i % 5 == 0 ? "1950-06-01" : "1985-06-01"
+                        let id = "tb\(i)", account = "621" + String(format: "%016d", i)
+                        persons = persons.values([SQLBind(id), SQLBind("resident"), SQLBind(cipher.blindIndex("tb-\(i)", field: "id_number")),
+                                                  SQLBind(cipher.seal("tb-\(i)", field: "id_number")), SQLBind(cipher.seal("王秀梅", field: "name")),
+                                                  SQLBind(cipher.seal("13800001234", field: "phone")), SQLBind(birth), SQLBind("female"),
+                                                  SQLBind("110101"), SQLBind(now)])
+                        cards = cards.values([SQLBind(cardNumbers[i].rawValue), SQLBind("bench-\(i)"), SQLBind(id), SQLBind("110000"), SQLBind("active"),
+                                              SQLBind(Int64(1)), SQLBind(Int64(1)), SQLBind("BENCH"), SQLBind(cipher.seal(account, field: "account")),
+                                              SQLBind(Mask.account(account)), SQLBind(now - 86_400_000 * 30), SQLBind(now + 10 * 365 * 86_400_000)])
+                    }
+                    try await persons.run()
+                    try await cards.run()
+                }
+            }
+        }
+        try await services.catalogue.seedIfEmpty(by: "bench")
+        let venue = try await services.venues.create(.init(name: "基准闸机", operatorUscc: "12110105MB0000001" + String(UnifiedSocialCreditCode.checkCharacter(for: Array("12110105MB0000001"))!), type: .transit, regionCode: "110105",
+                                                           address: "基准路 1 号", accessibility: [], unifiedLogo: true, itemCodes: ["JJJ-TRN-001"]), by: "bench")
+        let terminal = try await services.venues.createTerminal(venueId: venue.id, by: "bench")
+        for code in ["BJ-METRO", "BJ-BUS"] {
+            let preset = TransitPresets.fare(code)!
+            var table = preset.fareTable
+            table.stations = TransitDemo.stations[code]
+            _ = try await services.transit.createOperator(.init(code: code, name: preset.name, regionCode: preset.regionCode, mode: preset.mode.rawValue,
+                                                                account: .init(bankCode: "BENCH", accountNumber: "6222000011112222333"),
+                                                                fareTable: .init(table)), by: "bench")
+        }
+        try await store.write { s in try await s.db.raw("ANALYZE").run() }
+        return Seeded(gateKey: terminal.apiKey, cards: cardNumbers)
+    }
+
+    /// A day of rides yesterday, `ridesPerCard` per card, two taps each (metro and bus by stations), each with the card's
+    /// chip answer to a fresh challenge; in batches of `batchSize` upload bodies, in time order except `lateShare` of the
+    /// exit taps, which come in the last batches (a gate that was offline).
+    public static func uploads(_ services: AppServices, cards: [CardNumber], ridesPerCard: Int, lateShare: Double, batchSize: Int) -> [Data] {
+        let chips = ChipKeyDeriver(master: services.keys.chipMaster)
+        let metro = Array(TransitDemo.stations["BJ-METRO"]!.keys).sorted(), bus = Array(TransitDemo.stations["BJ-BUS"]!.keys).sorted()
+        let dayStart = services.clock.now().addingTimeInterval(-86_400)
+        var onTime: [(Date, String)] = [], late: [(Date, String)] = []
+        var n = 0
+        for (c, card) in cards.enumerated() {
+            let key = chips.key(for: card)
+            func credential() -> String {
+                let challenge = Data(services.random.bytes(16))
+                let response = Data(HMAC<SHA256>.authenticationCode(for: challenge, using: key))
+                return #"{"kind":"card","cardNumber":"\#(card.rawValue)","challenge":"\#(challenge.base64EncodedString())","response":"\#(response.base64EncodedString())"}"#
+            }
+            for r in 0..<ridesPerCard {
+                let isBus = r % 3 == 2
+                let (code, stations) = isBus ? ("BJ-BUS", bus) : ("BJ-METRO", metro)
+                let from = stations[(c + r) % stations.count], to = stations[(c + r * 7 + 3) % stations.count]
+                let start = dayStart.addingTimeInterval(Double(r) * 3000 + Double(c % 600))
+                func tap(_ at: Date, _ station: String, _ direction: String) -> String {
+                    n += 1
+                    return #"{"tapId":"b\#(n)","at":"\#(Timestamp.format(at))","operator":"\#(code)","station":"\#(station)","direction":"\#(direction)","credential":\#(credential())}"#
+                }
+                onTime.append((start, tap(start, from, "in")))
+                let exit = (start.addingTimeInterval(1200), tap(start.addingTimeInterval(1200), to, "out"))
+                if Double((c * 31 + r * 17) % 1000) < lateShare * 1000 { late.append(exit) } else { onTime.append(exit) }
+            }
+        }
+        let ordered = onTime.sorted { $0.0 < $1.0 }.map(\.1) + late.map(\.1)
+        return stride(from: 0, to: ordered.count, by: batchSize).map { i in
+            Data((#"{"taps":["# + ordered[i..<min(i + batchSize, ordered.count)].joined(separator: ",") + "]}").utf8)
+        }
+    }
+
+    /// The limit: raw multi-row inserts of `count` tap-shaped rows into a scratch table in the same database (500 rows per
+    /// statement, 5,000 per transaction).
+    public static func rawInserts(_ services: AppServices, count n: Int) async throws -> Duration {
+        let store = services.store
+        try await store.write { s in
+            try await s.db.raw("""
+                CREATE TABLE bench_raw_taps (tap_id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, operator_code TEXT NOT NULL, station TEXT, route TEXT,
+                    distance_m BIGINT, direction TEXT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL, card_number TEXT, person_id TEXT,
+                    entitlements TEXT NOT NULL, rejection TEXT, lost_at_time BIGINT NOT NULL, jti TEXT, trip_id TEXT, received_at BIGINT NOT NULL)
+                """).run()
+        }
+        let now = Timestamp.millis(Date())
+        let started = ContinuousClock.now
+        for start in stride(from: 0, to: n, by: 5000) {
+            try await store.write { s in
+                for part in stride(from: start, to: min(start + 5000, n), by: 500) {
+                    var insert = s.db.insert(into: "bench_raw_taps").columns("tap_id", "terminal_id", "operator_code", "station", "route", "distance_m",
+                                                                             "direction", "at", "kind", "card_number", "person_id", "entitlements",
+                                                                             "rejection", "lost_at_time", "jti", "trip_id", "received_at")
+                    for i in part..<min(part + 500, n) {
+                        insert = insert.values([SQLBind("r\(i)"), SQLBind("t"), SQLBind("BJ-METRO"), SQLBind("国贸"), SQLBind(String?.none),
+                                                SQLBind(Int64?.none), SQLBind(i % 2 == 0 ? "in" : "out"), SQLBind(now + Int64(i)), SQLBind("card"),
+                                                SQLBind("c\(i / 20)"), SQLBind("tb\(i / 20)"), SQLBind("[]"), SQLBind(String?.none), SQLBind(Int64(0)),
+                                                SQLBind(String?.none), SQLBind(String?.none), SQLBind(now)])
+                    }
+                    try await insert.run()
+                }
+            }
+        }
+        let took = ContinuousClock.now - started
+        try await store.write { s in try await s.db.raw("DROP TABLE bench_raw_taps").run() }
+        return took
+    }
+
+    /// Trips per status now.
+    public static func tripCounts(_ services: AppServices) async throws -> [String: Int] {
+        try await services.store.read { s in
+            var out: [String: Int] = [:]
+            for r in try await s.db.raw("SELECT status, COUNT(*) AS n FROM transit_trips GROUP BY status").all() {
+                out[try r.decode(column: "status", as: String.self)] = Int(try r.decode(column: "n", as: Int64.self))
+            }
+            return out
+        }
+    }
+
+    /// Accepted taps not yet in a trip, and the sum charged by charged trips.
+    public static func progress(_ services: AppServices) async throws -> (unpaired: Int, chargedFen: Int64, positiveTrips: Int) {
+        try await services.store.read { s in
+            let unpaired = try await s.db.raw("SELECT COUNT(*) AS n FROM transit_taps WHERE trip_id IS NULL AND rejection IS NULL").first()?
+                .decode(column: "n", as: Int64.self) ?? 0
+            let row = try await s.db.raw("""
+                SELECT CAST(COALESCE(SUM(charged_fen), 0) AS BIGINT) AS fen, COUNT(*) AS n FROM transit_trips WHERE status = 'charged' AND charged_fen > 0
+                """).first()
+            return (Int(unpaired), try row?.decode(column: "fen", as: Int64.self) ?? 0, Int(try row?.decode(column: "n", as: Int64.self) ?? 0))
+        }
+    }
+}
