@@ -62,7 +62,7 @@ export ONECARD_BIN="$(swift build --show-bin-path)/onecard"
 log "running the Swift test suites"
 # The suites that measure time across real processes (propagation through the hub within 15 s, a gate's answers within
 # its timeout) run on their own afterwards, so the hundreds of other tests running in parallel do not starve them.
-timed='FederationSuiteTests|OfflineTerminalTests'
+timed='FederationSuiteTests|OfflineTerminalTests|TransitGateTests'
 swift test --skip-build --skip "$timed"
 log "running the timed multi-process suites on their own"
 swift test --skip-build --filter "$timed"
