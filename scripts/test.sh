@@ -60,9 +60,9 @@ swift build --build-tests
 export ONECARD_BIN="$(swift build --show-bin-path)/onecard"
 
 log "running the Swift test suites"
-# The suites that measure time across real processes (propagation through the hub within 15 s, a gate's answers within
+# The suites that wait on other processes within time limits (propagation through the hub within 15 s, a gate's answers within
 # its timeout) run on their own afterwards, so the hundreds of other tests running in parallel do not starve them.
-timed='FederationSuiteTests|OfflineTerminalTests|TransitGateTests'
+timed='FederationSuiteTests|FederationPagesTests|OfflineTerminalTests|TransitGateTests'
 swift test --skip-build --skip "$timed"
 log "running the timed multi-process suites on their own"
 swift test --skip-build --filter "$timed"
