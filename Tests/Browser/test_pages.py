@@ -7,6 +7,7 @@ to $ONECARD_SCREENSHOTS (default .test-artifacts/screenshots).
 """
 
 import base64
+import datetime
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 

@@ -175,6 +175,9 @@ extension DomainError.Code {
     public static let consentRequired = Self("consent_required", .forbidden)
     /// A driving licence class that is not one printed on licences (准驾车型).
     public static let invalidLicenceClass = Self("invalid_licence_class", .unprocessable)
+    /// A complaint assigned to someone who is no active agent, department or admin user (the body names them: 422, not
+    /// 404, which would say the complaint itself is missing).
+    public static let assigneeNotFound = Self("assignee_not_found", .unprocessable)
     /// A password guessers try first (`Credentials.validate(password:)`).
     public static let weakPassword = Self("weak_password", .unprocessable)
     // MARK: Service (issue 16: complaints, cases, calendar, credit feed, statistics)
@@ -220,7 +223,7 @@ extension DomainError.Code {
         .invalidIdNumber, .invalidTransition, .alreadyReversed,
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
-        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired, .invalidLicenceClass,
+        .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired, .invalidLicenceClass, .assigneeNotFound,
         .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
         .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,

@@ -721,6 +721,7 @@ enum Messages {
         e("consent_purpose_family_service", "亲属代为办理（亲情服务）", "A relative may act for me (family service)"),
         e("consent_purpose_record_share", "向他人出示我的人社档案记录", "My HR&SS records may be shown to another party"),
         e("err_invalid_licence_class", "准驾车型无效。", "That is not a driving licence class."),
+        e("err_assignee_not_found", "没有这位在岗的工作人员。", "There is no such active member of staff."),
         e("err_rate_limited", "请求过于频繁，请稍后再试。", "Too many requests; try again shortly."),
         e("err_online_check_required", "请到联网核验通道核验。", "Please use an online check."),
         e("nav_risk", "风险预警", "Risk alerts"),

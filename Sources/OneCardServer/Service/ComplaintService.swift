@@ -70,7 +70,7 @@ struct ComplaintService: Sendable {
             switch step {
             case .assign(let to):
                 guard let user = try await s.users.find(to), !user.disabled, [.agent, .department, .admin].contains(user.role) else {
-                    throw DomainError(.userNotFound, "no active agent, department or admin user \(to)")
+                    throw DomainError(.assigneeNotFound, "no active agent, department or admin user \(to)")
                 }
                 core = .assign(to: to); note = to
             case .answer(let text):

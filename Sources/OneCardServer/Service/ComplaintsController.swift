@@ -148,7 +148,7 @@ struct ComplaintsController {
     var assign: Handler {
         Handler("Assign to the department or venue user concerned (again while not yet answered)", tag: "complaints",
                 request: .object([("to", .line(64))], required: ["to"]), success: (200, "The complaint", ComplaintView.schema),
-                errors: [.complaintNotFound, .userNotFound, .invalidTransition]) { request, context in
+                errors: [.complaintNotFound, .assigneeNotFound, .invalidTransition]) { request, context in
             let i = try await request.decodeJSON(as: AssignInput.self, context: context)
             return try await step(.assign(to: i.to), context)
         }

@@ -36,7 +36,7 @@ struct ComplaintsAPITests {
             #expect(first["venueId"] as? String == venueId && first["useId"] as? String == useId && first["overdue"] as? Bool == false)
 
             // assign → answer → unsatisfied (reopened, same assignee) → answer again → unsatisfied again (closed)
-            #expect(try await h.call(.post, "/api/v1/complaints/\(id)/assign", token: h.agent, json: ["to": "nobody"]).code == "user_not_found")
+            #expect(try await h.call(.post, "/api/v1/complaints/\(id)/assign", token: h.agent, json: ["to": "nobody"]).code == "assignee_not_found")
             #expect(try await h.call(.post, "/api/v1/complaints/\(id)/assign", token: h.agent, json: ["to": "tj-culture"]).string("status") == "assigned")
             #expect(try await h.call(.post, "/api/v1/me/complaints/\(id)/rate", token: holder, json: ["satisfied": true]).code == "invalid_transition")
             h.clock.advance(by: 86_400)
