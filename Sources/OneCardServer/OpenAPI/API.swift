@@ -278,8 +278,8 @@ extension Endpoint {
         if request != nil { errors += [.malformedJson, .payloadTooLarge, .unsupportedMediaType, .invalidField, .invalidValue] }
         if !query.isEmpty { errors += [.invalidValue] }
         if signed { errors += [.signatureInvalid, .signatureExpired, .nonceReplayed, .unknownMember] }
-        // Anonymous callers are limited per address, terminals per key (`RateLimiter`).
-        if roles == nil || roles!.contains(.terminal) { errors += [.rateLimited] }
+        // Anonymous callers are limited per address on every operation (before the role check), terminals per key.
+        errors += [.rateLimited]
         return Array(Set(errors)).sorted()
     }
 
