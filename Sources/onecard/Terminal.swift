@@ -169,7 +169,10 @@ actor Gate {
 
     func sync() async {
         guard let (jwks, jwksData) = await fetchTrustList() else { return }
-        if let v = verifier { v.replaceTrustList(jwks) } else { verifier = QRVerifier(trustList: jwks) }
+        if let v = verifier { v.replaceTrustList(jwks) } else {
+            verifier = QRVerifier(trustList: jwks)
+            FileHandle.standardError.write(Data("onecard terminal: trust list synced from the node\n".utf8))
+        }
         try? await journal.setState("jwks", String(decoding: jwksData, as: UTF8.self))
         // The node numbers its list (its own and merged regions' entries) in its own sequence, under its own `iss`.
         let since = verifier?.lastSequence(issuer: nodeIssuer ?? jwks.keys.first?.iss) ?? 0

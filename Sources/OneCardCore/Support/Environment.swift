@@ -65,17 +65,75 @@ public struct RandomSource: Sendable {
 /// RFC 3339 UTC formatting and parsing used for every time on the wire.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
+        // By arithmetic from 1600 to 9999 (a formatter made per call is slow); the formatter beyond.
+        let t = date.timeIntervalSince1970
+        if t > -11_676_096_000, t < 253_402_300_800 {
+            let seconds = Int(t.rounded(.down))
+            let days = Int((Double(seconds) / 86_400).rounded(.down))
+            let (y, m, d) = CalendarDay.civil(days: days)
+            let s = seconds - days * 86_400
+            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            let year = String(y)
+            return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + two(m) + "-" + two(d) + "T" + two(s / 3600) + ":"
+                + two(s % 3600 / 60) + ":" + two(s % 60) + "Z"
+        }
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: date)
     }
     public static func parse(_ text: String) -> Date? {
+        // The usual shape by arithmetic (a formatter made per call was most of the time of taking a gate's batch of taps);
+        // anything else — or anything the arithmetic would not vouch for — goes to the formatter, which decides.
+        if let d = rfc3339(text) { return d }
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         if let d = f.date(from: text) { return d }
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return f.date(from: text)
     }
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` with every field in its range; nil for anything else.
+    static func rfc3339(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { b -> Date? in
+            guard b.count >= 20, b.count <= 40 else { return nil }
+            func digits(_ at: Int, _ n: Int) -> Int? {
+                var v = 0
+                for i in at..<(at + n) {
+                    let c = b[i]
+                    guard c >= 0x30, c <= 0x39 else { return nil }
+                    v = v * 10 + Int(c - 0x30)
+                }
+                return v
+            }
+            guard b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A,
+                  let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
+                  let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
+                  year >= 1600, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59,
+                  let valid = CalendarDay(year: year, month: month, day: day) else { return nil }
+            var i = 19
+            var fraction = 0.0
+            if b[i] == 0x2E {
+                var scale = 0.1
+                i += 1
+                let start = i
+                while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { fraction += Double(b[i] - 0x30) * scale; scale /= 10; i += 1 }
+                guard i > start, i - start <= 9 else { return nil }
+            }
+            var offset = 0
+            if i == b.count - 1, b[i] == 0x5A {
+                offset = 0
+            } else if i == b.count - 6, b[i] == 0x2B || b[i] == 0x2D, b[i + 3] == 0x3A, let oh = digits(i + 1, 2), let om = digits(i + 4, 2),
+                      oh <= 23, om <= 59 {
+                offset = (oh * 3600 + om * 60) * (b[i] == 0x2D ? -1 : 1)
+            } else {
+                return nil
+            }
+            let days = CalendarDay.days(from: valid)
+            let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+            return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        }
+    }
+
     /// Milliseconds since 1970, the form stored in the database on both engines.
     public static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
     public static func date(millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
@@ -106,10 +164,40 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// The UTC+8 (Beijing time) calendar day of an instant: the day a person in China sees.
     public init(_ date: Date, utcOffsetHours: Int = 8) {
+        // By arithmetic from 1600 to 9999 (a Calendar per call was the hot spot of pricing a day of taps); the same days
+        // as the Gregorian Calendar there, which switches to the Julian calendar before 1582.
+        let seconds = date.timeIntervalSince1970 + Double(utcOffsetHours * 3600)
+        if seconds > -11_676_096_000, seconds < 253_402_300_800 {
+            (year, month, day) = Self.civil(days: Int((seconds / 86_400).rounded(.down)))
+            return
+        }
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(secondsFromGMT: utcOffsetHours * 3600)!
         let c = cal.dateComponents([.year, .month, .day], from: date)
         self.year = c.year!; self.month = c.month!; self.day = c.day!
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of `civil(days:)`).
+    static func days(from d: CalendarDay) -> Int {
+        let y = d.month <= 2 ? d.year - 1 : d.year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (d.month > 2 ? d.month - 3 : d.month + 9) + 2) / 5 + d.day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// The proleptic Gregorian date `days` days after 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+    static func civil(days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }

@@ -75,11 +75,14 @@ public struct TripHistory: Sendable {
         }
     }
 
-    private var byPerson: [Person.ID: [Entry]]
+    /// Each holder's trips with the month they count in (worked out once).
+    private var byPerson: [Person.ID: [(entry: Entry, month: String)]]
 
     /// `entries` must hold every trip of these holders from the start of the earliest month priced (and the day before,
     /// for a transfer across midnight).
-    public init(_ entries: [Entry]) { byPerson = Dictionary(grouping: entries, by: \.personId) }
+    public init(_ entries: [Entry]) {
+        byPerson = Dictionary(grouping: entries.map { ($0, TransitConcessions.quotaMonth(of: $0.startedAt)) }, by: \.0.personId)
+    }
 
     /// The earliest instant a history for trips starting at `start` must reach back to.
     public static func reachesBack(for start: Date) -> Date {
@@ -91,21 +94,21 @@ public struct TripHistory: Sendable {
         return midnight.addingTimeInterval(-86_400)
     }
 
-    public mutating func add(_ e: Entry) { byPerson[e.personId, default: []].append(e) }
+    public mutating func add(_ e: Entry) { byPerson[e.personId, default: []].append((e, TransitConcessions.quotaMonth(of: e.startedAt))) }
 
     /// What the holder paid this operator in the calendar month (China Standard Time) before `before`.
     public func monthToDate(_ person: Person.ID, operator code: TransitOperator.Code, before: Date) -> Int {
         let month = TransitConcessions.quotaMonth(of: before)
         return (byPerson[person] ?? []).filter {
-            $0.operatorCode == code && !$0.disputed && $0.startedAt < before && TransitConcessions.quotaMonth(of: $0.startedAt) == month
-        }.reduce(0) { $0 + $1.chargedFen }
+            $0.month == month && $0.entry.operatorCode == code && !$0.entry.disputed && $0.entry.startedAt < before
+        }.reduce(0) { $0 + $1.entry.chargedFen }
     }
 
     /// Free-ride units the holder used in the month of `date`, per pool.
     public func quotaUsed(_ person: Person.ID, month date: Date) -> [String: Int] {
         let month = TransitConcessions.quotaMonth(of: date)
         var used: [String: Int] = [:]
-        for e in byPerson[person] ?? [] where !e.disputed && TransitConcessions.quotaMonth(of: e.startedAt) == month {
+        for (e, m) in byPerson[person] ?? [] where m == month && !e.disputed {
             if let pool = e.quotaPool { used[pool, default: 0] += e.quotaUnits }
         }
         return used
@@ -113,7 +116,7 @@ public struct TripHistory: Sendable {
 
     /// The holder's last trip in the province (`provincePrefix`) that started before `before`.
     public func previous(_ person: Person.ID, provincePrefix: String, before: Date) -> PreviousTrip? {
-        let last = (byPerson[person] ?? []).filter { !$0.disputed && $0.startedAt < before && $0.regionCode.hasPrefix(provincePrefix) }
+        let last = (byPerson[person] ?? []).map(\.entry).filter { !$0.disputed && $0.startedAt < before && $0.regionCode.hasPrefix(provincePrefix) }
             .max { $0.startedAt < $1.startedAt }
         return last.map { PreviousTrip(mode: $0.mode, lastTapAt: $0.endedAt ?? $0.startedAt) }
     }

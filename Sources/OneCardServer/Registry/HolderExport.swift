@@ -13,6 +13,7 @@ struct HolderExport: Encodable, Sendable {
     let uses: [AcceptanceController.UseView]
     let payments: [PaymentsController.PaymentView]
     let notifications: [PaymentsController.Notice]
+    let trips: [TransitController.TripView]
 
     init(_ d: HolderService.Export) {
         exportedAt = Timestamp.format(d.at)
@@ -24,12 +25,13 @@ struct HolderExport: Encodable, Sendable {
         uses = d.uses.map(AcceptanceController.UseView.init)
         payments = d.payments.map { PaymentsController.PaymentView($0.0, programmeId: $0.1, programme: $0.2) }
         notifications = d.notices.map { PaymentsController.Notice($0) }
+        trips = d.trips.map { TransitController.TripView(.init(trip: $0, operatorName: nil)) }
     }
 
     /// The document as OpenAPI describes it; its parts are the schemas of the endpoints that serve each one alone.
     static let schema = Schema.object([
         ("exportedAt", .dateTime), ("person", .ref("Person")), ("card", .nullable(.ref("Card"))), ("applications", .array(.ref("CardApplication"))),
         ("events", .array(.ref("CardEvent"))), ("ecard", .nullable(.ref("ECard"))), ("uses", .array(.ref("Use"))), ("payments", .array(.ref("Payment"))),
-        ("notifications", .array(.ref("Notification"))),
-    ], required: ["exportedAt", "person", "applications", "events", "uses", "payments", "notifications"])
+        ("notifications", .array(.ref("Notification"))), ("trips", .array(.ref("Trip"))),
+    ], required: ["exportedAt", "person", "applications", "events", "uses", "payments", "notifications", "trips"])
 }

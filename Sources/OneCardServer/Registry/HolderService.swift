@@ -22,6 +22,8 @@ struct HolderService: Sendable {
         var uses: [AcceptanceService.UseWithVenue]
         var payments: [(Payment, Programme.ID, String)]
         var notices: [HolderNotice]
+        /// Transit trips (issue 13).
+        var trips: [TransitTrip] = []
     }
 
     /// Reading the full record is audited like any unmasked read of a person.
@@ -33,6 +35,7 @@ struct HolderService: Sendable {
         return Export(at: clock.now(), person: person, card: card, applications: try await cards.applications(personId: personId), events: events,
                     ecard: try await store.read { try await $0.ecards.find(personId: personId) },
                     uses: try await acceptance.uses(personId: personId), payments: try await payments.payments(personId: personId),
-                    notices: try await payments.notifications(personId: personId))
+                    notices: try await payments.notifications(personId: personId),
+                    trips: try await store.read { try await $0.transit.trips(person: personId, limit: 100_000) })
     }
 }

@@ -70,39 +70,66 @@ public enum TransitBench {
     }
 
     /// A day of rides yesterday, `ridesPerCard` per card, two taps each (metro and bus by stations), each with the card's
-    /// chip answer to a fresh challenge; in batches of `batchSize` upload bodies, in time order except `lateShare` of the
-    /// exit taps, which come in the last batches (a gate that was offline).
-    public static func uploads(_ services: AppServices, cards: [CardNumber], ridesPerCard: Int, lateShare: Double, batchSize: Int) -> [Data] {
-        let chips = ChipKeyDeriver(master: services.keys.chipMaster)
-        let metro = Array(TransitDemo.stations["BJ-METRO"]!.keys).sorted(), bus = Array(TransitDemo.stations["BJ-BUS"]!.keys).sorted()
-        let dayStart = services.clock.now().addingTimeInterval(-86_400)
-        var onTime: [(Date, String)] = [], late: [(Date, String)] = []
-        var n = 0
-        for (c, card) in cards.enumerated() {
-            let key = chips.key(for: card)
-            func credential() -> String {
-                let challenge = Data(services.random.bytes(16))
-                let response = Data(HMAC<SHA256>.authenticationCode(for: challenge, using: key))
-                return #"{"kind":"card","cardNumber":"\#(card.rawValue)","challenge":"\#(challenge.base64EncodedString())","response":"\#(response.base64EncodedString())"}"#
-            }
-            for r in 0..<ridesPerCard {
+    /// chip answer to a fresh challenge: upload bodies of `batchSize` taps, made as they are asked for (a million taps are
+    /// not held in memory), in time order except `lateShare` of the exit taps, which come last (a gate that was offline).
+    public final class Uploads: @unchecked Sendable {
+        private let lock = NSLock()
+        private let cards: [CardNumber], keys: [SymmetricKey], order: [Int]
+        private let rides: Int, lateShare: Double, batchSize: Int, random: RandomSource, dayStart: Date
+        private let metro = Array(TransitDemo.stations["BJ-METRO"]!.keys).sorted(), bus = Array(TransitDemo.stations["BJ-BUS"]!.keys).sorted()
+        private var slot = 0, exits = false, index = 0, lateIndex = 0, n = 0
+        private var late: [String] = []
+        public var total: Int { cards.count * rides * 2 }
+
+        init(_ services: AppServices, cards: [CardNumber], ridesPerCard: Int, lateShare: Double, batchSize: Int) {
+            let chips = ChipKeyDeriver(master: services.keys.chipMaster)
+            self.cards = cards; keys = cards.map { chips.key(for: $0) }; rides = ridesPerCard; self.lateShare = lateShare; self.batchSize = batchSize
+            random = services.random; dayStart = services.clock.now().addingTimeInterval(-86_400)
+            order = cards.indices.sorted { ($0 % 600, $0) < ($1 % 600, $1) }
+        }
+
+        /// The next upload body, or nil when every tap was handed out.
+        public func next() -> Data? {
+            lock.lock(); defer { lock.unlock() }
+            var taps: [String] = []
+            while taps.count < batchSize, let tap = nextTap() { taps.append(tap) }
+            return taps.isEmpty ? nil : Data((#"{"taps":["# + taps.joined(separator: ",") + "]}").utf8)
+        }
+
+        private func nextTap() -> String? {
+            while slot < rides {
+                guard index < order.count else {
+                    if exits { slot += 1; exits = false } else { exits = true }
+                    index = 0
+                    continue
+                }
+                let c = order[index]
+                index += 1
+                let r = slot
                 let isBus = r % 3 == 2
                 let (code, stations) = isBus ? ("BJ-BUS", bus) : ("BJ-METRO", metro)
-                let from = stations[(c + r) % stations.count], to = stations[(c + r * 7 + 3) % stations.count]
                 let start = dayStart.addingTimeInterval(Double(r) * 3000 + Double(c % 600))
-                func tap(_ at: Date, _ station: String, _ direction: String) -> String {
-                    n += 1
-                    return #"{"tapId":"b\#(n)","at":"\#(Timestamp.format(at))","operator":"\#(code)","station":"\#(station)","direction":"\#(direction)","credential":\#(credential())}"#
-                }
-                onTime.append((start, tap(start, from, "in")))
-                let exit = (start.addingTimeInterval(1200), tap(start.addingTimeInterval(1200), to, "out"))
-                if Double((c * 31 + r * 17) % 1000) < lateShare * 1000 { late.append(exit) } else { onTime.append(exit) }
+                if !exits { return tap(c, code, start, stations[(c + r) % stations.count], "in") }
+                let exit = tap(c, code, start.addingTimeInterval(1200), stations[(c + r * 7 + 3) % stations.count], "out")
+                if Double((c * 31 + r * 17) % 1000) < lateShare * 1000 { late.append(exit); continue }
+                return exit
             }
+            guard lateIndex < late.count else { return nil }
+            lateIndex += 1
+            return late[lateIndex - 1]
         }
-        let ordered = onTime.sorted { $0.0 < $1.0 }.map(\.1) + late.map(\.1)
-        return stride(from: 0, to: ordered.count, by: batchSize).map { i in
-            Data((#"{"taps":["# + ordered[i..<min(i + batchSize, ordered.count)].joined(separator: ",") + "]}").utf8)
+
+        private func tap(_ c: Int, _ code: String, _ at: Date, _ station: String, _ direction: String) -> String {
+            n += 1
+            let challenge = Data(random.bytes(16))
+            let response = Data(HMAC<SHA256>.authenticationCode(for: challenge, using: keys[c]))
+            let credential = #"{"kind":"card","cardNumber":"\#(cards[c].rawValue)","challenge":"\#(challenge.base64EncodedString())","response":"\#(response.base64EncodedString())"}"#
+            return #"{"tapId":"b\#(n)","at":"\#(Timestamp.format(at))","operator":"\#(code)","station":"\#(station)","direction":"\#(direction)","credential":\#(credential)}"#
         }
+    }
+
+    public static func uploads(_ services: AppServices, cards: [CardNumber], ridesPerCard: Int, lateShare: Double, batchSize: Int) -> Uploads {
+        Uploads(services, cards: cards, ridesPerCard: ridesPerCard, lateShare: lateShare, batchSize: batchSize)
     }
 
     /// The limit: raw multi-row inserts of `count` tap-shaped rows into a scratch table in the same database (500 rows per

@@ -210,7 +210,7 @@ struct TransitService: Sendable {
             }
             // What the judgement needs, loaded in a few queries for the whole batch.
             var cards: [CardNumber: Card] = [:]
-            for c in try await s.cards.find(numbers: Array(Set(fresh.compactMap(\.verified.cardNumber)))) { cards[c.number] = c }
+            for c in try await s.transit.cards(numbers: Array(Set(fresh.compactMap(\.verified.cardNumber)))) { cards[c.number] = c }
             let events = Dictionary(grouping: try await s.events.list(cardNumbers: Array(cards.keys)), by: { $0.cardNumber! })
             let birthDates = try await s.persons.birthDates(ids: Array(Set(cards.values.map(\.personId))))
             let unpaid = try await s.transit.unpaidSince(persons: Array(Set(cards.values.map(\.personId))))
@@ -276,8 +276,15 @@ struct TransitService: Sendable {
     func settle(_ given: [TouchedKey]? = nil) async throws -> Int {
         var keys = given ?? []
         if given == nil {
+            // Only taps old enough to be closed by time (the shortest limit of any operator's table in force) are looked at
+            // again; an exit waiting for its entry is older still.
             let now = clock.now()
-            keys = try await store.read { s in try await s.transit.unpairedKeys(before: now, limit: 5000) }.map { TouchedKey(card: $0.card, operatorCode: $0.operator) }
+            let operators = try await store.read { s in try await s.transit.operators() }
+            let shortest = operators.compactMap { $0.fares.table(at: now).map { $0.maxMinutesInside ?? TripPairing.defaultLimitMinutes } }.min()
+                ?? TripPairing.defaultLimitMinutes
+            let cutoff = now.addingTimeInterval(-Double(shortest) * 60)
+            keys = try await store.read { s in try await s.transit.unpairedKeys(before: cutoff, limit: 5000) }
+                .map { TouchedKey(card: $0.card, operatorCode: $0.operator) }
         }
         // A holder's keys stay in one transaction, so that pricing sees each of their trips in time order.
         let cards = Array(Set(keys.map(\.card))).sorted { $0.rawValue < $1.rawValue }
@@ -322,7 +329,7 @@ struct TransitService: Sendable {
             var operators: [TransitOperator.Code: TransitOperator] = [:]
             for o in try await s.transit.operators(codes: Array(Set(taps.map(\.operatorCode)))) { operators[o.code] = o }
             var cardsByNumber: [CardNumber: Card] = [:]
-            for c in try await s.cards.find(numbers: cards) { cardsByNumber[c.number] = c }
+            for c in try await s.transit.cards(numbers: cards) { cardsByNumber[c.number] = c }
 
             // Pair per card and operator; late taps inside a closed trip join it.
             var assignments: [(tapId: String, tripId: String)] = []

@@ -144,10 +144,22 @@ public struct UseRepository: Sendable {
     /// earlier in this list), in which case it is not recorded again.
     public func markChallengesUsed(_ uses: [(UseRecord.ChallengeUse, at: Date)]) async throws -> [Bool] {
         guard !uses.isEmpty else { return [] }
-        var seen = Set(try await db.raw("""
-            SELECT card_number, challenge_hash FROM card_challenges
-            WHERE card_number IN (\(binds: Array(Set(uses.map(\.0.cardNumber))))) AND challenge_hash IN (\(binds: Array(Set(uses.map(\.0.challengeHash)))))
-            """).all().map { UseRecord.ChallengeUse(cardNumber: try $0.cardNumber("card_number"), challengeHash: try $0.string("challenge_hash")) })
+        // A join on the key, pair by pair: `card_number IN (…) AND challenge_hash IN (…)` probed every combination of the two
+        // lists (a million look-ups for a gate's batch of a thousand taps).
+        var seen = Set<UseRecord.ChallengeUse>()
+        for part in stride(from: 0, to: uses.count, by: 400) {
+            var pairs = SQLQueryString("")
+            for (i, (u, _)) in uses[part..<min(part + 400, uses.count)].enumerated() {
+                if i > 0 { pairs += ", " }
+                pairs += "(\(bind: u.cardNumber), \(bind: u.challengeHash))"
+            }
+            for r in try await db.raw("""
+                SELECT c.card_number, c.challenge_hash FROM (VALUES \(pairs)) AS v
+                JOIN card_challenges c ON c.card_number = v.column1 AND c.challenge_hash = v.column2
+                """).all() {
+                seen.insert(UseRecord.ChallengeUse(cardNumber: try r.cardNumber("card_number"), challengeHash: try r.string("challenge_hash")))
+            }
+        }
         var fresh: [(UseRecord.ChallengeUse, Date)] = [], replayed: [Bool] = []
         for (u, at) in uses {
             let isNew = seen.insert(u).inserted

@@ -122,10 +122,10 @@ public struct TransitRepository: Sendable {
                 if i > 0 { values += ", " }
                 values += "(\(bind: p.tapId), \(bind: p.tripId))"
             }
+            // A join on the key (UPDATE … FROM, both engines), not a look-up of the list per row.
             try await db.raw("""
-                WITH v (tap, trip) AS (VALUES \(values))
-                UPDATE transit_taps SET trip_id = (SELECT trip FROM v WHERE v.tap = transit_taps.tap_id)
-                WHERE tap_id IN (SELECT tap FROM v) AND trip_id IS NULL
+                UPDATE transit_taps SET trip_id = v.column2 FROM (VALUES \(values)) AS v
+                WHERE transit_taps.tap_id = v.column1 AND transit_taps.trip_id IS NULL
                 """).run()
         }
     }
@@ -231,10 +231,9 @@ public struct TransitRepository: Sendable {
                 values += "(\(bind: i.tripId), \(bind: i.bankCode), \(bind: cipher.seal(i.account, field: "account")))"
             }
             try await db.raw("""
-                WITH v (trip, bank, account) AS (VALUES \(values))
-                UPDATE transit_trips SET status = 'charging', bank_code = (SELECT bank FROM v WHERE v.trip = transit_trips.trip_id),
-                    account_enc = (SELECT account FROM v WHERE v.trip = transit_trips.trip_id), updated_at = \(bind: now.millis)
-                WHERE trip_id IN (SELECT trip FROM v) AND status IN ('priced', 'unpaid', 'charging')
+                UPDATE transit_trips SET status = 'charging', bank_code = v.column2, account_enc = v.column3, updated_at = \(bind: now.millis)
+                FROM (VALUES \(values)) AS v
+                WHERE transit_trips.trip_id = v.column1 AND transit_trips.status IN ('priced', 'unpaid', 'charging')
                 """).run()
         }
     }
@@ -249,6 +248,23 @@ public struct TransitRepository: Sendable {
                     attempts = attempts + \(bind: bump), charged_at = COALESCE(\(bind: charged?.millis), charged_at), updated_at = \(bind: now.millis)
                 WHERE trip_id IN (\(binds: Array(tripIds[part..<min(part + 500, tripIds.count)]))) AND status IN ('priced', 'charging', 'unpaid')
                 """).run()
+        }
+    }
+
+    /// Several cards as taps are judged and trips priced: everything but the PIN and the bank account (which stay sealed:
+    /// no key is spent on them for every tap).
+    public func cards(numbers: [CardNumber]) async throws -> [Card] {
+        guard !numbers.isEmpty else { return [] }
+        return try await db.raw("""
+            SELECT card_number, identification_code, person_id, application_id, issuer_region, status, transit, financial, bank_code, issued_at,
+                   expires_at, lost_at, replaced_by, replaces FROM cards WHERE card_number IN (\(binds: Array(Set(numbers))))
+            """).all().map { r in
+            Card(number: try r.cardNumber("card_number"), identificationCode: try r.string("identification_code"), personId: try r.id("person_id"),
+                 applicationId: try r.optionalString("application_id"), issuerRegion: try r.string("issuer_region"),
+                 status: CardStatus(rawValue: try r.string("status")) ?? .cancelled, transit: try r.bool("transit"), financial: try r.bool("financial"),
+                 bankCode: try r.optionalString("bank_code"), accountNumber: nil, pinHash: nil, issuedAt: try r.date("issued_at"),
+                 expiresAt: try r.date("expires_at"), lostAt: try r.optionalDate("lost_at"), replacedBy: try r.optionalCardNumber("replaced_by"),
+                 replaces: try r.optionalCardNumber("replaces"))
         }
     }
 

@@ -48,8 +48,10 @@ struct TransitGateTests {
                                "--store", dir.appendingPathComponent("in.sqlite").path, "--interval", "1"])
         let gateOut = try Gate(["terminal", "--node", base, "--key", key, "--operator", "BJ-METRO", "--station", "国贸", "--direction", "out",
                                 "--store", dir.appendingPathComponent("out.sqlite").path, "--interval", "1"])
-        // Both gates fetch the trust list and revocations before the node goes (a loaded machine takes longer than a quiet one).
-        try await Task.sleep(for: .seconds(3))
+        // both gates hold the node's trust list before it goes away
+        let synced = Date().addingTimeInterval(30)
+        while Date() < synced, ![gateIn, gateOut].allSatisfy({ $0.server.text.contains("trust list synced") }) { try await Task.sleep(for: .milliseconds(100)) }
+        try await Task.sleep(for: .milliseconds(300))  // and its revocation list
 
         // action: the node stops; the holder rides in with the QR code and out with the card, then rides with the card again
         #expect(try await node.terminate() == 0)

@@ -209,3 +209,62 @@ struct TransitPairingTests {
         #expect([1, 2, 3, 4, 5, 9].map(TransitCharging.retryDelay) == [60, 300, 1800, 7200, 21600, 21600])
     }
 }
+
+@Suite("The calendar day of an instant, by arithmetic")
+struct CalendarDayArithmeticTests {
+    @Test func itAgreesWithTheGregorianCalendar() {
+        var cal = Calendar(identifier: .gregorian)
+        for offset in [8, 0, -5] {
+            cal.timeZone = TimeZone(secondsFromGMT: offset * 3600)!
+            var generator = SystemRandomNumberGenerator()
+            var instants: [Double] = [0, -1, 1_795_000_000, 951_782_399, 951_782_400, 4_107_542_400, -8_000_000_000]  // leap days, 2100, 1716
+            for _ in 0..<2000 { instants.append(Double(Int64.random(in: -11_000_000_000...7_000_000_000, using: &generator))) }
+            for t in instants {
+                let date = Date(timeIntervalSince1970: t)
+                let c = cal.dateComponents([.year, .month, .day], from: date)
+                let d = CalendarDay(date, utcOffsetHours: offset)
+                #expect((d.year, d.month, d.day) == (c.year!, c.month!, c.day!), "\(t) at UTC\(offset)")
+            }
+        }
+    }
+}
+
+@Suite("RFC 3339 times read by arithmetic")
+struct TimestampArithmeticTests {
+    @Test func itReadsWhatTheFormatterReadsAndLeavesTheRestToIt() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        let ff = ISO8601DateFormatter()
+        ff.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var generator = SystemRandomNumberGenerator()
+        var samples = ["2026-11-18T11:06:40Z", "2024-02-29T23:59:59+08:00", "2000-01-01T00:00:00.5Z", "1999-12-31T16:00:00.123-05:30",
+                       "2100-03-01T00:00:00Z", "2026-11-18T11:06:40.000001Z"]
+        for _ in 0..<2000 {
+            let t = Double(Int64.random(in: -2_000_000_000...5_000_000_000, using: &generator)) + Double(Int.random(in: 0..<1000, using: &generator)) / 1000
+            samples.append(Int.random(in: 0...1, using: &generator) == 0 ? f.string(from: Date(timeIntervalSince1970: t.rounded(.down))) : ff.string(from: Date(timeIntervalSince1970: t)))
+        }
+        for text in samples {
+            let expected = f.date(from: text) ?? ff.date(from: text)
+            let fast = Timestamp.rfc3339(text)
+            #expect(fast != nil, "\(text)")
+            #expect(abs((fast?.timeIntervalSince1970 ?? 0) - (expected?.timeIntervalSince1970 ?? 1)) < 0.0005, "\(text)")
+        }
+        // Not vouched for: left to the formatter (which refuses these).
+        for text in ["2026-02-30T00:00:00Z", "2026-11-18 11:06:40Z", "2026-11-18T24:00:00Z", "2026-11-18T11:06:40", "2026-11-18t11:06:40z", "x"] {
+            #expect(Timestamp.rfc3339(text) == nil, "\(text)")
+        }
+        #expect(Timestamp.parse("2026-02-30T00:00:00Z") == f.date(from: "2026-02-30T00:00:00Z"))
+    }
+
+    @Test func itWritesWhatTheFormatterWrites() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        var generator = SystemRandomNumberGenerator()
+        var instants: [Double] = [0, -0.5, 1_795_000_000.999, 951_782_400, -11_000_000_000, 253_000_000_000]
+        for _ in 0..<3000 { instants.append(Double.random(in: -11_000_000_000...7_000_000_000, using: &generator)) }
+        for t in instants {
+            let d = Date(timeIntervalSince1970: t)
+            #expect(Timestamp.format(d) == f.string(from: d), "\(t)")
+        }
+    }
+}

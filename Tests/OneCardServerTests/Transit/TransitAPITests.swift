@@ -120,6 +120,9 @@ struct TransitAPITests {
             try await h.services.transit.chargeDue()
             trips = try await w.trips(holder)
             #expect(trips.first?["status"] as? String == "charged")
+            // the holder's data export has the trip too
+            let export = try await h.call(.get, "/api/v1/me/export", token: holder)
+            #expect((export["trips"] as? [[String: Any]])?.map { $0["tripId"] as? String } == [trip["tripId"] as? String], "\(export)")
             let debits = try await w.debits()
             #expect(debits.count == 1 && debits.first?.amountFen == 800 && debits.first?.debitId == "trip-\(trip["tripId"] as! String)")
             #expect(try await w.balance(card) == 9_200)
