@@ -55,6 +55,12 @@ export ONECARD_REQUIRE_HTTPSIG=1
 # A handler answering an error code its endpoint does not document is a 500 (every server started here).
 export ONECARD_STRICT_CONTRACT=1
 
+# Foundation's date formatters corrupt the heap on Linux (swift-corelibs-foundation#5533): times are written by arithmetic
+# (`Timestamp`, `PageTime`), and a formatter coming back fails here rather than as a random crash later.
+if grep -rnE 'ISO8601DateFormatter|DateFormatter\(\)' Sources Tests --include='*.swift'; then
+  echo "a Foundation date formatter is used above: use Timestamp (OneCardCore/Support/Environment.swift) instead"; exit 1
+fi
+
 log "building"
 swift build --build-tests
 export ONECARD_BIN="$(swift build --show-bin-path)/onecard"
@@ -62,6 +68,8 @@ export ONECARD_BIN="$(swift build --show-bin-path)/onecard"
 log "running the Swift test suites"
 # The suites that wait on other processes within time limits (propagation through the hub within 15 s, a gate's answers within
 # its timeout) run on their own afterwards, so the hundreds of other tests running in parallel do not starve them.
+# A crash prints the crashed thread only: CI keeps the end of the output, which is then the part that says where.
+export SWIFT_BACKTRACE=threads=crashed,registers=none,images=none
 timed='FederationSuiteTests|FederationPagesTests|OfflineTerminalTests|TransitGateTests'
 swift test --skip-build --skip "$timed"
 log "running the timed multi-process suites on their own"

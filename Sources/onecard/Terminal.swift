@@ -225,11 +225,7 @@ actor Gate {
     }
 
     /// RFC 3339 with milliseconds: taps a second apart or less keep their order.
-    static func preciseTime(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
-    }
+    static func preciseTime(_ date: Date) -> String { Timestamp.formatMillis(date) }
 
     /// Uploads the taps the gate let through, 500 at a time (`POST /api/v1/transit/taps`); every answer for a tap (taken,
     /// a duplicate, rejected) is final, so the batch is marked uploaded. Stops at the first failure.

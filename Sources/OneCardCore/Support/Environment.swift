@@ -63,35 +63,45 @@ public struct RandomSource: Sendable {
 }
 
 /// RFC 3339 UTC formatting and parsing used for every time on the wire.
+///
+/// By arithmetic, with no Foundation formatter: the ISO 8601 formatter class on Linux (swift-corelibs-foundation 6.3) frees memory
+/// it does not own when it makes its CFDateFormatter (swiftlang/swift-corelibs-foundation#5533), which corrupted the heap and
+/// crashed the test process at random; a formatter made per call was also the hot spot of taking a gate's batch of taps.
 public enum Timestamp {
-    public static func format(_ date: Date) -> String {
-        // By arithmetic from 1600 to 9999 (a formatter made per call is slow); the formatter beyond.
-        let t = date.timeIntervalSince1970
-        if t > -11_676_096_000, t < 253_402_300_800 {
-            let seconds = Int(t.rounded(.down))
-            let days = Int((Double(seconds) / 86_400).rounded(.down))
-            let (y, m, d) = CalendarDay.civil(days: days)
-            let s = seconds - days * 86_400
-            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-            let year = String(y)
-            return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + two(m) + "-" + two(d) + "T" + two(s / 3600) + ":"
-                + two(s % 3600 / 60) + ":" + two(s % 60) + "Z"
-        }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
+    /// `YYYY-MM-DDTHH:MM:SSZ` in UTC, seconds rounded down.
+    public static func format(_ date: Date) -> String { write(date, millis: false) }
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`: taps a second apart or less keep their order.
+    public static func formatMillis(_ date: Date) -> String { write(date, millis: true) }
+
+    /// The wall-clock fields of an instant at a fixed offset from UTC (China Standard Time is +8, with no summer time since 1991).
+    public static func fields(_ date: Date, utcOffsetSeconds: Int = 0) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int) {
+        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) + Int64(utcOffsetSeconds) * 1000
+        let seconds = Int(totalMillis >= 0 ? totalMillis / 1000 : (totalMillis - 999) / 1000)
+        let millisecond = Int(totalMillis - Int64(seconds) * 1000)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let (y, m, d) = CalendarDay.civil(days: days)
+        let s = seconds - days * 86_400
+        return (y, m, d, s / 3600, s % 3600 / 60, s % 60, millisecond)
     }
-    public static func parse(_ text: String) -> Date? {
-        // The usual shape by arithmetic (a formatter made per call was most of the time of taking a gate's batch of taps);
-        // anything else — or anything the arithmetic would not vouch for — goes to the formatter, which decides.
-        if let d = rfc3339(text) { return d }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: text)
+
+    /// `n` in decimal with at least `width` digits (zeros in front).
+    public static func padded(_ n: Int, _ width: Int) -> String {
+        let digits = String(abs(n))
+        return (n < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` with every field in its range; nil for anything else.
+
+    private static func write(_ date: Date, millis: Bool) -> String {
+        let f = fields(date)
+        var out = padded(f.year, 4) + "-" + padded(f.month, 2) + "-" + padded(f.day, 2) + "T" + padded(f.hour, 2) + ":" + padded(f.minute, 2)
+            + ":" + padded(f.second, 2)
+        if millis { out += "." + padded(f.millisecond, 3) }
+        return out + "Z"
+    }
+
+    /// An RFC 3339 `date-time` (§5.6): `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, `T` and `Z` in either case, every field
+    /// in its range (no leap second: nothing on this platform writes one); nil for anything else.
+    public static func parse(_ text: String) -> Date? { rfc3339(text) }
+
     static func rfc3339(_ text: String) -> Date? {
         var text = text
         return text.withUTF8 { b -> Date? in
@@ -105,10 +115,10 @@ public enum Timestamp {
                 }
                 return v
             }
-            guard b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A,
+            guard b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3A, b[16] == 0x3A,
                   let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
                   let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
-                  year >= 1600, (1...12).contains(month), hour <= 23, minute <= 59, second <= 59,
+                  hour <= 23, minute <= 59, second <= 59,
                   let valid = CalendarDay(year: year, month: month, day: day) else { return nil }
             var i = 19
             var fraction = 0.0
@@ -120,7 +130,7 @@ public enum Timestamp {
                 guard i > start, i - start <= 9 else { return nil }
             }
             var offset = 0
-            if i == b.count - 1, b[i] == 0x5A {
+            if i == b.count - 1, b[i] == 0x5A || b[i] == 0x7A {
                 offset = 0
             } else if i == b.count - 6, b[i] == 0x2B || b[i] == 0x2D, b[i + 3] == 0x3A, let oh = digits(i + 1, 2), let om = digits(i + 4, 2),
                       oh <= 23, om <= 59 {
@@ -178,7 +188,7 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of `civil(days:)`).
-    static func days(from d: CalendarDay) -> Int {
+    public static func days(from d: CalendarDay) -> Int {
         let y = d.month <= 2 ? d.year - 1 : d.year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -188,7 +198,7 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     /// The proleptic Gregorian date `days` days after 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
-    static func civil(days: Int) -> (Int, Int, Int) {
+    public static func civil(days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -35,6 +35,8 @@ enum Federation {
         var kind: Kind
         /// The region the message is for; absent for the hub itself.
         var to: String?
+        /// On a message the hub relays: the member that sent it, as the hub authenticated it (set by the hub; ignored from members).
+        var from: String? = nil
         var payload: Payload
     }
 

@@ -156,7 +156,7 @@ struct HubController {
         ], required: ["entries"]))
         static let pushAnswer = Schema.named("PushAnswer", .object([("added", .integer), ("lastSeq", .integer)], required: ["added", "lastSeq"]))
         static let envelope = Schema.named("FederationMessage", .object([
-            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint"])), ("to", .text),
+            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint"])), ("to", .text), ("from", .text),
             ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject), ("checkpoint", .anyObject)],
                                 required: [])),
         ], required: ["id", "kind", "payload"]))

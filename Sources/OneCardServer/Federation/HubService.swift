@@ -159,15 +159,25 @@ struct HubService: Sendable {
             return .init(granted: nil, region: nil)
         case .use:
             // Relayed to the issuer through the hub's own outbox: delivered until it acknowledges, never twice acted on.
-            guard let to = m.to, let target = try await s.hub.member(to), target.kind == .province, m.payload.use != nil else {
-                throw DomainError(.invalidMessage, "a use report names the issuing member in `to` and carries payload.use")
-            }
-            var relayed = m
-            relayed.id = "\(region)-\(m.id)"
-            try await s.federation.enqueue(OutboxMessage(id: relayed.id, target: target.region, kind: m.kind.rawValue,
-                                                         payload: String(decoding: FederationJSON.encode(relayed), as: UTF8.self), createdAt: at))
-            return .init(granted: nil, region: nil)
+            guard m.payload.use != nil else { throw DomainError(.invalidMessage, "a use report carries payload.use") }
+            return try await relay(m, from: region, at: at, in: s)
         }
+    }
+
+    /// A message from one member for another (`to`, a province): put in the hub's outbox under an id unique to the sender,
+    /// delivered until the receiver acknowledges it; the receiver acts on each id once. The hub reads no more than the
+    /// envelope: what a member tells another is theirs.
+    private func relay(_ m: Federation.Envelope, from region: String, at: Date, in s: StoreSession) async throws -> Federation.Receipt {
+        guard let to = m.to, let target = try await s.hub.member(to), target.kind == .province else {
+            throw DomainError(.invalidMessage, "a \(m.kind.rawValue) message names a member province in `to`")
+        }
+        var relayed = m
+        relayed.id = "\(region)-\(m.id)"
+        // The sender as the hub authenticated it (its signature), not as the message claims.
+        relayed.from = region
+        try await s.federation.enqueue(OutboxMessage(id: relayed.id, target: target.region, kind: m.kind.rawValue,
+                                                     payload: String(decoding: FederationJSON.encode(relayed), as: UTF8.self), createdAt: at))
+        return .init(granted: nil, region: nil)
     }
 
     // MARK: relaying

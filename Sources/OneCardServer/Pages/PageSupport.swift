@@ -278,27 +278,27 @@ extension Response {
     }
 }
 
-/// Formats times and dates for people (China Standard Time).
+/// Formats times and dates for people, in China Standard Time (UTC+8, no summer time since 1991): by arithmetic, as
+/// `Timestamp` does, with no Foundation formatter (see there why).
 enum PageTime {
-    static let zone = TimeZone(identifier: "Asia/Shanghai")!
+    static let offset = 8 * 3600
 
-    static func dateTime(_ d: Date) -> String { format(d, "yyyy-MM-dd HH:mm") }
+    static func dateTime(_ d: Date) -> String { date(d) + " " + hm(Timestamp.fields(d, utcOffsetSeconds: offset)) }
 
     /// Midnight at the start of `day`, China Standard Time.
     static func startOfDay(_ day: CalendarDay) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
-        return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day))!
+        Date(timeIntervalSince1970: Double(CalendarDay.days(from: day) * 86_400 - offset))
     }
-    static func date(_ d: Date) -> String { format(d, "yyyy-MM-dd") }
-    static func time(_ d: Date) -> String { format(d, "HH:mm:ss") }
-
-    private static func format(_ d: Date, _ pattern: String) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = zone
-        f.dateFormat = pattern
-        return f.string(from: d)
+    static func date(_ d: Date) -> String {
+        let f = Timestamp.fields(d, utcOffsetSeconds: offset)
+        return Timestamp.padded(f.year, 4) + "-" + Timestamp.padded(f.month, 2) + "-" + Timestamp.padded(f.day, 2)
+    }
+    static func time(_ d: Date) -> String {
+        let f = Timestamp.fields(d, utcOffsetSeconds: offset)
+        return hm(f) + ":" + Timestamp.padded(f.second, 2)
+    }
+    private static func hm(_ f: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int)) -> String {
+        Timestamp.padded(f.hour, 2) + ":" + Timestamp.padded(f.minute, 2)
     }
 }
 

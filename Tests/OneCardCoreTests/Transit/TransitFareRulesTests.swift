@@ -3,13 +3,7 @@ import Testing
 @testable import OneCardCore
 
 /// An instant in China Standard Time, e.g. `cst("2025-03-03 08:00")` (a Monday).
-func cst(_ text: String) -> Date {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
-    f.dateFormat = "yyyy-MM-dd HH:mm"
-    return f.date(from: text)!
-}
+func cst(_ text: String) -> Date { Timestamp.parse(text.replacingOccurrences(of: " ", with: "T") + ":00+08:00")! }
 
 @Suite("Transit fares: the worked examples of wave2-facts §2.2 and the edge rules")
 struct TransitFareRulesTests {

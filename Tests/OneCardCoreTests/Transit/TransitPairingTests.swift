@@ -229,42 +229,43 @@ struct CalendarDayArithmeticTests {
     }
 }
 
-@Suite("RFC 3339 times read by arithmetic")
+@Suite("RFC 3339 times by arithmetic, with no Foundation formatter")
 struct TimestampArithmeticTests {
-    @Test func itReadsWhatTheFormatterReadsAndLeavesTheRestToIt() {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        let ff = ISO8601DateFormatter()
-        ff.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var generator = SystemRandomNumberGenerator()
-        var samples = ["2026-11-18T11:06:40Z", "2024-02-29T23:59:59+08:00", "2000-01-01T00:00:00.5Z", "1999-12-31T16:00:00.123-05:30",
-                       "2100-03-01T00:00:00Z", "2026-11-18T11:06:40.000001Z"]
-        for _ in 0..<2000 {
-            let t = Double(Int64.random(in: -2_000_000_000...5_000_000_000, using: &generator)) + Double(Int.random(in: 0..<1000, using: &generator)) / 1000
-            samples.append(Int.random(in: 0...1, using: &generator) == 0 ? f.string(from: Date(timeIntervalSince1970: t.rounded(.down))) : ff.string(from: Date(timeIntervalSince1970: t)))
-        }
-        for text in samples {
-            let expected = f.date(from: text) ?? ff.date(from: text)
-            let fast = Timestamp.rfc3339(text)
-            #expect(fast != nil, "\(text)")
-            #expect(abs((fast?.timeIntervalSince1970 ?? 0) - (expected?.timeIntervalSince1970 ?? 1)) < 0.0005, "\(text)")
-        }
-        // Not vouched for: left to the formatter (which refuses these).
-        for text in ["2026-02-30T00:00:00Z", "2026-11-18 11:06:40Z", "2026-11-18T24:00:00Z", "2026-11-18T11:06:40", "2026-11-18t11:06:40z", "x"] {
-            #expect(Timestamp.rfc3339(text) == nil, "\(text)")
-        }
-        #expect(Timestamp.parse("2026-02-30T00:00:00Z") == f.date(from: "2026-02-30T00:00:00Z"))
+    /// The Gregorian calendar's fields of an instant in UTC (swift-foundation's own calendar, not a CF formatter).
+    static func calendarFields(_ date: Date) -> [Int] {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(secondsFromGMT: 0)!
+        let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return [c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!]
     }
 
-    @Test func itWritesWhatTheFormatterWrites() {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
+    @Test func itWritesTheCalendarsFieldsAndReadsBackWhatItWrote() {
         var generator = SystemRandomNumberGenerator()
-        var instants: [Double] = [0, -0.5, 1_795_000_000.999, 951_782_400, -11_000_000_000, 253_000_000_000]
-        for _ in 0..<3000 { instants.append(Double.random(in: -11_000_000_000...7_000_000_000, using: &generator)) }
+        var instants: [Double] = [0, -0.5, 1_795_000_000.999, 951_782_400, 951_782_399, 4_107_542_400, -8_000_000_000]
+        for _ in 0..<3000 { instants.append(Double.random(in: -8_000_000_000...7_000_000_000, using: &generator)) }
         for t in instants {
             let d = Date(timeIntervalSince1970: t)
-            #expect(Timestamp.format(d) == f.string(from: d), "\(t)")
+            let text = Timestamp.format(d)
+            let c = Self.calendarFields(d)
+            #expect(text == String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c[0], c[1], c[2], c[3], c[4], c[5]), "\(t)")
+            #expect(Timestamp.parse(text)?.timeIntervalSince1970 == t.rounded(.down), "\(text)")
+            let precise = Timestamp.formatMillis(d)
+            #expect(precise.hasPrefix(String(text.dropLast())) && precise.count == 24, "\(precise)")
+            #expect(abs((Timestamp.parse(precise)?.timeIntervalSince1970 ?? 0) - (t * 1000).rounded(.down) / 1000) < 0.0015, "\(precise)")  // a Date counts from 2001: its millisecond may round the other way
+        }
+    }
+
+    @Test func itReadsEveryRFC3339ShapeAndNothingElse() {
+        let expected: [(String, Double)] = [
+            ("2026-11-18T11:06:40Z", 1_795_000_000), ("2026-11-18T19:06:40+08:00", 1_795_000_000), ("2026-11-18t11:06:40z", 1_795_000_000),
+            ("2024-02-29T23:59:59+08:00", 1_709_222_399), ("2000-01-01T00:00:00.5Z", 946_684_800.5),
+            ("1999-12-31T16:00:00.123-05:30", 946_675_800.123), ("2100-03-01T00:00:00Z", 4_107_542_400),
+            ("2026-11-18T11:06:40.000001Z", 1_795_000_000.000001),
+        ]
+        for (text, t) in expected { #expect(abs((Timestamp.parse(text)?.timeIntervalSince1970 ?? 0) - t) < 0.000_000_5, "\(text)") }
+        for text in ["2026-02-30T00:00:00Z", "2026-11-18 11:06:40Z", "2026-11-18T24:00:00Z", "2026-11-18T11:06:40", "2026-11-18T11:06:40+0800",
+                     "2026-11-18T11:06:40.Z", "2026-13-01T00:00:00Z", "2026-11-18T11:60:00Z", "２026-11-18T11:06:40Z", "x", ""] {
+            #expect(Timestamp.parse(text) == nil, "\(text)")
         }
     }
 }
