@@ -37,6 +37,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// Risk-monitoring thresholds (issue 17); absent members, or an absent section, take `RiskThresholds.preset`.
     public var risk: RiskThresholds? = nil
     public var riskThresholds: RiskThresholds { risk ?? .preset }
+    /// Deadlines of the holder's correction and deletion requests and retention per record type (issue 17, PIPL);
+    /// absent: `PrivacyPolicy.preset`.
+    public var privacy: PrivacyPolicy? = nil
 
     public struct EntitlementRule: Codable, Sendable, Equatable {
         public var code: String; public var minAge: Int?; public var basis: String
@@ -71,6 +74,7 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         }
         if let h = fineRangeYuan?.hearingThresholdYuan, h <= 0 { throw .invalidField("fineRangeYuan.hearingThresholdYuan", "positive") }
         try complaintDeadlineWorkingDays?.validate()
+        try privacy?.validate()
         for item in seedCatalogue { try item.validate() }
         for c in transitConcessions ?? [] { try c.validate() }
         guard Set((transitConcessions ?? []).map(\.code)).count == (transitConcessions ?? []).count else {

@@ -178,6 +178,12 @@ extension DomainError.Code {
     /// A complaint assigned to someone who is no active agent, department or admin user (the body names them: 422, not
     /// 404, which would say the complaint itself is missing).
     public static let assigneeNotFound = Self("assignee_not_found", .unprocessable)
+    /// No correction or deletion request with that id (of this holder's, for a holder).
+    public static let dataRequestNotFound = Self("data_request_not_found", .notFound)
+    /// A correction or deletion request decided already.
+    public static let requestDecided = Self("request_decided", .conflict)
+    /// Data the platform must keep while the card exists (PIPL art. 47 ¶1): a deletion request for it is refused at once.
+    public static let notDeletable = Self("not_deletable", .unprocessable)
     /// A password guessers try first (`Credentials.validate(password:)`).
     public static let weakPassword = Self("weak_password", .unprocessable)
     // MARK: Service (issue 16: complaints, cases, calendar, credit feed, statistics)
@@ -224,6 +230,7 @@ extension DomainError.Code {
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
         .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired, .invalidLicenceClass, .assigneeNotFound,
+        .dataRequestNotFound, .requestDecided, .notDeletable,
         .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
         .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,

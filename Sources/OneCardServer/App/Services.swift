@@ -46,6 +46,8 @@ public struct AppServices: Sendable {
     let stats: StatsService
     let medical: MedicalService
     let transit: TransitService
+    let dataRequests: DataRequestService
+    let retention: RetentionService
 
     /// The running jurisdiction's policy pack.
     public var policy: JurisdictionPolicy { policies.policy(for: configuration.region) }
@@ -92,6 +94,8 @@ public struct AppServices: Sendable {
             logger.error("holiday calendar: \(error)"); holidays = HolidayCalendar(years: [])
         }
         complaints = ComplaintService(store: store, clock: clock, random: random, deadlines: policy.complaintDeadlines, shippedCalendar: holidays)
+        dataRequests = DataRequestService(store: store, clock: clock, random: random, privacy: policy.privacyPolicy, shippedCalendar: holidays)
+        retention = RetentionService(store: store, clock: clock, privacy: policy.privacyPolicy)
         let publicity: CreditPublicitySchemes
         do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)
@@ -115,7 +119,8 @@ public struct AppServices: Sendable {
          AuditCheckpointer(audit: audit, logger: logger),
          RiskMonitor(risk: risk, incident: incident, interval: configuration.riskInterval, logger: logger),
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger),
-         TransitWorker(transit: transit, logger: logger)]
+         TransitWorker(transit: transit, logger: logger),
+         RetentionJob(retention: retention, interval: .seconds(86_400), logger: logger)]
     }
 }
 

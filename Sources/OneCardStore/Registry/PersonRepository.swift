@@ -19,6 +19,15 @@ public struct PersonRepository: Sendable {
             """).run()
     }
 
+    /// Re-seals the name, phone and address (a granted correction or deletion request); the ID number never changes here.
+    public func updateContact(_ p: Person) async throws {
+        try await db.raw("""
+            UPDATE persons SET name_enc = \(bind: cipher.seal(p.name, field: "name")), phone_enc = \(bind: cipher.seal(p.phone, field: "phone")),
+                address_enc = \(bind: p.address.map { cipher.seal($0, field: "address") })
+            WHERE id = \(bind: p.id)
+            """).run()
+    }
+
     public func find(_ id: Person.ID) async throws -> Person? {
         try await db.raw("SELECT * FROM persons WHERE id = \(bind: id)").first().map(decode)
     }
