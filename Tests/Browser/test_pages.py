@@ -803,5 +803,35 @@ def test_a_resident_sees_their_trips_and_an_administrator_the_clearing(server, b
     check(d, "admin-transit-clearing")
 
 
+def test_a_holder_asks_for_a_correction_an_agent_grants_it_and_an_administrator_reads_retention(server, browser):
+    d = browser
+    fresh(d, server)
+    holder_sign_in(d, server, 1)
+    submit(d, d.find_element(By.LINK_TEXT, "更正或删除我的信息"))
+    check(d, "me-data-requests")
+    Select(d.find_element(By.ID, "dr-field")).select_by_value("address")
+    d.find_element(By.ID, "dr-value").send_keys("北京市西城区金融街1号")
+    d.find_element(By.ID, "dr-reason").send_keys("地址已变更")
+    post_form(d, "form[action='/me/data-requests']")
+    request = d.find_element(By.CSS_SELECTOR, "#data-requests tr[data-request]").get_attribute("data-request")
+    # An agent opens it from the queue (an audited read) and grants it.
+    fresh(d, server)
+    staff_sign_in(d, server, "agent")
+    d.get(server.url + "/agent/data-requests")
+    check(d, "agent-data-requests")
+    submit(d, d.find_element(By.CSS_SELECTOR, f"a[href='/agent/data-requests/{request}']"))
+    assert d.find_element(By.ID, "dr-reason").text == "地址已变更"
+    check(d, "agent-data-request")
+    post_form(d, "form[action$='/decide']")
+    assert d.find_element(By.ID, "dr-status").text == "已办结"
+    # The administrator sees the retention rules and runs the job.
+    fresh(d, server)
+    staff_sign_in(d, server, "admin")
+    d.get(server.url + "/admin/retention")
+    check(d, "admin-retention")
+    post_form(d, "form[action='/admin/retention/run']")
+    assert d.find_elements(By.CSS_SELECTOR, "#retention tr[data-record='uses']")
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 67, CHECKED
+    assert len(CHECKED) >= 71, CHECKED
