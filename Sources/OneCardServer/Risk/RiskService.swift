@@ -19,6 +19,8 @@ struct RiskService: Sendable {
     let thresholds: RiskThresholds
     let venues: VenueService
     let paymentWork: WorkSignal
+    /// The uses this process judged within the lookback: read again (a late commit is still seen) but not judged again.
+    let judged = JudgedUses()
 
     /// Uses recorded up to this long before the cursor are read again: a transaction that took a recording time
     /// before the cursor but committed after it is still seen (findings are keyed, so nothing is raised twice).
@@ -41,7 +43,9 @@ struct RiskService: Sendable {
             let from = after
             let page = try await store.read { try await $0.risk.usesRecorded(after: from, through: now, limit: limit) }
             guard let newest = page.last else { break }
-            try await judge(page.map(\.use), at: now)
+            let fresh = judged.unseen(page.map { ($0.use.id, $0.recordedAt) })
+            try await judge(page.filter { fresh[$0.use.id] != nil }.map(\.use), at: now)
+            judged.remember(fresh, forgettingBefore: Timestamp.date(millis: last).addingTimeInterval(-Self.lookback))
             read += page.count
             after = newest.recordedAt
             if page.count < limit { break }
@@ -53,6 +57,7 @@ struct RiskService: Sendable {
 
     /// Runs every use rule over a page of uses: each card's recent uses, each terminal's recent refusals.
     private func judge(_ uses: [RiskUse], at now: Date) async throws {
+        guard !uses.isEmpty else { return }
         let t = thresholds
         var findings: [RiskFinding] = []
         let cards = Array(Set(uses.compactMap(\.cardNumber)))
@@ -223,5 +228,26 @@ struct RiskMonitor: Service {
                 try? await Task.sleep(for: interval)
             }
         }
+    }
+}
+
+/// The ids of uses judged recently, with when they were recorded; forgotten once they fall behind the lookback.
+final class JudgedUses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [String: Date] = [:]
+
+    /// Of `uses`, those not judged yet, by id.
+    func unseen(_ uses: [(id: String, recordedAt: Date)]) -> [String: Date] {
+        lock.lock(); defer { lock.unlock() }
+        var fresh: [String: Date] = [:]
+        for u in uses where seen[u.id] == nil { fresh[u.id] = u.recordedAt }
+        return fresh
+    }
+
+    /// Remembers uses as judged (after their judgement was stored); forgets those recorded before `cutoff`.
+    func remember(_ uses: [String: Date], forgettingBefore cutoff: Date) {
+        lock.lock(); defer { lock.unlock() }
+        seen.merge(uses) { a, _ in a }
+        if seen.count > 10_000 { seen = seen.filter { $0.value >= cutoff } }
     }
 }
