@@ -68,4 +68,28 @@ struct AuditAPITests {
             #expect(broken["intact"] as? Bool == false && broken["firstBadSeq"] as? Int == Int(signed.seq), "\(broken)")
         }
     }
+
+    /// The attacker also deletes the node's own copies of the signed heads: the hub's copies still find the rewrite.
+    @Test(arguments: Engine.available)
+    func theHubsCopyOfASignedHeadCatchesARewriteWhoseLocalCopiesWereRemoved(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let signed = try #require(try await h.services.audit.checkpoint())
+            try await h.services.store.write { s in
+                let last = try #require(try await s.audit.links(after: signed.seq - 1, limit: 1).first)
+                let hash = AuditChain.hash(prev: last.prevHash, seq: last.seq, atMillis: last.atMillis, actor: "someone", action: last.action,
+                                           subject: last.subject, purpose: last.purpose)
+                try await s.db.raw("UPDATE audit_log SET actor = 'someone', hash = \(bind: hash) WHERE seq = \(bind: last.seq)").run()
+                try await s.db.raw("UPDATE audit_head SET hash = \(bind: hash) WHERE id = 1").run()
+                try await s.db.raw("DELETE FROM audit_checkpoints").run()
+            }
+            // Alone, the node cannot tell; held to the hub's copy it can.
+            #expect(try await h.services.audit.verify().broken == nil)
+            #expect(try await h.services.audit.verify().hubCheckpoints == nil)
+            #expect(try await h.services.audit.verify(against: [signed]).broken == .checkpoint(seq: signed.seq))
+            // A copy that differs from the node's own for the same number is a break too.
+            let other = try AuditChain.Checkpoint.sign(seq: signed.seq, hash: String(repeating: "0", count: 64), atMillis: signed.atMillis,
+                                                       key: h.services.audit.key.privateKey)
+            #expect(throws: AuditChain.Break.self) { try AuditChain.Walk(checkpoints: [signed, other], key: h.services.audit.key.publicKey) }
+        }
+    }
 }

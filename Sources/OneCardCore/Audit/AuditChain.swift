@@ -111,6 +111,8 @@ public enum AuditChain {
         public init(checkpoints: [Checkpoint], key: Curve25519.Signing.PublicKey?) throws(Break) {
             for c in checkpoints {
                 if let key, !c.isSigned(by: key) { throw .checkpoint(seq: c.seq) }
+                // Two signed heads for one number (the node's own copy and the hub's): one of them was replaced.
+                if let other = self.checkpoints[c.seq], other != c.hash { throw .checkpoint(seq: c.seq) }
                 self.checkpoints[c.seq] = c.hash
             }
         }

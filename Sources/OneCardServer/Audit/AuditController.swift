@@ -48,10 +48,15 @@ struct AuditController {
                 tag: "audit",
                 success: (200, "The walk's result", .object([
                     ("intact", .boolean), ("checked", .integer), ("headSeq", .integer), ("firstBadSeq", .integer), ("problem", .text),
+                    ("hubCheckpoints", .nullable(.integer)), ("hubProblem", .nullable(.text)),
                 ], required: ["intact", "checked", "headSeq"]))) { _, _ in
             let v = try await audit.verify()
-            struct View: Encodable { let intact: Bool; let checked: Int; let headSeq: Int64; let firstBadSeq: Int64?; let problem: String? }
-            return JSONResponse(View(intact: v.broken == nil, checked: v.checked, headSeq: v.headSeq, firstBadSeq: v.broken?.seq, problem: v.broken?.description))
+            struct View: Encodable {
+                let intact: Bool; let checked: Int; let headSeq: Int64; let firstBadSeq: Int64?; let problem: String?
+                let hubCheckpoints: Int?; let hubProblem: String?
+            }
+            return JSONResponse(View(intact: v.broken == nil, checked: v.checked, headSeq: v.headSeq, firstBadSeq: v.broken?.seq, problem: v.broken?.description,
+                                     hubCheckpoints: v.hubCheckpoints, hubProblem: v.hubProblem))
         }
     }
 

@@ -36,11 +36,32 @@ struct AuditService: Sendable {
         var checked: Int
         var headSeq: Int64
         var broken: AuditChain.Break?
+        /// How many of the hub's copies of the signed heads were held against the chain; nil on a node alone, or when
+        /// the hub could not be asked (`hubProblem` says why).
+        var hubCheckpoints: Int? = nil
+        var hubProblem: String? = nil
     }
 
-    /// Walks the chain a thousand entries at a time (each page in its own read, so a long walk holds no connection).
+    /// Walks the chain a thousand entries at a time (each page in its own read, so a long walk holds no connection),
+    /// holding it to the heads the node signed: its own copies and, when federated, the hub's (which whoever rewrites
+    /// this database cannot reach), so a rewritten tail is found even when the local copies went with it.
     func verify() async throws -> Verification {
-        let checkpoints = try await store.read { try await $0.audit.checkpoints() }
+        var hubCopies: [AuditChain.Checkpoint] = []
+        var hubCount: Int?, hubProblem: String?
+        do {
+            if let copies = try await federation.hubAuditCheckpoints() { hubCopies = copies; hubCount = copies.count }
+        } catch {
+            hubProblem = "\(error)"
+        }
+        var v = try await verify(against: hubCopies)
+        v.hubCheckpoints = hubCount
+        v.hubProblem = hubProblem
+        return v
+    }
+
+    /// The walk, with `extra` signed heads (the hub's copies) beside the node's own.
+    func verify(against extra: [AuditChain.Checkpoint]) async throws -> Verification {
+        let checkpoints = try await store.read { try await $0.audit.checkpoints() } + extra
         var walk: AuditChain.Walk
         do { walk = try AuditChain.Walk(checkpoints: checkpoints, key: key.publicKey) } catch {
             return Verification(checked: 0, headSeq: try await store.read { try await $0.audit.head() }.seq, broken: error)

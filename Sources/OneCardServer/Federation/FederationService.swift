@@ -272,6 +272,14 @@ struct FederationService: Sendable {
         }
     }
 
+    /// The heads of this node's audit chain the hub keeps; nil on a node alone.
+    func hubAuditCheckpoints() async throws -> [AuditChain.Checkpoint]? {
+        guard isFederated else { return nil }
+        let answer = try await callHub("GET", "/federation/v1/audit-checkpoints")
+        guard answer.status == 200 else { throw answer.problem }
+        return try FederationJSON.decode([Federation.Checkpoint].self, answer.body).map(\.checkpoint)
+    }
+
     /// Applies every alliance list published at the hub that this node has not applied yet.
     func pullAlliances() async throws {
         for list in try await alliances() {

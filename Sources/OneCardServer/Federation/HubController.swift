@@ -20,6 +20,7 @@ struct HubController {
         api.add(.get,  "/federation/v1/members",     roles: .anyone, members)
         api.add(.post, "/federation/v1/forward",     roles: .anyone, forward)
         api.add(.get,  "/federation/v1/alliances",   roles: .anyone, alliances)
+        api.add(.get,  "/federation/v1/audit-checkpoints", roles: .anyone, auditCheckpoints)
         api.add(.post, "/federation/v1/alliances/{code}/proposals", roles: .anyone, propose)
         api.add(.post, "/federation/v1/alliances/{code}/proposals/{proposalId}/approve", roles: .anyone, approve)
     }
@@ -84,6 +85,14 @@ struct HubController {
     var members: Handler {
         signed("The members of the federation", success: (200, "Members", .array(Docs.member))) { _, _ in
             .json(try await hub.members().map { Federation.Member(region: $0.region, url: $0.url, kind: $0.kind.rawValue, status: $0.status.rawValue) })
+        }
+    }
+
+    var auditCheckpoints: Handler {
+        signed("The signed heads of the calling member's audit chain the hub keeps (the member verifies its chain against them: a "
+                   + "rewritten tail is found even where its own copies were removed)",
+               success: (200, "Checkpoints, by number", .array(Docs.checkpoint))) { incoming, _ in
+            .json(try await hub.auditCheckpoints(region: incoming.signer).map(Federation.Checkpoint.init))
         }
     }
 
@@ -160,6 +169,9 @@ struct HubController {
             ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject), ("checkpoint", .anyObject)],
                                 required: [])),
         ], required: ["id", "kind", "payload"]))
+        static let checkpoint = Schema.named("AuditCheckpoint", .object([
+            ("seq", .integer), ("hash", .text), ("atMillis", .integer), ("keyId", .text), ("signature", .text),
+        ], required: ["seq", "hash", "atMillis", "keyId", "signature"]))
         static let receipt = Schema.named("FederationReceipt", .object([("granted", .boolean), ("region", .text)], required: []))
         static let member = Schema.named("FederationMember", .object([
             ("region", .text), ("url", .text), ("kind", .string(values: ["province", "partner"])), ("status", .string(values: ["active", "suspended"])),

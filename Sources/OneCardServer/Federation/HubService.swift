@@ -180,6 +180,12 @@ struct HubService: Sendable {
         return .init(granted: nil, region: nil)
     }
 
+    /// The signed audit heads a member sent, as the hub keeps them (the member checks its own chain against them).
+    func auditCheckpoints(region: String) async throws -> [AuditChain.Checkpoint] {
+        _ = try await member(region)
+        return try await store.read { try await $0.hub.auditCheckpoints(region: region) }
+    }
+
     // MARK: relaying
 
     /// Delivers what the hub owes its members (relayed messages), each until the member acknowledges it.

@@ -173,6 +173,8 @@ struct HubRulesTests {
             // redelivered: kept once
             _ = try await hub.receive(from: "150000", .init(id: "a7", kind: .auditCheckpoint, to: nil, payload: .init(checkpoint: .init(signed))))
             #expect(try await hub.store.read { try await $0.hub.auditCheckpoints(region: "150000") } == [signed])
+            // what the member reads back (GET /federation/v1/audit-checkpoints) to hold its chain to
+            #expect(try await hub.auditCheckpoints(region: "150000") == [signed])
             let forged = try AuditChain.Checkpoint.sign(seq: 8, hash: signed.hash, atMillis: 2, key: Curve25519.Signing.PrivateKey())
             await #expect(throws: DomainError.self) {
                 try await hub.receive(from: "150000", .init(id: "a8", kind: .auditCheckpoint, to: nil, payload: .init(checkpoint: .init(forged))))
