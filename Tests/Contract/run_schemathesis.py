@@ -133,6 +133,7 @@ def main():
     proc = None
     started = time.time()
     results = {}
+    generated = {}
     try:
         proc, base, logins = start_server(args.bin, data_dir)
         log(f"demo node at {base} (pid {proc.pid})")
@@ -173,6 +174,7 @@ def main():
                     break
                 log(f"{role}: a runtime error of the tool and no failed check; running the role once more")
             summary = [l for l in text.splitlines() if re.search(r"(passed|failed|errored|Test cases|Failures|No issues found)", l)]
+            generated[role] = sum(int(n) for n in re.findall(r"^\s*(\d+) generated", text, re.M))
             results[role] = (rc, time.time() - t0, summary[-4:])
             log(f"{role}: exit {rc} in {time.time() - t0:.0f} s; " + " | ".join(s.strip() for s in summary[-3:]))
             if rc != 0:
@@ -189,6 +191,11 @@ def main():
         else:
             log(f"server log and per-role schemas kept in {data_dir}")
     failed = [r for r, (rc, _, _) in results.items() if rc != 0]
+    # Issue 17: at least 5,000 generated requests in all, so a run that silently tested little does not pass.
+    total = sum(generated.values())
+    log(f"{total} requests generated in all ({', '.join(f'{r} {n}' for r, n in generated.items())})")
+    if total < 5000:
+        failed.append(f"only {total} generated requests (at least 5000 wanted)")
     log(f"done in {time.time() - started:.0f} s; reports in {args.reports}; " + (f"FAILED: {', '.join(failed)}" if failed else "no failures"))
     for role, why in ((f"{m} {p}", w) for (m, p), w in EXCLUDED.items()):
         log(f"excluded {role}: {why}")
