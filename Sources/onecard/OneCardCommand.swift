@@ -23,7 +23,16 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Folder for the node's key material and the default SQLite file.")
     var dataDir: String = "./onecard-data"
 
+    @Option(name: .customLong("node-key"),
+            help: "The node key file kept apart from the data folder (also ONECARD_NODE_KEY_FILE): 32 random bytes in base64, mode 0600. Default: <data-dir>/node.key, made on first use.")
+    var nodeKey: String?
+
     var dataDirURL: URL { URL(fileURLWithPath: dataDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL }
+    var nodeKeyURL: URL? {
+        (nodeKey ?? ProcessInfo.processInfo.environment["ONECARD_NODE_KEY_FILE"]).map {
+            URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL
+        }
+    }
 
     func databaseURL() throws -> DatabaseURL {
         try ServerConfiguration.databaseURL(option: database, environment: ProcessInfo.processInfo.environment, dataDir: dataDirURL)
@@ -33,6 +42,7 @@ struct DataOptions: ParsableArguments {
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         var config = try ServerConfiguration(host: host, port: port, database: databaseURL(), region: region, dataDir: dataDirURL, demo: demo, logLevel: level)
         config.strictContract = try ServerConfiguration.strictContract(environment: ProcessInfo.processInfo.environment)
+        config.nodeKeyFile = nodeKeyURL
         return config
     }
 }

@@ -90,6 +90,32 @@ struct CardNumberAndKeyTests {
         #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         #expect(first.personalData != first.blindIndex)
     }
+
+    @Test func aNodeKeyKeptApartMustExistAndBeReadableByItsOwnerOnly() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: dir) }
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("secret.key")
+        let data = dir.appendingPathComponent("data")
+        #expect(throws: KeyFileError.self) { try NodeKeys.loadOrCreate(in: data, file: file) }  // missing: never made on the fly
+        let master = Data((0..<32).map { UInt8($0) })
+        fm.createFile(atPath: file.path, contents: Data(master.base64EncodedString().utf8), attributes: [.posixPermissions: 0o640])
+        do {
+            _ = try NodeKeys.loadOrCreate(in: data, file: file)
+            Issue.record("a key file group members may read was accepted")
+        } catch let e as KeyFileError {
+            #expect(e.problem == .readableByOthers(mode: 0o640))
+        }
+        try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+        #expect(try NodeKeys.loadOrCreate(in: data, file: file).master == SymmetricKey(data: master))
+        #expect(!fm.fileExists(atPath: data.appendingPathComponent("node.key").path))
+        // the data folder's own key is held to the same rule
+        let own = try NodeKeys.loadOrCreate(in: data)
+        try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: data.appendingPathComponent("node.key").path)
+        #expect(throws: KeyFileError.self) { try NodeKeys.loadOrCreate(in: data) }
+        _ = own
+    }
 }
 
 @Suite("Jurisdiction policy packs")

@@ -23,18 +23,14 @@ public struct NodeKeys: Sendable {
     /// Key for pseudonyms and other node-local references.
     public var pseudonyms: SymmetricKey { derive("pseudonyms-v1") }
 
-    /// Loads `node.key` from `directory`, creating it (mode 0600) on first use.
-    public static func loadOrCreate(in directory: URL, random: RandomSource = .system) throws -> NodeKeys {
+    /// Loads `node.key` from `directory`, creating it (mode 0600) on first use; or, with `file`, the key kept apart from
+    /// the data (another disk, a secrets mount), which must exist. Either is refused when group or others may read it.
+    public static func loadOrCreate(in directory: URL, file: URL? = nil, random: RandomSource = .system) throws -> NodeKeys {
         let fm = FileManager.default
+        if let file { return try read(file, fm) }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let file = directory.appendingPathComponent("node.key")
-        if fm.fileExists(atPath: file.path) {
-            let text = try String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let data = Data(base64Encoded: text), data.count == 32 else {
-                throw KeyFileError(path: file.path)
-            }
-            return NodeKeys(master: SymmetricKey(data: data))
-        }
+        if fm.fileExists(atPath: file.path) { return try read(file, fm) }
         let bytes = Data(random.bytes(32))
         guard fm.createFile(atPath: file.path, contents: Data(bytes.base64EncodedString().utf8), attributes: [.posixPermissions: 0o600]) else {
             throw KeyFileError(path: file.path)
@@ -43,9 +39,32 @@ public struct NodeKeys: Sendable {
     }
 }
 
+extension NodeKeys {
+    fileprivate static func read(_ file: URL, _ fm: FileManager) throws -> NodeKeys {
+        guard let attributes = try? fm.attributesOfItem(atPath: file.path) else { throw KeyFileError(path: file.path, problem: .missing) }
+        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
+            throw KeyFileError(path: file.path, problem: .readableByOthers(mode: mode))
+        }
+        guard let text = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+              let data = Data(base64Encoded: text), data.count == 32 else {
+            throw KeyFileError(path: file.path)
+        }
+        return NodeKeys(master: SymmetricKey(data: data))
+    }
+}
+
 public struct KeyFileError: Error, CustomStringConvertible {
+    public enum Problem: Sendable, Equatable { case corrupt, missing, readableByOthers(mode: Int) }
     public let path: String
-    public var description: String { "the node key file \(path) is unreadable or corrupt (expected 32 bytes, base64)" }
+    public var problem: Problem = .corrupt
+    public init(path: String, problem: Problem = .corrupt) { self.path = path; self.problem = problem }
+    public var description: String {
+        switch problem {
+        case .corrupt: "the node key file \(path) is unreadable or corrupt (expected 32 bytes, base64)"
+        case .missing: "the node key file \(path) does not exist (make one with: head -c 32 /dev/urandom | base64 > \(path); chmod 600 \(path))"
+        case .readableByOthers(let mode): "the node key file \(path) may be read by group or others (mode \(String(mode, radix: 8))): chmod 600 \(path)"
+        }
+    }
 }
 
 /// Encrypts personal data fields with AES-GCM and computes the blind index used to find them.

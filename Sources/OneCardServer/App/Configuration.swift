@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     /// The node's issuing region (a GB/T 2260 province code); every card it makes has it as `issuerRegion`.
     public var region: String
     public var dataDir: URL
+    /// The node key kept apart from the data directory (`--node-key`, `ONECARD_NODE_KEY_FILE`); nil: `<data-dir>/node.key`.
+    public var nodeKeyFile: URL? = nil
     public var demo: Bool
     /// Bcrypt cost for passwords and PINs (tests lower it).
     public var bcryptCost: UInt8

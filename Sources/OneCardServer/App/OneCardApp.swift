@@ -15,7 +15,7 @@ public enum OneCardApp {
                                 logger: Logger? = nil) async throws -> AppServices {
         var logger = logger ?? Logger(label: "onecard")
         logger.logLevel = config.logLevel
-        let keys = try NodeKeys.loadOrCreate(in: config.dataDir, random: random)
+        let keys = try NodeKeys.loadOrCreate(in: config.dataDir, file: config.nodeKeyFile, random: random)
         let federationKey = try FederationKey.loadOrCreate(in: config.dataDir, random: random)
         let store = try await Store.open(config.database, cipher: FieldCipher(keys: keys), logger: logger)
         let sessions = await SessionTokens.make(key: keys.sessions, clock: clock, lifetime: config.sessionLifetime)
