@@ -112,13 +112,24 @@ struct FederationMedicalTests {
                 #expect(matched, "\(node.region) reconciles \(other)'s statement: \(last)")
             }
 
+            // Measured, not asserted: sequential settlements routed Hebei → hub → Beijing on loopback (debug build).
+            var took: [Double] = []
+            for i in 0..<20 {
+                let started = Date()
+                let r = try await settle("timed-\(i)")
+                took.append(Date().timeIntervalSince(started) * 1000)
+                #expect(r.status == 201, "\(r)")
+            }
+            took.sort()
+            print("routed medical settlement (\(engine.rawValue)): p50 \(Int(took[10])) ms, max \(Int(took[19])) ms over 20")
+
             // 6. Without the hub the stay cannot be settled from Hebei's data: 503 federation_unavailable, nothing recorded.
             try await fed.killHub()
             let unreachable = try await settle("stay-3")
             #expect(unreachable.status == 503 && unreachable["code"] as? String == "federation_unavailable", "\(unreachable)")
             let unchanged = try await hebei.http.call("GET", "/api/v1/medical/clearing?month=\(month)", token: hebei.admin)
             let pair = (unchanged["pairs"] as? [[String: Any]] ?? []).first { $0["insuredRegion"] as? String == Self.beijing }
-            #expect(pair?["settlements"] as? Int == 1, "\(unchanged)")
+            #expect(pair?["settlements"] as? Int == 21, "\(unchanged)")
         }
     }
 }
