@@ -265,6 +265,11 @@ struct MedicalSettlementAPITests {
             let line = try #require((r["reconciliations"] as? [[String: Any]])?.first, "\(r)")
             #expect(line["counterpart"] as? String == "130000" && line["status"] as? String == "differs", "\(line)")
             #expect(line["onlyThere"] as? [String] == ["s-unknown"] && (line["onlyHere"] as? [String])?.isEmpty == true, "\(line)")
+            // the administrator's medical page says so, with the id
+            let admin = PageBrowser(h)
+            try await admin.signIn(staff: "admin")
+            let page = try await admin.get("/admin/medical?month=2026-11").html
+            #expect(page.contains("id=\"reconciliations\"") && page.contains("不一致") && page.contains("s-unknown"), "\(page)")
         }
     }
 
