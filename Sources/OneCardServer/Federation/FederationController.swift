@@ -9,6 +9,8 @@ struct FederationController {
     let federation: FederationService
     let cards: CardService
     let acceptance: AcceptanceService
+    /// Answers, as the insured place, the medical settlements another province's hospitals ask of it.
+    let medical: MedicalService
 
     func register(_ api: API) {
         api.add(.get,  "/api/v1/federation/status",                     roles: [.admin, .auditor], status)
@@ -141,7 +143,8 @@ struct FederationController {
         var h = Handler("The hub asks this node, as the card's issuer, to show a card or its events, or to report it lost, unlock, replace or cancel it",
                         tag: "federation", request: HubController.Docs.forwarded,
                         success: (200, "As the node's own endpoint answers (201 for a replacement)", .anyObject),
-                        errors: [.cardNotFound, .invalidTransition, .invalidMessage, .invalidValue, .memberNotPermitted],
+                        errors: [.cardNotFound, .invalidTransition, .invalidMessage, .invalidValue, .memberNotPermitted, .credentialRefused, .notInsured,
+                                 .medicalPolicyNotFound, .billTooLarge, .settlementNotFound, .alreadyReversed, .invalidField],
                         extraHeaders: HubController.Docs.signatureHeaders) { request, context in
             try await fromHub.handle(request, context: context) { incoming in
                 let f = try FederationJSON.decode(Federation.Forwarded.self, incoming.body)
@@ -158,6 +161,9 @@ struct FederationController {
 
     private func answerAsIssuer(_ f: Federation.Forwarded) async throws -> SignedEndpoint.Reply {
         let actor = Actor(name: String(f.actor.prefix(200)), channel: "federation")
+        // A medical settlement or reversal is answered by the insured place's policy and counters (issue 14).
+        if f.action == .medicalSettle { return .json(try await medical.answerSettlement(f), status: 201) }
+        if f.action == .medicalReverse { return .json(try await medical.answerReversal(f), status: 201) }
         // An identity check with a QR code names no card; every other request names one of this node's.
         let number = f.action == .identity ? nil : try CardNumber.existing(f.cardNumber)
         guard let number else { return .json(try await acceptance.answerIdentityCheck(f.body, cardNumber: f.cardNumber, actor: f.actor)) }
@@ -180,6 +186,8 @@ struct FederationController {
         case .cancel:
             let reason: CancelReason = try parseEnum(f.body["reason"] ?? "", "reason")
             return .json(CardsController.CardView(try await cards.transition(number, .cancel(reason), actor: actor).card))
+        case .medicalSettle, .medicalReverse:
+            throw DomainError(.invalidMessage, "a medical request carries medical")
         case .chipCheck:
             return .json(try await acceptance.answerChipCheck(number, challenge: f.body["challenge"] ?? "", response: f.body["response"] ?? ""))
         }

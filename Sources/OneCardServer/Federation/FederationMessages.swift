@@ -51,6 +51,8 @@ enum Federation {
         case use
         /// The member's audit chain head, signed with its key: the hub keeps a copy the member cannot rewrite.
         case auditCheckpoint = "audit_checkpoint"
+        /// A province's month statement of the medical settlements it shares with the receiving province (issue 14).
+        case medicalStatement = "medical_statement"
     }
 
     /// Every field a message kind may carry; which ones are required depends on the kind.
@@ -62,6 +64,8 @@ enum Federation {
         var use: ReportedUse?
         /// `audit_checkpoint`: the signed head.
         var checkpoint: Checkpoint?
+        /// `medical_statement`: the sender's month statement.
+        var medicalStatement: MedicalStatement?
     }
 
     struct Checkpoint: Codable, Sendable, Equatable {
@@ -113,6 +117,27 @@ enum Federation {
         /// Who asked, at which member: written into the issuer's card event.
         var actor: String
         var channel: String
+        /// `medical-settle` and `medical-reverse`: the bill or the reversal asked of the insured place.
+        var medical: MedicalForward? = nil
+    }
+
+    /// A settlement asked of the insured place by the treatment place (就医地目录、参保地政策): the bill's lines with the
+    /// treatment place's catalogue entries for their codes (that catalogue decides each line's category), the
+    /// settlement id the treatment node chose for the hospital's Idempotency-Key (the insured node records each id once,
+    /// so a retried question is answered with the first answer), and for a reversal the id it reverses.
+    struct MedicalForward: Codable, Sendable {
+        var settlementId: String
+        var reverses: String? = nil
+        /// RFC 3339: when the hospital settled (both nodes clear it in the same month).
+        var at: String
+        var treatmentRegion: String
+        var venueName: String
+        var care: MedicalCare?
+        var hospitalLevel: HospitalLevel?
+        var emergency: Bool?
+        var lines: [MedicalBillLine]?
+        var catalogueVersion: Int?
+        var catalogue: [MedicalCatalogueItem]?
     }
 
     enum CardRequest: String, Codable, Sendable, CaseIterable {
@@ -123,6 +148,9 @@ enum Federation {
         /// An identity check at a hotel or government counter: the issuer verifies the card or QR code and discloses
         /// (and audits) what the venue type may see.
         case identity
+        /// A medical settlement of a person the issuer insures, or its reversal (issue 14): the issuer applies its policy
+        /// and its year-to-date counters.
+        case medicalSettle = "medical-settle", medicalReverse = "medical-reverse"
 
         /// What a cross-border partner may ask (it verifies; it services no card).
         var forPartners: Bool { self == .view || self == .chipCheck || self == .identity }

@@ -375,6 +375,11 @@ struct FederationService: Sendable {
                         decision: decision, reason: use.reason, cardNumber: card.number, personId: card.personId, crossRegion: true, chargedFen: 0,
                         disclosed: nil, at: when, response: String(decoding: FederationJSON.encode(use), as: UTF8.self))])
                 }
+            case .medicalStatement:
+                guard let statement = m.payload.medicalStatement, let from = m.from, RegionTable.province(of: statement.region) == RegionTable.province(of: from) else {
+                    throw DomainError(.invalidMessage, "payload.medicalStatement: the sending province's statement")
+                }
+                try await MedicalService.reconcile(statement, region: region, at: at, in: s)
             case .claim, .card, .release, .auditCheckpoint:
                 throw DomainError(.invalidMessage, "a node takes only use reports from the hub")
             }

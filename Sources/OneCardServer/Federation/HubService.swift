@@ -161,6 +161,10 @@ struct HubService: Sendable {
             // Relayed to the issuer through the hub's own outbox: delivered until it acknowledges, never twice acted on.
             guard m.payload.use != nil else { throw DomainError(.invalidMessage, "a use report carries payload.use") }
             return try await relay(m, from: region, at: at, in: s)
+        case .medicalStatement:
+            // A province's month statement for another: relayed like a use report (issue 14, clearing reconciled by both).
+            guard m.payload.medicalStatement != nil else { throw DomainError(.invalidMessage, "a medical statement carries payload.medicalStatement") }
+            return try await relay(m, from: region, at: at, in: s)
         }
     }
 

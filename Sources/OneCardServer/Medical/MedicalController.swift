@@ -39,6 +39,8 @@ struct MedicalController {
         api.add(.post, "/api/v1/medical/settlements",                 roles: [.terminal],          settle)
         api.add(.post, "/api/v1/medical/settlements/{id}/reverse",    roles: [.terminal],          reverse)
         api.add(.get,  "/api/v1/medical/clearing",                    roles: [.admin, .auditor],   clearing)
+        api.add(.post, "/api/v1/medical/clearing/statements",         roles: [.admin],             sendStatements)
+        api.add(.get,  "/api/v1/medical/clearing/reconciliations",    roles: [.admin, .auditor],   reconciliations)
     }
 
     // MARK: handlers
@@ -183,7 +185,8 @@ struct MedicalController {
                                                            required: ["code", "amountFen", "quantity"]), minItems: 1, maxItems: MedicalSettlementRules.maximumLines))],
                                  required: ["credential", "care", "hospitalLevel", "emergency", "items"]),
                 success: (201, "The settlement (a repeat of the Idempotency-Key answers the same record)", Docs.settlement),
-                errors: [.idempotencyKeyRequired, .credentialRefused, .notInsured, .medicalPolicyNotFound, .venueNotPermitted, .venueNotFound, .billTooLarge],
+                errors: [.idempotencyKeyRequired, .credentialRefused, .notInsured, .medicalPolicyNotFound, .venueNotPermitted, .venueNotFound, .billTooLarge,
+                         .federationUnavailable],
                 extraHeaders: [("Idempotency-Key", "one per bill; a repeat answers the first settlement", true)]) { request, context in
             guard let key = request.headers[.idempotencyKey], (1...200).contains(key.count) else {
                 throw DomainError(.idempotencyKeyRequired, "send an Idempotency-Key header (1 to 200 characters)")
@@ -200,7 +203,7 @@ struct MedicalController {
         Handler("Reverse a settlement made at this hospital (红冲): a new record negating every amount; the account and counters restored",
                 tag: "medical",
                 success: (201, "The reversal", Docs.settlement),
-                errors: [.settlementNotFound, .alreadyReversed, .invalidTransition]) { _, context in
+                errors: [.settlementNotFound, .alreadyReversed, .invalidTransition, .federationUnavailable]) { _, context in
             let record = try await medical.reverse(terminal: context.identity!, settlementId: context.parameters.get("id") ?? "")
             return try Response.json(SettlementView(record, at: nil), status: .created)
         }
@@ -220,7 +223,45 @@ struct MedicalController {
         }
     }
 
+    struct StatementsInput: Decodable { let month: String }
+
+    var sendStatements: Handler {
+        Handler("Send this node's month statement of cross-province settlements to every province it shares them with (signed, through the hub); each receiver reconciles it with its own record",
+                tag: "medical",
+                request: .object([("month", .string(pattern: "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"))], required: ["month"]),
+                success: (202, "Queued for delivery (until each province acknowledges)", .object([("month", .text), ("sentTo", .array(.text))], required: ["month", "sentTo"])),
+                errors: [.notFederated, .invalidValue]) { request, context in
+            let i = try await request.decodeJSON(as: StatementsInput.self, context: context)
+            let sent = try await medical.sendStatements(month: i.month, by: context.identity!.actor)
+            return try Response.json(StatementsView(month: i.month, sentTo: sent), status: .accepted)
+        }
+    }
+
+    var reconciliations: Handler {
+        Handler("The month's statements other provinces sent, each compared with this node's record: matched, or the settlement ids that differ",
+                tag: "medical",
+                query: [.text("month", "YYYY-MM, from 2000-01; absent: the current month (China Standard Time)", pattern: "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")],
+                success: (200, "One reconciliation per province that sent a statement (the latest)", .object([
+                    ("month", .text), ("reconciliations", .array(Docs.reconciliation))], required: ["month", "reconciliations"])),
+                errors: [.invalidValue]) { request, _ in
+            let month = request.uri.queryParameters.get("month") ?? medical.currentMonth
+            let list = try await medical.reconciliations(month: month).map { ReconciliationView($0.0, receivedAt: $0.1) }
+            return try Response.json(ReconciliationsView(month: month, reconciliations: list))
+        }
+    }
+
     // MARK: views
+
+    struct StatementsView: Encodable { let month: String; let sentTo: [String] }
+    struct ReconciliationsView: Encodable { let month: String; let reconciliations: [ReconciliationView] }
+    struct ReconciliationView: Encodable {
+        let counterpart: String, status: String, receivedAt: String, pairs: [MedicalReconciliation.Pair]
+        let onlyHere: [String], onlyThere: [String], differing: [String]
+        init(_ r: MedicalReconciliation, receivedAt: Date) {
+            counterpart = r.counterpart; status = r.status; self.receivedAt = Timestamp.format(receivedAt); pairs = r.pairs
+            onlyHere = r.onlyHere; onlyThere = r.onlyThere; differing = r.differing
+        }
+    }
 
     struct CatalogueView: Encodable { let version: Int64; let publishedAt: String?; let items: [MedicalCatalogueItem] }
 
@@ -316,6 +357,13 @@ struct MedicalController {
             ("deductibleBasis", .string(values: ["stay", "year"])), ("retiredRatioPercentByLevel", .anyObject),
             ("settlementYearStartMonth", .integerIn(minimum: 1, maximum: 12)), ("source", .text), ("notes", .array(.text)),
         ], required: ["regionCode", "scheme", "care", "policyVersion", "deductibleFirstFen", "deductibleLaterFen", "ratioPercentByLevel", "temporary"]))
+        static let reconciliation = Schema.named("MedicalReconciliation", .object([
+            ("counterpart", .text), ("status", .string(values: ["matched", "differs"])), ("receivedAt", .dateTime),
+            ("pairs", .array(.object([("insuredRegion", .text), ("treatmentRegion", .text), ("settlements", .integer), ("fundFen", .integer),
+                                      ("theirSettlements", .integer), ("theirFundFen", .integer)],
+                                     required: ["insuredRegion", "treatmentRegion", "settlements", "fundFen", "theirSettlements", "theirFundFen"]))),
+            ("onlyHere", .array(.text)), ("onlyThere", .array(.text)), ("differing", .array(.text)),
+        ], required: ["counterpart", "status", "receivedAt", "pairs", "onlyHere", "onlyThere", "differing"]))
         static let insured = Schema.named("MedicalInsured", .object([
             ("personId", .text), ("scheme", .oneOf(MedicalScheme.self)), ("insuredRegion", .text), ("retired", .boolean),
             ("accountBalanceFen", .nullable(.integer)),

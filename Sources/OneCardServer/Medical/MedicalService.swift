@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import OneCardCore
 import OneCardStore
@@ -162,12 +163,19 @@ struct MedicalService: Sendable {
     /// Settles a bill at a hospital's terminal, once per Idempotency-Key: the same key answers the same record.
     /// The account, the counters and the record change together; the insured person's row is locked first, so two
     /// bills of one person are split one after the other, each from the other's counters and balance.
+    /// Another province's card or QR code is settled by its insured place through the hub (`settleElsewhere`).
     func settle(terminal: Identity, idempotencyKey: String, _ input: SettlementInput) async throws -> MedicalSettlementRecord {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
         let now = clock.now()
         // The signature or chip check outside the transaction, as for acceptances.
         let verified = acceptance.verify(input.credential, at: now)
         let terminalId = Terminal.ID(terminal.subject)
+        if let earlier = try await store.read({ try await $0.medical.settlement(terminalId: terminalId, idempotencyKey: idempotencyKey) }) {
+            return earlier.record
+        }
+        if let insurer = try await foreignInsurer(input.credential, verified) {
+            return try await settleElsewhere(terminal: terminal, terminalId: terminalId, venueId: venueId, key: idempotencyKey, insurer: insurer, input, at: now)
+        }
         do {
             return try await settleOnce(terminalId: terminalId, venueId: venueId, actor: terminal.actor, key: idempotencyKey, verified: verified, input, at: now)
         } catch where Store.isUniqueViolation(error) {
@@ -188,76 +196,100 @@ struct MedicalService: Sendable {
             guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
             guard venue.type == .hospital else { throw DomainError(.venueNotPermitted, "medical settlement is for a hospital's terminal") }
             let (card, denial) = try await AcceptanceService.presented(verified, tokenUse: (venue.id, Self.settlementItemCode), at: now, in: s)
-            guard let card, denial == nil else {
-                let reason = (denial ?? .tokenInvalid).rawValue
-                throw DomainError(.credentialRefused, "the card or QR code is refused: \(reason)", extensions: ["reason": reason])
-            }
-            guard let insured = try await s.medical.insured(card.personId, lock: true) else {
-                throw DomainError(.notInsured, "the cardholder has no basic medical insurance recorded here")
-            }
-            let day = CalendarDay(now)
-            guard let policy = try await Self.policy(insuredRegion: insured.insuredRegion, scheme: insured.scheme, care: input.care, on: day,
-                                                     presets: presets, in: s) else {
-                throw DomainError(.medicalPolicyNotFound, "no \(insured.scheme.rawValue) \(input.care.rawValue) policy for \(insured.insuredRegion)")
-            }
-            // The treatment place's catalogue: the published items this bill names (a line not listed is self-paid).
-            var items: [MedicalCatalogueItem] = []
-            var catalogueVersion = 0
-            if let v = try await s.medical.latestVersion() {
-                catalogueVersion = Int(v.version)
-                items = try await s.medical.items(version: v.version, codes: Array(Set(input.lines.map(\.code))).filter { !$0.isEmpty })
-            }
-            let catalogue = MedicalCatalogue(treatmentRegion: venue.regionCode, version: catalogueVersion, items: items)
-            let filings = try await s.medical.filings(personId: insured.personId).map(\.filing)
-            let year = policy.settlementYear(of: day)
-            let yearToDate = try await s.medical.yearToDate(insured.personId, care: input.care, year: year)
-            let split = try MedicalSettlementRules.settle(lines: input.lines, catalogue: catalogue, policy: policy, insured: insured, filings: filings,
-                                                          hospitalLevel: input.hospitalLevel, emergency: input.emergency, on: day, yearToDate: yearToDate)
-            let record = MedicalSettlementRecord(settlementId: id, personId: insured.personId, insuredRegion: insured.insuredRegion,
-                                                 treatmentRegion: venue.regionCode, care: input.care, hospitalLevel: input.hospitalLevel,
-                                                 policyVersion: policy.policyVersion, split: split)
-            try await s.medical.insertSettlement(StoredMedicalSettlement(record: record, terminalId: terminalId, idempotencyKey: key, venueId: venue.id,
-                                                                         settlementYear: year, at: now))
-            if split.acctPay != 0 { try await s.medical.changeAccount(insured.personId, by: -split.acctPay) }
-            if split.yearToDateChange != .zero {
-                try await s.medical.applyYearToDate(insured.personId, care: input.care, year: year, change: split.yearToDateChange)
-            }
-            try await s.audit.append(at: now, actor: actor, action: "medical_settled", subject: "person:\(insured.personId)",
-                                     purpose: "settlement \(id) at \(venue.name): \(split.filing.rawValue)")
-            return record
+            let catalogue = try await Self.catalogue(for: input.lines, treatmentRegion: venue.regionCode, in: s)
+            return try await Self.settleInsured(card: card, denial: denial, catalogue: catalogue, input, id: id, terminalId: terminalId, key: key,
+                                                venueId: venue.id, venueName: venue.name, actor: actor, at: now, presets: presets, in: s)
         }
+    }
+
+    /// The treatment place's catalogue: the published items this bill names (a line not listed is self-paid).
+    static func catalogue(for lines: [MedicalBillLine], treatmentRegion: String, in s: StoreSession) async throws -> MedicalCatalogue {
+        var items: [MedicalCatalogueItem] = []
+        var version = 0
+        if let v = try await s.medical.latestVersion() {
+            version = Int(v.version)
+            items = try await s.medical.items(version: v.version, codes: Array(Set(lines.map(\.code))).filter { !$0.isEmpty })
+        }
+        return MedicalCatalogue(treatmentRegion: treatmentRegion, version: version, items: items)
+    }
+
+    /// The insured place's part of a settlement, in the caller's transaction: the person behind the card, their policy,
+    /// filings and year-to-date counters, the split (Core), the record, the account and the counters. Shared by a
+    /// hospital of this node and one of another province asking through the hub.
+    static func settleInsured(card: Card?, denial: DenialCode?, catalogue: MedicalCatalogue, _ input: SettlementInput, id: String, terminalId: Terminal.ID,
+                              key: String, venueId: Venue.ID, venueName: String, actor: String, at now: Date, presets: MedicalPolicyBook,
+                              in s: StoreSession) async throws -> MedicalSettlementRecord {
+        guard let card, denial == nil else {
+            let reason = (denial ?? .tokenInvalid).rawValue
+            throw DomainError(.credentialRefused, "the card or QR code is refused: \(reason)", extensions: ["reason": reason])
+        }
+        guard let insured = try await s.medical.insured(card.personId, lock: true) else {
+            throw DomainError(.notInsured, "the cardholder has no basic medical insurance recorded here")
+        }
+        let day = CalendarDay(now)
+        guard let policy = try await Self.policy(insuredRegion: insured.insuredRegion, scheme: insured.scheme, care: input.care, on: day,
+                                                 presets: presets, in: s) else {
+            throw DomainError(.medicalPolicyNotFound, "no \(insured.scheme.rawValue) \(input.care.rawValue) policy for \(insured.insuredRegion)")
+        }
+        let filings = try await s.medical.filings(personId: insured.personId).map(\.filing)
+        let year = policy.settlementYear(of: day)
+        let yearToDate = try await s.medical.yearToDate(insured.personId, care: input.care, year: year)
+        let split = try MedicalSettlementRules.settle(lines: input.lines, catalogue: catalogue, policy: policy, insured: insured, filings: filings,
+                                                      hospitalLevel: input.hospitalLevel, emergency: input.emergency, on: day, yearToDate: yearToDate)
+        let record = MedicalSettlementRecord(settlementId: id, personId: insured.personId, insuredRegion: insured.insuredRegion,
+                                             treatmentRegion: catalogue.treatmentRegion, care: input.care, hospitalLevel: input.hospitalLevel,
+                                             policyVersion: policy.policyVersion, split: split)
+        try await s.medical.insertSettlement(StoredMedicalSettlement(record: record, terminalId: terminalId, idempotencyKey: key, venueId: venueId,
+                                                                     settlementYear: year, at: now))
+        if split.acctPay != 0 { try await s.medical.changeAccount(insured.personId, by: -split.acctPay) }
+        if split.yearToDateChange != .zero {
+            try await s.medical.applyYearToDate(insured.personId, care: input.care, year: year, change: split.yearToDateChange)
+        }
+        try await s.audit.append(at: now, actor: actor, action: "medical_settled", subject: "person:\(insured.personId)",
+                                 purpose: "settlement \(id) at \(venueName): \(split.filing.rawValue)")
+        return record
     }
 
     /// Reverses a settlement made at this terminal's hospital (红冲): a negating record, the account refunded and the
     /// counters restored in one transaction; at most once (the `reverses` column is unique, so a racing second
-    /// request fails as `already_reversed` too).
+    /// request fails as `already_reversed` too). A settlement the insured place made through the hub is reversed there
+    /// first (`reverseElsewhere`).
     func reverse(terminal: Identity, settlementId: String) async throws -> MedicalSettlementRecord {
         guard let venueId = terminal.venueId else { throw DomainError.forbidden }
         let now = clock.now()
         let reversalId = random.uuid()
+        let original = try await store.read { try await $0.medical.settlement(settlementId) }
+        guard let original, original.venueId == venueId else { throw DomainError(.settlementNotFound, "no settlement \(settlementId) at this hospital") }
+        if Self.isSettledElsewhere(original.record) {
+            return try await reverseElsewhere(terminal: terminal, original: original, at: now)
+        }
         do {
             return try await store.write { s in
-                guard let original = try await s.medical.settlement(settlementId), original.venueId == venueId else {
-                    throw DomainError(.settlementNotFound, "no settlement \(settlementId) at this hospital")
-                }
-                let insured = try await s.medical.insured(original.record.personId, lock: true)
-                let reversed = try await s.medical.reversal(of: settlementId) != nil
-                let record = try MedicalReversal.reverse(original.record, reversalId: reversalId, alreadyReversed: reversed,
-                                                         accountBalanceFen: insured?.accountBalanceFen)
-                try await s.medical.insertSettlement(StoredMedicalSettlement(record: record, terminalId: Terminal.ID(terminal.subject),
-                                                                             idempotencyKey: Self.reversalKey(settlementId), venueId: venueId,
-                                                                             settlementYear: original.settlementYear, at: now))
-                if record.split.acctPay != 0 { try await s.medical.changeAccount(record.personId, by: -record.split.acctPay) }
-                if record.split.yearToDateChange != .zero {
-                    try await s.medical.applyYearToDate(record.personId, care: record.care, year: original.settlementYear, change: record.split.yearToDateChange)
-                }
-                try await s.audit.append(at: now, actor: terminal.actor, action: "medical_settlement_reversed", subject: "person:\(record.personId)",
-                                         purpose: "settlement \(settlementId) reversed by \(reversalId)")
-                return record
+                try await Self.reverseRecord(settlementId, reversalId: reversalId, terminalId: Terminal.ID(terminal.subject), venueId: venueId,
+                                             actor: terminal.actor, at: now, in: s)
             }
         } catch where Store.isUniqueViolation(error) {
             throw DomainError(.alreadyReversed, "settlement \(settlementId) is already reversed")
         }
+    }
+
+    /// The insured place's part of a reversal, in the caller's transaction: the negating record, the account and the counters.
+    static func reverseRecord(_ settlementId: String, reversalId: String, terminalId: Terminal.ID, venueId: Venue.ID, actor: String, at now: Date,
+                              in s: StoreSession) async throws -> MedicalSettlementRecord {
+        guard let original = try await s.medical.settlement(settlementId) else { throw DomainError(.settlementNotFound, "no settlement \(settlementId)") }
+        let insured = try await s.medical.insured(original.record.personId, lock: true)
+        let reversed = try await s.medical.reversal(of: settlementId) != nil
+        let record = try MedicalReversal.reverse(original.record, reversalId: reversalId, alreadyReversed: reversed,
+                                                 accountBalanceFen: insured?.accountBalanceFen)
+        try await s.medical.insertSettlement(StoredMedicalSettlement(record: record, terminalId: terminalId, idempotencyKey: Self.reversalKey(settlementId),
+                                                                     venueId: venueId, settlementYear: original.settlementYear, at: now))
+        if record.split.acctPay != 0 { try await s.medical.changeAccount(record.personId, by: -record.split.acctPay) }
+        if record.split.yearToDateChange != .zero {
+            try await s.medical.applyYearToDate(record.personId, care: record.care, year: original.settlementYear, change: record.split.yearToDateChange)
+        }
+        try await s.audit.append(at: now, actor: actor, action: "medical_settlement_reversed", subject: "person:\(record.personId)",
+                                 purpose: "settlement \(settlementId) reversed by \(reversalId)")
+        return record
     }
 
     /// Where a reversal is kept among the terminal's Idempotency-Keys: a header cannot carry the unit separator, so no

@@ -138,6 +138,14 @@ struct MedicalPages {
             d["hasPairs"] = !clearing.pairs.isEmpty
             d["net"] = clearing.net.sorted { $0.key < $1.key }.map { ["region": PageRegion.name($0.key), "amount": Self.yuan($0.value, context)] }
         }
+        // The statements other provinces sent for the month, each reconciled with this node's record (issue 14).
+        if let list = try? await medical.reconciliations(month: selected) {
+            d["reconciliations"] = list.map { r, at -> [String: Any] in
+                ["region": PageRegion.name(r.counterpart), "matched": r.status == "matched", "at": PageTime.dateTime(at),
+                 "ids": (r.onlyHere + r.onlyThere + r.differing).joined(separator: ", ")]
+            }
+            d["hasReconciliations"] = !list.isEmpty
+        }
         return renderer.page("admin-medical", title: context.t("med_admin_title"), d, context: context)
     }
 }

@@ -241,4 +241,22 @@ public struct MedicalRepository: Sendable {
                 deductible_fen = medical_year_to_date.deductible_fen + excluded.deductible_fen, fund_fen = medical_year_to_date.fund_fen + excluded.fund_fen
             """).run()
     }
+
+    // MARK: Reconciliation with other provinces
+
+    /// Keeps another province's statement of a month and its comparison with this node's record (the latest wins).
+    public func saveReconciliation(_ r: MedicalReconciliation, statement: MedicalStatement, at: Date) async throws {
+        try await db.raw("""
+            INSERT INTO medical_reconciliations (month, counterpart, received_at, statement, result)
+            VALUES (\(bind: r.month), \(bind: r.counterpart), \(bind: at.millis), \(bind: try Self.json(statement)), \(bind: try Self.json(r)))
+            ON CONFLICT (month, counterpart) DO UPDATE SET received_at = excluded.received_at, statement = excluded.statement, result = excluded.result
+            """).run()
+    }
+
+    /// The month's reconciliations, one per counterpart province, with when the statement arrived.
+    public func reconciliations(month: String) async throws -> [(MedicalReconciliation, Date)] {
+        try await db.raw("SELECT result, received_at FROM medical_reconciliations WHERE month = \(bind: month) ORDER BY counterpart").all().map {
+            (try Self.decode(MedicalReconciliation.self, try $0.string("result")), try $0.date("received_at"))
+        }
+    }
 }

@@ -238,6 +238,41 @@ struct MedicalSettlementAPITests {
         }
     }
 
+    /// Reconciliation with other provinces on a node: a lone node has no hub to send statements through; a statement
+    /// received (as the hub would relay it) is compared with this node's record and shown, naming the ids that differ.
+    @Test(arguments: Engine.available)
+    func aReceivedStatementIsReconciledWithThisNodesRecord(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: a Beijing employee's stay settled at the Hebei hospital of this node, in November 2026
+            let f = try await Fixture.make(h)
+            let (person, card) = try await f.insured("701")
+            try await f.file(person, kind: "long_term", region: "130000")
+            let stay = try await f.settle(f.hebei, card: card, key: "rec-1")
+            let id = try #require(stay.string("settlementId"), "\(stay)")
+            // a lone node sends nothing; only an admin may ask
+            let lone = try await h.call(.post, "/api/v1/medical/clearing/statements", token: h.admin, json: ["month": "2026-11"])
+            #expect(lone.status == 404 && lone.code == "not_federated", "\(lone)")
+            #expect(try await h.call(.post, "/api/v1/medical/clearing/statements", token: h.agent, json: ["month": "2026-11"]).status == 403)
+            #expect((try await h.call(.get, "/api/v1/medical/clearing/reconciliations?month=2026-11", token: h.admin)["reconciliations"] as? [Any])?.isEmpty == true)
+            #expect(try await h.call(.get, "/api/v1/medical/clearing/reconciliations?month=2026-13", token: h.admin).code == "invalid_value")
+            // Hebei's statement (this node being Beijing's) names this stay and one this node never recorded
+            let theirs = MedicalStatement(month: "2026-11", region: "130000", pairs: [
+                .init(insuredRegion: "110000", treatmentRegion: "130000", settlements: 2, fundFen: 2_737_000, records: [id: 1_368_500, "s-unknown": 1_368_500]),
+            ])
+            try await h.services.store.write { try await MedicalService.reconcile(theirs, region: "110000", at: Date(), in: $0) }
+            // validate
+            let r = try await h.call(.get, "/api/v1/medical/clearing/reconciliations?month=2026-11", token: h.admin)
+            let line = try #require((r["reconciliations"] as? [[String: Any]])?.first, "\(r)")
+            #expect(line["counterpart"] as? String == "130000" && line["status"] as? String == "differs", "\(line)")
+            #expect(line["onlyThere"] as? [String] == ["s-unknown"] && (line["onlyHere"] as? [String])?.isEmpty == true, "\(line)")
+            // the administrator's medical page says so, with the id
+            let admin = PageBrowser(h)
+            try await admin.signIn(staff: "admin")
+            let page = try await admin.get("/admin/medical?month=2026-11").html
+            #expect(page.contains("id=\"reconciliations\"") && page.contains("不一致") && page.contains("s-unknown"), "\(page)")
+        }
+    }
+
     /// Bills of one person settled at the same time are split one after the other: the account pays each from what the
     /// previous left, the counters count every stay once, and the same key sent twice at once settles once.
     @Test(arguments: Engine.available)
