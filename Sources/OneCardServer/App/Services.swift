@@ -91,7 +91,9 @@ public struct AppServices: Sendable {
             // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.
             logger.error("holiday calendar: \(error)"); holidays = HolidayCalendar(years: [])
         }
-        complaints = ComplaintService(store: store, clock: clock, random: random, deadlines: policy.complaintDeadlines, shippedCalendar: holidays)
+        complaints = ComplaintService(store: store, clock: clock, random: random, deadlines: policy.complaintDeadlines, shippedCalendar: holidays,
+                                      region: configuration.region, federation: federation)
+        complaints.receiveForwarded(through: federation.handlers)
         let publicity: CreditPublicitySchemes
         do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)

@@ -161,6 +161,12 @@ struct HubService: Sendable {
             // Relayed to the issuer through the hub's own outbox: delivered until it acknowledges, never twice acted on.
             guard m.payload.use != nil else { throw DomainError(.invalidMessage, "a use report carries payload.use") }
             return try await relay(m, from: region, at: at, in: s)
+        case .complaint, .complaintUpdate:
+            // A complaint about another province, and the steps on it, go to the province concerned (JJJ art. 23).
+            guard m.kind == .complaint ? m.payload.complaint != nil : m.payload.complaintUpdate != nil else {
+                throw DomainError(.invalidMessage, "a \(m.kind.rawValue) message carries payload.\(m.kind == .complaint ? "complaint" : "complaintUpdate")")
+            }
+            return try await relay(m, from: region, at: at, in: s)
         }
     }
 
