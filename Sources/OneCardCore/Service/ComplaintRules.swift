@@ -85,6 +85,8 @@ public enum ComplaintStep: Sendable, Equatable {
     case forward
     /// The province it was forwarded to sends it back unanswered (not its matter); handled here again.
     case returnFromForward
+    /// The receiving province hands back a complaint forwarded to it that is not its matter: done here, handled at its origin.
+    case returnToOrigin
 }
 
 /// Where a complaint stands, enough to decide its next step: a small state machine
@@ -131,6 +133,9 @@ public struct ComplaintProgress: Sendable, Equatable {
         case (.returnFromForward, .forwarded):
             next.status = next.assignee == nil ? .open : .assigned
             return (next, [.returned])
+        case (.returnToOrigin, .open), (.returnToOrigin, .assigned):
+            next.status = .closed
+            return (next, [.returned, .closed])
         default:
             throw .invalidTransition("a complaint that is \(status.rawValue) cannot be \(step.verb)")
         }
@@ -144,7 +149,27 @@ extension ComplaintStep {
         case .answer: "answered"
         case .rate: "rated"
         case .forward: "forwarded"
-        case .returnFromForward: "returned"
+        case .returnFromForward, .returnToOrigin: "returned"
         }
+    }
+}
+
+/// Where a complaint about another province goes (JJJ art. 23: "接到有关跨省市社会保障卡一卡通事项的投诉举报后，应当及时转相关省市
+/// 依法办理" — the platform that receives it forwards it to the province concerned, which handles it under its own rules).
+public enum ComplaintForwarding {
+    /// The province a complaint is forwarded to, or nil when it is this province's own: the province of the use it is
+    /// about when that use was reported by another province, else the province of the region it names.
+    /// - Parameters:
+    ///   - regionCode: the region the complainant named (any level: a city's code names its province).
+    ///   - reportedUseRegion: the region of a use another province reported (the use happened there).
+    ///   - home: this node's province.
+    public static func target(regionCode: String?, reportedUseRegion: String?, home: String) -> String? {
+        let homeProvince = RegionTable.province(of: home)
+        for code in [reportedUseRegion, regionCode].compactMap({ $0 }) {
+            guard (try? RegionCode(code)) != nil else { continue }
+            let province = RegionTable.province(of: code)
+            return province == homeProvince ? nil : province
+        }
+        return nil
     }
 }

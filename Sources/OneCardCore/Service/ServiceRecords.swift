@@ -33,11 +33,18 @@ public struct Complaint: Sendable, Equatable {
     public var answeredAt: Date?
     public var satisfied: Bool?
     public var closedAt: Date?
+    /// Forwarded through the hub to this province, which handles it (JJJ art. 23); the holder's side shows its answer.
+    public var forwardedTo: String?
+    /// Received from another province: where it was lodged, and its id there (answers and ratings travel by it).
+    public var originRegion: String?
+    public var originComplaintId: ID?
 
     public init(id: ID, kind: ComplaintKind, topic: ComplaintTopic, channel: ComplaintChannel, summary: String, regionCode: String?,
                 venueId: Venue.ID?, useId: String?, personId: Person.ID?, lodgedBy: String, receivedAt: Date, dueAt: Date,
                 dueProvisional: Bool, progress: ComplaintProgress = ComplaintProgress(), answer: String? = nil, answeredAt: Date? = nil,
-                satisfied: Bool? = nil, closedAt: Date? = nil) {
+                satisfied: Bool? = nil, closedAt: Date? = nil, forwardedTo: String? = nil, originRegion: String? = nil,
+                originComplaintId: ID? = nil) {
+        self.forwardedTo = forwardedTo; self.originRegion = originRegion; self.originComplaintId = originComplaintId
         self.id = id; self.kind = kind; self.topic = topic; self.channel = channel; self.summary = summary; self.regionCode = regionCode
         self.venueId = venueId; self.useId = useId; self.personId = personId; self.lodgedBy = lodgedBy; self.receivedAt = receivedAt
         self.dueAt = dueAt; self.dueProvisional = dueProvisional; self.progress = progress; self.answer = answer; self.answeredAt = answeredAt

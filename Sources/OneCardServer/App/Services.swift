@@ -93,7 +93,9 @@ public struct AppServices: Sendable {
             // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.
             logger.error("holiday calendar: \(error)"); holidays = HolidayCalendar(years: [])
         }
-        complaints = ComplaintService(store: store, clock: clock, random: random, deadlines: policy.complaintDeadlines, shippedCalendar: holidays)
+        complaints = ComplaintService(store: store, clock: clock, random: random, deadlines: policy.complaintDeadlines, shippedCalendar: holidays,
+                                      region: configuration.region, federation: federation)
+        complaints.receiveForwarded(through: federation.handlers)
         dataRequests = DataRequestService(store: store, clock: clock, random: random, privacy: policy.privacyPolicy, shippedCalendar: holidays)
         retention = RetentionService(store: store, clock: clock, privacy: policy.privacyPolicy)
         let publicity: CreditPublicitySchemes

@@ -127,7 +127,7 @@ struct FederationController {
 
     /// Another member's message relayed by the hub (a use of one of this node's cards elsewhere).
     var relayedMessage: Handler {
-        var h = Handler("A message another member sent through the hub (a use of this node's card in another province), acted on once per id",
+        var h = Handler("A message another member sent through the hub (a use of this node's card in another province; a complaint about this province, or a step on one forwarded from here), acted on once per id",
                         tag: "federation", request: HubController.Docs.envelope, success: (200, "The receipt", HubController.Docs.receipt),
                         errors: [.invalidMessage], extraHeaders: HubController.Docs.signatureHeaders) { request, context in
             try await fromHub.handle(request, context: context) { incoming in

@@ -53,6 +53,10 @@ enum Federation {
         case auditCheckpoint = "audit_checkpoint"
         /// A province's month statement of the medical settlements it shares with the receiving province (issue 14).
         case medicalStatement = "medical_statement"
+        /// A complaint about the receiving province, lodged at the sender's, with its history (JJJ art. 23: forwarded to the province concerned).
+        case complaint
+        /// A step on a forwarded complaint told to the other side: the handling province's answer or return, the complainant's rating.
+        case complaintUpdate = "complaint_update"
     }
 
     /// Every field a message kind may carry; which ones are required depends on the kind.
@@ -66,6 +70,48 @@ enum Federation {
         var checkpoint: Checkpoint?
         /// `medical_statement`: the sender's month statement.
         var medicalStatement: MedicalStatement?
+        /// `complaint`: the complaint forwarded.
+        var complaint: ForwardedComplaint?
+        /// `complaint_update`: a step on it.
+        var complaintUpdate: ComplaintUpdate?
+    }
+
+    /// A complaint forwarded to the province concerned, as lodged at the sender's (no personal data: the complainant
+    /// stays at their own province, which relays the answer).
+    struct ForwardedComplaint: Codable, Sendable, Equatable {
+        /// Its id at the sender's: answers and ratings travel by it.
+        var complaintId: String
+        var kind: String
+        var topic: String
+        var channel: String
+        var summary: String
+        var regionCode: String?
+        /// RFC 3339.
+        var receivedAt: String
+        /// The use it is about, by its id at the receiving province (the one that recorded it), and where it happened.
+        var useId: String?
+        var venueName: String?
+        /// Its history at the sender's.
+        var events: [Event]
+    }
+
+    struct Event: Codable, Sendable, Equatable {
+        var at: String
+        var type: String
+        var actor: String
+        var note: String?
+    }
+
+    /// A step on a forwarded complaint: `answered` (with `answer`), `returned` (with the reason in `event.note`),
+    /// `rated` (with `satisfied`); with no event, the handling province's deadline for it (`dueAt`).
+    struct ComplaintUpdate: Codable, Sendable, Equatable {
+        /// The complaint's id where it was lodged.
+        var complaintId: String
+        var event: Event?
+        var answer: String?
+        var satisfied: Bool?
+        /// RFC 3339: the handling province's deadline.
+        var dueAt: String?
     }
 
     struct Checkpoint: Codable, Sendable, Equatable {

@@ -75,6 +75,10 @@ struct FederationService: Sendable {
     /// Alliance lists published at the hub become part of this node's catalogue.
     let catalogue: CatalogueService
 
+    /// Services built after this one that act on message kinds relayed to this node (complaints), registered by the
+    /// composition root: they need this service to answer, so they cannot be given to it when it is made.
+    let handlers = FederationHandlers()
+
     /// Uses reported by another region are kept under a terminal id of this prefix and the reporting region.
     static let reportedTerminalPrefix = "federation:"
 
@@ -380,6 +384,10 @@ struct FederationService: Sendable {
                     throw DomainError(.invalidMessage, "payload.medicalStatement: the sending province's statement")
                 }
                 try await MedicalService.reconcile(statement, region: region, at: at, in: s)
+            case .complaint, .complaintUpdate:
+                guard let from = m.from, (try? RegionCode(from)) != nil else { throw DomainError(.invalidMessage, "a relayed \(m.kind.rawValue) names its sender in `from`") }
+                guard let handler = handlers.handler(for: m.kind) else { throw DomainError(.invalidMessage, "this node takes no \(m.kind.rawValue) messages") }
+                try await handler(m, from, at, s)
             case .claim, .card, .release, .auditCheckpoint:
                 throw DomainError(.invalidMessage, "a node takes only use reports from the hub")
             }
@@ -414,6 +422,16 @@ struct FederationService: Sendable {
     func evidence(peer: String?, before: Int64?, limit: Int) async throws -> [FederationEvidence] {
         try await records.evidence(peer: peer, before: before, limit: limit)
     }
+}
+
+/// What a node does with a message kind another member sent it through the hub, inside the write transaction that
+/// records the message as received (so it is acted on exactly once).
+final class FederationHandlers: Sendable {
+    typealias Handler = @Sendable (_ message: Federation.Envelope, _ from: String, _ at: Date, _ s: StoreSession) async throws -> Void
+    private let handlers = NIOLockedValueBox<[Federation.Kind: Handler]>([:])
+
+    func register(_ kind: Federation.Kind, _ handler: @escaping Handler) { handlers.withLockedValue { $0[kind] = handler } }
+    func handler(for kind: Federation.Kind) -> Handler? { handlers.withLockedValue { $0[kind] } }
 }
 
 /// Runs the node's exchange with the hub: every `interval` or as soon as something new is owed.

@@ -75,7 +75,7 @@ struct HubController {
     }
 
     var message: Handler {
-        signed("A member's message (claim, card, release, use), acted on once per id",
+        signed("A member's message (claim, card, release, use, audit_checkpoint; complaint and complaint_update relayed to the province concerned), acted on once per id",
                request: Docs.envelope, success: (200, "The receipt (the same for a redelivery)", Docs.receipt), errors: [.invalidMessage]) { incoming, _ in
             let envelope = try FederationJSON.decode(Federation.Envelope.self, incoming.body)
             return .json(try await hub.receive(from: incoming.signer, envelope))
@@ -167,14 +167,26 @@ struct HubController {
         ], required: ["entries"]))
         static let pushAnswer = Schema.named("PushAnswer", .object([("added", .integer), ("lastSeq", .integer)], required: ["added", "lastSeq"]))
         static let envelope = Schema.named("FederationMessage", .object([
-            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint", "medical_statement"])), ("to", .text), ("from", .text),
+            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint", "medical_statement", "complaint", "complaint_update"])), ("to", .text), ("from", .text),
             ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject), ("checkpoint", .anyObject),
-                                ("medicalStatement", .anyObject)],
+                                ("medicalStatement", .anyObject), ("complaint", Docs.forwardedComplaint), ("complaintUpdate", Docs.complaintUpdate)],
                                 required: [])),
         ], required: ["id", "kind", "payload"]))
         static let checkpoint = Schema.named("AuditCheckpoint", .object([
             ("seq", .integer), ("hash", .text), ("atMillis", .integer), ("keyId", .text), ("signature", .text),
         ], required: ["seq", "hash", "atMillis", "keyId", "signature"]))
+        static let complaintEvent = Schema.object([("at", .dateTime), ("type", .text), ("actor", .text), ("note", .nullable(.text))],
+                                                  required: ["at", "type", "actor"])
+        /// `complaint`: a complaint about the receiving province, lodged at the sender's (JJJ art. 23).
+        static let forwardedComplaint = Schema.named("ForwardedComplaint", .object([
+            ("complaintId", .text), ("kind", .text), ("topic", .text), ("channel", .text), ("summary", .text), ("regionCode", .nullable(.text)),
+            ("receivedAt", .dateTime), ("useId", .nullable(.text)), ("venueName", .nullable(.text)), ("events", .array(complaintEvent)),
+        ], required: ["complaintId", "kind", "topic", "channel", "summary", "receivedAt", "events"]))
+        /// `complaint_update`: a step on a forwarded complaint (answered, returned, rated) or the handling province's deadline.
+        static let complaintUpdate = Schema.named("ComplaintUpdate", .object([
+            ("complaintId", .text), ("event", complaintEvent), ("answer", .nullable(.text)), ("satisfied", .nullable(.boolean)),
+            ("dueAt", .nullable(.dateTime)),
+        ], required: ["complaintId"]))
         static let receipt = Schema.named("FederationReceipt", .object([("granted", .boolean), ("region", .text)], required: []))
         static let member = Schema.named("FederationMember", .object([
             ("region", .text), ("url", .text), ("kind", .string(values: ["province", "partner"])), ("status", .string(values: ["active", "suspended"])),

@@ -165,6 +165,12 @@ struct HubService: Sendable {
             // A province's month statement for another: relayed like a use report (issue 14, clearing reconciled by both).
             guard m.payload.medicalStatement != nil else { throw DomainError(.invalidMessage, "a medical statement carries payload.medicalStatement") }
             return try await relay(m, from: region, at: at, in: s)
+        case .complaint, .complaintUpdate:
+            // A complaint about another province, and the steps on it, go to the province concerned (JJJ art. 23).
+            guard m.kind == .complaint ? m.payload.complaint != nil : m.payload.complaintUpdate != nil else {
+                throw DomainError(.invalidMessage, "a \(m.kind.rawValue) message carries payload.\(m.kind == .complaint ? "complaint" : "complaintUpdate")")
+            }
+            return try await relay(m, from: region, at: at, in: s)
         }
     }
 

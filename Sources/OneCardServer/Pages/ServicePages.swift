@@ -74,6 +74,10 @@ struct ServicePages {
             let me = try context.require([.agent, .department], signIn: Self.staffSignIn)
             return try await staffStep(.answer(try context.form.required("text")), me, context)
         }
+        pages.post("/complaints/:id/return") { _, context in
+            let me = try context.require([.agent, .admin], signIn: Self.staffSignIn)
+            return try await staffStep(.returnToOrigin(try context.form.required("reason")), me, context)
+        }
 
         pages.get("/stats") { request, context in
             _ = try context.require([.auditor, .admin], signIn: Self.staffSignIn)
@@ -222,8 +226,11 @@ struct ServicePages {
             "overdue": c.isOverdue(now: clock.now()), "answer": c.answer ?? "", "hasAnswer": c.answer != nil,
             "notice": notice ?? "", "hasNotice": notice != nil, "holder": holder,
             "canRate": holder && status == .answered,
-            "canAssign": !holder && (role == .agent || role == .admin) && (status == .open || status == .assigned),
-            "canAnswer": !holder && (role == .agent || role == .department) && [.open, .assigned, .reopened].contains(status),
+            "canAssign": !holder && c.forwardedTo == nil && (role == .agent || role == .admin) && (status == .open || status == .assigned),
+            "canAnswer": !holder && c.forwardedTo == nil && (role == .agent || role == .department) && [.open, .assigned, .reopened].contains(status),
+            "canReturn": !holder && c.originRegion != nil && (role == .agent || role == .admin) && (status == .open || status == .assigned),
+            "forwardedTo": c.forwardedTo.map(PageRegion.name) ?? "", "hasForwardedTo": c.forwardedTo != nil,
+            "origin": c.originRegion.map(PageRegion.name) ?? "", "hasOrigin": c.originRegion != nil,
             "events": events.map { ["at": PageTime.dateTime($0.at), "type": context.t("ce_\($0.type.rawValue)"), "actor": $0.actor, "note": $0.note ?? ""] },
             "back": holder ? "/me/complaints" : "/complaints",
         ].merging(PagesController.errorView(error, context), uniquingKeysWith: { a, _ in a }), context: context)

@@ -12,6 +12,9 @@ struct ComplaintService: Sendable {
     let deadlines: ComplaintDeadlines
     /// The calendar shipped with this release; years loaded by an administrator override it (`calendar(in:)`).
     let shippedCalendar: HolidayCalendar
+    /// This node's region: a complaint about another province is forwarded there through the hub (JJJ art. 23).
+    let region: String
+    let federation: FederationService
 
     struct Lodging: Sendable {
         var kind: ComplaintKind, topic: ComplaintTopic, channel: ComplaintChannel, summary: String
@@ -33,29 +36,53 @@ struct ComplaintService: Sendable {
         let shipped = shippedCalendar
         return try await store.write { s in
             var venueId = l.venueId
+            var reported: (region: String, useId: String, venueName: String)?
             if let useId = l.useId {
                 // A holder may tie a complaint only to a use of their own card.
                 guard let use = try await s.complaints.use(useId), personId == nil || use.personId == personId else {
                     throw DomainError(.useNotFound, "no use \(useId) of your card")
                 }
-                venueId = venueId ?? use.venueId
+                if use.terminalId.hasPrefix(FederationService.reportedTerminalPrefix) {
+                    // A use another province reported: its venue is that province's, known here by name only.
+                    let name = use.venueId.rawValue.split(separator: ":", maxSplits: 1).last.map(String.init) ?? use.venueId.rawValue
+                    reported = (String(use.terminalId.dropFirst(FederationService.reportedTerminalPrefix.count)), use.reportedId, name)
+                } else {
+                    venueId = venueId ?? use.venueId
+                }
             }
             if let venueId, try await s.venues.find(venueId) == nil { throw DomainError(.venueNotFound, "no venue \(venueId)") }
             let calendar = try await Self.calendar(shipped, in: s)
             let clock = ComplaintClock(workingDays: try WorkingDays(calendar: calendar), deadlines: deadlines)
             let due = try clock.deadline(kind: l.kind, receivedAt: receivedAt, calendar: calendar)
-            let c = Complaint(id: id, kind: l.kind, topic: l.topic, channel: l.channel, summary: summary,
-                              regionCode: l.regionCode, venueId: venueId, useId: l.useId, personId: personId, lodgedBy: actor,
-                              receivedAt: receivedAt, dueAt: due.dueAt, dueProvisional: due.provisional)
+            var c = Complaint(id: id, kind: l.kind, topic: l.topic, channel: l.channel, summary: summary,
+                              regionCode: l.regionCode ?? reported.map { RegionTable.province(of: $0.region) }, venueId: venueId, useId: l.useId,
+                              personId: personId, lodgedBy: actor, receivedAt: receivedAt, dueAt: due.dueAt, dueProvisional: due.provisional)
+            var events = [ComplaintEvent(at: now, type: .lodged, actor: actor, note: l.channel.rawValue)]
+            // About another province: forwarded at once to the province concerned, which handles it (JJJ art. 23).
+            let target = ComplaintForwarding.target(regionCode: l.regionCode, reportedUseRegion: reported?.region, home: region)
+            if let target, try await forwardable(to: target, in: s) {
+                let (progress, types) = try c.progress.applying(.forward)
+                c.progress = progress; c.forwardedTo = target
+                events += types.map { ComplaintEvent(at: now, type: $0, actor: actor, note: target) }
+            }
             try await s.complaints.insert(c, at: now)
-            try await s.complaints.appendEvents(id, [ComplaintEvent(at: now, type: .lodged, actor: actor, note: l.channel.rawValue)])
+            try await s.complaints.appendEvents(id, events)
             try await s.audit.append(at: now, actor: actor, action: "complaint_lodged", subject: "complaint:\(id)", purpose: nil)
+            if let target = c.forwardedTo {
+                try await federation.enqueue(.complaint, id: "complaint-\(id)", to: target, payload: .init(complaint: Federation.ForwardedComplaint(
+                    complaintId: id, kind: c.kind.rawValue, topic: c.topic.rawValue, channel: c.channel.rawValue, summary: c.summary, regionCode: c.regionCode,
+                    receivedAt: Timestamp.format(c.receivedAt), useId: reported?.useId, venueName: reported?.venueName,
+                    events: events.map(Self.wire))), at: now, in: s)
+                try await s.audit.append(at: now, actor: actor, action: "complaint_forwarded", subject: "complaint:\(id)", purpose: target)
+            }
             return c
         }
     }
 
     enum Step: Sendable {
         case assign(to: String), answer(String), rate(Bool)
+        /// The receiving province hands back a complaint forwarded to it that is not its matter, with the reason.
+        case returnToOrigin(String)
     }
 
     /// Takes one step on a complaint: checks who may take it, applies the state machine (Core), and writes the new
@@ -65,6 +92,13 @@ struct ComplaintService: Sendable {
         return try await store.write { s in
             guard var c = try await s.complaints.findForUpdate(id, dialect: s.dialect) else { throw DomainError(.complaintNotFound, "no complaint \(id)") }
             if role == .holder, c.personId != personId { throw DomainError(.complaintNotFound, "no complaint \(id) of yours") }
+            // A forwarded complaint is handled by the province it went to; its complainant rates it where they lodged it.
+            if let to = c.forwardedTo {
+                if case .rate = step {} else { throw DomainError(.invalidTransition, "complaint \(id) was forwarded to \(to), which handles it") }
+            }
+            if let origin = c.originRegion, case .rate = step {
+                throw DomainError(.invalidTransition, "complaint \(id) came from \(origin): its complainant rates it there")
+            }
             let core: ComplaintStep
             var note: String?
             switch step {
@@ -82,6 +116,12 @@ struct ComplaintService: Sendable {
             case .rate(let satisfied):
                 core = .rate(satisfied: satisfied)
                 c.satisfied = satisfied
+            case .returnToOrigin(let reason):
+                try TextRule.check(reason, "reason", max: 2000, notBlank: true)
+                guard c.originRegion != nil else {
+                    throw DomainError(.invalidTransition, "only a complaint forwarded from another province can be returned")
+                }
+                core = .returnToOrigin; note = reason
             }
             let (progress, types) = try c.progress.applying(core)
             c.progress = progress
@@ -89,6 +129,7 @@ struct ComplaintService: Sendable {
             try await s.complaints.update(c)
             try await s.complaints.appendEvents(id, types.map { ComplaintEvent(at: now, type: $0, actor: actor, note: $0 == types.first ? note : nil) })
             try await s.audit.append(at: now, actor: actor, action: "complaint_\(types.last!.rawValue)", subject: "complaint:\(id)", purpose: nil)
+            try await tellOtherSide(c, step, events: types, note: note, actor: actor, at: now, in: s)
             return c
         }
     }

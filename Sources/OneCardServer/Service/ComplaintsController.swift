@@ -20,6 +20,7 @@ struct ComplaintsController {
         api.add(.post, "/api/v1/complaints/{id}/assign",     roles: [.agent, .admin],                          assign)
         api.add(.post, "/api/v1/complaints/{id}/answer",     roles: [.agent, .department],                     answer)
         api.add(.post, "/api/v1/complaints/{id}/rate",       roles: [.agent],                                  rateByAgent)
+        api.add(.post, "/api/v1/complaints/{id}/return",     roles: [.agent, .admin],                          returnToOrigin)
         api.add(.get,  "/api/v1/holiday-calendar",           roles: [.admin, .agent, .auditor],                calendarYears)
         api.add(.put,  "/api/v1/holiday-calendar/{year}",    roles: [.admin],                                  loadCalendarYear)
     }
@@ -42,6 +43,7 @@ struct ComplaintsController {
             ("receivedAt", .dateTime), ("dueAt", .dateTime), ("dueAtProvisional", .boolean), ("overdue", .boolean),
             ("answer", .nullable(.text)), ("answeredAt", .nullable(.dateTime)), ("satisfied", .nullable(.boolean)),
             ("closedAt", .nullable(.dateTime)),
+            ("forwardedTo", .nullable(.text)), ("originRegion", .nullable(.text)), ("originComplaintId", .nullable(.text)),
             ("events", .array(.object([("at", .dateTime), ("type", .oneOf(ComplaintEventType.self)), ("actor", .text), ("note", .nullable(.text))],
                                       required: ["at", "type", "actor"]))),
         ], required: ["complaintId", "kind", "topic", "channel", "summary", "status", "receivedAt", "dueAt", "dueAtProvisional", "overdue"]))
@@ -50,6 +52,8 @@ struct ComplaintsController {
         let complaintId: String, kind: String, topic: String, channel: String, summary: String, regionCode: String?, venueId: String?
         let useId: String?, status: String, assignee: String?, receivedAt: String, dueAt: String, dueAtProvisional: Bool, overdue: Bool
         let answer: String?, answeredAt: String?, satisfied: Bool?, closedAt: String?
+        /// Forwarded to the province that handles it; received from the province where it was lodged (JJJ art. 23).
+        let forwardedTo: String?, originRegion: String?, originComplaintId: String?
         let events: [Event]?
 
         init(_ c: Complaint, events: [ComplaintEvent]? = nil, now: Date) {
@@ -58,6 +62,7 @@ struct ComplaintsController {
             assignee = c.progress.assignee; receivedAt = Timestamp.format(c.receivedAt); dueAt = Timestamp.format(c.dueAt)
             dueAtProvisional = c.dueProvisional; overdue = c.isOverdue(now: now); answer = c.answer; answeredAt = c.answeredAt.map(Timestamp.format)
             satisfied = c.satisfied; closedAt = c.closedAt.map(Timestamp.format)
+            forwardedTo = c.forwardedTo; originRegion = c.originRegion; originComplaintId = c.originComplaintId
             self.events = events?.map { Event(at: Timestamp.format($0.at), type: $0.type.rawValue, actor: $0.actor, note: $0.note) }
         }
     }
@@ -66,7 +71,7 @@ struct ComplaintsController {
 
     var lodgeByAgent: Handler {
         Handler("Log a call (12333/12345), a venue's or a counter's complaint, consultation or suggestion; receivedAt for a call logged later",
-                tag: "complaints", request: Docs.lodge(agent: true), success: (201, "Lodged, with its deadline", Docs.lodged),
+                tag: "complaints", request: Docs.lodge(agent: true), success: (201, "Lodged, with its deadline; about another province (regionCode, or a use reported from there): forwarded there through the hub (JJJ art. 23), status forwarded", Docs.lodged),
                 errors: Docs.lodgeErrors) { request, context in
             let i = try await request.decodeJSON(as: LodgeInput.self, context: context)
             return try await lodge(i, personId: nil, allowReceivedAt: true, context)
@@ -75,7 +80,7 @@ struct ComplaintsController {
 
     var lodgeByHolder: Handler {
         Handler("The holder lodges their own, optionally about one of their uses on \"who checked my card\"",
-                tag: "complaints", request: Docs.lodge(agent: false), success: (201, "Lodged, with its deadline", Docs.lodged),
+                tag: "complaints", request: Docs.lodge(agent: false), success: (201, "Lodged, with its deadline; about another province (regionCode, or a use reported from there): forwarded there through the hub (JJJ art. 23), status forwarded", Docs.lodged),
                 errors: Docs.lodgeErrors) { request, context in
             let i = try await request.decodeJSON(as: LodgeInput.self, context: context)
             return try await lodge(i, personId: context.identity!.personId, allowReceivedAt: false, context)
@@ -180,6 +185,16 @@ struct ComplaintsController {
         }
     }
 
+    var returnToOrigin: Handler {
+        Handler("Hand back a complaint another province forwarded here that is not this province's matter, with the reason: it is closed here and handled again where it was lodged",
+                tag: "complaints", request: .object([("reason", .filled(2000))], required: ["reason"]), success: (200, "The complaint", ComplaintView.schema),
+                errors: [.complaintNotFound, .invalidTransition]) { request, context in
+            struct Input: Decodable { let reason: String }
+            let i = try await request.decodeJSON(as: Input.self, context: context)
+            return try await step(.returnToOrigin(i.reason), context)
+        }
+    }
+
     func step(_ s: ComplaintService.Step, _ context: AppContext) async throws -> some ResponseGenerator {
         let identity = context.identity!
         let id = context.parameters.get("id") ?? ""
@@ -236,7 +251,7 @@ struct ComplaintsController {
         }
         static let lodgeErrors: [DomainError.Code] = [.useNotFound, .venueNotFound, .invalidReceivedAt, .invalidRegionCode]
         static let lodged = Schema.object([("complaintId", .text), ("dueAt", .dateTime), ("dueAtProvisional", .boolean),
-                                           ("status", .only("open"))], required: ["complaintId", "dueAt", "status"])
+                                           ("status", .string(values: ["open", "forwarded"]))], required: ["complaintId", "dueAt", "status"])
         static let rate = Schema.object([("satisfied", .boolean)], required: ["satisfied"])
     }
 }

@@ -30,6 +30,7 @@ public enum Migrations {
         m029Medical,
         m030Service,
         m031Risk,
+        m032ComplaintForwarding,
         m033MedicalReconciliations,
         m036Privacy,
     ]

@@ -10,12 +10,14 @@ public struct ComplaintRepository: Sendable {
     public func insert(_ c: Complaint, at: Date) async throws {
         try await db.raw("""
             INSERT INTO complaints (id, kind, topic, channel, summary, region_code, venue_id, use_id, person_id, lodged_by, received_at,
-                                    due_at, due_provisional, status, assignee, reopenings, answer, answered_at, satisfied, closed_at, created_at)
+                                    due_at, due_provisional, status, assignee, reopenings, answer, answered_at, satisfied, closed_at, created_at,
+                                    forwarded_to, origin_region, origin_complaint_id)
             VALUES (\(bind: c.id), \(bind: c.kind.rawValue), \(bind: c.topic.rawValue), \(bind: c.channel.rawValue), \(bind: c.summary),
                     \(bind: c.regionCode), \(bind: c.venueId?.rawValue), \(bind: c.useId), \(bind: c.personId?.rawValue), \(bind: c.lodgedBy),
                     \(bind: c.receivedAt.millis), \(bind: c.dueAt.millis), \(bind: c.dueProvisional.int), \(bind: c.progress.status.rawValue),
                     \(bind: c.progress.assignee), \(bind: Int64(c.progress.reopenings)), \(bind: c.answer), \(bind: c.answeredAt?.millis),
-                    \(bind: c.satisfied?.int), \(bind: c.closedAt?.millis), \(bind: at.millis))
+                    \(bind: c.satisfied?.int), \(bind: c.closedAt?.millis), \(bind: at.millis),
+                    \(bind: c.forwardedTo), \(bind: c.originRegion), \(bind: c.originComplaintId))
             """).run()
     }
 
@@ -25,7 +27,7 @@ public struct ComplaintRepository: Sendable {
             UPDATE complaints SET status = \(bind: c.progress.status.rawValue), assignee = \(bind: c.progress.assignee),
                 reopenings = \(bind: Int64(c.progress.reopenings)), answer = \(bind: c.answer), answered_at = \(bind: c.answeredAt?.millis),
                 satisfied = \(bind: c.satisfied?.int), closed_at = \(bind: c.closedAt?.millis), due_at = \(bind: c.dueAt.millis),
-                due_provisional = \(bind: c.dueProvisional.int)
+                due_provisional = \(bind: c.dueProvisional.int), forwarded_to = \(bind: c.forwardedTo)
             WHERE id = \(bind: c.id)
             """).run()
     }
@@ -39,6 +41,14 @@ public struct ComplaintRepository: Sendable {
     public func findForUpdate(_ id: Complaint.ID, dialect: Dialect) async throws -> Complaint? {
         let lock = dialect == .postgres ? " FOR UPDATE" : ""
         return try await db.raw("SELECT * FROM complaints WHERE id = \(bind: id)\(unsafeRaw: lock)").first().map(Self.decode)
+    }
+
+    /// The complaint this province made of one forwarded to it from `region` (locked on PostgreSQL, to change it).
+    public func findByOrigin(region: String, complaintId: Complaint.ID, dialect: Dialect) async throws -> Complaint? {
+        let lock = dialect == .postgres ? " FOR UPDATE" : ""
+        return try await db.raw("""
+            SELECT * FROM complaints WHERE origin_region = \(bind: region) AND origin_complaint_id = \(bind: complaintId)\(unsafeRaw: lock)
+            """).first().map(Self.decode)
     }
 
     /// Complaints, newest first: a person's own, or every one, filtered by status, assignee and an overdue moment.
@@ -91,12 +101,18 @@ public struct ComplaintRepository: Sendable {
                   progress: ComplaintProgress(status: ComplaintStatus(rawValue: try r.string("status")) ?? .open, assignee: try r.optionalString("assignee"),
                                               reopenings: Int(try r.int("reopenings"))),
                   answer: try r.optionalString("answer"), answeredAt: try r.optionalDate("answered_at"),
-                  satisfied: try r.optionalInt("satisfied").map { $0 != 0 }, closedAt: try r.optionalDate("closed_at"))
+                  satisfied: try r.optionalInt("satisfied").map { $0 != 0 }, closedAt: try r.optionalDate("closed_at"),
+                  forwardedTo: try r.optionalString("forwarded_to"), originRegion: try r.optionalString("origin_region"),
+                  originComplaintId: try r.optionalString("origin_complaint_id"))
     }
 
     /// The person and venue of a recorded use (a complaint tied to a use on "who checked my card").
-    public func use(_ useId: String) async throws -> (personId: Person.ID?, venueId: Venue.ID)? {
-        try await db.raw("SELECT person_id, venue_id FROM uses WHERE id = \(bind: useId)").first().map { (try $0.optionalId("person_id"), try $0.id("venue_id")) }
+    /// `terminalId` and `reportedId` tell a use another province reported (terminal `federation:<region>`, and the
+    /// use's id at that province).
+    public func use(_ useId: String) async throws -> (personId: Person.ID?, venueId: Venue.ID, terminalId: String, reportedId: String)? {
+        try await db.raw("SELECT person_id, venue_id, terminal_id, idempotency_key FROM uses WHERE id = \(bind: useId)").first().map {
+            (try $0.optionalId("person_id"), try $0.id("venue_id"), try $0.string("terminal_id"), try $0.string("idempotency_key"))
+        }
     }
 
     // MARK: holiday calendar years loaded after release

@@ -65,6 +65,9 @@ struct StatsAPITests {
                            "Cases opened: 1", "Cards active: 1", "Period: 2026-11-18 to 2026-11-18"] {
                 #expect(text.contains(figure), "\(figure) not in: \(text)")
             }
+            // the charts are drawn (filled bars) with their titles and each bar's label and figure beside it
+            for label in ["Uses by domain", "Uses by period", "culture", "2026-11-18"] { #expect(text.contains(label), "\(label) not in: \(text)") }
+            #expect(String(decoding: pdf.body, as: UTF8.self).components(separatedBy: " re f").count - 1 == 2, "a bar per domain and per period")
         }
     }
 
