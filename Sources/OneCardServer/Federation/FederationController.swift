@@ -9,6 +9,7 @@ struct FederationController {
     let federation: FederationService
     let cards: CardService
     let acceptance: AcceptanceService
+    let transit: TransitService
 
     func register(_ api: API) {
         api.add(.get,  "/api/v1/federation/status",                     roles: [.admin, .auditor], status)
@@ -159,6 +160,7 @@ struct FederationController {
     private func answerAsIssuer(_ f: Federation.Forwarded) async throws -> SignedEndpoint.Reply {
         let actor = Actor(name: String(f.actor.prefix(200)), channel: "federation")
         // An identity check with a QR code names no card; every other request names one of this node's.
+        if f.action == .transitRider { return .json(try await transit.answerTransitRider(f.body, cardNumber: f.cardNumber)) }
         let number = f.action == .identity ? nil : try CardNumber.existing(f.cardNumber)
         guard let number else { return .json(try await acceptance.answerIdentityCheck(f.body, cardNumber: f.cardNumber, actor: f.actor)) }
         switch f.action {
@@ -180,6 +182,8 @@ struct FederationController {
         case .cancel:
             let reason: CancelReason = try parseEnum(f.body["reason"] ?? "", "reason")
             return .json(CardsController.CardView(try await cards.transition(number, .cancel(reason), actor: actor).card))
+        case .transitRider:
+            return .json(try await transit.answerTransitRider(f.body, cardNumber: f.cardNumber))
         case .chipCheck:
             return .json(try await acceptance.answerChipCheck(number, challenge: f.body["challenge"] ?? "", response: f.body["response"] ?? ""))
         }

@@ -51,6 +51,13 @@ enum Federation {
         case use
         /// The member's audit chain head, signed with its key: the hub keeps a copy the member cannot rewrite.
         case auditCheckpoint = "audit_checkpoint"
+        /// A trip of another member's card ridden here, priced by this region's fares and concessions: its issuer charges
+        /// the holder's account once per trip id and answers with `transit_result` (issue 13).
+        case transitCharge = "transit_charge"
+        /// The issuer's outcome of a `transit_charge`: charged (or unpaid for now) — the riding node settles its trip.
+        case transitResult = "transit_result"
+        /// One side of a day's inter-region transit statement (issue 13), as the sending node computed it.
+        case transitStatement = "transit_statement"
     }
 
     /// Every field a message kind may carry; which ones are required depends on the kind.
@@ -62,6 +69,12 @@ enum Federation {
         var use: ReportedUse?
         /// `audit_checkpoint`: the signed head.
         var checkpoint: Checkpoint?
+        /// `transit_charge`: the priced trip.
+        var transitTrip: TransitRemoteTrip?
+        /// `transit_result`: the issuer's outcome.
+        var transitResult: TransitChargeResult?
+        /// `transit_statement`: the sender's side.
+        var transitStatement: InterRegionStatement.Side?
     }
 
     struct Checkpoint: Codable, Sendable, Equatable {
@@ -123,9 +136,14 @@ enum Federation {
         /// An identity check at a hotel or government counter: the issuer verifies the card or QR code and discloses
         /// (and audits) what the venue type may see.
         case identity
+        /// A transit tap of the card or QR code at another province's gate: the issuer checks the credential as of the tap
+        /// (a chip's answer, a QR code's pseudonym), and says how the card stood then and which entitlements it had.
+        case transitRider = "transit-rider"
 
         /// What a cross-border partner may ask (it verifies; it services no card).
         var forPartners: Bool { self == .view || self == .chipCheck || self == .identity }
+        /// Routed by `region` when the request names no card (a QR code).
+        var routedByRegion: Bool { self == .identity || self == .transitRider }
     }
 
     /// A change to an alliance's list: an item to add or change, or `{code, withdraw:true}`.

@@ -95,7 +95,7 @@ struct HubController {
             let from = try await hub.member(incoming.signer)
             if from.kind == .partner, !f.action.forPartners { throw DomainError(.memberNotPermitted, "a cross-border partner may only view cards and check chips") }
             // A QR code names no card, only its issuing region: an identity check with one is routed by region.
-            let issuer = f.cardNumber.isEmpty && f.action == .identity ? try await hub.member(f.region ?? "") : try await hub.issuer(of: f.cardNumber)
+            let issuer = f.cardNumber.isEmpty && f.action.routedByRegion ? try await hub.member(f.region ?? "") : try await hub.issuer(of: f.cardNumber)
             guard issuer.status == .active, let key = try await hub.memberKey(issuer.region) else {
                 throw DomainError(.federationUnavailable, "the issuing member \(issuer.region) is suspended")
             }
@@ -156,8 +156,10 @@ struct HubController {
         ], required: ["entries"]))
         static let pushAnswer = Schema.named("PushAnswer", .object([("added", .integer), ("lastSeq", .integer)], required: ["added", "lastSeq"]))
         static let envelope = Schema.named("FederationMessage", .object([
-            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint"])), ("to", .text), ("from", .text),
-            ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject), ("checkpoint", .anyObject)],
+            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint",
+                                                               "transit_charge", "transit_result", "transit_statement"])), ("to", .text), ("from", .text),
+            ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject), ("checkpoint", .anyObject),
+                                 ("transitTrip", .anyObject), ("transitResult", .anyObject), ("transitStatement", .anyObject)],
                                 required: [])),
         ], required: ["id", "kind", "payload"]))
         static let receipt = Schema.named("FederationReceipt", .object([("granted", .boolean), ("region", .text)], required: []))

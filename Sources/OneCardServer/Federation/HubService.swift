@@ -161,6 +161,15 @@ struct HubService: Sendable {
             // Relayed to the issuer through the hub's own outbox: delivered until it acknowledges, never twice acted on.
             guard m.payload.use != nil else { throw DomainError(.invalidMessage, "a use report carries payload.use") }
             return try await relay(m, from: region, at: at, in: s)
+        case .transitCharge, .transitResult, .transitStatement:
+            // Member to member (issue 13: cross-province transit), relayed like a use report; a partner may not send them.
+            let present = switch m.kind {
+            case .transitCharge: m.payload.transitTrip != nil
+            case .transitResult: m.payload.transitResult != nil
+            default: m.payload.transitStatement != nil
+            }
+            guard present else { throw DomainError(.invalidMessage, "a \(m.kind.rawValue) message carries its payload") }
+            return try await relay(m, from: region, at: at, in: s)
         }
     }
 
