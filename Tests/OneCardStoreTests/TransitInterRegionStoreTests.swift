@@ -72,9 +72,11 @@ struct TransitInterRegionStoreTests {
                                                  ridesThere: .init(rideRegion: "120000", issuerRegion: "110000", trips: 1, chargedFen: 100),
                                                  computedAt: "2026-03-02T00:00:00Z")
             // action
-            try await store.write { try await $0.transit.keepStatementSide(side, messageId: "m1", at: Self.now) }
+            let first = side
+            try await store.write { try await $0.transit.keepStatementSide(first, messageId: "m1", at: Self.now) }
             side.ridesThere.collectedFen = 100
-            try await store.write { try await $0.transit.keepStatementSide(side, messageId: "m2", at: Self.now) }
+            let second = side
+            try await store.write { try await $0.transit.keepStatementSide(second, messageId: "m2", at: Self.now) }
             // validate
             let kept = try await store.read { try await $0.transit.statementSide(from: "110000", day: day) }
             #expect(kept == side)

@@ -43,9 +43,10 @@ extension TransitService {
             if v.failure == .chipAuthFailed, inputs[n].credential.kind == "card" { candidates.append(n) }
         }
         guard !candidates.isEmpty else { return [:] }
+        let tapIds = candidates.map { inputs[$0].tapId }
+        let numbers = candidates.compactMap { inputs[$0].credential.cardNumber.flatMap { try? CardNumber($0) } }
         let (recorded, local) = try await store.read { s in
-            (try await s.transit.recordedTapIds(candidates.map { inputs[$0].tapId }),
-             Set(try await s.transit.cards(numbers: candidates.compactMap { inputs[$0].credential.cardNumber.flatMap { try? CardNumber($0) } }).map(\.number.rawValue)))
+            (try await s.transit.recordedTapIds(tapIds), Set(try await s.transit.cards(numbers: numbers).map(\.number.rawValue)))
         }
         var answers: [Int: RiderAnswer] = [:]
         for n in candidates where !recorded.contains(inputs[n].tapId) {
@@ -253,7 +254,7 @@ extension TransitService {
         let side = try await interRegion(day: day, counterpart: counterpart).ours
         let at = clock.now()
         try await store.write { s in
-            try await federation.enqueue(.transitStatement, id: "transit-statement-\(side.day)-\(at.millis)", to: side.counterpart,
+            try await federation.enqueue(.transitStatement, id: "transit-statement-\(side.day)-\(Int64(at.timeIntervalSince1970 * 1000))", to: side.counterpart,
                                          payload: .init(transitStatement: side), at: at, in: s)
             try await s.audit.append(at: at, actor: actor, action: "transit_statement_sent", subject: "region:\(side.counterpart):\(side.day)", purpose: nil)
         }

@@ -52,7 +52,7 @@ struct TransitInterRegionTests {
         // validate
         #expect(ridden.trips == 2 && ridden.chargedFen == 100 && ridden.collectedFen == 100 && ridden.concessionFen == 200)
         #expect(lines.count == 2)
-        #expect(lines.allSatisfy(\.reconciled))
+        #expect(lines.allSatisfy { $0.reconciled })
         #expect(lines[0].difference?.chargedFen == 0)
     }
 
