@@ -11,6 +11,8 @@ public struct CardHistory: Sendable {
         /// Nil before the card was issued.
         public var status: CardStatus?
         public var transit: Bool
+
+        public init(status: CardStatus?, transit: Bool) { self.status = status; self.transit = transit }
     }
 
     let card: Card

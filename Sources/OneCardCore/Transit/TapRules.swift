@@ -63,7 +63,9 @@ public enum TapRules {
         func reject(_ code: String) -> TapJudgement { TapJudgement(rejection: code, lostAtTime: false) }
         if f.at > f.receivedAt.addingTimeInterval(clockTolerance) { return reject(TapRejection.clockAhead) }
         if let failure = f.credential.failure { return reject(failure.rawValue) }
-        if f.credential.foreignIssuer != nil { return reject(DenialCode.regionNotRecognised.rawValue) }
+        // Another province's card or QR code is taken only as its issuer described it (`card` set from the issuer's answer):
+        // the issuer checks its own credential, this region prices the ride (issue 13).
+        if f.credential.foreignIssuer != nil, f.card == nil { return reject(DenialCode.regionNotRecognised.rawValue) }
         guard f.card != nil, let state = f.stateAtTap else {
             return reject((f.credential.form == .physical ? DenialCode.chipAuthFailed : .tokenInvalid).rawValue)
         }

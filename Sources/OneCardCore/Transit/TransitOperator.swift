@@ -68,6 +68,9 @@ public struct TransitTap: Sendable, Equatable {
     /// A QR token's id (one token passes a gate of an operator once per direction).
     public var jti: String?
     public var tripId: String?
+    /// The province that issued a card of another province riding here (nil: this node's own card); set from the issuer's
+    /// answer when the tap arrived.
+    public var issuerRegion: String? = nil
 
     public init(id: String, terminalId: Terminal.ID, operatorCode: TransitOperator.Code, station: String?, route: String?, distanceKm: Double?,
                 direction: TapDirection, at: Date, kind: UseKind, cardNumber: CardNumber?, personId: Person.ID?, entitlements: [String],
@@ -129,6 +132,8 @@ public struct TransitTrip: Sendable, Equatable {
     /// The bank and account the debit went to (at the time it was sent).
     public var bankCode: String?
     public var accountNumber: String?
+    /// A card of another province (nil: this node's own): charged through its issuer (`transit_charge`), not here.
+    public var issuerRegion: String? = nil
 
     public init(id: String, cardNumber: CardNumber, personId: Person.ID, operatorCode: TransitOperator.Code, mode: TransitMode, regionCode: String,
                 entryTapId: String?, exitTapId: String?, entryStation: String?, exitStation: String?, route: String?, startedAt: Date, endedAt: Date?,

@@ -43,7 +43,7 @@ public enum OneCardApp {
         AuthController(accounts: services.accounts).register(api)
         RegistryController(registry: services.registry, holders: services.holders).register(api)
         CardsController(cards: services.cards, federation: services.federation).register(api)
-        FederationController(federation: services.federation, cards: services.cards, acceptance: services.acceptance, medical: services.medical).register(api)
+        FederationController(federation: services.federation, cards: services.cards, acceptance: services.acceptance, medical: services.medical, transit: services.transit).register(api)
         ECardController(ecards: services.ecards).register(api)
         CatalogueController(catalogue: services.catalogue).register(api)
         AcceptanceController(venues: services.venues, acceptance: services.acceptance).register(api)

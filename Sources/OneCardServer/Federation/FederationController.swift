@@ -11,6 +11,7 @@ struct FederationController {
     let acceptance: AcceptanceService
     /// Answers, as the insured place, the medical settlements another province's hospitals ask of it.
     let medical: MedicalService
+    let transit: TransitService
 
     func register(_ api: API) {
         api.add(.get,  "/api/v1/federation/status",                     roles: [.admin, .auditor], status)
@@ -165,6 +166,7 @@ struct FederationController {
         if f.action == .medicalSettle { return .json(try await medical.answerSettlement(f), status: 201) }
         if f.action == .medicalReverse { return .json(try await medical.answerReversal(f), status: 201) }
         // An identity check with a QR code names no card; every other request names one of this node's.
+        if f.action == .transitRider { return .json(try await transit.answerTransitRider(f.body, cardNumber: f.cardNumber)) }
         let number = f.action == .identity ? nil : try CardNumber.existing(f.cardNumber)
         guard let number else { return .json(try await acceptance.answerIdentityCheck(f.body, cardNumber: f.cardNumber, actor: f.actor)) }
         switch f.action {
@@ -188,6 +190,8 @@ struct FederationController {
             return .json(CardsController.CardView(try await cards.transition(number, .cancel(reason), actor: actor).card))
         case .medicalSettle, .medicalReverse:
             throw DomainError(.invalidMessage, "a medical request carries medical")
+        case .transitRider:
+            return .json(try await transit.answerTransitRider(f.body, cardNumber: f.cardNumber))
         case .chipCheck:
             return .json(try await acceptance.answerChipCheck(number, challenge: f.body["challenge"] ?? "", response: f.body["response"] ?? ""))
         }

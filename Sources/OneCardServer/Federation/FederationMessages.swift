@@ -57,6 +57,13 @@ enum Federation {
         case complaint
         /// A step on a forwarded complaint told to the other side: the handling province's answer or return, the complainant's rating.
         case complaintUpdate = "complaint_update"
+        /// A trip of another member's card ridden here, priced by this region's fares and concessions: its issuer charges
+        /// the holder's account once per trip id and answers with `transit_result` (issue 13).
+        case transitCharge = "transit_charge"
+        /// The issuer's outcome of a `transit_charge`: charged (or unpaid for now) — the riding node settles its trip.
+        case transitResult = "transit_result"
+        /// One side of a day's inter-region transit statement (issue 13), as the sending node computed it.
+        case transitStatement = "transit_statement"
     }
 
     /// Every field a message kind may carry; which ones are required depends on the kind.
@@ -74,6 +81,12 @@ enum Federation {
         var complaint: ForwardedComplaint?
         /// `complaint_update`: a step on it.
         var complaintUpdate: ComplaintUpdate?
+        /// `transit_charge`: the priced trip.
+        var transitTrip: TransitRemoteTrip?
+        /// `transit_result`: the issuer's outcome.
+        var transitResult: TransitChargeResult?
+        /// `transit_statement`: the sender's side.
+        var transitStatement: InterRegionStatement.Side?
     }
 
     /// A complaint forwarded to the province concerned, as lodged at the sender's (no personal data: the complainant
@@ -197,9 +210,14 @@ enum Federation {
         /// A medical settlement of a person the issuer insures, or its reversal (issue 14): the issuer applies its policy
         /// and its year-to-date counters.
         case medicalSettle = "medical-settle", medicalReverse = "medical-reverse"
+        /// A transit tap of the card or QR code at another province's gate: the issuer checks the credential as of the tap
+        /// (a chip's answer, a QR code's pseudonym), and says how the card stood then and which entitlements it had.
+        case transitRider = "transit-rider"
 
         /// What a cross-border partner may ask (it verifies; it services no card).
         var forPartners: Bool { self == .view || self == .chipCheck || self == .identity }
+        /// Routed by `region` when the request names no card (a QR code; a medical reversal, which names the settlement).
+        var routedByRegion: Bool { [.identity, .transitRider, .medicalSettle, .medicalReverse].contains(self) }
     }
 
     /// A change to an alliance's list: an item to add or change, or `{code, withdraw:true}`.

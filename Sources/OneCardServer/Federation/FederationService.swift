@@ -388,6 +388,18 @@ struct FederationService: Sendable {
                 guard let from = m.from, (try? RegionCode(from)) != nil else { throw DomainError(.invalidMessage, "a relayed \(m.kind.rawValue) names its sender in `from`") }
                 guard let handler = handlers.handler(for: m.kind) else { throw DomainError(.invalidMessage, "this node takes no \(m.kind.rawValue) messages") }
                 try await handler(m, from, at, s)
+            case .transitCharge, .transitResult, .transitStatement:
+                // Cross-province transit (issue 13): the sender is the member the hub authenticated.
+                guard let from = m.from, RegionCode.isProvinceCode(from) else { throw DomainError(.invalidMessage, "a relayed message names its sender") }
+                if m.kind == .transitCharge, let trip = m.payload.transitTrip {
+                    try await TransitService.receiveCharge(trip, from: from, region: region, federation: self, at: at, in: s)
+                } else if m.kind == .transitResult, let result = m.payload.transitResult {
+                    try await TransitService.receiveResult(result, from: from, at: at, in: s)
+                } else if m.kind == .transitStatement, let side = m.payload.transitStatement {
+                    try await TransitService.receiveStatement(side, from: from, region: region, messageId: m.id, at: at, in: s)
+                } else {
+                    throw DomainError(.invalidMessage, "a \(m.kind.rawValue) message carries its payload")
+                }
             case .claim, .card, .release, .auditCheckpoint:
                 throw DomainError(.invalidMessage, "a node takes only use reports from the hub")
             }

@@ -104,9 +104,7 @@ struct HubController {
             let from = try await hub.member(incoming.signer)
             if from.kind == .partner, !f.action.forPartners { throw DomainError(.memberNotPermitted, "a cross-border partner may only view cards and check chips") }
             // A QR code names no card, only its issuing region: an identity check with one is routed by region.
-            // So is a medical settlement with a QR code, and a reversal (it names the settlement, routed to the insured region).
-            let byRegion = f.cardNumber.isEmpty && [.identity, .medicalSettle, .medicalReverse].contains(f.action)
-            let issuer = byRegion ? try await hub.member(f.region ?? "") : try await hub.issuer(of: f.cardNumber)
+            let issuer = f.cardNumber.isEmpty && f.action.routedByRegion ? try await hub.member(f.region ?? "") : try await hub.issuer(of: f.cardNumber)
             guard issuer.status == .active, let key = try await hub.memberKey(issuer.region) else {
                 throw DomainError(.federationUnavailable, "the issuing member \(issuer.region) is suspended")
             }
@@ -167,9 +165,10 @@ struct HubController {
         ], required: ["entries"]))
         static let pushAnswer = Schema.named("PushAnswer", .object([("added", .integer), ("lastSeq", .integer)], required: ["added", "lastSeq"]))
         static let envelope = Schema.named("FederationMessage", .object([
-            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint", "medical_statement", "complaint", "complaint_update"])), ("to", .text), ("from", .text),
+            ("id", .line(128)), ("kind", .string(values: ["claim", "card", "release", "use", "audit_checkpoint", "medical_statement", "complaint", "complaint_update", "transit_charge", "transit_result", "transit_statement"])), ("to", .text), ("from", .text),
             ("payload", .object([("personKey", .text), ("cardHash", .text), ("previousCardHash", .text), ("use", .anyObject), ("checkpoint", .anyObject),
-                                ("medicalStatement", .anyObject), ("complaint", Docs.forwardedComplaint), ("complaintUpdate", Docs.complaintUpdate)],
+                                ("medicalStatement", .anyObject), ("complaint", Docs.forwardedComplaint), ("complaintUpdate", Docs.complaintUpdate),
+                                ("transitTrip", .anyObject), ("transitResult", .anyObject), ("transitStatement", .anyObject)],
                                 required: [])),
         ], required: ["id", "kind", "payload"]))
         static let checkpoint = Schema.named("AuditCheckpoint", .object([

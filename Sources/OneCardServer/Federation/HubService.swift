@@ -171,6 +171,15 @@ struct HubService: Sendable {
                 throw DomainError(.invalidMessage, "a \(m.kind.rawValue) message carries payload.\(m.kind == .complaint ? "complaint" : "complaintUpdate")")
             }
             return try await relay(m, from: region, at: at, in: s)
+        case .transitCharge, .transitResult, .transitStatement:
+            // Member to member (issue 13: cross-province transit), relayed like a use report; a partner may not send them.
+            let present = switch m.kind {
+            case .transitCharge: m.payload.transitTrip != nil
+            case .transitResult: m.payload.transitResult != nil
+            default: m.payload.transitStatement != nil
+            }
+            guard present else { throw DomainError(.invalidMessage, "a \(m.kind.rawValue) message carries its payload") }
+            return try await relay(m, from: region, at: at, in: s)
         }
     }
 

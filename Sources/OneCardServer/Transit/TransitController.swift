@@ -17,6 +17,8 @@ struct TransitController {
         api.add(.post, "/api/v1/transit/taps",                           roles: [.terminal],        uploadTaps)
         api.add(.get,  "/api/v1/me/trips",                               roles: [.holder],          myTrips)
         api.add(.get,  "/api/v1/transit/clearing",                       roles: [.admin, .auditor], clearing)
+        api.add(.get,  "/api/v1/transit/interregion",                    roles: [.admin, .auditor], interRegion)
+        api.add(.post, "/api/v1/transit/interregion/statements",         roles: [.admin],           sendStatement)
     }
 
     struct FunctionsInput: Decodable { let transit: Bool }
@@ -120,7 +122,7 @@ struct TransitController {
                     ("accepted", .integer), ("duplicates", .integer),
                     ("rejected", .array(.object([("tapId", .text), ("reason", .string(values: Docs.rejections))], required: ["tapId", "reason"]))),
                 ], required: ["accepted", "duplicates", "rejected"])),
-                errors: [.unknownOperator, .venueNotPermitted, .venueNotFound]) { request, context in
+                errors: [.unknownOperator, .venueNotPermitted, .venueNotFound, .federationUnavailable]) { request, context in
             struct Batch: Decodable { let taps: [TransitService.TapInput] }
             let batch = try await request.decodeJSON(as: Batch.self, context: context)
             let r = try await transit.recordTaps(terminal: context.identity!, batch.taps)
@@ -213,6 +215,62 @@ struct TransitController {
         ], required: ["operator", "date", "trips", "fullFareFen", "cardDiscountFen", "concessionFen", "chargedFen", "collectedFen", "owedToOperatorFen"]))
     }
 
+    // MARK: across provinces
+
+    struct StatementView: Encodable, Sendable {
+        struct Line: Encodable, Sendable {
+            let rideRegion: String, issuerRegion: String, ridingSide: InterRegionStatement.Flow?, issuerSide: InterRegionStatement.Flow?
+            let difference: InterRegionStatement.Flow?, reconciled: Bool
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(rideRegion, forKey: .rideRegion); try c.encode(issuerRegion, forKey: .issuerRegion)
+                try c.encode(ridingSide, forKey: .ridingSide); try c.encode(issuerSide, forKey: .issuerSide)
+                try c.encode(difference, forKey: .difference); try c.encode(reconciled, forKey: .reconciled)
+            }
+            private enum CodingKeys: String, CodingKey { case rideRegion, issuerRegion, ridingSide, issuerSide, difference, reconciled }
+        }
+        let date: String, region: String, counterpart: String, ours: InterRegionStatement.Side, theirs: InterRegionStatement.Side?
+        let lines: [Line], reconciled: Bool
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(date, forKey: .date); try c.encode(region, forKey: .region); try c.encode(counterpart, forKey: .counterpart)
+            try c.encode(ours, forKey: .ours); try c.encode(theirs, forKey: .theirs); try c.encode(lines, forKey: .lines)
+            try c.encode(reconciled, forKey: .reconciled)
+        }
+        private enum CodingKeys: String, CodingKey { case date, region, counterpart, ours, theirs, lines, reconciled }
+    }
+
+    var interRegion: Handler {
+        Handler("The inter-region transit statement of a service day with another province: this node's side computed now, the other's as it sent it, "
+                + "and the difference per direction (riding side minus issuer side; zero when reconciled)",
+                tag: "transit",
+                query: [Docs.day, .init(name: "region", description: "the other province's code, e.g. 120000", schema: .string(pattern: "^[0-9]{6}$"),
+                                        required: true)],
+                success: (200, "Both sides and their difference", Docs.statement),
+                errors: [.invalidTimeRange, .invalidRegionCode, .invalidValue]) { request, _ in
+            let q = request.uri.queryParameters
+            guard let raw = q.get("date"), let day = CalendarDay(raw) else { throw DomainError(.invalidTimeRange, "date: no such day") }
+            let r = try await transit.interRegion(day: day, counterpart: q.get("region") ?? "")
+            let lines = r.lines.map { StatementView.Line(rideRegion: $0.rideRegion, issuerRegion: $0.issuerRegion, ridingSide: $0.ridingSide,
+                                                          issuerSide: $0.issuerSide, difference: $0.difference, reconciled: $0.reconciled) }
+            return JSONResponse(StatementView(date: day.description, region: r.ours.region, counterpart: r.ours.counterpart, ours: r.ours, theirs: r.theirs,
+                                              lines: lines, reconciled: lines.allSatisfy(\.reconciled)))
+        }
+    }
+
+    var sendStatement: Handler {
+        Handler("Compute this node's side of a day's inter-region transit statement with another province and send it there through the hub (signed)",
+                tag: "transit",
+                request: .object([("date", .date), ("region", .string(pattern: "^[0-9]{6}$"))], required: ["date", "region"]),
+                success: (202, "The side sent", Docs.side),
+                errors: [.invalidTimeRange, .invalidRegionCode, .invalidValue, .notFederated]) { request, context in
+            struct Input: Decodable { let date: String; let region: String }
+            let i = try await request.decodeJSON(as: Input.self, context: context)
+            guard let day = CalendarDay(i.date) else { throw DomainError(.invalidTimeRange, "date: no such day") }
+            return JSONResponse(try await transit.sendStatement(day: day, counterpart: i.region, by: context.identity!.actor), status: .accepted)
+        }
+    }
+
     var clearing: Handler {
         Handler("One operator's clearing for one service day (China Standard Time, by trip start): every trip once; concessions reported for subsidy",
                 tag: "transit",
@@ -229,6 +287,23 @@ struct TransitController {
     }
 
     enum Docs {
+        static let day = QueryParameter(name: "date", description: "the service day, YYYY-MM-DD (China Standard Time)",
+                                      schema: .string(format: "date", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), required: true)
+        static let flow = Schema.named("InterRegionFlow", .object([
+            ("rideRegion", .text), ("issuerRegion", .text), ("trips", .integer), ("fullFareFen", .integer), ("cardDiscountFen", .integer),
+            ("concessionFen", .integer), ("chargedFen", .integer), ("collectedFen", .integer),
+        ], required: ["rideRegion", "issuerRegion", "trips", "fullFareFen", "cardDiscountFen", "concessionFen", "chargedFen", "collectedFen"]))
+        static let side = Schema.named("InterRegionSide", .object([
+            ("day", .date), ("region", .text), ("counterpart", .text), ("ridesHere", flow), ("ridesThere", flow), ("computedAt", .dateTime),
+        ], required: ["day", "region", "counterpart", "ridesHere", "ridesThere", "computedAt"]))
+        static let statement = Schema.named("InterRegionStatement", .object([
+            ("date", .date), ("region", .text), ("counterpart", .text), ("ours", side), ("theirs", .nullable(side)),
+            ("lines", .array(.object([("rideRegion", .text), ("issuerRegion", .text), ("ridingSide", .nullable(flow)), ("issuerSide", .nullable(flow)),
+                                      ("difference", .nullable(flow)), ("reconciled", .boolean)],
+                                     required: ["rideRegion", "issuerRegion", "ridingSide", "issuerSide", "difference", "reconciled"]))),
+            ("reconciled", .boolean),
+        ], required: ["date", "region", "counterpart", "ours", "theirs", "lines", "reconciled"]))
+
         static let rejections = DenialCode.allCases.map(\.rawValue) + [TapRejection.unknownStation, TapRejection.noFareTable, TapRejection.insufficientFunds,
                                                                    TapRejection.clockAhead]
 

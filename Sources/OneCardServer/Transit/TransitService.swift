@@ -161,6 +161,8 @@ struct TransitService: Sendable {
         var direction: TapDirection
         var kind: UseKind
         var verified: VerifiedCredential
+        /// Another province's card as its issuer described it at the tap (issue 13: cross-province rides).
+        var foreign: (card: Card, state: CardHistory.State, entitlements: [String])? = nil
     }
 
     /// Records a gate's batch of taps (terminal). The whole batch is checked first — a malformed one is refused and nothing
@@ -188,6 +190,19 @@ struct TransitService: Sendable {
             let kind: UseKind = if case .qr = credential { .qr } else { .card }
             checked.append(Checked(tapId: i.tapId, at: at, operatorCode: .init(i.operator), station: i.station, route: i.route, distanceKm: i.distanceKm,
                                    direction: direction, kind: kind, verified: acceptance.verify(credential, at: at)))
+        }
+        // Other provinces' cards and QR codes: their issuers judge them as of the tap (outside the transaction).
+        for (n, answer) in try await resolveForeignRiders(inputs, verified: checked.map(\.verified), at: checked.map(\.at)) {
+            if let (card, state) = Self.foreignCard(answer, at: checked[n].at) {
+                checked[n].verified.cardNumber = card.number
+                checked[n].verified.failure = nil
+                checked[n].verified.foreignIssuer = card.issuerRegion
+                checked[n].foreign = (card, state, answer.entitlements)
+            } else {
+                var failed = VerifiedCredential.failed(answer.reason.flatMap(DenialCode.init(rawValue:)) ?? .chipAuthFailed, form: checked[n].verified.form)
+                failed.foreignIssuer = checked[n].verified.foreignIssuer ?? answer.issuerRegion
+                checked[n].verified = failed
+            }
         }
         let lapseDays = policy.temporaryLossLapseDays
         let tiers = policy.ageTiers
@@ -230,14 +245,15 @@ struct TransitService: Sendable {
             var touched = Set<TouchedKey>()
             for (n, c) in fresh.enumerated() {
                 let op = operators[c.operatorCode]!
-                let card = c.verified.cardNumber.flatMap { cards[$0] }
+                let card = c.foreign?.card ?? c.verified.cardNumber.flatMap { cards[$0] }
                 let tokenKey = c.verified.jti.map { "\($0)|\(c.operatorCode)|\(c.direction.rawValue)" }
                 let replayed = spentChallenges.contains(n) || (c.kind == .qr && tokenKey.map { passedTokens.contains($0) } ?? false)
                 let judgement = TapRules.judge(TapFacts(
                     direction: c.direction, at: c.at, station: c.station, distanceKm: c.distanceKm, credential: c.verified, card: card,
-                    stateAtTap: card.map { CardHistory(card: $0, events: events[$0.number] ?? [], lapseDays: lapseDays).state(at: c.at) },
+                    stateAtTap: c.foreign?.state ?? card.map { CardHistory(card: $0, events: events[$0.number] ?? [], lapseDays: lapseDays).state(at: c.at) },
                     replayed: replayed, table: op.fares.table(at: c.at), unpaidSince: card.flatMap { unpaid[$0.personId] }, receivedAt: now))
                 let entitlements: [String] = if judgement.rejection != nil || card == nil { [] }
+                    else if let foreign = c.foreign { foreign.entitlements }
                     else if c.kind == .qr { c.verified.entitlements }
                     else { birthDates[card!.personId].map { Entitlement.codes(birthDate: $0, today: CalendarDay(c.at), tiers: tiers) } ?? [] }
                 if judgement.rejection == nil, let tokenKey { passedTokens.insert(tokenKey) }
@@ -248,6 +264,7 @@ struct TransitService: Sendable {
                     distanceKm: c.distanceKm, direction: c.direction, at: c.at, kind: c.kind, cardNumber: card?.number, personId: card?.personId,
                     entitlements: entitlements, rejection: judgement.rejection, lostAtTime: judgement.lostAtTime,
                     jti: c.kind == .qr ? c.verified.jti : nil))
+                taps[taps.count - 1].issuerRegion = c.foreign?.card.issuerRegion
             }
             try await s.transit.insert(taps, receivedAt: now)
             return (TapsResult(accepted: taps.count - rejected.count, duplicates: duplicates, rejected: rejected), Array(touched))
@@ -330,6 +347,9 @@ struct TransitService: Sendable {
             for o in try await s.transit.operators(codes: Array(Set(taps.map(\.operatorCode)))) { operators[o.code] = o }
             var cardsByNumber: [CardNumber: Card] = [:]
             for c in try await s.transit.cards(numbers: cards) { cardsByNumber[c.number] = c }
+            for t in taps where t.issuerRegion != nil && cardsByNumber[t.cardNumber!] == nil {
+                cardsByNumber[t.cardNumber!] = Self.foreignCard(t.cardNumber!, issuer: t.issuerRegion!, at: t.at)
+            }
 
             // Pair per card and operator; late taps inside a closed trip join it.
             var assignments: [(tapId: String, tripId: String)] = []
@@ -354,14 +374,17 @@ struct TransitService: Sendable {
             for (trip, key, byId) in paired {
                 let entry = trip.entry.flatMap { byId[$0.id] }, exit = trip.exit.flatMap { byId[$0.id] }
                 guard let personId = (entry ?? exit)?.personId, let card = cardsByNumber[key.card], let op = operators[key.operatorCode] else { continue }
-                let priced = price(trip, entry: entry, exit: exit, card: card, personId: personId, op: op, policies: policies, history: history,
+                var priced = price(trip, entry: entry, exit: exit, card: card, personId: personId, op: op, policies: policies, history: history,
                                    id: random.uuid(), now: now)
+                priced.issuerRegion = (entry ?? exit)?.issuerRegion
                 history.add(TripHistory.Entry(priced))
                 made.append(priced)
                 for tap in [entry, exit].compactMap({ $0 }) { assignments.append((tap.id, priced.id)) }
             }
             try await s.transit.insert(made, at: now)
             try await s.transit.assign(assignments)
+            // Other provinces' cards: charged by their issuers, sent in this transaction with the trips.
+            try await sendForCharging(made, operators: operators, at: now, in: s)
             return made.count
         }
     }
@@ -485,7 +508,19 @@ struct TransitService: Sendable {
             let trips = try await s.transit.trips(person: personId)
             var names: [TransitOperator.Code: String] = [:]
             for o in try await s.transit.operators(codes: Array(Set(trips.map(\.operatorCode)))) { names[o.code] = o.name }
-            return trips.map { TripWithOperator(trip: $0, operatorName: names[$0.operatorCode]) }
+            // Trips ridden in other provinces, as their riding nodes priced them and this node charged them (issue 13).
+            let remote = try await s.transit.remoteTrips(person: personId).compactMap { r -> TripWithOperator? in
+                guard let number = try? CardNumber(r.trip.cardNumber), let start = Timestamp.parse(r.trip.startedAt) else { return nil }
+                var t = TransitTrip(id: r.trip.tripId, cardNumber: number, personId: r.personId, operatorCode: .init(r.trip.operatorCode),
+                                    mode: TransitMode(rawValue: r.trip.mode) ?? .bus, regionCode: r.trip.rideRegion, entryTapId: nil, exitTapId: nil,
+                                    entryStation: r.trip.entryStation, exitStation: r.trip.exitStation, route: r.trip.route, startedAt: start,
+                                    endedAt: r.trip.endedAt.flatMap(Timestamp.parse), fareVersion: 0, breakdown: r.trip.breakdown, quotaPool: nil,
+                                    quotaUnits: 0, status: r.status, attempts: r.attempts, reason: r.reason, chargedAt: r.chargedAt)
+                t.serviceDay = CalendarDay(r.trip.serviceDay) ?? t.serviceDay
+                return TripWithOperator(trip: t, operatorName: r.trip.operatorName)
+            }
+            return (trips.map { TripWithOperator(trip: $0, operatorName: names[$0.operatorCode]) } + remote)
+                .sorted { $0.trip.startedAt > $1.trip.startedAt }
         }
     }
 

@@ -28,6 +28,8 @@ struct TransitWorker: Service {
                     var r = try await transit.chargeDue(limit: 2000)
                     while r.sent == 2000, r.reachedAll, !Task.isCancelled { r = try await transit.chargeDue(limit: 2000) }
                     busy = busy || (r.sent > 0 && r.reachedAll)
+                    // Trips of this node's cards ridden in other provinces (issue 13).
+                    busy = try await transit.chargeRemoteDue(limit: 500) == 500 || busy
                 } catch {
                     logger.error("transit worker pass failed: \(error)")
                 }

@@ -32,6 +32,7 @@ public enum Migrations {
         m031Risk,
         m032ComplaintForwarding,
         m033MedicalReconciliations,
+        m034TransitAcrossRegions,
         m036Privacy,
     ]
 

@@ -79,12 +79,12 @@ public struct TransitRepository: Sendable {
                     (\(bind: t.id), \(bind: t.terminalId), \(bind: t.operatorCode), \(bind: t.station), \(bind: t.route),
                     \(bind: t.distanceKm.map { Int64(Distance.metres(km: $0)) }), \(bind: t.direction.rawValue), \(bind: t.at.millis), \(bind: t.kind.rawValue),
                     \(bind: t.cardNumber), \(bind: t.personId), \(bind: JSONColumn.encode(t.entitlements)), \(bind: t.rejection), \(bind: t.lostAtTime.int),
-                    \(bind: t.jti), \(bind: t.tripId), \(bind: receivedAt.millis))
+                    \(bind: t.jti), \(bind: t.tripId), \(bind: receivedAt.millis), \(bind: t.issuerRegion))
                     """
             }
             try await db.raw("""
                 INSERT INTO transit_taps (tap_id, terminal_id, operator_code, station, route, distance_m, direction, at, kind, card_number, person_id,
-                    entitlements, rejection, lost_at_time, jti, trip_id, received_at) VALUES \(values)
+                    entitlements, rejection, lost_at_time, jti, trip_id, received_at, issuer_region) VALUES \(values)
                 """).run()
         }
     }
@@ -108,7 +108,7 @@ public struct TransitRepository: Sendable {
     /// Takes back a trip that was closed without its tap-out and is not charged: its taps wait to be paired again.
     /// Returns whether it was (a trip charged meanwhile stays).
     public func reopen(_ tripId: String) async throws -> Bool {
-        let rows = try await db.raw("DELETE FROM transit_trips WHERE trip_id = \(bind: tripId) AND status = 'priced' RETURNING trip_id").all()
+        let rows = try await db.raw("DELETE FROM transit_trips WHERE trip_id = \(bind: tripId) AND status = 'priced' AND issuer_region IS NULL RETURNING trip_id").all()
         guard !rows.isEmpty else { return false }
         try await db.raw("UPDATE transit_taps SET trip_id = NULL WHERE trip_id = \(bind: tripId)").run()
         return true
@@ -131,7 +131,7 @@ public struct TransitRepository: Sendable {
     }
 
     static func decodeTap(_ r: any SQLRow) throws -> TransitTap {
-        TransitTap(id: try r.string("tap_id"), terminalId: try r.id("terminal_id"), operatorCode: .init(try r.string("operator_code")),
+        var tap = TransitTap(id: try r.string("tap_id"), terminalId: try r.id("terminal_id"), operatorCode: .init(try r.string("operator_code")),
                    station: try r.optionalString("station"), route: try r.optionalString("route"),
                    distanceKm: try r.optionalInt("distance_m").map { Distance.km(metres: Int($0)) },
                    direction: TapDirection(rawValue: try r.string("direction")) ?? .in, at: try r.date("at"),
@@ -139,6 +139,8 @@ public struct TransitRepository: Sendable {
                    personId: try r.optionalId("person_id"), entitlements: JSONColumn.decode(try r.string("entitlements")),
                    rejection: try r.optionalString("rejection"), lostAtTime: try r.bool("lost_at_time"), jti: try r.optionalString("jti"),
                    tripId: try r.optionalString("trip_id"))
+        tap.issuerRegion = try r.optionalString("issuer_region")
+        return tap
     }
 
     // MARK: trips
@@ -156,7 +158,7 @@ public struct TransitRepository: Sendable {
                 INSERT INTO transit_trips (trip_id, card_number, person_id, operator_code, mode, region_code, entry_tap_id, exit_tap_id, entry_station,
                     exit_station, route, started_at, ended_at, service_day, month, fare_version, basis, distance_m, full_fare_fen, card_discount_fen,
                     concession_code, concession_basis, concession_fen, charged_fen, breakdown, quota_pool, quota_units, status, attempts, next_attempt_at,
-                    reason, bank_code, account_enc, charged_at, updated_at)
+                    reason, bank_code, account_enc, charged_at, updated_at, issuer_region)
                 VALUES \(values)
                 """).run()
         }
@@ -172,7 +174,8 @@ public struct TransitRepository: Sendable {
                 \(bind: b.concession?.basis), \(bind: Int64(b.concession?.amountFen ?? 0)), \(bind: Int64(b.chargedFen)),
                 \(bind: String(decoding: try encoder.encode(b), as: UTF8.self)), \(bind: t.quotaPool), \(bind: Int64(t.quotaUnits)),
                 \(bind: t.status.rawValue), \(bind: Int64(t.attempts)), \(bind: t.nextAttemptAt?.millis), \(bind: t.reason), \(bind: t.bankCode),
-                \(bind: t.accountNumber.map { cipher.seal($0, field: "account") }), \(bind: t.chargedAt?.millis), \(bind: now.millis))
+                \(bind: t.accountNumber.map { cipher.seal($0, field: "account") }), \(bind: t.chargedAt?.millis), \(bind: now.millis),
+                \(bind: t.issuerRegion))
             """
     }
 
@@ -180,13 +183,15 @@ public struct TransitRepository: Sendable {
     public func spans(cards: [CardNumber], from: Date, through: Date) async throws -> [(card: CardNumber, operator: TransitOperator.Code, span: TripPairing.Span)] {
         guard !cards.isEmpty else { return [] }
         return try await db.raw("""
-            SELECT trip_id, card_number, operator_code, started_at, ended_at, basis, status FROM transit_trips
+            SELECT trip_id, card_number, operator_code, started_at, ended_at, basis, status, issuer_region FROM transit_trips
             WHERE card_number IN (\(binds: Array(Set(cards)))) AND started_at <= \(bind: through.millis) AND COALESCE(ended_at, started_at) >= \(bind: from.millis)
             """).all().map { r in
             let start = try r.date("started_at")
             return (try r.cardNumber("card_number"), TransitOperator.Code(try r.string("operator_code")),
                     TripPairing.Span(tripId: try r.string("trip_id"), from: start, through: try r.optionalDate("ended_at") ?? start,
-                                     reopenable: try r.string("basis") == FareBasis.missingTapOut.rawValue && r.string("status") == TripStatus.priced.rawValue))
+                                     reopenable: try r.string("basis") == FareBasis.missingTapOut.rawValue && r.string("status") == TripStatus.priced.rawValue
+                                        // Another province's trip went to its issuer when priced: it is not taken back.
+                                        && r.optionalString("issuer_region") == nil))
         }
     }
 
@@ -216,8 +221,9 @@ public struct TransitRepository: Sendable {
     public func due(now: Date, missingTapsBefore: Date, limit: Int) async throws -> [TransitTrip] {
         try await db.raw("""
             SELECT * FROM transit_trips
-            WHERE (status = 'priced' AND (basis NOT IN ('missing_tap_out', 'missing_tap_in') OR COALESCE(ended_at, started_at) <= \(bind: missingTapsBefore.millis)))
-               OR status = 'charging' OR (status = 'unpaid' AND next_attempt_at <= \(bind: now.millis))
+            WHERE issuer_region IS NULL AND ((status = 'priced' AND (basis NOT IN ('missing_tap_out', 'missing_tap_in')
+                                                                     OR COALESCE(ended_at, started_at) <= \(bind: missingTapsBefore.millis)))
+               OR status = 'charging' OR (status = 'unpaid' AND next_attempt_at <= \(bind: now.millis)))
             ORDER BY started_at LIMIT \(bind: limit)
             """).all().map(decodeTrip)
     }
@@ -311,7 +317,7 @@ public struct TransitRepository: Sendable {
 
     func decodeTrip(_ r: any SQLRow) throws -> TransitTrip {
         let breakdown = try JSONDecoder().decode(FareBreakdown.self, from: Data(try r.string("breakdown").utf8))
-        return TransitTrip(
+        var trip = TransitTrip(
             id: try r.string("trip_id"), cardNumber: try r.cardNumber("card_number"), personId: try r.id("person_id"),
             operatorCode: .init(try r.string("operator_code")), mode: TransitMode(rawValue: try r.string("mode")) ?? .bus,
             regionCode: try r.string("region_code"), entryTapId: try r.optionalString("entry_tap_id"), exitTapId: try r.optionalString("exit_tap_id"),
@@ -321,5 +327,7 @@ public struct TransitRepository: Sendable {
             status: TripStatus(rawValue: try r.string("status")) ?? .priced, attempts: Int(try r.int("attempts")),
             nextAttemptAt: try r.optionalDate("next_attempt_at"), reason: try r.optionalString("reason"), chargedAt: try r.optionalDate("charged_at"),
             bankCode: try r.optionalString("bank_code"), accountNumber: try r.optionalString("account_enc").map { try cipher.open($0, field: "account") })
+        trip.issuerRegion = try r.optionalString("issuer_region")
+        return trip
     }
 }
