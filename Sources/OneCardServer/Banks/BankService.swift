@@ -29,31 +29,38 @@ struct BankService: Sendable {
         let at = now
         if let choiceDays, !(0...365).contains(choiceDays) { throw DomainError.invalidField("choiceDays", "0 to 365") }
         return try await store.write { s in
-            guard var bank = try await s.banks.find(code) else { throw DomainError(.bankNotFound, "no bank \(code)") }
-            if let endpoint { bank.endpoint = endpoint }
-            try bank.validate()
-            if let status {
-                var successor: Bank? = nil
-                if let successorCode {
-                    successor = try await s.banks.find(successorCode)
-                    if successor == nil, status == .terminated { throw DomainError(.invalidSuccessor, "no bank \(successorCode)") }
-                }
-                try BankStatusChange.check(from: bank.status, to: status, successor: successor, code: code)
-                bank.status = status
-                if status == .terminated, let successor {
-                    let days = choiceDays ?? Self.defaultChoiceDays
-                    let chooseBy = at.addingTimeInterval(TimeInterval(days) * 86_400)
-                    try await s.bankMigrations.create(
-                        bankCode: code, successorCode: successor.code, chooseBy: chooseBy, at: at,
-                        notice: ["bankName": bank.name, "bankCode": code, "chooseBy": Timestamp.format(chooseBy),
-                                 "successorName": successor.name, "successorCode": successor.code])
-                }
-                try await s.audit.append(at: at, actor: actor, action: "bank_\(status.rawValue)", subject: "bank:\(code)",
-                                         purpose: successorCode.map { "successor \($0)" })
-            }
-            try await s.banks.update(code: code, status: bank.status, endpoint: bank.endpoint)
-            return bank
+            try await Self.change(code, status: status, successorCode: successorCode, choiceDays: choiceDays, endpoint: endpoint, actor: actor, at: at, in: s)
         }
+    }
+
+    /// The change itself, in the caller's transaction (an enforcement case suspends or terminates a bank in the same
+    /// transaction as its own record, GD art. 20).
+    static func change(_ code: String, status: Bank.Status?, successorCode: String?, choiceDays: Int?, endpoint: String??, actor: String, at: Date,
+                       in s: StoreSession) async throws -> Bank {
+        guard var bank = try await s.banks.find(code) else { throw DomainError(.bankNotFound, "no bank \(code)") }
+        if let endpoint { bank.endpoint = endpoint }
+        try bank.validate()
+        if let status {
+            var successor: Bank? = nil
+            if let successorCode {
+                successor = try await s.banks.find(successorCode)
+                if successor == nil, status == .terminated { throw DomainError(.invalidSuccessor, "no bank \(successorCode)") }
+            }
+            try BankStatusChange.check(from: bank.status, to: status, successor: successor, code: code)
+            bank.status = status
+            if status == .terminated, let successor {
+                let days = choiceDays ?? Self.defaultChoiceDays
+                let chooseBy = at.addingTimeInterval(TimeInterval(days) * 86_400)
+                try await s.bankMigrations.create(
+                    bankCode: code, successorCode: successor.code, chooseBy: chooseBy, at: at,
+                    notice: ["bankName": bank.name, "bankCode": code, "chooseBy": Timestamp.format(chooseBy),
+                             "successorName": successor.name, "successorCode": successor.code])
+            }
+            try await s.audit.append(at: at, actor: actor, action: "bank_\(status.rawValue)", subject: "bank:\(code)",
+                                     purpose: successorCode.map { "successor \($0)" })
+        }
+        try await s.banks.update(code: code, status: bank.status, endpoint: bank.endpoint)
+        return bank
     }
 
     /// The holder's choice of bank (GD art. 5: "持卡人可以在合作金融机构中自愿选择、更换金融机构"): the card's account

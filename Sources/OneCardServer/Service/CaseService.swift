@@ -95,6 +95,29 @@ struct CaseService: Sendable {
         }
     }
 
+    enum BankAction: String, Sendable, CaseIterable { case suspend, terminate }
+
+    /// A cooperating bank's breach (GD art. 20: 责令限期改正; not corrected, its new business suspended or its agreement
+    /// ended): after the order to correct, the case suspends the bank's new business or terminates it with a successor,
+    /// which opens the migration plan and tells every holder — the bank flows' own rule, in the case's transaction.
+    func bankAction(_ id: EnforcementCase.ID, _ action: BankAction, bankCode: String, successorCode: String?, choiceDays: Int?,
+                    actor: String) async throws -> (EnforcementCase, Bank) {
+        if let choiceDays, !(0...365).contains(choiceDays) { throw DomainError.invalidField("choiceDays", "0 to 365") }
+        let at = clock.now()
+        let box = BankBox()
+        let c = try await change(id) { c, s in
+            guard c.type == .bankBreach else { throw DomainError(.actionNotApplicable, "only a bank_breach case acts on a bank") }
+            guard c.orderedAt != nil else { throw DomainError(.orderRequired, "the bank is first ordered to correct (GD art. 20)") }
+            let bank = try await BankService.change(bankCode, status: action == .suspend ? .suspended : .terminated, successorCode: successorCode,
+                                                    choiceDays: choiceDays, endpoint: nil, actor: actor, at: at, in: s)
+            try await s.audit.append(at: at, actor: actor, action: "case_bank_\(action.rawValue)", subject: "case:\(c.id)", purpose: "bank \(bankCode)")
+            box.bank = bank
+        }
+        return (c, box.bank!)
+    }
+
+    private final class BankBox: @unchecked Sendable { var bank: Bank? }
+
     private func change(_ id: EnforcementCase.ID, _ body: @Sendable @escaping (inout EnforcementCase, StoreSession) async throws -> Void) async throws -> EnforcementCase {
         try await store.write { s in
             guard var c = try await s.cases.find(id, forUpdate: true) else { throw DomainError(.caseNotFound, "no case \(id)") }

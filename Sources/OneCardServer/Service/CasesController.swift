@@ -15,6 +15,7 @@ struct CasesController {
         api.add(.post, "/api/v1/cases/{id}/decide",    roles: [.auditor], decideCase)
         api.add(.post, "/api/v1/cases/{id}/payments",  roles: [.auditor], recordPayment)
         api.add(.post, "/api/v1/cases/{id}/repair",    roles: [.auditor], repairRecord)
+        api.add(.post, "/api/v1/cases/{id}/bank-action", roles: [.auditor], bankAction)
         api.add(.get,  "/api/v1/credit/feed",          roles: .anyone,    creditFeed)
         api.add(.get,  "/api/v1/me/credit-records",    roles: [.holder],  myRecords)
     }
@@ -24,6 +25,25 @@ struct CasesController {
         let type: String, party: Party, summary: String, evidence: [String]?, actEndedOn: String?
     }
     struct OrderInput: Decodable { let dueAt: String }
+    struct BankActionInput: Decodable { let action: String; let bankCode: String; let successorCode: String?; let choiceDays: Int? }
+
+    var bankAction: Handler {
+        Handler("A bank_breach case, after its order to correct, suspends the bank's new business or terminates its agreement with a "
+                    + "successor (GD art. 20): the bank flows' rules, a migration plan and the holders told, in the case's transaction",
+                tag: "cases",
+                request: .object([("action", .oneOf(CaseService.BankAction.self)), ("bankCode", .line(32)), ("successorCode", .line(32)),
+                                  ("choiceDays", .integerIn(minimum: 0, maximum: 365))], required: ["action", "bankCode"]),
+                success: (200, "The case and the bank as they now stand", .object([("case", CaseView.schema), ("bank", RegistryController.BankView.schema)],
+                                                                                 required: ["case", "bank"])),
+                errors: [.caseNotFound, .actionNotApplicable, .orderRequired, .bankNotFound, .invalidSuccessor, .successorRequired, .invalidTransition]) { request, context in
+            let i = try await request.decodeJSON(as: BankActionInput.self, context: context)
+            let action: CaseService.BankAction = try parseEnum(i.action, "action")
+            let (c, bank) = try await cases.bankAction(context.parameters.get("id") ?? "", action, bankCode: i.bankCode, successorCode: i.successorCode,
+                                                       choiceDays: i.choiceDays, actor: context.identity!.actor)
+            struct View: Encodable { let `case`: CaseView; let bank: RegistryController.BankView }
+            return JSONResponse(View(case: CaseView(try await cases.detail(c.id)), bank: RegistryController.BankView(bank)))
+        }
+    }
     struct DecideInput: Decodable { let serious: Bool; let fineFen: Int64? }
     struct PaymentInput: Decodable { let amountFen: Int64; let paidAt: String }
 

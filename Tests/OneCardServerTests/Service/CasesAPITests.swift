@@ -57,6 +57,45 @@ struct CasesAPITests {
         }
     }
 
+    /// GD art. 20: a cooperating bank ordered to correct and not correcting has its new business suspended, then its
+    /// agreement ended with a successor: through the bank flows, the migration plan opened, in the case's transaction.
+    @Test(arguments: Engine.available)
+    func aBankBreachCaseSuspendsAndThenTerminatesTheBankAfterItsOrder(_ engine: Engine) async throws {
+        try await Harness.run(engine, region: "440000") { h in
+            let auditor = try await Self.auditor(h)
+            try await h.createBank("ICBC")
+            try await h.createBank("CCB")
+            let opened = try await h.call(.post, "/api/v1/cases", token: auditor, json: [
+                "type": "bank_breach", "party": ["uscc": "91100000100003962T", "name": "中国工商银行"], "summary": "未按协议提供查询服务",
+            ])
+            let id = try #require(opened.string("caseId"), "\(opened)")
+            let selling = try await h.call(.post, "/api/v1/cases", token: auditor, json: [
+                "type": "card_selling", "party": ["personId": try await h.createPerson()], "summary": "出售社保卡",
+            ])
+            let other = try #require(selling.string("caseId"))
+
+            #expect(try await h.call(.post, "/api/v1/cases/\(id)/bank-action", token: auditor, json: ["action": "suspend", "bankCode": "ICBC"]).code == "order_required")
+            _ = try await h.call(.post, "/api/v1/cases/\(id)/order", token: auditor, json: ["dueAt": "2026-11-25T16:00:00Z"])
+            _ = try await h.call(.post, "/api/v1/cases/\(other)/order", token: auditor, json: ["dueAt": "2026-11-25T16:00:00Z"])
+            #expect(try await h.call(.post, "/api/v1/cases/\(other)/bank-action", token: auditor, json: ["action": "suspend", "bankCode": "ICBC"]).code == "action_not_applicable")
+            #expect(try await h.call(.post, "/api/v1/cases/\(id)/bank-action", token: auditor, json: ["action": "suspend", "bankCode": "NOPE"]).code == "bank_not_found")
+            #expect(try await h.call(.post, "/api/v1/cases/\(id)/bank-action", token: auditor, json: ["action": "close", "bankCode": "ICBC"]).code == "invalid_value")
+            #expect(try await h.call(.post, "/api/v1/cases/\(id)/bank-action", token: h.admin, json: ["action": "suspend", "bankCode": "ICBC"]).status == 403)
+
+            let suspended = try await h.call(.post, "/api/v1/cases/\(id)/bank-action", token: auditor, json: ["action": "suspend", "bankCode": "ICBC"])
+            #expect(suspended.status == 200 && (suspended["bank"] as? [String: Any])?["status"] as? String == "suspended", "\(suspended)")
+            let terminated = try await h.call(.post, "/api/v1/cases/\(id)/bank-action", token: auditor,
+                                              json: ["action": "terminate", "bankCode": "ICBC", "successorCode": "CCB", "choiceDays": 30])
+            #expect((terminated["bank"] as? [String: Any])?["status"] as? String == "terminated", "\(terminated)")
+            // the migration plan of the bank flows exists, and both steps are on the case's audit trail and the bank's
+            #expect(try await h.call(.get, "/api/v1/banks/ICBC/migration", token: h.admin).status == 200)
+            let onCase = try await h.services.store.read { try await $0.audit.list(subject: "case:\(id)") }.map(\.action)
+            #expect(onCase.contains("case_bank_suspend") && onCase.contains("case_bank_terminate"), "\(onCase)")
+            let onBank = try await h.services.store.read { try await $0.audit.list(subject: "bank:ICBC") }.map(\.action)
+            #expect(onBank.contains("bank_suspended") && onBank.contains("bank_terminated"), "\(onBank)")
+        }
+    }
+
     @Test(arguments: Engine.available)
     func theSurchargeStopsAtTheFineAndAVenueRefusalIsNotFined(_ engine: Engine) async throws {
         try await Harness.run(engine, region: "440000") { h in
