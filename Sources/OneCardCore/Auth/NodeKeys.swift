@@ -12,8 +12,13 @@ public struct NodeKeys: Sendable {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: master, salt: Data("onecard".utf8), info: Data(purpose.utf8), outputByteCount: 32)
     }
 
-    /// AES-GCM key for personal data at rest.
+    /// AES-GCM key for personal data at rest (generation 1; `personalData(generation:)` for later ones).
     public var personalData: SymmetricKey { derive("personal-data-v1") }
+    /// The personal-data key of a generation: `keys rotate --key data` moves to the next, and the re-encryption job
+    /// re-seals every value under it.
+    public func personalData(generation: Int) -> SymmetricKey { derive("personal-data-v\(generation)") }
+    /// The session-signing key of a generation (generation 1 is `sessions`).
+    public func sessions(generation: Int) -> SymmetricKey { derive("sessions-v\(generation)") }
     /// HMAC key for the blind index used to look up ID numbers.
     public var blindIndex: SymmetricKey { derive("blind-index-v1") }
     /// Master key from which every card's chip key is diversified.
@@ -69,26 +74,33 @@ public struct KeyFileError: Error, CustomStringConvertible {
 
 /// Encrypts personal data fields with AES-GCM and computes the blind index used to find them.
 public struct FieldCipher: Sendable {
-    private let key: SymmetricKey
+    /// The personal-data keys by generation, and which one seals now (shared by every session of a store, moved by a
+    /// rotation).
+    public let generations: DataKeyGenerations
     /// HMAC with the blind-index key already absorbed: each index copies it instead of redoing the key schedule.
     private let indexMAC: HMAC<SHA256>
 
-    public init(keys: NodeKeys) {
-        key = keys.personalData
+    public init(keys: NodeKeys, generations: DataKeyGenerations? = nil) {
+        self.generations = generations ?? DataKeyGenerations(keys: keys)
         indexMAC = HMAC<SHA256>(key: keys.blindIndex)
     }
 
     /// Base64 of nonce ‖ ciphertext ‖ tag. The field name is bound as authenticated data, so a value
     /// copied into another column does not decrypt.
+    /// Under generation 1 the bare base64; under a later generation `k<n>.` and the base64 (base64 has no dot, so
+    /// the prefix is unambiguous and a value says which key opens it).
     public func seal(_ plaintext: String, field: String) -> String {
-        let box = try! AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: Data(field.utf8))
-        return box.combined!.base64EncodedString()
+        let generation = generations.current
+        let box = try! AES.GCM.seal(Data(plaintext.utf8), using: generations.key(generation), authenticating: Data(field.utf8))
+        let text = box.combined!.base64EncodedString()
+        return generation == 1 ? text : DataKeyGenerations.prefix(generation) + text
     }
 
     public func open(_ sealed: String, field: String) throws -> String {
-        guard let data = Data(base64Encoded: sealed) else { throw CipherError.corrupt }
+        let (generation, body) = DataKeyGenerations.split(sealed)
+        guard let generation, let data = Data(base64Encoded: String(body)) else { throw CipherError.corrupt }
         let box = try AES.GCM.SealedBox(combined: data)
-        let plain = try AES.GCM.open(box, using: key, authenticating: Data(field.utf8))
+        let plain = try AES.GCM.open(box, using: generations.key(generation), authenticating: Data(field.utf8))
         guard let s = String(data: plain, encoding: .utf8) else { throw CipherError.corrupt }
         return s
     }
@@ -101,4 +113,36 @@ public struct FieldCipher: Sendable {
     }
 
     public enum CipherError: Error { case corrupt }
+}
+
+/// The generations of the personal-data key: which one seals now, each derived from the node key once and kept.
+public final class DataKeyGenerations: @unchecked Sendable {
+    private let lock = NSLock()
+    private let keys: NodeKeys
+    private var derived: [Int: SymmetricKey] = [:]
+    private var generation = 1
+
+    public init(keys: NodeKeys, current: Int = 1) { self.keys = keys; generation = max(1, current) }
+
+    public var current: Int { lock.lock(); defer { lock.unlock() }; return generation }
+
+    /// Moves to `generation` (never back: another process may have moved further already).
+    public func advance(to generation: Int) { lock.lock(); self.generation = max(self.generation, generation); lock.unlock() }
+
+    public func key(_ generation: Int) -> SymmetricKey {
+        lock.lock(); defer { lock.unlock() }
+        if let k = derived[generation] { return k }
+        let k = generation == 1 ? keys.personalData : keys.personalData(generation: generation)
+        derived[generation] = k
+        return k
+    }
+
+    public static func prefix(_ generation: Int) -> String { "k\(generation)." }
+
+    /// The generation a sealed value names (1 when it names none) and its base64; nil for a malformed prefix.
+    public static func split(_ sealed: String) -> (Int?, Substring) {
+        guard sealed.hasPrefix("k"), let dot = sealed.firstIndex(of: ".") else { return (1, Substring(sealed)) }
+        guard let n = Int(sealed[sealed.index(after: sealed.startIndex)..<dot]), n >= 2 else { return (nil, Substring(sealed)) }
+        return (n, sealed[sealed.index(after: dot)...])
+    }
 }
