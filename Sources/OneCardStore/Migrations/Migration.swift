@@ -30,6 +30,7 @@ public enum Migrations {
         m029Medical,
         m030Service,
         m031Risk,
+        m035LifecycleRequests,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
