@@ -41,8 +41,12 @@ struct Hub: AsyncParsableCommand {
 
         func run() async throws {
             let services: HubServices
+            let lock: ServeLock?
             do {
-                services = try await HubServices.open(try data.configuration(host: host, port: port))
+                let config = try data.configuration(host: host, port: port)
+                // A SQLite file serves one process; a second hub on it stops here, naming the file.
+                lock = try ServeLock.acquire(for: config.database)
+                services = try await HubServices.open(config)
                 try await services.store.migrate()
                 try await services.seedAlliances()
             } catch let e as ConfigurationError {
@@ -50,6 +54,7 @@ struct Hub: AsyncParsableCommand {
             }
             say("onecard hub \(OneCardApp.version) — key \(services.key.kid), database \(services.configuration.database)")
             try await services.serve { port in say("onecard hub listening on http://\(services.configuration.host):\(port)") }
+            withExtendedLifetime(lock) {}
         }
     }
 

@@ -91,8 +91,11 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let services: AppServices
+        let lock: ServeLock?
         do {
             var config = try data.configuration(host: host, port: port, region: region, demo: demo)
+            // A SQLite file serves one process; a second `serve` on it stops here, naming the file.
+            lock = try ServeLock.acquire(for: config.database)
             guard let alg = QRAlgorithm(rawValue: qrAlg) else { throw ConfigurationError("--qr-alg: EdDSA or Ed25519") }
             config.qrAlgorithm = alg
             guard riskInterval >= 0.05, riskInterval <= 3600 else { throw ConfigurationError("--risk-interval: 0.05 to 3600 seconds") }
@@ -150,6 +153,7 @@ struct Serve: AsyncParsableCommand {
         try await OneCardApp.serve(services) { port in
             say("onecard listening on \(services.configuration.scheme)://\(services.configuration.host):\(port)")
         }
+        withExtendedLifetime(lock) {}
     }
 }
 

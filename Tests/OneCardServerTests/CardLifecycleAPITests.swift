@@ -77,6 +77,46 @@ struct CardLifecycleAPITests {
     }
 
     @Test(arguments: Engine.available)
+    func aLifecycleStepRetriedWithItsIdempotencyKeyAnswersAsTheFirstTime(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup
+            try await h.createBank()
+            let (_, number) = try await h.issuedCard()
+            func step(_ action: String, _ json: [String: Any]?, key: String?) async throws -> Reply {
+                let body = json.map { String(decoding: try! JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+                return try await h.call(.post, "/api/v1/cards/\(number)/\(action)", token: h.agent, body: body,
+                                        headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+            }
+
+            // a step and its retry under one key: one step, the same answer
+            let first = try await step("activate", ["pin": "135790"], key: "act-1")
+            let retry = try await step("activate", ["pin": "135790"], key: "act-1")
+            #expect(first.status == 200 && first.string("status") == "active", "\(first)")
+            #expect(retry.status == 200 && retry.body == first.body, "\(retry)")
+            // the same step again without a key: 409 naming the current status
+            let again = try await step("activate", ["pin": "135790"], key: nil)
+            #expect(again.status == 409 && again.code == "invalid_transition" && (again.string("detail") ?? "").contains("active"), "\(again)")
+            // a later step moved the card on: the retry of the first still answers as the first time
+            #expect(try await step("report-loss", ["kind": "formal"], key: "loss-1").string("status") == "lost")
+            #expect(try await step("activate", ["pin": "135790"], key: "act-1").string("status") == "active")
+            // the key used for another step: 422, nothing changes
+            let reused = try await step("unlock", nil, key: "act-1")
+            #expect(reused.status == 422 && reused.code == "idempotency_key_reused", "\(reused)")
+            // a replacement retried: the same new card and chip key, one replacement
+            let replaced = try await step("replace", ["reason": "lost"], key: "rep-1")
+            let replayed = try await step("replace", ["reason": "lost"], key: "rep-1")
+            #expect(replaced.status == 201 && replayed.status == 201, "\(replaced) \(replayed)")
+            #expect(replayed.string("cardNumber") == replaced.string("cardNumber") && replayed.string("chipKey") == replaced.string("chipKey"))
+            #expect(replayed.string("status") == "issued")
+
+            // validate: one event per step taken, none for the retries or the refusals
+            #expect(try await h.eventTypes(number).suffix(3) == ["card_activated", "loss_reported_formal", "card_replaced"])
+            #expect(try await h.count("cards") == 2)
+            #expect(try await h.count("lifecycle_requests") == 3)
+        }
+    }
+
+    @Test(arguments: Engine.available)
     func onePersonOneCard(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             try await h.createBank()

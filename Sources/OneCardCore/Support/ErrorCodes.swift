@@ -9,6 +9,8 @@ extension DomainError.Code {
     public static let databaseUnavailable = Self("database_unavailable", .unavailable)
     public static let forbidden = Self("forbidden", .forbidden)
     public static let idempotencyKeyRequired = Self("idempotency_key_required", .badRequest)
+    /// An Idempotency-Key already used by the caller for another step or another card.
+    public static let idempotencyKeyReused = Self("idempotency_key_reused", .unprocessable)
     public static let invalidField = Self("invalid_field", .unprocessable)
     public static let invalidValue = Self("invalid_value", .unprocessable)
     public static let malformedJson = Self("malformed_json", .badRequest)
@@ -213,7 +215,7 @@ extension DomainError.Code {
     public static let all: [Self] = [
         .invalidAgreementPeriod, .pickupOutletRequired,
         .badRequest,
-        .databaseUnavailable, .forbidden, .idempotencyKeyRequired, .invalidField, .invalidValue, .malformedJson,
+        .databaseUnavailable, .forbidden, .idempotencyKeyRequired, .idempotencyKeyReused, .invalidField, .invalidValue, .malformedJson,
         .notFound, .payloadTooLarge, .unauthorized, .unsupportedMediaType, .methodNotAllowed, .internalError,
         .invalidUscc, .itemNotForVenueType, .itemNotInCatalogue, .terminalNotFound, .venueNotFound, .venueNotPermitted,
         .cannotDisableSelf, .holderExists, .identityMismatch, .invalidCredentials, .invalidToken, .userExists,

@@ -256,11 +256,18 @@ struct CardService: Sendable {
         return try await store.read { try await $0.events.list(cardNumber: c.number, applicationId: c.applicationId) }
     }
 
-    struct TransitionResult: Sendable { var card: Card; var replacement: Card?; var chipKey: String? }
+    struct TransitionResult: Sendable {
+        var card: Card; var replacement: Card?; var chipKey: String?
+        /// The answer of an earlier step under the same Idempotency-Key: nothing changed now.
+        var replayed = false
+    }
 
     /// The one function through which a card changes state: lock, lapse if due, check the move,
-    /// apply it, write the event.
-    func transition(_ number: CardNumber, _ action: CardAction, pin: PIN? = nil, actor: Actor) async throws -> TransitionResult {
+    /// apply it, write the event. With an `idempotencyKey`, a step already taken under that key by the same actor on the
+    /// same card answers as it did the first time (a retry after a lost answer), without a second step; the key used for
+    /// another step or card is 422 `idempotency_key_reused`. Without a key a repeated step is 409 `invalid_transition`
+    /// naming the card's current status.
+    func transition(_ number: CardNumber, _ action: CardAction, pin: PIN? = nil, actor: Actor, idempotencyKey: String? = nil) async throws -> TransitionResult {
         let at = now
         let lapseDays = policy.temporaryLossLapseDays
         let policy = policy
@@ -280,6 +287,19 @@ struct CardService: Sendable {
                     // Lifecycle of a card is handled by its issuing region (ZJ: 发卡地负责).
                     guard card.issuerRegion == region else {
                         throw DomainError(.notIssuer, "card \(number) was issued by region \(card.issuerRegion); ask that region's node")
+                    }
+                    // Looked up under the card's row lock: a retry racing the first attempt waits for it and then finds it.
+                    if let idempotencyKey, let prior = try await s.lifecycleRequests.find(actor: actor.name, key: idempotencyKey) {
+                        guard prior.cardNumber == number, prior.action == action.eventType else {
+                            throw DomainError(.idempotencyKeyReused, "this Idempotency-Key was used for \(prior.action) on card \(prior.cardNumber); use a new key")
+                        }
+                        card.status = prior.status
+                        var replacement: Card? = nil
+                        if let made = prior.replacement {
+                            replacement = try await s.cards.find(made)
+                            replacement?.status = .issued  // as first answered: a replacement is issued when it is made
+                        }
+                        return TransitionResult(card: card, replacement: replacement, chipKey: nil, replayed: true)
                     }
                     if action != .lapse, let lapsedAt = card.lapsedLoss(lapseDays: lapseDays, now: at) {
                         card.status = try CardLifecycle.next(from: card.status, .lapse)
@@ -331,7 +351,15 @@ struct CardService: Sendable {
                             try await federation.enqueue(.release, payload: .init(personKey: personKey, cardHash: number.hash), at: at, in: s)
                         }
                     }
+                    if let idempotencyKey {
+                        try await s.lifecycleRequests.insert(LifecycleRequest(actor: actor.name, key: idempotencyKey, cardNumber: number, action: action.eventType,
+                                                                              status: card.status, replacement: replacement?.number, at: at))
+                    }
                     return TransitionResult(card: card, replacement: replacement, chipKey: nil)
+                }
+                if result.replayed {
+                    return TransitionResult(card: result.card, replacement: result.replacement,
+                                            chipKey: result.replacement.map { chipKeys.base64Key(for: $0.number) }, replayed: true)
                 }
                 Counter(label: "onecard_card_transitions_total", dimensions: [("type", action.eventType)]).increment()
                 // A new revocation entry (or outbox message) is owed to the hub: exchange now rather than at the next interval.

@@ -66,6 +66,13 @@ struct CardsController {
         Actor(name: context.identity!.actor, channel: channel)
     }
 
+    /// The optional Idempotency-Key of a lifecycle step.
+    static func idempotencyKey(_ request: Request) throws(DomainError) -> String? {
+        guard let key = request.headers[.idempotencyKey] else { return nil }
+        guard (1...200).contains(key.count) else { throw DomainError(.invalidValue, "Idempotency-Key: 1 to 200 characters") }
+        return key
+    }
+
     /// Loads a card that the caller may see: staff see every card, a holder only their own.
     func visibleCard(_ number: String, _ context: AppContext) async throws -> Card {
         let card = try await cards.card(try .existing(number))
@@ -209,9 +216,10 @@ struct CardsController {
                 tag: "cards",
                 request: .object([("pin", .string(pattern: "^[0-9]{6}$"))], required: ["pin"]),
                 success: (200, "Active", CardView.schema),
-                errors: Docs.transitionErrors + [.invalidPin]) { request, context in
+                errors: Docs.transitionErrors + [.invalidPin],
+                extraHeaders: [Docs.idempotencyHeader]) { request, context in
             let pin = try PIN(try await request.decodeJSON(as: PinInput.self, context: context).pin)
-            return JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .activate, pin: pin, actor: Self.actor(context)).card))
+            return JSONResponse(CardView(try await cards.transition(try .existing(context.parameters.get("cardNumber") ?? ""), .activate, pin: pin, actor: Self.actor(context), idempotencyKey: try Self.idempotencyKey(request)).card))
         }
     }
 
@@ -220,11 +228,12 @@ struct CardsController {
                 tag: "cards",
                 request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
                 success: (200, "temporarily_lost or lost", CardView.schema),
-                errors: Docs.transitionErrors) { request, context in
+                errors: Docs.transitionErrors,
+                extraHeaders: [Docs.idempotencyHeader]) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
             let number = context.parameters.get("cardNumber") ?? ""
             return try await orIssuer(number, .reportLoss, body: ["kind": kind.rawValue], context) {
-                JSONResponse(CardView(try await cards.transition(try .existing(number), .reportLoss(kind), actor: Self.actor(context)).card))
+                JSONResponse(CardView(try await cards.transition(try .existing(number), .reportLoss(kind), actor: Self.actor(context), idempotencyKey: try Self.idempotencyKey(request)).card))
             }
         }
     }
@@ -233,10 +242,11 @@ struct CardsController {
         Handler("Lift a loss report (not after replacement)",
                 tag: "cards",
                 success: (200, "Active", CardView.schema),
-                errors: Docs.transitionErrors) { _, context in
+                errors: Docs.transitionErrors,
+                extraHeaders: [Docs.idempotencyHeader]) { request, context in
             let number = context.parameters.get("cardNumber") ?? ""
             return try await orIssuer(number, .unlock, context) {
-                JSONResponse(CardView(try await cards.transition(try .existing(number), .unlock, actor: Self.actor(context)).card))
+                JSONResponse(CardView(try await cards.transition(try .existing(number), .unlock, actor: Self.actor(context), idempotencyKey: try Self.idempotencyKey(request)).card))
             }
         }
     }
@@ -246,11 +256,12 @@ struct CardsController {
                 tag: "cards",
                 request: .object([("reason", .oneOf(ReplaceReason.self))], required: ["reason"]),
                 success: (201, "The new card, with its chip key (shown once)", Docs.produced),
-                errors: Docs.transitionErrors) { request, context in
+                errors: Docs.transitionErrors,
+                extraHeaders: [Docs.idempotencyHeader]) { request, context in
             let reason: ReplaceReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
             let number = context.parameters.get("cardNumber") ?? ""
             return try await orIssuer(number, .replace, body: ["reason": reason.rawValue], context) {
-                let r = try await cards.transition(try .existing(number), .replace(reason), actor: Self.actor(context))
+                let r = try await cards.transition(try .existing(number), .replace(reason), actor: Self.actor(context), idempotencyKey: try Self.idempotencyKey(request))
                 return JSONResponse(["cardNumber": r.replacement!.number.rawValue, "chipKey": r.chipKey!, "status": r.replacement!.status.rawValue], status: .created)
             }
         }
@@ -261,11 +272,12 @@ struct CardsController {
                 tag: "cards",
                 request: .object([("reason", .oneOf(CancelReason.self))], required: ["reason"]),
                 success: (200, "Cancelled", CardView.schema),
-                errors: Docs.transitionErrors) { request, context in
+                errors: Docs.transitionErrors,
+                extraHeaders: [Docs.idempotencyHeader]) { request, context in
             let reason: CancelReason = try parseEnum(try await request.decodeJSON(as: ReplaceInput.self, context: context).reason, "reason")
             let number = context.parameters.get("cardNumber") ?? ""
             return try await orIssuer(number, .cancel, body: ["reason": reason.rawValue], context) {
-                JSONResponse(CardView(try await cards.transition(try .existing(number), .cancel(reason), actor: Self.actor(context)).card))
+                JSONResponse(CardView(try await cards.transition(try .existing(number), .cancel(reason), actor: Self.actor(context), idempotencyKey: try Self.idempotencyKey(request)).card))
             }
         }
     }
@@ -285,12 +297,13 @@ struct CardsController {
                 tag: "me",
                 request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
                 success: (200, "My card", CardView.schema),
-                errors: [.noCard, .invalidTransition]) { request, context in
+                errors: [.noCard, .invalidTransition, .idempotencyKeyReused, .invalidValue],
+                extraHeaders: [Docs.idempotencyHeader]) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
             guard let c = try await cards.liveCard(personId: context.identity!.personId!) else {
                 throw DomainError(.noCard, "you hold no card")
             }
-            return JSONResponse(CardView(try await cards.transition(c.number, .reportLoss(kind), actor: Self.actor(context, channel: "web")).card))
+            return JSONResponse(CardView(try await cards.transition(c.number, .reportLoss(kind), actor: Self.actor(context, channel: "web"), idempotencyKey: try Self.idempotencyKey(request)).card))
         }
     }
 
@@ -329,6 +342,11 @@ struct CardsController {
         static let staff: Roles = [.agent, .admin]
         static let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet,
                                                             .unknownBank, .notEligible, .pickupOutletRequired, .activeCardElsewhere]
-        static let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer, .federationUnavailable]
+        static let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer, .federationUnavailable, .idempotencyKeyReused,
+                                                             .invalidValue]
+        /// Lifecycle steps take an optional Idempotency-Key (issue 18: a retry after a lost answer).
+        static let idempotencyHeader = (name: "Idempotency-Key",
+                                        description: "optional, 1 to 200 characters: a retry with the same key answers as the first time without a second step (the key used for another step or card: 422 idempotency_key_reused); without a key a repeated step is 409 invalid_transition naming the current status",
+                                        required: false)
     }
 }

@@ -280,6 +280,8 @@ extension Endpoint {
         if signed { errors += [.signatureInvalid, .signatureExpired, .nonceReplayed, .unknownMember] }
         // Anonymous callers are limited per address on every operation (before the role check), terminals per key.
         errors += [.rateLimited]
+        // Any operation may meet the database down or failing over: 503 with Retry-After, retried with the same key.
+        errors += [.databaseUnavailable]
         return Array(Set(errors)).sorted()
     }
 

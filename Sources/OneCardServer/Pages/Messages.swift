@@ -779,6 +779,8 @@ enum Messages {
         e("err_invalid_licence_class", "准驾车型无效。", "That is not a driving licence class."),
         e("err_assignee_not_found", "没有这位在岗的工作人员。", "There is no such active member of staff."),
         e("err_rate_limited", "请求过于频繁，请稍后再试。", "Too many requests; try again shortly."),
+        e("err_idempotency_key_reused", "该幂等键已用于另一项操作，请换一个新键。", "This Idempotency-Key was already used for another step; use a new key."),
+        e("err_database_unavailable", "数据库暂时无法访问，请几秒后重试。", "The database is briefly unavailable; try again in a few seconds."),
         e("err_online_check_required", "请到联网核验通道核验。", "Please use an online check."),
         e("nav_risk", "风险预警", "Risk alerts"),
         e("incident_banner", "应急状态：所有受理须联网核验，暂停查看完整个人信息。", "Incident mode: every venue verifies online; full personal records are frozen."),

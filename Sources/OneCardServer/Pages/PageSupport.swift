@@ -6,6 +6,7 @@ import Logging
 import Mustache
 import NIOCore
 import OneCardCore
+import OneCardStore
 
 /// The request context of web pages: the caller (from the session cookie), the language and display
 /// chosen, the browser's CSRF nonce and, for a POST, the form that was sent (already CSRF-checked).
@@ -247,7 +248,8 @@ struct PageRenderer: Sendable {
         let status: HTTPResponse.Status
         let code: String
         var detail: String
-        switch error {
+        // A database down or failing over reads as "try again shortly", not as an internal error.
+        switch Store.unavailable(error) ?? error {
         case let e as DomainError:
             status = Problem.status(for: e.kind); code = e.code.rawValue; detail = e.detail
         case let e as HTTPError:
@@ -258,10 +260,12 @@ struct PageRenderer: Sendable {
             status = .internalServerError; code = "internal_error"; detail = "an internal error occurred; it has been logged"
         }
         if status == .internalServerError { detail = "" }
-        return page("error", title: context.t("error_title"), [
+        var response = page("error", title: context.t("error_title"), [
             "code": code, "reason": Messages.reason(code, context.lang), "detail": detail, "hasDetail": !detail.isEmpty,
             "status": Int(status.code),
         ], context: context, status: status, back: "/")
+        if let seconds = (error as? DomainError ?? Store.unavailable(error))?.extensions["retryAfter"] { response.headers[.retryAfter] = seconds }
+        return response
     }
 
     static func encode(_ s: String) -> String {

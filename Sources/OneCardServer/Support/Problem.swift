@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import OneCardCore
+import OneCardStore
 
 /// The one place where a domain error becomes an HTTP status and an `application/problem+json` body.
 struct Problem: HTTPResponseError {
@@ -113,6 +114,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return try Problem(.payloadTooLarge, detail: "request bodies are limited to 1 MB").response(from: request, context: context)
         } catch {
+            // A database that is down or failing over is a 503 the client retries, not a 500 (errors that reached here
+            // without passing through the store's own translation).
+            if let unavailable = Store.unavailable(error) {
+                context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+                return try Problem(unavailable).response(from: request, context: context)
+            }
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return try Problem(.internalError, detail: "an internal error occurred; it has been logged").response(from: request, context: context)
         }

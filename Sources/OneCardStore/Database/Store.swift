@@ -97,6 +97,10 @@ public final class Store: Sendable {
 
     /// Runs `body` on a connection without a transaction: reads.
     public func read<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
+        do { return try await readUnchecked(body) } catch { throw Self.unavailable(error) ?? error }
+    }
+
+    private func readUnchecked<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
         switch backend {
         case let .sqlite(writer, lock, readers, _, _):
             if let readers {
@@ -106,12 +110,16 @@ public final class Store: Sendable {
             await lock.lock()
             do { let r = try await body(session(writer.sql())); await lock.unlock(); return r } catch { await lock.unlock(); throw error }
         case let .postgres(client, _):
-            return try await client.withConnection { conn in try await body(self.session(PostgresSQLDatabase(connection: conn, logger: self.logger))) }
+            return try await withConnection(client) { conn in try await body(self.session(PostgresSQLDatabase(connection: conn, logger: self.logger))) }
         }
     }
 
     /// Runs `body` in one transaction: everything it writes commits together or not at all.
     public func write<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
+        do { return try await writeUnchecked(body) } catch { throw Self.unavailable(error) ?? error }
+    }
+
+    private func writeUnchecked<T: Sendable>(_ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
         switch backend {
         case let .sqlite(writer, lock, _, _, _):
             await lock.lock()
@@ -121,10 +129,82 @@ public final class Store: Sendable {
                 return r
             } catch { await lock.unlock(); throw error }
         case let .postgres(client, _):
-            return try await client.withConnection { conn in
+            return try await withConnection(client) { conn in
                 try await self.transaction(PostgresSQLDatabase(connection: conn, logger: self.logger), begin: "BEGIN", body)
             }
         }
+    }
+
+    /// How long a request waits for a PostgreSQL connection: while the server is down or a new leader is being elected the
+    /// pool retries in the background and a waiting request would wait for ever (holding up graceful shutdown too); after
+    /// this it is answered 503 `database_unavailable` instead, and the client retries with the same Idempotency-Key.
+    public static let connectionWait: Duration = .seconds(5)
+    /// What `Retry-After` advises on `database_unavailable`: about one Patroni failover (ttl 5 s).
+    public static let retryAfterSeconds = 5
+
+    /// A connection from the pool for `body`, or `Unavailable` when none comes within `connectionWait`. Only the wait is
+    /// bounded: once `body` has its connection it runs to the end (a dead connection fails it at once).
+    private func withConnection<T: Sendable>(_ client: PostgresClient, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let claim = Claim()
+        return try await withoutActuallyEscaping(body) { body in
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { conn in
+                        guard claim.take() else { throw Unavailable(detail: "no database connection within \(Self.connectionWait)") }
+                        return try await body(conn)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.connectionWait)
+                    if claim.take() { throw Unavailable(detail: "no database connection within \(Self.connectionWait)") }
+                    return nil  // `body` has its connection: let it finish
+                }
+                while let result = try await group.next() {
+                    if let result { group.cancelAll(); return result }
+                }
+                throw Unavailable(detail: "the database connection ended without an answer")
+            }
+        }
+    }
+
+    /// Who got there first: the leased connection or the deadline.
+    private final class Claim: @unchecked Sendable {
+        private let lock = NSLock()
+        private var taken = false
+        func take() -> Bool { lock.lock(); defer { lock.unlock() }; if taken { return false }; taken = true; return true }
+    }
+
+    struct Unavailable: Error, CustomStringConvertible { let detail: String; var description: String { detail } }
+
+    /// `database_unavailable` (503 with Retry-After) for an error that says the database cannot be used right now rather
+    /// than that the request is wrong: no connection within the wait, a connection that died (server closed it, refused,
+    /// reset), PostgreSQL shutting down or starting (SQLSTATE 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+    /// cannot_connect_now), class 08 connection exceptions, a demoted leader refusing writes (25006
+    /// read_only_sql_transaction), too many connections (53300); SQLite busy or locked past its busy timeout. Nil for
+    /// any other error. The outcome of a commit cut off this way is unknown to the client: its retry with the same
+    /// Idempotency-Key settles it.
+    public static func unavailable(_ error: any Error) -> DomainError? {
+        if let e = error as? DomainError { return e.code == .databaseUnavailable ? e : nil }
+        let detail: String
+        switch error {
+        case let e as Unavailable:
+            detail = e.detail
+        case let e as PSQLError:
+            if let state = e.serverInfo?[.sqlState] {
+                guard ["57P01", "57P02", "57P03", "25006", "53300"].contains(state) || state.hasPrefix("08") else { return nil }
+                detail = "the database refused the request (SQLSTATE \(state))"
+            } else {
+                guard [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed].contains(e.code) else { return nil }
+                detail = "the database connection was lost"
+            }
+        case let e as SQLiteError:
+            guard e.reason == .busy || e.reason == .locked else { return nil }
+            detail = "the database is busy"
+        default:
+            return nil
+        }
+        return DomainError(.databaseUnavailable, "\(detail); try again (with the same Idempotency-Key)",
+                           extensions: ["retryAfter": String(retryAfterSeconds)])
     }
 
     private func transaction<T>(_ db: any SQLDatabase, begin: String, _ body: @Sendable (StoreSession) async throws -> T) async throws -> T {
@@ -175,6 +255,7 @@ public struct StoreSession: Sendable {
     public var applications: ApplicationRepository { .init(db: db, dialect: dialect) }
     public var cards: CardRepository { .init(db: db, dialect: dialect, cipher: cipher) }
     public var events: EventRepository { .init(db: db) }
+    public var lifecycleRequests: LifecycleRequestRepository { .init(db: db) }
     public var audit: AuditRepository { .init(db: db) }
     public var ecards: ECardRepository { .init(db: db) }
     public var trust: TrustRepository { .init(db: db) }

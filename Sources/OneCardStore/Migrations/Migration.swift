@@ -33,6 +33,7 @@ public enum Migrations {
         m032ComplaintForwarding,
         m033MedicalReconciliations,
         m034TransitAcrossRegions,
+        m035LifecycleRequests,
         m036Privacy,
     ]
 
