@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OneCardCore
+import OneCardServer
 import OneCardVerifier
 
 struct Keys: AsyncParsableCommand {
@@ -9,19 +10,36 @@ struct Keys: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new current signing key; the old public key stays in the trust list until every token it signed has expired.")
-        @Option(name: .customLong("data-dir"), help: "The node's data folder.") var dataDir: String = "./onecard-data"
-        @Option(help: "The node's issuing region (used only if the folder has no keys yet).") var region: String = "110000"
+            abstract: "Rotate a key. qr (default): a new current QR signing key; the old public key stays in the trust list until every token it signed has expired. sessions or personal_data: the next generation of that key in the database, followed by every serve process on it within 5 s (personal data re-sealed in the background).")
+        @OptionGroup var data: DataOptions
+        @Option(help: "The node's issuing region (used only if the folder has no QR keys yet).") var region: String = "110000"
+        @Option(help: "qr, sessions or personal_data.") var key: String = "qr"
 
         func run() async throws {
-            let directory = URL(fileURLWithPath: dataDir).standardizedFileURL
+            if key == "qr" {
+                let directory = data.dataDirURL
+                do {
+                    var ring = try SigningKeyRing.loadOrCreate(in: directory, region: region)
+                    let old = ring.current.kid
+                    ring.rotate(at: Date())
+                    try ring.save(in: directory)
+                    say("rotated: new key \(ring.current.kid) signs from now on; \(old) stays published for \(Int(ring.tokenLifetime + ring.skew)) s")
+                } catch {
+                    throw fail("\(error)")
+                }
+                return
+            }
+            guard ["sessions", "personal_data"].contains(key) else { throw fail("--key: qr, sessions or personal_data") }
+            let services: AppServices
+            do { services = try await OneCardApp.services(try data.configuration(), signs: false) } catch let e as ConfigurationError {
+                throw fail(e.description)
+            }
             do {
-                var ring = try SigningKeyRing.loadOrCreate(in: directory, region: region)
-                let old = ring.current.kid
-                ring.rotate(at: Date())
-                try ring.save(in: directory)
-                say("rotated: new key \(ring.current.kid) signs from now on; \(old) stays published for \(Int(ring.tokenLifetime + ring.skew)) s")
+                let generations = try await OneCardApp.rotateKey(services, key: key, actor: "cli:keys-rotate")
+                await services.store.close()
+                say("rotated \(key): generation \(generations.generation) from now on; \(generations.pending) values wait to be re-sealed by the running server")
             } catch {
+                await services.store.close()
                 throw fail("\(error)")
             }
         }

@@ -18,7 +18,7 @@ public enum OneCardApp {
         let keys = try NodeKeys.loadOrCreate(in: config.dataDir, file: config.nodeKeyFile, random: random)
         let federationKey = try FederationKey.loadOrCreate(in: config.dataDir, random: random)
         let store = try await Store.open(config.database, cipher: FieldCipher(keys: keys), logger: logger)
-        let sessions = await SessionTokens.make(key: keys.sessions, clock: clock, lifetime: config.sessionLifetime)
+        let sessions = await SessionTokens.make(key: keys.sessions, clock: clock, lifetime: config.sessionLifetime, nodeKeys: keys)
         let signingKeys = SigningKeyStore(directory: config.dataDir, region: config.region, clock: clock, random: random)
         do {
             if signs { try signingKeys.open() }
@@ -26,9 +26,12 @@ public enum OneCardApp {
             await store.close()
             throw ConfigurationError("\(error)")
         }
-        return AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
-                           logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
-                           federationKey: federationKey)
+        let services = AppServices(configuration: config, store: store, keys: keys, policies: .shipped, clock: clock, random: random,
+                                   logger: logger, sessions: sessions, passwords: PasswordHasher(cost: config.bcryptCost), signingKeys: signingKeys,
+                                   federationKey: federationKey)
+        // The key generations in force (a database not migrated yet has none: generation 1).
+        try? await services.keyRotation.refresh()
+        return services
     }
 
     /// The router with every endpoint, and the API description built alongside it.
@@ -53,6 +56,7 @@ public enum OneCardApp {
         RiskController(risk: services.risk, incident: services.incident).register(api)
         ConsentController(consents: services.consents).register(api)
         PrivacyController(requests: services.dataRequests, retention: services.retention, clock: services.clock).register(api)
+        KeysController(keys: services.keyRotation).register(api)
         LicenceController(licences: services.licences).register(api)
         ComplaintsController(complaints: services.complaints, clock: services.clock).register(api)
         CasesController(cases: services.cases).register(api)
@@ -140,6 +144,13 @@ extension OneCardApp {
     public static func verifyAudit(_ services: AppServices) async throws -> (checked: Int, headSeq: Int64, broken: AuditChain.Break?) {
         let v = try await services.audit.verify()
         return (v.checked, v.headSeq, v.broken)
+    }
+
+    /// Rotates the session-signing (`sessions`) or personal-data (`personal_data`) key (`onecard keys rotate --key`).
+    public static func rotateKey(_ services: AppServices, key: String, actor: String) async throws -> (generation: Int, pending: Int) {
+        guard let k = KeyService.Key(rawValue: key) else { throw DomainError.invalidField("key", "sessions or personal_data") }
+        let s = try await services.keyRotation.rotate(k, actor: actor)
+        return (k == .sessions ? s.sessions : s.personalData, k == .sessions ? 0 : s.pending)
     }
 
     /// The platform serving on its configured port in this process, with its background services (benchmarks).

@@ -47,6 +47,7 @@ public struct AppServices: Sendable {
     let medical: MedicalService
     let transit: TransitService
     let dataRequests: DataRequestService
+    let keyRotation: KeyService
     let retention: RetentionService
 
     /// The running jurisdiction's policy pack.
@@ -98,6 +99,7 @@ public struct AppServices: Sendable {
         complaints.receiveForwarded(through: federation.handlers)
         dataRequests = DataRequestService(store: store, clock: clock, random: random, privacy: policy.privacyPolicy, shippedCalendar: holidays)
         retention = RetentionService(store: store, clock: clock, privacy: policy.privacyPolicy)
+        keyRotation = KeyService(store: store, sessions: sessions, clock: clock)
         let publicity: CreditPublicitySchemes
         do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)
@@ -122,7 +124,8 @@ public struct AppServices: Sendable {
          RiskMonitor(risk: risk, incident: incident, interval: configuration.riskInterval, logger: logger),
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger),
          TransitWorker(transit: transit, logger: logger),
-         RetentionJob(retention: retention, interval: .seconds(86_400), logger: logger)]
+         RetentionJob(retention: retention, interval: .seconds(86_400), logger: logger),
+         KeyWatcher(keys: keyRotation, interval: .seconds(5), logger: logger)]
     }
 }
 

@@ -13,7 +13,7 @@ import SQLiteNIO
 public final class Store: Sendable {
     public let url: DatabaseURL
     public let dialect: Dialect
-    let cipher: FieldCipher
+    public let cipher: FieldCipher
     private let backend: Backend
     private let logger: Logger
 
@@ -276,6 +276,7 @@ public struct StoreSession: Sendable {
     public var transit: TransitRepository { .init(db: db, dialect: dialect, cipher: cipher) }
     public var dataRequests: DataRequestRepository { .init(db: db, cipher: cipher) }
     public var retention: RetentionRepository { .init(db: db) }
+    public var keys: KeyRepository { .init(db: db, cipher: cipher) }
 }
 
 extension SQLRow {

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import OneCardCore
+import OneCardStore
+import ServiceLifecycle
+
+/// Rotation of the session-signing key and the personal-data key (issue 17), without downtime.
+///
+/// Each key has generations derived from the node key (`NodeKeys.sessions(generation:)`, `personalData(generation:)`);
+/// the generation in force is kept in the database, so every process on it follows a rotation within `KeyWatcher`'s
+/// interval. Sessions: tokens name their generation (`kid`); the one before the current still verifies until its tokens
+/// expire, older ones are refused. Personal data: a value names the generation that sealed it, so every value opens
+/// whatever its age, new values are sealed under the current key, and the watcher re-seals the older ones in the
+/// background, a few hundred at a time. The blind index key is not rotated: that would mean re-indexing every ID number
+/// at once, and an index reveals only equality.
+struct KeyService: Sendable {
+    let store: Store
+    let sessions: SessionTokens
+    let clock: Clock
+
+    enum Key: String, Sendable, CaseIterable {
+        case sessions
+        case personalData = "personal_data"
+        var purpose: KeyRepository.Purpose { self == .sessions ? .sessions : .personalData }
+    }
+
+    struct Status: Sendable, Equatable {
+        var sessions: Int
+        var personalData: Int
+        /// Values still sealed under an older personal-data key.
+        var pending: Int
+    }
+
+    /// Moves `key` to its next generation, audited, and applies it in this process at once.
+    func rotate(_ key: Key, actor: String) async throws -> Status {
+        let at = clock.now()
+        let next = try await store.write { s in
+            let next = try await s.keys.generation(key.purpose) + 1
+            try await s.keys.setGeneration(key.purpose, next, by: actor, at: at)
+            try await s.audit.append(at: at, actor: actor, action: "key_rotated", subject: "key:\(key.rawValue)", purpose: "generation \(next)")
+            return next
+        }
+        if key == .sessions { await sessions.use(generation: next) } else { store.cipher.generations.advance(to: next) }
+        return try await status()
+    }
+
+    /// Follows the generations the database says are in force (another process may have rotated).
+    func refresh() async throws {
+        let (s, d) = try await store.read { s in (try await s.keys.generation(.sessions), try await s.keys.generation(.personalData)) }
+        await sessions.use(generation: s)
+        store.cipher.generations.advance(to: d)
+    }
+
+    func status() async throws -> Status {
+        try await store.read { s in
+            let d = try await s.keys.generation(.personalData)
+            var pending = 0
+            for c in SealedColumn.all { pending += try await s.keys.stale(c, generation: d) }
+            return Status(sessions: try await s.keys.generation(.sessions), personalData: d, pending: pending)
+        }
+    }
+
+    /// Re-seals up to `limit` values per column under the current personal-data key, one transaction per column; the
+    /// number re-sealed (0: nothing left).
+    @discardableResult
+    func reencrypt(limit: Int = 500) async throws -> Int {
+        let generation = store.cipher.generations.current
+        var n = 0
+        for c in SealedColumn.all {
+            n += try await store.write { try await $0.keys.reseal(c, generation: generation, limit: limit) }
+        }
+        return n
+    }
+}
+
+/// Follows rotations made by other processes and re-seals personal data under the current key, in the background.
+struct KeyWatcher: Service {
+    let keys: KeyService
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await keys.refresh()
+                    var total = 0
+                    while !Task.isCancelled {
+                        let n = try await keys.reencrypt()
+                        total += n
+                        if n == 0 { break }
+                    }
+                    if total > 0 { logger.info("personal data re-sealed under the current key: \(total) values") }
+                } catch {
+                    logger.error("key watcher: \(error)")
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
