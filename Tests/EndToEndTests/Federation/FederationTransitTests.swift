@@ -96,6 +96,17 @@ struct FederationTransitTests {
             // the same batch again (the gate did not hear the answer): all duplicates, nothing charged twice
             let again = try await tianjin.http.call("POST", "/api/v1/transit/taps", token: gateKey, json: ["taps": journal])
             #expect(again.status == 200 && again["accepted"] as? Int == 0 && again["duplicates"] as? Int == 4, "\(again)")
+            // the first chip answer again under a new tap id: spent at its issuer; a wrong answer fails there; neither rides
+            let replay = try await tianjin.http.call("POST", "/api/v1/transit/taps", token: gateKey, json: ["taps": [
+                tap("tj-gate-5", now.addingTimeInterval(50), "天津站", "in", journal[0]["credential"] as? [String: Any] ?? [:]),
+                tap("tj-gate-6", now.addingTimeInterval(51), "天津站", "in", ["kind": "card", "cardNumber": card.number,
+                                                                            "challenge": Data(repeating: 7, count: 16).base64EncodedString(),
+                                                                            "response": Data(repeating: 1, count: 32).base64EncodedString()]),
+            ]])
+            let reasons = Dictionary((replay["rejected"] as? [[String: Any]] ?? []).map { ($0["tapId"] as? String ?? "", $0["reason"] as? String ?? "") },
+                                     uniquingKeysWith: { a, _ in a })
+            #expect(replay.status == 200 && replay["accepted"] as? Int == 0 && reasons == ["tj-gate-5": "token_replayed", "tj-gate-6": "chip_auth_failed"],
+                    "\(replay)")
             try await Task.sleep(for: .milliseconds(1500))  // several exchanges with the hub
             let later = try await FederationClient(base: bankURL).call("GET", "/debits")["debits"] as? [[String: Any]] ?? []
             #expect(later.count == 2, "\(later)")
