@@ -70,7 +70,7 @@ log "running the Swift test suites"
 # its timeout) run on their own afterwards, so the hundreds of other tests running in parallel do not starve them.
 # A crash prints the crashed thread only: CI keeps the end of the output, which is then the part that says where.
 export SWIFT_BACKTRACE=threads=crashed,registers=none,images=none
-timed='FederationSuiteTests|FederationPagesTests|OfflineTerminalTests|TransitGateTests|FederationMedicalTests|FederationComplaintTests|DatabaseOutageTests'
+timed='FederationSuiteTests|FederationPagesTests|OfflineTerminalTests|TransitGateTests|FederationMedicalTests|FederationComplaintTests|DatabaseOutageTests|FederationTransitTests'
 swift test --skip-build --skip "$timed"
 log "running the timed multi-process suites on their own"
 swift test --skip-build --filter "$timed"

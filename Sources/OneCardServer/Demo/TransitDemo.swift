@@ -19,13 +19,20 @@ enum TransitDemo {
                      "人民广场": 20.0, "南京东路": 21.1, "陆家嘴": 22.7, "世纪大道": 25.1, "张江高科": 31.5, "浦东国际机场": 64.0],
     ]
 
+    /// The demo settlement account of an operator: "6222" and 15 digits from its code (kept below 10^15, so the sum never overflows). (Formatted without `%d`, which
+    /// takes a 32-bit value on Linux and printed a minus sign for SH-METRO, SH-BUS and TJ-BUS, so their demo failed.)
+    static func accountNumber(_ code: String) -> String {
+        let digits = String(code.utf8.reduce(0) { ($0 * 31 + Int($1)) % 1_000_000_000_000_000 })
+        return "6222" + String(repeating: "0", count: max(0, 15 - digits.count)) + digits
+    }
+
     /// Registers the presets of the node's province, if the demo bank exists.
     static func seed(_ services: AppServices, bankCode: String) async throws {
         let province = RegionTable.province(of: services.configuration.region)
         for preset in TransitPresets.fares where RegionTable.province(of: preset.regionCode) == province {
             var table = preset.fareTable
             if let s = stations[preset.operatorCode] { table.stations = s }
-            let account = "6222" + String(format: "%015d", preset.operatorCode.utf8.reduce(0) { ($0 * 31 + Int($1)) % 1_000_000_000_000_000 })
+            let account = accountNumber(preset.operatorCode)
             _ = try await services.transit.createOperator(.init(
                 code: preset.operatorCode, name: preset.name, regionCode: preset.regionCode, mode: preset.mode.rawValue,
                 account: .init(bankCode: bankCode, accountNumber: account), fareTable: .init(table)), by: "system:demo")

@@ -248,7 +248,7 @@ struct TransitFareRulesTests {
 
     @Test func presetsLoadValidateAndRoundTrip() throws {
         // validate: every preset decodes, validates and survives JSON unchanged
-        #expect(Set(TransitPresets.fares.map(\.operatorCode)) == ["BJ-METRO", "BJ-BUS", "SH-METRO", "SH-BUS", "CQ-BUS"])
+        #expect(Set(TransitPresets.fares.map(\.operatorCode)) == ["BJ-METRO", "BJ-BUS", "SH-METRO", "SH-BUS", "TJ-BUS", "CQ-BUS"])
         for preset in TransitPresets.fares {
             try preset.fareTable.validate()
             let data = try JSONEncoder().encode(preset.fareTable)

@@ -7,6 +7,18 @@ import Testing
 
 @Suite("Transit: the card's function, operators, taps, trips, charges and clearing (API.md \"Transit\")")
 struct TransitAPITests {
+    // MARK: the demo
+
+    @Test func everyPresetOperatorGetsAValidDemoSettlementAccount() throws {
+        // every province's demo seeds its presets: each operator's account is digits only, 10 to 30 of them, and its own
+        // (formatted with `%d` it was a 32-bit value with a minus sign for SH-METRO, SH-BUS and TJ-BUS)
+        let accounts = TransitPresets.fares.map { TransitDemo.accountNumber($0.operatorCode) }
+        for account in accounts { try AccountNumber.validate(account) }
+        #expect(Set(accounts).count == accounts.count)
+        #expect(TransitDemo.accountNumber("TJ-BUS").allSatisfy { $0.isNumber })
+        #expect(TransitPresets.fares.contains { $0.operatorCode == "TJ-BUS" && $0.regionCode == "120000" && $0.fareTable.preset == true })
+    }
+
     // MARK: the transit function
 
     @Test(arguments: Engine.available)
