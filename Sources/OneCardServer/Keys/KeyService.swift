@@ -65,8 +65,12 @@ struct KeyService: Sendable {
     @discardableResult
     func reencrypt(limit: Int = 500) async throws -> Int {
         let generation = store.cipher.generations.current
+        // Before any rotation nothing can be sealed under another key: no look at all (this runs every few seconds).
+        guard generation > 1 else { return 0 }
         var n = 0
         for c in SealedColumn.all {
+            // A read first: the writer (one at a time on SQLite) is taken only for a column with something to re-seal.
+            guard try await store.read({ try await $0.keys.stale(c, generation: generation) }) > 0 else { continue }
             n += try await store.write { try await $0.keys.reseal(c, generation: generation, limit: limit) }
         }
         return n
@@ -81,15 +85,24 @@ struct KeyWatcher: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // The generation this process has seen fully re-sealed, and since when it has known the current one: once a
+            // pass finds nothing left a while after the rotation (other processes follow within one interval and seal
+            // under the new key from then on), the tables are not scanned again until the next rotation.
+            var settled = 1
+            var seen = (generation: 1, since: ContinuousClock.now)
             while !Task.isCancelled {
                 do {
                     try await keys.refresh()
+                    let generation = keys.store.cipher.generations.current
+                    if generation != seen.generation { seen = (generation, ContinuousClock.now) }
+                    guard generation != settled else { try? await Task.sleep(for: interval); continue }
                     var total = 0
                     while !Task.isCancelled {
                         let n = try await keys.reencrypt()
                         total += n
                         if n == 0 { break }
                     }
+                    if total == 0, ContinuousClock.now - seen.since > interval * 6 { settled = generation }
                     if total > 0 { logger.info("personal data re-sealed under the current key: \(total) values") }
                 } catch {
                     logger.error("key watcher: \(error)")
