@@ -22,8 +22,8 @@ struct PrivacyAPITests {
 
             // Bad requests change nothing.
             #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "deletion", "field": "name", "reason": "x"]).code == "not_deletable")
-            #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "correction", "field": "phone", "reason": "x"]).code == "invalid_field")
-            #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "correction", "field": "phone", "value": "abc", "reason": "x"]).code == "invalid_field")
+            #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "correction", "field": "phone", "reason": "x"]).code == "value_required")
+            #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "correction", "field": "phone", "value": "abc", "reason": "x"]).code == "value_invalid")
             #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "erase", "field": "phone", "reason": "x"]).code == "invalid_value")
             #expect(try await h.call(.post, "/api/v1/me/data-requests", token: h.agent, json: ["kind": "deletion", "field": "address", "reason": "x"]).status == 403)
             #expect((try await h.call(.get, "/api/v1/me/data-requests", token: holder)["requests"] as? [Any])?.count == 1)
@@ -38,7 +38,7 @@ struct PrivacyAPITests {
             #expect(try await h.call(.get, "/api/v1/data-requests/\(id)", token: holder).status == 403)
 
             // A refusal needs its reasons; a grant changes the record at once, once.
-            #expect(try await h.call(.post, "/api/v1/data-requests/\(id)/decide", token: h.agent, json: ["outcome": "refused"]).code == "invalid_field")
+            #expect(try await h.call(.post, "/api/v1/data-requests/\(id)/decide", token: h.agent, json: ["outcome": "refused"]).code == "note_required")
             let done = try await h.call(.post, "/api/v1/data-requests/\(id)/decide", token: h.agent, json: ["outcome": "done", "note": "已核对"])
             #expect(done.status == 200 && done.string("status") == "done", "\(done)")
             #expect(try await h.call(.post, "/api/v1/data-requests/\(id)/decide", token: h.agent, json: ["outcome": "refused", "note": "x"]).code == "request_decided")

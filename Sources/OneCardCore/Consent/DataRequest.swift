@@ -56,21 +56,28 @@ public struct DataRequest: Sendable, Equatable {
     public static func validate(kind: Kind, field: Field, value: String?, reason: String) throws(DomainError) {
         try TextRule.check(reason, "reason", max: 1000, notBlank: true)
         switch (kind, field) {
-        case (.correction, .other):
-            guard value == nil else { throw .invalidField("value", "only for a correction of name, phone or address") }
+        case (.correction, .other), (.deletion, .address), (.deletion, .other):
+            break  // a value sent with these is not kept (`value(for:)`)
         case (.correction, _):
-            guard let value else { throw .invalidField("value", "the correct \(field.rawValue) is required") }
-            switch field {
-            case .name: try TextRule.check(value, "value", max: 64, notBlank: true, oneLine: true)
-            case .phone: try Person.validate(name: "x", phone: value, address: nil)
-            case .address: try TextRule.check(value, "value", max: 200, notBlank: true)
-            case .other: break
+            guard let value, !value.isEmpty else { throw DomainError(.valueRequired, "the correct \(field.rawValue) is required") }
+            do {
+                switch field {
+                case .name: try TextRule.check(value, "value", max: 64, notBlank: true, oneLine: true)
+                case .phone: try Person.validate(name: "x", phone: value, address: nil)
+                case .address: try TextRule.check(value, "value", max: 200, notBlank: true)
+                case .other: break
+                }
+            } catch {
+                throw DomainError(.valueInvalid, "not a valid \(field.rawValue): \(error.detail)")
             }
         case (.deletion, .name), (.deletion, .phone):
             throw DomainError(.notDeletable, "the \(field.rawValue) is kept while the card exists: it is needed to issue and service it")
-        case (.deletion, _):
-            guard value == nil else { throw .invalidField("value", "a deletion carries no value") }
         }
+    }
+
+    /// The value kept with a request: only a correction of a field carries one.
+    public static func value(_ value: String?, for kind: Kind, _ field: Field) -> String? {
+        kind == .correction && field != .other ? value : nil
     }
 
     /// Decides an open request: `done` (a correction or deletion of a field is applied by `apply(to:)` in the same step)
@@ -79,7 +86,7 @@ public struct DataRequest: Sendable, Equatable {
         guard status == .open else { throw DomainError(.requestDecided, "the request was \(status.rawValue) already") }
         guard outcome != .open else { throw .invalidField("outcome", "done or refused") }
         if let note { try TextRule.check(note, "note", max: 1000, notBlank: true) }
-        if outcome == .refused, note == nil { throw .invalidField("note", "a refusal gives its reasons (PIPL art. 50)") }
+        if outcome == .refused, note == nil { throw DomainError(.noteRequired, "a refusal gives its reasons (PIPL art. 50)") }
         status = outcome; self.note = note; decidedBy = actor; decidedAt = date
     }
 

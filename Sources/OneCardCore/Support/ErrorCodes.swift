@@ -11,6 +11,8 @@ extension DomainError.Code {
     public static let idempotencyKeyRequired = Self("idempotency_key_required", .badRequest)
     /// An Idempotency-Key already used by the caller for another step or another card.
     public static let idempotencyKeyReused = Self("idempotency_key_reused", .unprocessable)
+    /// An optional Idempotency-Key that was sent empty or longer than 200 characters.
+    public static let invalidIdempotencyKey = Self("invalid_idempotency_key", .unprocessable)
     public static let invalidField = Self("invalid_field", .unprocessable)
     public static let invalidValue = Self("invalid_value", .unprocessable)
     public static let malformedJson = Self("malformed_json", .badRequest)
@@ -186,6 +188,12 @@ extension DomainError.Code {
     public static let requestDecided = Self("request_decided", .conflict)
     /// Data the platform must keep while the card exists (PIPL art. 47 ¶1): a deletion request for it is refused at once.
     public static let notDeletable = Self("not_deletable", .unprocessable)
+    /// A correction of the name, phone or address without the right value.
+    public static let valueRequired = Self("value_required", .unprocessable)
+    /// The value a correction brings is not a valid name, phone number or address.
+    public static let valueInvalid = Self("value_invalid", .unprocessable)
+    /// A refusal without its reasons (PIPL art. 50).
+    public static let noteRequired = Self("note_required", .unprocessable)
     /// A password guessers try first (`Credentials.validate(password:)`).
     public static let weakPassword = Self("weak_password", .unprocessable)
     // MARK: Service (issue 16: complaints, cases, calendar, credit feed, statistics)
@@ -232,7 +240,7 @@ extension DomainError.Code {
         .holidayCalendarNotCovered, .orderRequired, .fineNotAllowed, .fineOutOfRange, .limitationExpired, .hearingRequired,
         .repairNotYetEligible, .creditSchemeNotCovered,
         .alertNotFound, .alertResolved, .actionNotApplicable, .incidentMode, .rateLimited, .weakPassword, .consentNotFound, .consentWithdrawn, .consentRequired, .invalidLicenceClass, .assigneeNotFound,
-        .dataRequestNotFound, .requestDecided, .notDeletable,
+        .dataRequestNotFound, .requestDecided, .notDeletable, .valueRequired, .valueInvalid, .noteRequired, .invalidIdempotencyKey,
         .complaintNotFound, .caseNotFound, .useNotFound, .invalidHolidayCalendar, .invalidReceivedAt, .nothingToPay,
         .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,

@@ -69,7 +69,7 @@ struct CardsController {
     /// The optional Idempotency-Key of a lifecycle step.
     static func idempotencyKey(_ request: Request) throws(DomainError) -> String? {
         guard let key = request.headers[.idempotencyKey] else { return nil }
-        guard (1...200).contains(key.count) else { throw DomainError(.invalidValue, "Idempotency-Key: 1 to 200 characters") }
+        guard (1...200).contains(key.count) else { throw DomainError(.invalidIdempotencyKey, "Idempotency-Key: 1 to 200 characters") }
         return key
     }
 
@@ -297,7 +297,7 @@ struct CardsController {
                 tag: "me",
                 request: .object([("kind", .oneOf(LossKind.self))], required: ["kind"]),
                 success: (200, "My card", CardView.schema),
-                errors: [.noCard, .invalidTransition, .idempotencyKeyReused, .invalidValue],
+                errors: [.noCard, .invalidTransition, .idempotencyKeyReused, .invalidValue, .invalidIdempotencyKey],
                 extraHeaders: [Docs.idempotencyHeader]) { request, context in
             let kind: LossKind = try parseEnum(try await request.decodeJSON(as: LossInput.self, context: context).kind, "kind")
             guard let c = try await cards.liveCard(personId: context.identity!.personId!) else {
@@ -343,7 +343,7 @@ struct CardsController {
         static let applicationErrors: [DomainError.Code] = [.personNotFound, .activeCardExists, .applicationInProgress, .bankNotAccepting, .unknownOutlet,
                                                             .unknownBank, .notEligible, .pickupOutletRequired, .activeCardElsewhere]
         static let transitionErrors: [DomainError.Code] = [.cardNotFound, .invalidTransition, .notIssuer, .federationUnavailable, .idempotencyKeyReused,
-                                                             .invalidValue]
+                                                             .invalidIdempotencyKey]
         /// Lifecycle steps take an optional Idempotency-Key (issue 18: a retry after a lost answer).
         static let idempotencyHeader = (name: "Idempotency-Key",
                                         description: "optional, 1 to 200 characters: a retry with the same key answers as the first time without a second step (the key used for another step or card: 422 idempotency_key_reused); without a key a repeated step is 409 invalid_transition naming the current status",

@@ -18,7 +18,7 @@ struct DataRequestService: Sendable {
     struct Submission: Sendable { var kind: DataRequest.Kind; var field: DataRequest.Field; var value: String?; var reason: String }
 
     func submit(_ i: Submission, personId: Person.ID, actor: String) async throws -> DataRequest {
-        let value = i.value?.trimmingCharacters(in: .whitespaces)
+        let value = DataRequest.value(i.value?.trimmingCharacters(in: .whitespaces), for: i.kind, i.field)
         try DataRequest.validate(kind: i.kind, field: i.field, value: value, reason: i.reason)
         let now = clock.now()
         let id = random.uuid()

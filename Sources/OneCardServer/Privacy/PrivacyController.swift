@@ -46,8 +46,8 @@ struct PrivacyController {
                     + "the name and phone cannot be deleted while the card exists (not_deletable)",
                 tag: "data-requests",
                 request: .object([("kind", .oneOf(DataRequest.Kind.self)), ("field", .oneOf(DataRequest.Field.self)), ("value", .line(200)),
-                                  ("reason", .text)], required: ["kind", "field", "reason"]),
-                success: (201, "The request", View.schema), errors: [.notDeletable]) { request, context in
+                                  ("reason", .filled(1000))], required: ["kind", "field", "reason"]),
+                success: (201, "The request", View.schema), errors: [.notDeletable, .valueRequired, .valueInvalid]) { request, context in
             let i = try await request.decodeJSON(as: Input.self, context: context)
             let kind: DataRequest.Kind = try parseEnum(i.kind, "kind")
             let field: DataRequest.Field = try parseEnum(i.field, "field")
@@ -92,8 +92,8 @@ struct PrivacyController {
         Handler("Decide a request: done (a correction or deletion of a field is applied to the person record at once) or refused with its reasons "
                     + "(PIPL art. 50)",
                 tag: "data-requests",
-                request: .object([("outcome", .string(values: ["done", "refused"])), ("note", .text)], required: ["outcome"]),
-                success: (200, "The decided request", View.schema), errors: [.dataRequestNotFound, .requestDecided]) { request, context in
+                request: .object([("outcome", .string(values: ["done", "refused"])), ("note", .filled(1000))], required: ["outcome"]),
+                success: (200, "The decided request", View.schema), errors: [.dataRequestNotFound, .requestDecided, .noteRequired]) { request, context in
             let d = try await request.decodeJSON(as: Decision.self, context: context)
             let outcome: DataRequest.Status = try parseEnum(d.outcome, "outcome")
             let r = try await requests.decide(context.parameters.get("requestId") ?? "", outcome: outcome, note: d.note, actor: context.identity!.actor)

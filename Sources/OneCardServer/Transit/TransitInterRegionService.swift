@@ -235,7 +235,7 @@ extension TransitService {
     func interRegion(day: CalendarDay, counterpart: String) async throws -> (ours: InterRegionStatement.Side, theirs: InterRegionStatement.Side?,
                                                                             lines: [InterRegionStatement.Line]) {
         let code = try RegionCode(counterpart).rawValue
-        guard RegionCode.isProvinceCode(code), code != region else { throw DomainError.invalidField("region", "another province's code, such as 120000") }
+        guard RegionCode.isProvinceCode(code), code != region else { throw DomainError(.invalidRegionCode, "region: another province's code, such as 120000 (not this node's own, nor a city)") }
         let region = region
         let at = clock.now()
         return try await store.read { s in
