@@ -55,6 +55,8 @@ public struct DataRequest: Sendable, Equatable {
     ///   Anything else (`other`) is described in the reason and decided by an agent.
     public static func validate(kind: Kind, field: Field, value: String?, reason: String) throws(DomainError) {
         try TextRule.check(reason, "reason", max: 1000, notBlank: true)
+        // Whatever it is for, a value sent is one line of at most 200 characters (the form the document gives it).
+        if let value { try TextRule.check(value, "value", max: 200, notBlank: true, oneLine: true) }
         switch (kind, field) {
         case (.correction, .other), (.deletion, .address), (.deletion, .other):
             break  // a value sent with these is not kept (`value(for:)`)
