@@ -25,6 +25,8 @@ struct PrivacyAPITests {
             #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "correction", "field": "phone", "reason": "x"]).code == "value_required")
             #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "correction", "field": "phone", "value": "abc", "reason": "x"]).code == "value_invalid")
             #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder, json: ["kind": "erase", "field": "phone", "reason": "x"]).code == "invalid_value")
+            #expect(try await h.call(.post, "/api/v1/me/data-requests", token: holder,
+                                     json: ["kind": "deletion", "field": "other", "value": String(repeating: "x", count: 201), "reason": "x"]).code == "invalid_field")
             #expect(try await h.call(.post, "/api/v1/me/data-requests", token: h.agent, json: ["kind": "deletion", "field": "address", "reason": "x"]).status == 403)
             #expect((try await h.call(.get, "/api/v1/me/data-requests", token: holder)["requests"] as? [Any])?.count == 1)
             #expect((try await h.call(.get, "/api/v1/me/data-requests", token: other)["requests"] as? [Any])?.isEmpty == true)

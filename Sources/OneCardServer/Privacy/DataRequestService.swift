@@ -18,8 +18,9 @@ struct DataRequestService: Sendable {
     struct Submission: Sendable { var kind: DataRequest.Kind; var field: DataRequest.Field; var value: String?; var reason: String }
 
     func submit(_ i: Submission, personId: Person.ID, actor: String) async throws -> DataRequest {
-        let value = DataRequest.value(i.value?.trimmingCharacters(in: .whitespaces), for: i.kind, i.field)
-        try DataRequest.validate(kind: i.kind, field: i.field, value: value, reason: i.reason)
+        let sent = i.value?.trimmingCharacters(in: .whitespaces)
+        try DataRequest.validate(kind: i.kind, field: i.field, value: sent, reason: i.reason)
+        let value = DataRequest.value(sent, for: i.kind, i.field)
         let now = clock.now()
         let id = random.uuid()
         let (shipped, days) = (shippedCalendar, privacy.requestWorkingDays)
