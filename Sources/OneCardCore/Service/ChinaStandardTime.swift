@@ -34,15 +34,8 @@ extension CalendarDay {
 
     /// The day `daysSinceEpoch` days after 1970-01-01.
     public init(daysSinceEpoch z0: Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        self.init(year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)!
+        let (y, m, d) = Self.civil(days: z0)
+        self.init(year: y, month: m, day: d)!
     }
 
     /// This day moved by `n` days (negative goes back).

@@ -138,7 +138,7 @@ public enum Timestamp {
             } else {
                 return nil
             }
-            let days = CalendarDay.days(from: valid)
+            let days = valid.daysSinceEpoch
             let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
             return Date(timeIntervalSince1970: Double(seconds) + fraction)
         }
@@ -185,16 +185,6 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
         cal.timeZone = TimeZone(secondsFromGMT: utcOffsetHours * 3600)!
         let c = cal.dateComponents([.year, .month, .day], from: date)
         self.year = c.year!; self.month = c.month!; self.day = c.day!
-    }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of `civil(days:)`).
-    public static func days(from d: CalendarDay) -> Int {
-        let y = d.month <= 2 ? d.year - 1 : d.year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (d.month > 2 ? d.month - 3 : d.month + 9) + 2) / 5 + d.day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 
     /// The proleptic Gregorian date `days` days after 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").

@@ -291,7 +291,7 @@ enum PageTime {
 
     /// Midnight at the start of `day`, China Standard Time.
     static func startOfDay(_ day: CalendarDay) -> Date {
-        Date(timeIntervalSince1970: Double(CalendarDay.days(from: day) * 86_400 - offset))
+        Date(timeIntervalSince1970: Double(day.daysSinceEpoch * 86_400 - offset))
     }
     static func date(_ d: Date) -> String {
         let f = Timestamp.fields(d, utcOffsetSeconds: offset)
