@@ -833,5 +833,76 @@ def test_a_holder_asks_for_a_correction_an_agent_grants_it_and_an_administrator_
     assert d.find_elements(By.CSS_SELECTOR, "#retention tr[data-record='uses']")
 
 
+def test_an_administrator_registers_a_partner_code_a_holder_links_it_and_a_venue_accepts_it(server, browser):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    key = Ed25519PrivateKey.generate()
+    x = b64(key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+    def partner_token(sub):
+        now = int(time.time())
+        header = b64(json.dumps({"alg": "EdDSA", "typ": "JWT", "kid": "k1"}).encode())
+        payload = b64(json.dumps({"iss": "BJ-JINGTONG", "sub": sub, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}).encode())
+        return header + "." + payload + "." + b64(key.sign((header + "." + payload).encode()))
+
+    # A holder whose card is active, and a demo venue with a terminal that takes it.
+    holder_index = None
+    for i in range(len([l for l in server.logins if l[0] == "holder"])):
+        _, id_number, password = server.login("holder", i)
+        token = server.api("POST", "/api/v1/auth/holder-token", {"idNumber": id_number, "password": password})["accessToken"]
+        try:
+            if server.api("GET", "/api/v1/me/card", token=token).get("status") == "active":
+                holder_index, holder, issuer = i, token, id_number
+                break
+        except urllib.error.HTTPError:
+            continue
+    assert holder_index is not None, "no demo holder has an active card"
+    items = {i["code"]: i for i in server.api("GET", "/api/v1/catalogue")["items"]}
+    keys = {name: k for role, name, k in server.logins if role == "terminal"}
+    card_region = server.api("GET", "/api/v1/me/card", token=holder).get("issuerRegion") or "110000"
+    choice = next(((keys[v["name"]], c) for v in server.api("GET", "/api/v1/venues")["venues"] for c in v["itemCodes"]
+                   if v["name"] in keys and c in items and recognised(items[c], v["regionCode"], card_region)), None)
+    assert choice, "no demo venue takes this card"
+    terminal, item = choice
+
+    # The administrator registers the partner's code with its key and the item.
+    d = browser
+    fresh(d, server)
+    staff_sign_in(d, server, "admin")
+    submit(d, d.find_element(By.CSS_SELECTOR, "a[href='/admin/code-issuers']"))
+    check(d, "admin-code-issuers")
+    d.find_element(By.ID, "pc-code").send_keys("BJ-JINGTONG")
+    d.find_element(By.ID, "pc-name").send_keys("京通")
+    d.find_element(By.ID, "pc-items").send_keys(item)
+    d.find_element(By.ID, "pc-jwks").send_keys(json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1", "use": "sig"}]}))
+    post_form(d, "form[action='/admin/code-issuers']")
+    assert d.find_elements(By.CSS_SELECTOR, "#code-issuers tr[data-issuer='BJ-JINGTONG']")
+
+    # The holder links their account there with a code the partner's app shows.
+    fresh(d, server)
+    holder_sign_in(d, server, holder_index)
+    submit(d, d.find_element(By.CSS_SELECTOR, "a[href='/me/linked-codes']"))
+    check(d, "me-linked-codes")
+    Select(d.find_element(By.ID, "pc-issuer")).select_by_value("BJ-JINGTONG")
+    d.find_element(By.ID, "pc-token").send_keys(partner_token("jt-account-42"))
+    post_form(d, "form[action='/me/linked-codes']")
+    assert d.find_elements(By.CSS_SELECTOR, "#linked-codes tr[data-link]")
+    check(d, "me-linked-codes-linked")
+
+    # A venue accepts the partner's code as the card.
+    request = urllib.request.Request(server.url + "/api/v1/acceptances", method="POST", data=json.dumps(
+        {"itemCode": item, "credential": {"kind": "partner_qr", "issuer": "BJ-JINGTONG", "token": partner_token("jt-account-42")}}).encode())
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", "Bearer " + terminal)
+    request.add_header("Idempotency-Key", str(uuid.uuid4()))
+    with urllib.request.urlopen(request) as response:
+        answer = json.loads(response.read())
+    assert answer["decision"] == "accepted", answer
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 71, CHECKED
+    assert len(CHECKED) >= 74, CHECKED

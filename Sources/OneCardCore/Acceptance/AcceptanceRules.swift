@@ -10,12 +10,16 @@ public enum DenialCode: String, Codable, Sendable, CaseIterable {
     case functionNotLoaded = "function_not_loaded"
     /// An offline gate's refusal: the card or token is to be checked online (a risk action, or the node's incident mode).
     case onlineCheckRequired = "online_check_required"
+    /// Another platform's code whose account no card here is linked to (API.md "Codes of other platforms").
+    case codeNotLinked = "code_not_linked"
 }
 
 /// How a use was presented: a QR token or a physical card at a terminal, an identity check, or a QR token an
 /// offline gate decided and uploaded later.
 public enum UseKind: String, Codable, Sendable, CaseIterable {
     case qr, card, identityCheck = "identity_check", qrOffline = "qr_offline"
+    /// Another platform's code linked to the card (multi-code fusion).
+    case partnerQr = "partner_qr"
 }
 
 /// The answer a use got: accepted or denied at a venue item; verified or denied at an identity check.
@@ -45,6 +49,9 @@ public struct VerifiedCredential: Sendable {
     public var foreignIssuer: String?
     /// A foreign QR token's `sub`: only its issuer can open it (the use is reported there).
     public var pseudonym: String?
+    /// Another platform's code: its issuer's code, and the catalogue items that issuer's code may be used for.
+    public var partnerIssuer: String?
+    public var partnerItems: [String]?
 
     public init(form: CardForm, cardNumber: CardNumber?, failure: DenialCode? = nil, entitlements: [String] = [], jti: String? = nil,
                 challengeHash: String? = nil) {
@@ -132,12 +139,13 @@ public enum AcceptanceRules {
         return denial(for: status)
     }
 
-    /// A physical card's entitlements follow from its holder's birth date; a QR token carries its own.
+    /// A physical card's entitlements (and those behind another platform's code) follow from its holder; a QR token
+    /// carries its own.
     public static func entitlements(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, holderBirthDate: CalendarDay?,
                                     today: CalendarDay) -> [String] {
         if card == nil, let foreign { return credential.form == .physical ? foreign.entitlements : credential.entitlements }
         guard card != nil else { return [] }
-        if credential.form == .physical { return holderBirthDate.map { Entitlement.codes(birthDate: $0, today: today) } ?? [] }
+        if credential.form == .physical || credential.partnerIssuer != nil { return holderBirthDate.map { Entitlement.codes(birthDate: $0, today: today) } ?? [] }
         return credential.entitlements
     }
 
@@ -157,6 +165,8 @@ public enum AcceptanceRules {
         guard f.venue.itemCodes.contains(item.code) else { return .itemNotAtVenue }
         guard item.isOffered(in: f.venue.regionCode), item.recognises(issuer: f.issuerRegion ?? "") else { return .regionNotRecognised }
         guard item.cardForms.contains(f.credential.form) else { return .cardFormNotAllowed }
+        // Another platform's code counts as the electronic card only for the items its issuer was registered for.
+        if let allowed = f.credential.partnerItems, !allowed.contains(item.code) { return .cardFormNotAllowed }
         // A foreign QR token does not say which functions its card has: only what an issuer said is held against it.
         let transit = f.card?.transit ?? f.foreign.map { $0.transit ?? true } ?? false
         let financial = f.card?.financial ?? f.foreign.map { $0.financial ?? true } ?? false

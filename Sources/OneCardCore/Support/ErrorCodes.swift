@@ -215,6 +215,17 @@ extension DomainError.Code {
     /// A fare table that cannot price every trip consistently, or lacks a field its `model` needs.
     public static let invalidFareTable = Self("invalid_fare_table", .unprocessable)
 
+    // Codes of other platforms (multi-code fusion)
+    public static let codeIssuerExists = Self("code_issuer_exists", .conflict)
+    public static let codeIssuerNotFound = Self("code_issuer_not_found", .notFound)
+    /// A JWKS that holds no usable Ed25519 signing key, or keys without distinct kids.
+    public static let invalidJwks = Self("invalid_jwks", .unprocessable)
+    /// A partner's token that does not prove the account: bad signature, wrong issuer, expired, too long-lived.
+    public static let partnerTokenInvalid = Self("partner_token_invalid", .unprocessable)
+    /// The partner account is linked to another person's card, or this person already linked another account there.
+    public static let codeAlreadyLinked = Self("code_already_linked", .conflict)
+    public static let linkedCodeNotFound = Self("linked_code_not_found", .notFound)
+
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
     public static let invalidTransition = Self("invalid_transition", .conflict)
@@ -245,5 +256,6 @@ extension DomainError.Code {
         .reductionBeyondMaximum, .notInsured, .medicalPolicyNotFound, .credentialRefused, .settlementNotFound, .scopeNotAllowed,
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,
         .operatorExists, .operatorNotFound, .unknownOperator, .invalidFareTable,
+        .codeIssuerExists, .codeIssuerNotFound, .invalidJwks, .partnerTokenInvalid, .codeAlreadyLinked, .linkedCodeNotFound,
     ]
 }

@@ -8,7 +8,11 @@ struct AcceptanceController {
     let venues: VenueService
     let acceptance: AcceptanceService
 
-    struct CredentialInput: Decodable { let kind: String; let token: String?; let cardNumber: String?; let challenge: String?; let response: String? }
+    struct CredentialInput: Decodable {
+        let kind: String; let token: String?; let cardNumber: String?; let challenge: String?; let response: String?
+        /// A partner code's issuer (`partner_qr`, venues only).
+        var issuer: String? = nil
+    }
     struct AcceptanceInput: Decodable { let itemCode: String; let credential: CredentialInput; let amountFen: Int64? }
     struct IdentityInput: Decodable { let credential: CredentialInput; let purpose: String }
 
@@ -39,6 +43,16 @@ struct AcceptanceController {
 
     static func credential(_ c: CredentialInput) throws(DomainError) -> AcceptanceService.Credential {
         try AcceptanceService.parse(kind: c.kind, token: c.token, cardNumber: c.cardNumber, challenge: c.challenge, response: c.response)
+    }
+
+    /// What a venue's terminal may present for an item: the card, its QR code, or another platform's linked code.
+    static func acceptanceCredential(_ c: CredentialInput) throws(DomainError) -> AcceptanceService.Credential {
+        guard c.kind == "partner_qr" else { return try credential(c) }
+        guard let issuer = c.issuer, CodeIssuer.validCode(issuer) else {
+            throw .invalidField("credential.issuer", "the partner code's issuer: 2 to 40 letters, digits, '-', '_' or '.'")
+        }
+        guard let token = c.token, (1...8192).contains(token.utf8.count) else { throw .invalidField("credential.token", "1 to 8192 characters") }
+        return .partner(issuer: issuer, token: token)
     }
 
     func register(_ api: API) {
@@ -106,7 +120,7 @@ struct AcceptanceController {
     var accept: Handler {
         Handler("Accept a QR code or a physical card for a catalogue item at this terminal's venue",
                 tag: "acceptance",
-                request: .object([("itemCode", .text(1, 40)), ("credential", Docs.credential), ("amountFen", .integerIn(minimum: 0, maximum: 100_000_000))],
+                request: .object([("itemCode", .text(1, 40)), ("credential", Docs.acceptanceCredential), ("amountFen", .integerIn(minimum: 0, maximum: 100_000_000))],
                                  required: ["itemCode", "credential"]),
                 success: (200, "The decision (a repeat of the Idempotency-Key returns the first one)", Docs.answer),
                 errors: [.idempotencyKeyRequired],
@@ -120,7 +134,7 @@ struct AcceptanceController {
             }
             try TextRule.check(i.itemCode, "itemCode", max: 40)
             return JSONResponse(try await acceptance.accept(terminal: context.identity!, idempotencyKey: key, itemCode: i.itemCode,
-                                                            credential: try Self.credential(i.credential), amountFen: i.amountFen))
+                                                            credential: try Self.acceptanceCredential(i.credential), amountFen: i.amountFen))
         }
     }
 
@@ -159,7 +173,7 @@ struct AcceptanceController {
         Handler("Who checked my card: every use and identity check",
                 tag: "me",
                 success: (200, "Uses, newest first", .object([("uses", .array(Schema.named("Use", .object([
-                       ("useId", .text), ("at", .dateTime), ("kind", .string(values: ["qr", "card", "qr_offline", "identity_check"])), ("decision", .text),
+                       ("useId", .text), ("at", .dateTime), ("kind", .oneOf(UseKind.self)), ("decision", .text),
                        ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
                        ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
                     ], required: ["useId", "at", "kind", "decision", "itemCode"]))))], required: ["uses"]))) { _, context in
@@ -176,6 +190,12 @@ struct AcceptanceController {
                      ("challenge", .string(format: "byte", pattern: "^(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=|[A-Za-z0-9+/]{4})$")),
                      ("response", .string(format: "byte", pattern: "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"))], required: ["kind", "cardNumber", "challenge", "response"]),
         ])
+        /// At a venue item also another platform's code linked to the card.
+        static let acceptanceCredential: Schema = {
+            guard case .either(let kinds) = credential else { return credential }
+            return .either(kinds + [.object([("kind", .string(values: ["partner_qr"])), ("issuer", .string(pattern: "^[A-Za-z0-9._-]{2,40}$")),
+                                             ("token", .text(1, 8192))], required: ["kind", "issuer", "token"])])
+        }()
         static let answer = Schema.named("AcceptanceAnswer", .object([
                 ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.oneOf(DenialCode.self))), ("useId", .text),
                 ("crossRegion", .boolean), ("entitlements", .array(.text)), ("chargedFen", .integer),

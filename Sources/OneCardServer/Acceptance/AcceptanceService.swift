@@ -16,6 +16,8 @@ struct AcceptanceService: Sendable {
     let chipKeys: ChipKeyDeriver
     /// Other regions' cards and QR codes: the national trust list, chip checks by the issuer, uses reported to it.
     let federation: FederationService
+    /// Other platforms' codes linked to cards (multi-code fusion).
+    let partnerCodes: PartnerCodeService
     /// Acceptances arriving while a transaction runs are decided together in the next (one lane on SQLite,
     /// several on PostgreSQL).
     let groups: GroupCommit<Pending, Answer>
@@ -24,6 +26,9 @@ struct AcceptanceService: Sendable {
     enum Credential: Sendable {
         case qr(token: String)
         case card(number: String, challenge: Data, response: Data)
+        /// Another platform's code (`partner_qr`), accepted at venues only: resolved by `PartnerCodeService.verify`,
+        /// which needs the database (the issuer's keys, the account's link).
+        case partner(issuer: String, token: String)
     }
 
     struct Answer: Codable, Sendable {
@@ -94,6 +99,9 @@ struct AcceptanceService: Sendable {
                   HMAC<SHA256>.isValidAuthenticationCode(response, authenticating: challenge, using: chipKeys.key(for: n))
             else { return .failed(.chipAuthFailed, form: .physical) }
             return VerifiedCredential(form: .physical, cardNumber: n, challengeHash: Hex.encode(SHA256.hash(data: challenge)))
+        case .partner:
+            // Only `accept` takes partner codes, and resolves them with the database before this is reached.
+            return .failed(.tokenInvalid, form: .electronic)
         }
     }
 
@@ -123,7 +131,11 @@ struct AcceptanceService: Sendable {
         let now = clock.now()
         // The signature or chip check happens before the transaction: on SQLite every write queues
         // behind one connection, and nothing cryptographic should hold it.
-        var verified = verify(credential, at: now)
+        var verified = if case let .partner(issuer, token) = credential {
+            try await partnerCodes.verify(issuer: issuer, token: token, at: now)
+        } else {
+            verify(credential, at: now)
+        }
         var foreign: ForeignCard?
         if verified.failure == .chipAuthFailed, case let .card(number, challenge, response) = credential, federation.isFederated,
            let n = try? CardNumber(number), try await store.read({ try await $0.cards.find(n) }) == nil,
@@ -212,7 +224,9 @@ struct AcceptanceService: Sendable {
         if let version = try await s.catalogue.latestVersion() {
             for item in try await s.catalogue.items(version: version.version, codes: unique(decided.map(\.0.itemCode))) { items[item.code] = item }
         }
-        let birthDates = try await s.persons.birthDates(ids: unique(decided.compactMap { p, _, card in p.credential.form == .physical ? card?.personId : nil }))
+        let birthDates = try await s.persons.birthDates(ids: unique(decided.compactMap { p, _, card in
+            p.credential.form == .physical || p.credential.partnerIssuer != nil ? card?.personId : nil
+        }))
         // Foreign QR tokens: their card's status as the national revocation list says (no entry: active).
         var foreignStatus: [String: CardStatus] = [:]
         for (p, _, _) in decided {
@@ -258,8 +272,8 @@ struct AcceptanceService: Sendable {
                 }
                 uses.append(UseRecord(
                     id: useId, terminalId: p.terminalId, idempotencyKey: p.idempotencyKey, venueId: venue.id, itemCode: p.itemCode,
-                    kind: p.credential.form == .electronic ? .qr : .card, decision: answer.decision, reason: answer.reason,
-                    cardNumber: card?.number, personId: card?.personId, crossRegion: answer.crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
+                    kind: p.credential.partnerIssuer != nil ? .partnerQr : p.credential.form == .electronic ? .qr : .card,
+                    decision: answer.decision, reason: answer.reason, cardNumber: card?.number, personId: card?.personId, crossRegion: answer.crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
                     at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self)))
                 if let issuer = foreign?.issuerRegion ?? p.credential.foreignIssuer {
                     // The holder sees uses in every province: the issuer learns this one (it alone can resolve the pseudonym).
@@ -478,6 +492,8 @@ struct AcceptanceService: Sendable {
             number = n.rawValue
             body["kind"] = "card"; body["cardNumber"] = n.rawValue
             body["challenge"] = challenge.base64EncodedString(); body["response"] = response.base64EncodedString()
+        case .partner:
+            return nil
         }
         guard let venue = try await store.read({ try await $0.venues.find(venueId) }) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
         guard venue.type == .hotel || venue.type == .government else {

@@ -41,6 +41,7 @@ public struct AppServices: Sendable {
     let incident: IncidentService
     let consents: ConsentService
     let licences: LicenceService
+    let partnerCodes: PartnerCodeService
     let complaints: ComplaintService
     let cases: CaseService
     let stats: StatsService
@@ -76,8 +77,9 @@ public struct AppServices: Sendable {
                             passwords: passwords, signingKeys: signingKeys, federation: federation)
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
+        partnerCodes = PartnerCodeService(store: store, clock: clock, random: random)
         acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, cards: cards, tokens: tokens,
-                                       chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation,
+                                       chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation, partnerCodes: partnerCodes,
                                        // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
                                        groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
         banking = BankService(store: store, clock: clock, random: random, paymentWork: paymentWork)

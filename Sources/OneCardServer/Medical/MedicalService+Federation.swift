@@ -30,6 +30,9 @@ extension MedicalService {
         case .card(let raw, _, _):
             guard verified.failure == .chipAuthFailed, let n = try? CardNumber(raw), try await store.read({ try await $0.cards.find(n) }) == nil else { return nil }
             return Insurer(cardNumber: n.rawValue, region: nil)
+        case .partner:
+            // Partner codes are taken at venue items only (`POST /api/v1/acceptances`), never for a settlement.
+            return nil
         }
     }
 
@@ -50,6 +53,7 @@ extension MedicalService {
         case .qr(let token): ["kind": "qr", "token": token]
         case let .card(number, challenge, response):
             ["kind": "card", "cardNumber": number, "challenge": challenge.base64EncodedString(), "response": response.base64EncodedString()]
+        case let .partner(issuer, token): ["kind": "partner_qr", "issuer": issuer, "token": token]
         }
     }
 
