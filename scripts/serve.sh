@@ -4,10 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || { echo "Swift 6.3 is required (https://swift.org/install)"; exit 1; }
-# QR images need libqrencode and zlib (Debian packages).
+# QR images need libqrencode and zlib, the printed report Chromium and a Chinese font (Debian packages).
 missing=()
 [ -f /usr/include/qrencode.h ] || missing+=(libqrencode-dev)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+# The oversight report (GET /api/v1/stats/report.pdf) is printed by headless Chromium, in a Chinese font.
+command -v chromium >/dev/null || missing+=(chromium)
+{ command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .; } || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
   sudo_if apt-get update -qq

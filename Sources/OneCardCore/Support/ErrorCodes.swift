@@ -226,6 +226,10 @@ extension DomainError.Code {
     public static let codeAlreadyLinked = Self("code_already_linked", .conflict)
     public static let linkedCodeNotFound = Self("linked_code_not_found", .notFound)
 
+    // Statistics
+    /// The oversight report is printed by headless Chromium, which this node lacks (or which failed).
+    public static let reportRendererUnavailable = Self("report_renderer_unavailable", .unavailable)
+
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
     public static let invalidTransition = Self("invalid_transition", .conflict)
@@ -257,5 +261,6 @@ extension DomainError.Code {
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,
         .operatorExists, .operatorNotFound, .unknownOperator, .invalidFareTable,
         .codeIssuerExists, .codeIssuerNotFound, .invalidJwks, .partnerTokenInvalid, .codeAlreadyLinked, .linkedCodeNotFound,
+        .reportRendererUnavailable,
     ]
 }

@@ -61,11 +61,12 @@ public enum OneCardApp {
         PartnerCodeController(partners: services.partnerCodes).register(api)
         ComplaintsController(complaints: services.complaints, clock: services.clock).register(api)
         CasesController(cases: services.cases).register(api)
-        StatsController(stats: services.stats, clock: services.clock).register(api)
+        // The pages' templates: the printed oversight report is one of them.
+        let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
+        StatsController(stats: services.stats, clock: services.clock, printer: services.reportPrinter, renderer: renderer, policy: services.policy).register(api)
         MedicalController(medical: services.medical).register(api)
         TransitController(transit: services.transit, cards: services.cards).register(api)
         // Web pages go on the router directly: they are not part of the API description.
-        let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
         let pages = router.group(context: PageContext.self)
             .add(middleware: PageMiddleware(sessions: services.sessions, venues: services.venues, random: services.random, renderer: renderer,
                                             tls: services.configuration.tls != nil))

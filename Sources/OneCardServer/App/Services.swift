@@ -42,6 +42,8 @@ public struct AppServices: Sendable {
     let consents: ConsentService
     let licences: LicenceService
     let partnerCodes: PartnerCodeService
+    /// Prints the oversight report (headless Chromium), one print at a time.
+    let reportPrinter = ReportPrinter()
     let complaints: ComplaintService
     let cases: CaseService
     let stats: StatsService

@@ -2,7 +2,7 @@ import Foundation
 import OneCardCore
 
 /// The languages pages are shown in: Chinese first, English on request.
-enum Lang: String, Sendable {
+enum Lang: String, Sendable, CaseIterable {
     case zh, en
 
     /// The `lang` attribute of the page.
@@ -626,6 +626,7 @@ enum Messages {
         e("err_region_not_recognised", "该事项不受理此发卡地的卡。", "Cards from this issuing region are not recognised for this item."),
         e("err_card_form_not_allowed", "该事项不接受此种介质（实体卡或电子社保卡）。", "This item does not accept this form of card."),
         e("err_function_not_loaded", "卡片未加载该功能。", "The card does not have this function loaded."),
+        e("err_report_renderer_unavailable", "报告打印组件（Chromium）不可用，请联系管理员。", "The report printer (Chromium) is not available on this node: ask the administrator."),
         e("err_code_not_linked", "该平台码尚未关联社会保障卡。", "This partner code is not linked to a card."),
         e("err_code_issuer_exists", "该平台码已登记。", "This partner code issuer is already registered."),
         e("err_code_issuer_not_found", "没有该平台码（或已暂停）。", "No such partner code issuer (or it is suspended)."),
@@ -973,6 +974,13 @@ enum Messages {
         e("st_cards_by_status", "新发卡（按状态）", "Cards issued, by status"),
         e("st_complaints_by_kind", "咨询投诉（按类别）", "Complaints by kind"),
         e("st_no_data", "本期间无数据。", "No data in this period."),
+        e("st_report_title", "社会保障卡居民服务一卡通工作专项报告", "Social security card one-card service: special work report"),
+        e("st_report_basis", "供人民代表大会常务委员会听取和审议（《浙江省社会保障卡居民服务一卡通条例》第二十二条）", "for the people's congress standing committee (Zhejiang regulation, art. 22)"),
+        e("st_period", "统计期间（北京时间，含首尾两日）", "Period (China Standard Time, both days included)"),
+        e("st_generated", "生成时间", "Generated"),
+        e("st_cards_issued", "新发卡张数", "Cards issued"),
+        e("st_series", "分期数据", "Series"),
+        e("st_series_period", "期间", "Period"),
         e("err_complaint_not_found", "找不到该咨询投诉。", "The complaint was not found."),
         e("err_case_not_found", "找不到该案件。", "The case was not found."),
         e("err_use_not_found", "找不到您的这条用卡记录。", "That use of your card was not found."),

@@ -146,35 +146,44 @@ struct ServicePages {
         var error: DomainError?
         var r: StatisticsReport?
         do { r = try await stats.report(from: from, to: to, by: by) } catch let e as DomainError { error = e }
+        let view = r.map { Self.statsView($0, lang: context.lang) }
+        return renderer.page("stats", title: context.t("st_title"), [
+            "from": from.description, "to": to.description, "byDay": by == .day, "byMonth": by == .month,
+            "charts": view?["charts"] ?? [[String: Any]](), "figures": view?["figures"] ?? [[String: Any]](), "hasReport": r != nil,
+            "pdf": "/api/v1/stats/report.pdf?from=\(from)&to=\(to)&lang=\(context.lang.rawValue)",
+        ].merging(PagesController.errorView(error, context), uniquingKeysWith: { a, _ in a }), context: context)
+    }
+
+    /// The figures and charts of a report, labelled in `lang`: what the statistics page shows and the printed oversight
+    /// report prints (one composition for both).
+    static func statsView(_ r: StatisticsReport, lang: Lang) -> [String: Any] {
+        func t(_ key: String) -> String { Messages.text(key, lang) }
         func sorted(_ d: [String: Int64]) -> [(String, Int64)] { d.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
-        var charts: [[String: Any]] = []
-        if let r {
-            charts = [
-                Self.chart("uses-by-period", context.t("st_uses_by_period"), r.series.map { ($0.period, $0.uses) }),
-                Self.chart("uses-by-domain", context.t("st_uses_by_domain"), sorted(r.uses.byDomain)),
-                Self.chart("uses-by-region", context.t("st_uses_by_region"), sorted(r.uses.byRegion)),
-                Self.chart("cards-by-status", context.t("st_cards_by_status"), sorted(r.cards.byStatus)),
-                Self.chart("complaints-by-kind", context.t("st_complaints_by_kind"), sorted(r.complaints.byKind)),
-            ]
-        }
         func pct(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
         func yuan(_ fen: Int64) -> String { String(format: "%.2f", Double(fen) / 100) }
-        return renderer.page("stats", title: context.t("st_title"), [
-            "from": from.description, "to": to.description, "byDay": by == .day, "byMonth": by == .month, "charts": charts, "hasReport": r != nil,
-            "pdf": "/api/v1/stats/report.pdf?from=\(from)&to=\(to)",
-            "figures": r.map { r -> [[String: Any]] in [
-                ["label": context.t("st_uses_total"), "value": r.uses.total, "id": "uses-total"],
-                ["label": context.t("st_cross_region"), "value": r.uses.crossRegion, "id": "cross-region"],
-                ["label": context.t("st_ecards_active"), "value": r.ecards.active, "id": "ecards-active"],
-                ["label": context.t("st_complaints_total"), "value": r.complaints.total, "id": "complaints-total"],
-                ["label": context.t("st_on_time"), "value": pct(r.complaints.onTimeRate), "id": "on-time"],
-                ["label": context.t("st_satisfied"), "value": pct(r.complaints.satisfiedRate), "id": "satisfied"],
-                ["label": context.t("st_cases"), "value": r.cases.total, "id": "cases"],
-                ["label": context.t("st_fines"), "value": yuan(r.cases.fineFen), "id": "fines"],
-                ["label": context.t("st_payments"), "value": r.payments.count, "id": "payments"],
-                ["label": context.t("st_paid"), "value": yuan(r.payments.paidFen), "id": "paid"],
-            ] } ?? [],
-        ].merging(PagesController.errorView(error, context), uniquingKeysWith: { a, _ in a }), context: context)
+        return [
+            "charts": [
+                chart("uses-by-period", t("st_uses_by_period"), r.series.map { ($0.period, $0.uses) }),
+                chart("uses-by-domain", t("st_uses_by_domain"), sorted(r.uses.byDomain)),
+                chart("uses-by-region", t("st_uses_by_region"), sorted(r.uses.byRegion)),
+                chart("cards-by-status", t("st_cards_by_status"), sorted(r.cards.byStatus)),
+                chart("complaints-by-kind", t("st_complaints_by_kind"), sorted(r.complaints.byKind)),
+            ],
+            "figures": [
+                ["label": t("st_cards_issued"), "value": r.cards.byStatus.values.reduce(0, +), "id": "cards-issued"],
+                ["label": t("st_uses_total"), "value": r.uses.total, "id": "uses-total"],
+                ["label": t("st_cross_region"), "value": r.uses.crossRegion, "id": "cross-region"],
+                ["label": t("st_ecards_active"), "value": r.ecards.active, "id": "ecards-active"],
+                ["label": t("st_complaints_total"), "value": r.complaints.total, "id": "complaints-total"],
+                ["label": t("st_on_time"), "value": pct(r.complaints.onTimeRate), "id": "on-time"],
+                ["label": t("st_satisfied"), "value": pct(r.complaints.satisfiedRate), "id": "satisfied"],
+                ["label": t("st_cases"), "value": r.cases.total, "id": "cases"],
+                ["label": t("st_fines"), "value": yuan(r.cases.fineFen), "id": "fines"],
+                ["label": t("st_payments"), "value": r.payments.count, "id": "payments"],
+                ["label": t("st_paid"), "value": yuan(r.payments.paidFen), "id": "paid"],
+            ] as [[String: Any]],
+            "series": r.series.map { ["period": $0.period, "uses": $0.uses, "complaints": $0.complaints, "payments": $0.payments] },
+        ]
     }
 
     /// A horizontal bar chart as inline SVG (role img, named by its heading, described by the table beside it).

@@ -6,6 +6,12 @@ import OneCardCore
 struct StatsController {
     let stats: StatsService
     let clock: Clock
+    /// Prints the report's HTML with headless Chromium.
+    let printer: ReportPrinter
+    /// The templates (the report's print layout is one of the pages' templates).
+    let renderer: PageRenderer
+    /// The jurisdiction the report is of.
+    let policy: JurisdictionPolicy
 
     func register(_ api: API) {
         api.add(.get, "/api/v1/stats",            roles: [.auditor, .admin], figures)
@@ -43,16 +49,28 @@ struct StatsController {
     }
 
     var reportPDF: Handler {
-        Handler("The oversight report of a period as PDF (ZJ art. 22): the same figures with their labels, and charts",
-                tag: "stats", query: Self.query, success: (200, "PDF", nil), successContentType: "application/pdf",
-                errors: [.invalidTimeRange]) { request, _ in
+        Handler("The oversight report of a period as PDF (ZJ art. 22), printed by headless Chromium: the period's figures with their labels, "
+                + "bar charts and the series, in Chinese (lang=zh, the default) or English",
+                tag: "stats",
+                query: Self.query + [.oneOf("lang", "the report's language (default zh, else the Accept-Language header)", Lang.self)],
+                success: (200, "PDF", nil), successContentType: "application/pdf",
+                errors: [.invalidTimeRange, .reportRendererUnavailable]) { request, _ in
             let (from, to) = try period(request)
+            let lang: Lang = try request.uri.queryParameters.get("lang").map { try parseEnum($0, "lang") }
+                ?? (request.headers[.acceptLanguage] == nil ? .zh : Lang(acceptLanguage: request.headers[.acceptLanguage]))
             let report = try await stats.report(from: from, to: to, by: to.daysSinceEpoch - from.daysSinceEpoch > 62 ? .month : .day)
+            var data = ServicePages.statsView(report, lang: lang)
+            data["t"] = Messages.table(lang)
+            data["lang"] = lang.tag
+            data["from"] = from.description
+            data["to"] = to.description
+            data["generatedAt"] = PageTime.dateTime(clock.now())
+            data["jurisdiction"] = lang == .zh ? policy.name : policy.nameEn
+            let pdf = try await printer.pdf(html: renderer.library.render(data, withTemplate: "stats-print") ?? "")
             var headers = HTTPFields()
             headers[.contentType] = "application/pdf"
             headers[.contentDisposition] = "inline; filename=\"onecard-report-\(from)-\(to).pdf\""
-            let data = StatisticsReportPDF.render(report, generatedAt: Timestamp.format(clock.now()))
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: pdf)))
         }
     }
 

@@ -57,17 +57,31 @@ struct StatsAPITests {
             #expect(try await h.call(.get, "/api/v1/stats?by=week", token: auditor).code == "invalid_value")
             #expect(try await h.call(.get, "/api/v1/stats", token: h.agent).status == 403)
 
-            // the PDF opens and carries the figures with their labels (pdftotext from poppler-utils)
-            let pdf = try await h.call(.get, "/api/v1/stats/report.pdf?from=2026-11-18&to=2026-11-18", token: auditor)
-            #expect(pdf.status == 200 && pdf.contentType == "application/pdf" && pdf.body.starts(with: Data("%PDF-".utf8)))
+            // The report is printed by headless Chromium and read back by poppler's pdftotext: every figure on a line with its
+            // label, in English and in Chinese (set in the system's CJK font), the charts' titles with each bar's label and figure.
+            let pdf = try await h.call(.get, "/api/v1/stats/report.pdf?from=2026-11-18&to=2026-11-18&lang=en", token: auditor)
+            #expect(pdf.status == 200 && pdf.contentType == "application/pdf" && pdf.body.starts(with: Data("%PDF-".utf8)), "\(pdf)")
             let text = try Self.pdftotext(pdf.body)
-            for figure in ["Uses total: 2", "Cross-region uses: 2", "Complaints total: 2", "On-time rate: 100.0%", "Satisfied rate: 100.0%",
-                           "Cases opened: 1", "Cards active: 1", "Period: 2026-11-18 to 2026-11-18"] {
-                #expect(text.contains(figure), "\(figure) not in: \(text)")
+            for (label, value) in [("Uses", "2"), ("Cross-region uses", "2"), ("Complaints", "2"), ("On-time rate", "100.0%"),
+                                   ("Satisfied rate", "100.0%"), ("Cases opened", "1"), ("Cards issued", "1"), ("Fines (yuan)", "0.00")] {
+                #expect(Self.hasRow(text, label, value), "\(label) \(value) not in: \(text)")
             }
-            // the charts are drawn (filled bars) with their titles and each bar's label and figure beside it
-            for label in ["Uses by domain", "Uses by period", "culture", "2026-11-18"] { #expect(text.contains(label), "\(label) not in: \(text)") }
-            #expect(String(decoding: pdf.body, as: UTF8.self).components(separatedBy: " re f").count - 1 == 2, "a bar per domain and per period")
+            #expect(text.contains("2026-11-18 – 2026-11-18") && text.contains("special work report"), "\(text)")
+            for title in ["Uses by domain", "Uses by period", "Uses by province"] { #expect(text.contains(title), "\(title) not in: \(text)") }
+            #expect(Self.hasRow(text, "culture", "2") && Self.hasRow(text, "120000", "2"), "a bar per domain and per province: \(text)")
+            let zh = try Self.pdftotext(try await h.call(.get, "/api/v1/stats/report.pdf?from=2026-11-18&to=2026-11-18", token: auditor).body)
+            #expect(zh.contains("社会保障卡居民服务一卡通工作专项报告") && Self.hasRow(zh, "用卡总次数", "2") && Self.hasRow(zh, "按期办结率", "100.0%"), "\(zh)")
+            #expect(try await h.call(.get, "/api/v1/stats/report.pdf?lang=fr", token: auditor).code == "invalid_value")
+            #expect(try await h.call(.get, "/api/v1/stats/report.pdf", token: h.agent).status == 403)
+        }
+    }
+
+    /// Whether a line of the extracted text is exactly `label` then `value` (a table row, or a chart's bar).
+    static func hasRow(_ text: String, _ label: String, _ value: String) -> Bool {
+        text.split(separator: "\n").contains { line in
+            let words = line.trimmingCharacters(in: .whitespaces)
+            guard words.hasPrefix(label), words.hasSuffix(value) else { return false }
+            return words.dropFirst(label.count).dropLast(value.count).allSatisfy(\.isWhitespace) && words.count > label.count + value.count
         }
     }
 
