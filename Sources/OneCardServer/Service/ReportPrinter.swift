@@ -24,11 +24,21 @@ actor ReportPrinter {
         return nil
     }
 
+    /// Whether a print is running, and the prints waiting for it (an actor alone would let them interleave at `await`).
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
     /// The PDF of `html` (a complete document: its styles inline, nothing fetched).
     func pdf(html: String) async throws -> Data {
         guard let executable else {
             throw DomainError(.reportRendererUnavailable, "the report is printed by headless Chromium, which is not installed on this node (Debian: chromium)")
         }
+        if busy { await withCheckedContinuation { waiting.append($0) } } else { busy = true }
+        defer { if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() } }
+        return try await render(html, with: executable)
+    }
+
+    private func render(_ html: String, with executable: String) async throws -> Data {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-print-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
