@@ -71,7 +71,7 @@ struct ComplaintsController {
 
     var lodgeByAgent: Handler {
         Handler("Log a call (12333/12345), a venue's or a counter's complaint, consultation or suggestion; receivedAt for a call logged later",
-                tag: "complaints", request: Docs.lodge(agent: true), success: (201, "Lodged, with its deadline; about another province (regionCode, or a use reported from there): forwarded there through the hub (JJJ art. 23), status forwarded", Docs.lodged),
+                tag: "complaints", request: Docs.lodge(agent: true), success: (201, "Lodged, with its deadline; about another province (regionCode, or a use reported from there): forwarded there through the hub at once (JJJ art. 23): forwardedTo names the province, and the complaint reads forwarded from then on", Docs.lodged),
                 errors: Docs.lodgeErrors) { request, context in
             let i = try await request.decodeJSON(as: LodgeInput.self, context: context)
             return try await lodge(i, personId: nil, allowReceivedAt: true, context)
@@ -80,7 +80,7 @@ struct ComplaintsController {
 
     var lodgeByHolder: Handler {
         Handler("The holder lodges their own, optionally about one of their uses on \"who checked my card\"",
-                tag: "complaints", request: Docs.lodge(agent: false), success: (201, "Lodged, with its deadline; about another province (regionCode, or a use reported from there): forwarded there through the hub (JJJ art. 23), status forwarded", Docs.lodged),
+                tag: "complaints", request: Docs.lodge(agent: false), success: (201, "Lodged, with its deadline; about another province (regionCode, or a use reported from there): forwarded there through the hub at once (JJJ art. 23): forwardedTo names the province, and the complaint reads forwarded from then on", Docs.lodged),
                 errors: Docs.lodgeErrors) { request, context in
             let i = try await request.decodeJSON(as: LodgeInput.self, context: context)
             return try await lodge(i, personId: context.identity!.personId, allowReceivedAt: false, context)
@@ -102,9 +102,11 @@ struct ComplaintsController {
                                                  summary: i.summary, regionCode: i.regionCode, venueId: i.venueId.map { Venue.ID($0) },
                                                  useId: i.useId, receivedAt: receivedAt),
                                            personId: personId, actor: context.identity!.actor)
-        struct Lodged: Encodable, Sendable { let complaintId: String, dueAt: String, dueAtProvisional: Bool, status: String }
+        struct Lodged: Encodable, Sendable { let complaintId: String, dueAt: String, dueAtProvisional: Bool, status: String, forwardedTo: String? }
+        // API.md: lodging answers `status: "open"`, the status a complaint is lodged with; one about another province is then
+        // passed there at once (its next event, `forwarded`), which `forwardedTo` says.
         return JSONResponse(Lodged(complaintId: c.id, dueAt: Timestamp.format(c.dueAt), dueAtProvisional: c.dueProvisional,
-                                   status: c.progress.status.rawValue), status: .created)
+                                   status: ComplaintStatus.open.rawValue, forwardedTo: c.forwardedTo), status: .created)
     }
 
     var myComplaints: Handler {
@@ -251,7 +253,8 @@ struct ComplaintsController {
         }
         static let lodgeErrors: [DomainError.Code] = [.useNotFound, .venueNotFound, .invalidReceivedAt, .invalidRegionCode]
         static let lodged = Schema.object([("complaintId", .text), ("dueAt", .dateTime), ("dueAtProvisional", .boolean),
-                                           ("status", .string(values: ["open", "forwarded"]))], required: ["complaintId", "dueAt", "status"])
+                                           ("status", .string(values: ["open"])), ("forwardedTo", .nullable(.text))],
+                                          required: ["complaintId", "dueAt", "status"])
         static let rate = Schema.object([("satisfied", .boolean)], required: ["satisfied"])
     }
 }

@@ -42,8 +42,8 @@ struct ComplaintForwardingAPITests {
             let lodged = try await h.call(.post, "/api/v1/me/complaints", token: holder, json: [
                 "kind": "complaint", "topic": "card_refused", "channel": "online", "summary": "天津某博物馆拒绝社保卡", "regionCode": "120101",
             ])
-            // validate: forwarded at once, with its history, to Tianjin
-            #expect(lodged.status == 201, "\(lodged)")
+            // validate: lodged open (API.md) and forwarded at once, with its history, to Tianjin
+            #expect(lodged.status == 201 && lodged.string("status") == "open" && lodged.string("forwardedTo") == Self.tianjin, "\(lodged)")
             let id = try #require(lodged.string("complaintId"))
             let mine = try await h.call(.get, "/api/v1/me/complaints/\(id)", token: holder)
             #expect(mine.string("status") == "forwarded" && mine.string("forwardedTo") == Self.tianjin, "\(mine)")
