@@ -737,6 +737,14 @@ def test_a_resident_sees_medical_settlements_and_files_online_and_an_administrat
     assert "notice=filed" in d.current_url
     assert len(d.find_elements(By.CSS_SELECTOR, "#filings tbody tr")) >= 1
     check(d, "me-medical-filed")
+    # A stay paid in full is claimed back from the same page (code, yuan per line).
+    Select(d.find_element(By.ID, "c-region")).select_by_value("310000")
+    d.execute_script("document.getElementById('c-admitted').value = '2026-11-02'; document.getElementById('c-discharged').value = '2026-11-06'")
+    d.find_element(By.ID, "c-items").send_keys("MED-A, 120.50")
+    post_form(d, "form[action='/me/medical/claims']")
+    assert "notice=claimed" in d.current_url
+    assert d.find_elements(By.CSS_SELECTOR, "#claims tr[data-claim]")
+    check(d, "me-medical-claimed")
     # The administrator drafts a catalogue item and publishes it; the policies in force and the month's clearing show.
     fresh(d, server)
     staff_sign_in(d, server, "admin")
@@ -905,4 +913,4 @@ def test_an_administrator_registers_a_partner_code_a_holder_links_it_and_a_venue
 
 
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 74, CHECKED
+    assert len(CHECKED) >= 75, CHECKED

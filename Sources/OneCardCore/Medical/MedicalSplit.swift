@@ -162,7 +162,7 @@ public enum MedicalSettlementRules {
     /// Most lines one bill may carry.
     public static let maximumLines = 2_000
 
-    static func validate(_ lines: [MedicalBillLine]) throws(DomainError) {
+    public static func validate(_ lines: [MedicalBillLine]) throws(DomainError) {
         guard !lines.isEmpty else { throw .invalidField("items", "at least one line") }
         guard lines.count <= maximumLines else { throw .invalidField("items", "at most \(maximumLines) lines") }
         var total: Int64 = 0

@@ -226,6 +226,11 @@ extension DomainError.Code {
     public static let codeAlreadyLinked = Self("code_already_linked", .conflict)
     public static let linkedCodeNotFound = Self("linked_code_not_found", .notFound)
 
+    // Medical claims
+    public static let claimNotFound = Self("claim_not_found", .notFound)
+    /// The claim was decided already: decided once, paid once.
+    public static let claimDecided = Self("claim_decided", .conflict)
+
     // Statistics
     /// The oversight report is printed by headless Chromium, which this node lacks (or which failed).
     public static let reportRendererUnavailable = Self("report_renderer_unavailable", .unavailable)
@@ -261,6 +266,6 @@ extension DomainError.Code {
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,
         .operatorExists, .operatorNotFound, .unknownOperator, .invalidFareTable,
         .codeIssuerExists, .codeIssuerNotFound, .invalidJwks, .partnerTokenInvalid, .codeAlreadyLinked, .linkedCodeNotFound,
-        .reportRendererUnavailable,
+        .reportRendererUnavailable, .claimNotFound, .claimDecided,
     ]
 }

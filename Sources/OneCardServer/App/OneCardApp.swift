@@ -65,6 +65,7 @@ public enum OneCardApp {
         let renderer = PageRenderer.load(keys: services.keys, policy: services.policy, incident: services.incident.flag)
         StatsController(stats: services.stats, clock: services.clock, printer: services.reportPrinter, renderer: renderer, policy: services.policy).register(api)
         MedicalController(medical: services.medical).register(api)
+        MedicalClaimsController(claims: services.medicalClaims).register(api)
         TransitController(transit: services.transit, cards: services.cards).register(api)
         // Web pages go on the router directly: they are not part of the API description.
         let pages = router.group(context: PageContext.self)
@@ -87,7 +88,7 @@ public enum OneCardApp {
         PartnerCodePages(partners: services.partnerCodes, renderer: renderer).register(pages)
         PrivacyPages(requests: services.dataRequests, retention: services.retention, clock: services.clock, renderer: renderer).register(pages)
         ServicePages(complaints: services.complaints, cases: services.cases, stats: services.stats, clock: services.clock, renderer: renderer).register(pages)
-        MedicalPages(medical: services.medical, region: services.configuration.region, clock: services.clock, renderer: renderer).register(pages)
+        MedicalPages(medical: services.medical, claims: services.medicalClaims, region: services.configuration.region, clock: services.clock, renderer: renderer).register(pages)
         TransitPages(transit: services.transit, cards: services.cards, clock: services.clock, renderer: renderer).register(pages)
         VenuePages(venues: services.venues, acceptance: services.acceptance, catalogue: services.catalogue, sessions: services.sessions,
                    random: services.random, renderer: renderer).register(pages)

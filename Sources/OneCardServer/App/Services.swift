@@ -48,6 +48,7 @@ public struct AppServices: Sendable {
     let cases: CaseService
     let stats: StatsService
     let medical: MedicalService
+    let medicalClaims: MedicalClaimService
     let transit: TransitService
     let dataRequests: DataRequestService
     let keyRotation: KeyService
@@ -101,6 +102,8 @@ public struct AppServices: Sendable {
         complaints = ComplaintService(store: store, clock: clock, random: random, deadlines: policy.complaintDeadlines, shippedCalendar: holidays,
                                       region: configuration.region, federation: federation)
         complaints.receiveForwarded(through: federation.handlers)
+        medicalClaims = MedicalClaimService(store: store, clock: clock, random: random, presets: .shipped, shippedCalendar: holidays,
+                                            gateway: bankGateway, logger: logger)
         dataRequests = DataRequestService(store: store, clock: clock, random: random, privacy: policy.privacyPolicy, shippedCalendar: holidays)
         retention = RetentionService(store: store, clock: clock, privacy: policy.privacyPolicy)
         keyRotation = KeyService(store: store, sessions: sessions, clock: clock)
@@ -129,7 +132,8 @@ public struct AppServices: Sendable {
          PaymentExecutorService(executor: paymentExecutor(), payments: payments, banking: banking, work: paymentWork, logger: logger),
          TransitWorker(transit: transit, logger: logger),
          RetentionJob(retention: retention, interval: .seconds(86_400), logger: logger),
-         KeyWatcher(keys: keyRotation, interval: .seconds(5), logger: logger)]
+         KeyWatcher(keys: keyRotation, interval: .seconds(5), logger: logger),
+         MedicalClaimPayer(claims: medicalClaims, interval: .seconds(30), logger: logger)]
     }
 }
 

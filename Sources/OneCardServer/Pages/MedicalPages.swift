@@ -8,6 +8,7 @@ import OneCardStore
 /// methods as `/api/v1/me/medical` and `/api/v1/medical/...`.
 struct MedicalPages {
     let medical: MedicalService
+    let claims: MedicalClaimService
     let region: String
     let clock: Clock
     let renderer: PageRenderer
@@ -15,7 +16,8 @@ struct MedicalPages {
     func register(_ pages: RouterGroup<PageContext>) {
         pages.get("/me/medical") { request, context in
             let me = try context.require([.holder], signIn: ResidentPages.signIn)
-            return try await holderPage(me.personId!, notice: request.uri.queryParameters.get("notice") == "filed", context)
+            let notice = request.uri.queryParameters.get("notice")
+            return try await holderPage(me.personId!, notice: notice == "filed", claimed: notice == "claimed", context)
         }
 
         pages.post("/me/medical/filings") { _, context in
@@ -30,6 +32,23 @@ struct MedicalPages {
             _ = try await medical.file(MedicalFiling(kind: try parseEnum(try f.required("kind"), "kind"), treatmentRegion: try f.required("treatmentRegion"),
                                                      from: from, to: to), personId: me.personId!, channel: "online", by: me.actor)
             return Response.seeOther("/me/medical?notice=filed")
+        }
+
+        pages.post("/me/medical/claims") { _, context in
+            let me = try context.require([.holder], signIn: ResidentPages.signIn)
+            let f = context.form
+            func day(_ name: String) throws(DomainError) -> CalendarDay {
+                guard let d = CalendarDay(try f.required(name)) else { throw DomainError.invalidField(name, "a date YYYY-MM-DD") }
+                return d
+            }
+            guard let level = Int(try f.required("hospitalLevel")).flatMap(HospitalLevel.init(rawValue:)) else {
+                throw DomainError.invalidField("hospitalLevel", "1, 2 or 3")
+            }
+            _ = try await claims.lodge(personId: me.personId!, .init(
+                treatmentRegion: try f.required("treatmentRegion"), hospitalLevel: level, care: try parseEnum(try f.required("care"), "care"),
+                admittedOn: try day("admittedOn"), dischargedOn: try day("dischargedOn"), items: try Self.billLines(try f.required("items"))),
+                                       actor: me.actor)
+            return Response.seeOther("/me/medical?notice=claimed")
         }
 
         pages.get("/admin/medical") { request, context in
@@ -81,9 +100,41 @@ struct MedicalPages {
         return text
     }
 
-    func holderPage(_ personId: Person.ID, notice: Bool, _ context: PageContext) async throws -> Response {
+    /// The lines of a bill as a resident types them: one per line, the item's code and its amount in yuan
+    /// (`MED-A, 120.50`), an optional quantity third.
+    static func billLines(_ text: String) throws(DomainError) -> [MedicalBillLine] {
+        var lines: [MedicalBillLine] = []
+        for (i, raw) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let parts = raw.split(whereSeparator: { $0 == "," || $0 == "，" || $0.isWhitespace }).map(String.init)
+            guard parts.count == 2 || parts.count == 3, let fen = Self.fen(parts[1]),
+                  let quantity = parts.count == 3 ? Int(parts[2]) : 1 else {
+                throw DomainError.invalidField("items", "line \(i + 1): the item's code and its amount in yuan, e.g. MED-A, 120.50")
+            }
+            lines.append(MedicalBillLine(code: parts[0], amountFen: fen, quantity: quantity))
+        }
+        return lines
+    }
+
+    /// Yuan with at most two decimals, as fen.
+    static func fen(_ yuan: String) -> Int64? {
+        let parts = yuan.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let whole = Int64(parts[0]), whole >= 0, whole < 100_000_000 else { return nil }
+        guard parts.count == 2 else { return whole * 100 }
+        guard (1...2).contains(parts[1].count), parts[1].allSatisfy(\.isNumber), let cents = Int64(parts[1]) else { return nil }
+        return whole * 100 + (parts[1].count == 1 ? cents * 10 : cents)
+    }
+
+    func holderPage(_ personId: Person.ID, notice: Bool, claimed: Bool = false, _ context: PageContext) async throws -> Response {
         let o = try await medical.overview(personId: personId)
-        var d: [String: Any] = ["hasInsured": o.insured != nil, "notice": notice]
+        var d: [String: Any] = ["hasInsured": o.insured != nil, "notice": notice, "claimed": claimed]
+        let mine = try await claims.claims(personId: personId)
+        d["claims"] = mine.map { c -> [String: Any] in
+            ["id": c.id, "at": PageTime.dateTime(c.receivedAt), "region": PageRegion.name(c.treatmentRegion), "stay": "\(c.admittedOn) – \(c.dischargedOn)",
+             "total": Self.yuan(c.split?.medfeeSumamt ?? c.items.reduce(0) { $0 + $1.amountFen }, context),
+             "fund": c.split.map { Self.yuan($0.hifpPay, context) } ?? "—", "status": context.t("med_claim_\(c.status.rawValue)"),
+             "due": PageTime.dateTime(c.dueAt)]
+        }
+        d["hasClaims"] = !mine.isEmpty
         if let i = o.insured {
             d["insured"] = ["scheme": context.t("med_scheme_\(i.scheme.rawValue)"), "region": "\(PageRegion.name(i.insuredRegion))（\(i.insuredRegion)）",
                             "retired": context.t(i.retired ? "med_retired" : "med_in_service"),

@@ -280,6 +280,7 @@ public struct StoreSession: Sendable {
     public var cases: CaseRepository { .init(db: db, dialect: dialect) }
     public var stats: StatsRepository { .init(db: db, dialect: dialect) }
     public var medical: MedicalRepository { .init(db: db, dialect: dialect) }
+    public var medicalClaims: MedicalClaimRepository { .init(db: db, dialect: dialect, cipher: cipher) }
     public var transit: TransitRepository { .init(db: db, dialect: dialect, cipher: cipher) }
     public var dataRequests: DataRequestRepository { .init(db: db, cipher: cipher) }
     public var retention: RetentionRepository { .init(db: db) }

@@ -36,6 +36,7 @@ public enum Migrations {
         m035LifecycleRequests,
         m036Privacy,
         m040PartnerCodes,
+        m041MedicalClaims,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
