@@ -23,7 +23,7 @@ end
 function request()
   local body = bodies[(counter % #bodies) + 1]
   counter = counter + tonumber(os.getenv("THREADS") or "2")
-  return wrk.format("POST", "/api/v1/acceptances", {
+  return wrk.format("POST", os.getenv("TARGET") or "/api/v1/acceptances", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. os.getenv("TERMINAL_KEY"),
     ["Idempotency-Key"] = (os.getenv("RUN") or "load") .. "-" .. thread_id .. "-" .. counter,

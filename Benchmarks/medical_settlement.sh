@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Medical settlement at a hospital's counter under load (issue 14: "at least 0.3 of /health throughput for a
+# same-province settlement"), bounded in time, loopback only. For each engine (SQLite, PostgreSQL) it starts
+# `onecard serve --demo` (release build) and runs wrk at 16 connections against GET /health (the limit, same run)
+# and POST /api/v1/medical/settlements with fresh QR tokens of the demo's two insured residents (alternating) and a
+# B1-sized bill (甲, 乙 and 丙 lines), each under its own Idempotency-Key; prints throughput, the ratio to /health,
+# p50/p99 and how many answers were not 2xx.
+# Usage: Benchmarks/medical_settlement.sh [seconds per run, default 10]   (ONECARD_BIN=path: that binary, not a release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-10}"
+CONNECTIONS="${CONNECTIONS:-16}"
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; fi
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+if [ -n "${ONECARD_BIN:-}" ]; then BIN="$ONECARD_BIN"; else
+  swift build -c release --product onecard >/dev/null
+  BIN="$(swift build -c release --show-bin-path)/onecard"
+fi
+. scripts/lib/postgres.sh
+WORK="$(mktemp -d /tmp/onecard-medical-bench.XXXXXX)"
+SERVER_PID=""
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; stop_pg; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
+summarise() {
+  python3 - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+def ms(p):
+    m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)\b" % p, t)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+total = re.search(r"(\d+) requests in", t)
+print(f"{rps:.0f} {ms(50):.2f} {ms(99):.2f} {errors.group(1) if errors else 0} {total.group(1)}")
+PY
+}
+
+run_engine() {
+  local engine="$1" database="$2" dir="$WORK/$1" port; port="$(free_port)"
+  mkdir -p "$dir"
+  [ "$engine" = postgres ] && "$BIN" migrate --database "$database" --data-dir "$dir" >/dev/null
+  "$BIN" serve --demo --port "$port" --data-dir "$dir" --rate-limit-terminal 0 --rate-limit-public 0 ${database:+--database "$database"} > "$dir/serve.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 150); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.2; done
+  local base="http://127.0.0.1:$port" key cards=()
+  key="$(grep 'terminal' "$dir/serve.log" | grep '医院' | grep -o 'oct_[A-Za-z0-9_-]*')"
+  for n in 1 2; do
+    local id holder
+    id="$(grep "holder-demo-$n\$" "$dir/serve.log" | awk '{print $2}')"
+    holder="$(curl -s -XPOST "$base/api/v1/auth/holder-token" -H 'content-type: application/json' -d "{\"idNumber\":\"$id\",\"password\":\"holder-demo-$n\"}" | json '["accessToken"]')"
+    cards+=("$(curl -s "$base/api/v1/me/card" -H "authorization: Bearer $holder" | json '["cardNumber"]')")
+  done
+  local count=$(( DURATION * 3000 ))
+  for c in "${cards[@]}"; do "$BIN" bench tokens --data-dir "$dir" --card "$c" --item medical_settlement --count "$count" > "$dir/tokens-$c.jsonl"; done
+  # Settlement bodies: the two residents' tokens alternately, each with the same B1-sized bill.
+  python3 - "$dir/tokens-${cards[0]}.jsonl" "$dir/tokens-${cards[1]}.jsonl" > "$dir/settle.jsonl" <<'PY'
+import json, sys
+bill = [{"code": "MED-A-001", "amountFen": 1200000, "quantity": 1}, {"code": "MED-B-001", "amountFen": 600000, "quantity": 1},
+        {"code": "MED-C-001", "amountFen": 200000, "quantity": 1}]
+a, b = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().splitlines()
+for x, y in zip(a, b):
+    for line in (x, y):
+        print(json.dumps({"credential": json.loads(line)["credential"], "care": "inpatient", "hospitalLevel": 3, "emergency": False, "items": bill},
+                         separators=(",", ":")))
+PY
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$base/health" > "$dir/health.txt"
+  TARGET=/api/v1/medical/settlements RUN="settle-$engine" BODIES="$dir/settle.jsonl" TERMINAL_KEY="$key" \
+    wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$base" > "$dir/settle.txt"
+  read -r h_rps h_p50 h_p99 _ _ < <(summarise "$dir/health.txt")
+  read -r s_rps s_p50 s_p99 s_err s_total < <(summarise "$dir/settle.txt")
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  printf '%-9s | /health %6s req/s p50 %5s ms p99 %6s ms | settlement %5s req/s (ratio %.3f, goal 0.3) p50 %6s ms p99 %7s ms non-2xx %s of %s\n' \
+    "$engine" "$h_rps" "$h_p50" "$h_p99" "$s_rps" "$(python3 -c "print($s_rps/$h_rps)")" "$s_p50" "$s_p99" "$s_err" "$s_total"
+}
+
+echo "wrk, 2 threads, $CONNECTIONS connections, ${DURATION}s per run; ratios to /health in the same run"
+run_engine sqlite ""
+run_engine postgres "${ONECARD_PG_URL%/postgres}/postgres"
