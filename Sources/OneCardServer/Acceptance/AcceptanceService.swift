@@ -157,6 +157,10 @@ struct AcceptanceService: Sendable {
         do {
             outcomes = try await store.write { s in try await record(group, in: s) }
         } catch {
+            // The database is gone for now (a failover, an outage): every request of the group gets the same 503 at once.
+            // Deciding each again alone would make them wait for a connection one after another, the last for
+            // `connectionWait` times the group's size.
+            if let unavailable = Store.unavailable(error) { return group.map { _ in .failure(unavailable) } }
             if group.count > 1 {
                 var results: [Result<Answer, any Error>] = []
                 for p in group { results += await decide([p]) }

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Issue 18's failover test: three `onecard serve` processes on a Patroni cluster behind HAProxy
+(scripts/ha-cluster.sh), load from 12 concurrent clients — QR acceptances and card lifecycle steps, each under an
+Idempotency-Key, retried with the same key on another process when the answer is 503 or none — and the leader
+SIGKILLed mid-load. Afterwards:
+
+- every request answered 2xx is in the database exactly once (acceptances by terminal and key, lifecycle steps by
+  actor and key), and its retries changed nothing;
+- no answer was 500, and none took longer than the 10 s a switch may cost (503 database_unavailable with Retry-After
+  is the answer to a request the switch caught);
+- every process serves again within 15 s of the kill, without a restart;
+- the old leader, started again, rejoins as a replica;
+- every process stops on SIGTERM within its grace period.
+
+Usage: python3 Tests/HA/failover_test.py --bin .build/debug/onecard   (bounded: at most 3 minutes)
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLIENTS = 12
+LOAD_SECONDS = 24
+KILL_AT = 7
+SWITCH_BOUND = 10.0      # what a switch may cost one request (issue 18)
+SERVE_AGAIN_BOUND = 15.0
+
+
+def say(*args):
+    print("[failover]", *args, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def pg_bin():
+    base = "/usr/lib/postgresql"
+    return os.path.join(base, sorted(os.listdir(base), key=lambda v: [int(x) for x in v.split(".")])[-1], "bin")
+
+
+class Cluster:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="onecard-ha-test-")
+        os.rmdir(self.dir)  # ha-cluster.sh makes it
+        self.env = dict(os.environ, ONECARD_HA_DIR=self.dir)
+        self.env.pop("PGPASSWORD", None)
+
+    def script(self, *args, check=True):
+        return subprocess.run([os.path.join(ROOT, "scripts", "ha-cluster.sh"), *args], env=self.env, capture_output=True, text=True,
+                              check=check, timeout=150)
+
+    def up(self):
+        out = self.script("up").stdout
+        self.url = re.search(r"ONECARD_HA_URL=(\S+)", out).group(1)
+        ports = dict(line.split("=", 1) for line in open(os.path.join(self.dir, "ports.env")).read().split())
+        self.rest = {m: int(ports["REST_" + m]) for m in ("m1", "m2", "m3")}
+        return self.url
+
+    def role_answers(self, member, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.rest[member]}{path}", timeout=1) as r:
+                return r.status == 200
+        except Exception:
+            return False
+
+    def psql(self, sql):
+        return subprocess.run([os.path.join(pg_bin(), "psql"), self.url, "-Atqc", sql], capture_output=True, text=True, check=True,
+                              timeout=60).stdout
+
+    def down(self):
+        self.script("down", check=False)
+
+
+class Node:
+    def __init__(self, binary, url, data_dir, demo):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        args = [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", data_dir, "--database", url,
+                "--rate-limit-terminal", "0", "--rate-limit-public", "0"] + (["--demo"] if demo else [])
+        env = dict(os.environ, ONECARD_DB_CONNECTION_WAIT="5")
+        self.log = open(os.path.join(data_dir, f"serve-{self.port}.log"), "w")
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines = []
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            if "listening on" in line:
+                break
+        else:
+            raise RuntimeError("serve did not start")
+        if not any("listening on" in l for l in self.lines):
+            raise RuntimeError("serve did not start:\n" + "\n".join(self.lines[-30:]))
+        threading.Thread(target=self.drain, daemon=True).start()
+
+    def drain(self):
+        for line in self.process.stdout:
+            self.log.write(line)
+
+    def logins(self):
+        out = []
+        for line in self.lines:
+            m = re.match(r"\s+(\w+)\s+(.+?)\s+/\s+(\S+)\s*$", line)
+            if m:
+                out.append(m.groups())
+        return out
+
+
+def call(base, method, path, body=None, token=None, key=None, timeout=SWITCH_BOUND + 2):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if key:
+        req.add_header("Idempotency-Key", key)
+    started = time.time()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"{}"), time.time() - started, r.headers
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            payload = json.loads(raw or b"{}")
+        except ValueError:
+            payload = {"raw": raw[:200].decode("utf-8", "replace")}
+        return e.code, payload, time.time() - started, e.headers
+    except Exception as e:  # connection refused, reset, timed out
+        return None, {"error": repr(e)}, time.time() - started, None
+
+
+class Record:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.accepted = {}        # idempotency key -> useId (acceptances answered 2xx)
+        self.steps = {}           # idempotency key -> action (lifecycle steps answered 2xx)
+        self.failures = []        # 500s, slow answers, 503s without Retry-After
+        self.unanswered = 0
+        self.retries = 0
+        self.served_after_kill = {}   # process index -> seconds after the kill of its first 2xx
+
+    def add_failure(self, text):
+        with self.lock:
+            self.failures.append(text)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default=os.environ.get("ONECARD_BIN") or os.path.join(ROOT, ".build", "debug", "onecard"))
+    args = parser.parse_args()
+    started = time.time()
+    cluster = Cluster()
+    nodes = []
+    data_dir = tempfile.mkdtemp(prefix="onecard-ha-node-")
+    try:
+        url = cluster.up()
+        say(f"cluster up in {time.time() - started:.1f} s")
+        subprocess.run([args.bin, "migrate", "--database", url, "--data-dir", data_dir], check=True, capture_output=True, timeout=120)
+        nodes.append(Node(args.bin, url, data_dir, demo=True))
+        nodes += [Node(args.bin, url, data_dir, demo=False) for _ in range(2)]
+        logins = nodes[0].logins()
+        library = next(k for role, name, k in logins if role == "terminal" and "图书馆" in name)
+        _, agent_name, agent_password = next(l for l in logins if l[0] == "agent")
+        holder_id = next(name for role, name, pw in logins if role == "holder" and pw == "holder-demo-1")
+        base = nodes[0].base
+        holder = call(base, "POST", "/api/v1/auth/holder-token", {"idNumber": holder_id, "password": "holder-demo-1"})[1]["accessToken"]
+        card = call(base, "GET", "/api/v1/me/card", token=holder)[1]["cardNumber"]
+        agent = call(base, "POST", "/api/v1/auth/token", {"username": agent_name, "password": agent_password})[1]["accessToken"]
+        bodies = subprocess.run([args.bin, "bench", "tokens", "--data-dir", data_dir, "--card", card, "--item", "JJJ-LIB-001", "--count", "20000"],
+                                check=True, capture_output=True, text=True, timeout=120).stdout.split("\n")
+        bodies = [b for b in bodies if b]
+        say(f"three processes serving; {len(bodies)} fresh QR bodies; load {LOAD_SECONDS} s from {CLIENTS} clients, leader killed at {KILL_AT} s")
+
+        record = Record()
+        next_body = iter(bodies)
+        body_lock = threading.Lock()
+        load_start = time.time()
+        kill_time = [None]
+        stop_at = load_start + LOAD_SECONDS
+
+        def send(index, method, path, body, token, key):
+            """Sends until answered 2xx or a final 4xx, moving to the next process after 503 or no answer."""
+            attempt = 0
+            while True:
+                node = nodes[(index + attempt) % len(nodes)]
+                sent = time.time()
+                status, payload, took, headers = call(node.base, method, path, body, token=token, key=key)
+                if took > SWITCH_BOUND + 0.5:
+                    since = f"{sent - kill_time[0]:+.1f} s from the kill" if kill_time[0] else "before the kill"
+                    record.add_failure(f"{method} {path} to process {(index + attempt) % len(nodes) + 1} sent {since} took {took:.1f} s (status {status})")
+                if status == 500:
+                    record.add_failure(f"{method} {path}: 500 {payload}")
+                if status is not None and 200 <= status < 300:
+                    if kill_time[0] is not None:
+                        with record.lock:
+                            record.served_after_kill.setdefault((index + attempt) % len(nodes), time.time() - kill_time[0])
+                    return status, payload
+                if status == 503 and (headers is None or headers.get("Retry-After") is None):
+                    record.add_failure(f"{method} {path}: 503 without Retry-After: {payload}")
+                if status is not None and status not in (503, 500) and 400 <= status < 500:
+                    return status, payload
+                with record.lock:
+                    record.retries += 1
+                    if status is None:
+                        record.unanswered += 1
+                if time.time() > stop_at + 30:
+                    return status, payload
+                attempt += 1
+                time.sleep(0.3)
+
+        def acceptances(index):
+            while time.time() < stop_at:
+                with body_lock:
+                    body = next(next_body, None)
+                if body is None:
+                    return
+                key = f"ha-{uuid.uuid4()}"
+                status, payload = send(index, "POST", "/api/v1/acceptances", json.loads(body), library, key)
+                if status is not None and 200 <= status < 300:
+                    with record.lock:
+                        record.accepted[key] = payload.get("useId")
+
+        def lifecycle(index):
+            loss = True
+            while time.time() < stop_at:
+                key = f"ha-step-{uuid.uuid4()}"
+                path = f"/api/v1/cards/{card}/" + ("report-loss" if loss else "unlock")
+                status, payload = send(index, "POST", path, {"kind": "temporary"} if loss else {}, agent, key)
+                if status is not None and 200 <= status < 300:
+                    with record.lock:
+                        record.steps[key] = "report-loss" if loss else "unlock"
+                    loss = not loss
+                elif status == 409:
+                    loss = not loss   # the card is already in the other state (a step whose answer was lost took effect)
+                time.sleep(0.2)
+
+        threads = [threading.Thread(target=lifecycle if i == 0 else acceptances, args=(i,)) for i in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        time.sleep(KILL_AT)
+        killed = cluster.script("kill-leader").stdout.strip()
+        kill_time[0] = time.time()
+        say(f"killed the leader {killed} at {kill_time[0] - load_start:.1f} s")
+        for t in threads:
+            t.join(timeout=LOAD_SECONDS + 60)
+
+        # Every process serves again, within 15 s of the kill, without a restart.
+        for i, node in enumerate(nodes):
+            if i not in record.served_after_kill:
+                deadline = kill_time[0] + SERVE_AGAIN_BOUND
+                while time.time() < deadline and i not in record.served_after_kill:
+                    if call(node.base, "GET", "/api/v1/me/card", token=holder, timeout=3)[0] == 200:
+                        record.served_after_kill[i] = time.time() - kill_time[0]
+                    time.sleep(0.3)
+        say(f"answered 2xx: {len(record.accepted)} acceptances, {len(record.steps)} lifecycle steps; retries {record.retries} "
+            f"(no answer {record.unanswered}); served again after the kill: "
+            + ", ".join(f"process {i + 1} {s:.1f} s" for i, s in sorted(record.served_after_kill.items())))
+        problems = list(record.failures)
+        for i in range(len(nodes)):
+            s = record.served_after_kill.get(i)
+            if s is None or s > SERVE_AGAIN_BOUND:
+                problems.append(f"process {i + 1} did not serve again within {SERVE_AGAIN_BOUND:.0f} s of the kill ({s})")
+        if len(record.accepted) < 100:
+            problems.append(f"only {len(record.accepted)} acceptances answered: the load did not run")
+
+        # Every 2xx is in the database exactly once.
+        terminal = library.split("_")[1] if library.startswith("oct_") else None
+        rows = cluster.psql("SELECT idempotency_key || ' ' || id FROM uses WHERE idempotency_key LIKE 'ha-%'").split("\n")
+        stored = {}
+        for line in filter(None, rows):
+            k, use = line.split(" ", 1)
+            stored.setdefault(k, []).append(use)
+        for key, use in record.accepted.items():
+            if len(stored.get(key, [])) != 1:
+                problems.append(f"acceptance {key}: {len(stored.get(key, []))} rows")
+            elif use and stored[key][0] != use:
+                problems.append(f"acceptance {key}: answered use {use}, stored {stored[key][0]}")
+        dupes = [k for k, v in stored.items() if len(v) > 1]
+        if dupes:
+            problems.append(f"{len(dupes)} keys stored twice")
+        steps = set(filter(None, cluster.psql("SELECT idempotency_key FROM lifecycle_requests WHERE idempotency_key LIKE 'ha-step-%'").split("\n")))
+        for key in record.steps:
+            if key not in steps:
+                problems.append(f"lifecycle step {key} answered 2xx but not stored")
+        say(f"stored: {sum(len(v) for v in stored.values())} uses under the test's keys, {len(steps)} lifecycle steps")
+
+        # The old leader rejoins as a replica.
+        cluster.script("start", killed)
+        deadline = time.time() + 60
+        while time.time() < deadline and not cluster.role_answers(killed, "/replica"):
+            time.sleep(0.5)
+        if not cluster.role_answers(killed, "/replica"):
+            problems.append(f"the old leader {killed} did not rejoin as a replica within 60 s")
+        else:
+            say(f"{killed} rejoined as a replica")
+
+        # Each process stops on SIGTERM within its grace period.
+        for i, node in enumerate(nodes):
+            node.process.send_signal(signal.SIGTERM)
+        for i, node in enumerate(nodes):
+            try:
+                node.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                problems.append(f"process {i + 1} did not stop within 20 s of SIGTERM")
+                node.process.kill()
+        if problems:
+            say("FAILED:")
+            for p in problems[:40]:
+                say("  " + p)
+            return 1
+        say(f"passed in {time.time() - started:.0f} s")
+        return 0
+    finally:
+        for node in nodes:
+            if node.process.poll() is None:
+                node.process.kill()
+        cluster.down()
+        if os.environ.get("ONECARD_HA_KEEP"):
+            say(f"logs kept in {data_dir}")
+        else:
+            subprocess.run(["rm", "-rf", data_dir])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
