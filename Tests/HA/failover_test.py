@@ -260,6 +260,23 @@ def main():
         killed = cluster.script("kill-leader").stdout.strip()
         kill_time[0] = time.time()
         say(f"killed the leader {killed} at {kill_time[0] - load_start:.1f} s")
+        if os.environ.get("ONECARD_HA_DEBUG"):
+            time.sleep(8)
+            pids = [str(n.process.pid) for n in nodes]
+            ss = subprocess.run(["ss", "-tnpo"], capture_output=True, text=True).stdout
+            for line in ss.split("\n"):
+                if any(f"pid={p}," in line for p in pids) and "CLOSE" in line or ("haproxy" in line and "CLOSE" in line):
+                    say("ss: " + line)
+            say("cluster: " + cluster.script("status", check=False).stdout.strip()[:600])
+            try:
+                say("waiting on the leader: " + cluster.psql("SELECT wait_event || ':' || count(*) FROM pg_stat_activity WHERE state <> 'idle' GROUP BY wait_event").replace("\n", " "))
+                say("sync: " + cluster.psql("SHOW synchronous_standby_names").strip())
+                say("stuck: " + cluster.psql("SELECT state || ' | ' || left(query, 160) || ' | ' || (now() - xact_start)::text FROM pg_stat_activity "
+                                             "WHERE wait_event = 'ClientRead' AND state <> 'idle'").replace("\n", " || "))
+            except Exception as e:
+                say(f"psql: {e}")
+            say("ss states of the processes: " + str({st: sum(1 for l in ss.split("\n") if st in l and any(f"pid={p}," in l for p in pids))
+                                                      for st in ("ESTAB", "CLOSE-WAIT", "FIN-WAIT", "SYN-SENT")}))
         for t in threads:
             t.join(timeout=LOAD_SECONDS + 60)
 
