@@ -41,6 +41,7 @@ public struct AppServices: Sendable {
     let incident: IncidentService
     let consents: ConsentService
     let licences: LicenceService
+    let certificates: CertificateService
     let complaints: ComplaintService
     let cases: CaseService
     let stats: StatsService
@@ -76,7 +77,7 @@ public struct AppServices: Sendable {
                             passwords: passwords, signingKeys: signingKeys, federation: federation)
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
-        acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, cards: cards, tokens: tokens,
+        acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, policies: policies, cards: cards, tokens: tokens,
                                        chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation,
                                        // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
                                        groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
@@ -89,6 +90,7 @@ public struct AppServices: Sendable {
         incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
         consents = ConsentService(store: store, clock: clock, random: random)
         licences = LicenceService(store: store, clock: clock, random: random, acceptance: acceptance)
+        certificates = CertificateService(store: store, clock: clock, random: random, policy: policy, tokenSkew: signingKeys.ring.skew)
         let holidays: HolidayCalendar
         do { holidays = try HolidayCalendar.shipped() } catch {
             // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.

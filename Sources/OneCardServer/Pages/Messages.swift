@@ -603,7 +603,11 @@ enum Messages {
         e("venue_cross_region", "异地卡（跨地区互认）", "Card from another region (recognised)"),
         e("venue_entitlements", "优待资格", "Entitlements"),
         e("ent_elderly", "老年人优待", "Senior concession"),
-        e("ent_disabled", "残疾人优待", "Disability concession"),
+        e("ent_elderly_65", "65周岁以上老年人优待", "Senior concession (65 and over)"),
+        e("ent_elderly_70", "70周岁以上高龄老年人优待", "Senior concession (70 and over)"),
+        e("ent_disability", "残疾人优待", "Disability concession"),
+        e("ent_disability_severe", "一、二级残疾人优待", "Severe disability concession (grades 1–2)"),
+        e("ent_disability_visual", "视力残疾人优待", "Visual disability concession"),
         e("ent_veteran", "优抚对象优待", "Veteran concession"),
 
         // Errors
@@ -625,6 +629,8 @@ enum Messages {
         e("err_region_not_recognised", "该事项不受理此发卡地的卡。", "Cards from this issuing region are not recognised for this item."),
         e("err_card_form_not_allowed", "该事项不接受此种介质（实体卡或电子社保卡）。", "This item does not accept this form of card."),
         e("err_function_not_loaded", "卡片未加载该功能。", "The card does not have this function loaded."),
+        e("err_concession_not_held", "持卡人不具备该事项要求的优待资格或产品（如优待证、公园年票）。", "The holder does not hold the entitlement this item requires (a certificate or a pass)."),
+        e("err_token_revoked", "该二维码已被撤销（卡片状态或优待资格已变化），请持卡人刷新后重新出示。", "This QR code was revoked (the card or its entitlements changed): ask the holder to refresh it."),
         e("err_invalid_credentials", "账号或密码不正确。", "The username or password is wrong."),
         e("err_invalid_token", "登录已失效，请重新登录。", "Your sign-in has expired; please sign in again."),
         e("err_forbidden", "您的账号无权进行此操作。", "Your account may not do this."),
@@ -1043,5 +1049,10 @@ enum Messages {
         e("err_preselfpay_only_for_category_b", "只有乙类项目才有先行自付比例。", "Only a category B item has a pay-first share."),
         e("err_account_not_for_scheme", "职工须有个人账户余额，城乡居民没有个人账户。", "An employee has a personal account balance; a resident has none."),
         e("err_bill_too_large", "单张账单金额超出上限。", "The bill is larger than one bill may be."),
+        e("err_certificate_details_invalid", "残疾人证须填写残疾类别（1–7）和等级（1–4）；其他证件不填。", "A disability certificate needs its category (1–7) and grade (1–4); other certificates have neither."),
+        e("err_certificate_number_mismatch", "残疾人证号应为持证人身份证号加残疾类别和等级数字，与所填不符。", "A disability certificate number is the holder's ID number followed by the category and grade digits; it does not agree."),
+        e("err_certificate_validity_invalid", "有效期截止日期早于起始日期。", "The end of validity is before its start."),
+        e("err_certificate_not_found", "找不到该证件。", "The certificate was not found."),
+        e("err_certificate_revoked", "该证件已经注销。", "The certificate has already been revoked."),
     ] + transitEntries
 }

@@ -25,6 +25,7 @@ public struct SealedColumn: Sendable, Equatable {
         .init(table: "licences", key: "id", column: "number_enc", field: "licence_number"),
         .init(table: "data_requests", key: "id", column: "value_enc", field: "data_request_value"),
         .init(table: "data_requests", key: "id", column: "reason_enc", field: "data_request_reason"),
+        .init(table: "certificates", key: "id", column: "number_enc", field: "certificate_number"),
     ]
 }
 

@@ -35,6 +35,7 @@ public enum Migrations {
         m034TransitAcrossRegions,
         m035LifecycleRequests,
         m036Privacy,
+        m037Certificates,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
