@@ -56,8 +56,8 @@ public struct CatalogueItem: Codable, Sendable, Equatable {
         guard !venueTypes.isEmpty else { throw .invalidField("venueTypes", "at least one venue type") }
         try TextRule.check(legalBasis, "legalBasis", max: 300)
         if let requires {
-            guard requires.count <= 10, Set(requires).count == requires.count, requires.allSatisfy(Entitlement.isRequirable) else {
-                throw .invalidField("requires", "up to 10 distinct entitlement codes (elderly, elderly_65, elderly_70, disability, disability_severe, "
+            guard requires.count <= 10, requires.allSatisfy(Entitlement.isRequirable) else {
+                throw .invalidField("requires", "up to 10 entitlement codes (elderly, elderly_65, elderly_70, disability, disability_severe, "
                                     + "disability_visual, veteran) or pass:<product>")
             }
         }

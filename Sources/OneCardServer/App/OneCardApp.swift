@@ -58,6 +58,7 @@ public enum OneCardApp {
         PrivacyController(requests: services.dataRequests, retention: services.retention, clock: services.clock).register(api)
         KeysController(keys: services.keyRotation).register(api)
         LicenceController(licences: services.licences).register(api)
+        CertificateController(certificates: services.certificates).register(api)
         ComplaintsController(complaints: services.complaints, clock: services.clock).register(api)
         CasesController(cases: services.cases).register(api)
         StatsController(stats: services.stats, clock: services.clock).register(api)

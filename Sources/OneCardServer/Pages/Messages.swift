@@ -166,6 +166,8 @@ enum Messages {
         e("item_issuers", "互认发卡地", "Recognised issuers"),
         e("item_venue_types", "受理场所类型", "Venue types"),
         e("item_legal_basis", "依据", "Legal basis"),
+        e("item_requires", "须持有的优待资格", "Entitlements the holder must hold"),
+        e("draft_requires_hint", "可不填。以空格分隔，如 disability、elderly_65、veteran 或 pass:park_annual（公园年票）。", "Optional. Separated by spaces, e.g. disability, elderly_65, veteran or pass:park_annual."),
         e("item_effective", "生效日期", "Effective from"),
         e("version_title", "目录第 %d 版变更", "Changes in catalogue version %d"),
         e("version_added", "新增", "Added"),
