@@ -225,4 +225,39 @@ struct CertificateAPITests {
             #expect(audit.contains { $0.action == "entitlements_read" && $0.purpose == "核定医疗救助对象" })
         }
     }
+
+    @Test(arguments: Engine.available)
+    func aDisabilityCertificateMakesTheBusFreeUntilItIsRevoked(_ engine: Engine) async throws {
+        try await TransitWorld.run(engine) { w in
+            let h = w.h
+            // setup: a 40-year-old with a grade-3 physical disability certificate (北京办法 art. 51: buses free with it)
+            let id = TestIDs.resident(birth: "19860101", sequence: "741")
+            let (holder, person, card) = try await h.holderWithECard(idNumber: id)
+            try await w.fund(card, 10_000)
+            let federation = try await h.department("canlian", .disabledPersonsFederation)
+            let loaded = try await h.loadCertificate(person, token: federation, ["type": "disability", "number": id + "43", "category": 4, "grade": 3,
+                                                                                 "validFrom": "2026-01-01"])
+            let certificateId = try #require(loaded.string("certificateId"))
+
+            // action: a 12 km bus ride by QR code, then one by the physical card after the certificate is revoked
+            try await w.ride(holder, from: "S0", to: "S12", minutes: 40, operator: "BJ-BUS")
+            h.clock.advance(by: 600)
+            #expect(try await h.call(.delete, "/api/v1/persons/\(person)/certificates/\(certificateId)", token: federation).status == 200)
+            h.clock.advance(by: 60)
+            let start = h.clock.read()
+            let inTap = TransitWorld.tap("in-2", at: start, operator: "BJ-BUS", station: "S0", direction: "in", credential: try w.chip(card))
+            h.clock.advance(by: 2400)
+            let outTap = TransitWorld.tap("out-2", at: h.clock.read(), operator: "BJ-BUS", station: "S12", direction: "out", credential: try w.chip(card))
+            #expect(try await w.upload([inTap, outTap])["accepted"] as? Int == 2)
+
+            // validate: ¥3 full, ¥1.50 after the card discount, free with the certificate and the basis shown; full card fare after
+            let trips = try await w.trips(holder).sorted { ($0["startedAt"] as? String ?? "") < ($1["startedAt"] as? String ?? "") }
+            #expect(trips.count == 2, "\(trips)")
+            let free = try #require(trips.first), paid = try #require(trips.last)
+            let concession = try #require(free["concession"] as? [String: Any], "\(free)")
+            #expect(concession["code"] as? String == "bj_disability_bus" && concession["amountFen"] as? Int == 150 && free["chargedFen"] as? Int == 0)
+            #expect((concession["basis"] as? String)?.contains("第五十一条") == true)
+            #expect(paid["chargedFen"] as? Int == 150 && paid["concession"] is NSNull, "\(paid)")
+        }
+    }
 }

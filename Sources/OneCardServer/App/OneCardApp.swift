@@ -72,7 +72,7 @@ public enum OneCardApp {
         PagesController(accounts: services.accounts, registry: services.registry, catalogue: services.catalogue, sessions: services.sessions,
                         policy: services.policy, renderer: renderer).register(pages)
         ResidentPages(cards: services.cards, ecards: services.ecards, registry: services.registry, payments: services.payments,
-                      acceptance: services.acceptance, holders: services.holders, policy: services.policy, clock: services.clock,
+                      acceptance: services.acceptance, holders: services.holders, certificates: services.certificates, policy: services.policy, clock: services.clock,
                       renderer: renderer).register(pages)
         AgentPages(registry: services.registry, cards: services.cards, policy: services.policy, clock: services.clock, renderer: renderer)
             .register(pages)
@@ -80,6 +80,7 @@ public enum OneCardApp {
                    venues: services.venues, federation: services.federation, policy: services.policy, clock: services.clock,
                    renderer: renderer).register(pages)
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
+        CertificatePages(certificates: services.certificates, registry: services.registry, renderer: renderer).register(pages)
         AuditPages(audit: services.audit, renderer: renderer).register(pages)
         RiskPages(risk: services.risk, incident: services.incident, renderer: renderer).register(pages)
         ConsentPages(consents: services.consents, renderer: renderer).register(pages)

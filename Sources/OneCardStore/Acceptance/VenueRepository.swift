@@ -184,7 +184,8 @@ public struct UseRepository: Sendable {
                   reason: try r.optionalString("reason"), cardNumber: try r.optionalCardNumber("card_number"), personId: try r.optionalId("person_id"),
                   crossRegion: try r.bool("cross_region"), chargedFen: try r.int("charged_fen"), disclosed: try r.optionalString("disclosed").flatMap(Disclosure.init(rawValue:)),
                   at: try r.date("at"), response: try r.string("response"))
-        if let code = try r.optionalString("concession_code") {
+        // Rows read by a database not yet at migration 037 (an upgrade test) have no concession columns.
+        if r.contains(column: "concession_code"), let code = try r.optionalString("concession_code") {
             u.concession = AppliedVenueConcession(code: code, basis: try r.optionalString("concession_basis") ?? "", amountFen: try r.optionalInt("concession_fen") ?? 0,
                                                   companions: Int(try r.optionalInt("concession_companions") ?? 0))
         }
