@@ -90,7 +90,7 @@ public struct AppServices: Sendable {
         incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
         consents = ConsentService(store: store, clock: clock, random: random)
         licences = LicenceService(store: store, clock: clock, random: random, acceptance: acceptance)
-        certificates = CertificateService(store: store, clock: clock, random: random, policy: policy, tokenSkew: signingKeys.ring.skew)
+        certificates = CertificateService(store: store, clock: clock, random: random, policy: policy, signingKeys: signingKeys)
         let holidays: HolidayCalendar
         do { holidays = try HolidayCalendar.shipped() } catch {
             // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.

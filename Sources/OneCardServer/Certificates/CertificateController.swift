@@ -25,6 +25,19 @@ struct CertificateController {
         }
     }
 
+    /// A certificate in the holder's own data export: with its number and details (their data).
+    struct ExportView: Encodable, Sendable {
+        static let schema = Schema.object([
+            ("certificateId", .text), ("type", .oneOf(Certificate.Kind.self)), ("number", .text), ("category", .integer), ("grade", .integer),
+            ("validFrom", .date), ("validTo", .date), ("revokedAt", .dateTime),
+        ], required: ["certificateId", "type", "validFrom"])
+        let certificateId: String, type: String, number: String?, category: Int?, grade: Int?, validFrom: String, validTo: String?, revokedAt: String?
+        init(_ c: Certificate) {
+            certificateId = c.id; type = c.type.rawValue; number = c.number; category = c.category; grade = c.grade
+            validFrom = c.validFrom.description; validTo = c.validTo?.description; revokedAt = c.revokedAt.map(Timestamp.format)
+        }
+    }
+
     struct LoadInput: Decodable {
         let type: String; let number: String?; let category: Int?; let grade: Int?; let validFrom: String; let validTo: String?
     }

@@ -10,8 +10,9 @@ struct CertificateService: Sendable {
     let clock: Clock
     let random: RandomSource
     let policy: JurisdictionPolicy
-    /// How long after its expiry a QR token may still be accepted (clock skew): the outstanding tokens a revocation lists.
-    let tokenSkew: TimeInterval
+    /// The key ring, read when a revocation lists outstanding tokens (its clock skew), never at start-up: `migrate` and
+    /// other commands build the services without a node's keys.
+    let signingKeys: SigningKeyStore
 
     struct Input: Sendable {
         var type: Certificate.Kind
@@ -48,7 +49,7 @@ struct CertificateService: Sendable {
     /// "凭有效证件" (wave2-facts §5.1: Beijing art. 41, Chongqing art. 28): a revoked certificate is no valid certificate.
     func revoke(personId: Person.ID, certificateId: Certificate.ID, by identity: Identity) async throws -> Certificate {
         let at = clock.now()
-        let skew = tokenSkew
+        let skew = signingKeys.ring.skew
         return try await store.write { s in
             guard var c = try await s.certificates.find(certificateId), c.personId == personId else {
                 throw DomainError(.certificateNotFound, "no certificate \(certificateId) on person \(personId)")
