@@ -214,11 +214,22 @@ actor Gate {
         // own rule. A token listed by `jti` was revoked while it was out: its card changed, or a certificate behind its
         // `ent` was revoked (the holder shows a fresh code).
         case .valid(let claims): AcceptanceRules.concessionDenial(requires: requires, entitlements: claims.ent)?.rawValue
-        case .denied(.tokenRevoked): DenialCode.tokenRevoked.rawValue
+        case .denied(.tokenRevoked): Self.jti(of: token).flatMap { verifier?.revocation(ofToken: $0) } == .entitlementsChanged
+            ? DenialCode.tokenRevoked.rawValue : DenialCode.cardLost.rawValue
         case .denied(let r): r.rawValue
         }
         return .init(id: UUID().uuidString.lowercased(), itemCode: item, token: token, decidedAt: now,
                      decision: reason == nil ? "accepted" : "denied", reason: reason)
+    }
+
+    /// A signed token's `jti` (its payload read without checking: the verifier already did).
+    static func jti(of token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var b64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b64.count % 4 != 0 { b64 += "=" }
+        guard let data = Data(base64Encoded: b64), let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return o["jti"] as? String
     }
 
     /// A transit tap: a QR token verified offline (trust list, revocations, this gate's replay cache), or a physical card's

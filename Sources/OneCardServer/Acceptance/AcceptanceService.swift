@@ -237,7 +237,7 @@ struct AcceptanceService: Sendable {
             case .temporarilyLost?: .temporarilyLost
             case .cancelled?: .cancelled
             case .replaced?: .replaced
-            case .active?, .onlineOnly?, nil: .active
+            case .active?, .onlineOnly?, .entitlementsChanged?, nil: .active
             }
         }
 

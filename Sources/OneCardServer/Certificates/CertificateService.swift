@@ -43,8 +43,8 @@ struct CertificateService: Sendable {
 
     /// Revokes a certificate (kept, with `revokedAt`). Online its entitlements stop at once (acceptance derives a known card's
     /// entitlements from the certificates in force). Offline gates only see a QR token's `ent`, so every token of the
-    /// person's cards that a gate could still accept is listed by `jti` in the revocation feed (status `replaced`: the
-    /// holder shows a fresh code, whose `ent` no longer has the code); a physical card's concession is decided by the node
+    /// person's cards that a gate could still accept is listed by `jti` in the revocation feed (status `entitlements_changed`:
+    /// the holder shows a fresh code, whose `ent` no longer has the code); a physical card's concession is decided by the node
     /// when its taps arrive, as of each tap's time. 残疾人证管理办法 and the provincial rules grant concessions only
     /// "凭有效证件" (wave2-facts §5.1: Beijing art. 41, Chongqing art. 28): a revoked certificate is no valid certificate.
     func revoke(personId: Person.ID, certificateId: Certificate.ID, by identity: Identity) async throws -> Certificate {
@@ -62,7 +62,7 @@ struct CertificateService: Sendable {
             c.revokedBy = identity.actor
             for card in try await s.cards.list(personId: personId) {
                 for jti in try await s.trust.outstandingTokens(cardNumber: card.number, now: at, skew: skew) {
-                    try await s.trust.appendRevocation(.token(jti: jti, status: .replaced, at: at))
+                    try await s.trust.appendRevocation(.token(jti: jti, status: .entitlementsChanged, at: at))
                 }
             }
             try await s.audit.append(at: at, actor: identity.actor, action: "certificate_revoked", subject: "person:\(personId)",
