@@ -227,6 +227,12 @@ public final class QRVerifier: Sendable {
         }
     }
 
+    /// Why a token (by its `jti`) is listed, if it is: a card's loss or end, or (`entitlements_changed`) a certificate behind
+    /// its `ent` revoked. What a gate tells the holder follows from it.
+    public func revocation(ofToken jti: String) -> RevocationStatus? {
+        revocations.withLock { $0.tokens[jti]?.status }
+    }
+
     /// Tokens the replay cache remembers now.
     public var replayCacheCount: Int { replay.count }
 }

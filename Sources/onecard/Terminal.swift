@@ -44,7 +44,7 @@ struct TerminalCommand: AsyncParsableCommand {
             do { hub = try FederationPublicKey.parse(hubKey) } catch { throw fail("--hub-key: \(error)") }
         }
         let journal = try await TerminalJournal.open(path: store, logger: logger)
-        let gate = Gate(base: base, key: key, journal: journal, hubKey: hub?.key)
+        let gate = Gate(base: base, key: key, journal: journal, hubKey: hub?.key, item: item)
         await gate.restore()
         await gate.sync()
         let background = Task {
@@ -128,8 +128,13 @@ actor Gate {
     /// When set, the trust list must be the hub's signed national list.
     let hubKey: Curve25519.Signing.PublicKey?
 
-    init(base: URL, key: String, journal: TerminalJournal, hubKey: Curve25519.Signing.PublicKey? = nil) {
-        self.base = base; self.key = key; self.journal = journal; self.hubKey = hubKey
+    /// An acceptance gate's catalogue item, and the entitlement codes it requires as the published catalogue last said
+    /// (`requires`; nil until the gate has read the catalogue once, then nothing is refused for it).
+    let item: String?
+    private var requires: [String]?
+
+    init(base: URL, key: String, journal: TerminalJournal, hubKey: Curve25519.Signing.PublicKey? = nil, item: String? = nil) {
+        self.base = base; self.key = key; self.journal = journal; self.hubKey = hubKey; self.item = item
     }
 
     /// The trust list: the node's JWKS, or with a hub key the hub-signed national list (refused unless the hub signed it).
@@ -147,6 +152,7 @@ actor Gate {
 
     /// Loads the trust list and revocations synced before, so a restart with the node down still decides.
     func restore() async {
+        if let saved = try? await journal.state("requires") { requires = try? JSONDecoder().decode([String].self, from: Data(saved.utf8)) }
         guard let jwks = try? await journal.state("jwks"), let v = try? QRVerifier(trustListJSON: Data(jwks.utf8)) else { return }
         if let docs = try? await journal.state("revocations"), let list = try? JSONDecoder().decode([RevocationDocument].self, from: Data(docs.utf8)) {
             v.apply(list)
@@ -186,18 +192,44 @@ actor Gate {
         var saved = (try? await journal.state("revocations")).flatMap { try? JSONDecoder().decode([RevocationDocument].self, from: Data($0.utf8)) } ?? []
         if !doc.entries.isEmpty { saved.append(doc) }
         if let data = try? JSONEncoder().encode(saved) { try? await journal.setState("revocations", String(decoding: data, as: UTF8.self)) }
+        await syncRequires()
     }
+
+    /// What the gate's item requires of the holder (the public catalogue's `requires`), kept for restarts with the node down.
+    private func syncRequires() async {
+        guard let item, let r = try? await http.send("GET", base.appendingPathComponent("api/v1/catalogue").absoluteString, headers: auth),
+              r.status == 200, let published = try? JSONDecoder().decode(PublishedCatalogue.self, from: r.body) else { return }
+        let wanted = published.items.first { $0.code == item }?.requires ?? []
+        requires = wanted
+        if let data = try? JSONEncoder().encode(wanted) { try? await journal.setState("requires", String(decoding: data, as: UTF8.self)) }
+    }
+
+    private struct PublishedCatalogue: Decodable { var items: [CatalogueItem] }
 
     func decide(_ token: String, item: String) -> GateDecision {
         let now = Date()
         let decision: Decision = verifier?.verify(token, at: now) ?? .denied(.unknownIssuer)
         let reason: String? = switch decision {
-        case .valid: nil
-        case .denied(.tokenRevoked): "card_lost"
+        // The token's `ent` is what the gate knows of the holder: the item's `requires` is checked against it by the node's
+        // own rule. A token listed by `jti` was revoked while it was out: its card changed, or a certificate behind its
+        // `ent` was revoked (the holder shows a fresh code).
+        case .valid(let claims): AcceptanceRules.concessionDenial(requires: requires, entitlements: claims.ent)?.rawValue
+        case .denied(.tokenRevoked): Self.jti(of: token).flatMap { verifier?.revocation(ofToken: $0) } == .entitlementsChanged
+            ? DenialCode.tokenRevoked.rawValue : DenialCode.cardLost.rawValue
         case .denied(let r): r.rawValue
         }
         return .init(id: UUID().uuidString.lowercased(), itemCode: item, token: token, decidedAt: now,
-                     decision: decision.isValid ? "accepted" : "denied", reason: reason)
+                     decision: reason == nil ? "accepted" : "denied", reason: reason)
+    }
+
+    /// A signed token's `jti` (its payload read without checking: the verifier already did).
+    static func jti(of token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var b64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b64.count % 4 != 0 { b64 += "=" }
+        guard let data = Data(base64Encoded: b64), let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return o["jti"] as? String
     }
 
     /// A transit tap: a QR token verified offline (trust list, revocations, this gate's replay cache), or a physical card's

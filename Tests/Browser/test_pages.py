@@ -912,5 +912,48 @@ def test_an_administrator_registers_a_partner_code_a_holder_links_it_and_a_venue
     assert answer["decision"] == "accepted", answer
 
 
+def test_a_department_loads_and_revokes_a_certificate_and_the_holder_sees_the_entitlement(server, browser):
+    d = browser
+    fresh(d, server)
+    # A disabled persons' federation user (the scope that issues disability certificates).
+    server.api("POST", "/api/v1/users", {"username": "canlian-web", "password": "federation-pass-1", "role": "department",
+                                         "scope": "disabled_persons_federation"}, token=staff_token(server, "admin"))
+
+    def federation_sign_in():
+        fresh(d, server)
+        d.get(server.url + "/staff/signin")
+        d.find_element(By.ID, "username").send_keys("canlian-web")
+        d.find_element(By.ID, "password").send_keys("federation-pass-1")
+        post_form(d, "main form")
+
+    federation_sign_in()
+    d.get(server.url + "/department/certificates")
+    check(d, "department-certificates")
+    _, id_number, _ = server.login("holder", 1)
+    d.find_element(By.ID, "c-id").send_keys(id_number)
+    post_form(d, "form[action='/department/certificates/find']")
+    person_page = d.current_url
+    # A grade-2 physical disability certificate: its number is the ID number and the two digits.
+    d.find_element(By.ID, "c-number").send_keys(id_number + "42")
+    Select(d.find_element(By.ID, "c-category")).select_by_value("4")
+    Select(d.find_element(By.ID, "c-grade")).select_by_value("2")
+    post_form(d, "#certificate-form")
+    assert "有效" in d.find_element(By.CSS_SELECTOR, "#certificates tr[data-certificate]").text
+    check(d, "department-certificates-person")
+    # The holder sees the entitlements on their page (never the number).
+    fresh(d, server)
+    holder_sign_in(d, server, 1)
+    d.get(server.url + "/me")
+    shown = d.find_element(By.CSS_SELECTOR, "[data-entitlements]").text
+    assert "残疾人优待" in shown and "一、二级残疾人优待" in shown and id_number + "42" not in d.page_source
+    check(d, "me-entitlements")
+    # The federation revokes it: kept, marked revoked.
+    federation_sign_in()
+    d.get(person_page)
+    post_form(d, "form[action$='/revoke']")
+    assert "已注销" in d.find_element(By.CSS_SELECTOR, "#certificates tr[data-certificate]").text
+    assert not d.find_elements(By.CSS_SELECTOR, "form[action$='/revoke']")
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 75, CHECKED
+    assert len(CHECKED) >= 78, CHECKED

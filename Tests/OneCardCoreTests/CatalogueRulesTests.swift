@@ -21,7 +21,7 @@ struct CatalogueRulesTests {
         }
         let venue = Venue(id: "v", name: "图书馆", operatorUscc: "", type: .library, regionCode: venue, address: "", accessibility: [], unifiedLogo: true,
                           itemCodes: codes ?? [item?.code ?? "X"])
-        return AcceptanceFacts(credential: VerifiedCredential(form: form, cardNumber: card?.number, failure: failure), card: card, holderBirthDate: nil,
+        return AcceptanceFacts(credential: VerifiedCredential(form: form, cardNumber: card?.number, failure: failure), card: card, holderEntitlements: nil,
                                replayed: replayed, venue: venue, item: item, today: CalendarDay(year: 2026, month: 11, day: 23)!)
     }
 

@@ -151,8 +151,10 @@ struct RevocationTests {
         #expect(RevocationStatus(CardStatus.temporarilyLost) == .temporarilyLost)
         #expect(RevocationStatus(CardStatus.active)?.revokes == false)
         // `online_only` is no card status: a risk action that sends the card to online checks; offline it is refused too.
-        #expect(RevocationStatus.allCases.filter(\.revokes) == [.lost, .temporarilyLost, .cancelled, .replaced, .onlineOnly])
+        // `entitlements_changed` lists a token whose `ent` lost a revoked certificate's codes (issue 15): a token only.
+        #expect(RevocationStatus.allCases.filter(\.revokes) == [.lost, .temporarilyLost, .cancelled, .replaced, .onlineOnly, .entitlementsChanged])
         #expect(CardStatus.allCases.compactMap(RevocationStatus.init).contains(.onlineOnly) == false)
+        #expect(CardStatus.allCases.compactMap(RevocationStatus.init).contains(.entitlementsChanged) == false)
     }
 
     /// A token listed `online_only` (a risk action) is refused offline with `online_check_required`, not as lost; a list

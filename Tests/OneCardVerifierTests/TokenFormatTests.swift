@@ -11,7 +11,7 @@ struct TokenFormatTests {
         // setup
         let node = Node()
         // action
-        let issued = node.issue(entitlements: ["elderly", "disabled"])
+        let issued = node.issue(entitlements: ["elderly", "disability"])
         // validate
         let parts = segments(issued.token)
         #expect(parts.count == 3)
@@ -25,7 +25,7 @@ struct TokenFormatTests {
         #expect(claims.iat == Int64(t0.timeIntervalSince1970))
         #expect(claims.exp == claims.iat + 60)
         #expect(issued.expiresAt == t0 + 60)
-        #expect(claims.ent == ["elderly", "disabled"])
+        #expect(claims.ent == ["elderly", "disability"])
         #expect(Base64URL.decode(claims.jti)?.count == 16)
         #expect(!claims.sub.contains("12345678"))
         #expect(Base64URL.decode(parts[2])?.count == 64)
@@ -156,13 +156,13 @@ struct EntitlementTests {
     let birth = CalendarDay(year: 1965, month: 3, day: 15)!
 
     @Test func elderlyFromTheSixtiethBirthday() {
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2025, month: 3, day: 14)!) == [])
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2025, month: 3, day: 15)!) == ["elderly"])
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2030, month: 3, day: 14)!) == ["elderly"])
+        #expect(Entitlement.codes(birthDate: birth, at: noon(CalendarDay(year: 2025, month: 3, day: 14)!)) == [])
+        #expect(Entitlement.codes(birthDate: birth, at: noon(CalendarDay(year: 2025, month: 3, day: 15)!)) == ["elderly"])
+        #expect(Entitlement.codes(birthDate: birth, at: noon(CalendarDay(year: 2030, month: 3, day: 14)!)) == ["elderly"])
         // The age tiers 65 and 70 (API.md "Entitlements and records"), each from its birthday
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2030, month: 3, day: 15)!) == ["elderly", "elderly_65"])
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2035, month: 3, day: 14)!) == ["elderly", "elderly_65"])
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2040, month: 1, day: 1)!) == ["elderly", "elderly_65", "elderly_70"])
+        #expect(Entitlement.codes(birthDate: birth, at: noon(CalendarDay(year: 2030, month: 3, day: 15)!)) == ["elderly", "elderly_65"])
+        #expect(Entitlement.codes(birthDate: birth, at: noon(CalendarDay(year: 2035, month: 3, day: 14)!)) == ["elderly", "elderly_65"])
+        #expect(Entitlement.codes(birthDate: birth, at: noon(CalendarDay(year: 2040, month: 1, day: 1)!)) == ["elderly", "elderly_65", "elderly_70"])
     }
 
     @Test func aRegionsTiersAreData() {
@@ -172,22 +172,72 @@ struct EntitlementTests {
         policy.entitlements.append(.init(code: "elderly_70", minAge: 75, basis: "test"))
         let tiers = policy.ageTiers
         #expect(tiers.first { $0.code == "elderly_70" }?.minAge == 75)
-        #expect(Entitlement.codes(birthDate: birth, today: CalendarDay(year: 2036, month: 1, day: 1)!, tiers: tiers) == ["elderly", "elderly_65"])
+        #expect(Entitlement.codes(birthDate: birth, at: noon(CalendarDay(year: 2036, month: 1, day: 1)!), tiers: tiers) == ["elderly", "elderly_65"])
     }
 
     @Test func bornOnTwentyNinthFebruaryTurnsSixtyOnFirstMarch() {
         let leap = CalendarDay(year: 1964, month: 2, day: 29)!
-        #expect(Entitlement.codes(birthDate: leap, today: CalendarDay(year: 2024, month: 2, day: 28)!) == [])
-        #expect(Entitlement.codes(birthDate: leap, today: CalendarDay(year: 2024, month: 2, day: 29)!) == ["elderly"])
+        #expect(Entitlement.codes(birthDate: leap, at: noon(CalendarDay(year: 2024, month: 2, day: 28)!)) == [])
+        #expect(Entitlement.codes(birthDate: leap, at: noon(CalendarDay(year: 2024, month: 2, day: 29)!)) == ["elderly"])
         let late = CalendarDay(year: 1965, month: 2, day: 29)  // no such day
         #expect(late == nil)
         let leap63 = CalendarDay(year: 1963, month: 3, day: 1)!
-        #expect(Entitlement.codes(birthDate: leap63, today: CalendarDay(year: 2023, month: 2, day: 28)!) == [])
+        #expect(Entitlement.codes(birthDate: leap63, at: noon(CalendarDay(year: 2023, month: 2, day: 28)!)) == [])
     }
 
-    @Test func loadedCodesFollowWithoutDuplicates() {
-        let today = CalendarDay(year: 2025, month: 6, day: 1)!
-        #expect(Entitlement.codes(birthDate: birth, today: today, loaded: ["disabled", "elderly", "veteran"]) == ["elderly", "disabled", "veteran"])
-        #expect(Entitlement.codes(birthDate: CalendarDay(year: 2000, month: 1, day: 1)!, today: today, loaded: ["disabled"]) == ["disabled"])
+    /// The code a check refused with, nil when it passed.
+    func refusal(_ body: () throws -> Void) -> DomainError.Code? {
+        do { try body(); return nil } catch { return (error as? DomainError)?.code }
+    }
+
+    /// Noon in Beijing on `day`.
+    func noon(_ day: CalendarDay) -> Date { Date(timeIntervalSince1970: Double(day.daysSinceEpoch * 86_400 + 4 * 3600)) }
+
+    func certificate(_ type: Certificate.Kind, category: Int? = nil, grade: Int? = nil, from: CalendarDay = CalendarDay(year: 2025, month: 1, day: 1)!,
+                     to: CalendarDay? = nil, revokedAt: Date? = nil) -> Certificate {
+        Certificate(id: "c", personId: "p", type: type, number: nil, category: category, grade: grade, validFrom: from, validTo: to,
+                    loadedBy: "d", loadedAt: Date(timeIntervalSince1970: 0), revokedAt: revokedAt)
+    }
+
+    @Test func certificatesThenExtraCodesFollowWithoutDuplicates() {
+        let today = noon(CalendarDay(year: 2025, month: 6, day: 1)!)
+        let held = [certificate(.disability, category: 4, grade: 3), certificate(.elderly), certificate(.veteran)]
+        #expect(Entitlement.codes(birthDate: birth, at: today, certificates: held) == ["elderly", "disability", "veteran"])
+        #expect(Entitlement.codes(birthDate: CalendarDay(year: 2000, month: 1, day: 1)!, at: today, certificates: held, extra: ["pass:park_annual", "veteran"])
+                == ["disability", "elderly", "veteran", "pass:park_annual"])
+        #expect(Entitlement.codes(birthDate: nil, at: today, extra: ["pass:park_annual"]) == ["pass:park_annual"])
+    }
+
+    @Test func aDisabilityCertificateGrantsSeverityAndTheVisualCategoryOnly() {
+        let today = noon(CalendarDay(year: 2025, month: 6, day: 1)!)
+        let young = CalendarDay(year: 2000, month: 1, day: 1)!
+        #expect(Entitlement.codes(birthDate: young, at: today, certificates: [certificate(.disability, category: 4, grade: 2)]) == ["disability", "disability_severe"])
+        #expect(Entitlement.codes(birthDate: young, at: today, certificates: [certificate(.disability, category: 1, grade: 4)]) == ["disability", "disability_visual"])
+        #expect(Entitlement.codes(birthDate: young, at: today, certificates: [certificate(.disability, category: 2, grade: 3)]) == ["disability"])
+    }
+
+    @Test func aCertificateCountsOnlyWhileValidAndUntilRevoked() {
+        let young = CalendarDay(year: 2000, month: 1, day: 1)!
+        let c = certificate(.veteran, from: CalendarDay(year: 2025, month: 3, day: 1)!, to: CalendarDay(year: 2025, month: 3, day: 31)!)
+        #expect(Entitlement.codes(birthDate: young, at: noon(CalendarDay(year: 2025, month: 2, day: 28)!), certificates: [c]) == [])  // not yet valid
+        #expect(Entitlement.codes(birthDate: young, at: noon(CalendarDay(year: 2025, month: 3, day: 1)!), certificates: [c]) == ["veteran"])
+        #expect(Entitlement.codes(birthDate: young, at: noon(CalendarDay(year: 2025, month: 3, day: 31)!), certificates: [c]) == ["veteran"])
+        #expect(Entitlement.codes(birthDate: young, at: noon(CalendarDay(year: 2025, month: 4, day: 1)!), certificates: [c]) == [])  // expired
+        let revoked = certificate(.veteran, revokedAt: noon(CalendarDay(year: 2025, month: 6, day: 1)!))
+        #expect(Entitlement.codes(birthDate: young, at: noon(CalendarDay(year: 2025, month: 6, day: 1)!).addingTimeInterval(-1), certificates: [revoked]) == ["veteran"])
+        #expect(Entitlement.codes(birthDate: young, at: noon(CalendarDay(year: 2025, month: 6, day: 1)!), certificates: [revoked]) == [])
+    }
+
+    @Test func aDisabilityNumberIsTheIdNumberCategoryAndGrade() throws {
+        let id = "11010519491231002X"
+        let from = CalendarDay(year: 2025, month: 1, day: 1)!
+        try Certificate.check(type: .disability, number: id + "42", category: 4, grade: 2, validFrom: from, validTo: nil, idNumber: id)
+        try Certificate.check(type: .disability, number: id.lowercased() + "42b1", category: 4, grade: 2, validFrom: from, validTo: nil, idNumber: id)
+        for (number, category, grade) in [(id + "43", 4, 2), (id + "32", 4, 2), ("110105194912310011" + "42", 4, 2), (id + "42C1", 4, 2), (id + "4", 4, 2)] {
+            #expect(refusal { try Certificate.check(type: .disability, number: number, category: category, grade: grade, validFrom: from, validTo: nil, idNumber: id) } == .certificateNumberMismatch)
+        }
+        #expect(refusal { try Certificate.check(type: .disability, number: nil, category: 8, grade: 2, validFrom: from, validTo: nil, idNumber: id) } == .certificateDetailsInvalid)
+        #expect(refusal { try Certificate.check(type: .veteran, number: nil, category: 1, grade: nil, validFrom: from, validTo: nil, idNumber: id) } == .certificateDetailsInvalid)
+        #expect(refusal { try Certificate.check(type: .veteran, number: nil, category: nil, grade: nil, validFrom: from, validTo: CalendarDay(year: 2024, month: 12, day: 31)!, idNumber: id) } == .certificateValidityInvalid)
     }
 }

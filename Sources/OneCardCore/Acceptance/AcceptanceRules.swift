@@ -12,6 +12,10 @@ public enum DenialCode: String, Codable, Sendable, CaseIterable {
     case onlineCheckRequired = "online_check_required"
     /// Another platform's code whose account no card here is linked to (API.md "Codes of other platforms").
     case codeNotLinked = "code_not_linked"
+    /// The item requires entitlement codes (a certificate's, a pass) the holder does not hold (API.md `requires`).
+    case concessionNotHeld = "concession_not_held"
+    /// A QR token listed by `jti` in the revocation list: its card changed, or a certificate behind its `ent` was revoked.
+    case tokenRevoked = "token_revoked"
 }
 
 /// How a use was presented: a QR token or a physical card at a terminal, an identity check, or a QR token an
@@ -88,19 +92,24 @@ public struct AcceptanceFacts: Sendable {
     public var card: Card?
     /// Another region's card, when the credential is foreign.
     public var foreign: ForeignCard?
-    /// The holder's birth date, which a physical card's entitlements follow from.
-    public var holderBirthDate: CalendarDay?
+    /// A physical card's holder's entitlements now (`Entitlement.codes`: age, certificates in force, passes); a QR token
+    /// carries its own.
+    public var holderEntitlements: [String]?
     /// The token or challenge was used before.
     public var replayed: Bool
     public var venue: Venue
     /// The item in the published catalogue, nil if it is not there.
     public var item: CatalogueItem?
     public var today: CalendarDay
+    /// What the venue asks the holder to pay (fen), if anything.
+    public var amountFen: Int64?
+    /// The venue region's concessions (`JurisdictionPolicy.venueConcessions`).
+    public var concessions: [VenueConcession]
 
-    public init(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, holderBirthDate: CalendarDay?, replayed: Bool, venue: Venue,
-                item: CatalogueItem?, today: CalendarDay) {
-        self.credential = credential; self.card = card; self.foreign = foreign; self.holderBirthDate = holderBirthDate; self.replayed = replayed
-        self.venue = venue; self.item = item; self.today = today
+    public init(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, holderEntitlements: [String]?, replayed: Bool, venue: Venue,
+                item: CatalogueItem?, today: CalendarDay, amountFen: Int64? = nil, concessions: [VenueConcession] = []) {
+        self.credential = credential; self.card = card; self.foreign = foreign; self.holderEntitlements = holderEntitlements; self.replayed = replayed
+        self.venue = venue; self.item = item; self.today = today; self.amountFen = amountFen; self.concessions = concessions
     }
 
     /// The issuing region of the card presented, known here or abroad.
@@ -114,6 +123,10 @@ public struct AcceptanceDecision: Sendable, Equatable {
     public var crossRegion: Bool
     /// What the venue learns of the holder's entitlements (nothing when denied).
     public var entitlements: [String]
+    /// The concession applied (nil when none applies or when denied).
+    public var concession: AppliedVenueConcession? = nil
+    /// What the holder pays: the amount asked less the concession; 0 when denied or nothing was asked.
+    public var chargedFen: Int64 = 0
     public var decision: UseDecision { denial == nil ? .accepted : .denied }
 }
 
@@ -139,23 +152,41 @@ public enum AcceptanceRules {
         return denial(for: status)
     }
 
-    /// A physical card's entitlements (and those behind another platform's code) follow from its holder; a QR token
-    /// carries its own.
-    public static func entitlements(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, holderBirthDate: CalendarDay?,
-                                    today: CalendarDay) -> [String] {
+    /// Where the node knows the card, the holder's entitlements now (`Entitlement.codes` over age and the certificates in
+    /// force: a certificate revoked or expired stops at once, whatever a QR token issued before still says); otherwise a QR
+    /// token's own `ent`, or what a foreign card's issuer said.
+    public static func entitlements(credential: VerifiedCredential, card: Card?, foreign: ForeignCard? = nil, holderEntitlements: [String]?) -> [String] {
         if card == nil, let foreign { return credential.form == .physical ? foreign.entitlements : credential.entitlements }
         guard card != nil else { return [] }
-        if credential.form == .physical || credential.partnerIssuer != nil { return holderBirthDate.map { Entitlement.codes(birthDate: $0, today: today) } ?? [] }
-        return credential.entitlements
+        if let holderEntitlements { return holderEntitlements }
+        return credential.form == .physical ? [] : credential.entitlements
     }
 
-    /// The acceptance decision: the checks in the fixed order, answering with the first that fails.
+    /// Whether the holder holds every code the item requires (API.md `requires`: "entitlement codes the holder must
+    /// hold"); the one check the node and the offline gate make.
+    public static func concessionDenial(requires: [String]?, entitlements: [String]) -> DenialCode? {
+        (requires ?? []).allSatisfy(entitlements.contains) ? nil : .concessionNotHeld
+    }
+
+    /// The acceptance decision: the checks in the fixed order, answering with the first that fails; then the concession
+    /// the venue region's pack gives and what the holder pays.
     public static func decide(_ f: AcceptanceFacts) -> AcceptanceDecision {
         let crossRegion = f.issuerRegion.map { isCrossRegion(issuerRegion: $0, venueRegion: f.venue.regionCode) } ?? false
-        let denial = presentationDenial(credential: f.credential, card: f.card, foreign: f.foreign, replayed: f.replayed) ?? itemDenial(f)
-        let entitlements = denial == nil
-            ? Self.entitlements(credential: f.credential, card: f.card, foreign: f.foreign, holderBirthDate: f.holderBirthDate, today: f.today) : []
-        return AcceptanceDecision(denial: denial, crossRegion: crossRegion, entitlements: entitlements)
+        var denial = presentationDenial(credential: f.credential, card: f.card, foreign: f.foreign, replayed: f.replayed) ?? itemDenial(f)
+        let held = Self.entitlements(credential: f.credential, card: f.card, foreign: f.foreign, holderEntitlements: f.holderEntitlements)
+        if denial == nil { denial = concessionDenial(requires: f.item?.requires, entitlements: held) }
+        guard denial == nil else { return AcceptanceDecision(denial: denial, crossRegion: crossRegion, entitlements: []) }
+        return priced(AcceptanceDecision(denial: nil, crossRegion: crossRegion, entitlements: held), venueType: f.venue.type, amountFen: f.amountFen,
+                      concessions: f.concessions)
+    }
+
+    /// An accepted decision with its concession and the amount charged: `amountFen − concession.amountFen = chargedFen`.
+    public static func priced(_ accepted: AcceptanceDecision, venueType: VenueType, amountFen: Int64?, concessions: [VenueConcession]) -> AcceptanceDecision {
+        var d = accepted
+        let asked = max(0, amountFen ?? 0)
+        d.concession = VenueConcessions.best(rules: concessions, entitlements: d.entitlements, venueType: venueType, amountFen: asked)
+        d.chargedFen = asked - (d.concession?.amountFen ?? 0)
+        return d
     }
 
     /// Whether the item may be used with this card at this venue.

@@ -20,6 +20,8 @@ public struct UseRecord: Sendable, Equatable {
     public var response: String
     /// When the node recorded it, if later than `at` (an offline gate's upload); the risk monitor reads in this order.
     public var recordedAt: Date? = nil
+    /// The concession the holder got, with its basis (shown among the holder's uses).
+    public var concession: AppliedVenueConcession? = nil
 
     public init(id: String, terminalId: Terminal.ID, idempotencyKey: String, venueId: Venue.ID, itemCode: String, kind: UseKind, decision: UseDecision,
                 reason: String?, cardNumber: CardNumber?, personId: Person.ID?, crossRegion: Bool, chargedFen: Int64, disclosed: Disclosure?, at: Date, response: String) {

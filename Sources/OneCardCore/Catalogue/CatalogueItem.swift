@@ -29,6 +29,9 @@ public struct CatalogueItem: Codable, Sendable, Equatable {
     public var venueTypes: [VenueType]
     public var legalBasis: String
     public var effectiveFrom: CalendarDay
+    /// Entitlement codes the holder must hold, every one (API.md: e.g. `pass:park_annual`); absent: none. Denied
+    /// `concession_not_held` otherwise.
+    public var requires: [String]? = nil
 
     public init(code: String, name: String, domain: Domain, scenario: String, cardForms: [CardForm], level: CatalogueLevel,
                 regions: [String], issuers: [String], venueTypes: [VenueType], legalBasis: String, effectiveFrom: CalendarDay) {
@@ -52,6 +55,12 @@ public struct CatalogueItem: Codable, Sendable, Equatable {
         }
         guard !venueTypes.isEmpty else { throw .invalidField("venueTypes", "at least one venue type") }
         try TextRule.check(legalBasis, "legalBasis", max: 300)
+        if let requires {
+            guard requires.count <= 10, requires.allSatisfy(Entitlement.isRequirable) else {
+                throw .invalidField("requires", "up to 10 entitlement codes (elderly, elderly_65, elderly_70, disability, disability_severe, "
+                                    + "disability_visual, veteran) or pass:<product>")
+            }
+        }
     }
 
     /// Whether the item is offered at a venue in `region` (a listed province covers its cities and counties).

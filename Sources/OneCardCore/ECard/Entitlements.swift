@@ -10,8 +10,12 @@ public enum Entitlement {
     public static let elderly65 = "elderly_65"
     /// 70 and over (高龄, 北京市老年人权益保障条例 art. 37; Chongqing's non-local residents, Chengdu's metro).
     public static let elderly70 = "elderly_70"
-    /// Holder of a disability certificate (loaded by the department that issues it).
-    public static let disabled = "disabled"
+    /// Holder of a disability certificate of any grade (loaded by the disabled persons' federation).
+    public static let disability = "disability"
+    /// A disability certificate of grade 1 or 2 (Chongqing's free rides and companion: 重庆市残疾人保障条例 arts. 28, 35).
+    public static let disabilitySevere = "disability_severe"
+    /// A visual disability (category 1): blind people ride free (残疾人保障法 art. 50), the one category a venue learns.
+    public static let disabilityVisual = "disability_visual"
     /// Veteran or other person entitled to preferential treatment (loaded by the veterans department).
     public static let veteran = "veteran"
 
@@ -30,15 +34,38 @@ public enum Entitlement {
     /// (wave2-facts §5.2: "Model entitlements as (minAge, …)").
     public static let defaultAgeTiers = [AgeTier(code: elderly, minAge: 60), AgeTier(code: elderly65, minAge: 65), AgeTier(code: elderly70, minAge: 70)]
 
-    /// The entitlements to put on a token issued on `today` (Beijing time) to a holder born on `birthDate`
-    /// with the certificates `loaded` by departments: derived codes first (in the tiers' order), then loaded ones,
+    /// Every code a certificate or age can grant; with `pass:<product>` (park passes and other products, API.md), the
+    /// codes a catalogue item may require.
+    public static let known = [elderly, elderly65, elderly70, disability, disabilitySevere, disabilityVisual, veteran]
+
+    /// Whether a catalogue item may name `code` in `requires`: a known code or a product's pass (`pass:park_annual`).
+    public static func isRequirable(_ code: String) -> Bool {
+        if known.contains(code) { return true }
+        guard code.hasPrefix("pass:") else { return false }
+        let product = code.dropFirst(5)
+        return (1...40).contains(product.count) && product.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }
+    }
+
+    /// The pattern of a requirable code, as the API document states it (the same rule as `isRequirable`).
+    public static let requirablePattern = "^(elderly|elderly_65|elderly_70|disability|disability_severe|disability_visual|veteran|pass:[a-z0-9_]{1,40})$"
+
+    /// THE entitlements of a person at `instant`, wherever they are derived (a QR token's `ent`, a physical card at a venue,
+    /// a transit tap judged as of its time, another province's question about our card, a department's read): age tiers
+    /// first (in the tiers' order) from the birth date on the instant's day in Beijing time, then the codes of the
+    /// certificates in force at that instant, then `extra` codes (passes: `pass:<product>`, wired in by their owner),
     /// no duplicates. The age counts the birthday itself (full years on the calendar date, CalendarDay.years(until:));
     /// someone born on 29 February turns a year older on 1 March in common years.
-    public static func codes(birthDate: CalendarDay, today: CalendarDay, loaded: [String] = [], tiers: [AgeTier] = defaultAgeTiers) -> [String] {
+    public static func codes(birthDate: CalendarDay?, at instant: Date, certificates: [Certificate] = [], extra: [String] = [],
+                             tiers: [AgeTier] = defaultAgeTiers) -> [String] {
         var result: [String] = []
-        let age = birthDate.years(until: today)
-        for tier in tiers where age >= tier.minAge && !result.contains(tier.code) { result.append(tier.code) }
-        for code in loaded where !result.contains(code) { result.append(code) }
+        if let birthDate {
+            let age = birthDate.years(until: CalendarDay(instant))
+            for tier in tiers where age >= tier.minAge && !result.contains(tier.code) { result.append(tier.code) }
+        }
+        for c in certificates where c.inForce(at: instant) {
+            for code in c.entitlements where !result.contains(code) { result.append(code) }
+        }
+        for code in extra where !result.contains(code) { result.append(code) }
         return result
     }
 }

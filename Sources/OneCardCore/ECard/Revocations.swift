@@ -11,6 +11,9 @@ public enum RevocationStatus: String, Codable, Hashable, Sendable, CaseIterable 
     /// Not revoked, but to be checked online only (a risk alert's action, issue 17): an offline gate refuses the card
     /// or token and sends the holder to an online check; the node itself decides as for any active card.
     case onlineOnly = "online_only"
+    /// A QR token whose `ent` is out of date: a certificate behind it was revoked (issue 15). The card is fine; an offline
+    /// gate refuses the token (`token_revoked`) and the holder shows a fresh code. Tokens only.
+    case entitlementsChanged = "entitlements_changed"
 
     /// Whether an offline terminal must refuse a card or token with this status.
     public var revokes: Bool { self != .active }

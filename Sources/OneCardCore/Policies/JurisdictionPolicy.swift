@@ -40,6 +40,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// Deadlines of the holder's correction and deletion requests and retention per record type (issue 17, PIPL);
     /// absent: `PrivacyPolicy.preset`.
     public var privacy: PrivacyPolicy? = nil
+    /// Concessions at acceptance venues (parks, museums, …) for entitlement codes, applied where the venue is (issue 15);
+    /// absent: none beyond what an item's price already is.
+    public var venueConcessions: [VenueConcession]? = nil
 
     public struct EntitlementRule: Codable, Sendable, Equatable {
         public var code: String; public var minAge: Int?; public var basis: String
@@ -77,6 +80,10 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         try privacy?.validate()
         for item in seedCatalogue { try item.validate() }
         for c in transitConcessions ?? [] { try c.validate() }
+        for c in venueConcessions ?? [] { try c.validate() }
+        guard Set((venueConcessions ?? []).map(\.code)).count == (venueConcessions ?? []).count else {
+            throw .invalidField("venueConcessions", "codes must be unique")
+        }
         guard Set((transitConcessions ?? []).map(\.code)).count == (transitConcessions ?? []).count else {
             throw .invalidField("transitConcessions", "codes must be unique")
         }

@@ -214,6 +214,16 @@ extension DomainError.Code {
     public static let unknownOperator = Self("unknown_operator", .unprocessable)
     /// A fare table that cannot price every trip consistently, or lacks a field its `model` needs.
     public static let invalidFareTable = Self("invalid_fare_table", .unprocessable)
+    // Certificates (issue 15: elderly, disability and veteran certificates as entitlements)
+    /// A disability certificate without its category (1–7) and grade (1–4), or those given for another kind.
+    public static let certificateDetailsInvalid = Self("certificate_details_invalid", .unprocessable)
+    /// A disability certificate number that is not the holder's ID number followed by the category and grade digits.
+    public static let certificateNumberMismatch = Self("certificate_number_mismatch", .unprocessable)
+    /// A certificate whose `validTo` is before its `validFrom`.
+    public static let certificateValidityInvalid = Self("certificate_validity_invalid", .unprocessable)
+    public static let certificateNotFound = Self("certificate_not_found", .notFound)
+    /// The certificate was revoked already.
+    public static let certificateRevoked = Self("certificate_revoked", .conflict)
 
     // Codes of other platforms (multi-code fusion)
     public static let codeIssuerExists = Self("code_issuer_exists", .conflict)
@@ -267,5 +277,6 @@ extension DomainError.Code {
         .operatorExists, .operatorNotFound, .unknownOperator, .invalidFareTable,
         .codeIssuerExists, .codeIssuerNotFound, .invalidJwks, .partnerTokenInvalid, .codeAlreadyLinked, .linkedCodeNotFound,
         .reportRendererUnavailable, .claimNotFound, .claimDecided,
+        .certificateDetailsInvalid, .certificateNumberMismatch, .certificateValidityInvalid, .certificateNotFound, .certificateRevoked,
     ]
 }

@@ -33,11 +33,12 @@ struct AcceptanceController {
     struct UseView: Encodable, Sendable {
         let useId: String, at: String, kind: UseKind, decision: UseDecision, reason: String?, itemCode: String, venueName: String?, venueType: String?
         let regionCode: String?, crossRegion: Bool, chargedFen: Int64, disclosed: Disclosure?
+        let concession: AppliedVenueConcession?
         init(_ uv: AcceptanceService.UseWithVenue) {
             let (u, v) = (uv.use, uv.venue)
             useId = u.id; at = Timestamp.format(u.at); kind = u.kind; decision = u.decision; reason = u.reason; itemCode = u.itemCode
             venueName = v?.name; venueType = v?.type.rawValue; regionCode = v?.regionCode; crossRegion = u.crossRegion
-            chargedFen = u.chargedFen; disclosed = u.disclosed
+            chargedFen = u.chargedFen; disclosed = u.disclosed; concession = u.concession
         }
     }
 
@@ -175,7 +176,7 @@ struct AcceptanceController {
                 success: (200, "Uses, newest first", .object([("uses", .array(Schema.named("Use", .object([
                        ("useId", .text), ("at", .dateTime), ("kind", .oneOf(UseKind.self)), ("decision", .text),
                        ("reason", .nullable(.text)), ("itemCode", .text), ("venueName", .text), ("venueType", .text), ("regionCode", .text),
-                       ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)),
+                       ("crossRegion", .boolean), ("chargedFen", .integer), ("disclosed", .nullable(.text)), ("concession", .nullable(Docs.concession)),
                     ], required: ["useId", "at", "kind", "decision", "itemCode"]))))], required: ["uses"]))) { _, context in
             JSONResponse(["uses": try await acceptance.uses(personId: context.identity!.personId!).map(UseView.init)])
         }
@@ -198,7 +199,13 @@ struct AcceptanceController {
         }()
         static let answer = Schema.named("AcceptanceAnswer", .object([
                 ("decision", .string(values: ["accepted", "denied"])), ("reason", .nullable(.oneOf(DenialCode.self))), ("useId", .text),
-                ("crossRegion", .boolean), ("entitlements", .array(.text)), ("chargedFen", .integer),
-            ], required: ["decision", "crossRegion", "entitlements", "chargedFen"]))
+                ("crossRegion", .boolean), ("entitlements", .array(.text)),
+                ("chargedFen", .integer), ("concession", .nullable(concession)),
+            ], required: ["decision", "crossRegion", "entitlements", "chargedFen", "concession"]))
+        /// The concession the venue region's pack gives the holder (free, a percentage off, companions admitted free), with
+        /// its basis: `chargedFen` = `amountFen` − `concession.amountFen`.
+        static let concession = Schema.named("VenueConcessionApplied", .object([
+                ("code", .text), ("basis", .text), ("amountFen", .integer), ("companions", .integer),
+            ], required: ["code", "basis", "amountFen", "companions"]))
     }
 }

@@ -11,6 +11,8 @@ struct AcceptanceService: Sendable {
     let clock: Clock
     let random: RandomSource
     let policy: JurisdictionPolicy
+    /// The packs of every region: a venue's concessions are its region's.
+    let policies: PolicyBook
     let cards: CardService
     let tokens: QRTokens
     let chipKeys: ChipKeyDeriver
@@ -39,6 +41,17 @@ struct AcceptanceService: Sendable {
         var crossRegion: Bool
         var entitlements: [String]
         var chargedFen: Int64
+        /// The venue region's best concession for the holder, with its basis (`chargedFen` = `amountFen` − its `amountFen`).
+        var concession: AppliedVenueConcession?
+
+        // Encoded with `concession: null` when there is none (API.md "or null"); answers stored before it decode as none.
+        private enum CodingKeys: String, CodingKey { case decision, reason, useId, crossRegion, entitlements, chargedFen, concession }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(decision, forKey: .decision); try c.encodeIfPresent(reason, forKey: .reason); try c.encodeIfPresent(useId, forKey: .useId)
+            try c.encode(crossRegion, forKey: .crossRegion); try c.encode(entitlements, forKey: .entitlements); try c.encode(chargedFen, forKey: .chargedFen)
+            try c.encode(concession, forKey: .concession)
+        }
     }
 
     static func parse(kind: String, token: String?, cardNumber: String?, challenge: String?, response: String?) throws(DomainError) -> Credential {
@@ -228,9 +241,9 @@ struct AcceptanceService: Sendable {
         if let version = try await s.catalogue.latestVersion() {
             for item in try await s.catalogue.items(version: version.version, codes: unique(decided.map(\.0.itemCode))) { items[item.code] = item }
         }
-        let birthDates = try await s.persons.birthDates(ids: unique(decided.compactMap { p, _, card in
-            p.credential.form == .physical || p.credential.partnerIssuer != nil ? card?.personId : nil
-        }))
+        // The holders of this node's cards: their entitlements now (a QR token's `ent` may predate a revoked certificate).
+        let holders = try await EntitlementSources.load(unique(decided.compactMap { _, _, card in card?.personId }), in: s)
+        let tiers = policy.ageTiers
         // Foreign QR tokens: their card's status as the national revocation list says (no entry: active).
         var foreignStatus: [String: CardStatus] = [:]
         for (p, _, _) in decided {
@@ -240,7 +253,7 @@ struct AcceptanceService: Sendable {
             case .temporarilyLost?: .temporarilyLost
             case .cancelled?: .cancelled
             case .replaced?: .replaced
-            case .active?, .onlineOnly?, nil: .active
+            case .active?, .onlineOnly?, .entitlementsChanged?, nil: .active
             }
         }
 
@@ -264,21 +277,24 @@ struct AcceptanceService: Sendable {
                 let token = tokenUse(p, venue, card, foreign: foreign != nil)
                 let replayed = token.map { acceptedTokens.contains($0) } ?? replayedChallenges.contains(decidedIndex)
                 let decision = AcceptanceRules.decide(AcceptanceFacts(
-                    credential: p.credential, card: card, foreign: foreign, holderBirthDate: card.flatMap { birthDates[$0.personId] }, replayed: replayed,
-                    venue: venue, item: items[p.itemCode], today: CalendarDay(p.at)))
+                    credential: p.credential, card: card, foreign: foreign, holderEntitlements: card.map { holders.codes($0.personId, at: p.at, tiers: tiers) },
+                    replayed: replayed, venue: venue, item: items[p.itemCode], today: CalendarDay(p.at), amountFen: p.amountFen,
+                    concessions: policies.policy(for: venue.regionCode).venueConcessions ?? []))
                 let useId = random.uuid()
                 let answer = Answer(decision: decision.decision, reason: decision.denial?.rawValue, useId: decision.denial == nil ? useId : nil,
                                     crossRegion: decision.crossRegion, entitlements: decision.entitlements,
-                                    chargedFen: decision.denial == nil ? (p.amountFen ?? 0) : 0)
+                                    chargedFen: decision.chargedFen, concession: decision.concession)
                 if decision.denial == nil, let token {
                     acceptedTokens.insert(token)
                     newTokens.append((token, p.at))
                 }
-                uses.append(UseRecord(
+                var use = UseRecord(
                     id: useId, terminalId: p.terminalId, idempotencyKey: p.idempotencyKey, venueId: venue.id, itemCode: p.itemCode,
-                    kind: p.credential.partnerIssuer != nil ? .partnerQr : p.credential.form == .electronic ? .qr : .card,
-                    decision: answer.decision, reason: answer.reason, cardNumber: card?.number, personId: card?.personId, crossRegion: answer.crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
-                    at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self)))
+                    kind: p.credential.partnerIssuer != nil ? .partnerQr : p.credential.form == .electronic ? .qr : .card, decision: answer.decision, reason: answer.reason,
+                    cardNumber: card?.number, personId: card?.personId, crossRegion: answer.crossRegion, chargedFen: answer.chargedFen, disclosed: nil,
+                    at: p.at, response: String(decoding: try encoder.encode(answer), as: UTF8.self))
+                use.concession = answer.concession
+                uses.append(use)
                 if let issuer = foreign?.issuerRegion ?? p.credential.foreignIssuer {
                     // The holder sees uses in every province: the issuer learns this one (it alone can resolve the pseudonym).
                     try await federation.enqueue(.use, to: issuer, payload: .init(use: Federation.ReportedUse(
@@ -390,7 +406,6 @@ struct AcceptanceService: Sendable {
         }
         let verified = verify(.card(number: number.rawValue, challenge: c, response: r), at: clock.now())
         let at = clock.now()
-        let today = CalendarDay(at)
         return try await store.write { s in
             guard let card = try await s.cards.find(number) else { throw DomainError(.cardNotFound, "no card \(number)") }
             guard verified.failure == nil, let hash = verified.challengeHash else { return ChipCheckAnswer(valid: false, reason: DenialCode.chipAuthFailed.rawValue, entitlements: []) }
@@ -400,10 +415,10 @@ struct AcceptanceService: Sendable {
                 return ChipCheckAnswer(valid: false, reason: DenialCode.tokenReplayed.rawValue, issuerRegion: card.issuerRegion, entitlements: [],
                                        sub: tokens.pseudonyms.seal(number, jti: ref), ref: ref)
             }
-            let birth = try await s.persons.birthDates(ids: [card.personId])[card.personId]
+            let entitlements = try await EntitlementSources.load([card.personId], in: s).codes(card.personId, at: at, tiers: policy.ageTiers)
             let ref = random.uuid()
             return ChipCheckAnswer(valid: true, reason: nil, issuerRegion: card.issuerRegion, status: card.status.rawValue, transit: card.transit, financial: card.financial,
-                                   entitlements: birth.map { Entitlement.codes(birthDate: $0, today: today) } ?? [],
+                                   entitlements: entitlements,
                                    sub: tokens.pseudonyms.seal(number, jti: ref), ref: ref)
         }
     }
@@ -603,9 +618,8 @@ struct AcceptanceService: Sendable {
                 let nodeDenial = AcceptanceRules.presentationDenial(credential: verified, card: card, replayed: false)
                 let answer = Answer(decision: gate, reason: d.reason, useId: nil,
                                     crossRegion: card.map { AcceptanceRules.isCrossRegion(issuerRegion: $0.issuerRegion, venueRegion: venue.regionCode) } ?? false,
-                                    entitlements: gate == .accepted ? AcceptanceRules.entitlements(credential: verified, card: card, holderBirthDate: nil,
-                                                                                                   today: CalendarDay(at)) : [],
-                                    chargedFen: 0)
+                                    entitlements: gate == .accepted ? AcceptanceRules.entitlements(credential: verified, card: card, holderEntitlements: nil) : [],
+                                    chargedFen: 0, concession: nil)
                 if gate == .accepted, card != nil, let jti = verified.jti {
                     _ = try await s.uses.markTokenAccepted(jti: jti, venueId: venue.id, itemCode: d.itemCode, at: at)
                 }

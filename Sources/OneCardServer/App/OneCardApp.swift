@@ -59,6 +59,7 @@ public enum OneCardApp {
         KeysController(keys: services.keyRotation).register(api)
         LicenceController(licences: services.licences).register(api)
         PartnerCodeController(partners: services.partnerCodes).register(api)
+        CertificateController(certificates: services.certificates).register(api)
         ComplaintsController(complaints: services.complaints, clock: services.clock).register(api)
         CasesController(cases: services.cases).register(api)
         // The pages' templates: the printed oversight report is one of them.
@@ -74,7 +75,7 @@ public enum OneCardApp {
         PagesController(accounts: services.accounts, registry: services.registry, catalogue: services.catalogue, sessions: services.sessions,
                         policy: services.policy, renderer: renderer).register(pages)
         ResidentPages(cards: services.cards, ecards: services.ecards, registry: services.registry, payments: services.payments,
-                      acceptance: services.acceptance, holders: services.holders, policy: services.policy, clock: services.clock,
+                      acceptance: services.acceptance, holders: services.holders, certificates: services.certificates, policy: services.policy, clock: services.clock,
                       renderer: renderer).register(pages)
         AgentPages(registry: services.registry, cards: services.cards, policy: services.policy, clock: services.clock, renderer: renderer)
             .register(pages)
@@ -82,6 +83,7 @@ public enum OneCardApp {
                    venues: services.venues, federation: services.federation, policy: services.policy, clock: services.clock,
                    renderer: renderer).register(pages)
         DepartmentPages(payments: services.payments, registry: services.registry, random: services.random, renderer: renderer).register(pages)
+        CertificatePages(certificates: services.certificates, registry: services.registry, renderer: renderer).register(pages)
         AuditPages(audit: services.audit, renderer: renderer).register(pages)
         RiskPages(risk: services.risk, incident: services.incident, renderer: renderer).register(pages)
         ConsentPages(consents: services.consents, renderer: renderer).register(pages)

@@ -44,6 +44,7 @@ public struct AppServices: Sendable {
     let partnerCodes: PartnerCodeService
     /// Prints the oversight report (headless Chromium), one print at a time.
     let reportPrinter = ReportPrinter()
+    let certificates: CertificateService
     let complaints: ComplaintService
     let cases: CaseService
     let stats: StatsService
@@ -81,7 +82,7 @@ public struct AppServices: Sendable {
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
         partnerCodes = PartnerCodeService(store: store, clock: clock, random: random)
-        acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, cards: cards, tokens: tokens,
+        acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, policies: policies, cards: cards, tokens: tokens,
                                        chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation, partnerCodes: partnerCodes,
                                        // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.
                                        groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
@@ -94,6 +95,7 @@ public struct AppServices: Sendable {
         incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
         consents = ConsentService(store: store, clock: clock, random: random)
         licences = LicenceService(store: store, clock: clock, random: random, acceptance: acceptance)
+        certificates = CertificateService(store: store, clock: clock, random: random, policy: policy, signingKeys: signingKeys)
         let holidays: HolidayCalendar
         do { holidays = try HolidayCalendar.shipped() } catch {
             // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.

@@ -20,6 +20,7 @@ struct CatalogueController {
         ("cardForms", .array(.oneOf(CardForm.self), minItems: 1)), ("level", .oneOf(CatalogueLevel.self)),
         ("regions", .array(.string(pattern: "^[0-9]{6}$"), minItems: 1)), ("issuers", .array(.string(pattern: "^([0-9]{6}|\\*)$"), minItems: 1)),
         ("venueTypes", .array(.oneOf(VenueType.self), minItems: 1)), ("legalBasis", .text(1, 300)), ("effectiveFrom", .date),
+        ("requires", .array(.string(pattern: Entitlement.requirablePattern), maxItems: 10)),
     ], required: ["code", "name", "domain", "scenario", "cardForms", "level", "regions", "issuers", "venueTypes", "legalBasis", "effectiveFrom"])
 
     func register(_ api: API) {
@@ -195,11 +196,11 @@ struct CatalogueController {
         func field(_ s: String) -> String {
             s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
-        var lines = ["code,name,domain,scenario,cardForms,level,regions,issuers,venueTypes,legalBasis,effectiveFrom"]
+        var lines = ["code,name,domain,scenario,cardForms,level,regions,issuers,venueTypes,legalBasis,effectiveFrom,requires"]
         for i in items {
             lines.append([i.code, i.name, i.domain.rawValue, i.scenario, i.cardForms.map(\.rawValue).joined(separator: "|"), i.level.rawValue,
                           i.regions.joined(separator: "|"), i.issuers.joined(separator: "|"), i.venueTypes.map(\.rawValue).joined(separator: "|"),
-                          i.legalBasis, i.effectiveFrom.description].map(field).joined(separator: ","))
+                          i.legalBasis, i.effectiveFrom.description, (i.requires ?? []).joined(separator: "|")].map(field).joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

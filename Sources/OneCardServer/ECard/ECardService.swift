@@ -67,9 +67,12 @@ struct ECardService: Sendable {
         let person = try await registry.person(personId)
         let number = card.number
         let ring = tokens.keys.ring
-        let issued = tokens.issuer(ring: ring).issue(
-            for: number, entitlements: Entitlement.codes(birthDate: person.idNumber.birthDate, today: CalendarDay(clock.now()), tiers: cards.policy.ageTiers),
-            key: ring.current)
+        let now = clock.now()
+        let tiers = cards.policy.ageTiers
+        let entitlements = try await store.read { s in
+            try await EntitlementSources.load([person.id], in: s).codes(person.id, at: now, tiers: tiers)
+        }
+        let issued = tokens.issuer(ring: ring).issue(for: number, entitlements: entitlements, key: ring.current)
         try await store.write { s in
             try await s.trust.recordToken(jti: issued.claims.jti, cardNumber: card.number, issuedAt: clock.now(), expiresAt: issued.expiresAt)
             // A card under online checks (a risk action): its new token goes on the feed too, so offline gates refuse it.

@@ -35,12 +35,14 @@ struct AdminPages {
             let f = context.form
             func list(_ name: String) -> [String] { (f[name] ?? "").split(whereSeparator: { $0 == " " || $0 == "," || $0 == "，" }).map(String.init) }
             guard let effective = CalendarDay(try f.required("effectiveFrom")) else { throw DomainError.invalidField("effectiveFrom", "a date YYYY-MM-DD") }
-            let item = CatalogueItem(
+            var item = CatalogueItem(
                 code: try f.required("code"), name: try f.required("name"), domain: try parseEnum(try f.required("domain"), "domain"),
                 scenario: try f.required("scenario"), cardForms: try f.all("cardForms").map { try parseEnum($0, "cardForms") },
                 level: try parseEnum(try f.required("level"), "level"), regions: list("regions"), issuers: list("issuers"),
                 venueTypes: try f.all("venueTypes").map { try parseEnum($0, "venueTypes") }, legalBasis: try f.required("legalBasis"),
                 effectiveFrom: effective)
+            let requires = list("requires")
+            item.requires = requires.isEmpty ? nil : requires
             _ = try await catalogue.draft(item, by: me.actor)
             return Response.seeOther("/admin/catalogue")
         }
@@ -200,7 +202,7 @@ struct AdminPages {
         let form: [String: Any] = [
             "code": editing?.code ?? "", "name": editing?.name ?? "", "scenario": editing?.scenario ?? "",
             "regions": editing?.regions.joined(separator: " ") ?? policy.regionCode, "issuers": editing?.issuers.joined(separator: " ") ?? "*",
-            "legalBasis": editing?.legalBasis ?? "", "effectiveFrom": editing?.effectiveFrom.description ?? CalendarDay(clock.now()).description,
+            "legalBasis": editing?.legalBasis ?? "", "requires": editing?.requires?.joined(separator: " ") ?? "", "effectiveFrom": editing?.effectiveFrom.description ?? CalendarDay(clock.now()).description,
             "domains": Domain.allCases.map { ["value": $0.rawValue, "label": context.t("domain_\($0.rawValue)"), "selected": $0 == editing?.domain] as [String: Any] },
             "levels": CatalogueLevel.allCases.map { ["value": $0.rawValue, "label": context.t("level_\($0.rawValue)"), "selected": $0 == (editing?.level ?? .provincial)] as [String: Any] },
             "forms": CardForm.allCases.map { ["value": $0.rawValue, "label": context.t("form_\($0.rawValue)"), "checked": editing?.cardForms.contains($0) ?? true] as [String: Any] },

@@ -226,6 +226,7 @@ struct PageRenderer: Sendable {
         d["isAgent"] = role == .agent || role == .admin
         d["isAdmin"] = role == .admin
         d["isDepartment"] = role == .department || role == .admin
+        d["isDepartmentUser"] = role == .department
         d["isTerminal"] = role == .terminal
         d["isAuditor"] = role == .auditor
         if let role, role != .holder, role != .terminal {

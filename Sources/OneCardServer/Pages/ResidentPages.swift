@@ -14,6 +14,7 @@ struct ResidentPages {
     let payments: PaymentService
     let acceptance: AcceptanceService
     let holders: HolderService
+    let certificates: CertificateService
     let policy: JurisdictionPolicy
     let clock: Clock
     let renderer: PageRenderer
@@ -41,6 +42,10 @@ struct ResidentPages {
                 d["notice"] = context.t(notice)
             }
             d["hasNotice"] = d["notice"] != nil
+            // The holder's entitlements on the card now (age and certificates; what a venue learns from it).
+            let entitlements = try await certificates.entitlements(personId: personId)
+            d["entitlements"] = entitlements.map { context.t("ent_\($0)") }
+            d["hasEntitlements"] = !entitlements.isEmpty
             return renderer.page("me", title: context.t("me_title"), d, context: context)
         }
 
@@ -216,6 +221,10 @@ struct ResidentPages {
                 "what": u.kind == .identityCheck ? context.t("kind_identity_check") : "\(u.itemCode) · \(context.t("kind_\(u.kind.rawValue)"))",
                 "ok": ok, "decision": context.t("decision_\(u.decision.rawValue)"), "reason": u.reason.map { Messages.reason($0, context.lang) } ?? "",
                 "disclosed": u.disclosed.map { context.t("disclosed_\($0.rawValue)") } ?? context.t("none"),
+                "charged": u.chargedFen > 0 || u.concession != nil ? "¥" + Yuan.format(u.chargedFen) : "",
+                "hasConcession": u.concession != nil, "concessionBasis": u.concession?.basis ?? "",
+                "concessionAmount": u.concession.map { "¥" + Yuan.format($0.amountFen) } ?? "",
+                "companions": u.concession.map { $0.companions > 0 ? context.t("uses_companions").replacingOccurrences(of: "{n}", with: String($0.companions)) : "" } ?? "",
             ]
         }
     }

@@ -48,6 +48,9 @@ struct VenuePages {
                 "code": answer.reason ?? "", "hasCode": answer.reason != nil, "itemCode": itemCode,
                 "kind": context.t(form["kind"] == "card" ? "kind_card" : "kind_qr"), "crossRegion": answer.crossRegion,
                 "entitlements": answer.entitlements.map { context.t("ent_\($0)") }.joined(separator: "、"), "hasEntitlements": !answer.entitlements.isEmpty,
+                // The concession the venue region's pack gives (free entry, companions admitted free) with its basis.
+                "hasConcession": answer.concession != nil, "concessionBasis": answer.concession?.basis ?? "",
+                "companions": answer.concession.map { $0.companions > 0 ? context.t("uses_companions").replacingOccurrences(of: "{n}", with: String($0.companions)) : "" } ?? "",
             ], context: context, back: "/venue")
         }
     }

@@ -24,6 +24,8 @@ struct HolderService: Sendable {
         var notices: [HolderNotice]
         /// Transit trips (issue 13).
         var trips: [TransitTrip] = []
+        /// Certificates loaded on the person, revoked ones too (issue 15).
+        var certificates: [Certificate] = []
     }
 
     /// Reading the full record is audited like any unmasked read of a person.
@@ -36,6 +38,7 @@ struct HolderService: Sendable {
                     ecard: try await store.read { try await $0.ecards.find(personId: personId) },
                     uses: try await acceptance.uses(personId: personId), payments: try await payments.payments(personId: personId),
                     notices: try await payments.notifications(personId: personId),
-                    trips: try await store.read { try await $0.transit.trips(person: personId, limit: 100_000) })
+                    trips: try await store.read { try await $0.transit.trips(person: personId, limit: 100_000) },
+                    certificates: try await store.read { try await $0.certificates.list(personId: personId) })
     }
 }

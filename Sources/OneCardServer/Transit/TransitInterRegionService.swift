@@ -126,8 +126,8 @@ extension TransitService {
                 return RiderAnswer(valid: false, reason: DenialCode.tokenReplayed.rawValue, entitlements: [])
             }
             let state = CardHistory(card: card, events: try await s.events.list(cardNumbers: [number]), lapseDays: lapse).state(at: at)
-            let entitlements: [String] = if verified.form == .electronic { verified.entitlements }
-                else { try await s.persons.birthDates(ids: [card.personId])[card.personId].map { Entitlement.codes(birthDate: $0, today: CalendarDay(at), tiers: tiers) } ?? [] }
+            // As of the tap, from the holder's age and certificates (one rule with this node's own venues and gates).
+            let entitlements = try await EntitlementSources.load([card.personId], in: s).codes(card.personId, at: at, tiers: tiers)
             try await s.audit.append(at: now, actor: "federation:\(rideRegion)", action: "transit_rider_checked", subject: "card:\(number.hash)",
                                      purpose: "transit tap in \(rideRegion)")
             return RiderAnswer(valid: true, reason: nil, cardNumber: number.rawValue, issuerRegion: card.issuerRegion, status: state.status?.rawValue,

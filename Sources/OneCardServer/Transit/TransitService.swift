@@ -227,7 +227,7 @@ struct TransitService: Sendable {
             var cards: [CardNumber: Card] = [:]
             for c in try await s.transit.cards(numbers: Array(Set(fresh.compactMap(\.verified.cardNumber)))) { cards[c.number] = c }
             let events = Dictionary(grouping: try await s.events.list(cardNumbers: Array(cards.keys)), by: { $0.cardNumber! })
-            let birthDates = try await s.persons.birthDates(ids: Array(Set(cards.values.map(\.personId))))
+            let holders = try await EntitlementSources.load(cards.values.map(\.personId), in: s)
             let unpaid = try await s.transit.unpaidSince(persons: Array(Set(cards.values.map(\.personId))))
             // A chip's challenge is never taken twice; a QR token passes an operator's gates once each way.
             var challengeAt: [Int] = []
@@ -254,8 +254,9 @@ struct TransitService: Sendable {
                     replayed: replayed, table: op.fares.table(at: c.at), unpaidSince: card.flatMap { unpaid[$0.personId] }, receivedAt: now))
                 let entitlements: [String] = if judgement.rejection != nil || card == nil { [] }
                     else if let foreign = c.foreign { foreign.entitlements }
-                    else if c.kind == .qr { c.verified.entitlements }
-                    else { birthDates[card!.personId].map { Entitlement.codes(birthDate: $0, today: CalendarDay(c.at), tiers: tiers) } ?? [] }
+                    // This node's card: the holder's entitlements as of the tap (a certificate revoked before it gives none,
+                    // whatever a QR token issued earlier still carries; an offline gate's taps are judged so on arrival).
+                    else { holders.codes(card!.personId, at: c.at, tiers: tiers) }
                 if judgement.rejection == nil, let tokenKey { passedTokens.insert(tokenKey) }
                 if let reason = judgement.rejection { rejected.append((c.tapId, reason)) }
                 else if let card { touched.insert(TouchedKey(card: card.number, operatorCode: c.operatorCode)) }

@@ -77,12 +77,13 @@ public struct UseRepository: Sendable {
             values += """
                 (\(bind: u.id), \(bind: u.terminalId), \(bind: u.idempotencyKey), \(bind: u.venueId), \(bind: u.itemCode), \(bind: u.kind.rawValue),
                 \(bind: u.decision.rawValue), \(bind: u.reason), \(bind: u.cardNumber), \(bind: u.personId), \(bind: u.crossRegion.int), \(bind: u.chargedFen),
-                \(bind: u.disclosed?.rawValue), \(bind: u.at.millis), \(bind: u.response), \(bind: (u.recordedAt ?? u.at).millis))
+                \(bind: u.disclosed?.rawValue), \(bind: u.at.millis), \(bind: u.response), \(bind: (u.recordedAt ?? u.at).millis),
+                \(bind: u.concession?.code), \(bind: u.concession?.basis), \(bind: u.concession?.amountFen), \(bind: u.concession.map { Int64($0.companions) }))
                 """
         }
         try await db.raw("""
             INSERT INTO uses (id, terminal_id, idempotency_key, venue_id, item_code, kind, decision, reason, card_number, person_id,
-                cross_region, charged_fen, disclosed, at, response, recorded_at)
+                cross_region, charged_fen, disclosed, at, response, recorded_at, concession_code, concession_basis, concession_fen, concession_companions)
             VALUES \(values)
             """).run()
     }
@@ -178,10 +179,16 @@ public struct UseRepository: Sendable {
     }
 
     static func decode(_ r: any SQLRow) throws -> UseRecord {
-        UseRecord(id: try r.string("id"), terminalId: try r.id("terminal_id"), idempotencyKey: try r.string("idempotency_key"),
+        var u = UseRecord(id: try r.string("id"), terminalId: try r.id("terminal_id"), idempotencyKey: try r.string("idempotency_key"),
                   venueId: try r.id("venue_id"), itemCode: try r.string("item_code"), kind: UseKind(rawValue: try r.string("kind")) ?? .qr, decision: UseDecision(rawValue: try r.string("decision")) ?? .denied,
                   reason: try r.optionalString("reason"), cardNumber: try r.optionalCardNumber("card_number"), personId: try r.optionalId("person_id"),
                   crossRegion: try r.bool("cross_region"), chargedFen: try r.int("charged_fen"), disclosed: try r.optionalString("disclosed").flatMap(Disclosure.init(rawValue:)),
                   at: try r.date("at"), response: try r.string("response"))
+        // Rows read by a database not yet at migration 037 (an upgrade test) have no concession columns.
+        if r.contains(column: "concession_code"), let code = try r.optionalString("concession_code") {
+            u.concession = AppliedVenueConcession(code: code, basis: try r.optionalString("concession_basis") ?? "", amountFen: try r.optionalInt("concession_fen") ?? 0,
+                                                  companions: Int(try r.optionalInt("concession_companions") ?? 0))
+        }
+        return u
     }
 }

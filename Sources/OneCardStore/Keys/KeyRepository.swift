@@ -27,6 +27,7 @@ public struct SealedColumn: Sendable, Equatable {
         .init(table: "medical_claims", key: "id", column: "account_enc", field: "claim_account"),
         .init(table: "data_requests", key: "id", column: "value_enc", field: "data_request_value"),
         .init(table: "data_requests", key: "id", column: "reason_enc", field: "data_request_reason"),
+        .init(table: "certificates", key: "id", column: "number_enc", field: "certificate_number"),
     ]
 }
 

@@ -88,7 +88,7 @@ struct MedicalClaimAPITests {
                                                                            ("items", "MED-A, 120.50\nMED-B，30")])
                 #expect(posted.status == 303 && posted.location == "/me/medical?notice=claimed", "\(posted)")
                 let second = try await h.call(.get, "/api/v1/me/medical/claims", token: payee.token)["claims"] as? [[String: Any]] ?? []
-                #expect(second.count == 2 && second[0]["medfeeSumamt"] as? Int == 15_050 && second[0]["status"] as? String == "lodged", "\(second)")
+                #expect(second.count == 2 && second.first { $0["status"] as? String == "lodged" }?["medfeeSumamt"] as? Int == 15_050, "\(second)")
                 #expect(MedicalPages.fen("12.5") == 1250 && MedicalPages.fen("12.555") == nil && MedicalPages.fen("-1") == nil)
             }
         }
