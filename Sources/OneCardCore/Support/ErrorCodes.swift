@@ -226,6 +226,20 @@ extension DomainError.Code {
     public static let codeAlreadyLinked = Self("code_already_linked", .conflict)
     public static let linkedCodeNotFound = Self("linked_code_not_found", .notFound)
 
+    // Products and bills on the card (Beijing Minsheng art. 2)
+    public static let billerExists = Self("biller_exists", .conflict)
+    public static let billerNotFound = Self("biller_not_found", .notFound)
+    /// The card's account holds less than the bill or the product costs: nothing was taken.
+    public static let insufficientFunds = Self("insufficient_funds", .conflict)
+    /// The card's bank did not answer: the payment stays recorded as under way and a repeat (the same Idempotency-Key,
+    /// or the same pass) asks the bank again under the same debit id, so nothing is taken twice.
+    public static let bankUnavailable = Self("bank_unavailable", .unavailable)
+    public static let productNotFound = Self("product_not_found", .notFound)
+    /// A pass of that product for that year exists (bought, or being paid).
+    public static let passExists = Self("pass_exists", .conflict)
+    /// Passes are sold for the current year and the next only.
+    public static let passYearNotOffered = Self("pass_year_not_offered", .unprocessable)
+
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
     public static let invalidTransition = Self("invalid_transition", .conflict)
@@ -257,5 +271,6 @@ extension DomainError.Code {
         .preselfpayOnlyForCategoryB, .accountNotForScheme, .billTooLarge,
         .operatorExists, .operatorNotFound, .unknownOperator, .invalidFareTable,
         .codeIssuerExists, .codeIssuerNotFound, .invalidJwks, .partnerTokenInvalid, .codeAlreadyLinked, .linkedCodeNotFound,
+        .billerExists, .billerNotFound, .insufficientFunds, .bankUnavailable, .productNotFound, .passExists, .passYearNotOffered,
     ]
 }

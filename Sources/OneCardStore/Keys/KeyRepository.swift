@@ -26,6 +26,9 @@ public struct SealedColumn: Sendable, Equatable {
         .init(table: "linked_codes", key: "id", column: "account_enc", field: "partner_account"),
         .init(table: "data_requests", key: "id", column: "value_enc", field: "data_request_value"),
         .init(table: "data_requests", key: "id", column: "reason_enc", field: "data_request_reason"),
+        .init(table: "bill_payments", key: "id", column: "customer_ref_enc", field: "bill_customer_ref"),
+        .init(table: "bill_payments", key: "id", column: "account_enc", field: "account"),
+        .init(table: "passes", key: "id", column: "account_enc", field: "account"),
     ]
 }
 

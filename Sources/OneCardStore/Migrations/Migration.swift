@@ -35,6 +35,7 @@ public enum Migrations {
         m034TransitAcrossRegions,
         m035LifecycleRequests,
         m036Privacy,
+        m039Pension,
         m040PartnerCodes,
     ]
 
