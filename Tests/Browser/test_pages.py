@@ -956,4 +956,4 @@ def test_an_administrator_registers_a_biller_and_a_holder_pays_a_bill_and_sees_p
 
 
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 78, CHECKED
+    assert len(CHECKED) >= 79, CHECKED
