@@ -955,5 +955,56 @@ def test_a_department_loads_and_revokes_a_certificate_and_the_holder_sees_the_en
     assert not d.find_elements(By.CSS_SELECTOR, "form[action$='/revoke']")
 
 
+def test_an_administrator_registers_a_biller_and_a_holder_pays_a_bill_and_sees_passes(server, browser):
+    # A holder whose card is active (its account is what bills are paid from).
+    holder_index = None
+    for i in range(len([l for l in server.logins if l[0] == "holder"])):
+        _, id_number, password = server.login("holder", i)
+        token = server.api("POST", "/api/v1/auth/holder-token", {"idNumber": id_number, "password": password})["accessToken"]
+        try:
+            if server.api("GET", "/api/v1/me/card", token=token).get("status") == "active":
+                holder_index = i
+                break
+        except urllib.error.HTTPError:
+            continue
+    assert holder_index is not None, "no demo holder has an active card"
+    bank = server.api("GET", "/api/v1/banks")["banks"][0]["code"]
+
+    # The administrator registers a water company as a biller.
+    d = browser
+    fresh(d, server)
+    staff_sign_in(d, server, "admin")
+    submit(d, d.find_element(By.CSS_SELECTOR, "a[href='/admin/billers']"))
+    check(d, "admin-billers")
+    d.find_element(By.ID, "biller-code").send_keys("BJ-WATER")
+    d.find_element(By.ID, "biller-name").send_keys("北京市自来水集团")
+    Select(d.find_element(By.ID, "biller-kind")).select_by_value("water")
+    d.find_element(By.ID, "biller-bank").send_keys(bank)
+    d.find_element(By.ID, "biller-account").send_keys("6222000099998888777")
+    post_form(d, "form[action='/admin/billers']")
+    assert d.find_elements(By.CSS_SELECTOR, "#billers tr[data-biller='BJ-WATER']")
+    check(d, "admin-billers-registered")
+
+    # The holder pays a bill. The demo's banks have no endpoint, so the bank does not answer: the bill is kept as
+    # being paid (to be asked again under the same debit id), never lost, and the page says why.
+    fresh(d, server)
+    holder_sign_in(d, server, holder_index)
+    submit(d, d.find_element(By.CSS_SELECTOR, "a[href='/me/bills']"))
+    check(d, "me-bills")
+    Select(d.find_element(By.ID, "bill-biller")).select_by_value("BJ-WATER")
+    d.find_element(By.ID, "bill-ref").send_keys("0102030405")
+    d.find_element(By.ID, "bill-amount").send_keys("86.50")
+    post_form(d, "form[action='/me/bills']")
+    assert "bank_unavailable" in d.page_source
+    d.get(server.url + "/me/bills")
+    assert d.find_elements(By.CSS_SELECTOR, "#bills tr[data-bill]")
+    check(d, "me-bills-receipts")
+
+    # The passes page offers the region's park annual pass.
+    d.get(server.url + "/me/passes")
+    assert d.find_elements(By.CSS_SELECTOR, "form[action='/me/passes'] input[value='park_annual']")
+    check(d, "me-passes")
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 78, CHECKED
+    assert len(CHECKED) >= 83, CHECKED

@@ -43,6 +43,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// Concessions at acceptance venues (parks, museums, …) for entitlement codes, applied where the venue is (issue 15);
     /// absent: none beyond what an item's price already is.
     public var venueConcessions: [VenueConcession]? = nil
+    /// Products sold on the card here (北京市民生卡 art. 2: 公园年票), each a pass `pass:<code>` for a calendar year;
+    /// absent from packs that sell none.
+    public var products: [Product]? = nil
 
     public struct EntitlementRule: Codable, Sendable, Equatable {
         public var code: String; public var minAge: Int?; public var basis: String
@@ -88,6 +91,12 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
             throw .invalidField("transitConcessions", "codes must be unique")
         }
         guard Set(seedCatalogue.map(\.code)).count == seedCatalogue.count else { throw .invalidField("seedCatalogue", "codes must be unique") }
+        for p in products ?? [] {
+            guard Biller.validCode(p.code), (1...1_000_000).contains(p.priceFen), !p.itemCodes.isEmpty, !p.basis.isEmpty else {
+                throw .invalidField("products", "\(p.code): a code of 2 to 40 letters, digits, '-' or '_', a price of 1 to 1,000,000 fen, items and a basis")
+            }
+        }
+        guard Set((products ?? []).map(\.code)).count == (products ?? []).count else { throw .invalidField("products", "codes must be unique") }
         let codes = Set(seedCatalogue.map(\.code))
         for v in demoVenues {
             _ = try UnifiedSocialCreditCode(v.operatorUscc)

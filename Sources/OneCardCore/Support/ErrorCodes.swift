@@ -244,6 +244,19 @@ extension DomainError.Code {
     // Statistics
     /// The oversight report is printed by headless Chromium, which this node lacks (or which failed).
     public static let reportRendererUnavailable = Self("report_renderer_unavailable", .unavailable)
+    // Products and bills on the card (Beijing Minsheng art. 2)
+    public static let billerExists = Self("biller_exists", .conflict)
+    public static let billerNotFound = Self("biller_not_found", .notFound)
+    /// The card's account holds less than the bill or the product costs: nothing was taken.
+    public static let insufficientFunds = Self("insufficient_funds", .conflict)
+    /// The card's bank did not answer: the payment stays recorded as under way and a repeat (the same Idempotency-Key,
+    /// or the same pass) asks the bank again under the same debit id, so nothing is taken twice.
+    public static let bankUnavailable = Self("bank_unavailable", .unavailable)
+    public static let productNotFound = Self("product_not_found", .notFound)
+    /// A pass of that product for that year exists (bought, or being paid).
+    public static let passExists = Self("pass_exists", .conflict)
+    /// Passes are sold for the current year and the next only.
+    public static let passYearNotOffered = Self("pass_year_not_offered", .unprocessable)
 
     // Support
     public static let invalidIdNumber = Self("invalid_id_number", .unprocessable)
@@ -278,5 +291,6 @@ extension DomainError.Code {
         .codeIssuerExists, .codeIssuerNotFound, .invalidJwks, .partnerTokenInvalid, .codeAlreadyLinked, .linkedCodeNotFound,
         .reportRendererUnavailable, .claimNotFound, .claimDecided,
         .certificateDetailsInvalid, .certificateNumberMismatch, .certificateValidityInvalid, .certificateNotFound, .certificateRevoked,
+        .billerExists, .billerNotFound, .insufficientFunds, .bankUnavailable, .productNotFound, .passExists, .passYearNotOffered,
     ]
 }

@@ -60,6 +60,7 @@ public enum OneCardApp {
         LicenceController(licences: services.licences).register(api)
         PartnerCodeController(partners: services.partnerCodes).register(api)
         CertificateController(certificates: services.certificates).register(api)
+        ProductController(products: services.products).register(api)
         ComplaintsController(complaints: services.complaints, clock: services.clock).register(api)
         CasesController(cases: services.cases).register(api)
         // The pages' templates: the printed oversight report is one of them.
@@ -88,6 +89,7 @@ public enum OneCardApp {
         RiskPages(risk: services.risk, incident: services.incident, renderer: renderer).register(pages)
         ConsentPages(consents: services.consents, renderer: renderer).register(pages)
         PartnerCodePages(partners: services.partnerCodes, renderer: renderer).register(pages)
+        ProductPages(products: services.products, random: services.random, renderer: renderer).register(pages)
         PrivacyPages(requests: services.dataRequests, retention: services.retention, clock: services.clock, renderer: renderer).register(pages)
         ServicePages(complaints: services.complaints, cases: services.cases, stats: services.stats, clock: services.clock, renderer: renderer).register(pages)
         MedicalPages(medical: services.medical, claims: services.medicalClaims, region: services.configuration.region, clock: services.clock, renderer: renderer).register(pages)

@@ -45,6 +45,7 @@ public struct AppServices: Sendable {
     /// Prints the oversight report (headless Chromium), one print at a time.
     let reportPrinter = ReportPrinter()
     let certificates: CertificateService
+    let products: ProductService
     let complaints: ComplaintService
     let cases: CaseService
     let stats: StatsService
@@ -82,6 +83,7 @@ public struct AppServices: Sendable {
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
         partnerCodes = PartnerCodeService(store: store, clock: clock, random: random)
+        products = ProductService(store: store, clock: clock, random: random, gateway: bankGateway, logger: logger, products: policy.products ?? [])
         acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, policies: policies, cards: cards, tokens: tokens,
                                        chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation, partnerCodes: partnerCodes,
                                        // SQLite has one writer, so one group at a time; PostgreSQL commits several groups side by side.

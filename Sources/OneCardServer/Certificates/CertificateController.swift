@@ -112,9 +112,11 @@ struct CertificateController {
             let list: [JSONValue] = r.certificates.map { c in
                 ["certificateId": .string(c.id), "type": .string(c.type.rawValue), "validTo": c.validTo.map { .string($0.description) } ?? .null]
             }
-            // `passes` stays empty until the passes capability lands: the lead fills it from the `passes` table then.
+            let passes: [JSONValue] = r.passes.map { p in
+                ["passId": .string(p.id), "product": .string(p.product), "validTo": .string(p.validTo.description)]
+            }
             return try Response.json(["certificates": .array(list), "entitlements": .array(r.entitlements.map { .string($0) }),
-                                      "passes": .array([])] as JSONValue)
+                                      "passes": .array(passes)] as JSONValue)
         }
     }
 }

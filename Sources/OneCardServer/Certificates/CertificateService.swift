@@ -82,6 +82,8 @@ struct CertificateService: Sendable {
     struct Shared: Sendable {
         var certificates: [Certificate]
         var entitlements: [String]
+        /// Paid passes in force today (Beijing Minsheng art. 10 lists them among the shared entitlement data).
+        var passes: [Pass]
     }
 
     /// A person's certificates in force and entitlements now, read by a department for `purpose` (audited as an unmasked read).
@@ -93,7 +95,8 @@ struct CertificateService: Sendable {
             try await IncidentService.checkUnmaskingAllowed(in: s)
             try await s.audit.append(at: at, actor: identity.actor, action: "entitlements_read", subject: "person:\(personId)", purpose: purpose)
             let certificates = try await s.certificates.list(personId: personId).filter { $0.inForce(at: at) }
-            return Shared(certificates: certificates, entitlements: try await Self.entitlements(of: [personId], at: at, tiers: tiers, in: s)[personId] ?? [])
+            return Shared(certificates: certificates, entitlements: try await Self.entitlements(of: [personId], at: at, tiers: tiers, in: s)[personId] ?? [],
+                          passes: try await s.products.activePasses(personId: personId, on: ChinaStandardTime.day(of: at)))
         }
     }
 
@@ -124,15 +127,24 @@ struct CertificateService: Sendable {
 struct EntitlementSources: Sendable {
     var births: [Person.ID: CalendarDay] = [:]
     var certificates: [Person.ID: [Certificate]] = [:]
+    /// Paid passes (北京市民生卡 art. 2: 公园年票) not yet ended: each is the code `pass:<product>` within its days.
+    var passes: [Person.ID: [Pass]] = [:]
 
+    /// What decides the entitlements of `personIds`. Passes are loaded from a year back (a transit tap or an offline use
+    /// is judged at its own time, which may be days old); `codes` keeps those of the day.
     static func load(_ personIds: [Person.ID], in s: StoreSession) async throws -> EntitlementSources {
         let ids = Array(Set(personIds))
         guard !ids.isEmpty else { return EntitlementSources() }
-        return EntitlementSources(births: try await s.persons.birthDates(ids: ids), certificates: try await s.certificates.list(personIds: ids))
+        let yearAgo = CalendarDay(daysSinceEpoch: ChinaStandardTime.day(of: Date()).daysSinceEpoch - 400)
+        return EntitlementSources(births: try await s.persons.birthDates(ids: ids), certificates: try await s.certificates.list(personIds: ids),
+                                  passes: try await s.products.activePasses(personIds: ids, around: yearAgo))
     }
 
-    /// Passes (`pass:<product>`, the passes capability) join here as `extra` codes when it lands.
+    /// Age, the certificates in force and the passes valid on the day (China Standard Time) of `at`.
     func codes(_ personId: Person.ID, at: Date, tiers: [Entitlement.AgeTier]) -> [String] {
-        Entitlement.codes(birthDate: births[personId], at: at, certificates: certificates[personId] ?? [], tiers: tiers)
+        let day = ChinaStandardTime.day(of: at)
+        let passCodes = (passes[personId] ?? []).filter { $0.validFrom <= day && day <= $0.validTo }.map { Pass.entitlement(product: $0.product) }
+        return Entitlement.codes(birthDate: births[personId], at: at, certificates: certificates[personId] ?? [], extra: Array(Set(passCodes)).sorted(),
+                                 tiers: tiers)
     }
 }

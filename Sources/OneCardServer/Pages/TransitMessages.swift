@@ -73,6 +73,6 @@ extension Messages {
         .init(key: "err_clock_ahead", zh: "刷卡时间晚于上传时间，终端时钟有误。", en: "The tap is dated after it arrived: the gate's clock is wrong."),
         .init(key: "err_unknown_station", zh: "票价表中没有该站点。", en: "The fare table does not know this station."),
         .init(key: "err_no_fare_table", zh: "当日无适用的票价表。", en: "No fare table was in force that day."),
-        .init(key: "err_insufficient_funds", zh: "账户余额不足，已暂停乘车。", en: "Not enough money: transit is blocked until the trips are paid."),
+        .init(key: "err_insufficient_funds", zh: "社保卡账户余额不足，本次未扣款；乘车欠款付清前暂停乘车。", en: "Not enough money in the card's account: nothing was taken now; transit is blocked until unpaid trips are paid."),
     ]
 }

@@ -277,6 +277,7 @@ public struct StoreSession: Sendable {
     public var licences: LicenceRepository { .init(db: db, cipher: cipher) }
     public var partnerCodes: PartnerCodeRepository { .init(db: db, cipher: cipher) }
     public var certificates: CertificateRepository { .init(db: db, cipher: cipher) }
+    public var products: ProductRepository { .init(db: db, cipher: cipher) }
     public var complaints: ComplaintRepository { .init(db: db) }
     public var cases: CaseRepository { .init(db: db, dialect: dialect) }
     public var stats: StatsRepository { .init(db: db, dialect: dialect) }

@@ -28,6 +28,9 @@ public struct SealedColumn: Sendable, Equatable {
         .init(table: "data_requests", key: "id", column: "value_enc", field: "data_request_value"),
         .init(table: "data_requests", key: "id", column: "reason_enc", field: "data_request_reason"),
         .init(table: "certificates", key: "id", column: "number_enc", field: "certificate_number"),
+        .init(table: "bill_payments", key: "id", column: "customer_ref_enc", field: "bill_customer_ref"),
+        .init(table: "bill_payments", key: "id", column: "account_enc", field: "account"),
+        .init(table: "passes", key: "id", column: "account_enc", field: "account"),
     ]
 }
 
