@@ -40,6 +40,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// Deadlines of the holder's correction and deletion requests and retention per record type (issue 17, PIPL);
     /// absent: `PrivacyPolicy.preset`.
     public var privacy: PrivacyPolicy? = nil
+    /// How many relatives a holder may add for family service (pending and active links); nil: `FamilyRules.defaultLimit`.
+    public var relativesLimit: Int? = nil
+    public var maxRelatives: Int { relativesLimit ?? FamilyRules.defaultLimit }
 
     public struct EntitlementRule: Codable, Sendable, Equatable {
         public var code: String; public var minAge: Int?; public var basis: String
@@ -75,6 +78,7 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         if let h = fineRangeYuan?.hearingThresholdYuan, h <= 0 { throw .invalidField("fineRangeYuan.hearingThresholdYuan", "positive") }
         try complaintDeadlineWorkingDays?.validate()
         try privacy?.validate()
+        if let n = relativesLimit, !(1...20).contains(n) { throw .invalidField("relativesLimit", "1 to 20") }
         for item in seedCatalogue { try item.validate() }
         for c in transitConcessions ?? [] { try c.validate() }
         guard Set((transitConcessions ?? []).map(\.code)).count == (transitConcessions ?? []).count else {

@@ -14,6 +14,7 @@ struct HolderExport: Encodable, Sendable {
     let payments: [PaymentsController.PaymentView]
     let notifications: [PaymentsController.Notice]
     let trips: [TransitController.TripView]
+    let records: [RecordsController.View]
 
     init(_ d: HolderService.Export) {
         exportedAt = Timestamp.format(d.at)
@@ -26,6 +27,7 @@ struct HolderExport: Encodable, Sendable {
         payments = d.payments.map { PaymentsController.PaymentView($0.0, programmeId: $0.1, programme: $0.2) }
         notifications = d.notices.map { PaymentsController.Notice($0) }
         trips = d.trips.map { TransitController.TripView(.init(trip: $0, operatorName: nil)) }
+        records = d.records.map(RecordsController.View.init)
     }
 
     /// The document as OpenAPI describes it; its parts are the schemas of the endpoints that serve each one alone.
@@ -33,5 +35,6 @@ struct HolderExport: Encodable, Sendable {
         ("exportedAt", .dateTime), ("person", .ref("Person")), ("card", .nullable(.ref("Card"))), ("applications", .array(.ref("CardApplication"))),
         ("events", .array(.ref("CardEvent"))), ("ecard", .nullable(.ref("ECard"))), ("uses", .array(.ref("Use"))), ("payments", .array(.ref("Payment"))),
         ("notifications", .array(.ref("Notification"))), ("trips", .array(.ref("Trip"))),
-    ], required: ["exportedAt", "person", "applications", "events", "uses", "payments", "notifications", "trips"])
+        ("records", .array(.ref("HRRecord"))),
+    ], required: ["exportedAt", "person", "applications", "events", "uses", "payments", "notifications", "trips", "records"])
 }

@@ -10,6 +10,7 @@ struct HolderService: Sendable {
     let cards: CardService
     let payments: PaymentService
     let acceptance: AcceptanceService
+    let records: RecordService
 
     /// What the export carries, as the domain knows it.
     struct Export: Sendable {
@@ -24,6 +25,8 @@ struct HolderService: Sendable {
         var notices: [HolderNotice]
         /// Transit trips (issue 13).
         var trips: [TransitTrip] = []
+        /// The HR&SS electronic file library's records with their proofs (issue 15).
+        var records: [RecordService.Signed] = []
     }
 
     /// Reading the full record is audited like any unmasked read of a person.
@@ -36,6 +39,7 @@ struct HolderService: Sendable {
                     ecard: try await store.read { try await $0.ecards.find(personId: personId) },
                     uses: try await acceptance.uses(personId: personId), payments: try await payments.payments(personId: personId),
                     notices: try await payments.notifications(personId: personId),
-                    trips: try await store.read { try await $0.transit.trips(person: personId, limit: 100_000) })
+                    trips: try await store.read { try await $0.transit.trips(person: personId, limit: 100_000) },
+                    records: try await records.mine(personId: personId))
     }
 }

@@ -35,6 +35,7 @@ public enum Migrations {
         m034TransitAcrossRegions,
         m035LifecycleRequests,
         m036Privacy,
+        m038Records,
         m040PartnerCodes,
     ]
 
