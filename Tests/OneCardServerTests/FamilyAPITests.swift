@@ -82,6 +82,7 @@ struct FamilyAPITests {
     @Test(arguments: Engine.available)
     func anAgentConfirmsGuardianshipAndTheLimitCountsPendingLinks(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
+            _ = try await h.createPerson(idNumber: TestIDs.resident(sequence: "481"), name: "张伟")
             let guardian = try await h.signUpHolder(idNumber: TestIDs.resident(sequence: "481"), name: "张伟")
             var links: [String] = []
             for i in 0..<8 {

@@ -116,6 +116,7 @@ struct RecordsAPITests {
             let idNumber = TestIDs.resident(sequence: "383")
             let person = try await h.createPerson(idNumber: idNumber, name: "李建国")
             let holder = try await h.signUpHolder(idNumber: idNumber, name: "李建国")
+            _ = try await h.createPerson(idNumber: TestIDs.resident(sequence: "384"), name: "赵敏")
             let other = try await h.signUpHolder(idNumber: TestIDs.resident(sequence: "384"), name: "赵敏")
             let hr = try await Self.hrss(h)
             let written = try await h.call(.post, "/api/v1/records", token: hr, json: [
@@ -195,6 +196,7 @@ struct RecordsAPITests {
             let idNumber = TestIDs.resident(sequence: "386")
             let person = try await h.createPerson(idNumber: idNumber, name: "李建国")
             let holder = try await h.signUpHolder(idNumber: idNumber, name: "李建国")
+            _ = try await h.createPerson(idNumber: TestIDs.resident(sequence: "387"), name: "赵敏")
             let other = try await h.signUpHolder(idNumber: TestIDs.resident(sequence: "387"), name: "赵敏")
             let hr = try await Self.hrss(h)
             let id = try #require(try await h.call(.post, "/api/v1/records", token: hr, json: [
