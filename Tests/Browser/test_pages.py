@@ -1006,5 +1006,85 @@ def test_an_administrator_registers_a_biller_and_a_holder_pays_a_bill_and_sees_p
     check(d, "me-passes")
 
 
+def test_a_holder_signs_a_labour_contract_downloads_its_proof_and_shares_a_record(server, browser):
+    # An HR&SS department user writes a labour contract on a demo holder (the employer's confirmation).
+    admin = staff_token(server, "admin")
+    username = "hrss-" + uuid.uuid4().hex[:8]
+    server.api("POST", "/api/v1/users", {"username": username, "password": "hrss-password-1", "role": "department", "scope": "hrss"}, token=admin)
+    hr = server.api("POST", "/api/v1/auth/token", {"username": username, "password": "hrss-password-1"})["accessToken"]
+    _, id_number, password = server.login("holder", 1)
+    holder = server.api("POST", "/api/v1/auth/holder-token", {"idNumber": id_number, "password": password})["accessToken"]
+    person = server.api("GET", "/api/v1/me/export", token=holder)["person"]["personId"]
+    server.api("POST", "/api/v1/records", {"personId": person, "type": "labour_contract", "title": "劳动合同（固定期限）", "issuer": "北京某科技有限公司",
+                                           "issuedAt": "2026-11-01", "employerUscc": "91100000100003962T", "startsOn": "2026-12-01",
+                                           "endsOn": "2029-11-30"}, token=hr)
+    # The holder countersigns it, downloads its proof and shares it with the employer.
+    d = browser
+    fresh(d, server)
+    holder_sign_in(d, server, 1)
+    submit(d, d.find_element(By.CSS_SELECTOR, "a[href='/me/records']"))
+    check(d, "me-records")
+    post_form(d, "form[action$='/sign']")
+    assert d.find_elements(By.CSS_SELECTOR, "section[data-record] .badge.ok")
+    proof_href = d.find_element(By.CSS_SELECTOR, "a[href$='/proof']").get_attribute("href")
+    assert proof_href.endswith("/proof")
+    d.find_element(By.CSS_SELECTOR, "form.share input[name=grantee]").send_keys("北京某科技有限公司")
+    post_form(d, "form.share")
+    check(d, "me-records-shared")
+    url = d.find_element(By.ID, "share-url").get_attribute("value")
+    shared = server.api("GET", url)
+    assert shared["title"] == "劳动合同（固定期限）" and shared["contract"]["inEffect"] is True, shared
+    # The read is shown to the holder.
+    d.get(server.url + "/me/records")
+    assert d.find_elements(By.CSS_SELECTOR, "#record-shares tr[data-share]")
+    check(d, "me-records-read")
+
+
+def test_a_holder_adds_a_relative_who_accepts_shows_their_qr_and_an_agent_confirms_guardianship(server, browser):
+    def holder(index):
+        _, id_number, password = server.login("holder", index)
+        token = server.api("POST", "/api/v1/auth/holder-token", {"idNumber": id_number, "password": password})["accessToken"]
+        return id_number, server.api("GET", "/api/v1/me/export", token=token)["person"]["name"], token
+    relative_id, relative_name, relative = holder(0)  # 王秀梅: an active card
+    minor_id, minor_name, _ = holder(1)
+    assert server.api("GET", "/api/v1/me/card", token=relative)["status"] == "active"
+    # The guardian (another demo holder) adds her on the page.
+    d = browser
+    fresh(d, server)
+    holder_sign_in(d, server, 2)
+    submit(d, d.find_element(By.CSS_SELECTOR, "a[href='/me/relatives']"))
+    check(d, "me-relatives")
+    d.find_element(By.ID, "rel-id").send_keys(relative_id)
+    d.find_element(By.ID, "rel-name").send_keys(relative_name)
+    Select(d.find_element(By.ID, "rel-relationship")).select_by_value("parent")
+    post_form(d, "form[action='/me/relatives']")
+    assert d.find_elements(By.CSS_SELECTOR, "#relatives tr[data-link]")
+    # She accepts.
+    fresh(d, server)
+    holder_sign_in(d, server, 0)
+    d.get(server.url + "/me/relatives")
+    check(d, "me-relatives-request")
+    post_form(d, "form[action$='/accept']")
+    # The guardian shows her QR code and sees her uses; a second relative waits for an agent.
+    fresh(d, server)
+    holder_sign_in(d, server, 2)
+    d.get(server.url + "/me/relatives")
+    post_form(d, "form[action$='/qr']")
+    assert d.find_element(By.ID, "relative-qr")
+    check(d, "me-relative")
+    d.get(server.url + "/me/relatives")
+    d.find_element(By.ID, "rel-id").send_keys(minor_id)
+    d.find_element(By.ID, "rel-name").send_keys(minor_name)
+    Select(d.find_element(By.ID, "rel-relationship")).select_by_value("child")
+    post_form(d, "form[action='/me/relatives']")
+    # An agent confirms guardianship in person.
+    fresh(d, server)
+    staff_sign_in(d, server, "agent")
+    submit(d, d.find_element(By.CSS_SELECTOR, "a[href='/agent/family']"))
+    check(d, "agent-family")
+    post_form(d, "#family-pending form")
+    assert not d.find_elements(By.CSS_SELECTOR, "#family-pending tr[data-link]")
+
+
 def test_every_page_was_checked(server, browser):
-    assert len(CHECKED) >= 83, CHECKED
+    assert len(CHECKED) >= 90, CHECKED

@@ -27,6 +27,8 @@ public struct NodeKeys: Sendable {
     public var sessions: SymmetricKey { derive("sessions-v1") }
     /// Key for pseudonyms and other node-local references.
     public var pseudonyms: SymmetricKey { derive("pseudonyms-v1") }
+    /// HMAC key that signs the links a holder makes to share one record (issue 15).
+    public var recordShares: SymmetricKey { derive("record-shares-v1") }
 
     /// Loads `node.key` from `directory`, creating it (mode 0600) on first use; or, with `file`, the key kept apart from
     /// the data (another disk, a secrets mount), which must exist. Either is refused when group or others may read it.

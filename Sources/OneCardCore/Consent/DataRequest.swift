@@ -133,12 +133,18 @@ public struct PrivacyPolicy: Codable, Sendable, Equatable {
             RetentionRule(record: .decidedDataRequests, keepDays: 3 * 365, basis: "preset [S2]: three years after the decision"),
             RetentionRule(record: .resolvedRiskAlerts, keepDays: 3 * 365, basis: "preset [S2]: three years after resolution"),
             RetentionRule(record: .federationEvidence, keepDays: 3 * 365, basis: "preset [S2]: signed exchange records and acknowledged messages kept three years"),
+            RetentionRule(record: .endedLabourContracts, keepDays: RetentionRule.minimumContractDays,
+                          basis: "劳动合同法 art. 50 ¶3: a terminated contract is kept at least two years (731 days covers a leap year); counted from the end of its last day"),
         ],
         basis: "preset [S2]: PIPL arts. 19, 47, 50; GB/T 35273-2020 §8.7")
 
     public func validate() throws(DomainError) {
         guard (1...60).contains(requestWorkingDays) else { throw .invalidField("privacy.requestWorkingDays", "1 to 60 working days") }
         for r in retention where r.keepDays < 30 { throw .invalidField("privacy.retention.\(r.record.rawValue)", "at least 30 days") }
+        // 劳动合同法 art. 50 ¶3: no pack deletes a labour contract less than two years after it ended.
+        if let r = rule(for: .endedLabourContracts), r.keepDays < RetentionRule.minimumContractDays {
+            throw .invalidField("privacy.retention.ended_labour_contracts", "at least \(RetentionRule.minimumContractDays) days (two years, Labour Contract Law art. 50)")
+        }
         guard Set(retention.map(\.record)).count == retention.count else { throw .invalidField("privacy.retention", "one rule per record type") }
     }
 
@@ -160,6 +166,8 @@ public struct RetentionRule: Codable, Sendable, Equatable {
         case resolvedRiskAlerts = "resolved_risk_alerts"
         /// Signed federation exchange records, acknowledged outbox and inbox entries: deleted.
         case federationEvidence = "federation_evidence"
+        /// Electronic labour contracts that ended (HR&SS file library): deleted, never less than two years after the end.
+        case endedLabourContracts = "ended_labour_contracts"
 
         public var action: String {
             switch self {
@@ -172,6 +180,9 @@ public struct RetentionRule: Codable, Sendable, Equatable {
     public var record: Record
     public var keepDays: Int
     public var basis: String
+
+    /// Two years counted in days, a leap day included: the least a terminated labour contract is kept (劳动合同法 art. 50 ¶3).
+    public static let minimumContractDays = 731
 
     public init(record: Record, keepDays: Int, basis: String) { self.record = record; self.keepDays = keepDays; self.basis = basis }
 

@@ -46,6 +46,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// Products sold on the card here (北京市民生卡 art. 2: 公园年票), each a pass `pass:<code>` for a calendar year;
     /// absent from packs that sell none.
     public var products: [Product]? = nil
+    /// How many relatives a holder may add for family service (pending and active links); nil: `FamilyRules.defaultLimit`.
+    public var relativesLimit: Int? = nil
+    public var maxRelatives: Int { relativesLimit ?? FamilyRules.defaultLimit }
 
     public struct EntitlementRule: Codable, Sendable, Equatable {
         public var code: String; public var minAge: Int?; public var basis: String
@@ -81,6 +84,7 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         if let h = fineRangeYuan?.hearingThresholdYuan, h <= 0 { throw .invalidField("fineRangeYuan.hearingThresholdYuan", "positive") }
         try complaintDeadlineWorkingDays?.validate()
         try privacy?.validate()
+        if let n = relativesLimit, !(1...20).contains(n) { throw .invalidField("relativesLimit", "1 to 20") }
         for item in seedCatalogue { try item.validate() }
         for c in transitConcessions ?? [] { try c.validate() }
         for c in venueConcessions ?? [] { try c.validate() }

@@ -240,6 +240,26 @@ extension DomainError.Code {
     public static let claimNotFound = Self("claim_not_found", .notFound)
     /// The claim was decided already: decided once, paid once.
     public static let claimDecided = Self("claim_decided", .conflict)
+    // HR&SS electronic file library (issue 15)
+    public static let recordNotFound = Self("record_not_found", .notFound)
+    /// A labour contract without its employer or start, or contract terms on a record of another type.
+    public static let contractTermsRequired = Self("contract_terms_required", .unprocessable)
+    /// The worker already countersigned this contract.
+    public static let contractAlreadySigned = Self("contract_already_signed", .conflict)
+    /// A record-share link that is not one this node made (changed, cut short, or its share gone).
+    public static let shareLinkInvalid = Self("share_link_invalid", .notFound)
+    /// A record-share link past its end, or whose consent the holder withdrew.
+    public static let shareLinkExpired = Self("share_link_expired", .forbidden)
+
+    // Family service (issue 15)
+    /// The holder's pending and active relatives reached the region's limit.
+    public static let relativesLimit = Self("relatives_limit", .conflict)
+    /// The ID number and name given do not together match a registered person other than the holder (which one is not said).
+    public static let relativeNotMatched = Self("relative_not_matched", .unprocessable)
+    /// A pending or active link to that relative exists already.
+    public static let relativeExists = Self("relative_exists", .conflict)
+    /// No such link of the caller's (or no active link to that person, for acting on their behalf).
+    public static let relativeLinkNotFound = Self("relative_link_not_found", .notFound)
 
     // Statistics
     /// The oversight report is printed by headless Chromium, which this node lacks (or which failed).
@@ -292,5 +312,8 @@ extension DomainError.Code {
         .reportRendererUnavailable, .claimNotFound, .claimDecided,
         .certificateDetailsInvalid, .certificateNumberMismatch, .certificateValidityInvalid, .certificateNotFound, .certificateRevoked,
         .billerExists, .billerNotFound, .insufficientFunds, .bankUnavailable, .productNotFound, .passExists, .passYearNotOffered,
+        .reportRendererUnavailable,
+        .recordNotFound, .contractTermsRequired, .contractAlreadySigned, .shareLinkInvalid, .shareLinkExpired,
+        .relativesLimit, .relativeNotMatched, .relativeExists, .relativeLinkNotFound,
     ]
 }

@@ -41,6 +41,8 @@ public struct AppServices: Sendable {
     let incident: IncidentService
     let consents: ConsentService
     let licences: LicenceService
+    let records: RecordService
+    let family: FamilyService
     let partnerCodes: PartnerCodeService
     /// Prints the oversight report (headless Chromium), one print at a time.
     let reportPrinter = ReportPrinter()
@@ -98,6 +100,8 @@ public struct AppServices: Sendable {
         consents = ConsentService(store: store, clock: clock, random: random)
         licences = LicenceService(store: store, clock: clock, random: random, acceptance: acceptance)
         certificates = CertificateService(store: store, clock: clock, random: random, policy: policy, signingKeys: signingKeys)
+        records = RecordService(store: store, clock: clock, random: random, signingKeys: signingKeys, region: configuration.region,
+                                shareKey: keys.recordShares)
         let holidays: HolidayCalendar
         do { holidays = try HolidayCalendar.shipped() } catch {
             // Every deadline is then provisional (weekdays) until an administrator loads the years: never refused.
@@ -115,7 +119,10 @@ public struct AppServices: Sendable {
         do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)
         stats = StatsService(store: store, clock: clock, catalogue: catalogue)
-        holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance)
+        family = FamilyService(store: store, clock: clock, random: random, limit: policy.maxRelatives, cards: cards, ecards: ecards,
+                               acceptance: acceptance)
+        holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance,
+                                records: records)
         medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance)
         transit = TransitService(store: store, clock: clock, random: random, policies: policies, policy: policy, region: configuration.region,
                                  acceptance: acceptance, gateway: bankGateway, logger: logger, work: WorkSignal())

@@ -16,6 +16,7 @@ struct HolderExport: Encodable, Sendable {
     let trips: [TransitController.TripView]
     /// The holder's own certificates, with their numbers (their data, PIPL art. 45).
     let certificates: [CertificateController.ExportView]
+    let records: [RecordsController.View]
 
     init(_ d: HolderService.Export) {
         exportedAt = Timestamp.format(d.at)
@@ -29,6 +30,7 @@ struct HolderExport: Encodable, Sendable {
         notifications = d.notices.map { PaymentsController.Notice($0) }
         trips = d.trips.map { TransitController.TripView(.init(trip: $0, operatorName: nil)) }
         certificates = d.certificates.map(CertificateController.ExportView.init)
+        records = d.records.map(RecordsController.View.init)
     }
 
     /// The document as OpenAPI describes it; its parts are the schemas of the endpoints that serve each one alone.
@@ -36,5 +38,6 @@ struct HolderExport: Encodable, Sendable {
         ("exportedAt", .dateTime), ("person", .ref("Person")), ("card", .nullable(.ref("Card"))), ("applications", .array(.ref("CardApplication"))),
         ("events", .array(.ref("CardEvent"))), ("ecard", .nullable(.ref("ECard"))), ("uses", .array(.ref("Use"))), ("payments", .array(.ref("Payment"))),
         ("notifications", .array(.ref("Notification"))), ("trips", .array(.ref("Trip"))), ("certificates", .array(CertificateController.ExportView.schema)),
-    ], required: ["exportedAt", "person", "applications", "events", "uses", "payments", "notifications", "trips", "certificates"])
+        ("records", .array(.ref("HRRecord"))),
+    ], required: ["exportedAt", "person", "applications", "events", "uses", "payments", "notifications", "trips", "certificates", "records"])
 }

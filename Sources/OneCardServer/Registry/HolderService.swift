@@ -10,6 +10,7 @@ struct HolderService: Sendable {
     let cards: CardService
     let payments: PaymentService
     let acceptance: AcceptanceService
+    let records: RecordService
 
     /// What the export carries, as the domain knows it.
     struct Export: Sendable {
@@ -26,6 +27,8 @@ struct HolderService: Sendable {
         var trips: [TransitTrip] = []
         /// Certificates loaded on the person, revoked ones too (issue 15).
         var certificates: [Certificate] = []
+        /// The HR&SS electronic file library's records with their proofs (issue 15).
+        var records: [RecordService.Signed] = []
     }
 
     /// Reading the full record is audited like any unmasked read of a person.
@@ -39,6 +42,7 @@ struct HolderService: Sendable {
                     uses: try await acceptance.uses(personId: personId), payments: try await payments.payments(personId: personId),
                     notices: try await payments.notifications(personId: personId),
                     trips: try await store.read { try await $0.transit.trips(person: personId, limit: 100_000) },
-                    certificates: try await store.read { try await $0.certificates.list(personId: personId) })
+                    certificates: try await store.read { try await $0.certificates.list(personId: personId) },
+                    records: try await records.mine(personId: personId))
     }
 }

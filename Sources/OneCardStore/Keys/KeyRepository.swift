@@ -23,6 +23,7 @@ public struct SealedColumn: Sendable, Equatable {
         .init(table: "transit_trips", key: "trip_id", column: "account_enc", field: "account"),
         .init(table: "transit_remote_trips", key: "trip_id", column: "account_enc", field: "account"),
         .init(table: "licences", key: "id", column: "number_enc", field: "licence_number"),
+        .init(table: "hr_records", key: "id", column: "details_enc", field: "record_details"),
         .init(table: "linked_codes", key: "id", column: "account_enc", field: "partner_account"),
         .init(table: "medical_claims", key: "id", column: "account_enc", field: "claim_account"),
         .init(table: "data_requests", key: "id", column: "value_enc", field: "data_request_value"),

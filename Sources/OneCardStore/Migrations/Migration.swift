@@ -36,6 +36,7 @@ public enum Migrations {
         m035LifecycleRequests,
         m036Privacy,
         m037Certificates,
+        m038Records,
         m039Pension,
         m040PartnerCodes,
         m041MedicalClaims,

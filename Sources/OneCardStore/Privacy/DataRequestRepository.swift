@@ -93,6 +93,12 @@ public struct RetentionRepository: Sendable {
             let outbox = try await count("DELETE FROM federation_outbox WHERE delivered_at IS NOT NULL AND delivered_at < \(bind: c) RETURNING id")
             let inbox = try await count("DELETE FROM federation_inbox WHERE received_at < \(bind: c) RETURNING id")
             return messages + outbox + inbox
+        case .endedLabourContracts:
+            // Only contracts with an end: an open-ended contract has not ended, and is never taken by this rule.
+            let ended = "SELECT id FROM hr_records WHERE type = 'labour_contract' AND ends_at IS NOT NULL AND ends_at < \(c)"
+            try await db.raw("DELETE FROM record_share_reads WHERE share_id IN (SELECT id FROM record_shares WHERE record_id IN (\(unsafeRaw: ended)))").run()
+            try await db.raw("DELETE FROM record_shares WHERE record_id IN (\(unsafeRaw: ended))").run()
+            return try await count("DELETE FROM hr_records WHERE type = 'labour_contract' AND ends_at IS NOT NULL AND ends_at < \(bind: c) RETURNING id")
         }
     }
 
