@@ -34,10 +34,13 @@ struct PartnerCodeController {
 
     struct RegisterInput: Decodable { let code: String; let name: String; let jwks: PartnerKey.Document; let itemCodes: [String] }
 
-    static func checkItemCodes(_ codes: [String]) throws(DomainError) {
-        guard (1...50).contains(codes.count), Set(codes).count == codes.count, codes.allSatisfy({ (1...40).contains($0.count) }) else {
-            throw .invalidField("itemCodes", "1 to 50 distinct catalogue item codes")
+    /// 1 to 50 item codes of 1 to 40 characters; a code named twice counts once (the document cannot say "distinct").
+    static func checkItemCodes(_ codes: [String]) throws(DomainError) -> [String] {
+        guard (1...50).contains(codes.count), codes.allSatisfy({ (1...40).contains($0.count) }) else {
+            throw .invalidField("itemCodes", "1 to 50 catalogue item codes")
         }
+        var seen = Set<String>()
+        return codes.filter { seen.insert($0).inserted }
     }
 
     var registerIssuer: Handler {
@@ -52,9 +55,9 @@ struct PartnerCodeController {
             let i = try await request.decodeJSON(as: RegisterInput.self, context: context)
             guard CodeIssuer.validCode(i.code) else { throw DomainError.invalidField("code", "2 to 40 letters, digits, '-', '_' or '.'") }
             try TextRule.check(i.name, "name", max: 100, notBlank: true, oneLine: true)
-            try Self.checkItemCodes(i.itemCodes)
+            let items = try Self.checkItemCodes(i.itemCodes)
             let issuer = try await partners.register(.init(code: i.code, name: i.name.trimmingCharacters(in: .whitespaces),
-                                                           keys: try PartnerKey.parse(i.jwks), itemCodes: i.itemCodes), by: context.identity!)
+                                                           keys: try PartnerKey.parse(i.jwks), itemCodes: items), by: context.identity!)
             return JSONResponse(IssuerView(issuer), status: .created)
         }
     }
@@ -77,12 +80,12 @@ struct PartnerCodeController {
                 errors: [.codeIssuerNotFound, .invalidJwks, .itemNotInCatalogue]) { request, context in
             let i = try await request.decodeJSON(as: ChangeInput.self, context: context)
             if let name = i.name { try TextRule.check(name, "name", max: 100, notBlank: true, oneLine: true) }
-            if let codes = i.itemCodes { try Self.checkItemCodes(codes) }
+            let items = try i.itemCodes.map { codes throws(DomainError) in try Self.checkItemCodes(codes) }
             let status: CodeIssuer.Status? = try i.status.map { try parseEnum($0, "status") }
             let keys = try i.jwks.map { doc throws(DomainError) in try PartnerKey.parse(doc) }
             return JSONResponse(IssuerView(try await partners.change(
                 context.parameters.get("code") ?? "",
-                .init(name: i.name?.trimmingCharacters(in: .whitespaces), keys: keys, itemCodes: i.itemCodes, status: status), by: context.identity!)))
+                .init(name: i.name?.trimmingCharacters(in: .whitespaces), keys: keys, itemCodes: items, status: status), by: context.identity!)))
         }
     }
 

@@ -56,10 +56,10 @@ struct PartnerCodePages {
             let me = try context.require([.admin], signIn: AdminPages.signIn)
             let code = try context.form.required("code").trimmingCharacters(in: .whitespaces)
             let name = try context.form.required("name").trimmingCharacters(in: .whitespaces)
-            let items = try context.form.required("itemCodes").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+            let listed = try context.form.required("itemCodes").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
             guard CodeIssuer.validCode(code) else { throw DomainError.invalidField("code", "2 to 40 letters, digits, '-', '_' or '.'") }
             try TextRule.check(name, "name", max: 100, notBlank: true, oneLine: true)
-            try PartnerCodeController.checkItemCodes(items)
+            let items = try PartnerCodeController.checkItemCodes(listed)
             guard let document = try? JSONDecoder().decode(PartnerKey.Document.self, from: Data(try context.form.required("jwks").utf8)) else {
                 throw DomainError(.invalidJwks, "jwks: a JSON Web Key Set {\"keys\":[...]}")
             }
