@@ -72,6 +72,13 @@ log "running the Swift test suites"
 # its timeout) run on their own afterwards, so the hundreds of other tests running in parallel do not starve them.
 # A crash prints the crashed thread only: CI keeps the end of the output, which is then the part that says where.
 export SWIFT_BACKTRACE=threads=crashed,registers=none,images=none
+# Foundation's Process.run() on Linux (Swift 6.3.1) reads 256 bytes of every /proc/self/fd entry whatever its length
+# (swift-corelibs-foundation PR #5472, "buffer over-read in findMaximumOpenFromProcSelfFD"): when glibc's readdir buffer
+# ends at the edge of the heap's mapped memory, the read runs into an unmapped page and the test process dies with
+# SIGSEGV in memcpy — intermittently, about one suite run in five. With allocations of 32 KiB and more mapped on their
+# own (readdir's buffer is 32 KiB), that buffer always has most of a page of mapped slack after it, so the over-read is
+# harmless; the tests spawn hundreds of processes (the binary, Python peers, Chromium).
+export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.mmap_threshold=32768"
 timed='FederationSuiteTests|FederationPagesTests|OfflineTerminalTests|TransitGateTests|FederationMedicalTests|FederationComplaintTests|DatabaseOutageTests|FederationTransitTests'
 # Hundreds of suites share one PostgreSQL at its connection limit here: a request may wait longer than the 5 s a node in
 # service waits before answering 503 database_unavailable (DatabaseOutageTests, in the second pass, checks those 5 s).
