@@ -35,19 +35,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
 # wrk's summary: requests/s, p50 and p99 latency in ms
-summarise() {
-  python3 - "$1" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-def ms(p):
-    m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)\b" % p, t)
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(f"{rps:.0f} {ms(50):.2f} {ms(99):.2f} {errors.group(1) if errors else 0}")
-PY
-}
+summarise() { python3 Benchmarks/wrk_summary.py "$1"; }  # requests/s, p50 ms, p99 ms, non-2xx, requests
 
 run_engine() {
   local engine="$1" database="$2"
@@ -70,9 +58,9 @@ run_engine() {
   wrk -t2 -c64 -d"${DURATION}s" --latency "$base/health" > "$dir/health.txt"
   RUN=qr BODIES="$dir/qr.jsonl" TERMINAL_KEY="$key" wrk -t2 -c64 -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$base" > "$dir/qr.txt"
   RUN=card BODIES="$dir/card.jsonl" TERMINAL_KEY="$key" wrk -t2 -c64 -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$base" > "$dir/card.txt"
-  read -r h_rps h_p50 h_p99 _ < <(summarise "$dir/health.txt")
-  read -r q_rps q_p50 q_p99 q_err < <(summarise "$dir/qr.txt")
-  read -r c_rps c_p50 c_p99 c_err < <(summarise "$dir/card.txt")
+  read -r h_rps h_p50 h_p99 _ _ < <(summarise "$dir/health.txt")
+  read -r q_rps q_p50 q_p99 q_err _ < <(summarise "$dir/qr.txt")
+  read -r c_rps c_p50 c_p99 c_err _ < <(summarise "$dir/card.txt")
   # Open loop: half the capacity just measured, offered on a fixed schedule (fresh bodies: QR tokens live 60 s).
   local q_rate=$(( q_rps / 2 > 1 ? q_rps / 2 : 1 )) c_rate=$(( c_rps / 2 > 1 ? c_rps / 2 : 1 ))
   "$BIN" bench tokens --data-dir "$dir" --card "$card" --item JJJ-LIB-001 --count $(( q_rate * DURATION + 1000 )) > "$dir/qr-paced.jsonl"
@@ -81,8 +69,8 @@ run_engine() {
   "$BIN" bench challenges --data-dir "$dir" --card "$card" --item JJJ-LIB-001 --count $(( c_rate * DURATION + 1000 )) > "$dir/card-paced.jsonl"
   RUN=card-paced RATE="$c_rate" BODIES="$dir/card-paced.jsonl" TERMINAL_KEY="$key" \
     wrk -t2 -c64 -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$base" > "$dir/card-paced.txt"
-  read -r qo_rps qo_p50 qo_p99 qo_err < <(summarise "$dir/qr-paced.txt")
-  read -r co_rps co_p50 co_p99 co_err < <(summarise "$dir/card-paced.txt")
+  read -r qo_rps qo_p50 qo_p99 qo_err _ < <(summarise "$dir/qr-paced.txt")
+  read -r co_rps co_p50 co_p99 co_err _ < <(summarise "$dir/card-paced.txt")
   local qo_late co_late
   qo_late="$(grep -o '[0-9]* sent, [0-9]* late' "$dir/qr-paced.txt")"; co_late="$(grep -o '[0-9]* sent, [0-9]* late' "$dir/card-paced.txt")"
   local accepted

@@ -28,20 +28,7 @@ cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
-summarise() {
-  python3 - "$1" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-def ms(p):
-    m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)\b" % p, t)
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-total = re.search(r"(\d+) requests in", t)
-print(f"{rps:.0f} {ms(50):.2f} {ms(99):.2f} {errors.group(1) if errors else 0} {total.group(1)}")
-PY
-}
+summarise() { python3 Benchmarks/wrk_summary.py "$1"; }  # requests/s, p50 ms, p99 ms, non-2xx, requests
 
 run_engine() {
   local engine="$1" database="$2" dir="$WORK/$1" port; port="$(free_port)"

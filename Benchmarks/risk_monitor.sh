@@ -19,18 +19,7 @@ cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
-summarise() {
-  python3 - "$1" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-m = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", t)
-v, u = float(m.group(1)), m.group(2)
-p99 = v / 1000 if u == "us" else v * 1000 if u == "s" else v
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(f"{rps:.0f} {p99:.2f} {errors.group(1) if errors else 0}")
-PY
-}
+summarise() { python3 Benchmarks/wrk_summary.py "$1"; }  # requests/s, p50 ms, p99 ms, non-2xx, requests
 
 run() {  # name, --risk-interval
   local name="$1" interval="$2" dir="$WORK/$1" port; port="$(free_port)"
@@ -48,8 +37,8 @@ run() {  # name, --risk-interval
   RUN="$name" BODIES="$dir/qr.jsonl" TERMINAL_KEY="$key" wrk -t2 -c64 -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$base" > "$dir/qr.txt"
   sleep 1
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
-  read -r H_RPS H_P99 _ <<< "$(summarise "$dir/health.txt")"
-  read -r Q_RPS Q_P99 Q_ERR <<< "$(summarise "$dir/qr.txt")"
+  read -r H_RPS _ H_P99 _ _ <<< "$(summarise "$dir/health.txt")"
+  read -r Q_RPS _ Q_P99 Q_ERR _ <<< "$(summarise "$dir/qr.txt")"
   echo "$name: /health $H_RPS req/s; QR acceptance $Q_RPS req/s (ratio to /health $(python3 -c "print(f'{$Q_RPS/$H_RPS:.3f}')")), p99 $Q_P99 ms, non-2xx $Q_ERR"
   eval "${name}_RPS=$Q_RPS"
 }
