@@ -84,7 +84,7 @@ public struct AppServices: Sendable {
                             passwords: passwords, signingKeys: signingKeys, federation: federation)
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
-        partnerCodes = PartnerCodeService(store: store, clock: clock, random: random)
+        partnerCodes = PartnerCodeService(store: store, clock: clock, random: random, catalogue: catalogue)
         products = ProductService(store: store, clock: clock, random: random, gateway: bankGateway, logger: logger, products: policy.products ?? [])
         acceptance = AcceptanceService(store: store, clock: clock, random: random, policy: policy, policies: policies, cards: cards, tokens: tokens,
                                        chipKeys: ChipKeyDeriver(master: keys.chipMaster), federation: federation, partnerCodes: partnerCodes,

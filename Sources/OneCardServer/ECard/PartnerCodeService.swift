@@ -10,6 +10,8 @@ struct PartnerCodeService: Sendable {
     let store: Store
     let clock: Clock
     let random: RandomSource
+    /// What "in the published catalogue" means, as for a venue's items.
+    let catalogue: CatalogueService
 
     struct Registration: Sendable { var code: String; var name: String; var keys: [PartnerKey]; var itemCodes: [String] }
 
@@ -19,7 +21,7 @@ struct PartnerCodeService: Sendable {
         try issuer.validate()
         do {
             return try await store.write { s in
-                try await Self.checkItems(issuer.itemCodes, in: s)
+                try await checkItems(issuer.itemCodes, in: s)
                 guard try await s.partnerCodes.issuer(issuer.code) == nil else {
                     throw DomainError(.codeIssuerExists, "\(issuer.code) is registered; change it with PATCH")
                 }
@@ -46,7 +48,7 @@ struct PartnerCodeService: Sendable {
             if let status = c.status { issuer.status = status }
             issuer.changedAt = now
             try issuer.validate()
-            if let items = c.itemCodes { try await Self.checkItems(items, in: s) }
+            if let items = c.itemCodes { try await checkItems(items, in: s) }
             try await s.partnerCodes.update(issuer)
             try await s.audit.append(at: now, actor: identity.actor, action: "code_issuer_changed", subject: "code_issuer:\(code)",
                                      purpose: [c.name.map { _ in "name" }, c.keys.map { _ in "keys" }, c.itemCodes.map { _ in "itemCodes" },
@@ -58,13 +60,9 @@ struct PartnerCodeService: Sendable {
     func issuers() async throws -> [CodeIssuer] { try await store.read { try await $0.partnerCodes.issuers() } }
 
     /// Every item must be in the published catalogue (as for a venue).
-    static func checkItems(_ codes: [String], in s: StoreSession) async throws {
-        guard let version = try await s.catalogue.latestVersion() else {
-            throw DomainError(.itemNotInCatalogue, "no catalogue is published yet")
-        }
-        let found = Set(try await s.catalogue.items(version: version.version, codes: codes).map(\.code))
-        if let missing = codes.first(where: { !found.contains($0) }) {
-            throw DomainError(.itemNotInCatalogue, "\(missing) is not in the published catalogue")
+    func checkItems(_ codes: [String], in s: StoreSession) async throws {
+        for code in codes where try await catalogue.publishedItem(code, in: s) == nil {
+            throw DomainError(.itemNotInCatalogue, "\(code) is not in the published catalogue")
         }
     }
 

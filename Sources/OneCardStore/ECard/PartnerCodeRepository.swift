@@ -80,11 +80,7 @@ public struct PartnerCodeRepository: Sendable {
         return !rows.isEmpty
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    static func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try CatalogueRepository.encoder.encode(value), as: UTF8.self) }
 
     func decodeIssuer(_ r: any SQLRow) throws -> CodeIssuer {
         CodeIssuer(code: try r.string("code"), name: try r.string("name"),
