@@ -36,9 +36,11 @@ public struct Programme: Sendable, Equatable {
 }
 
 /// Where a payment is. `pending` → `sent` → `paid` | `returned` | `failed`; `failed` and `returned` can be
-/// retried (back to `pending`) once the cause is fixed.
+/// retried (back to `pending`) once the cause is fixed. A pension payment of a pensioner whose qualification check is
+/// overdue is `held` instead of sent (not lost, not paid) until a confirmation puts it back to `pending` (back pay), or a
+/// reported death closes it `failed` (`deceased`).
 public enum PaymentState: String, Codable, Sendable, CaseIterable {
-    case pending, sent, paid, failed, returned
+    case pending, held, sent, paid, failed, returned
 
     public var isSettled: Bool { self == .paid || self == .failed || self == .returned }
     public var isRetryable: Bool { self == .failed || self == .returned }

@@ -49,6 +49,9 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// How many relatives a holder may add for family service (pending and active links); nil: `FamilyRules.defaultLimit`.
     public var relativesLimit: Int? = nil
     public var maxRelatives: Int { relativesLimit ?? FamilyRules.defaultLimit }
+    /// The yearly pension qualification check (interval, reminders, back-pay limit); nil: `PensionQualificationPolicy.preset`.
+    public var pensionQualification: PensionQualificationPolicy? = nil
+    public var pensionCheck: PensionQualificationPolicy { pensionQualification ?? .preset }
 
     public struct EntitlementRule: Codable, Sendable, Equatable {
         public var code: String; public var minAge: Int?; public var basis: String
@@ -85,6 +88,7 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         try complaintDeadlineWorkingDays?.validate()
         try privacy?.validate()
         if let n = relativesLimit, !(1...20).contains(n) { throw .invalidField("relativesLimit", "1 to 20") }
+        try pensionQualification?.validate()
         for item in seedCatalogue { try item.validate() }
         for c in transitConcessions ?? [] { try c.validate() }
         for c in venueConcessions ?? [] { try c.validate() }

@@ -261,6 +261,14 @@ extension DomainError.Code {
     /// No such link of the caller's (or no active link to that person, for acting on their behalf).
     public static let relativeLinkNotFound = Self("relative_link_not_found", .notFound)
 
+    // Pension qualification check (issue 15)
+    /// The person receives no pension here (no payment of a `pension` programme was ever sent to them).
+    public static let pensionNotFound = Self("pension_not_found", .notFound)
+    /// A death is recorded for the person: nothing can confirm them alive, and a second report names another day.
+    public static let personDeceased = Self("person_deceased", .conflict)
+    /// A reported day of death in the future or before the person's birth.
+    public static let invalidDeathDate = Self("invalid_death_date", .unprocessable)
+
     // Statistics
     /// The oversight report is printed by headless Chromium, which this node lacks (or which failed).
     public static let reportRendererUnavailable = Self("report_renderer_unavailable", .unavailable)
@@ -315,5 +323,6 @@ extension DomainError.Code {
         .reportRendererUnavailable,
         .recordNotFound, .contractTermsRequired, .contractAlreadySigned, .shareLinkInvalid, .shareLinkExpired,
         .relativesLimit, .relativeNotMatched, .relativeExists, .relativeLinkNotFound,
+        .pensionNotFound, .personDeceased, .invalidDeathDate,
     ]
 }

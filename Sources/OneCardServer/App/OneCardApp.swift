@@ -60,6 +60,7 @@ public enum OneCardApp {
         LicenceController(licences: services.licences).register(api)
         RecordsController(records: services.records).register(api)
         FamilyController(family: services.family).register(api)
+        PensionController(pension: services.pension).register(api)
         PartnerCodeController(partners: services.partnerCodes).register(api)
         CertificateController(certificates: services.certificates).register(api)
         ProductController(products: services.products).register(api)

@@ -43,6 +43,7 @@ public struct AppServices: Sendable {
     let licences: LicenceService
     let records: RecordService
     let family: FamilyService
+    let pension: PensionService
     let partnerCodes: PartnerCodeService
     /// Prints the oversight report (headless Chromium), one print at a time.
     let reportPrinter = ReportPrinter()
@@ -121,6 +122,7 @@ public struct AppServices: Sendable {
         stats = StatsService(store: store, clock: clock, catalogue: catalogue)
         family = FamilyService(store: store, clock: clock, random: random, limit: policy.maxRelatives, cards: cards, ecards: ecards,
                                acceptance: acceptance)
+        pension = PensionService(store: store, clock: clock, random: random, policy: policy.pensionCheck, cards: cards, paymentWork: paymentWork)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance,
                                 records: records)
         medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance)
@@ -131,7 +133,7 @@ public struct AppServices: Sendable {
     /// Executes approved batches (the background service's, or a test's with its own chunk size and bank gateway).
     func paymentExecutor(chunk: Int = 1000, inFlight: Int = 4, gateway: BankGateway? = nil) -> PaymentExecutor {
         PaymentExecutor(store: store, clock: clock, random: random, logger: logger, gateway: gateway ?? bankGateway, chunk: chunk, inFlight: inFlight,
-                        risk: policy.riskThresholds)
+                        risk: policy.riskThresholds, pensionCheck: policy.pensionCheck)
     }
 
     /// The background services that run beside the HTTP server.
@@ -144,7 +146,8 @@ public struct AppServices: Sendable {
          TransitWorker(transit: transit, logger: logger),
          RetentionJob(retention: retention, interval: .seconds(86_400), logger: logger),
          KeyWatcher(keys: keyRotation, interval: .seconds(5), logger: logger),
-         MedicalClaimPayer(claims: medicalClaims, interval: .seconds(30), logger: logger)]
+         MedicalClaimPayer(claims: medicalClaims, interval: .seconds(30), logger: logger),
+         PensionReminderJob(pension: pension, interval: .seconds(3600), logger: logger)]
     }
 }
 

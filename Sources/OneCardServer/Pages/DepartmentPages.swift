@@ -154,7 +154,8 @@ struct DepartmentPages {
             "approvedAt": batch.approvedAt.map(PageTime.dateTime) ?? "—", "completedAt": batch.completedAt.map(PageTime.dateTime) ?? "—",
         ]) { a, _ in a }
         d["rows"] = [
-            ("requested", view.requestedCount, t.requestedFen), ("ps_pending", c.pending, t.pendingFen), ("ps_sent", c.sent, t.sentFen),
+            ("requested", view.requestedCount, t.requestedFen), ("ps_pending", c.pending, t.pendingFen), ("ps_held", c.held, t.heldFen),
+            ("ps_sent", c.sent, t.sentFen),
             ("ps_paid", c.paid, t.paidFen), ("ps_failed", c.failed, t.failedFen), ("ps_returned", c.returned, t.returnedFen),
         ].map { key, n, fen -> [String: Any] in
             ["key": key, "label": context.t(key == "requested" ? "batch_requested" : key), "count": n, "yuan": Self.yuan(fen, context)]

@@ -27,6 +27,8 @@ struct PaymentExecutor: Sendable {
     var inFlight: Int = 4
     /// The region's risk thresholds: a line the rules would hold waits for an auditor (issue 17).
     var risk: RiskThresholds = .preset
+    /// The region's pension qualification check: a `pension` programme's payment to an overdue pensioner is held.
+    var pensionCheck: PensionQualificationPolicy = .preset
 
     enum Pass: Equatable { case completed, waiting(held: Int), bankUnavailable }
 
@@ -40,6 +42,7 @@ struct PaymentExecutor: Sendable {
         guard let batch = try await store.read({ try await $0.payments.batch(batchId) }), batch.status == .executing else { return .completed }
         let programme = try await store.read { try await $0.payments.programme(batch.programmeId) }
         let programmeName = programme?.name ?? batch.programmeId.rawValue
+        let pension = programme?.kind == .pension
         // The running totals say how many payments are in flight and pending: a scan stops when it has seen them all
         // (payments are paged by line, not found by state, so that state changes touch no index).
         let (totals, lastLine) = try await store.read { s in (try await s.payments.totals(batchId: batchId), try await s.payments.lastLine(batchId: batchId)) }
@@ -51,7 +54,7 @@ struct PaymentExecutor: Sendable {
         }
         // 2. Pending payments, chunk by chunk, each committed as sent before it goes out.
         let sent = try await pipeline(programme: programmeName, expected: totals.count[.pending] ?? 0, lastLine: lastLine) { after, through in
-            try await claim(batchId: batchId, after: after, through: through, programme: programmeName)
+            try await claim(batchId: batchId, after: after, through: through, programme: programmeName, pension: pension)
         }
         if !resent.reachedAll || !sent.reachedAll { return .bankUnavailable }
         // 3. Done when nothing is pending or in flight.
@@ -95,12 +98,16 @@ struct PaymentExecutor: Sendable {
     }
 
     /// Marks the pending payments in a window of lines as sent to each holder's current account (or failed, or held)
-    /// in one transaction.
-    private func claim(batchId: PaymentBatch.ID, after: Int, through: Int, programme: String) async throws -> Claimed {
+    /// in one transaction. A pension's payments to pensioners whose qualification check is overdue become `held`.
+    private func claim(batchId: PaymentBatch.ID, after: Int, through: Int, programme: String, pension: Bool) async throws -> Claimed {
         let now = clock.now()
         return try await store.write { s in
             let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, throughLine: through)
             guard !due.isEmpty else { return Claimed(toSend: [], looked: 0, held: 0) }
+            let qualificationHeld: Set<String> = pension
+                ? try await PensionService.holdOverdue(due.filter { $0.riskHold == nil }.map(\.due), programme: programme, at: now,
+                                                       policy: pensionCheck, random: random, in: s)
+                : []
             var banks: [String: Bank] = [:]
             for b in try await s.banks.list() { banks[b.code] = b }
             var out: [Payment.InFlight] = []
@@ -116,6 +123,7 @@ struct PaymentExecutor: Sendable {
             for row in due {
                 let p = row.due
                 if row.riskHold != nil { held += 1; continue }
+                if qualificationHeld.contains(p.id) { continue }  // `held` now, out of the batch's outstanding payments
                 var holdNow = false
                 for f in RiskRules.payment(.init(paymentId: p.id, amountFen: p.amountFen, payeeDeceased: dead.contains(p.personId),
                                                  accountChangedAt: changes[p.personId]), at: now, thresholds: thresholds) {

@@ -205,15 +205,17 @@ struct PaymentService: Sendable {
         try await store.read { s in
             var bad = chunk.rejected
             let payees = try await s.payments.payees(byIndex: chunk.byIndex)
-            // Whether a person without a live card died is asked once for the chunk.
+            // Whether a person died is asked once for the chunk: a reported death (any payee), or a card cancelled for
+            // death (those without a live card).
             let deceased = try await s.payments.deceased(Set(payees.values.filter { $0.cardNumber == nil }.map(\.personId)))
+                .union(try await s.pension.deaths(Set(payees.values.map(\.personId))))
             var seen = Set<Person.ID>()
             var out: [Payment.New] = []
             for (i, l) in chunk.candidates.enumerated() {
                 guard let payee = payees[l.idNumber] else { bad.append(.init(line: l.line, reason: "person_not_found")); continue }
                 let hasCard = payee.cardNumber != nil
                 let facts = PayeeFacts(personFound: true, name: payee.name, hasFinancialAccount: payee.financial && payee.account != nil && payee.bankCode != nil,
-                                       hasLiveCard: hasCard, deceased: !hasCard && deceased.contains(payee.personId),
+                                       hasLiveCard: hasCard, deceased: deceased.contains(payee.personId),
                                        duplicateInBatch: seen.contains(payee.personId))
                 if let reason = PayeeCheck.reason(l, facts: facts) { bad.append(.init(line: l.line, reason: reason)); continue }
                 seen.insert(payee.personId)

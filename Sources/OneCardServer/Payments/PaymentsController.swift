@@ -21,12 +21,12 @@ struct PaymentsController {
                 ("requestedCount", .integer), ("rejectedLines", .integer),
                 ("counts", .object(PaymentState.allCases.map { ($0.rawValue, Schema.integer) }, required: PaymentState.allCases.map(\.rawValue))),
                 ("totals", .object([("requestedFen", .integer), ("paidFen", .integer), ("failedFen", .integer), ("returnedFen", .integer),
-                                    ("pendingFen", .integer), ("sentFen", .integer)], required: ["requestedFen", "paidFen", "failedFen", "returnedFen"])),
+                                    ("pendingFen", .integer), ("heldFen", .integer), ("sentFen", .integer)], required: ["requestedFen", "paidFen", "failedFen", "returnedFen"])),
             ], required: ["batchId", "programmeId", "status", "counts", "totals"]))
 
-        struct Counts: Encodable, Sendable { let pending: Int, sent: Int, paid: Int, failed: Int, returned: Int }
+        struct Counts: Encodable, Sendable { let pending: Int, held: Int, sent: Int, paid: Int, failed: Int, returned: Int }
         struct Totals: Encodable, Sendable {
-            let requestedFen: Int64, paidFen: Int64, failedFen: Int64, returnedFen: Int64, pendingFen: Int64, sentFen: Int64
+            let requestedFen: Int64, paidFen: Int64, failedFen: Int64, returnedFen: Int64, pendingFen: Int64, heldFen: Int64, sentFen: Int64
         }
         let batchId: String, programmeId: String, status: String, uploadedBy: String, approvedBy: String?
         let createdAt: String, approvedAt: String?, completedAt: String?, requestedCount: Int, rejectedLines: Int
@@ -35,10 +35,11 @@ struct PaymentsController {
             batchId = b.id.rawValue; programmeId = b.programmeId.rawValue; status = b.status.rawValue; uploadedBy = b.uploadedBy; approvedBy = b.approvedBy
             createdAt = Timestamp.format(b.createdAt); approvedAt = b.approvedAt.map(Timestamp.format); completedAt = b.completedAt.map(Timestamp.format)
             requestedCount = t.requestedCount; rejectedLines = b.rejectedCount
-            counts = Counts(pending: t.count[.pending] ?? 0, sent: t.count[.sent] ?? 0, paid: t.count[.paid] ?? 0,
+            counts = Counts(pending: t.count[.pending] ?? 0, held: t.count[.held] ?? 0, sent: t.count[.sent] ?? 0, paid: t.count[.paid] ?? 0,
                             failed: t.count[.failed] ?? 0, returned: t.count[.returned] ?? 0)
             totals = Totals(requestedFen: t.requestedFen, paidFen: t.fen[.paid] ?? 0, failedFen: t.fen[.failed] ?? 0,
-                            returnedFen: t.fen[.returned] ?? 0, pendingFen: t.fen[.pending] ?? 0, sentFen: t.fen[.sent] ?? 0)
+                            returnedFen: t.fen[.returned] ?? 0, pendingFen: t.fen[.pending] ?? 0,
+                            heldFen: t.fen[.held] ?? 0, sentFen: t.fen[.sent] ?? 0)
         }
     }
 

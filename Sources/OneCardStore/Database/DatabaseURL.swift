@@ -56,6 +56,8 @@ public enum Dialect: Sendable {
 
     /// Row locking for read-modify-write; SQLite serialises writers instead.
     public var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
+    /// Row claiming by several processes: each takes rows no other transaction holds (SQLite has one writer anyway).
+    public var forUpdateSkipLocked: String { self == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
 
     /// Marks a migration statement that only PostgreSQL runs (storage parameters SQLite has no notion of).
     public static let postgresOnly = "POSTGRES ONLY: "

@@ -277,6 +277,7 @@ public struct StoreSession: Sendable {
     public var licences: LicenceRepository { .init(db: db, cipher: cipher) }
     public var records: HRRecordRepository { .init(db: db, cipher: cipher) }
     public var family: FamilyRepository { .init(db: db, dialect: dialect) }
+    public var pension: PensionRepository { .init(db: db, dialect: dialect) }
     public var partnerCodes: PartnerCodeRepository { .init(db: db, cipher: cipher) }
     public var certificates: CertificateRepository { .init(db: db, cipher: cipher) }
     public var products: ProductRepository { .init(db: db, cipher: cipher) }

@@ -40,6 +40,7 @@ public enum Migrations {
         m039Pension,
         m040PartnerCodes,
         m041MedicalClaims,
+        m042PensionQualification,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

@@ -255,6 +255,51 @@ public struct PaymentRepository: Sendable {
         return n
     }
 
+    /// Holds pending payments (a pensioner's qualification check is overdue): `held`, with the time, left alone by the
+    /// executor until a confirmation releases them. Returns how many.
+    @discardableResult
+    public func hold(_ ids: [String], reason: String, at: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await update("""
+            UPDATE payments SET state = 'held', reason = \(bind: reason), held_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+            WHERE state = 'pending' AND id IN (\(binds: ids))
+            RETURNING batch_id, amount_fen
+            """, from: .pending, to: .held)
+    }
+
+    /// A person's held payments: id, batch, amount and when each was held.
+    public func held(personId: Person.ID) async throws -> [(id: String, batchId: PaymentBatch.ID, amountFen: Int64, heldAt: Date)] {
+        try await db.raw("""
+            SELECT id, batch_id, amount_fen, held_at FROM payments WHERE person_id = \(bind: personId) AND state = 'held' ORDER BY held_at, id
+            """).all().map { (try $0.string("id"), try $0.id("batch_id"), try $0.int("amount_fen"), try $0.optionalDate("held_at") ?? Date(timeIntervalSince1970: 0)) }
+    }
+
+    /// Puts held payments back to `pending` (the same payment and attempt: it was never sent). Returns how many.
+    @discardableResult
+    public func release(_ ids: [String], at: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await update("""
+            UPDATE payments SET state = 'pending', reason = NULL, updated_at = \(bind: at.millis)
+            WHERE state = 'held' AND id IN (\(binds: ids))
+            RETURNING batch_id, amount_fen
+            """, from: .held, to: .pending)
+    }
+
+    /// Closes a person's payments that were not sent yet (pending or held) as `failed` with `reason` (a reported death).
+    /// Returns how many.
+    @discardableResult
+    public func stop(personId: Person.ID, reason: String, at: Date) async throws -> Int {
+        var n = 0
+        for from in [PaymentState.pending, .held] {
+            n += try await update("""
+                UPDATE payments SET state = 'failed', reason = \(bind: reason), settled_at = \(bind: at.millis), updated_at = \(bind: at.millis)
+                WHERE person_id = \(bind: personId) AND state = \(bind: from.rawValue)
+                RETURNING batch_id, amount_fen
+                """, from: from, to: .failed)
+        }
+        return n
+    }
+
     /// Runs an `UPDATE payments … RETURNING batch_id, amount_fen` and moves the payments it changed from one state to
     /// another in their batches' running totals. Returns how many changed. PostgreSQL sums them itself (the update in
     /// a `WITH`), so a thousand changed rows come back as one; SQLite cannot put an update in a `WITH`.
@@ -337,7 +382,8 @@ public struct PaymentRepository: Sendable {
                 sentAt: try r.optionalDate("sent_at"), settledAt: try r.optionalDate("settled_at"))
     }
 
-    /// Those of `personIds` whose card was cancelled because they died (one query for a chunk of lines).
+    /// Those of `personIds` whose card was cancelled because they died (one query for a chunk of lines; reported deaths
+    /// are `PensionRepository.deaths`).
     public func deceased(_ personIds: some Collection<Person.ID>) async throws -> Set<Person.ID> {
         guard !personIds.isEmpty else { return [] }
         return Set(try await db.raw("""

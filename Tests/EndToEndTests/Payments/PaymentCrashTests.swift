@@ -137,7 +137,7 @@ struct PaymentCrashTests {
         #expect(killedMidway.count == kills, "\(killedMidway)")
         print("payment crash test: killed while executing at counts \(killedMidway)")
         #expect(status == "completed", "\(last)\n\(server!.text.suffix(2000))")
-        #expect(last["counts"] as? [String: Int] == ["pending": 0, "sent": 0, "paid": Self.payees, "failed": 0, "returned": 0], "\(last)")
+        #expect(last["counts"] as? [String: Int] == ["pending": 0, "held": 0, "sent": 0, "paid": Self.payees, "failed": 0, "returned": 0], "\(last)")
         #expect((last["totals"] as? [String: Int])?["paidFen"] == requestedFen)
         var credited: [String: (bank: String, account: String, amount: Int)] = [:]
         var duplicates = 0

@@ -186,7 +186,7 @@ struct DepartmentPagesTests {
             #expect(try await h.call(.post, "/api/v1/cards/\(c.card)/bank", token: h.agent, json: ["bankCode": "ICBC", "accountNumber": "6222000099998888777"]).status == 200)
             #expect(try await dept1.post("\(batchPath)/retry", []).location == "\(batchPath)?notice=batch_retried")
             #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
-            #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
+            #expect(try await h.counts(batchId) == ["pending": 0, "held": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
             #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [10_000, 30_001])
             #expect(!(try await dept1.get(batchPath)).html.contains(#"id="retry-form""#))
         }

@@ -191,7 +191,7 @@ struct DisbursementAPITests {
             // validate: counts and totals add up; the bank statements are the witness
             let done = try await h.batch(batchId)
             #expect(done["status"] as? String == "completed")
-            #expect(done["counts"] as? [String: Int] == ["pending": 0, "sent": 0, "paid": 2, "failed": 0, "returned": 1])
+            #expect(done["counts"] as? [String: Int] == ["pending": 0, "held": 0, "sent": 0, "paid": 2, "failed": 0, "returned": 1])
             let totals = done["totals"] as? [String: Int] ?? [:]
             #expect(totals["requestedFen"] == 60_001 && totals["paidFen"] == 30_000 && totals["returnedFen"] == 30_001)
             let icbcCredits = try await BankSimulator.credits(icbc.store), ccbCredits = try await BankSimulator.credits(ccb.store)
@@ -224,7 +224,7 @@ struct DisbursementAPITests {
             let retry = try await h.call(.post, "/api/v1/batches/\(batchId)/retry", token: dept1)
             #expect(retry.status == 202 && retry["retried"] as? Int == 1, "\(retry)")
             #expect(try await h.executor.drain(PaymentBatch.ID(batchId)) == .completed)
-            #expect(try await h.counts(batchId) == ["pending": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
+            #expect(try await h.counts(batchId) == ["pending": 0, "held": 0, "sent": 0, "paid": 3, "failed": 0, "returned": 0])
             let after = try await BankSimulator.credits(icbc.store)
             #expect(after.map(\.amountFen) == [10_000, 30_001])
             #expect(after.last?.account == "6222000099998888777")
@@ -294,7 +294,7 @@ struct BankOutageTests {
                 // validate: the breaker is open, the payment is in flight (not failed) while the other bank's is paid;
                 // then it is paid once when the bank is back
                 guard case .open = await gateway.breaker(dead.url).state else { Issue.record("breaker not open"); return }
-                #expect(try await h.counts(batchId) == ["pending": 0, "sent": 1, "paid": 1, "failed": 0, "returned": 0])
+                #expect(try await h.counts(batchId) == ["pending": 0, "held": 0, "sent": 1, "paid": 1, "failed": 0, "returned": 0])
                 #expect(try await BankSimulator.credits(icbc.store).map(\.amountFen) == [100])
                 #expect(try await h.call(.patch, "/api/v1/banks/ICBC", token: h.admin, json: ["endpoint": icbc.url]).status == 200)
                 #expect(try await executor.drain(PaymentBatch.ID(batchId)) == .completed)
