@@ -95,6 +95,7 @@ public enum OneCardApp {
         ProductPages(products: services.products, random: services.random, renderer: renderer).register(pages)
         RecordPages(records: services.records, renderer: renderer).register(pages)
         FamilyPages(family: services.family, clock: services.clock, renderer: renderer).register(pages)
+        PensionPages(pension: services.pension, registry: services.registry, renderer: renderer).register(pages)
         PrivacyPages(requests: services.dataRequests, retention: services.retention, clock: services.clock, renderer: renderer).register(pages)
         ServicePages(complaints: services.complaints, cases: services.cases, stats: services.stats, clock: services.clock, renderer: renderer).register(pages)
         MedicalPages(medical: services.medical, claims: services.medicalClaims, region: services.configuration.region, clock: services.clock, renderer: renderer).register(pages)
