@@ -123,6 +123,16 @@ struct PensionAPITests {
             #expect(try await h.call(.post, "/api/v1/pension/confirmations", token: t.agent, json: ["personId": bId, "method": "passive"]).status == 422)
             #expect(try await h.call(.post, "/api/v1/pension/confirmations", token: t.agent, json: ["personId": "nobody", "method": "counter"])
                 .code == "pension_not_found")
+            // c, a's daughter, links her (a accepts) and confirms for her (亲情代办); recorded on both; without a link: refused.
+            let link = try await h.call(.post, "/api/v1/me/relatives", token: t.holders[2], json: ["idNumber": a.idNumber, "name": "王秀梅", "relationship": "parent"])
+            #expect(try await h.call(.post, "/api/v1/me/relatives/requests/\(try #require(link.string("linkId"), "\(link)"))/accept", token: t.holders[0]).status == 200)
+            #expect(try await h.call(.post, "/api/v1/me/relatives/\(aId)/pension/confirm", token: t.holders[1]).code == "relative_link_not_found")
+            h.clock.advance(by: 3600)
+            let proxy = try await h.call(.post, "/api/v1/me/relatives/\(aId)/pension/confirm", token: t.holders[2])
+            #expect(proxy.status == 200 && proxy.string("lastMethod") == "relative", "\(proxy)")
+            let activity = try await h.call(.get, "/api/v1/me/relatives/activity", token: t.holders[0])
+            let actions = (activity["events"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+            #expect(actions.contains("pension_confirmed"), "\(actions)")
             // A holder cannot confirm for others, nor read another's standing.
             #expect(try await h.call(.post, "/api/v1/pension/confirmations", token: t.holders[0], json: ["personId": bId, "method": "counter"]).status == 403)
             #expect(try await h.call(.get, "/api/v1/persons/\(bId)/pension", token: t.holders[0]).status == 403)
