@@ -147,7 +147,8 @@ public struct AppServices: Sendable {
          RetentionJob(retention: retention, interval: .seconds(86_400), logger: logger),
          KeyWatcher(keys: keyRotation, interval: .seconds(5), logger: logger),
          MedicalClaimPayer(claims: medicalClaims, interval: .seconds(30), logger: logger),
-         PensionReminderJob(pension: pension, interval: .seconds(3600), logger: logger)]
+         PensionReminderJob(pension: pension, interval: .seconds(3600), logger: logger),
+         ProductSweeper(products: products, interval: .seconds(30), logger: logger)]
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OneCardCore
 import OneCardStore
+import ServiceLifecycle
 
 /// Products and utility bills paid from the card's account (北京市民生卡 art. 2: 公园年票, 生活缴费).
 ///
@@ -75,25 +76,34 @@ struct ProductService: Sendable {
         case .paying: break
         }
         let answer = try await debit(bankCode: bill.bankCode, .init(debitId: bill.debitId, account: bill.account, amountFen: Int64(bill.amountFen)))
+        switch try await finish(bill, answer, actor: actor) {
+        case .paid: var paid = bill; paid.status = .paid; paid.settledAt = clock.now(); return paid
+        case .failed: throw DomainError(.insufficientFunds, "not enough money in the card's account for this bill; nothing was taken")
+        case .paying: throw DomainError(.bankUnavailable, "the bank did not answer; repeat with the same Idempotency-Key: the bill is paid once")
+        }
+    }
+
+    /// Records the bank's answer to a bill's debit: the one place a bill is settled, by the holder's request or the sweep.
+    private func finish(_ bill: BillPayment, _ answer: DebitAnswer, actor: String) async throws -> BillPayment.Status {
         let at = clock.now()
         switch answer {
         case .taken:
             try await store.write { s in
                 if try await s.products.settle(bill: bill.id, to: .paid, at: at) {
-                    try await s.audit.append(at: at, actor: actor, action: "bill_paid", subject: "person:\(personId)", purpose: "bill:\(bill.id)")
+                    try await s.audit.append(at: at, actor: actor, action: "bill_paid", subject: "person:\(bill.personId)", purpose: "bill:\(bill.id)")
                 }
             }
-            var paid = bill; paid.status = .paid; paid.settledAt = at
-            return paid
+            return .paid
         case .insufficientFunds:
             try await store.write { s in
                 if try await s.products.settle(bill: bill.id, to: .failed, at: at) {
-                    try await s.audit.append(at: at, actor: actor, action: "bill_refused", subject: "person:\(personId)", purpose: "bill:\(bill.id) insufficient_funds")
+                    try await s.audit.append(at: at, actor: actor, action: "bill_refused", subject: "person:\(bill.personId)",
+                                             purpose: "bill:\(bill.id) insufficient_funds")
                 }
             }
-            throw DomainError(.insufficientFunds, "not enough money in the card's account for this bill; nothing was taken")
+            return .failed
         case .unknown:
-            throw DomainError(.bankUnavailable, "the bank did not answer; repeat with the same Idempotency-Key: the bill is paid once")
+            return .paying
         }
     }
 
@@ -132,27 +142,61 @@ struct ProductService: Sendable {
         } catch where Store.isUniqueViolation(error) {
             throw DomainError(.passExists, "you have the \(code) pass for \(year); nothing was taken")
         }
-        let answer = try await debit(bankCode: bankCode, .init(debitId: "pass:" + pass.id, account: account, amountFen: Int64(pass.chargedFen)))
+        let answer = try await debit(bankCode: bankCode, .init(debitId: Self.debitId(pass), account: account, amountFen: Int64(pass.chargedFen)))
+        switch try await finish(pass, answer, actor: actor) {
+        case .active: var bought = pass; bought.status = .active; return bought
+        case .failed: throw DomainError(.insufficientFunds, "not enough money in the card's account for the \(code) pass; nothing was taken")
+        default: throw DomainError(.bankUnavailable, "the bank did not answer; ask for the pass again: it is paid once")
+        }
+    }
+
+    /// The pass's debit at the bank, the same on every attempt.
+    static func debitId(_ pass: Pass) -> String { "pass:" + pass.id }
+
+    /// Records the bank's answer to a pass's debit: the one place a pass is settled, by the holder's request or the sweep.
+    private func finish(_ pass: Pass, _ answer: DebitAnswer, actor: String) async throws -> Pass.Status {
         let at = clock.now()
         switch answer {
         case .taken:
             try await store.write { s in
                 if try await s.products.settle(pass: pass.id, to: .active, at: at) {
-                    try await s.audit.append(at: at, actor: actor, action: "pass_bought", subject: "person:\(personId)", purpose: "pass:\(pass.id)")
+                    try await s.audit.append(at: at, actor: actor, action: "pass_bought", subject: "person:\(pass.personId)", purpose: "pass:\(pass.id)")
                 }
             }
-            var bought = pass; bought.status = .active
-            return bought
+            return .active
         case .insufficientFunds:
             try await store.write { s in
                 if try await s.products.settle(pass: pass.id, to: .failed, at: at) {
-                    try await s.audit.append(at: at, actor: actor, action: "pass_refused", subject: "person:\(personId)", purpose: "pass:\(pass.id) insufficient_funds")
+                    try await s.audit.append(at: at, actor: actor, action: "pass_refused", subject: "person:\(pass.personId)",
+                                             purpose: "pass:\(pass.id) insufficient_funds")
                 }
             }
-            throw DomainError(.insufficientFunds, "not enough money in the card's account for the \(code) pass; nothing was taken")
+            return .failed
         case .unknown:
-            throw DomainError(.bankUnavailable, "the bank did not answer; ask for the pass again: it is paid once")
+            return .charging
         }
+    }
+
+    /// Settles bills and passes whose answer was lost (started more than `after` ago and still under way): the debit is
+    /// sent again under its own id, so a bank that took the money answers with that and takes nothing more, and one that
+    /// never saw it takes it now — the holder's money and the bill or pass always end up agreeing, even when nobody asks
+    /// again. Returns how many were settled.
+    @discardableResult
+    func settleUnderWay(after: Duration = .seconds(30), limit: Int = 200) async throws -> Int {
+        let before = clock.now().addingTimeInterval(-Double(after.components.seconds))
+        let (bills, passes) = try await store.read { s in
+            (try await s.products.billsUnderWay(startedBefore: before, limit: limit), try await s.products.passesUnderWay(startedBefore: before, limit: limit))
+        }
+        var settled = 0
+        for bill in bills {
+            let answer = try await debit(bankCode: bill.bankCode, .init(debitId: bill.debitId, account: bill.account, amountFen: Int64(bill.amountFen)))
+            if try await finish(bill, answer, actor: "system") != .paying { settled += 1 }
+        }
+        for p in passes {
+            let answer = try await debit(bankCode: p.bankCode, .init(debitId: Self.debitId(p.pass), account: p.account, amountFen: Int64(p.pass.chargedFen)))
+            if try await finish(p.pass, answer, actor: "system") != .charging { settled += 1 }
+        }
+        return settled
     }
 
     func passes(personId: Person.ID) async throws -> [Pass] { try await store.read { try await $0.products.passes(personId: personId) } }
@@ -183,6 +227,24 @@ struct ProductService: Sendable {
         } catch {
             logger.warning("bank unavailable for a card debit; it stays under way", metadata: ["bank": "\(bankCode)", "error": "\(error)"])
             return .unknown
+        }
+    }
+}
+
+/// Runs `ProductService.settleUnderWay` every `interval` from start-up (which settles what a crash left) until shutdown.
+/// Several processes may run it at once: each settle is conditional on the row still being under way, and the bank answers
+/// a debit id once.
+struct ProductSweeper: Service {
+    let products: ProductService
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await products.settleUnderWay() } catch { logger.error("bills and passes under way: \(error)") }
+                try? await Task.sleep(for: interval)
+            }
         }
     }
 }

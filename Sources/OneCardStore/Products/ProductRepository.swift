@@ -48,6 +48,14 @@ public struct ProductRepository: Sendable {
             """).all()).isEmpty
     }
 
+    /// Bills still `paying` that were started before `before` (their answer was lost: a crash, a bank that did not answer,
+    /// a client that never asked again), oldest first.
+    public func billsUnderWay(startedBefore before: Date, limit: Int) async throws -> [BillPayment] {
+        try await db.raw("""
+            SELECT * FROM bill_payments WHERE status = 'paying' AND created_at < \(bind: before.millis) ORDER BY created_at, id LIMIT \(bind: Int64(limit))
+            """).all().map(decodeBill)
+    }
+
     /// A person's bills, the latest first.
     public func bills(personId: Person.ID) async throws -> [BillPayment] {
         try await db.raw("SELECT * FROM bill_payments WHERE person_id = \(bind: personId) ORDER BY created_at DESC, id").all().map(decodeBill)
@@ -77,6 +85,13 @@ public struct ProductRepository: Sendable {
         !(try await db.raw("""
             UPDATE passes SET status = \(bind: status.rawValue), settled_at = \(bind: at.millis) WHERE id = \(bind: id) AND status = 'charging' RETURNING id
             """).all()).isEmpty
+    }
+
+    /// Passes still `charging` that were started before `before`, with the account each is charged to, oldest first.
+    public func passesUnderWay(startedBefore before: Date, limit: Int) async throws -> [(pass: Pass, bankCode: String, account: String)] {
+        try await db.raw("""
+            SELECT * FROM passes WHERE status = 'charging' AND bought_at < \(bind: before.millis) ORDER BY bought_at, id LIMIT \(bind: Int64(limit))
+            """).all().map { (try decodePass($0), try $0.string("bank_code"), try cipher.open(try $0.string("account_enc"), field: "account")) }
     }
 
     /// A person's passes (every state), the latest year first.

@@ -143,6 +143,46 @@ struct ProductAPITests {
     }
 
     @Test(arguments: Engine.available)
+    func aBillAndAPassWhoseAnswerWasLostAreSettledWithoutTheHolderAsking(_ engine: Engine) async throws {
+        // setup: the bank takes the money and loses every answer; the holder never asks again
+        let books = FileManager.default.temporaryDirectory.appendingPathComponent("bank-\(UUID().uuidString).sqlite").path
+        let lossy = try await BankSimulator.start(.init(bank: "ICBC", port: 0, storePath: books, failRate: 0, loseReplyRate: 1), logger: TestDatabase.logger)
+        let port = Int(lossy.url.split(separator: ":").last?.filter(\.isNumber) ?? "") ?? 0
+        do {
+            try await Self.run(engine, bank: lossy) { w in
+                let h = w.h
+                try await w.registerWater()
+                try await w.fund(20_000)
+                #expect(try await w.pay(fen: 3_000, key: "water-1").code == "bank_unavailable")
+                let pass = try await h.call(.post, "/api/v1/me/passes", token: w.holder, json: ["product": "park_annual", "year": 2026])
+                #expect(pass.code == "bank_unavailable", "\(pass)")
+                // Too recent to sweep: a holder's own repeat may still be on its way.
+                #expect(try await h.services.products.settleUnderWay() == 0)
+
+                await lossy.stop()
+                let healthy = try await BankSimulator.start(.init(bank: "ICBC", port: port, storePath: books, failRate: 0, loseReplyRate: 0),
+                                                            logger: TestDatabase.logger)
+                defer { Task { await healthy.stop() } }
+                try await Task.sleep(for: .seconds(2.5))  // the gateway's circuit breaker cools down
+                h.clock.advance(by: 31)
+                // The action: the sweep asks the bank again under the same debit ids.
+                #expect(try await h.services.products.settleUnderWay() == 2)
+                #expect(try await h.services.products.settleUnderWay() == 0)
+
+                // validate: each paid once (the bank's statement), both settled, the balance down once each
+                let bills = try await h.call(.get, "/api/v1/me/bills", token: w.holder)["bills"] as? [[String: Any]] ?? []
+                #expect(bills.map { $0["status"] as? String } == ["paid"], "\(bills)")
+                let passes = try await h.call(.get, "/api/v1/me/passes", token: w.holder)["passes"] as? [[String: Any]] ?? []
+                #expect(passes.map { $0["status"] as? String } == ["active"], "\(passes)")
+                #expect(try await BankSimulator.debits(healthy.store).map(\.amountFen).sorted() == [3_000, 12_000])
+                #expect(try await w.balance() == 5_000)
+                await healthy.stop()
+            }
+        } catch { await lossy.stop(); throw error }
+        await lossy.stop()
+    }
+
+    @Test(arguments: Engine.available)
     func aPassIsBoughtOncePerYearAndBecomesAnEntitlement(_ engine: Engine) async throws {
         try await Self.run(engine) { w in
             let h = w.h
