@@ -16,22 +16,29 @@ struct Keys: AsyncParsableCommand {
         @Option(help: "qr, sessions or personal_data.") var key: String = "qr"
 
         func run() async throws {
+            guard ["qr", "sessions", "personal_data"].contains(key) else { throw fail("--key: qr, sessions or personal_data") }
+            var config: ServerConfiguration
+            do { config = try data.configuration() } catch let e as ConfigurationError { throw fail(e.description) }
             if key == "qr" {
-                let directory = data.dataDirURL
+                // The ring lives in the database: every serve process on it signs with the new key within 5 s.
+                config.region = region
+                let services: AppServices
+                do { services = try await OneCardApp.services(config, signs: false) } catch let e as ConfigurationError { throw fail(e.description) }
                 do {
-                    var ring = try SigningKeyRing.loadOrCreate(in: directory, region: region)
-                    let old = ring.current.kid
-                    ring.rotate(at: Date())
-                    try ring.save(in: directory)
-                    say("rotated: new key \(ring.current.kid) signs from now on; \(old) stays published for \(Int(ring.tokenLifetime + ring.skew)) s")
+                    if config.database.isEmbedded { try await services.store.migrate() }
+                    let pending = try await services.store.pendingMigrations()
+                    guard pending.isEmpty else { throw ConfigurationError("the database has pending migrations; run `onecard migrate` first") }
+                    let r = try await OneCardApp.rotateQRKey(services, actor: "cli:keys-rotate")
+                    await services.store.close()
+                    say("rotated: new key \(r.new) signs from now on; \(r.old) stays published for \(r.publishedFor) s")
                 } catch {
+                    await services.store.close()
                     throw fail("\(error)")
                 }
                 return
             }
-            guard ["sessions", "personal_data"].contains(key) else { throw fail("--key: qr, sessions or personal_data") }
             let services: AppServices
-            do { services = try await OneCardApp.services(try data.configuration(), signs: false) } catch let e as ConfigurationError {
+            do { services = try await OneCardApp.services(config, signs: false) } catch let e as ConfigurationError {
                 throw fail(e.description)
             }
             do {

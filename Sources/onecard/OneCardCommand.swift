@@ -131,6 +131,11 @@ struct Serve: AsyncParsableCommand {
                     throw ConfigurationError("the database has \(pending.count) pending migration(s) (\(pending.joined(separator: ", "))); run `onecard migrate --database ...` first")
                 }
             }
+            // The QR signing key ring in the database: stored there on a node's first start, taken from there afterwards.
+            do { try await OneCardApp.followKeys(services) } catch {
+                await services.store.close()
+                throw ConfigurationError("\(error)")
+            }
         } catch let e as ConfigurationError {
             throw fail(e.description)
         }

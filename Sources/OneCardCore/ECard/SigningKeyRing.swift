@@ -29,6 +29,15 @@ public struct SigningKey: Sendable {
         encodedQRHeaderEd25519 = CompactJWS.encodedHeader(kid: kid, typ: CompactJWS.qrTokenType, alg: .ed25519)
     }
 
+    /// A key from its stored secret half (32 bytes); nil when they are not an Ed25519 seed.
+    public init?(rawPrivateKey: [UInt8], createdAt: Date, retiredAt: Date?) {
+        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawPrivateKey) else { return nil }
+        self.init(privateKey: key, createdAt: createdAt, retiredAt: retiredAt)
+    }
+
+    /// The secret half as stored (32 bytes).
+    public var rawPrivateKey: [UInt8] { Array(privateKey.rawRepresentation) }
+
     /// The key id of a public key, as every OneCard node computes it.
     public static func kid(for publicKey: Curve25519.Signing.PublicKey) -> String {
         Base64URL.encode(Array(SHA256.hash(data: publicKey.rawRepresentation).prefix(8)))
@@ -66,6 +75,17 @@ public struct SigningKeyRing: Sendable {
     private init(region: String, keys: [SigningKey], tokenLifetime: TimeInterval, skew: TimeInterval) {
         self.region = region; self.keys = keys; self.tokenLifetime = tokenLifetime; self.skew = skew
     }
+
+    /// A ring as kept elsewhere (the database): the current key (the one not retired, the newest) first. Nil without one.
+    public init?(region: String, stored: [SigningKey], tokenLifetime: TimeInterval = 60, skew: TimeInterval = 30) {
+        let current = stored.filter { $0.retiredAt == nil }.max { $0.createdAt < $1.createdAt }
+        guard let current else { return nil }
+        let retired = stored.filter { $0.kid != current.kid }.sorted { ($0.retiredAt ?? $0.createdAt) > ($1.retiredAt ?? $1.createdAt) }
+        self.init(region: region, keys: [current] + retired, tokenLifetime: tokenLifetime, skew: skew)
+    }
+
+    /// The kid of each key and whether it is retired: two rings with the same answer sign and publish alike.
+    public var fingerprint: [String] { keys.map { "\($0.kid):\($0.retiredAt == nil ? "current" : "retired")" } }
 
     private static func newKey(at date: Date, random: RandomSource) -> SigningKey {
         // 32 random bytes are an Ed25519 seed; taking them from `random` lets tests make known keys.

@@ -160,9 +160,26 @@ extension OneCardApp {
         return (v.checked, v.headSeq, v.broken)
     }
 
+    /// Follows the database's key generations and QR signing key ring (`serve` after its migrations: the ring is stored on
+    /// a node's first start and taken from there afterwards).
+    public static func followKeys(_ services: AppServices) async throws {
+        try await services.keyRotation.refresh()
+    }
+
+    /// Rotates the QR signing key in the database (`onecard keys rotate`): the new key's id, the old one's, and how long the
+    /// old one stays published.
+    public static func rotateQRKey(_ services: AppServices, actor: String) async throws -> (new: String, old: String, publishedFor: Int) {
+        try services.signingKeys.open()
+        try await services.signingKeys.sync(services.store)
+        let old = services.signingKeys.ring.current.kid
+        let new = try await services.signingKeys.rotate(services.store, actor: actor)
+        let ring = services.signingKeys.ring
+        return (new, old, Int(ring.tokenLifetime + ring.skew))
+    }
+
     /// Rotates the session-signing (`sessions`) or personal-data (`personal_data`) key (`onecard keys rotate --key`).
     public static func rotateKey(_ services: AppServices, key: String, actor: String) async throws -> (generation: Int, pending: Int) {
-        guard let k = KeyService.Key(rawValue: key) else { throw DomainError.invalidField("key", "sessions or personal_data") }
+        guard let k = KeyService.Key(rawValue: key), k != .qr else { throw DomainError.invalidField("key", "sessions or personal_data") }
         let s = try await services.keyRotation.rotate(k, actor: actor)
         return (k == .sessions ? s.sessions : s.personalData, k == .sessions ? 0 : s.pending)
     }

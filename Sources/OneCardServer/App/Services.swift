@@ -115,7 +115,7 @@ public struct AppServices: Sendable {
                                             gateway: bankGateway, logger: logger)
         dataRequests = DataRequestService(store: store, clock: clock, random: random, privacy: policy.privacyPolicy, shippedCalendar: holidays)
         retention = RetentionService(store: store, clock: clock, privacy: policy.privacyPolicy)
-        keyRotation = KeyService(store: store, sessions: sessions, clock: clock)
+        keyRotation = KeyService(store: store, sessions: sessions, clock: clock, signingKeys: signingKeys)
         let publicity: CreditPublicitySchemes
         do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)

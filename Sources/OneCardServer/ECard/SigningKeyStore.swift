@@ -4,9 +4,13 @@ import OneCardCore
 import OneCardVerifier
 import OneCardStore
 
-/// The node's QR signing keys, kept in the data directory. `onecard keys rotate` rewrites the file; a
-/// running server notices the change (checked at most every two seconds) and signs with the new key
-/// while the old one stays in the trust list until every token it signed has expired.
+/// The node's QR signing keys. The ring lives in the database (`qr_signing_keys`, private halves sealed under the node
+/// key), so every process of a node signs with the same current key: `sync` stores the data directory's ring there on
+/// the first start of a node (a node from before keeps its keys) and otherwise takes the database's, and `KeyWatcher`
+/// calls it every 5 s, so a rotation by any process (`keys rotate`, incident mode) reaches every other one within that.
+/// The data directory's `signing-keys.json` (mode 0600) is this host's copy of the ring, rewritten when it changes, for
+/// commands that sign without a server (`bench tokens`) and as the seed of a node's first start. The old key stays in the
+/// trust list until every token it signed has expired.
 final class SigningKeyStore: Sendable {
     let directory: URL
     private let clock: Clock
@@ -33,16 +37,56 @@ final class SigningKeyStore: Sendable {
         }
     }
 
-    /// Makes a new current key now (`keys rotate` from inside the server: incident mode); every process of the node
-    /// sees the rewritten file within two seconds. The new key's id.
+    /// Whether `open()` ran: commands that sign nothing never read or make keys, nor sync them.
+    var isOpen: Bool { state.withLockedValue { $0 != nil } }
+
+    /// Makes this process sign with the database's ring: on a node's first start the ring this process has (from the data
+    /// directory) is stored; afterwards the stored ring replaces a different one here, and the data directory's copy is
+    /// rewritten. A database holding another region's keys is refused.
+    func sync(_ store: Store) async throws {
+        guard isOpen else { return }
+        let mine = ring
+        let (region, at) = (region, clock.now())
+        let stored = try await store.write { s -> SigningKeyRing in
+            if let stored = try await s.signingKeys.ring() { return stored }
+            if try await s.signingKeys.storeFirst(mine, by: "system", at: at) {
+                try await s.audit.append(at: at, actor: "system", action: "qr_signing_ring_stored", subject: "key:\(mine.current.kid)", purpose: nil)
+                return mine
+            }
+            return try await s.signingKeys.ring() ?? mine
+        }
+        guard stored.region == region else {
+            throw ConfigurationError("the database holds QR signing keys for region \(stored.region), but this node runs as \(region)")
+        }
+        adopt(stored)
+    }
+
+    /// Makes a new current key now, in the database (`keys rotate`, incident mode): the ring is locked, rotated and
+    /// written in one transaction, so two rotations at once make two keys one after the other, never two current ones.
+    /// Every other process takes it at its next `sync`. The new key's id.
     @discardableResult
-    func rotate() throws -> String {
-        try state.withLockedValue { s in
-            var ring = try SigningKeyRing.load(from: directory)
-            ring.rotate(at: clock.now(), random: random)
-            try ring.save(in: directory)
-            s = State(ring: ring, modified: Self.modified(directory), checkedAt: Date(), verifier: Self.verifier(for: ring))
-            return ring.current.kid
+    func rotate(_ store: Store, actor: String, purpose: String? = nil) async throws -> String {
+        try open()
+        try await sync(store)
+        let (at, random, fallback) = (clock.now(), random, ring)
+        let rotated = try await store.write { s -> SigningKeyRing in
+            try await s.signingKeys.lock()
+            var ring = try await s.signingKeys.ring() ?? fallback
+            ring.rotate(at: at, random: random)
+            try await s.signingKeys.replace(with: ring, by: actor, at: at)
+            try await s.audit.append(at: at, actor: actor, action: "qr_signing_key_rotated", subject: "key:\(ring.current.kid)", purpose: purpose)
+            return ring
+        }
+        adopt(rotated)
+        return rotated.current.kid
+    }
+
+    /// Signs with `fresh` from now on when it differs from the ring in use, and keeps the data directory's copy in step.
+    private func adopt(_ fresh: SigningKeyRing) {
+        state.withLockedValue { s in
+            guard let current = s, current.ring.fingerprint != fresh.fingerprint else { return }
+            try? fresh.save(in: directory)
+            s = State(ring: fresh, modified: Self.modified(directory), checkedAt: Date(), verifier: Self.verifier(for: fresh))
         }
     }
 

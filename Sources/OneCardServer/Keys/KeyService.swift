@@ -17,10 +17,14 @@ struct KeyService: Sendable {
     let store: Store
     let sessions: SessionTokens
     let clock: Clock
+    /// The QR signing key ring (in the database; `SigningKeyStore.sync` follows it).
+    let signingKeys: SigningKeyStore
 
     enum Key: String, Sendable, CaseIterable {
         case sessions
         case personalData = "personal_data"
+        /// The QR signing key: a new current key in the ring; the old one stays published until its tokens expire.
+        case qr
         var purpose: KeyRepository.Purpose { self == .sessions ? .sessions : .personalData }
     }
 
@@ -29,10 +33,16 @@ struct KeyService: Sendable {
         var personalData: Int
         /// Values still sealed under an older personal-data key.
         var pending: Int
+        /// The kid of the current QR signing key (nil in a process that signs nothing).
+        var qrKeyId: String? = nil
     }
 
-    /// Moves `key` to its next generation, audited, and applies it in this process at once.
+    /// Moves `key` to its next generation (for `qr`: a new key in the ring), audited, and applies it in this process at once.
     func rotate(_ key: Key, actor: String) async throws -> Status {
+        if key == .qr {
+            try await signingKeys.rotate(store, actor: actor)
+            return try await status()
+        }
         let at = clock.now()
         let next = try await store.write { s in
             let next = try await s.keys.generation(key.purpose) + 1
@@ -44,11 +54,13 @@ struct KeyService: Sendable {
         return try await status()
     }
 
-    /// Follows the generations the database says are in force (another process may have rotated).
+    /// Follows the generations the database says are in force, and its QR signing key ring (another process may have
+    /// rotated).
     func refresh() async throws {
         let (s, d) = try await store.read { s in (try await s.keys.generation(.sessions), try await s.keys.generation(.personalData)) }
         await sessions.use(generation: s)
         store.cipher.generations.advance(to: d)
+        try await signingKeys.sync(store)
     }
 
     func status() async throws -> Status {
@@ -56,7 +68,8 @@ struct KeyService: Sendable {
             let d = try await s.keys.generation(.personalData)
             var pending = 0
             for c in SealedColumn.all { pending += try await s.keys.stale(c, generation: d) }
-            return Status(sessions: try await s.keys.generation(.sessions), personalData: d, pending: pending)
+            return Status(sessions: try await s.keys.generation(.sessions), personalData: d, pending: pending,
+                          qrKeyId: signingKeys.isOpen ? signingKeys.ring.current.kid : nil)
         }
     }
 

@@ -14,10 +14,10 @@ struct KeysController {
 
     struct View: Encodable, Sendable {
         static let schema = Schema.named("KeyGenerations", .object([
-            ("sessions", .integer), ("personalData", .integer), ("pendingReencryption", .integer),
+            ("sessions", .integer), ("personalData", .integer), ("pendingReencryption", .integer), ("qrKeyId", .text),
         ], required: ["sessions", "personalData", "pendingReencryption"]))
-        let sessions: Int, personalData: Int, pendingReencryption: Int
-        init(_ s: KeyService.Status) { sessions = s.sessions; personalData = s.personalData; pendingReencryption = s.pending }
+        let sessions: Int, personalData: Int, pendingReencryption: Int, qrKeyId: String?
+        init(_ s: KeyService.Status) { sessions = s.sessions; personalData = s.personalData; pendingReencryption = s.pending; qrKeyId = s.qrKeyId }
     }
 
     var show: Handler {
@@ -30,8 +30,9 @@ struct KeysController {
     struct Input: Decodable { let key: String }
 
     var rotate: Handler {
-        Handler("Rotate a key without downtime: sessions (tokens of the previous key stay good until they expire) or personal_data "
-                    + "(new values sealed under the new key at once, older ones re-sealed in the background); audited",
+        Handler("Rotate a key without downtime: sessions (tokens of the previous key stay good until they expire), personal_data "
+                    + "(new values sealed under the new key at once, older ones re-sealed in the background) or qr (a new QR signing key, "
+                    + "taken by every process of the node within 5 s; the old one stays published until its tokens expire); audited",
                 tag: "keys", request: .object([("key", .oneOf(KeyService.Key.self))], required: ["key"]),
                 success: (200, "Generations", View.schema)) { request, context in
             let i = try await request.decodeJSON(as: Input.self, context: context)

@@ -56,10 +56,7 @@ struct IncidentService: Sendable {
             return true
         }
         if changed && active {
-            let kid = try signingKeys.rotate()
-            try await store.write { s in
-                try await s.audit.append(at: now, actor: actor, action: "qr_signing_key_rotated", subject: "key:\(kid)", purpose: "incident mode")
-            }
+            try await signingKeys.rotate(store, actor: actor, purpose: "incident mode")
         }
         return try await current()
     }

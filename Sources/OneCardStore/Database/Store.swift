@@ -290,6 +290,7 @@ public struct StoreSession: Sendable {
     public var dataRequests: DataRequestRepository { .init(db: db, cipher: cipher) }
     public var retention: RetentionRepository { .init(db: db) }
     public var keys: KeyRepository { .init(db: db, cipher: cipher) }
+    public var signingKeys: SigningKeyRepository { .init(db: db, dialect: dialect, cipher: cipher) }
 }
 
 extension SQLRow {

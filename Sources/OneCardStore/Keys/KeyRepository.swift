@@ -32,6 +32,7 @@ public struct SealedColumn: Sendable, Equatable {
         .init(table: "bill_payments", key: "id", column: "customer_ref_enc", field: "bill_customer_ref"),
         .init(table: "bill_payments", key: "id", column: "account_enc", field: "account"),
         .init(table: "passes", key: "id", column: "account_enc", field: "account"),
+        .init(table: "qr_signing_keys", key: "kid", column: "private_enc", field: "qr_signing_key"),
     ]
 }
 

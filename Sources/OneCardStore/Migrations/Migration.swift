@@ -41,6 +41,7 @@ public enum Migrations {
         m040PartnerCodes,
         m041MedicalClaims,
         m042PensionQualification,
+        m043QRSigningKeys,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
