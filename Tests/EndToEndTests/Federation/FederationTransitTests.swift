@@ -17,25 +17,97 @@ struct FederationTransitTests {
     static let beijing = FederationHarness.beijing, tianjin = FederationHarness.tianjin
     typealias Server = EndToEndTests.Server
 
+    /// A bank-sim where every account opens at ¥100 with Beijing's banks pointed at it, and a Beijing resident's card with
+    /// the transit function loaded by the holder and an e-card: the bank's URL and the card.
+    static func riderWithBank(_ fed: FederationHarness) async throws -> (String, FederationAcceptanceTests.NewCard) {
+        let beijing = fed[Self.beijing]
+        let bank = try Server(["bank-sim", "--bank", "ICBC", "--port", "0", "--store", fed.dir.appendingPathComponent("bank.sqlite").path,
+                               "--opening-balance", "10000"])
+        fed.others.append(bank)
+        let bankURL = try await bank.baseURL()
+        for code in ["ICBC", "CCB"] {
+            let r = try await beijing.http.call("PATCH", "/api/v1/banks/\(code)", token: beijing.admin, json: ["endpoint": bankURL])
+            #expect(r.status == 200, "\(r)")
+        }
+        let card = try await FederationAcceptanceTests.newBeijingCard(beijing)
+        let loaded = try await beijing.http.call("POST", "/api/v1/me/card/functions", token: card.holderToken, json: ["transit": true])
+        #expect(loaded.status == 200 && (loaded["functions"] as? [String: Any])?["transit"] as? Bool == true, "\(loaded)")
+        let ecard = try await beijing.http.call("POST", "/api/v1/me/ecard", token: card.holderToken, json: ["deviceId": "phone-zhao"])
+        #expect(ecard.status == 201 || ecard.status == 200, "\(ecard)")
+        return (bankURL, card)
+    }
+
+    /// A card read as a gate takes it: the chip's answer to a fresh challenge, computed with the card's chip key.
+    static func chipRead(_ card: FederationAcceptanceTests.NewCard) throws -> (challenge: String, response: String) {
+        let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+        let response = Data(HMAC<SHA256>.authenticationCode(for: challenge, using: SymmetricKey(data: try #require(Data(base64Encoded: card.chipKey)))))
+        return (challenge.base64EncodedString(), response.base64EncodedString())
+    }
+
+    /// The done-when of issue 13 across provinces: Tianjin's own offline gates (`onecard terminal` processes, trusting the
+    /// hub-signed national list) let a Beijing card ride with its chip and with its QR code, journal and upload the taps;
+    /// Beijing charges each trip once.
+    @Test(arguments: Engine.available.prefix(1))
+    func tianjinsOfflineGatesLetABeijingCardRideWithChipAndQR(_ engine: Engine) async throws {
+        try await FederationHarness.with(engine) { fed in
+            let beijing = fed[Self.beijing], tianjin = fed[Self.tianjin]
+            let (bankURL, card) = try await Self.riderWithBank(fed)
+            let gateKey = try #require(tianjin.terminalKey(venue: "天津市地铁"))
+            func gate(_ station: String, _ direction: String) throws -> OfflineTerminalTests.Gate {
+                let g = try OfflineTerminalTests.Gate(["terminal", "--node", tianjin.url, "--key", gateKey, "--operator", "TJ-BUS", "--station", station,
+                                                       "--direction", direction, "--store", fed.dir.appendingPathComponent("tj-\(direction).sqlite").path,
+                                                       "--interval", "1", "--hub-key", "@" + fed.hubKeyFile])
+                fed.others.append(g.server)
+                return g
+            }
+            let (gateIn, gateOut) = (try gate("天津站", "in"), try gate("鼓楼", "out"))
+            let synced = Date().addingTimeInterval(30)
+            while Date() < synced, ![gateIn, gateOut].allSatisfy({ $0.server.text.contains("trust list synced") }) { try await Task.sleep(for: .milliseconds(100)) }
+            try await Task.sleep(for: .milliseconds(1500))  // and the national revocation list
+
+            // action: a ride with the chip (天津站 → 鼓楼), one with the Beijing e-card's QR code (天津站 → 鼓楼)
+            func chipLine() throws -> String { let r = try Self.chipRead(card); return "card:\(card.number):\(r.challenge):\(r.response)" }
+            gateIn.send(try chipLine())
+            #expect(try await TransitGateTests.tap(gateIn, 1).contains(#""decision":"accepted""#))
+            try await Task.sleep(for: .seconds(1))
+            gateOut.send(try chipLine())
+            #expect(try await TransitGateTests.tap(gateOut, 1).contains(#""decision":"accepted""#))
+            let qr = try #require(try await beijing.http.call("POST", "/api/v1/me/ecard/qr", token: card.holderToken)["token"] as? String)
+            try await Task.sleep(for: .seconds(1))
+            gateIn.send(qr)
+            #expect(try await TransitGateTests.tap(gateIn, 2).contains(#""decision":"accepted""#))
+            gateIn.send(qr)  // the same code again at this gate, offline: refused there
+            #expect(try await TransitGateTests.tap(gateIn, 3).contains("token_replayed"))
+            try await Task.sleep(for: .seconds(1))
+            gateOut.send(qr)
+            #expect(try await TransitGateTests.tap(gateOut, 2).contains(#""decision":"accepted""#))
+
+            // validate: the gates upload; Beijing charges two trips once each (Tianjin's flat ¥2), the bank's statement agrees
+            var trips: [[String: Any]] = []
+            var statement: [[String: Any]] = []
+            let deadline = Date().addingTimeInterval(40)
+            while Date() < deadline {
+                trips = try await beijing.http.call("GET", "/api/v1/me/trips", token: card.holderToken)["trips"] as? [[String: Any]] ?? []
+                statement = try await FederationClient(base: bankURL).call("GET", "/debits")["debits"] as? [[String: Any]] ?? []
+                if trips.count == 2, trips.allSatisfy({ $0["status"] as? String == "charged" }), statement.count == 2 { break }
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            #expect(trips.count == 2 && trips.allSatisfy { $0["status"] as? String == "charged" && $0["chargedFen"] as? Int == 200 }, "\(trips)\n\(gateIn.server.text)")
+            #expect(trips.allSatisfy { $0["entry"] as? String == "天津站" && $0["exit"] as? String == "鼓楼" }, "\(trips)")
+            #expect(statement.compactMap { $0["amountFen"] as? Int } == [200, 200], "\(statement)")
+            for g in [gateIn, gateOut] {
+                try g.input.fileHandleForWriting.close()
+                #expect(try await g.server.waitForExit() == 0)
+                #expect(g.server.text.contains("0 tap(s) still to upload"), "\(g.server.text)")
+            }
+        }
+    }
+
     @Test(arguments: Engine.available)
     func aBeijingCardRidesInTianjinAndIsChargedOnceAtBeijing(_ engine: Engine) async throws {
         try await FederationHarness.with(engine) { fed in
             let beijing = fed[Self.beijing], tianjin = fed[Self.tianjin]
-            // setup: a bank-sim where every account opens at ¥100, Beijing's banks pointed at it
-            let bank = try Server(["bank-sim", "--bank", "ICBC", "--port", "0", "--store", fed.dir.appendingPathComponent("bank.sqlite").path,
-                                   "--opening-balance", "10000"])
-            fed.others.append(bank)
-            let bankURL = try await bank.baseURL()
-            for code in ["ICBC", "CCB"] {
-                let r = try await beijing.http.call("PATCH", "/api/v1/banks/\(code)", token: beijing.admin, json: ["endpoint": bankURL])
-                #expect(r.status == 200, "\(r)")
-            }
-            // a Beijing resident's card, with the transit function loaded by the holder, and an e-card
-            let card = try await FederationAcceptanceTests.newBeijingCard(beijing)
-            let loaded = try await beijing.http.call("POST", "/api/v1/me/card/functions", token: card.holderToken, json: ["transit": true])
-            #expect(loaded.status == 200 && (loaded["functions"] as? [String: Any])?["transit"] as? Bool == true, "\(loaded)")
-            let ecard = try await beijing.http.call("POST", "/api/v1/me/ecard", token: card.holderToken, json: ["deviceId": "phone-zhao"])
-            #expect(ecard.status == 201 || ecard.status == 200, "\(ecard)")
+            let (bankURL, card) = try await Self.riderWithBank(fed)
             // Tianjin's demo operator and its transit venue's gate
             let operators = try await tianjin.http.call("GET", "/api/v1/transit/operators", token: tianjin.admin)
             #expect(operators.text.contains(#""code":"TJ-BUS""#), "\(operators)")
@@ -43,9 +115,8 @@ struct FederationTransitTests {
 
             // the gate's journal: a ride with the card's chip (its answer to a fresh challenge), one with the QR code
             func chip() throws -> [String: Any] {
-                let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
-                let response = Data(HMAC<SHA256>.authenticationCode(for: challenge, using: SymmetricKey(data: try #require(Data(base64Encoded: card.chipKey)))))
-                return ["kind": "card", "cardNumber": card.number, "challenge": challenge.base64EncodedString(), "response": response.base64EncodedString()]
+                let r = try Self.chipRead(card)
+                return ["kind": "card", "cardNumber": card.number, "challenge": r.challenge, "response": r.response]
             }
             let qr = try #require(try await beijing.http.call("POST", "/api/v1/me/ecard/qr", token: card.holderToken)["token"] as? String)
             // The card was activated and the function loaded moments ago: the rides are now and within the next minute
