@@ -125,7 +125,8 @@ public struct AppServices: Sendable {
         pension = PensionService(store: store, clock: clock, random: random, policy: policy.pensionCheck, cards: cards, paymentWork: paymentWork)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance,
                                 records: records)
-        medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance)
+        medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance,
+                                 groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
         transit = TransitService(store: store, clock: clock, random: random, policies: policies, policy: policy, region: configuration.region,
                                  acceptance: acceptance, gateway: bankGateway, logger: logger, work: WorkSignal())
     }

@@ -16,6 +16,18 @@ struct MedicalService: Sendable {
     let presets: MedicalPolicyBook
     /// Reads cards and QR codes as acceptances do.
     let acceptance: AcceptanceService
+    /// Settlements arriving while one is being written wait for the next transaction and are written together (as
+    /// acceptances are): one commit for many bills at the hospitals' counters.
+    let groups: GroupCommit<PendingSettlement, MedicalSettlementRecord>
+
+    /// One settlement waiting for the transaction that writes it with others.
+    struct PendingSettlement: Sendable {
+        let terminalId: Terminal.ID, venueId: Venue.ID, actor: String, key: String
+        let verified: VerifiedCredential
+        let input: SettlementInput
+        let id: String
+        let at: Date
+    }
 
     /// The catalogue's item code a settlement's QR token is spent for (one token, one bill).
     static let settlementItemCode = "medical_settlement"
@@ -189,17 +201,48 @@ struct MedicalService: Sendable {
 
     private func settleOnce(terminalId: Terminal.ID, venueId: Venue.ID, actor: String, key: String, verified: VerifiedCredential,
                             _ input: SettlementInput, at now: Date) async throws -> MedicalSettlementRecord {
+        let pending = PendingSettlement(terminalId: terminalId, venueId: venueId, actor: actor, key: key, verified: verified, input: input,
+                                        id: random.uuid(), at: now)
+        let service = self
+        return try await groups.submit(pending) { group in await service.settle(group) }
+    }
+
+    /// Writes a group of settlements in one transaction, one after another in arrival order (two bills of one person see
+    /// each other's counters, as they would one transaction apart). A refusal undoes that bill's savepoint and answers its
+    /// own request only. When the transaction fails as a whole — a racing request with the
+    /// same key, a deadlock between two groups locking the same insured persons — each bill is written again on its own;
+    /// with the database gone every request gets the same 503 at once.
+    func settle(_ group: [PendingSettlement]) async -> [Result<MedicalSettlementRecord, any Error>] {
         let presets = presets
-        let id = random.uuid()
-        return try await store.write { s in
-            if let earlier = try await s.medical.settlement(terminalId: terminalId, idempotencyKey: key) { return earlier.record }
-            guard let venue = try await s.venues.find(venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
-            guard venue.type == .hospital else { throw DomainError(.venueNotPermitted, "medical settlement is for a hospital's terminal") }
-            let (card, denial) = try await AcceptanceService.presented(verified, tokenUse: (venue.id, Self.settlementItemCode), at: now, in: s)
-            let catalogue = try await Self.catalogue(for: input.lines, treatmentRegion: venue.regionCode, in: s)
-            return try await Self.settleInsured(card: card, denial: denial, catalogue: catalogue, input, id: id, terminalId: terminalId, key: key,
-                                                venueId: venue.id, venueName: venue.name, actor: actor, at: now, presets: presets, in: s)
+        do {
+            return try await store.write { s in
+                var results: [Result<MedicalSettlementRecord, any Error>] = []
+                for p in group {
+                    // Each bill in its own savepoint: a refused one leaves nothing (its QR token or chip challenge unspent).
+                    do { results.append(.success(try await s.savepoint { try await Self.settle(p, presets: presets, in: s) })) } catch let e as DomainError {
+                        results.append(.failure(e))
+                    }
+                }
+                return results
+            }
+        } catch {
+            if let unavailable = Store.unavailable(error) { return group.map { _ in .failure(unavailable) } }
+            guard group.count > 1 else { return [.failure(error)] }
+            var results: [Result<MedicalSettlementRecord, any Error>] = []
+            for p in group { results += await settle([p]) }
+            return results
         }
+    }
+
+    /// One settlement in the group's transaction: an earlier answer under its key, or the bill settled now.
+    private static func settle(_ p: PendingSettlement, presets: MedicalPolicyBook, in s: StoreSession) async throws -> MedicalSettlementRecord {
+        if let earlier = try await s.medical.settlement(terminalId: p.terminalId, idempotencyKey: p.key) { return earlier.record }
+        guard let venue = try await s.venues.find(p.venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
+        guard venue.type == .hospital else { throw DomainError(.venueNotPermitted, "medical settlement is for a hospital's terminal") }
+        let (card, denial) = try await AcceptanceService.presented(p.verified, tokenUse: (venue.id, Self.settlementItemCode), at: p.at, in: s)
+        let catalogue = try await Self.catalogue(for: p.input.lines, treatmentRegion: venue.regionCode, in: s)
+        return try await Self.settleInsured(card: card, denial: denial, catalogue: catalogue, p.input, id: p.id, terminalId: p.terminalId, key: p.key,
+                                            venueId: venue.id, venueName: venue.name, actor: p.actor, at: p.at, presets: presets, in: s)
     }
 
     /// The treatment place's catalogue: the published items this bill names (a line not listed is self-paid).

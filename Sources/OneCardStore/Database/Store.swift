@@ -252,6 +252,22 @@ public struct StoreSession: Sendable {
     public let dialect: Dialect
     let cipher: FieldCipher
 
+    /// Runs `body` as one part of the transaction that can fail on its own: what it wrote is undone when it throws (and
+    /// the transaction goes on, also after an SQL error on PostgreSQL), kept when it returns. For group commits, where
+    /// one request's refusal must not touch the others'.
+    public func savepoint<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await db.raw("SAVEPOINT request").run()
+        do {
+            let value = try await body()
+            try await db.raw("RELEASE SAVEPOINT request").run()
+            return value
+        } catch {
+            try await db.raw("ROLLBACK TO SAVEPOINT request").run()
+            try await db.raw("RELEASE SAVEPOINT request").run()
+            throw error
+        }
+    }
+
     public var users: UserRepository { .init(db: db) }
     public var signInAttempts: SignInAttemptRepository { .init(db: db, cipher: cipher) }
     public var holders: HolderAccountRepository { .init(db: db) }

@@ -302,6 +302,43 @@ struct MedicalSettlementAPITests {
         }
     }
 
+    /// Bills arriving together are written in one transaction (group commit), each in its own savepoint: the others
+    /// settle, and a refused one leaves nothing behind — its QR code is not spent and settles once the cause is gone.
+    @Test(arguments: Engine.available)
+    func billsSettledTogetherDoNotShareARefusal(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let f = try await Fixture.make(h)
+            var cards: [String] = []
+            for n in 0..<4 { cards.append(try await f.insured("61\(n)", balance: 0).1) }
+            let (holder, person, _) = try await h.holderWithECard(idNumber: TestIDs.resident(sequence: "619"))
+            let token = try await h.qrToken(holder)
+            func qrBill(_ key: String) async throws -> Reply {
+                let data = try JSONSerialization.data(withJSONObject: ["credential": ["kind": "qr", "token": token], "care": "inpatient", "hospitalLevel": 3,
+                                                                       "emergency": false, "items": Self.b1])
+                return try await h.call(.post, "/api/v1/medical/settlements", token: f.hebei, body: String(decoding: data, as: UTF8.self),
+                                        headers: ["Idempotency-Key": key])
+            }
+            let replies = try await withThrowingTaskGroup(of: (Int, Reply).self) { group in
+                for (i, card) in cards.enumerated() { group.addTask { (i, try await f.settle(f.hebei, card: card, key: "g-\(i)")) } }
+                group.addTask { (9, try await qrBill("g-qr")) }  // not insured yet: refused
+                var out: [Int: Reply] = [:]
+                for try await (i, r) in group { out[i] = r }
+                return out.sorted { $0.key < $1.key }.map(\.value)
+            }
+            // Four persons alike, four equal splits (each on its own counters), whatever group carried them.
+            #expect(replies.prefix(4).allSatisfy { $0.status == 201 } && Set(replies.prefix(4).map { $0["hifpPay"] as? Int ?? -1 }).count == 1, "\(replies)")
+            #expect(replies.last?.code == "not_insured", "\(replies)")
+            #expect(try await h.count("medical_settlements") == 4)
+            // Insured now: the same QR code settles (the refusal spent nothing), once.
+            let put = try await h.call(.put, "/api/v1/medical/insureds/\(person)", token: f.medsec,
+                                       json: ["scheme": "employee", "insuredRegion": "110000", "retired": false, "accountBalanceFen": 0])
+            #expect(put.status == 200, "\(put)")
+            #expect(try await qrBill("g-qr-2").status == 201)
+            #expect(try await qrBill("g-qr-3").string("reason") == "token_replayed")
+            #expect(try await h.count("medical_settlements") == 5)
+        }
+    }
+
     /// The e-card's QR code settles like the card, and one code settles one bill.
     @Test(arguments: Engine.available)
     func aQRCodeSettlesOneBill(_ engine: Engine) async throws {
