@@ -124,7 +124,7 @@ public struct AppServices: Sendable {
                                acceptance: acceptance)
         pension = PensionService(store: store, clock: clock, random: random, policy: policy.pensionCheck, cards: cards, paymentWork: paymentWork)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance,
-                                records: records)
+                                records: records, pension: pension)
         medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance,
                                  groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
         transit = TransitService(store: store, clock: clock, random: random, policies: policies, policy: policy, region: configuration.region,

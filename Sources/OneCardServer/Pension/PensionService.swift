@@ -35,6 +35,16 @@ struct PensionService: Sendable {
         var count = 0, fen: Int64 = 0, closed = 0
     }
 
+    /// What the holder's data export carries: the standing (nil for a person who receives no pension here) and every
+    /// confirmation.
+    func exported(_ personId: Person.ID) async throws -> (Standing?, [PensionRepository.Confirmation]) {
+        let (policy, at) = (policy, now)
+        return try await store.read { s in
+            guard let q = try await s.pension.find(personId) else { return (nil, []) }
+            return (try await Self.standing(q, at: at, policy: policy, in: s), try await s.pension.confirmations(personId))
+        }
+    }
+
     func standing(_ personId: Person.ID) async throws -> Standing {
         let (policy, at) = (policy, now)
         return try await store.read { s in

@@ -17,6 +17,14 @@ struct HolderExport: Encodable, Sendable {
     /// The holder's own certificates, with their numbers (their data, PIPL art. 45).
     let certificates: [CertificateController.ExportView]
     let records: [RecordsController.View]
+    struct Confirmation: Encodable, Sendable {
+        static let schema = Schema.object([("at", .dateTime), ("method", .oneOf(PensionConfirmationMethod.self)), ("actor", .text), ("evidence", .nullable(.text))],
+                                          required: ["at", "method", "actor"])
+        let at: String, method: String, actor: String, evidence: String?
+    }
+    struct Pension: Encodable, Sendable { let standing: PensionController.StandingView; let confirmations: [Confirmation] }
+    /// The pension qualification check, for a pensioner (issue 15).
+    let pension: Pension?
 
     init(_ d: HolderService.Export) {
         exportedAt = Timestamp.format(d.at)
@@ -31,6 +39,11 @@ struct HolderExport: Encodable, Sendable {
         trips = d.trips.map { TransitController.TripView(.init(trip: $0, operatorName: nil)) }
         certificates = d.certificates.map(CertificateController.ExportView.init)
         records = d.records.map(RecordsController.View.init)
+        pension = d.pension.map { p in
+            Pension(standing: PensionController.StandingView(p), confirmations: d.pensionConfirmations.map {
+                Confirmation(at: Timestamp.format($0.at), method: $0.method, actor: $0.actor, evidence: $0.evidence)
+            })
+        }
     }
 
     /// The document as OpenAPI describes it; its parts are the schemas of the endpoints that serve each one alone.
@@ -39,5 +52,6 @@ struct HolderExport: Encodable, Sendable {
         ("events", .array(.ref("CardEvent"))), ("ecard", .nullable(.ref("ECard"))), ("uses", .array(.ref("Use"))), ("payments", .array(.ref("Payment"))),
         ("notifications", .array(.ref("Notification"))), ("trips", .array(.ref("Trip"))), ("certificates", .array(CertificateController.ExportView.schema)),
         ("records", .array(.ref("HRRecord"))),
+        ("pension", .object([("standing", .ref("PensionStanding")), ("confirmations", .array(Confirmation.schema))], required: ["standing", "confirmations"])),
     ], required: ["exportedAt", "person", "applications", "events", "uses", "payments", "notifications", "trips", "certificates", "records"])
 }

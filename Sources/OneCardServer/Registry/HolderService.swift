@@ -11,6 +11,7 @@ struct HolderService: Sendable {
     let payments: PaymentService
     let acceptance: AcceptanceService
     let records: RecordService
+    let pension: PensionService
 
     /// What the export carries, as the domain knows it.
     struct Export: Sendable {
@@ -29,6 +30,9 @@ struct HolderService: Sendable {
         var certificates: [Certificate] = []
         /// The HR&SS electronic file library's records with their proofs (issue 15).
         var records: [RecordService.Signed] = []
+        /// The pension qualification check and its confirmations (issue 15).
+        var pension: PensionService.Standing? = nil
+        var pensionConfirmations: [PensionRepository.Confirmation] = []
     }
 
     /// Reading the full record is audited like any unmasked read of a person.
@@ -37,12 +41,13 @@ struct HolderService: Sendable {
         let card = try await cards.liveCard(personId: personId)
         var events: [CardEvent] = []
         if let card { events = try await cards.events(card.number) }
+        let (standing, confirmations) = try await pension.exported(personId)
         return Export(at: clock.now(), person: person, card: card, applications: try await cards.applications(personId: personId), events: events,
                     ecard: try await store.read { try await $0.ecards.find(personId: personId) },
                     uses: try await acceptance.uses(personId: personId), payments: try await payments.payments(personId: personId),
                     notices: try await payments.notifications(personId: personId),
                     trips: try await store.read { try await $0.transit.trips(person: personId, limit: 100_000) },
                     certificates: try await store.read { try await $0.certificates.list(personId: personId) },
-                    records: try await records.mine(personId: personId))
+                    records: try await records.mine(personId: personId), pension: standing, pensionConfirmations: confirmations)
     }
 }

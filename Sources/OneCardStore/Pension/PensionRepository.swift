@@ -57,6 +57,19 @@ public struct PensionRepository: Sendable {
             """).run()
     }
 
+    /// One recorded confirmation.
+    public struct Confirmation: Sendable {
+        public let id: String, at: Date, method: String, actor: String, evidence: String?
+    }
+
+    /// A person's confirmations, the latest first.
+    public func confirmations(_ personId: Person.ID) async throws -> [Confirmation] {
+        try await db.raw("SELECT * FROM pension_confirmations WHERE person_id = \(bind: personId) ORDER BY at DESC, id").all().map {
+            Confirmation(id: try $0.string("id"), at: try $0.date("at"), method: try $0.string("method"), actor: try $0.string("actor"),
+                         evidence: try $0.optionalString("evidence"))
+        }
+    }
+
     /// The latest card use of a person after `after` that counts as silent authentication (wave2-facts §6.1: travel and
     /// other recorded activity): an accepted use at a venue, a transit trip, a medical settlement. Its kind and time.
     public func latestActivity(_ personId: Person.ID, after: Date) async throws -> (kind: String, at: Date)? {

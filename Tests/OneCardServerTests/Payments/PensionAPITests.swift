@@ -133,6 +133,11 @@ struct PensionAPITests {
             let activity = try await h.call(.get, "/api/v1/me/relatives/activity", token: t.holders[0])
             let actions = (activity["events"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
             #expect(actions.contains("pension_confirmed"), "\(actions)")
+            // The holder's data export carries the standing and every confirmation (online twice, by the relative).
+            let export = try await h.call(.get, "/api/v1/me/export", token: t.holders[0])
+            let pension = export["pension"] as? [String: Any]
+            #expect((pension?["standing"] as? [String: Any])?["lastMethod"] as? String == "relative", "\(export)")
+            #expect(((pension?["confirmations"] as? [[String: Any]]) ?? []).compactMap { $0["method"] as? String } == ["relative", "online", "online"], "\(export)")
             // A holder cannot confirm for others, nor read another's standing.
             #expect(try await h.call(.post, "/api/v1/pension/confirmations", token: t.holders[0], json: ["personId": bId, "method": "counter"]).status == 403)
             #expect(try await h.call(.get, "/api/v1/persons/\(bId)/pension", token: t.holders[0]).status == 403)
