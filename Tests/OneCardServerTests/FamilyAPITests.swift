@@ -111,7 +111,23 @@ struct FamilyAPITests {
 
     @Test func theLimitIsPackDataAndDefaultsToEight() throws {
         #expect(FamilyRules.defaultLimit == 8)
-        #expect(throws: DomainError.self) { try FamilyRules.checkLimit(counted: 8, limit: 8) }
-        #expect(throws: Never.self) { try FamilyRules.checkLimit(counted: 7, limit: 8) }
+        let seven = Array(repeating: RelativeLink.Relationship.child, count: 7)
+        #expect(throws: DomainError.self) { try FamilyRules.checkLimit(live: seven + [.spouse], adding: .sibling, limit: 8) }
+        #expect(throws: Never.self) { try FamilyRules.checkLimit(live: seven, adding: .child, limit: 8) }
+    }
+
+    /// wave2-facts WE-R2: caps 4/3/1/2 within a total of 10, where a region sets them.
+    @Test func capsPerKindOfRelativeWhereARegionSetsThem() throws {
+        let caps = RelativeCaps(elderly: 4, children: 3, spouse: 1, others: 2)
+        let held: [RelativeLink.Relationship] = [.parent, .parent, .grandparent, .grandparent, .child, .child, .spouse]
+        #expect(throws: DomainError.self) { try FamilyRules.checkLimit(live: held, adding: .parent, limit: 10, caps: caps) }  // a 5th elderly
+        #expect(throws: Never.self) { try FamilyRules.checkLimit(live: held, adding: .child, limit: 10, caps: caps) }  // a 3rd child: 7 → 8
+        #expect(throws: DomainError.self) { try FamilyRules.checkLimit(live: held, adding: .spouse, limit: 10, caps: caps) }  // a second spouse
+        // With the 8-total default and no caps, the 3rd child is accepted (8 of 8) and any further one refused.
+        #expect(throws: Never.self) { try FamilyRules.checkLimit(live: held, adding: .child, limit: 8) }
+        #expect(throws: DomainError.self) { try FamilyRules.checkLimit(live: held + [.child], adding: .sibling, limit: 8) }
+        var bad = caps
+        bad.spouse = 21
+        #expect(throws: DomainError.self) { try bad.validate() }
     }
 }

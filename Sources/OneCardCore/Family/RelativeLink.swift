@@ -41,9 +41,17 @@ public enum FamilyRules {
     /// pack may say otherwise (`relativesLimit`).
     public static let defaultLimit = 8
 
-    /// Whether another link may be asked for by a holder who has `counted` pending or active links.
-    public static func checkLimit(counted: Int, limit: Int) throws(DomainError) {
-        guard counted < limit else { throw DomainError(.relativesLimit, "at most \(limit) relatives (pending and active links count)") }
+    /// Whether a link of `adding` may be asked for by a holder whose pending and active links are `live`: within the
+    /// region's total, and within its cap for that kind of relative where the pack sets caps (WE-R2).
+    public static func checkLimit(live: [RelativeLink.Relationship], adding: RelativeLink.Relationship, limit: Int,
+                                  caps: RelativeCaps? = nil) throws(DomainError) {
+        guard live.count < limit else { throw DomainError(.relativesLimit, "at most \(limit) relatives (pending and active links count)") }
+        if let caps {
+            let kind = RelativeCaps.Kind(adding), cap = caps.cap(kind)
+            guard live.filter({ RelativeCaps.Kind($0) == kind }).count < cap else {
+                throw DomainError(.relativesLimit, "at most \(cap) relatives of this kind (\(kind.rawValue)); pending and active links count")
+            }
+        }
     }
 
     /// A pending link becomes active by the relative's acceptance or an agent's confirmation; nothing else moves it there.
@@ -66,5 +74,36 @@ public struct FamilyEvent: Sendable, Equatable {
 
     public init(id: String, linkId: String, holderId: Person.ID, relativeId: Person.ID, action: String, actor: String, at: Date) {
         self.id = id; self.linkId = linkId; self.holderId = holderId; self.relativeId = relativeId; self.action = action; self.actor = actor; self.at = at
+    }
+}
+
+/// Caps per kind of relative, where a region sets them (wave2-facts §6.2: one source gives 10 slots with at most 4 elderly,
+/// 3 children, 1 spouse and 2 others [U]); the pack's `relativeCaps`, absent by default.
+public struct RelativeCaps: Codable, Sendable, Equatable {
+    public var elderly: Int, children: Int, spouse: Int, others: Int
+
+    public init(elderly: Int, children: Int, spouse: Int, others: Int) {
+        self.elderly = elderly; self.children = children; self.spouse = spouse; self.others = others
+    }
+
+    /// Parents and grandparents are elderly, children and grandchildren children; siblings are others.
+    public enum Kind: String, Sendable {
+        case elderly, children, spouse, others
+        public init(_ r: RelativeLink.Relationship) {
+            switch r {
+            case .parent, .grandparent: self = .elderly
+            case .child, .grandchild: self = .children
+            case .spouse: self = .spouse
+            case .sibling: self = .others
+            }
+        }
+    }
+
+    public func cap(_ kind: Kind) -> Int {
+        switch kind { case .elderly: elderly; case .children: children; case .spouse: spouse; case .others: others }
+    }
+
+    public func validate() throws(DomainError) {
+        guard [elderly, children, spouse, others].allSatisfy({ (0...20).contains($0) }) else { throw .invalidField("relativeCaps", "0 to 20 each") }
     }
 }

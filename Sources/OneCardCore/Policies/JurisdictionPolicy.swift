@@ -49,6 +49,8 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
     /// How many relatives a holder may add for family service (pending and active links); nil: `FamilyRules.defaultLimit`.
     public var relativesLimit: Int? = nil
     public var maxRelatives: Int { relativesLimit ?? FamilyRules.defaultLimit }
+    /// Caps per kind of relative within that limit, where the region sets them; nil: only the total counts.
+    public var relativeCaps: RelativeCaps? = nil
     /// The yearly pension qualification check (interval, reminders, back-pay limit); nil: `PensionQualificationPolicy.preset`.
     public var pensionQualification: PensionQualificationPolicy? = nil
     public var pensionCheck: PensionQualificationPolicy { pensionQualification ?? .preset }
@@ -89,6 +91,7 @@ public struct JurisdictionPolicy: Codable, Sendable, Equatable {
         try privacy?.validate()
         if let n = relativesLimit, !(1...20).contains(n) { throw .invalidField("relativesLimit", "1 to 20") }
         try pensionQualification?.validate()
+        try relativeCaps?.validate()
         for item in seedCatalogue { try item.validate() }
         for c in transitConcessions ?? [] { try c.validate() }
         for c in venueConcessions ?? [] { try c.validate() }

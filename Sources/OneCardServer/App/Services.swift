@@ -120,8 +120,8 @@ public struct AppServices: Sendable {
         do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)
         stats = StatsService(store: store, clock: clock, catalogue: catalogue)
-        family = FamilyService(store: store, clock: clock, random: random, limit: policy.maxRelatives, cards: cards, ecards: ecards,
-                               acceptance: acceptance)
+        family = FamilyService(store: store, clock: clock, random: random, limit: policy.maxRelatives, caps: policy.relativeCaps, cards: cards,
+                               ecards: ecards, acceptance: acceptance)
         pension = PensionService(store: store, clock: clock, random: random, policy: policy.pensionCheck, cards: cards, paymentWork: paymentWork)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance,
                                 records: records, pension: pension)

@@ -12,6 +12,8 @@ struct FamilyService: Sendable {
     let clock: Clock
     let random: RandomSource
     let limit: Int
+    /// Caps per kind of relative, where the region's pack sets them.
+    var caps: RelativeCaps? = nil
     let cards: CardService
     let ecards: ECardService
     let acceptance: AcceptanceService
@@ -27,7 +29,7 @@ struct FamilyService: Sendable {
     func add(holder identity: Identity, idNumber: String, name: String, relationship: RelativeLink.Relationship) async throws -> RelativeLink {
         guard let holderId = identity.personId else { throw DomainError.forbidden }
         let now = clock.now()
-        let (limit, random) = (limit, random)
+        let (limit, caps, random) = (limit, caps, random)
         let wanted = name.trimmingCharacters(in: .whitespaces)
         return try await store.write { s in
             guard let relative = try await s.persons.find(idNumber: idNumber.uppercased()), relative.name == wanted, relative.id != holderId else {
@@ -36,7 +38,7 @@ struct FamilyService: Sendable {
             if try await s.family.live(holder: holderId, relative: relative.id) != nil {
                 throw DomainError(.relativeExists, "you have a pending or active link to this relative")
             }
-            try FamilyRules.checkLimit(counted: try await s.family.countLive(holder: holderId), limit: limit)
+            try FamilyRules.checkLimit(live: try await s.family.liveRelationships(holder: holderId), adding: relationship, limit: limit, caps: caps)
             let link = RelativeLink(id: random.uuid(), holderId: holderId, relativeId: relative.id, relationship: relationship, status: .pending,
                                     createdAt: now, changedAt: now)
             try await s.family.insert(link)

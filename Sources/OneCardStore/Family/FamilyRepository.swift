@@ -35,9 +35,10 @@ public struct FamilyRepository: Sendable {
         try await db.raw("SELECT * FROM relative_links WHERE relative_id = \(bind: relative) ORDER BY created_at DESC, id").all().map(Self.decode)
     }
 
-    /// The holder's pending and active links (the limit counts them).
-    public func countLive(holder: Person.ID) async throws -> Int {
-        try await db.raw("SELECT id FROM relative_links WHERE holder_id = \(bind: holder) AND status IN ('pending', 'active')").all().count
+    /// The relationships of the holder's pending and active links (the limit and the caps count them).
+    public func liveRelationships(holder: Person.ID) async throws -> [RelativeLink.Relationship] {
+        try await db.raw("SELECT relationship FROM relative_links WHERE holder_id = \(bind: holder) AND status IN ('pending', 'active')").all()
+            .compactMap { RelativeLink.Relationship(rawValue: try $0.string("relationship")) }
     }
 
     /// The active link by which `holder` acts for `relative`, if any.
