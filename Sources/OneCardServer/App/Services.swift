@@ -147,9 +147,12 @@ public struct AppServices: Sendable {
          TransitWorker(transit: transit, logger: logger),
          RetentionJob(retention: retention, interval: .seconds(86_400), logger: logger),
          KeyWatcher(keys: keyRotation, interval: .seconds(5), logger: logger),
-         MedicalClaimPayer(claims: medicalClaims, interval: .seconds(30), logger: logger),
-         PensionReminderJob(pension: pension, interval: .seconds(3600), logger: logger),
-         ProductSweeper(products: products, interval: .seconds(30), logger: logger)]
+         // Manual medical claims decided but not yet credited (the bank had not answered): asked again.
+         PeriodicJob(name: "medical claims", interval: .seconds(30), logger: logger) { [medicalClaims] in try await medicalClaims.pay() },
+         // Pension check reminders (hourly: the reminder is about a day, not a minute).
+         PeriodicJob(name: "pension reminders", interval: .seconds(3600), logger: logger) { [pension] in while try await pension.remind() > 0 {} },
+         // Bills and passes whose bank answer was lost: asked again under the same debit id.
+         PeriodicJob(name: "bills and passes under way", interval: .seconds(30), logger: logger) { [products] in try await products.settleUnderWay() }]
     }
 }
 

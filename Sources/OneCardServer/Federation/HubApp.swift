@@ -99,7 +99,10 @@ public struct HubServices: Sendable {
         let app = Application(
             router: Self.router(self),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "onecard-hub"),
-            services: [NoncePruner(records: ExchangeRecordsService(store: store), clock: clock, logger: logger),
+            // Signature nonces older than the allowed skew twice over are forgotten, once a minute.
+            services: [PeriodicJob(name: "nonce pruning", interval: .seconds(60), logger: logger) { [store, clock] in
+                           try await ExchangeRecordsService(store: store).pruneNonces(before: clock.now().addingTimeInterval(-2 * FederationSignature.maxSkew))
+                       },
                        HubRelay(hub: hub, caller: FederationCaller(signer: hub.signer, records: ExchangeRecordsService(store: store), clock: clock),
                                 logger: logger)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -109,25 +112,6 @@ public struct HubServices: Sendable {
             throw error
         }
         await store.close()
-    }
-}
-
-/// Forgets signature nonces older than the allowed skew twice over, once a minute.
-struct NoncePruner: Service {
-    let records: ExchangeRecordsService
-    let clock: Clock
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let cutoff = clock.now().addingTimeInterval(-2 * FederationSignature.maxSkew)
-                do { try await records.pruneNonces(before: cutoff) } catch {
-                    logger.error("nonce pruning failed: \(error)")
-                }
-                try? await Task.sleep(for: .seconds(60))
-            }
-        }
     }
 }
 

@@ -135,19 +135,3 @@ struct MedicalClaimService: Sendable {
         return settled
     }
 }
-
-/// Pays approved claims whose credit was not confirmed (a bank down, a crash between the decision and the credit).
-struct MedicalClaimPayer: Service {
-    let claims: MedicalClaimService
-    let interval: Duration
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await claims.pay() } catch { logger.error("medical claims: \(error)") }
-                try? await Task.sleep(for: interval)
-            }
-        }
-    }
-}

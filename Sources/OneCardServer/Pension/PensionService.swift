@@ -1,8 +1,6 @@
 import Foundation
-import Logging
 import OneCardCore
 import OneCardStore
-import ServiceLifecycle
 
 /// The yearly pension qualification check (待遇资格认证; API.md "Entitlements and records"; wave2-facts §6.1) and reported
 /// deaths. A pensioner is anyone a `pension` programme's payment was sent to; their next check is due by `PensionCheck`.
@@ -229,22 +227,5 @@ struct PensionService: Sendable {
             cancelled = card.number
         }
         return DeathRecorded(diedOn: diedOn, cardCancelled: cancelled, paymentsStopped: stopped)
-    }
-}
-
-/// Runs the reminder job every `interval` (hourly by default: the reminder is about a day, not a minute) from start-up
-/// until shutdown.
-struct PensionReminderJob: Service {
-    let pension: PensionService
-    let interval: Duration
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { while try await pension.remind() > 0 {} } catch { logger.error("pension reminders: \(error)") }
-                try? await Task.sleep(for: interval)
-            }
-        }
     }
 }

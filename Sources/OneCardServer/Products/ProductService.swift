@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import OneCardCore
 import OneCardStore
-import ServiceLifecycle
 
 /// Products and utility bills paid from the card's account (北京市民生卡 art. 2: 公园年票, 生活缴费).
 ///
@@ -227,24 +226,6 @@ struct ProductService: Sendable {
         } catch {
             logger.warning("bank unavailable for a card debit; it stays under way", metadata: ["bank": "\(bankCode)", "error": "\(error)"])
             return .unknown
-        }
-    }
-}
-
-/// Runs `ProductService.settleUnderWay` every `interval` from start-up (which settles what a crash left) until shutdown.
-/// Several processes may run it at once: each settle is conditional on the row still being under way, and the bank answers
-/// a debit id once.
-struct ProductSweeper: Service {
-    let products: ProductService
-    let interval: Duration
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await products.settleUnderWay() } catch { logger.error("bills and passes under way: \(error)") }
-                try? await Task.sleep(for: interval)
-            }
         }
     }
 }
