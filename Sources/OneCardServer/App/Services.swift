@@ -125,8 +125,11 @@ public struct AppServices: Sendable {
         pension = PensionService(store: store, clock: clock, random: random, policy: policy.pensionCheck, cards: cards, paymentWork: paymentWork)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance,
                                 records: records, pension: pension)
+        // One group at a time: a group locks its insured persons as it meets them, so two groups in flight with the same
+        // persons in another order deadlock (PostgreSQL finds it after a second) — measured: 21 settlements/s with 4 lanes
+        // on two hot persons, against 788/s on SQLite's single lane.
         medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance,
-                                 groups: GroupCommit(lanes: store.dialect == .postgres ? 4 : 1))
+                                 groups: GroupCommit(lanes: 1))
         transit = TransitService(store: store, clock: clock, random: random, policies: policies, policy: policy, region: configuration.region,
                                  acceptance: acceptance, gateway: bankGateway, logger: logger, work: WorkSignal())
     }
