@@ -20,16 +20,31 @@ struct PostgresSQLDatabase: SQLDatabase {
     var version: (any SQLDatabaseReportedVersion)? { nil }
     var dialect: any SQLDialect { PostgresDialect() }
 
+    /// Sends the statement from the connection's own event loop, and only while its channel is open.
+    ///
+    /// postgres-nio (1.33) writes a statement to its channel without a promise for the write: on a channel that has
+    /// closed and had its handlers removed (NIO does that in a later turn of the loop) the write fails silently and the
+    /// statement's answer never comes — the caller waits for ever, and graceful shutdown with it. That is what became of
+    /// the requests in flight when a leader died (issue 18): their statement failed as the connection closed, and the
+    /// `ROLLBACK` sent after it on the same connection was dropped; so, now and then, was a statement on a connection
+    /// leased just as it closed. On the event loop nothing can close the channel between the check and the write, and
+    /// the write reaches the handler, which answers it (or fails it) itself.
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
+        let (sql, binds) = serialize(query)
+        var bindings = PostgresBindings(capacity: binds.count)
+        do { for bind in binds { try Self.append(bind, to: &bindings) } } catch { return eventLoop.makeFailedFuture(error) }
+        let statement = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        let (connection, logger) = (self.connection, self.logger)
+        return eventLoop.flatSubmit {
+            guard !connection.isClosed else {
+                return connection.eventLoop.makeFailedFuture(Store.Unavailable(detail: "the database connection was lost"))
+            }
+            return connection.query(statement, logger: logger) { row in onRow(Row(cells: row.makeRandomAccess())) }.map { _ in }
+        }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        let (sql, binds) = serialize(query)
-        var bindings = PostgresBindings(capacity: binds.count)
-        for bind in binds { try Self.append(bind, to: &bindings) }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        for try await row in rows { onRow(Row(cells: row.makeRandomAccess())) }
+        try await execute(sql: query, onRow).get()
     }
 
     struct UnsupportedType: Error, CustomStringConvertible {
