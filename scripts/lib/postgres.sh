@@ -1,5 +1,5 @@
 # Starts a throwaway PostgreSQL on a free loopback port and stops it on exit.
-# Sets PGPORT and ONECARD_PG_URL. Needs PGBIN (the server's bin folder). Sourced by test.sh and Benchmarks/load.sh.
+# Sets PGPORT and ONECARD_PG_URL. Needs PGBIN (the server's bin folder); PG_OPTIONS adds server options (-c name=value). Sourced by test.sh and Benchmarks/load.sh.
 # initdb and pg_ctl refuse to run as root: run them as the postgres user then.
 run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 PGROOT="$(mktemp -d /tmp/onecard-pg.XXXXXX)"
@@ -13,6 +13,6 @@ trap stop_pg EXIT
 log "starting PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
 run_pg "$PGBIN/initdb" -D "$PGROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 run_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w \
-  -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300" start >/dev/null
+  -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300 ${PG_OPTIONS:-}" start >/dev/null
 
 ONECARD_PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
