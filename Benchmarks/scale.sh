@@ -44,7 +44,7 @@ stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERV
 measure() {  # $1: label, $2: number of populated residents
   local label="$1" n="$2" every=$(( $2 / 200 > 0 ? $2 / 200 : 1 ))
   start_server ""
-  "$BIN" bench residents --from 0 --every "$every" --count 200 > "$WORK/sample.jsonl"
+  "$BIN" bench residents --from "$FIRST" --every "$every" --count 200 > "$WORK/sample.jsonl"
   : > "$WORK/card.jsonl"
   local per=$(( DURATION * 4000 / 200 + 50 ))
   for card in $(python3 -c 'import sys, json; [print(json.loads(l)["cardNumber"]) for l in open(sys.argv[1])]' "$WORK/sample.jsonl"); do
@@ -69,8 +69,8 @@ measure() {  # $1: label, $2: number of populated residents
 explain() {
   log "EXPLAIN ANALYZE of the hot queries ($1)"
   "${PSQL[@]}" <<'SQL'
-SELECT id_index AS idx, id AS pid FROM persons ORDER BY id DESC LIMIT 1 \gset
-SELECT card_number AS card FROM cards WHERE person_id = :'pid' \gset
+SELECT c.card_number AS card, p.id AS pid, p.id_index AS idx FROM cards c JOIN persons p ON p.id = c.person_id
+ WHERE c.card_number = (SELECT max(card_number) FROM cards WHERE card_number LIKE 'Z%') \gset
 \echo '-- person by ID number (blind index)'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM persons WHERE id_index = :'idx';
 \echo '-- the live card of a person'
@@ -96,7 +96,9 @@ KEY="$(grep 'terminal' "$WORK/serve.log" | grep '图书馆' | grep -o 'oct_[A-Za
 stop_server
 
 log "demo size: populate $DEMO"
-"$BIN" bench populate --persons "$DEMO" --database "$DB" --data-dir "$WORK/data"
+"$BIN" bench populate --persons "$DEMO" --database "$DB" --data-dir "$WORK/data" | tee "$WORK/populate-demo.txt"
+# Where the synthetic residents start (after the highest synthetic-looking card number the demo's random ones left).
+FIRST="$(grep -o 'synthetic [0-9]*' "$WORK/populate-demo.txt" | awk '{print $2}')"
 "${PSQL[@]}" -c "VACUUM ANALYZE"
 measure demo "$DEMO"
 
@@ -118,7 +120,7 @@ INSERT INTO uses (id, terminal_id, idempotency_key, venue_id, item_code, kind, d
 SELECT 'scale-' || g, 'scale-terminal', 'scale-' || g, v.id, 'JJJ-LIB-001', 'card', 'accepted', NULL, c.card_number, c.person_id, 0, 0, NULL,
        1767196800000 + (g::bigint * 7919 % 31536000) * 1000, '{}'
 FROM generate_series(1, $USES) g
-JOIN cards c ON c.card_number = 'Z' || lpad(((g::bigint * 2654435761) % $LARGE)::text, 8, '0')
+JOIN cards c ON c.card_number = 'Z' || lpad(($FIRST + (g::bigint * 2654435761) % $LARGE)::text, 8, '0')
 CROSS JOIN (SELECT id FROM venues ORDER BY id LIMIT 1) v;
 VACUUM ANALYZE uses;
 SQL
