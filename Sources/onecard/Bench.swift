@@ -1,12 +1,14 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Logging
 import OneCardCore
+import OneCardServer
 
 /// `onecard bench`: inputs for load tests, made with the node's own keys from its data folder, so that a
 /// load run presents fresh, valid credentials without asking the node for each one.
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Make inputs for load tests.", subcommands: [Tokens.self, Challenges.self, Respond.self])
+    static let configuration = CommandConfiguration(abstract: "Make inputs for load tests.", subcommands: [Tokens.self, Challenges.self, Respond.self, Populate.self, Residents.self])
 
     /// What both kinds of acceptance bodies are made from.
     struct BodyOptions: ParsableArguments {
@@ -62,6 +64,67 @@ struct Bench: AsyncParsableCommand {
             guard let bytes = Data(base64Encoded: challenge) else { throw ValidationError("--challenge: base64") }
             let chip = try Bench.chipKey(dataDir: dataDir, card: card)
             print(Data(HMAC<SHA256>.authenticationCode(for: bytes, using: chip)).base64EncodedString())
+        }
+    }
+
+    /// A province's register for scale measurements: N synthetic residents with active cards, written in bulk as production
+    /// would store them (see `PopulateService`). Needs a migrated database; re-running adds more.
+    struct Populate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add N synthetic residents with active cards (valid ID numbers, sealed as in production) to a migrated database.")
+        @Option(help: "Residents to add.") var persons: Int
+        @Option(help: "Residents per transaction.") var batch: Int = 10_000
+        @Option(help: "The node's issuing region (as given to `serve`): residents live in its counties, cards are issued there.")
+        var region: String = "110000"
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            guard persons > 0, batch > 0 else { throw ValidationError("--persons and --batch must be positive") }
+            var logger = Logger(label: "onecard-populate")
+            logger.logLevel = .warning
+            do {
+                let services = try await OneCardApp.services(try data.configuration(region: region), signs: false, logger: logger)
+                let started = ContinuousClock.now
+                let step = max(batch, persons / 20)
+                let report = try await services.populate.populate(persons: persons, batch: batch) { total in
+                    if total % step < batch || total == persons {
+                        let s = Double((ContinuousClock.now - started).components.seconds) + 1e-9
+                        say("populate: \(total) added, \(Int(Double(total) / max(s, 1e-9))) per second")
+                    }
+                }
+                let d = ContinuousClock.now - started
+                let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                say("populate: added \(report.added) residents with cards (skipped \(report.skipped) taken), synthetic \(report.first)..<\(report.next), "
+                    + "\(String(format: "%.1f", seconds)) s, \(Int(Double(report.added) / max(seconds, 1e-9))) per second")
+                await services.store.close()
+            } catch let e as ConfigurationError {
+                throw fail(e.description)
+            }
+        }
+    }
+
+    /// Who `populate` made: the synthetic residents `from..<from+count` of a region, one JSON object per line (for load
+    /// scripts that sign residents up, look them up and present their cards).
+    struct Residents: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print synthetic residents (as `bench populate` makes them), one JSON object per line.")
+        @Option(help: "The first synthetic resident's number.") var from: Int = 0
+        @Option var count: Int = 10
+        @Option(help: "Take every n-th resident from `from` on.") var every: Int = 1
+        @Option(help: "The node's issuing region, as given to `populate`.") var region: String = "110000"
+
+        func run() async throws {
+            guard from >= 0, count >= 0, every > 0 else { throw ValidationError("--from, --count and --every must be positive") }
+            let residents = SyntheticResidents(province: RegionTable.province(of: region))
+            var out = ""
+            for i in 0..<count {
+                let k = from + i * every
+                guard k < residents.capacity else { break }
+                let r = residents.resident(k)
+                let fields = [("k", "\(k)"), ("idNumber", #""\#(r.idNumber)""#), ("name", #""\#(r.name)""#), ("phone", #""\#(r.phone)""#),
+                              ("cardNumber", #""\#(r.cardNumber.rawValue)""#)]
+                out += "{" + fields.map { #""\#($0.0)":\#($0.1)"# }.joined(separator: ",") + "}\n"
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
         }
     }
 

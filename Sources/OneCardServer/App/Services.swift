@@ -27,6 +27,8 @@ public struct AppServices: Sendable {
     let registry: RegistryService
     let accounts: AccountService
     let cards: CardService
+    /// `onecard bench populate`: synthetic residents with cards, written in bulk.
+    public let populate: PopulateService
     let ecards: ECardService
     let catalogue: CatalogueService
     let venues: VenueService
@@ -83,6 +85,7 @@ public struct AppServices: Sendable {
         accounts = AccountService(store: store, clock: clock, passwords: passwords, sessions: sessions)
         cards = CardService(store: store, clock: clock, random: random, region: configuration.region, policy: policy, keys: keys,
                             passwords: passwords, signingKeys: signingKeys, federation: federation)
+        populate = PopulateService(store: store, clock: clock, random: random, cards: cards)
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust)
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
         partnerCodes = PartnerCodeService(store: store, clock: clock, random: random, catalogue: catalogue)

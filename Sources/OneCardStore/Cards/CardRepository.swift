@@ -8,16 +8,57 @@ public struct CardRepository: Sendable {
     let dialect: Dialect
     let cipher: FieldCipher
 
+    /// A card's row with its account sealed, made ahead of its transaction (see `PersonRepository.Sealed`).
+    public struct Sealed: Sendable {
+        let number: String, identificationCode: String, personId: String, applicationId: String?, issuerRegion: String, status: String
+        let transit: Int64, financial: Int64, bankCode: String?, accountEnc: String?, accountMasked: String?, pinHash: String?
+        let issuedAt: Int64, expiresAt: Int64, lostAt: Int64?, replacedBy: String?, replaces: String?
+    }
+
+    public static func seal(_ c: Card, cipher: FieldCipher) -> Sealed {
+        Sealed(number: c.number.rawValue, identificationCode: c.identificationCode, personId: c.personId.rawValue, applicationId: c.applicationId,
+               issuerRegion: c.issuerRegion, status: c.status.rawValue, transit: c.transit.int, financial: c.financial.int, bankCode: c.bankCode,
+               accountEnc: c.accountNumber.map { cipher.seal($0, field: "account") }, accountMasked: c.accountNumber.map(Mask.account),
+               pinHash: c.pinHash, issuedAt: c.issuedAt.millis, expiresAt: c.expiresAt.millis, lostAt: c.lostAt?.millis,
+               replacedBy: c.replacedBy?.rawValue, replaces: c.replaces?.rawValue)
+    }
+
     public func insert(_ c: Card) async throws {
+        try await insert(sealed: [Self.seal(c, cipher: cipher)])
+    }
+
+    /// Inserts sealed cards, many rows per statement.
+    public func insert(sealed rows: [Sealed]) async throws {
+        for part in stride(from: 0, to: rows.count, by: 1000) {
+            var insert = db.insert(into: "cards").columns(
+                "card_number", "identification_code", "person_id", "application_id", "issuer_region", "status", "transit", "financial",
+                "bank_code", "account_enc", "account_masked", "pin_hash", "issued_at", "expires_at", "lost_at", "replaced_by", "replaces")
+            for r in rows[part..<min(part + 1000, rows.count)] {
+                insert = insert.values([SQLBind(r.number), SQLBind(r.identificationCode), SQLBind(r.personId), SQLBind(r.applicationId),
+                                        SQLBind(r.issuerRegion), SQLBind(r.status), SQLBind(r.transit), SQLBind(r.financial), SQLBind(r.bankCode),
+                                        SQLBind(r.accountEnc), SQLBind(r.accountMasked), SQLBind(r.pinHash), SQLBind(r.issuedAt),
+                                        SQLBind(r.expiresAt), SQLBind(r.lostAt), SQLBind(r.replacedBy), SQLBind(r.replaces)])
+            }
+            try await insert.run()
+        }
+    }
+
+    /// The highest card number starting with `letter` (where a bulk load of synthetic residents left off).
+    public func highest(startingWith letter: String) async throws -> CardNumber? {
+        // ':' follows '9' in ASCII: every number starting with the letter sorts between the two bounds.
         try await db.raw("""
-            INSERT INTO cards (card_number, identification_code, person_id, application_id, issuer_region, status, transit, financial,
-                bank_code, account_enc, account_masked, pin_hash, issued_at, expires_at, lost_at, replaced_by, replaces)
-            VALUES (\(bind: c.number), \(bind: c.identificationCode), \(bind: c.personId), \(bind: c.applicationId), \(bind: c.issuerRegion),
-                \(bind: c.status.rawValue), \(bind: c.transit.int), \(bind: c.financial.int), \(bind: c.bankCode),
-                \(bind: c.accountNumber.map { cipher.seal($0, field: "account") }), \(bind: c.accountNumber.map(Mask.account)),
-                \(bind: c.pinHash), \(bind: c.issuedAt.millis), \(bind: c.expiresAt.millis), \(bind: c.lostAt?.millis),
-                \(bind: c.replacedBy), \(bind: c.replaces))
-            """).run()
+            SELECT card_number FROM cards WHERE card_number >= \(bind: letter) AND card_number < \(bind: letter + ":")
+            ORDER BY card_number DESC LIMIT 1
+            """).first().map { try CardNumber(try $0.string("card_number")) }
+    }
+
+    /// Which of these card numbers are already taken.
+    public func existing(numbers: [CardNumber]) async throws -> Set<CardNumber> {
+        guard !numbers.isEmpty else { return [] }
+        var keys = SQLQueryString("")
+        for (i, n) in numbers.enumerated() { keys += i == 0 ? "(\(bind: n.rawValue))" : ", (\(bind: n.rawValue))" }
+        return Set(try await db.raw("SELECT c.card_number FROM (VALUES \(keys)) AS k JOIN cards c ON c.card_number = k.column1").all()
+            .map { try CardNumber(try $0.string("card_number")) })
     }
 
     /// Reads a card; `lock` takes a row lock for a read-modify-write in a transaction.
@@ -96,11 +137,19 @@ public struct EventRepository: Sendable {
     let db: any SQLDatabase
 
     public func append(_ e: CardEvent) async throws {
-        try await db.raw("""
-            INSERT INTO card_events (at, type, actor, channel, reason, card_number, application_id)
-            VALUES (\(bind: e.at.millis), \(bind: e.type), \(bind: e.actor), \(bind: e.channel), \(bind: e.reason),
-                    \(bind: e.cardNumber), \(bind: e.applicationId))
-            """).run()
+        try await append([e])
+    }
+
+    /// Appends events in this order, many rows per statement.
+    public func append(_ events: [CardEvent]) async throws {
+        for part in stride(from: 0, to: events.count, by: 1000) {
+            var insert = db.insert(into: "card_events").columns("at", "type", "actor", "channel", "reason", "card_number", "application_id")
+            for e in events[part..<min(part + 1000, events.count)] {
+                insert = insert.values([SQLBind(e.at.millis), SQLBind(e.type), SQLBind(e.actor), SQLBind(e.channel), SQLBind(e.reason),
+                                        SQLBind(e.cardNumber?.rawValue), SQLBind(e.applicationId)])
+            }
+            try await insert.run()
+        }
     }
 
     /// A card's history, including the application it came from.
