@@ -56,8 +56,11 @@ public final class QRVerifier: Sendable {
         public init() {}
     }
 
-    private struct Revocations {
-        var cards: [String: RevocationStatus] = [:]
+    struct Revocations {
+        /// Revoked cards by a 57-bit key of their hash: 5.4 bytes a card (`CardRevocationTable`).
+        var cards = CardRevocationTable()
+        /// The table's `version` and file digest when it was last saved (the file is rewritten only when they differ).
+        var saved: (version: Int, digest: String)?
         var tokens: [String: (status: RevocationStatus, at: Date)] = [:]
         /// The last `seq` applied per issuer region ("" for documents that name none).
         var seq: [String: Int64] = [:]
@@ -67,8 +70,8 @@ public final class QRVerifier: Sendable {
 
     /// The tolerances this verifier was made with.
     public let configuration: Configuration
-    private let trust: Locked<TrustIndex>
-    private let revocations = Locked(Revocations())
+    let trust: Locked<TrustIndex>
+    let revocations = Locked(Revocations())
     private let replay: ReplayCache
 
     /// A verifier trusting the keys of `trustList`.
@@ -106,7 +109,8 @@ public final class QRVerifier: Sendable {
             for entry in document.entries {
                 switch entry.subject {
                 case .card(let hash):
-                    if entry.status.revokes { r.cards[hash] = entry.status } else { r.cards.removeValue(forKey: hash) }
+                    // `RevocationEntry` decodes only 64 hex digits, so every hash has a key.
+                    if let key = CardRevocationTable.key(hash: hash) { r.cards.set(key: key, status: entry.status.revokes ? entry.status : nil) }
                 case .token(let jti):
                     if entry.status.revokes { r.tokens[jti] = (entry.status, entry.at) } else { r.tokens.removeValue(forKey: jti) }
                 }
@@ -150,8 +154,12 @@ public final class QRVerifier: Sendable {
 
     /// The revocation status of a card named by `CardNumber.hash`, or nil when it is not revoked.
     public func revocation(ofCardHash hash: String) -> RevocationStatus? {
-        revocations.withLock { $0.cards[hash] }
+        guard let key = CardRevocationTable.key(hash: hash) else { return nil }
+        return revocations.withLock { $0.cards.lookup(key: key) }
     }
+
+    /// Cards now on the list.
+    public var revokedCardCount: Int { revocations.withLock { $0.cards.revokedCount } }
 
     /// Forgets `jti` revocations that can no longer matter: their token expired before `now` whatever its
     /// lifetime (`at + maxTokenLifetime + skew < now`). A terminal calls this now and then.

@@ -44,7 +44,7 @@ struct TerminalCommand: AsyncParsableCommand {
             do { hub = try FederationPublicKey.parse(hubKey) } catch { throw fail("--hub-key: \(error)") }
         }
         let journal = try await TerminalJournal.open(path: store, logger: logger)
-        let gate = Gate(base: base, key: key, journal: journal, hubKey: hub?.key, item: item)
+        let gate = Gate(base: base, key: key, journal: journal, storePath: store, hubKey: hub?.key, item: item)
         await gate.restore()
         await gate.sync()
         let background = Task {
@@ -115,6 +115,8 @@ actor Gate {
     let key: String
     let journal: TerminalJournal
     private var verifier: QRVerifier?
+    /// Where the gate keeps its revocation store (beside its journal).
+    let revocationsPath: String
     /// The region of the node whose revocation list the gate follows (learnt from the first list it applied).
     private var nodeIssuer: String?
     /// NIO, one connection per request with a deadline over the whole exchange: Foundation's URLSession on
@@ -133,8 +135,9 @@ actor Gate {
     let item: String?
     private var requires: [String]?
 
-    init(base: URL, key: String, journal: TerminalJournal, hubKey: Curve25519.Signing.PublicKey? = nil, item: String? = nil) {
+    init(base: URL, key: String, journal: TerminalJournal, storePath: String, hubKey: Curve25519.Signing.PublicKey? = nil, item: String? = nil) {
         self.base = base; self.key = key; self.journal = journal; self.hubKey = hubKey; self.item = item
+        revocationsPath = storePath + ".revocations"
     }
 
     /// The trust list: the node's JWKS, or with a hub key the hub-signed national list (refused unless the hub signed it).
@@ -154,8 +157,15 @@ actor Gate {
     func restore() async {
         if let saved = try? await journal.state("requires") { requires = try? JSONDecoder().decode([String].self, from: Data(saved.utf8)) }
         guard let jwks = try? await journal.state("jwks"), let v = try? QRVerifier(trustListJSON: Data(jwks.utf8)) else { return }
-        if let docs = try? await journal.state("revocations"), let list = try? JSONDecoder().decode([RevocationDocument].self, from: Data(docs.utf8)) {
-            v.apply(list)
+        do { try v.loadRevocations(from: revocationsPath) } catch .missing {
+            // A gate saved by an older release kept every document it applied as JSON in its journal.
+            if let docs = try? await journal.state("revocations"), let list = try? JSONDecoder().decode([RevocationDocument].self, from: Data(docs.utf8)) {
+                v.apply(list)
+            }
+        } catch {
+            // A damaged list is no list: the gate decides nothing offline until a sync brings the list again.
+            FileHandle.standardError.write(Data("onecard terminal: revocation store refused (\(error)); waiting for the node's list\n".utf8))
+            return
         }
         // Incident mode as the node last said (issue 17): a gate restarted while it lasts still decides nothing offline.
         if let issuer = try? await journal.state("incident"), !issuer.isEmpty {
@@ -189,9 +199,9 @@ actor Gate {
         _ = verifier?.apply(doc)
         nodeIssuer = doc.iss
         try? await journal.setState("incident", doc.incident == true ? (doc.iss ?? "") : "")
-        var saved = (try? await journal.state("revocations")).flatMap { try? JSONDecoder().decode([RevocationDocument].self, from: Data($0.utf8)) } ?? []
-        if !doc.entries.isEmpty { saved.append(doc) }
-        if let data = try? JSONEncoder().encode(saved) { try? await journal.setState("revocations", String(decoding: data, as: UTF8.self)) }
+        // The compact store (`<store>.revocations`), not the JSON of every document: its table file is rewritten only
+        // after the overlay was merged.
+        try? verifier?.saveRevocations(to: revocationsPath)
         await syncRequires()
     }
 

@@ -13,6 +13,8 @@ public enum CompactJWS {
     public static let trustListType = "onecard-trust-list+jwt"
     /// The media type of the hub's national revocation list (`typ`).
     public static let nationalRevocationsType = "onecard-national-revocations+jwt"
+    /// The media type of the signed header of a revocation snapshot (`GET /api/v1/trust/revocations/snapshot`).
+    public static let revocationSnapshotType = "onecard-revocations-snapshot+jwt"
     /// Header `alg` values a verifier accepts for Ed25519: `EdDSA` (RFC 8037) and `Ed25519` (RFC 9864, which deprecates
     /// the polymorphic `EdDSA`). Issuance keeps `EdDSA` until every gate accepts both.
     public static let acceptedAlgorithms: Set<String> = ["EdDSA", "Ed25519"]

@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+import OneCardCore
+
+/// The verifier's revocation list on disk and on the wire: a gate saves it after each sync and restarts from it, a node
+/// serves it whole as a signed snapshot, a gate starting from empty loads that snapshot and then follows deltas.
+extension QRVerifier {
+    /// Saves the list to `path` (the card table, rewritten only when it changed since the last save) and
+    /// `path.state` (last `seq` per issuer, unmerged changes, token entries), both mode 0600.
+    public func saveRevocations(to path: String) throws(RevocationStoreError) {
+        let result = revocations.withLock { (r: inout Revocations) -> Result<Void, RevocationStoreError> in
+            Result { () throws(RevocationStoreError) in
+            let digest: String
+            if let saved = r.saved, saved.version == r.cards.version, FileManager.default.fileExists(atPath: path) {
+                digest = saved.digest
+            } else {
+                let bytes = r.cards.fileBytes()
+                try StoreFiles.writeAtomically(path, bytes)
+                digest = StoreFiles.hex(bytes.suffix(32))
+                r.saved = (r.cards.version, digest)
+            }
+            let state = RevocationStoreState(
+                table: digest, seq: r.seq, overlay: r.cards.overlay.sorted { $0.key < $1.key }.map { [$0.key, UInt64($0.value)] },
+                tokens: r.tokens.map { RevocationEntry(.token(jti: $0.key), status: $0.value.status, at: $0.value.at) }.sorted { $0.at < $1.at },
+                incident: r.incident.sorted())
+            let json = (try? JSONEncoder().encode(state)).map { [UInt8]($0) } ?? []
+            try StoreFiles.writeAtomically(path + ".state", json + SHA256Digest.bytes(json))
+            }
+        }
+        try result.get()
+    }
+
+    /// Replaces the list with the one saved at `path`. Throws, leaving the list as it was, when either file is missing,
+    /// truncated or altered, or the state belongs to another table.
+    public func loadRevocations(from path: String) throws(RevocationStoreError) {
+        let stateFile = try StoreFiles.readAll(path + ".state")
+        guard stateFile.count > 32, SHA256Digest.bytes(stateFile.dropLast(32)) == Array(stateFile.suffix(32)),
+              let state = try? JSONDecoder().decode(RevocationStoreState.self, from: Data(stateFile.dropLast(32))) else {
+            throw .corrupt("\(path).state: truncated or altered")
+        }
+        let tableFile = try StoreFiles.readAll(path)
+        guard StoreFiles.hex(tableFile.suffix(32)) == state.table else { throw .corrupt("\(path): not the table its state names") }
+        let table = try CardRevocationTable.parse(tableFile)
+        for pair in state.overlay {
+            guard pair.count == 2, pair[1] == UInt64(CardRevocationTable.removed) || CardRevocationTable.status(UInt8(truncatingIfNeeded: pair[1])) != nil
+            else { throw .corrupt("\(path).state: bad overlay entry") }
+            table.set(key: pair[0], status: CardRevocationTable.status(UInt8(truncatingIfNeeded: pair[1])))
+        }
+        revocations.withLock { r in
+            r.cards = table
+            r.saved = table.version == 0 ? (0, state.table) : nil
+            r.seq = state.seq
+            r.incident = Set(state.incident)
+            r.tokens = [:]
+            for entry in state.tokens { if case .token(let jti) = entry.subject { r.tokens[jti] = (entry.status, entry.at) } }
+        }
+    }
+
+    /// Loads a signed snapshot (`GET /api/v1/trust/revocations/snapshot`) checked against the trust list, unless its
+    /// `seq` is not newer than the last applied for its issuer; returns whether it replaced the list of cards.
+    @discardableResult
+    public func apply(snapshot body: [UInt8]) throws(RevocationSnapshot.Failure) -> Bool {
+        let index = trust.withLock { $0 }
+        let (header, range) = try RevocationSnapshot.open(body, trust: index.jwks)
+        let table: CardRevocationTable
+        do {
+            table = try CardRevocationTable.parse(body, range: range)
+        } catch { throw .malformed }
+        guard table.count == header.cards else { throw .malformed }
+        return revocations.withLock { r in
+            let issuer = header.iss ?? ""
+            if header.incident == true { r.incident.insert(issuer) } else { r.incident.remove(issuer) }
+            if let last = r.seq[issuer], header.seq <= last { return false }
+            r.cards = table
+            r.saved = nil
+            for entry in header.tokens {
+                guard case .token(let jti) = entry.subject else { continue }
+                if entry.status.revokes { r.tokens[jti] = (entry.status, entry.at) } else { r.tokens.removeValue(forKey: jti) }
+            }
+            r.seq[issuer] = header.seq
+            return true
+        }
+    }
+
+    /// The list as a snapshot body signed with `key` (what a node serves): every card, the token entries `at` or after
+    /// `tokensSince`, complete up to the last `seq` applied for `issuer`.
+    public func revocationSnapshot(issuer: String?, tokensSince: Date, incident: Bool, key: SigningKey) -> [UInt8] {
+        let (table, seq, tokens) = revocations.withLock { r in
+            r.cards.merge()
+            let tokens = r.tokens.filter { $0.value.at >= tokensSince }
+                .map { RevocationEntry(.token(jti: $0.key), status: $0.value.status, at: $0.value.at) }.sorted { $0.at < $1.at }
+            return (r.cards.fileBytes(), r.seq[issuer ?? ""] ?? 0, tokens)
+        }
+        return RevocationSnapshot.body(table: table, seq: seq, iss: issuer, cards: (table.count - CardRevocationTable.headerSize - CardRevocationTable.offsetsSize - 32) / CardRevocationTable.wordSize,
+                                       tokens: tokens, incident: incident ? true : nil, key: key)
+    }
+}
+
+/// SHA-256 as plain bytes.
+enum SHA256Digest {
+    static func bytes(_ data: some DataProtocol) -> [UInt8] { Array(SHA256.hash(data: data)) }
+}
