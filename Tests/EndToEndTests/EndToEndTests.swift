@@ -19,7 +19,7 @@ struct EndToEndTests {
 
     /// Runs a command to completion, feeding `input` on standard input.
     static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = binary
         p.arguments = arguments
         let out = Pipe(), inPipe = Pipe()
@@ -36,7 +36,7 @@ struct EndToEndTests {
 
     /// A running `onecard serve`, its output collected as it comes.
     final class Server: @unchecked Sendable {
-        let process = Process()
+        let process = ChildProcess()
         private let lock = NSLock()
         private var output = ""
         var text: String { lock.lock(); defer { lock.unlock() }; return output }

@@ -13,7 +13,7 @@ struct QRInteropTests {
 
     /// Runs python3 with the interop script; nil when joserfc is missing and not required.
     static func joserfc(jwks: String, token: String) throws -> (Int32, String)? {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-W", "ignore", root.appendingPathComponent("Tests/Interop/verify_jws.py").path, jwks, token]
         let out = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import OneCardCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -12,7 +13,7 @@ struct TLSTests {
     /// A self-signed certificate for 127.0.0.1 and its key (openssl), in `dir`.
     static func certificate(in dir: URL) throws -> (cert: String, key: String) {
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]
@@ -33,7 +34,7 @@ struct TLSTests {
             r = urllib.request.urlopen(sys.argv[1], context=ctx, timeout=20)
             print(r.status); print(r.headers.as_string()); print(r.read().decode()[:2000])
             """
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-c", script, url, cafile]
         let out = Pipe()

@@ -195,7 +195,7 @@ enum ZBar {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString).png")
         try png.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = ["--quiet", "--raw", "-Sbinary", file.path]
         let out = Pipe()

@@ -44,33 +44,23 @@ actor ReportPrinter {
         defer { try? FileManager.default.removeItem(at: dir) }
         let page = dir.appendingPathComponent("report.html"), out = dir.appendingPathComponent("report.pdf")
         try Data(html.utf8).write(to: page)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                              "--no-default-browser-check", "--disable-extensions", "--user-data-dir=" + dir.appendingPathComponent("profile").path,
                              "--no-pdf-header-footer", "--print-to-pdf=" + out.path, page.absoluteString]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        let running = Running(process)
+        try process.run()
         let watchdog = Task { [timeout] in
             try await Task.sleep(for: .seconds(timeout))
-            running.stop()
+            process.terminate()
         }
         defer { watchdog.cancel() }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch { process.terminationHandler = nil; continuation.resume(throwing: error) }
-        }
+        _ = await process.exit()
         guard let data = try? Data(contentsOf: out), data.starts(with: Data("%PDF-".utf8)) else {
             throw DomainError(.reportRendererUnavailable, "headless Chromium did not print the report")
         }
         return data
     }
-}
-
-/// The browser process, stopped by the watchdog when a print takes too long.
-private final class Running: @unchecked Sendable {
-    let process: Process
-    init(_ process: Process) { self.process = process }
-    func stop() { if process.isRunning { process.terminate() } }
 }

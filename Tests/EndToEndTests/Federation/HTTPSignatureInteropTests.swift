@@ -11,7 +11,7 @@ struct HTTPSignatureInteropTests {
 
     /// Runs the peer with one JSON request; nil when the library is missing and not required.
     static func peer(_ request: [String: Any]) throws -> (status: Int32, answer: [String: Any])? {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-W", "ignore", script]
         let input = Pipe(), output = Pipe()

@@ -145,7 +145,7 @@ struct DatabaseOutageTests {
             let token = try #require(try await http.call("POST", "/api/v1/auth/token", json: ["username": "root", "password": "root-password-1"]).1["accessToken"] as? String)
 
             // load: four clients, reads and writes, until told to stop
-            let stop = Flag()
+            let stop = Flag(), served = Flag()
             let started = Date()
             let load = Task {
                 await withTaskGroup(of: [Answer].self) { group in
@@ -163,6 +163,7 @@ struct DatabaseOutageTests {
                                 } else {
                                     answers.append(await Self.call(base, "GET", "/api/v1/users", token: token))
                                 }
+                                if let last = answers.last, (200..<300).contains(last.status) { served.set() }
                                 try? await Task.sleep(for: .milliseconds(20))
                             }
                             return answers
@@ -174,8 +175,11 @@ struct DatabaseOutageTests {
                 }
             }
 
-            // the database dies mid-load, stays down a while, comes back
-            try await Task.sleep(for: .seconds(2))
+            // the database dies mid-load (once the load has been served: the first answers are slow when the suite runs
+            // in parallel), stays down a while, comes back
+            let servedDeadline = Date().addingTimeInterval(30)
+            while !served.isSet, Date() < servedDeadline { try await Task.sleep(for: .milliseconds(100)) }
+            try await Task.sleep(for: .seconds(1))
             try pg.stopImmediately()
             let killedAt = Date()
             try await Task.sleep(for: .seconds(8))

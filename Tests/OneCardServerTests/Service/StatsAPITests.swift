@@ -90,7 +90,7 @@ struct StatsAPITests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).pdf")
         try pdf.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["pdftotext", "-layout", file.path, "-"]
         let out = Pipe(), err = Pipe()
