@@ -18,7 +18,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 config="${ONECARD_BUILD:-debug}"
 swift build -c "$config" --product onecard
-# The printed report spawns Chromium through Foundation's Process, whose run() can read past the end of the heap on Linux
-# (swift-corelibs-foundation PR #5472): allocations of 32 KiB and more mapped on their own keep that read in mapped slack.
-export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.mmap_threshold=32768"
 exec "$(swift build -c "$config" --show-bin-path)/onecard" serve "$@"

@@ -6,6 +6,8 @@ SIGKILLed mid-load. Afterwards:
 
 - every request answered 2xx is in the database exactly once (acceptances by terminal and key, lifecycle steps by
   actor and key), and its retries changed nothing;
+- a payment batch whose bank call is in flight at the kill completes with every payment credited exactly once (the
+  bank-sim's statement is the witness);
 - every request was answered, none took longer than the 10 s a switch may cost, none was a 500: a request the
   switch caught is answered 503 application/problem+json `database_unavailable` with Retry-After;
 - every process serves again within 15 s of the kill, without a restart;
@@ -38,6 +40,8 @@ SWITCH_BOUND = 10.0      # what a switch may cost one request (issue 18)
 SERVE_AGAIN_BOUND = 15.0
 STOP_BOUND = 10.0        # SIGTERM to exit: the grace period
 TEST_BOUND = 180.0       # the whole test, cluster included
+PAYEES = 40
+BANK_LATENCY_MS = 6000   # the bank answers after 6 s: the batch, sent a second before the kill, is at the bank when it comes
 
 
 def say(*args):
@@ -127,6 +131,14 @@ class Node:
         return out
 
 
+def resident_id(i):
+    """A valid resident ID number (GB 11643 MOD 11-2) in Dongcheng, born 1960-1-1 plus i days."""
+    born = time.gmtime(time.mktime((1960, 1, 1, 12, 0, 0, 0, 0, 0)) + i * 86400)
+    body = f"110101{born.tm_year:04d}{born.tm_mon:02d}{born.tm_mday:02d}{i % 1000:03d}"
+    total = sum(int(d) * w for d, w in zip(body, [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]))
+    return body + "10X98765432"[total % 11]
+
+
 def call(base, method, path, body=None, token=None, key=None, timeout=SWITCH_BOUND + 2):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(base + path, data=data, method=method)
@@ -149,6 +161,99 @@ def call(base, method, path, body=None, token=None, key=None, timeout=SWITCH_BOU
         return e.code, payload, time.time() - started, e.headers
     except Exception as e:  # connection refused, reset, timed out
         return None, {"error": repr(e)}, time.time() - started, None
+
+
+class Payments:
+    """A bank-sim that answers slowly, PAYEES residents with cards at it, and an approved batch paying each of them."""
+
+    def __init__(self, binary, data_dir, base, staff, agent):
+        port = free_port()
+        self.bank_url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([binary, "bank-sim", "--bank", "BOC", "--port", str(port), "--store", os.path.join(data_dir, "boc.sqlite"),
+                                         "--latency-ms", str(BANK_LATENCY_MS)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while call(self.bank_url, "GET", "/statement", timeout=2)[0] != 200:
+            if time.time() > deadline:
+                raise RuntimeError("the bank-sim did not start")
+            time.sleep(0.1)
+        admin, self.department = staff["admin"], staff["department"]
+        status, answer, _, _ = call(base, "POST", "/api/v1/banks", {"code": "BOC", "name": "中国银行", "agreementFrom": "2024-01-01",
+                                                                    "agreementTo": "2034-12-31", "endpoint": self.bank_url}, token=admin)
+        assert status == 201, f"bank: {status} {answer}"
+        status, answer, _, _ = call(base, "POST", "/api/v1/outlets", {"name": "东城区社保卡服务中心 (HA)", "regionCode": "110101", "address": "东直门 1 号",
+                                                                      "services": ["apply", "pickup"], "hours": "09:00-17:00"}, token=admin)
+        assert status == 201, f"outlet: {status} {answer}"
+        outlet = answer["outletId"]
+        self.ids = [resident_id(i) for i in range(PAYEES)]
+
+        def holder(id_number):
+            status, answer, _, _ = call(base, "POST", "/api/v1/persons", {"idType": "resident", "idNumber": id_number, "name": "王秀梅",
+                                                                          "phone": "13900002222"}, token=agent)
+            assert status == 201, f"person: {status} {answer}"
+            status, answer, _, _ = call(base, "POST", "/api/v1/card-applications", {"personId": answer["personId"], "channel": "counter",
+                                                                                    "applyOutletId": outlet, "bankCode": "BOC"}, token=agent)
+            assert status == 201, f"application: {status} {answer}"
+            for step in ("approve", "produce", "ready", "collect"):
+                status, answer2, _, _ = call(base, "POST", f"/api/v1/card-applications/{answer['applicationId']}/{step}", token=agent)
+                assert status == 200, f"{step}: {status} {answer2}"
+
+        errors = []
+
+        def worker(k):
+            try:
+                for id_number in self.ids[k::4]:
+                    holder(id_number)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        status, answer, _, _ = call(base, "POST", "/api/v1/programmes", {"name": "2026 年度耕地地力保护补贴", "kind": "subsidy", "department": "农业农村局",
+                                                                        "legalBasis": "广东省社会保障卡一卡通条例第八条"}, token=self.department)
+        assert status == 201, f"programme: {status} {answer}"
+        lines = [{"idNumber": id_number, "name": "王秀梅", "amountFen": 10_000 + i} for i, id_number in enumerate(self.ids)]
+        self.requested = sum(line["amountFen"] for line in lines)
+        status, answer, _, _ = call(base, "POST", f"/api/v1/programmes/{answer['programmeId']}/batches", {"lines": lines}, token=self.department)
+        assert status == 201 and answer.get("accepted") == PAYEES, f"batch: {status} {answer}"
+        self.batch = answer["batchId"]
+        status, answer, _, _ = call(base, "POST", f"/api/v1/batches/{self.batch}/approve", token=staff["department2"])
+        assert status == 200, f"approve: {status} {answer}"
+
+    def execute(self, base):
+        status, answer, _, _ = call(base, "POST", f"/api/v1/batches/{self.batch}/execute", token=self.department)
+        assert status == 202, f"execute: {status} {answer}"
+
+    def counts(self, base):
+        return call(base, "GET", f"/api/v1/batches/{self.batch}", token=self.department, timeout=5)[1].get("counts")
+
+    def check(self, nodes, problems):
+        """Waits (60 s at most) for the batch to complete on any process; then every payment is credited once."""
+        deadline = time.time() + 60
+        batch = {}
+        while time.time() < deadline:
+            for node in nodes:
+                status, batch, _, _ = call(node.base, "GET", f"/api/v1/batches/{self.batch}", token=self.department, timeout=5)
+                if status == 200:
+                    break
+            if batch.get("status") == "completed":
+                break
+            time.sleep(0.5)
+        if batch.get("status") != "completed":
+            problems.append(f"the payment batch did not complete within 60 s after the load: {batch}")
+        elif batch.get("counts", {}).get("paid") != PAYEES or batch.get("totals", {}).get("paidFen") != self.requested:
+            problems.append(f"the payment batch completed with {batch.get('counts')} {batch.get('totals')}")
+        credits = call(self.bank_url, "GET", "/statement")[1].get("credits", [])
+        ids = [c.get("paymentId") for c in credits]
+        if len(ids) != len(set(ids)):
+            problems.append(f"{len(ids) - len(set(ids))} payments credited twice")
+        if len(set(ids)) != PAYEES or sum(c.get("amountFen", 0) for c in credits) != self.requested:
+            problems.append(f"the bank credited {len(set(ids))} payments, ¥{sum(c.get('amountFen', 0) for c in credits) / 100:.2f}; "
+                            f"the batch asked for {PAYEES}, ¥{self.requested / 100:.2f}")
+        say(f"payments: batch {batch.get('status')} {batch.get('counts')}; the bank credited {len(set(ids))} payments once each")
+        self.process.kill()
 
 
 class Record:
@@ -175,6 +280,7 @@ def main():
     started = time.time()
     cluster = Cluster()
     nodes = []
+    payments = None
     data_dir = tempfile.mkdtemp(prefix="onecard-ha-node-")
     try:
         url = cluster.up()
@@ -190,6 +296,10 @@ def main():
         holder = call(base, "POST", "/api/v1/auth/holder-token", {"idNumber": holder_id, "password": "holder-demo-1"})[1]["accessToken"]
         card = call(base, "GET", "/api/v1/me/card", token=holder)[1]["cardNumber"]
         agent = call(base, "POST", "/api/v1/auth/token", {"username": agent_name, "password": agent_password})[1]["accessToken"]
+        staff = {n: call(base, "POST", "/api/v1/auth/token", {"username": n, "password": p})[1]["accessToken"]
+                 for _, n, p in logins if n in ("admin", "department", "department2")}
+        payments = Payments(args.bin, data_dir, base, staff, agent)
+        say(f"a batch of {len(payments.ids)} payments approved, its bank answering after {BANK_LATENCY_MS} ms")
         bodies = subprocess.run([args.bin, "bench", "tokens", "--data-dir", data_dir, "--card", card, "--item", "JJJ-LIB-001", "--count", "20000"],
                                 check=True, capture_output=True, text=True, timeout=120).stdout.split("\n")
         bodies = [b for b in bodies if b]
@@ -270,10 +380,13 @@ def main():
         threads = [threading.Thread(target=lifecycle if i == 0 else acceptances, args=(i,)) for i in range(CLIENTS)]
         for t in threads:
             t.start()
-        time.sleep(KILL_AT)
+        time.sleep(KILL_AT - 1)
+        payments.execute(nodes[1].base)
+        time.sleep(1)
+        at_kill = payments.counts(nodes[2].base)
         killed = cluster.script("kill-leader").stdout.strip()
         kill_time[0] = time.time()
-        say(f"killed the leader {killed} at {kill_time[0] - load_start:.1f} s")
+        say(f"killed the leader {killed} at {kill_time[0] - load_start:.1f} s; the batch's payments just before: {at_kill}")
         if os.environ.get("ONECARD_HA_DEBUG"):
             time.sleep(8)
             pids = [str(n.process.pid) for n in nodes]
@@ -334,6 +447,9 @@ def main():
                 problems.append(f"lifecycle step {key} answered 2xx but not stored")
         say(f"stored: {sum(len(v) for v in stored.values())} uses under the test's keys, {len(steps)} lifecycle steps")
 
+        # The batch at the bank at the kill completes, every payment credited exactly once.
+        payments.check(nodes, problems)
+
         # The old leader rejoins as a replica.
         cluster.script("start", killed)
         deadline = time.time() + 60
@@ -371,6 +487,8 @@ def main():
         for node in nodes:
             if node.process.poll() is None:
                 node.process.kill()
+        if payments is not None and payments.process.poll() is None:
+            payments.process.kill()
         cluster.down()
         if os.environ.get("ONECARD_HA_KEEP"):
             say(f"logs kept in {data_dir}")
