@@ -324,6 +324,9 @@ struct TransitService: Sendable {
         let random = random
         let policies = policies
         return try await store.write { s -> Int in
+            // Another upload or the worker may be pairing the same cards right now: each waits for the other, then sees
+            // the taps it put in trips (PostgreSQL; the transaction is SQLite's only writer anyway).
+            try await s.transit.holdForPairing(cards: cards)
             func load() async throws -> [TransitTap] {
                 try await s.transit.unpairedTaps(cards: cards).filter { t in t.cardNumber.map { keys.contains(TouchedKey(card: $0, operatorCode: t.operatorCode)) } ?? false }
             }

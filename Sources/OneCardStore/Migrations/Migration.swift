@@ -42,6 +42,7 @@ public enum Migrations {
         m041MedicalClaims,
         m042PensionQualification,
         m043QRSigningKeys,
+        m044TransitTripTaps,
     ]
 
     static let bookkeeping = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"

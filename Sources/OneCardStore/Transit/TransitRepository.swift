@@ -105,6 +105,23 @@ public struct TransitRepository: Sendable {
             """).all().map(Self.decodeTap)
     }
 
+    /// Holds the cards' pairing until the transaction ends, so that two transactions never pair the same waiting taps
+    /// (PostgreSQL: transaction-scoped advisory locks, taken in key order so that two holders of overlapping sets never
+    /// wait on each other in a cycle; SQLite has one writer at a time already). Keyed by card number, so another
+    /// province's card, which has no row here, is held too.
+    public func holdForPairing(cards: [CardNumber]) async throws {
+        guard dialect == .postgres, !cards.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, card) in Set(cards).enumerated() {
+            if i > 0 { values += ", " }
+            values += "(\(bind: "transit:" + card.rawValue))"
+        }
+        try await db.raw("""
+            SELECT count(pg_advisory_xact_lock(k)) AS held FROM (
+                SELECT hashtextextended(v.column1, 0) AS k FROM (VALUES \(values)) AS v ORDER BY 1) AS ordered
+            """).run()
+    }
+
     /// Takes back a trip that was closed without its tap-out and is not charged: its taps wait to be paired again.
     /// Returns whether it was (a trip charged meanwhile stays).
     public func reopen(_ tripId: String) async throws -> Bool {

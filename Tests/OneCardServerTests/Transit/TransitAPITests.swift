@@ -228,6 +228,36 @@ struct TransitAPITests {
         }
     }
 
+    /// Two uploads, or an upload and the worker, pairing the same cards at once on PostgreSQL once each recorded (and
+    /// charged) their own trip of the same taps: 62 doubled trips in a million taps (`Benchmarks/transit.sh`).
+    @Test(arguments: Engine.available)
+    func pairingsRunningAtOnceMakeOneTripOfATap(_ engine: Engine) async throws {
+        try await TransitWorld.run(engine) { w in
+            let h = w.h
+            // setup: three holders each leave an entry open; the table's four hours pass
+            var holders: [String] = []
+            for n in 0..<3 {
+                let (holder, _, card) = try await h.holderWithECard(idNumber: TestIDs.resident(sequence: "77\(n)"))
+                try await w.fund(card, 10_000)
+                #expect(try await w.upload([TransitWorld.tap("open-\(n)", at: h.clock.read(), station: "E", direction: "in",
+                                                             credential: try await w.qr(holder))])["accepted"] as? Int == 1)
+                holders.append(holder)
+            }
+            h.clock.advance(by: 4 * 3600 + 60)
+
+            // the action: six sweeps at once, each finding the same open entries
+            let transit = h.services.transit
+            let made = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<6 { group.addTask { try await transit.settle() } }
+                return try await group.reduce(0, +)
+            }
+
+            // validate: one trip per entry, whoever made it
+            #expect(made == 3)
+            for holder in holders { #expect(try await w.trips(holder).count == 1) }
+        }
+    }
+
     @Test(arguments: Engine.available)
     func aTapOutUploadedLateCompletesItsTripBeforeItIsCharged(_ engine: Engine) async throws {
         try await TransitWorld.run(engine) { w in
