@@ -1,6 +1,7 @@
 import Foundation
 import OneCardCore
 import OneCardStore
+import OneCardVerifier
 
 /// The electronic social security card (same validity as the physical one, GD art. 2) and its
 /// dynamic QR codes.
@@ -109,6 +110,30 @@ struct ECardService: Sendable {
     /// The same delta signed with this node's current key (JWS).
     func signedRevocations(since: Int64) async throws -> String {
         try await revocations(since: since).signed(with: tokens.keys.ring.current)
+    }
+
+    /// The whole card list as the gate's own compact table, complete up to the list's head, after a signed header (issue
+    /// 18): what a gate starting from empty loads before it follows `since=seq`. The log is read in ranges of its numbers,
+    /// one short column a row, into a builder of 8 bytes an entry, so ten million cards never need gigabytes. Token entries
+    /// ride in the header while a gate could still meet their token (its longest lifetime plus skew).
+    func revocationSnapshot(page: Int64 = 250_000) async throws -> [UInt8] {
+        let (head, incident) = try await store.read { s in (try await s.trust.revocationHead(), try await IncidentService.state(in: s).active) }
+        var builder = RevocationTableBuilder()
+        var after: Int64 = 0
+        while after < head {
+            let through = min(head, after + page)
+            let from = after
+            for row in try await store.read({ try await $0.trust.cardRevocations(after: from, through: through) }) {
+                builder.add(cardHash: row.hashPrefix, status: row.status)
+            }
+            after = through
+        }
+        let gate = QRVerifier.Configuration()
+        let since = clock.now().addingTimeInterval(-(gate.maxTokenLifetime + gate.skew))
+        let tokenEntries = try await store.read { try await $0.trust.tokenRevocations(since: since, through: head) }
+        let (table, cards) = builder.finish()
+        return RevocationSnapshot.body(table: table, seq: head, iss: tokens.region, cards: cards, tokens: tokenEntries,
+                                       incident: incident ? true : nil, key: tokens.keys.ring.current)
     }
 
     /// Keeps the e-card in step with its physical card and publishes the card's new status on the
