@@ -109,7 +109,7 @@ struct BenchRevocations: AsyncParsableCommand {
         print(String(format: "lookup_unlisted_ns: p50 %.0f p99 %.0f (found %d of %d); set limit p50 %.0f p99 %.0f; ratio p50 %.2f p99 %.2f",
                      tableUnlisted.p50, tableUnlisted.p99, tableUnlisted.found, lookups, setUnlisted.p50, setUnlisted.p99,
                      tableUnlisted.p50 / setUnlisted.p50, tableUnlisted.p99 / setUnlisted.p99))
-        print("set_rss_kb: \(setKB)")
+        print("set_rss_kb: \(setKB) (capacity \(set.capacity) keys)")
         _ = consume set
 
         // A delta: new losses and found cards, applied to the overlay, then merged into the array and saved.

@@ -147,8 +147,13 @@ struct ECardAPITests {
             #expect(gate.verify(inFlight, at: Harness.start.addingTimeInterval(1)) == .denied(.tokenRevoked))
             // the next delta after its seq is empty; the list read in pages of one entry makes the same table
             #expect((try await h.call(.get, "/api/v1/trust/revocations?since=\(header.seq)")["entries"] as? [Any])?.isEmpty == true)
-            let paged = try await h.services.ecards.revocationSnapshot(page: 1)
+            let paged = try await h.services.ecards.makeRevocationSnapshot(page: 1)
             #expect(paged.split(separator: 0x0A, maxSplits: 1).last == [UInt8](r.body).split(separator: 0x0A, maxSplits: 1).last)
+            // a loss after it: a gate asking within 30 s gets the same snapshot, and the loss in the delta after its seq
+            #expect(try await h.call(.post, "/api/v1/me/report-loss", token: found, json: ["kind": "temporary"]).status == 200)
+            #expect(try await h.call(.get, "/api/v1/trust/revocations/snapshot").body == r.body)
+            let next = try await h.call(.get, "/api/v1/trust/revocations?since=\(header.seq)")["entries"] as? [[String: Any]] ?? []
+            #expect(next.contains { $0["cardHash"] as? String == (try? CardNumber(n1))?.hash && $0["status"] as? String == "temporarily_lost" })
             // a copy altered on the way is refused and changes nothing
             let fresh = try await verifier(h)
             var altered = [UInt8](r.body)
