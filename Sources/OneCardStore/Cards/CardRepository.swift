@@ -46,10 +46,13 @@ public struct CardRepository: Sendable {
     /// The highest card number starting with `letter` (where a bulk load of synthetic residents left off).
     public func highest(startingWith letter: String) async throws -> CardNumber? {
         // ':' follows '9' in ASCII: every number starting with the letter sorts between the two bounds.
-        try await db.raw("""
+        // Not `.first().map { try … }`: Swift 6.3's optimizer crashes splitting this coroutine with a throwing closure in
+        // it (signal 11 in LLVM's CoroSplit, release builds only).
+        guard let row = try await db.raw("""
             SELECT card_number FROM cards WHERE card_number >= \(bind: letter) AND card_number < \(bind: letter + ":")
             ORDER BY card_number DESC LIMIT 1
-            """).first().map { try CardNumber(try $0.string("card_number")) }
+            """).first() else { return nil }
+        return try CardNumber(try row.string("card_number"))
     }
 
     /// Which of these card numbers are already taken.
