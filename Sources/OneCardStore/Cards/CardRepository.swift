@@ -46,13 +46,13 @@ public struct CardRepository: Sendable {
     /// The highest card number starting with `letter` (where a bulk load of synthetic residents left off).
     public func highest(startingWith letter: String) async throws -> CardNumber? {
         // ':' follows '9' in ASCII: every number starting with the letter sorts between the two bounds.
-        // Not `.first().map { try … }`: Swift 6.3's optimizer crashes splitting this coroutine with a throwing closure in
-        // it (signal 11 in LLVM's CoroSplit, release builds only).
+        // Not `.map { try CardNumber(…) }`: Swift 6.3's optimizer crashed splitting this coroutine and `existing(numbers:)`
+        // with that closure in them (signal 11 in LLVM's CoroSplit, release builds only); `cardNumber(_:)` reads the same.
         guard let row = try await db.raw("""
             SELECT card_number FROM cards WHERE card_number >= \(bind: letter) AND card_number < \(bind: letter + ":")
             ORDER BY card_number DESC LIMIT 1
             """).first() else { return nil }
-        return try CardNumber(try row.string("card_number"))
+        return try row.cardNumber("card_number")
     }
 
     /// Which of these card numbers are already taken.
@@ -60,8 +60,11 @@ public struct CardRepository: Sendable {
         guard !numbers.isEmpty else { return [] }
         var keys = SQLQueryString("")
         for (i, n) in numbers.enumerated() { keys += i == 0 ? "(\(bind: n.rawValue))" : ", (\(bind: n.rawValue))" }
-        return Set(try await db.raw("SELECT c.card_number FROM (VALUES \(keys)) AS k JOIN cards c ON c.card_number = k.column1").all()
-            .map { try CardNumber(try $0.string("card_number")) })
+        var taken = Set<CardNumber>()
+        for row in try await db.raw("SELECT c.card_number FROM (VALUES \(keys)) AS k JOIN cards c ON c.card_number = k.column1").all() {
+            taken.insert(try row.cardNumber("card_number"))
+        }
+        return taken
     }
 
     /// Reads a card; `lock` takes a row lock for a read-modify-write in a transaction.
