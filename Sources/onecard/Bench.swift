@@ -8,7 +8,7 @@ import OneCardServer
 /// `onecard bench`: inputs for load tests, made with the node's own keys from its data folder, so that a
 /// load run presents fresh, valid credentials without asking the node for each one.
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Make inputs for load tests.", subcommands: [Tokens.self, Challenges.self, Respond.self, Populate.self, Residents.self])
+    static let configuration = CommandConfiguration(abstract: "Make inputs for load tests.", subcommands: [Tokens.self, Challenges.self, Respond.self, Populate.self, Residents.self, BenchRevocations.self])
 
     /// What both kinds of acceptance bodies are made from.
     struct BodyOptions: ParsableArguments {

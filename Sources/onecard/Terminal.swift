@@ -190,19 +190,45 @@ actor Gate {
             FileHandle.standardError.write(Data("onecard terminal: trust list synced from the node\n".utf8))
         }
         try? await journal.setState("jwks", String(decoding: jwksData, as: UTF8.self))
+        if let v = verifier, !v.hasRevocationList { await loadSnapshot(v) }
         // The node numbers its list (its own and merged regions' entries) in its own sequence, under its own `iss`.
-        let since = verifier?.lastSequence(issuer: nodeIssuer ?? jwks.keys.first?.iss) ?? 0
-        var url = URLComponents(url: base.appendingPathComponent("api/v1/trust/revocations.jws"), resolvingAgainstBaseURL: false)!
-        url.queryItems = [URLQueryItem(name: "since", value: String(since))]
-        guard let r2 = try? await http.send("GET", url.url!.absoluteString, headers: auth), r2.status == 200,
-              let doc = try? RevocationDocument.open(signed: String(decoding: r2.body, as: UTF8.self), trust: jwks) else { return }
-        _ = verifier?.apply(doc)
-        nodeIssuer = doc.iss
-        try? await journal.setState("incident", doc.incident == true ? (doc.iss ?? "") : "")
+        // A page holds at most 10,000 entries: a gate far behind reads on until it has caught up.
+        for _ in 0..<100 {
+            let since = verifier?.lastSequence(issuer: nodeIssuer ?? jwks.keys.first?.iss) ?? 0
+            var url = URLComponents(url: base.appendingPathComponent("api/v1/trust/revocations.jws"), resolvingAgainstBaseURL: false)!
+            url.queryItems = [URLQueryItem(name: "since", value: String(since))]
+            guard let r2 = try? await http.send("GET", url.url!.absoluteString, headers: auth), r2.status == 200,
+                  let doc = try? RevocationDocument.open(signed: String(decoding: r2.body, as: UTF8.self), trust: jwks) else { return }
+            let applied = verifier?.apply(doc) ?? false
+            nodeIssuer = doc.iss
+            try? await journal.setState("incident", doc.incident == true ? (doc.iss ?? "") : "")
+            if !applied || doc.entries.count < 10_000 { break }
+        }
         // The compact store (`<store>.revocations`), not the JSON of every document: its table file is rewritten only
         // after the overlay was merged.
         try? verifier?.saveRevocations(to: revocationsPath)
         await syncRequires()
+    }
+
+    /// A gate holding no list (its first start, or its store refused) loads the node's whole list as one signed snapshot
+    /// (`GET /api/v1/trust/revocations/snapshot`, issue 18: ten million cards in one download) instead of every delta since
+    /// 0, installs it as its store and follows deltas from its `seq`. A snapshot that does not verify against the trust list
+    /// (altered, cut, signed by a stranger) is refused whole and changes nothing: the gate then follows deltas from 0.
+    private func loadSnapshot(_ v: QRVerifier) async {
+        let started = ContinuousClock.now
+        let url = base.appendingPathComponent("api/v1/trust/revocations/snapshot").absoluteString
+        guard let r = try? await HTTPClient1(timeout: .seconds(300)).send("GET", url, headers: auth), r.status == 200 else { return }
+        do {
+            let (_, header) = try v.applySnapshot([UInt8](r.body))
+            nodeIssuer = header.iss
+            try? await journal.setState("incident", header.incident == true ? (header.iss ?? "") : "")
+            try? v.saveRevocations(to: revocationsPath)
+            let elapsed = (ContinuousClock.now - started).components
+            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+            FileHandle.standardError.write(Data("onecard terminal: revocation snapshot loaded: \(header.cards) cards up to seq \(header.seq), \(r.body.count) bytes, in \(String(format: "%.2f", seconds)) s\n".utf8))
+        } catch {
+            FileHandle.standardError.write(Data("onecard terminal: revocation snapshot refused (\(error)); following deltas from 0\n".utf8))
+        }
     }
 
     /// What the gate's item requires of the holder (the public catalogue's `requires`), kept for restarts with the node down.

@@ -94,6 +94,62 @@ struct OfflineTerminalTests {
         #expect(try await node.terminate() == 0)
     }
 
+    /// A gate started with no store loads the node's whole list as one signed snapshot (issue 18), keeps it as its store,
+    /// follows the deltas after its `seq`, and after a restart reads its store instead of downloading the list again.
+    @Test func aGateFromEmptyLoadsTheSnapshotThenFollowsDeltas() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-gate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // setup: a node with the demo, two holders with e-cards and a token each
+        let node = try EndToEndTests.Server(["serve", "--port", "0", "--demo", "--data-dir", dir.appendingPathComponent("node").path])
+        let base = try await node.baseURL()
+        let http = EndToEndTests.HTTP(base: base)
+        let libraryLine = try #require(node.text.split(separator: "\n").first { $0.contains("terminal") && $0.contains("图书馆") })
+        let key = try #require(libraryLine.split(separator: " ").first { $0.hasPrefix("oct_") }).description
+        var holders: [String] = []
+        for password in ["holder-demo-1", "holder-demo-2"] {
+            let line = try #require(node.text.split(separator: "\n").first { $0.contains("holder") && $0.hasSuffix(password) })
+            let idNumber = String(try #require(line.split(separator: " ").first { $0.count == 18 }))
+            let signIn = try await http.call("POST", "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": password])
+            let token = try #require(signIn.1["accessToken"] as? String, "\(signIn)")
+            _ = try await http.call("POST", "/api/v1/me/ecard", token: token, json: ["deviceId": "phone"])
+            holders.append(token)
+        }
+        let lostBefore = try #require(try await http.call("POST", "/api/v1/me/ecard/qr", token: holders[0]).1["token"] as? String)
+        let lostAfter = try #require(try await http.call("POST", "/api/v1/me/ecard/qr", token: holders[1]).1["token"] as? String)
+        // the first holder's card is reported lost before the gate exists
+        #expect(try await http.call("POST", "/api/v1/me/report-loss", token: holders[0], json: ["kind": "temporary"]).0 == 200)
+        let store = dir.appendingPathComponent("gate.sqlite").path
+        let arguments = ["terminal", "--node", base, "--key", key, "--item", "JJJ-LIB-001", "--store", store, "--interval", "0.5"]
+
+        // action: a gate from empty
+        let gate = try Gate(arguments)
+        let deadline = Date().addingTimeInterval(20)
+        while !gate.server.text.contains("revocation snapshot loaded"), Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+
+        // validate: the list came as a snapshot and is the gate's store (0600); the token of the lost card is refused
+        #expect(gate.server.text.contains("revocation snapshot loaded: "), "\(gate.server.text)")
+        gate.send(lostBefore)
+        #expect(try await gate.decision(1).contains("card_lost"), "\(gate.server.text)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: store + ".revocations")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        // a loss after the snapshot reaches the gate as a delta after its seq
+        #expect(try await http.call("POST", "/api/v1/me/report-loss", token: holders[1], json: ["kind": "temporary"]).0 == 200)
+        try await Task.sleep(for: .seconds(2))
+        gate.send(lostAfter)
+        #expect(try await gate.decision(2).contains("card_lost"), "\(gate.server.text)")
+        try gate.input.fileHandleForWriting.close()
+        #expect(try await gate.server.waitForExit() == 0)
+        // restarted, the gate reads its store: no second download, the same answers
+        let again = try Gate(arguments)
+        again.send(lostAfter)
+        #expect(try await again.decision(1).contains("card_lost"), "\(again.server.text)")
+        try again.input.fileHandleForWriting.close()
+        #expect(try await again.server.waitForExit() == 0)
+        #expect(!again.server.text.contains("revocation snapshot"), "\(again.server.text)")
+        #expect(try await node.terminate() == 0)
+    }
+
     /// Incident mode reaches an offline gate through the signed revocation list: it refuses every code with
     /// `online_check_required` (also after a restart while the node is down), and decides offline again once it ends.
     @Test func incidentModeSendsAnOfflineGateOnline() async throws {

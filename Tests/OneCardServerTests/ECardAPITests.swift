@@ -117,6 +117,57 @@ struct ECardAPITests {
     }
 
     @Test(arguments: Engine.available)
+    func theSnapshotIsTheWholeListAGateLoadsFromEmpty(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            // setup: one card lost then found, one lost with a token in flight
+            try await h.createBank()
+            let (found, _, n1) = try await h.holderWithCard(idNumber: TestIDs.resident(sequence: "701"))
+            let (lost, _, n2) = try await h.holderWithCard(idNumber: TestIDs.resident(sequence: "702"))
+            _ = try await h.call(.post, "/api/v1/me/ecard", token: lost, json: ["deviceId": "phone-2"])
+            let inFlight = try #require(try await h.call(.post, "/api/v1/me/ecard/qr", token: lost).string("token"))
+            let claims = try #require(try JSONSerialization.jsonObject(with: Data(Base64URL.decode(inFlight.split(separator: ".")[1])!)) as? [String: Any])
+            let jti = try #require(claims["jti"] as? String)
+            #expect(try await h.call(.post, "/api/v1/me/report-loss", token: found, json: ["kind": "temporary"]).status == 200)
+            #expect(try await h.call(.post, "/api/v1/cards/\(n1)/unlock", token: h.agent).status == 200)
+            #expect(try await h.call(.post, "/api/v1/me/report-loss", token: lost, json: ["kind": "temporary"]).status == 200)
+
+            // action
+            let r = try await h.call(.get, "/api/v1/trust/revocations/snapshot")
+
+            // validate: a gate with only the trust list verifies and loads it, complete up to the list's head
+            #expect(r.status == 200 && r.contentType == "application/vnd.onecard.revocation-snapshot", "\(r)")
+            let delta = try await h.call(.get, "/api/v1/trust/revocations?since=0")
+            let gate = try await verifier(h)
+            let (applied, header) = try gate.applySnapshot([UInt8](r.body))
+            #expect(applied && header.iss == "110000" && header.cards == 1)
+            #expect(header.seq == Int64(delta["seq"] as? Int ?? -1))
+            #expect(gate.revocation(ofCard: try CardNumber(n2)) == .temporarilyLost)
+            #expect(gate.revocation(ofCard: try CardNumber(n1)) == nil)
+            #expect(gate.revocation(ofToken: jti) == .temporarilyLost)
+            #expect(gate.verify(inFlight, at: Harness.start.addingTimeInterval(1)) == .denied(.tokenRevoked))
+            // the next delta after its seq is empty; the list read in pages of one entry makes the same table
+            #expect((try await h.call(.get, "/api/v1/trust/revocations?since=\(header.seq)")["entries"] as? [Any])?.isEmpty == true)
+            let paged = try await h.services.ecards.makeRevocationSnapshot(page: 1)
+            #expect(paged.split(separator: 0x0A, maxSplits: 1).last == [UInt8](r.body).split(separator: 0x0A, maxSplits: 1).last)
+            // a loss after it: a gate asking within 30 s gets the same snapshot, and the loss in the delta after its seq
+            #expect(try await h.call(.post, "/api/v1/me/report-loss", token: found, json: ["kind": "temporary"]).status == 200)
+            #expect(try await h.call(.get, "/api/v1/trust/revocations/snapshot").body == r.body)
+            let next = try await h.call(.get, "/api/v1/trust/revocations?since=\(header.seq)")["entries"] as? [[String: Any]] ?? []
+            #expect(next.contains { $0["cardHash"] as? String == (try? CardNumber(n1))?.hash && $0["status"] as? String == "temporarily_lost" })
+            // a copy altered on the way is refused and changes nothing
+            let fresh = try await verifier(h)
+            var altered = [UInt8](r.body)
+            altered[altered.count - 40] ^= 1
+            #expect(throws: RevocationSnapshot.Failure.badSignature) { try fresh.apply(snapshot: altered) }
+            #expect(!fresh.hasRevocationList)
+            #expect(fresh.revocation(ofCard: try CardNumber(n2)) == nil)
+            // the OpenAPI document names it with its media type
+            let openapi = String(decoding: try await h.call(.get, "/openapi.json").body, as: UTF8.self)
+            #expect(openapi.contains("/api/v1/trust/revocations/snapshot") && openapi.contains("application/vnd.onecard.revocation-snapshot"))
+        }
+    }
+
+    @Test(arguments: Engine.available)
     func aReplacementCardTakesOverTheECardOnceActivated(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             // setup: a signed-in holder with an active card

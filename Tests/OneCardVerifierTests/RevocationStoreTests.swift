@@ -57,6 +57,33 @@ struct RevocationStoreTests {
         #expect(built.lookup(key: entries[1234].key) == .onlineOnly)   // 1234 % 5 == 4
     }
 
+    @Test func aNodesBuilderKeepsTheLastEntryOfEachCardAsDeltasWould() throws {
+        // setup: a log of 6,000 entries over 2,000 cards in random order: losses, changes, cards found again
+        var generator = SystemRandomNumberGenerator()
+        var log: [RevocationEntry] = []
+        for _ in 0..<6000 {
+            let status: RevocationStatus = Int.random(in: 0..<3, using: &generator) == 0 ? .active : revoking.randomElement(using: &generator)!
+            log.append(RevocationEntry(.card(hash: hash(Int.random(in: 0..<2000, using: &generator))), status: status, at: t0))
+        }
+        // action: the node's builder over the log, oldest first
+        var builder = RevocationTableBuilder()
+        var added = 0
+        for entry in log { if case .card(let h) = entry.subject, builder.add(cardHash: h, status: entry.status) { added += 1 } }
+        let notHex = builder.add(cardHash: "not hex", status: .lost)
+        #expect(added == 6000 && !notHex && builder.count == 6000)
+        let (table, cards) = builder.finish()
+        // validate: the same file as a table fed the log as deltas and merged, and it parses as a gate's store
+        let applied = CardRevocationTable()
+        for entry in log { if case .card(let h) = entry.subject { applied.set(key: CardRevocationTable.key(hash: h)!, status: entry.status.revokes ? entry.status : nil) } }
+        applied.merge()
+        #expect(table == applied.fileBytes())
+        #expect(cards == applied.count && cards > 0 && cards < 2000)
+        #expect(try CardRevocationTable.parse(table).isWellFormed)
+        var empty = RevocationTableBuilder()
+        let emptyTable = empty.finish().table
+        #expect(emptyTable == CardRevocationTable().fileBytes())
+    }
+
     @Test func aGateRestartsFromItsFilesWithOverlayAndRemovals() throws {
         // setup: 2,000 revoked cards, a token entry, two issuers' sequences
         let node = Node()

@@ -29,6 +29,9 @@ public struct RevocationSnapshot: Codable, Hashable, Sendable {
         self.tokens = tokens; self.incident = incident
     }
 
+    /// The media type a node serves a snapshot as.
+    public static let mediaType = "application/vnd.onecard.revocation-snapshot"
+
     /// Why a snapshot was refused.
     public enum Failure: Error, Equatable, Sendable {
         /// Not a JWS line followed by a table, or a header that does not decode.

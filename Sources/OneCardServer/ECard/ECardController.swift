@@ -31,6 +31,7 @@ struct ECardController {
         api.add(.get,  "/api/v1/trust/jwks.jws",        roles: .anyone,   nationalTrustList)
         api.add(.get,  "/api/v1/trust/revocations",     roles: .anyone,   revocations)
         api.add(.get,  "/api/v1/trust/revocations.jws", roles: .anyone,   signedRevocations)
+        api.add(.get,  "/api/v1/trust/revocations/snapshot", roles: .anyone, revocationSnapshot)
         api.add(.get,  "/api/v1/me/ecard/qr.png",       roles: [.holder], qrImage(.png))
         api.add(.get,  "/api/v1/me/ecard/qr.svg",       roles: [.holder], qrImage(.svg))
     }
@@ -132,6 +133,20 @@ struct ECardController {
             headers[.contentType] = "application/jose"
             headers[.cacheControl] = "public, max-age=15"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: signed)))
+        }
+    }
+
+    var revocationSnapshot: Handler {
+        Handler("The whole card list as the gate's own compact table, complete up to `seq`: a gate starting from empty loads it, then follows `since=seq`",
+                tag: "trust",
+                success: (200, "The signed header (compact JWS, typ onecard-revocations-snapshot+jwt: {seq,iss,cards,sha256,tokens,incident?}, "
+                          + "`sha256` the table's SHA-256), a line feed, then the table (\"OCRVTAB1\", count, 2^20+1 bucket offsets, 5-byte words, SHA-256)", nil),
+                successContentType: RevocationSnapshot.mediaType) { _, _ in
+            let body = try await ecards.revocationSnapshot()
+            var headers = HTTPFields()
+            headers[.contentType] = RevocationSnapshot.mediaType
+            headers[.cacheControl] = "public, max-age=60"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 

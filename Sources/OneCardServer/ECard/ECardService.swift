@@ -1,6 +1,7 @@
 import Foundation
 import OneCardCore
 import OneCardStore
+import OneCardVerifier
 
 /// The electronic social security card (same validity as the physical one, GD art. 2) and its
 /// dynamic QR codes.
@@ -13,6 +14,8 @@ struct ECardService: Sendable {
     let tokens: QRTokens
     /// Other member regions' keys, from the hub's trust list (empty on a node alone).
     let national: NationalTrust
+    /// The last revocation snapshot this process made, shared by the gates that ask at once.
+    let snapshots: RevocationSnapshotCache
 
     /// Issues (or re-binds to a new device) the e-card of a holder whose physical card is active.
     func issue(personId: Person.ID, deviceId: String, actor: Actor) async throws -> ECard {
@@ -111,6 +114,37 @@ struct ECardService: Sendable {
         try await revocations(since: since).signed(with: tokens.keys.ring.current)
     }
 
+    /// The whole card list as the gate's own compact table, complete up to the list's head, after a signed header (issue
+    /// 18): what a gate starting from empty loads before it follows `since=seq`. The log is read in ranges of its numbers,
+    /// one short column a row, into a builder of 8 bytes an entry, so ten million cards never need gigabytes. Token entries
+    /// ride in the header while a gate could still meet their token (its longest lifetime plus skew).
+    func revocationSnapshot() async throws -> [UInt8] {
+        let head = try await store.read { try await $0.trust.revocationHead() }
+        return try await snapshots.body(head: head) { try await makeRevocationSnapshot() }
+    }
+
+    /// A fresh snapshot, read from the log `page` numbers at a time.
+    func makeRevocationSnapshot(page: Int64 = 250_000) async throws -> [UInt8] {
+        let (head, incident) = try await store.read { s in (try await s.trust.revocationHead(), try await IncidentService.state(in: s).active) }
+        // The log's length bounds the card entries (token entries are in it too): one allocation, not a doubling array.
+        var builder = RevocationTableBuilder(capacity: Int(head))
+        var after: Int64 = 0
+        while after < head {
+            let through = min(head, after + page)
+            let from = after
+            for row in try await store.read({ try await $0.trust.cardRevocations(after: from, through: through) }) {
+                builder.add(cardHash: row.hashPrefix, status: row.status)
+            }
+            after = through
+        }
+        let gate = QRVerifier.Configuration()
+        let since = clock.now().addingTimeInterval(-(gate.maxTokenLifetime + gate.skew))
+        let tokenEntries = try await store.read { try await $0.trust.tokenRevocations(since: since, through: head) }
+        let (table, cards) = builder.finish()
+        return RevocationSnapshot.body(table: table, seq: head, iss: tokens.region, cards: cards, tokens: tokenEntries,
+                                       incident: incident ? true : nil, key: tokens.keys.ring.current)
+    }
+
     /// Keeps the e-card in step with its physical card and publishes the card's new status on the
     /// revocation list. Called by `CardService.transition` inside the transaction of the change.
     static func follow(_ card: Card, after action: CardAction, at: Date, actor: Actor, skew: TimeInterval, in s: StoreSession) async throws {
@@ -149,5 +183,29 @@ struct ECardService: Sendable {
             try await s.ecards.update(e)
             try await s.events.append(event("ecard_rebound", "replaces \(replaced)"))
         }
+    }
+}
+
+/// The last revocation snapshot a process made (issue 18). A snapshot of ten million cards takes seconds and a few hundred
+/// megabytes to make, and gates start from empty together (a new station, a fleet restored after an outage): the gates
+/// asking while one is made wait for it, and one made less than `maxAge` ago, or at the list's current head, is served
+/// again. An older snapshot is still a true one (complete up to its `seq`); the gate reads the deltas after it.
+actor RevocationSnapshotCache {
+    private let maxAge: Duration
+    private var latest: (head: Int64, madeAt: ContinuousClock.Instant, body: [UInt8])?
+    private var making: Task<(head: Int64, body: [UInt8]), any Error>?
+
+    init(maxAge: Duration = .seconds(30)) { self.maxAge = maxAge }
+
+    /// The cached body when it is at `head` or young enough, else the one being made, else a new one from `make`.
+    func body(head: Int64, make: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
+        if let latest, latest.head == head || ContinuousClock.now - latest.madeAt < maxAge { return latest.body }
+        if let making { return try await making.value.body }
+        let task = Task { (head: head, body: try await make()) }
+        making = task
+        defer { making = nil }
+        let made = try await task.value
+        latest = (made.head, ContinuousClock.now, made.body)
+        return made.body
     }
 }

@@ -90,6 +90,36 @@ public struct TrustRepository: Sendable {
             .flatMap { RevocationStatus(rawValue: try $0.string("status")) }
     }
 
+    /// The highest number on the list (0 when empty). Every entry up to it is committed: numbers are taken under a row lock
+    /// held to commit, so a reader that sees N has seen every number below N.
+    public func revocationHead() async throws -> Int64 {
+        try await db.raw("SELECT COALESCE(MAX(seq), 0) AS head FROM revocations").first().map { try $0.int("head") } ?? 0
+    }
+
+    /// The card entries numbered after `after` up to `through`, oldest first, as the first 16 hex digits of the card's hash
+    /// (all a gate's table keeps) and the status: one short column a row, read by the primary key's range, so that a
+    /// snapshot of ten million cards pages through the log quickly on either engine.
+    public func cardRevocations(after: Int64, through: Int64) async throws -> [(hashPrefix: Substring, status: RevocationStatus)] {
+        try await db.raw("""
+            SELECT substr(card_hash, 1, 16) || status AS c FROM revocations
+            WHERE seq > \(bind: after) AND seq <= \(bind: through) AND card_hash IS NOT NULL ORDER BY seq
+            """).all().map { r in
+            let c = try r.string("c")
+            let split = c.index(c.startIndex, offsetBy: min(16, c.count))
+            return (c[..<split], RevocationStatus(rawValue: String(c[split...])) ?? .cancelled)
+        }
+    }
+
+    /// Token (`jti`) entries made `since` or later and numbered up to `through`, oldest first.
+    public func tokenRevocations(since: Date, through: Int64) async throws -> [RevocationEntry] {
+        try await db.raw("""
+            SELECT jti, status, at, iss FROM revocations WHERE jti IS NOT NULL AND at >= \(bind: since.millis) AND seq <= \(bind: through) ORDER BY seq
+            """).all().map { r in
+            RevocationEntry(.token(jti: try r.string("jti")), status: RevocationStatus(rawValue: try r.string("status")) ?? .cancelled,
+                            at: try r.date("at"), iss: try r.optionalString("iss"))
+        }
+    }
+
     /// Entries after `since`, oldest first, and the highest sequence number (0 when empty). `ownOnly` leaves out
     /// entries merged from other regions (what a node pushes to the hub).
     public func revocations(since: Int64, limit: Int = 10_000, ownOnly: Bool = false) async throws -> (seq: Int64, entries: [RevocationEntry]) {
