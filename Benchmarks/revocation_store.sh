@@ -12,20 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARDS="${1:-10000000}"
-log() { printf '\n== %s\n' "$*"; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-if [ -n "${ONECARD_BIN:-}" ]; then BIN="$ONECARD_BIN"; else
-  swift build -c release --product onecard >/dev/null
-  BIN="$(swift build -c release --show-bin-path)/onecard"
-fi
+. Benchmarks/lib/common.sh
 ONECARD_PG_SETTINGS="-c shared_buffers=1GB" . scripts/lib/postgres.sh
 WORK="$(mktemp -d /tmp/onecard-revstore-bench.XXXXXX)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; stop_pg; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 psql_() { "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 kb() { awk -v k="$1" '/^'"$1"':/ {print $2}' "/proc/$2/status"; }
 

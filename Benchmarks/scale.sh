@@ -70,7 +70,7 @@ explain() {
   log "EXPLAIN ANALYZE of the hot queries ($1)"
   "${PSQL[@]}" <<'SQL'
 SELECT c.card_number AS card, p.id AS pid, p.id_index AS idx FROM cards c JOIN persons p ON p.id = c.person_id
- WHERE c.card_number = (SELECT max(card_number) FROM cards WHERE card_number LIKE 'Z%') \gset
+ WHERE c.card_number = (SELECT max(card_number) FROM cards) \gset
 \echo '-- person by ID number (blind index)'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM persons WHERE id_index = :'idx';
 \echo '-- the live card of a person'

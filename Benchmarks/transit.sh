@@ -8,33 +8,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TAPS="${1:-1000000}"
-log() { printf '\n== %s\n' "$*"; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-if [ -n "${ONECARD_BIN:-}" ]; then BIN="$ONECARD_BIN"; else
-  swift build -c release --product onecard >/dev/null
-  BIN="$(swift build -c release --show-bin-path)/onecard"
-fi
+. Benchmarks/lib/common.sh
 ONECARD_PG_SETTINGS="-c shared_buffers=1GB" . scripts/lib/postgres.sh
 WORK="$(mktemp -d /tmp/onecard-transit-bench.XXXXXX)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; stop_pg; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-bank() {  # starts a bank-sim whose accounts open with ¥1,000,000; prints its URL
+bank() {  # starts a bank-sim whose accounts open with ¥1,000,000 (in this shell, so cleanup stops it); sets BANK_URL
   local port; port="$(free_port)"
   "$BIN" bank-sim --bank BENCH --port "$port" --store "$WORK/bank-$1.sqlite" --opening-balance 100000000 > "$WORK/bank-$1.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/statement" >/dev/null 2>&1 && break; sleep 0.1; done
-  echo "http://127.0.0.1:$port"
+  BANK_URL="http://127.0.0.1:$port"
 }
 
 log "SQLite: $TAPS taps"
-timeout 1800 "$BIN" bench-transit --taps "$TAPS" --bank-url "$(bank sqlite)" --data-dir "$WORK/sqlite" 2>&1 | tee "$WORK/sqlite.out"
+bank sqlite
+timeout 1800 "$BIN" bench-transit --taps "$TAPS" --bank-url "$BANK_URL" --data-dir "$WORK/sqlite" 2>&1 | tee "$WORK/sqlite.out"
 log "PostgreSQL (fsync and synchronous_commit on, shared_buffers 1 GB): $TAPS taps"
-timeout 1800 "$BIN" bench-transit --taps "$TAPS" --bank-url "$(bank postgres)" --data-dir "$WORK/postgres" --database "$ONECARD_PG_URL" 2>&1 | tee "$WORK/postgres.out"
+bank postgres
+timeout 1800 "$BIN" bench-transit --taps "$TAPS" --bank-url "$BANK_URL" --data-dir "$WORK/postgres" --database "$ONECARD_PG_URL" 2>&1 | tee "$WORK/postgres.out"
 
 log "offline transit gate: 20,000 fresh QR codes decided one after another"
 port="$(free_port)"
