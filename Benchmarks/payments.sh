@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Payments at production durability (issue 18): one batch of N payments uploaded as CSV over HTTP, checked line by line,
+# approved and executed to a running bank-sim until every payment is paid — against raw inserts of as many payment rows
+# into the same database (the limit, same run) — on SQLite (WAL with synchronous=NORMAL, as the node runs it: a process
+# crash loses nothing, a power cut may lose the last commits) and on PostgreSQL
+# with fsync and synchronous_commit on; peak memory; the bank's statement checked against the batch.
+# Usage: Benchmarks/payments.sh [payments, default 1000000]   (ONECARD_BIN=path: that binary, not a release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT="${1:-1000000}"
+. Benchmarks/lib/common.sh
+ONECARD_PG_SETTINGS="-c shared_buffers=1GB" . scripts/lib/postgres.sh
+WORK="$(mktemp -d /tmp/onecard-payments-bench.XXXXXX)"
+trap cleanup EXIT
+
+bank() {  # starts a bank-sim (in this shell, so cleanup stops it); sets BANK_URL
+  local port; port="$(free_port)"
+  "$BIN" bank-sim --bank BENCH --port "$port" --store "$WORK/bank-$1.sqlite" > "$WORK/bank-$1.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/statement" >/dev/null 2>&1 && break; sleep 0.1; done
+  BANK_URL="http://127.0.0.1:$port"
+}
+
+log "SQLite: $COUNT payments"
+bank sqlite
+timeout 1800 "$BIN" bench-payments --count "$COUNT" --bank-url "$BANK_URL" --data-dir "$WORK/sqlite" 2>&1 | tee "$WORK/sqlite.out"
+log "PostgreSQL (fsync and synchronous_commit on, shared_buffers 1 GB): $COUNT payments"
+bank postgres
+timeout 1800 "$BIN" bench-payments --count "$COUNT" --bank-url "$BANK_URL" --data-dir "$WORK/postgres" --database "$ONECARD_PG_URL" 2>&1 | tee "$WORK/postgres.out"
