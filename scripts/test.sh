@@ -78,7 +78,7 @@ log "running the Swift test suites"
 # its timeout) run on their own afterwards, so the hundreds of other tests running in parallel do not starve them.
 # A crash prints the crashed thread only: CI keeps the end of the output, which is then the part that says where.
 export SWIFT_BACKTRACE=threads=crashed,registers=none,images=none
-timed='FederationSuiteTests|FederationPagesTests|OfflineTerminalTests|TransitGateTests|FederationMedicalTests|FederationComplaintTests|DatabaseOutageTests|FederationTransitTests'
+timed='FederationSuiteTests|FederationPagesTests|OfflineTerminalTests|TransitGateTests|FederationMedicalTests|FederationComplaintTests|DatabaseOutageTests|FederationTransitTests|ConnectionLossTests'
 # Hundreds of suites share one PostgreSQL at its connection limit here: a request may wait longer than the 5 s a node in
 # service waits before answering 503 database_unavailable (DatabaseOutageTests, in the second pass, checks those 5 s).
 ONECARD_DB_CONNECTION_WAIT=60 swift test --skip-build --skip "$timed"
