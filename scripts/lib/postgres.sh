@@ -16,6 +16,6 @@ trap stop_pg EXIT
 log "starting PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
 run_pg "$PGBIN/initdb" -D "$PGROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 run_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w \
-  -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 ${ONECARD_PG_SETTINGS:--c fsync=off -c synchronous_commit=off} -c max_connections=300 ${PG_OPTIONS:-}" start >/dev/null
+  -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 ${ONECARD_PG_SETTINGS:--c fsync=off -c synchronous_commit=off} -c max_connections=500 ${PG_OPTIONS:-}" start >/dev/null
 
 ONECARD_PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
