@@ -13,14 +13,6 @@ ONECARD_PG_SETTINGS="-c shared_buffers=1GB" . scripts/lib/postgres.sh
 WORK="$(mktemp -d /tmp/onecard-payments-bench.XXXXXX)"
 trap cleanup EXIT
 
-bank() {  # starts a bank-sim (in this shell, so cleanup stops it); sets BANK_URL
-  local port; port="$(free_port)"
-  "$BIN" bank-sim --bank BENCH --port "$port" --store "$WORK/bank-$1.sqlite" > "$WORK/bank-$1.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/statement" >/dev/null 2>&1 && break; sleep 0.1; done
-  BANK_URL="http://127.0.0.1:$port"
-}
-
 log "SQLite: $COUNT payments"
 bank sqlite
 timeout 1800 "$BIN" bench-payments --count "$COUNT" --bank-url "$BANK_URL" --data-dir "$WORK/sqlite" 2>&1 | tee "$WORK/sqlite.out"

@@ -13,19 +13,11 @@ ONECARD_PG_SETTINGS="-c shared_buffers=1GB" . scripts/lib/postgres.sh
 WORK="$(mktemp -d /tmp/onecard-transit-bench.XXXXXX)"
 trap cleanup EXIT
 
-bank() {  # starts a bank-sim whose accounts open with ¥1,000,000 (in this shell, so cleanup stops it); sets BANK_URL
-  local port; port="$(free_port)"
-  "$BIN" bank-sim --bank BENCH --port "$port" --store "$WORK/bank-$1.sqlite" --opening-balance 100000000 > "$WORK/bank-$1.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/statement" >/dev/null 2>&1 && break; sleep 0.1; done
-  BANK_URL="http://127.0.0.1:$port"
-}
-
 log "SQLite: $TAPS taps"
-bank sqlite
+bank sqlite --opening-balance 100000000
 timeout 1800 "$BIN" bench-transit --taps "$TAPS" --bank-url "$BANK_URL" --data-dir "$WORK/sqlite" 2>&1 | tee "$WORK/sqlite.out"
 log "PostgreSQL (fsync and synchronous_commit on, shared_buffers 1 GB): $TAPS taps"
-bank postgres
+bank postgres --opening-balance 100000000
 timeout 1800 "$BIN" bench-transit --taps "$TAPS" --bank-url "$BANK_URL" --data-dir "$WORK/postgres" --database "$ONECARD_PG_URL" 2>&1 | tee "$WORK/postgres.out"
 
 log "offline transit gate: 20,000 fresh QR codes decided one after another"

@@ -13,3 +13,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 PIDS=()
 WORK=""
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; [ -n "$WORK" ] && rm -rf "$WORK"; stop_pg; }
+# bank NAME [bank-sim options…]: starts a bank-sim in this shell (so cleanup stops it, by its PID); sets BANK_URL.
+bank() {
+  local name="$1"; shift
+  local port; port="$(free_port)"
+  "$BIN" bank-sim --bank BENCH --port "$port" --store "$WORK/bank-$name.sqlite" "$@" > "$WORK/bank-$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/statement" >/dev/null 2>&1 && break; sleep 0.1; done
+  BANK_URL="http://127.0.0.1:$port"
+}
