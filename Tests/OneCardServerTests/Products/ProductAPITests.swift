@@ -41,6 +41,18 @@ struct ProductAPITests {
         }
     }
 
+    /// A bank-sim that takes the money and loses every answer: it, its books and its port (to start it again there).
+    static func lossyBank() async throws -> (BankSimulator.Running, books: String, port: Int) {
+        let books = FileManager.default.temporaryDirectory.appendingPathComponent("bank-\(UUID().uuidString).sqlite").path
+        let lossy = try await BankSimulator.start(.init(bank: "ICBC", port: 0, storePath: books, failRate: 0, loseReplyRate: 1), logger: TestDatabase.logger)
+        return (lossy, books, Int(lossy.url.split(separator: ":").last?.filter(\.isNumber) ?? "") ?? 0)
+    }
+
+    /// The same bank (its books, its port) answering again.
+    static func bankAnsweringAgain(books: String, port: Int) async throws -> BankSimulator.Running {
+        try await BankSimulator.start(.init(bank: "ICBC", port: port, storePath: books, failRate: 0, loseReplyRate: 0), logger: TestDatabase.logger)
+    }
+
     static func run(_ engine: Engine, bank: BankSimulator.Running? = nil, _ body: @Sendable (World) async throws -> Void) async throws {
         @Sendable func go(_ bank: BankSimulator.Running) async throws {
             try await Harness.run(engine) { h in
@@ -106,9 +118,7 @@ struct ProductAPITests {
     @Test(arguments: Engine.available)
     func aBankThatDoesNotAnswerLeavesTheBillToBePaidOnceOnRepeat(_ engine: Engine) async throws {
         // setup: a bank that takes the money and loses every answer, then the same bank (its books, its port) answering again
-        let books = FileManager.default.temporaryDirectory.appendingPathComponent("bank-\(UUID().uuidString).sqlite").path
-        let lossy = try await BankSimulator.start(.init(bank: "ICBC", port: 0, storePath: books, failRate: 0, loseReplyRate: 1), logger: TestDatabase.logger)
-        let port = Int(lossy.url.split(separator: ":").last?.filter(\.isNumber) ?? "") ?? 0
+        let (lossy, books, port) = try await Self.lossyBank()
         do {
             try await Self.run(engine, bank: lossy) { w in
                 let h = w.h
@@ -124,8 +134,7 @@ struct ProductAPITests {
 
                 // The bank answers again: the repeat is sent under the same debit id, and the bank does not take it twice.
                 await lossy.stop()
-                let healthy = try await BankSimulator.start(.init(bank: "ICBC", port: port, storePath: books, failRate: 0, loseReplyRate: 0),
-                                                            logger: TestDatabase.logger)
+                let healthy = try await Self.bankAnsweringAgain(books: books, port: port)
                 defer { Task { await healthy.stop() } }
                 // The gateway's circuit breaker opened on the lost answers: the holder repeats after its cool-down.
                 try await Task.sleep(for: .seconds(2.5))
@@ -145,9 +154,7 @@ struct ProductAPITests {
     @Test(arguments: Engine.available)
     func aBillAndAPassWhoseAnswerWasLostAreSettledWithoutTheHolderAsking(_ engine: Engine) async throws {
         // setup: the bank takes the money and loses every answer; the holder never asks again
-        let books = FileManager.default.temporaryDirectory.appendingPathComponent("bank-\(UUID().uuidString).sqlite").path
-        let lossy = try await BankSimulator.start(.init(bank: "ICBC", port: 0, storePath: books, failRate: 0, loseReplyRate: 1), logger: TestDatabase.logger)
-        let port = Int(lossy.url.split(separator: ":").last?.filter(\.isNumber) ?? "") ?? 0
+        let (lossy, books, port) = try await Self.lossyBank()
         do {
             try await Self.run(engine, bank: lossy) { w in
                 let h = w.h
@@ -160,8 +167,7 @@ struct ProductAPITests {
                 #expect(try await h.services.products.settleUnderWay() == 0)
 
                 await lossy.stop()
-                let healthy = try await BankSimulator.start(.init(bank: "ICBC", port: port, storePath: books, failRate: 0, loseReplyRate: 0),
-                                                            logger: TestDatabase.logger)
+                let healthy = try await Self.bankAnsweringAgain(books: books, port: port)
                 defer { Task { await healthy.stop() } }
                 try await Task.sleep(for: .seconds(2.5))  // the gateway's circuit breaker cools down
                 h.clock.advance(by: 31)
