@@ -200,7 +200,12 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    public var description: String { yearMonth + (day < 10 ? "-0" : "-") + String(day) }
+    /// `YYYY-MM` (without `String(format:)`, which costs microseconds on hot paths such as a settlement's month).
+    public var yearMonth: String {
+        let y = String(year)
+        return String(repeating: "0", count: max(0, 4 - y.count)) + y + (month < 10 ? "-0" : "-") + String(month)
+    }
     public static func < (a: CalendarDay, b: CalendarDay) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 
     /// Whole years from this day to `other` (an age on `other`).

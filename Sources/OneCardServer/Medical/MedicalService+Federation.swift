@@ -179,9 +179,9 @@ extension MedicalService {
             return try await store.write { s in
                 if let earlier = try await s.medical.settlement(terminalId: terminalId, idempotencyKey: m.settlementId) { return earlier.record }
                 let (card, denial) = try await AcceptanceService.presented(verified, tokenUse: (venueId, Self.settlementItemCode), at: now, in: s)
-                return try await Self.settleInsured(card: card, denial: denial, catalogue: catalogue, input, id: m.settlementId, terminalId: terminalId,
-                                                    key: m.settlementId, venueId: venueId, venueName: "\(m.venueName) (\(province))", actor: f.actor,
-                                                    at: at, presets: presets, in: s)
+                return try await Self.settleInsured(InsuredBill(card: card, denial: denial, catalogue: catalogue, input: input, id: m.settlementId,
+                                                                terminalId: terminalId, key: m.settlementId, venueId: venueId,
+                                                                venueName: "\(m.venueName) (\(province))", actor: f.actor, at: at), presets: presets, in: s)
             }
         } catch where Store.isUniqueViolation(error) {
             if let earlier = try await store.read({ try await $0.medical.settlement(terminalId: terminalId, idempotencyKey: m.settlementId) }) { return earlier.record }

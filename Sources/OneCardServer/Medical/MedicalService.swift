@@ -173,7 +173,7 @@ struct MedicalService: Sendable {
     }
 
     /// Settles a bill at a hospital's terminal, once per Idempotency-Key: the same key answers the same record.
-    /// The account, the counters and the record change together; the insured person's row is locked first, so two
+    /// The account, the counters and the record change together; the insured persons' rows are locked first, so two
     /// bills of one person are split one after the other, each from the other's counters and balance.
     /// Another province's card or QR code is settled by its insured place through the hub (`settleElsewhere`).
     func settle(terminal: Identity, idempotencyKey: String, _ input: SettlementInput) async throws -> MedicalSettlementRecord {
@@ -182,67 +182,124 @@ struct MedicalService: Sendable {
         // The signature or chip check outside the transaction, as for acceptances.
         let verified = acceptance.verify(input.credential, at: now)
         let terminalId = Terminal.ID(terminal.subject)
-        if let earlier = try await store.read({ try await $0.medical.settlement(terminalId: terminalId, idempotencyKey: idempotencyKey) }) {
-            return earlier.record
-        }
         if let insurer = try await foreignInsurer(input.credential, verified) {
-            return try await settleElsewhere(terminal: terminal, terminalId: terminalId, venueId: venueId, key: idempotencyKey, insurer: insurer, input, at: now)
-        }
-        do {
-            return try await settleOnce(terminalId: terminalId, venueId: venueId, actor: terminal.actor, key: idempotencyKey, verified: verified, input, at: now)
-        } catch where Store.isUniqueViolation(error) {
-            // A request with the same key committed first: its answer is this one's.
             if let earlier = try await store.read({ try await $0.medical.settlement(terminalId: terminalId, idempotencyKey: idempotencyKey) }) {
                 return earlier.record
             }
-            throw error
+            return try await settleElsewhere(terminal: terminal, terminalId: terminalId, venueId: venueId, key: idempotencyKey, insurer: insurer, input, at: now)
         }
-    }
-
-    private func settleOnce(terminalId: Terminal.ID, venueId: Venue.ID, actor: String, key: String, verified: VerifiedCredential,
-                            _ input: SettlementInput, at now: Date) async throws -> MedicalSettlementRecord {
-        let pending = PendingSettlement(terminalId: terminalId, venueId: venueId, actor: actor, key: key, verified: verified, input: input,
-                                        id: random.uuid(), at: now)
+        // This node's own card: the group's transaction answers an earlier request with the same key.
+        let pending = PendingSettlement(terminalId: terminalId, venueId: venueId, actor: terminal.actor, key: idempotencyKey, verified: verified,
+                                        input: input, id: random.uuid(), at: now)
         let service = self
         return try await groups.submit(pending) { group in await service.settle(group) }
     }
 
-    /// Writes a group of settlements in one transaction, one after another in arrival order (two bills of one person see
-    /// each other's counters, as they would one transaction apart). A refusal undoes that bill's savepoint and answers its
-    /// own request only. When the transaction fails as a whole — a racing request with the
-    /// same key, a deadlock between two groups locking the same insured persons — each bill is written again on its own;
-    /// with the database gone every request gets the same 503 at once.
-    func settle(_ group: [PendingSettlement]) async -> [Result<MedicalSettlementRecord, any Error>] {
+    /// Writes a group of settlements in one transaction, in arrival order (two bills of one person see each other's
+    /// counters, as they would one transaction apart): a handful of statements load what every bill needs, Core splits
+    /// each, and a handful write the records, accounts, counters, spent codes and audit entries. A refused bill writes
+    /// nothing (its QR token or chip challenge stays unspent) and answers its own request only. A bill presenting a code
+    /// an earlier bill of the group presents waits for the group's commit and is settled after it, so it sees whether
+    /// the code was spent. When the transaction fails as a whole — a racing request with the same key on another
+    /// process, a deadlock — each bill is written again on its own; with the database gone every request gets the same
+    /// 503 at once.
+    func settle(_ group: [PendingSettlement], retries: Int = 0) async -> [Result<MedicalSettlementRecord, any Error>] {
         let presets = presets
+        var outcomes: [GroupOutcome]
         do {
-            return try await store.write { s in
-                var results: [Result<MedicalSettlementRecord, any Error>] = []
-                for p in group {
-                    // Each bill in its own savepoint: a refused one leaves nothing (its QR token or chip challenge unspent).
-                    do { results.append(.success(try await s.savepoint { try await Self.settle(p, presets: presets, in: s) })) } catch let e as DomainError {
-                        results.append(.failure(e))
-                    }
-                }
-                return results
-            }
+            outcomes = try await store.write { s in try await Self.settle(group, presets: presets, in: s) }
         } catch {
             if let unavailable = Store.unavailable(error) { return group.map { _ in .failure(unavailable) } }
-            guard group.count > 1 else { return [.failure(error)] }
+            guard group.count > 1 else {
+                // Another process committed first with the same key (its answer is this one's) or the same code (spent now).
+                guard Store.isUniqueViolation(error), retries < 3 else { return [.failure(error)] }
+                return await settle(group, retries: retries + 1)
+            }
             var results: [Result<MedicalSettlementRecord, any Error>] = []
             for p in group { results += await settle([p]) }
             return results
         }
+        for i in outcomes.indices {
+            if case .later = outcomes[i] { outcomes[i] = .done(await settle([group[i]])[0]) }
+        }
+        return outcomes.map { if case .done(let r) = $0 { r } else { .failure(GroupCommitError.unanswered) } }
     }
 
-    /// One settlement in the group's transaction: an earlier answer under its key, or the bill settled now.
-    private static func settle(_ p: PendingSettlement, presets: MedicalPolicyBook, in s: StoreSession) async throws -> MedicalSettlementRecord {
-        if let earlier = try await s.medical.settlement(terminalId: p.terminalId, idempotencyKey: p.key) { return earlier.record }
-        guard let venue = try await s.venues.find(p.venueId) else { throw DomainError(.venueNotFound, "the terminal's venue is gone") }
-        guard venue.type == .hospital else { throw DomainError(.venueNotPermitted, "medical settlement is for a hospital's terminal") }
-        let (card, denial) = try await AcceptanceService.presented(p.verified, tokenUse: (venue.id, Self.settlementItemCode), at: p.at, in: s)
-        let catalogue = try await Self.catalogue(for: p.input.lines, treatmentRegion: venue.regionCode, in: s)
-        return try await Self.settleInsured(card: card, denial: denial, catalogue: catalogue, p.input, id: p.id, terminalId: p.terminalId, key: p.key,
-                                            venueId: venue.id, venueName: venue.name, actor: p.actor, at: p.at, presets: presets, in: s)
+    /// A group member's answer, or settled after the group (it presents a code an earlier member presents).
+    enum GroupOutcome: Sendable {
+        case done(Result<MedicalSettlementRecord, any Error>)
+        case later
+    }
+
+    /// One group's transaction at a hospital of this node: earlier answers, venues, cards, spent codes and the catalogue
+    /// loaded for the whole group, then the insured place's part (`settleInsured`), then the codes of the bills settled
+    /// marked spent.
+    private static func settle(_ group: [PendingSettlement], presets: MedicalPolicyBook, in s: StoreSession) async throws -> [GroupOutcome] {
+        func unique<T: Hashable>(_ values: [T]) -> [T] { Array(Set(values)) }
+        var earlier: [String: MedicalSettlementRecord] = [:]
+        for e in try await s.medical.settlements(requests: group.map { ($0.terminalId, $0.key) }) { earlier[e.terminalId.rawValue + "\u{1F}" + e.idempotencyKey] = e.record }
+        var venues: [Venue.ID: Venue] = [:]
+        for v in try await s.venues.find(ids: unique(group.map(\.venueId))) { venues[v.id] = v }
+        var cards: [CardNumber: Card] = [:]
+        for c in try await s.cards.find(numbers: unique(group.compactMap(\.verified.cardNumber))) { cards[c.number] = c }
+        // The codes each bill would spend: a QR token at this hospital's settlement item, or a chip challenge.
+        func tokenUse(_ p: PendingSettlement) -> UseRecord.TokenUse? {
+            guard let jti = p.verified.jti, p.verified.form == .electronic, p.verified.cardNumber.flatMap({ cards[$0] }) != nil else { return nil }
+            return UseRecord.TokenUse(jti: jti, venueId: p.venueId, itemCode: settlementItemCode)
+        }
+        func challengeUse(_ p: PendingSettlement) -> UseRecord.ChallengeUse? {
+            guard let hash = p.verified.challengeHash, let card = p.verified.cardNumber.flatMap({ cards[$0] }) else { return nil }
+            return UseRecord.ChallengeUse(cardNumber: card.number, challengeHash: hash)
+        }
+        let spentTokens = try await s.uses.acceptedTokens(among: group.compactMap(tokenUse))
+        let spentChallenges = try await s.uses.usedChallenges(among: group.compactMap(challengeUse))
+        var catalogueVersion = 0
+        var catalogueItems: [String: MedicalCatalogueItem] = [:]
+        if let v = try await s.medical.latestVersion() {
+            catalogueVersion = Int(v.version)
+            for i in try await s.medical.items(version: v.version, codes: unique(group.flatMap { $0.input.lines.map(\.code) }).filter { !$0.isEmpty }) {
+                catalogueItems[i.code] = i
+            }
+        }
+
+        // Plan: each request answered as before, settled after the group, refused here, or settled now.
+        var outcomes: [GroupOutcome?] = Array(repeating: nil, count: group.count)
+        var bills: [(index: Int, bill: InsuredBill)] = []
+        var firstOfKey: [String: Int] = [:]
+        var presented = Set<String>()
+        for (i, p) in group.enumerated() {
+            let key = p.terminalId.rawValue + "\u{1F}" + p.key
+            if let e = earlier[key] { outcomes[i] = .done(.success(e)); continue }
+            let token = tokenUse(p), challenge = challengeUse(p)
+            let codes = [token.map { "t\u{1F}" + $0.jti }, challenge.map { "c\u{1F}\($0.cardNumber.rawValue)\u{1F}" + $0.challengeHash }].compactMap { $0 }
+            if firstOfKey[key] != nil || codes.contains(where: presented.contains) { outcomes[i] = .later; continue }
+            firstOfKey[key] = i
+            presented.formUnion(codes)
+            guard let venue = venues[p.venueId] else { outcomes[i] = .done(.failure(DomainError(.venueNotFound, "the terminal's venue is gone"))); continue }
+            guard venue.type == .hospital else {
+                outcomes[i] = .done(.failure(DomainError(.venueNotPermitted, "medical settlement is for a hospital's terminal"))); continue
+            }
+            let card = p.verified.cardNumber.flatMap { cards[$0] }
+            let replayed = token.map(spentTokens.contains) ?? challenge.map(spentChallenges.contains) ?? false
+            let catalogue = MedicalCatalogue(treatmentRegion: venue.regionCode, version: catalogueVersion,
+                                             items: Set(p.input.lines.map(\.code)).compactMap { catalogueItems[$0] })
+            bills.append((i, InsuredBill(card: card, denial: AcceptanceRules.presentationDenial(credential: p.verified, card: card, replayed: replayed),
+                                         catalogue: catalogue, input: p.input, id: p.id, terminalId: p.terminalId, key: p.key, venueId: venue.id,
+                                         venueName: venue.name, actor: p.actor, at: p.at)))
+        }
+
+        let settled = try await settleInsured(bills.map(\.bill), presets: presets, in: s)
+        var tokens: [(UseRecord.TokenUse, at: Date)] = [], challenges: [(UseRecord.ChallengeUse, at: Date)] = []
+        for ((i, _), result) in zip(bills, settled) {
+            outcomes[i] = .done(result.mapError { $0 as any Error })
+            guard case .success = result else { continue }
+            if let t = tokenUse(group[i]) { tokens.append((t, group[i].at)) }
+            if let c = challengeUse(group[i]) { challenges.append((c, group[i].at)) }
+        }
+        try await s.uses.insertTokenUses(tokens)
+        try await s.uses.insertChallengeUses(challenges)
+        // A key repeated within the group answers as its first request did (after the commit, with the same record).
+        return outcomes.map { $0 ?? .later }
     }
 
     /// The treatment place's catalogue: the published items this bill names (a line not listed is self-paid).
@@ -256,41 +313,92 @@ struct MedicalService: Sendable {
         return MedicalCatalogue(treatmentRegion: treatmentRegion, version: version, items: items)
     }
 
-    /// The insured place's part of a settlement, in the caller's transaction: the person behind the card, their policy,
-    /// filings and year-to-date counters, the split (Core), the record, the account and the counters. Shared by a
-    /// hospital of this node and one of another province asking through the hub.
-    static func settleInsured(card: Card?, denial: DenialCode?, catalogue: MedicalCatalogue, _ input: SettlementInput, id: String, terminalId: Terminal.ID,
-                              key: String, venueId: Venue.ID, venueName: String, actor: String, at now: Date, presets: MedicalPolicyBook,
-                              in s: StoreSession) async throws -> MedicalSettlementRecord {
-        guard let card, denial == nil else {
-            let reason = (denial ?? .tokenInvalid).rawValue
-            throw DomainError(.credentialRefused, "the card or QR code is refused: \(reason)", extensions: ["reason": reason])
+    /// A bill at the insured place: the card that presented it (or why it is refused), the treatment place's
+    /// classification, and where it was settled.
+    struct InsuredBill: Sendable {
+        var card: Card?, denial: DenialCode?
+        var catalogue: MedicalCatalogue
+        var input: SettlementInput
+        var id: String, terminalId: Terminal.ID, key: String, venueId: Venue.ID, venueName: String, actor: String, at: Date
+    }
+
+    /// The insured place's part of one settlement, in the caller's transaction (a hospital of another province asking
+    /// through the hub): `settleInsured` of one bill.
+    static func settleInsured(_ bill: InsuredBill, presets: MedicalPolicyBook, in s: StoreSession) async throws -> MedicalSettlementRecord {
+        try await settleInsured([bill], presets: presets, in: s)[0].get()
+    }
+
+    /// The insured place's part of settlements, in the caller's transaction, in order: the persons behind the cards
+    /// (their rows locked), their policies, filings and year-to-date counters loaded once; the split (Core) of each bill
+    /// from the counters and balance the bills before it left; then the records, accounts, counters and audit entries
+    /// written together. A refused bill (an error of its own) changes nothing.
+    static func settleInsured(_ bills: [InsuredBill], presets: MedicalPolicyBook, in s: StoreSession) async throws -> [Result<MedicalSettlementRecord, DomainError>] {
+        guard !bills.isEmpty else { return [] }
+        let persons = Array(Set(bills.compactMap { $0.denial == nil ? $0.card?.personId : nil }))
+        var insured: [Person.ID: MedicalInsured] = [:]
+        for i in try await s.medical.insureds(persons, lock: true) { insured[i.personId] = i }
+        var filings: [Person.ID: [MedicalFiling]] = [:]
+        for f in try await s.medical.filings(personIds: Array(insured.keys)) { filings[f.personId, default: []].append(f.filing) }
+        var yearToDate = try await s.medical.yearsToDate(personIds: Array(insured.keys))
+        var policies: [String: MedicalPolicy?] = [:]
+
+        var results: [Result<MedicalSettlementRecord, DomainError>] = []
+        var records: [StoredMedicalSettlement] = []
+        var accounts: [Person.ID: Int64] = [:]
+        var counters: [MedicalRepository.YearToDateKey: MedicalYearToDate] = [:]
+        var audit: [AuditRepository.NewEntry] = []
+        for b in bills {
+            guard let card = b.card, b.denial == nil else {
+                let reason = (b.denial ?? .tokenInvalid).rawValue
+                results.append(.failure(DomainError(.credentialRefused, "the card or QR code is refused: \(reason)", extensions: ["reason": reason])))
+                continue
+            }
+            guard var person = insured[card.personId] else {
+                results.append(.failure(DomainError(.notInsured, "the cardholder has no basic medical insurance recorded here"))); continue
+            }
+            let day = CalendarDay(b.at)
+            let policyKey = [person.insuredRegion, person.scheme.rawValue, b.input.care.rawValue, day.description].joined(separator: "\u{1F}")
+            if policies[policyKey] == nil {
+                policies[policyKey] = .some(try await Self.policy(insuredRegion: person.insuredRegion, scheme: person.scheme, care: b.input.care, on: day,
+                                                                  presets: presets, in: s))
+            }
+            guard let policy = policies[policyKey] ?? nil else {
+                results.append(.failure(DomainError(.medicalPolicyNotFound, "no \(person.scheme.rawValue) \(b.input.care.rawValue) policy for \(person.insuredRegion)")))
+                continue
+            }
+            let year = policy.settlementYear(of: day)
+            let counterKey = MedicalRepository.YearToDateKey(person.personId, b.input.care, year)
+            let split: MedicalSplit
+            do {
+                split = try MedicalSettlementRules.settle(lines: b.input.lines, catalogue: b.catalogue, policy: policy, insured: person,
+                                                          filings: filings[person.personId] ?? [], hospitalLevel: b.input.hospitalLevel,
+                                                          emergency: b.input.emergency, on: day, yearToDate: yearToDate[counterKey] ?? .zero)
+            } catch {
+                results.append(.failure(error)); continue
+            }
+            let record = MedicalSettlementRecord(settlementId: b.id, personId: person.personId, insuredRegion: person.insuredRegion,
+                                                 treatmentRegion: b.catalogue.treatmentRegion, care: b.input.care, hospitalLevel: b.input.hospitalLevel,
+                                                 policyVersion: policy.policyVersion, split: split)
+            records.append(StoredMedicalSettlement(record: record, terminalId: b.terminalId, idempotencyKey: b.key, venueId: b.venueId,
+                                                   settlementYear: year, at: b.at))
+            if split.acctPay != 0 {
+                person.accountBalanceFen = person.accountBalanceFen.map { $0 - split.acctPay }
+                insured[person.personId] = person
+                accounts[person.personId, default: 0] -= split.acctPay
+            }
+            if split.yearToDateChange != .zero {
+                yearToDate[counterKey] = (yearToDate[counterKey] ?? .zero).applying(split.yearToDateChange)
+                counters[counterKey] = (counters[counterKey] ?? .zero).applying(split.yearToDateChange)
+            }
+            audit.append(.init(at: b.at, actor: b.actor, action: "medical_settled", subject: "person:\(person.personId)",
+                               purpose: "settlement \(b.id) at \(b.venueName): \(split.filing.rawValue)"))
+            results.append(.success(record))
         }
-        guard let insured = try await s.medical.insured(card.personId, lock: true) else {
-            throw DomainError(.notInsured, "the cardholder has no basic medical insurance recorded here")
-        }
-        let day = CalendarDay(now)
-        guard let policy = try await Self.policy(insuredRegion: insured.insuredRegion, scheme: insured.scheme, care: input.care, on: day,
-                                                 presets: presets, in: s) else {
-            throw DomainError(.medicalPolicyNotFound, "no \(insured.scheme.rawValue) \(input.care.rawValue) policy for \(insured.insuredRegion)")
-        }
-        let filings = try await s.medical.filings(personId: insured.personId).map(\.filing)
-        let year = policy.settlementYear(of: day)
-        let yearToDate = try await s.medical.yearToDate(insured.personId, care: input.care, year: year)
-        let split = try MedicalSettlementRules.settle(lines: input.lines, catalogue: catalogue, policy: policy, insured: insured, filings: filings,
-                                                      hospitalLevel: input.hospitalLevel, emergency: input.emergency, on: day, yearToDate: yearToDate)
-        let record = MedicalSettlementRecord(settlementId: id, personId: insured.personId, insuredRegion: insured.insuredRegion,
-                                             treatmentRegion: catalogue.treatmentRegion, care: input.care, hospitalLevel: input.hospitalLevel,
-                                             policyVersion: policy.policyVersion, split: split)
-        try await s.medical.insertSettlement(StoredMedicalSettlement(record: record, terminalId: terminalId, idempotencyKey: key, venueId: venueId,
-                                                                     settlementYear: year, at: now))
-        if split.acctPay != 0 { try await s.medical.changeAccount(insured.personId, by: -split.acctPay) }
-        if split.yearToDateChange != .zero {
-            try await s.medical.applyYearToDate(insured.personId, care: input.care, year: year, change: split.yearToDateChange)
-        }
-        try await s.audit.append(at: now, actor: actor, action: "medical_settled", subject: "person:\(insured.personId)",
-                                 purpose: "settlement \(id) at \(venueName): \(split.filing.rawValue)")
-        return record
+        try await s.medical.insertSettlements(records)
+        try await s.medical.changeAccounts(accounts.filter { $0.value != 0 }.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key, $0.value) })
+        try await s.medical.applyYearsToDate(counters.filter { $0.value != .zero }.map { ($0.key, $0.value) })
+        try await s.audit.append(audit)
+        return results
     }
 
     /// Reverses a settlement made at this terminal's hospital (红冲): a negating record, the account refunded and the

@@ -145,12 +145,25 @@ public struct UseRepository: Sendable {
     /// earlier in this list), in which case it is not recorded again.
     public func markChallengesUsed(_ uses: [(UseRecord.ChallengeUse, at: Date)]) async throws -> [Bool] {
         guard !uses.isEmpty else { return [] }
+        var seen = try await usedChallenges(among: uses.map(\.0))
+        var fresh: [(UseRecord.ChallengeUse, Date)] = [], replayed: [Bool] = []
+        for (u, at) in uses {
+            let isNew = seen.insert(u).inserted
+            if isNew { fresh.append((u, at)) }
+            replayed.append(!isNew)
+        }
+        try await insertChallengeUses(fresh)
+        return replayed
+    }
+
+    /// Which of these challenges their cards answered before.
+    public func usedChallenges(among uses: [UseRecord.ChallengeUse]) async throws -> Set<UseRecord.ChallengeUse> {
         // A join on the key, pair by pair: `card_number IN (…) AND challenge_hash IN (…)` probed every combination of the two
         // lists (a million look-ups for a gate's batch of a thousand taps).
         var seen = Set<UseRecord.ChallengeUse>()
         for part in stride(from: 0, to: uses.count, by: 400) {
             var pairs = SQLQueryString("")
-            for (i, (u, _)) in uses[part..<min(part + 400, uses.count)].enumerated() {
+            for (i, u) in uses[part..<min(part + 400, uses.count)].enumerated() {
                 if i > 0 { pairs += ", " }
                 pairs += "(\(bind: u.cardNumber), \(bind: u.challengeHash))"
             }
@@ -161,21 +174,18 @@ public struct UseRepository: Sendable {
                 seen.insert(UseRecord.ChallengeUse(cardNumber: try r.cardNumber("card_number"), challengeHash: try r.string("challenge_hash")))
             }
         }
-        var fresh: [(UseRecord.ChallengeUse, Date)] = [], replayed: [Bool] = []
-        for (u, at) in uses {
-            let isNew = seen.insert(u).inserted
-            if isNew { fresh.append((u, at)) }
-            replayed.append(!isNew)
+        return seen
+    }
+
+    /// Records challenges not recorded before (the caller checked with `usedChallenges`).
+    public func insertChallengeUses(_ uses: [(UseRecord.ChallengeUse, at: Date)]) async throws {
+        guard !uses.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, (u, at)) in uses.enumerated() {
+            if i > 0 { values += ", " }
+            values += "(\(bind: u.cardNumber), \(bind: u.challengeHash), \(bind: at.millis))"
         }
-        if !fresh.isEmpty {
-            var values = SQLQueryString("")
-            for (i, (u, at)) in fresh.enumerated() {
-                if i > 0 { values += ", " }
-                values += "(\(bind: u.cardNumber), \(bind: u.challengeHash), \(bind: at.millis))"
-            }
-            try await db.raw("INSERT INTO card_challenges (card_number, challenge_hash, at) VALUES \(values)").run()
-        }
-        return replayed
+        try await db.raw("INSERT INTO card_challenges (card_number, challenge_hash, at) VALUES \(values)").run()
     }
 
     static func decode(_ r: any SQLRow) throws -> UseRecord {

@@ -11,18 +11,39 @@ public struct AuditRepository: Sendable {
     /// Appends an entry; call inside a write transaction so the chain head update serialises appends.
     @discardableResult
     public func append(at: Date, actor: String, action: String, subject: String, purpose: String?) async throws -> AuditEntry {
-        guard let head = try await db.raw("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").first() else {
+        try await append([NewEntry(at: at, actor: actor, action: action, subject: subject, purpose: purpose)])[0]
+    }
+
+    /// An entry to append: the chain gives it its number and hash.
+    public struct NewEntry: Sendable {
+        public var at: Date, actor: String, action: String, subject: String, purpose: String?
+        public init(at: Date, actor: String, action: String, subject: String, purpose: String?) {
+            self.at = at; self.actor = actor; self.action = action; self.subject = subject; self.purpose = purpose
+        }
+    }
+
+    /// Appends entries in order, each linked to the one before: three statements however many there are.
+    @discardableResult
+    public func append(_ entries: [NewEntry]) async throws -> [AuditEntry] {
+        guard !entries.isEmpty else { return [] }
+        guard let head = try await db.raw("UPDATE audit_head SET seq = seq + \(bind: Int64(entries.count)) WHERE id = 1 RETURNING seq, hash").first() else {
             throw AuditChainError.missingHead
         }
-        let seq = try head.int("seq")
-        let prev = try head.string("hash")
-        let hash = Self.hash(prev: prev, seq: seq, at: at.millis, actor: actor, action: action, subject: subject, purpose: purpose)
-        try await db.raw("UPDATE audit_head SET hash = \(bind: hash) WHERE id = 1").run()
-        try await db.raw("""
-            INSERT INTO audit_log (seq, at, actor, action, subject, purpose, prev_hash, hash)
-            VALUES (\(bind: seq), \(bind: at.millis), \(bind: actor), \(bind: action), \(bind: subject), \(bind: purpose), \(bind: prev), \(bind: hash))
-            """).run()
-        return AuditEntry(seq: seq, at: at, actor: actor, action: action, subject: subject, purpose: purpose, hash: hash)
+        var seq = try head.int("seq") - Int64(entries.count)
+        var prev = try head.string("hash")
+        var appended: [AuditEntry] = []
+        var values = SQLQueryString("")
+        for (i, e) in entries.enumerated() {
+            seq += 1
+            let hash = Self.hash(prev: prev, seq: seq, at: e.at.millis, actor: e.actor, action: e.action, subject: e.subject, purpose: e.purpose)
+            if i > 0 { values += ", " }
+            values += "(\(bind: seq), \(bind: e.at.millis), \(bind: e.actor), \(bind: e.action), \(bind: e.subject), \(bind: e.purpose), \(bind: prev), \(bind: hash))"
+            appended.append(AuditEntry(seq: seq, at: e.at, actor: e.actor, action: e.action, subject: e.subject, purpose: e.purpose, hash: hash))
+            prev = hash
+        }
+        try await db.raw("UPDATE audit_head SET hash = \(bind: prev) WHERE id = 1").run()
+        try await db.raw("INSERT INTO audit_log (seq, at, actor, action, subject, purpose, prev_hash, hash) VALUES \(values)").run()
+        return appended
     }
 
     public func list(subject: String? = nil, limit: Int = 500) async throws -> [AuditEntry] {

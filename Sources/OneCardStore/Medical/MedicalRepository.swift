@@ -139,10 +139,32 @@ public struct MedicalRepository: Sendable {
 
     /// The insured person; `lock` takes the row for the rest of the transaction (a settlement's read-modify-write of the account).
     public func insured(_ personId: Person.ID, lock: Bool = false) async throws -> MedicalInsured? {
-        try await db.raw("SELECT * FROM medical_insureds WHERE person_id = \(bind: personId)\(unsafeRaw: lock ? dialect.forUpdate : "")").first().map { r in
-            MedicalInsured(personId: try r.id("person_id"), scheme: MedicalScheme(rawValue: try r.string("scheme")) ?? .resident,
-                           insuredRegion: try r.string("insured_region"), retired: try r.bool("retired"), accountBalanceFen: try r.optionalInt("account_balance_fen"))
-        }
+        try await db.raw("SELECT * FROM medical_insureds WHERE person_id = \(bind: personId)\(unsafeRaw: lock ? dialect.forUpdate : "")").first().map(Self.decodeInsured)
+    }
+
+    /// Several insured persons; `lock` takes their rows in person order (two transactions locking overlapping sets never
+    /// wait for each other crosswise).
+    public func insureds(_ personIds: [Person.ID], lock: Bool = false) async throws -> [MedicalInsured] {
+        guard !personIds.isEmpty else { return [] }
+        return try await db.raw("""
+            SELECT * FROM medical_insureds WHERE person_id IN (\(binds: personIds)) ORDER BY person_id\(unsafeRaw: lock ? dialect.forUpdate : "")
+            """).all().map(Self.decodeInsured)
+    }
+
+    static func decodeInsured(_ r: any SQLRow) throws -> MedicalInsured {
+        MedicalInsured(personId: try r.id("person_id"), scheme: MedicalScheme(rawValue: try r.string("scheme")) ?? .resident,
+                       insuredRegion: try r.string("insured_region"), retired: try r.bool("retired"), accountBalanceFen: try r.optionalInt("account_balance_fen"))
+    }
+
+    /// Adds each delta (negative: paid out) to its employee's personal account, in one statement.
+    public func changeAccounts(_ deltas: [(Person.ID, Int64)]) async throws {
+        guard !deltas.isEmpty else { return }
+        var cases = SQLQueryString("")
+        for (person, delta) in deltas { cases += " WHEN \(bind: person) THEN \(bind: delta)" }
+        try await db.raw("""
+            UPDATE medical_insureds SET account_balance_fen = account_balance_fen + CASE person_id\(cases) ELSE 0 END
+            WHERE person_id IN (\(binds: deltas.map(\.0)))
+            """).run()
     }
 
     /// Adds `delta` (negative: paid out) to the employee's personal account.
@@ -163,38 +185,66 @@ public struct MedicalRepository: Sendable {
     }
 
     public func filings(personId: Person.ID) async throws -> [StoredMedicalFiling] {
-        try await db.raw("SELECT * FROM medical_filings WHERE person_id = \(bind: personId) ORDER BY created_at, id").all().map { r in
-            StoredMedicalFiling(id: try r.string("id"), personId: try r.id("person_id"),
-                                filing: MedicalFiling(kind: FilingKind(rawValue: try r.string("kind")) ?? .temporary, treatmentRegion: try r.string("treatment_region"),
-                                                      from: CalendarDay(try r.string("from_day")) ?? CalendarDay(year: 2000, month: 1, day: 1)!,
-                                                      to: try r.optionalString("to_day").flatMap { CalendarDay($0) }),
-                                channel: try r.string("channel"), createdAt: try r.date("created_at"))
-        }
+        try await db.raw("SELECT * FROM medical_filings WHERE person_id = \(bind: personId) ORDER BY created_at, id").all().map(Self.decodeFiling)
+    }
+
+    /// Several persons' filings, each person's in the order `filings(personId:)` gives.
+    public func filings(personIds: [Person.ID]) async throws -> [StoredMedicalFiling] {
+        guard !personIds.isEmpty else { return [] }
+        return try await db.raw("SELECT * FROM medical_filings WHERE person_id IN (\(binds: personIds)) ORDER BY created_at, id").all().map(Self.decodeFiling)
+    }
+
+    static func decodeFiling(_ r: any SQLRow) throws -> StoredMedicalFiling {
+        StoredMedicalFiling(id: try r.string("id"), personId: try r.id("person_id"),
+                            filing: MedicalFiling(kind: FilingKind(rawValue: try r.string("kind")) ?? .temporary, treatmentRegion: try r.string("treatment_region"),
+                                                  from: CalendarDay(try r.string("from_day")) ?? CalendarDay(year: 2000, month: 1, day: 1)!,
+                                                  to: try r.optionalString("to_day").flatMap { CalendarDay($0) }),
+                            channel: try r.string("channel"), createdAt: try r.date("created_at"))
     }
 
     // MARK: Settlements
 
-    public func insertSettlement(_ s: StoredMedicalSettlement) async throws {
-        let r = s.record
+    public func insertSettlement(_ s: StoredMedicalSettlement) async throws { try await insertSettlements([s]) }
+
+    /// Inserts settlements and reversals in one statement.
+    public func insertSettlements(_ all: [StoredMedicalSettlement]) async throws {
+        guard !all.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, s) in all.enumerated() {
+            let r = s.record
+            if i > 0 { values += ", " }
+            values += """
+                (\(bind: r.settlementId), \(bind: s.terminalId), \(bind: s.idempotencyKey), \(bind: s.venueId), \(bind: r.personId), \(bind: r.reverses),
+                 \(bind: r.insuredRegion), \(bind: r.treatmentRegion), \(bind: r.care.rawValue), \(bind: Int64(s.settlementYear)),
+                 \(bind: Self.month(s.at)), \(bind: s.at.millis), \(bind: try Self.json(r)))
+                """
+        }
         try await db.raw("""
             INSERT INTO medical_settlements (id, terminal_id, idempotency_key, venue_id, person_id, reverses, insured_region, treatment_region, care,
                 settlement_year, month, at, record)
-            VALUES (\(bind: r.settlementId), \(bind: s.terminalId), \(bind: s.idempotencyKey), \(bind: s.venueId), \(bind: r.personId), \(bind: r.reverses),
-                    \(bind: r.insuredRegion), \(bind: r.treatmentRegion), \(bind: r.care.rawValue), \(bind: Int64(s.settlementYear)),
-                    \(bind: Self.month(s.at)), \(bind: s.at.millis), \(bind: try Self.json(r)))
+            VALUES \(values)
             """).run()
     }
 
     /// The month a settlement is cleared in (`YYYY-MM`, China Standard Time).
     public static func month(_ at: Date) -> String {
-        let d = CalendarDay(at)
-        return String(format: "%04d-%02d", d.year, d.month)
+        CalendarDay(at).yearMonth
     }
 
     /// The record a terminal's earlier request with this Idempotency-Key made.
     public func settlement(terminalId: Terminal.ID, idempotencyKey: String) async throws -> StoredMedicalSettlement? {
         try await db.raw("SELECT * FROM medical_settlements WHERE terminal_id = \(bind: terminalId) AND idempotency_key = \(bind: idempotencyKey)")
             .first().map(Self.decodeSettlement)
+    }
+
+    /// The records earlier requests made under these terminals' Idempotency-Keys.
+    public func settlements(requests: [(terminalId: Terminal.ID, idempotencyKey: String)]) async throws -> [StoredMedicalSettlement] {
+        guard !requests.isEmpty else { return [] }
+        let wanted = Set(requests.map { $0.terminalId.rawValue + "\u{1F}" + $0.idempotencyKey })
+        return try await db.raw("""
+            SELECT * FROM medical_settlements
+            WHERE terminal_id IN (\(binds: Array(Set(requests.map(\.terminalId))))) AND idempotency_key IN (\(binds: Array(Set(requests.map(\.idempotencyKey)))))
+            """).all().map(Self.decodeSettlement).filter { wanted.contains($0.terminalId.rawValue + "\u{1F}" + $0.idempotencyKey) }
     }
 
     public func settlement(_ id: String) async throws -> StoredMedicalSettlement? {
@@ -233,10 +283,39 @@ public struct MedicalRepository: Sendable {
             """).first().map { MedicalYearToDate(stays: Int(try $0.int("stays")), deductibleFen: try $0.int("deductible_fen"), fundFen: try $0.int("fund_fen")) } ?? .zero
     }
 
+    /// One person's counters in one care and settlement year.
+    public struct YearToDateKey: Hashable, Sendable {
+        public var personId: Person.ID, care: MedicalCare, year: Int
+        public init(_ personId: Person.ID, _ care: MedicalCare, _ year: Int) { self.personId = personId; self.care = care; self.year = year }
+    }
+
+    /// Every counter these persons have, in every care and year.
+    public func yearsToDate(personIds: [Person.ID]) async throws -> [YearToDateKey: MedicalYearToDate] {
+        guard !personIds.isEmpty else { return [:] }
+        var out: [YearToDateKey: MedicalYearToDate] = [:]
+        for r in try await db.raw("SELECT * FROM medical_year_to_date WHERE person_id IN (\(binds: personIds))").all() {
+            guard let care = MedicalCare(rawValue: try r.string("care")) else { continue }
+            out[YearToDateKey(try r.id("person_id"), care, Int(try r.int("settlement_year")))] =
+                MedicalYearToDate(stays: Int(try r.int("stays")), deductibleFen: try r.int("deductible_fen"), fundFen: try r.int("fund_fen"))
+        }
+        return out
+    }
+
     public func applyYearToDate(_ personId: Person.ID, care: MedicalCare, year: Int, change c: MedicalYearToDate) async throws {
+        try await applyYearsToDate([(YearToDateKey(personId, care, year), c)])
+    }
+
+    /// Adds each change to its counters (created at zero), in one statement; the keys must differ.
+    public func applyYearsToDate(_ changes: [(YearToDateKey, MedicalYearToDate)]) async throws {
+        guard !changes.isEmpty else { return }
+        var values = SQLQueryString("")
+        for (i, (k, c)) in changes.enumerated() {
+            if i > 0 { values += ", " }
+            values += "(\(bind: k.personId), \(bind: k.care.rawValue), \(bind: Int64(k.year)), \(bind: Int64(c.stays)), \(bind: c.deductibleFen), \(bind: c.fundFen))"
+        }
         try await db.raw("""
             INSERT INTO medical_year_to_date (person_id, care, settlement_year, stays, deductible_fen, fund_fen)
-            VALUES (\(bind: personId), \(bind: care.rawValue), \(bind: Int64(year)), \(bind: Int64(c.stays)), \(bind: c.deductibleFen), \(bind: c.fundFen))
+            VALUES \(values)
             ON CONFLICT (person_id, care, settlement_year) DO UPDATE SET stays = medical_year_to_date.stays + excluded.stays,
                 deductible_fen = medical_year_to_date.deductible_fen + excluded.deductible_fen, fund_fen = medical_year_to_date.fund_fen + excluded.fund_fen
             """).run()

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import OneCardCore
 import OneCardTestSupport
@@ -302,7 +303,7 @@ struct MedicalSettlementAPITests {
         }
     }
 
-    /// Bills arriving together are written in one transaction (group commit), each in its own savepoint: the others
+    /// Bills arriving together are written in one transaction (group commit), each decided on its own: the others
     /// settle, and a refused one leaves nothing behind — its QR code is not spent and settles once the cause is gone.
     @Test(arguments: Engine.available)
     func billsSettledTogetherDoNotShareARefusal(_ engine: Engine) async throws {
@@ -336,6 +337,64 @@ struct MedicalSettlementAPITests {
             #expect(try await qrBill("g-qr-2").status == 201)
             #expect(try await qrBill("g-qr-3").string("reason") == "token_replayed")
             #expect(try await h.count("medical_settlements") == 5)
+        }
+    }
+
+    /// One group's transaction (group commit) settles many bills with a handful of statements: two bills of one person
+    /// in arrival order (the second from what the first left in the account), a key repeated in the group answered with
+    /// the first's record, a refused bill spending nothing, one QR code presented twice settling once, and the audit
+    /// chain, appended for the whole group at once, intact.
+    @Test(arguments: Engine.available)
+    func aGroupOfBillsIsSettledTogether(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let f = try await Fixture.make(h)
+            let (venueId, _) = try await h.createVenue(type: "hospital", region: "130102", items: ["JJJ-MED-001"], name: "石家庄某二级医院")
+            let terminal = try #require(try await h.services.store.read { try await $0.venues.terminals(venueId: Venue.ID(venueId)) }.first)
+            let (a, cardA) = try await f.insured("631", balance: 150_000)
+            let (b, cardB) = try await f.insured("632", balance: 100_000)
+            let (uninsured, cardU) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "633"), outlet: f.outlet)
+            let (holder, q, _) = try await h.holderWithECard(idNumber: TestIDs.resident(sequence: "634"))
+            #expect(try await h.call(.put, "/api/v1/medical/insureds/\(q)", token: f.medsec,
+                                     json: ["scheme": "employee", "insuredRegion": "110000", "retired": false, "accountBalanceFen": 0]).status == 200)
+            let token = try await h.qrToken(holder)
+            func chip(_ card: String) throws -> AcceptanceService.Credential {
+                let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+                let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: try h.services.chipKeys.key(for: CardNumber(card)))
+                return .card(number: card, challenge: challenge, response: Data(mac))
+            }
+            func pending(_ credential: AcceptanceService.Credential, key: String) -> MedicalService.PendingSettlement {
+                let now = h.services.clock.now()
+                return .init(terminalId: terminal.id, venueId: Venue.ID(venueId), actor: "terminal:\(terminal.id)", key: key,
+                             verified: h.services.acceptance.verify(credential, at: now),
+                             input: .init(credential: credential, care: .inpatient, hospitalLevel: .two, emergency: false,
+                                          lines: [MedicalBillLine(code: "MED-C", amountFen: 100_000)]),  // 丙类: the account pays first
+                             id: h.services.random.uuid(), at: now)
+            }
+            let refused = try chip(cardU)
+            let results = await h.services.medical.settle([
+                pending(try chip(cardA), key: "a1"), pending(try chip(cardA), key: "a2"), pending(try chip(cardB), key: "b1"),
+                pending(try chip(cardA), key: "a1"), pending(refused, key: "u1"), pending(.qr(token: token), key: "q1"), pending(.qr(token: token), key: "q2"),
+            ])
+            let records = results.map { try? $0.get() }
+            func refusal(_ r: Result<MedicalSettlementRecord, any Error>) -> DomainError? { if case .failure(let e) = r { e as? DomainError } else { nil } }
+            #expect(records[0]?.split.acctPay == 100_000 && records[1]?.split.acctPay == 50_000 && records[2]?.split.acctPay == 100_000, "\(results)")
+            #expect(records[3]?.settlementId == records[0]?.settlementId, "a key repeated in the group: the first's record")
+            #expect(refusal(results[4])?.code == .notInsured, "\(results[4])")
+            #expect(records[5]?.split.psnCashPay == 100_000, "\(results[5])")
+            #expect(refusal(results[6])?.extensions["reason"] == "token_replayed", "\(results[6])")
+            #expect(try await f.balance(a) == 0)
+            #expect(try await f.balance(b) == 0)
+            #expect(try await h.count("medical_settlements") == 4)
+            let ytd = try await h.services.store.read { try await $0.medical.yearToDate(Person.ID(a), care: .inpatient, year: 2026) }
+            #expect(ytd.stays == 2, "\(ytd)")
+            // The refusal spent nothing: the same chip answer settles once the person is insured.
+            #expect(try await h.call(.put, "/api/v1/medical/insureds/\(uninsured)", token: f.medsec,
+                                     json: ["scheme": "employee", "insuredRegion": "110000", "retired": false, "accountBalanceFen": 0]).status == 200)
+            #expect((try? await h.services.medical.settle([pending(refused, key: "u2")])[0].get()) != nil)
+            _ = try await h.services.createStaffUser(username: "audit1", password: "auditor-password", role: .auditor)
+            let auditor = try await h.services.accounts.staffToken(username: "audit1", password: "auditor-password").accessToken
+            let chain = try await h.call(.get, "/api/v1/audit/verification", token: auditor)
+            #expect(chain["intact"] as? Bool == true, "\(chain)")
         }
     }
 
