@@ -40,7 +40,10 @@ struct BenchTransit: AsyncParsableCommand {
 
         let running = try await OneCardApp.start(services)
         let base = "http://127.0.0.1:\(running.port)"
-        let rssBefore = Self.peakRSSMB()
+        // The seeding's heap is returned and the high-water mark started over: the peak below is the measured work's.
+        let seedingPeak = ProcessMemory.peakMB()
+        ProcessMemory.startPeakOver()
+        let rssBefore = ProcessMemory.currentMB()
         let e2eStart = ContinuousClock.now
         let http = HTTPClient1(timeout: .seconds(600))
         let key = seeded.gateKey
@@ -73,7 +76,7 @@ struct BenchTransit: AsyncParsableCommand {
         let total = ContinuousClock.now - e2eStart
         let trips = counts.values.reduce(0, +)
         say("end to end: \(n) taps, \(trips) trips \(counts) in \(Self.seconds(total)) s (\(Self.rate(n, total)) taps/s); ratio raw/e2e = \(String(format: "%.3f", Self.seconds(raw) / Self.seconds(total)))")
-        say("peak RSS of this process (platform + bench client): \(Self.peakRSSMB()) MB (before the upload: \(rssBefore) MB)")
+        say("peak RSS of this process (platform + bench client) from the upload on: \(ProcessMemory.peakMB()) MB (resident before the upload: \(rssBefore) MB; seeding peaked at \(seedingPeak) MB)")
 
         // The bank's debit statement is the witness.
         let progress = try await TransitBench.progress(services)
@@ -89,9 +92,4 @@ struct BenchTransit: AsyncParsableCommand {
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
     static func rate(_ n: Int, _ d: Duration) -> Int { Int(Double(n) / max(seconds(d), 0.001)) }
-    static func peakRSSMB() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Int(usage.ru_maxrss) / 1024
-    }
 }
