@@ -11,11 +11,13 @@ enum ProcessMemory {
     /// resets `VmHWM` to the current resident size). False where that is not possible: the peak is then since start.
     @discardableResult
     static func startPeakOver() -> Bool {
-        #if canImport(Glibc)
-        _ = malloc_trim(0)
-        #endif
+        _ = trim?(0)
         return (try? Data("5".utf8).write(to: URL(fileURLWithPath: "/proc/self/clear_refs"))) != nil
     }
+
+    /// glibc's `malloc_trim`, which Swift's Glibc module does not show.
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private static let trim: Trim? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim").map { unsafeBitCast($0, to: Trim.self) }
 
     /// The peak resident size (`VmHWM`) since start or `startPeakOver`, in MB.
     static func peakMB() -> Int {
