@@ -73,6 +73,21 @@ final class CardRevocationTable {
         for b in 0...Self.bucketCount { offsets[b] = UInt32(littleEndian: sourceOffsets.loadUnaligned(fromByteOffset: b * 4, as: UInt32.self)) }
     }
 
+    /// An empty table with room for `capacity` words, to be filled in place and then `adopt`ed (`read(from:)`).
+    init(capacity wanted: Int) {
+        capacity = max(wanted, 1024)
+        words = .allocate(byteCount: capacity * Self.wordSize, alignment: 8)
+        count = 0
+        offsets = .allocate(capacity: Self.bucketCount + 1)
+        offsets.initialize(repeating: 0, count: Self.bucketCount + 1)
+    }
+
+    /// Takes the first `count` words written into `words` (and the offsets written into `offsets`) as the table's.
+    func adopt(count filled: Int) {
+        precondition(filled <= capacity)
+        count = filled
+    }
+
     deinit {
         words.deallocate()
         offsets.deallocate()

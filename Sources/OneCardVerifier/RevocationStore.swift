@@ -14,9 +14,7 @@ extension QRVerifier {
             if let saved = r.saved, saved.version == r.cards.version, FileManager.default.fileExists(atPath: path) {
                 digest = saved.digest
             } else {
-                let bytes = r.cards.fileBytes()
-                try StoreFiles.writeAtomically(path, bytes)
-                digest = StoreFiles.hex(bytes.suffix(32))
+                digest = StoreFiles.hex(try r.cards.write(to: path))
                 r.saved = (r.cards.version, digest)
             }
             let state = RevocationStoreState(
@@ -38,9 +36,8 @@ extension QRVerifier {
               let state = try? JSONDecoder().decode(RevocationStoreState.self, from: Data(stateFile.dropLast(32))) else {
             throw .corrupt("\(path).state: truncated or altered")
         }
-        let tableFile = try StoreFiles.readAll(path)
-        guard StoreFiles.hex(tableFile.suffix(32)) == state.table else { throw .corrupt("\(path): not the table its state names") }
-        let table = try CardRevocationTable.parse(tableFile)
+        let (table, digest) = try CardRevocationTable.read(from: path)
+        guard StoreFiles.hex(digest) == state.table else { throw .corrupt("\(path): not the table its state names") }
         for pair in state.overlay {
             guard pair.count == 2, pair[1] == UInt64(CardRevocationTable.removed) || CardRevocationTable.status(UInt8(truncatingIfNeeded: pair[1])) != nil
             else { throw .corrupt("\(path).state: bad overlay entry") }
@@ -71,13 +68,19 @@ extension QRVerifier {
         do {
             table = try CardRevocationTable.parse(body, range: range)
         } catch { throw .malformed }
+        return (try install(header, table, saved: nil), header)
+    }
+
+    /// Replaces the list of cards with a snapshot's table (checked against its header), unless the snapshot's `seq` is
+    /// not newer than the last applied for its issuer. `saved`: the table is already the store file with this digest.
+    private func install(_ header: RevocationSnapshot, _ table: CardRevocationTable, saved: String?) throws(RevocationSnapshot.Failure) -> Bool {
         guard table.count == header.cards else { throw .malformed }
-        let applied = revocations.withLock { r in
+        return revocations.withLock { r in
             let issuer = header.iss ?? ""
             if header.incident == true { r.incident.insert(issuer) } else { r.incident.remove(issuer) }
             if let last = r.seq[issuer], header.seq <= last { return false }
             r.cards = table
-            r.saved = nil
+            r.saved = saved.map { (table.version, $0) }
             for entry in header.tokens {
                 guard case .token(let jti) = entry.subject else { continue }
                 if entry.status.revokes { r.tokens[jti] = (entry.status, entry.at) } else { r.tokens.removeValue(forKey: jti) }
@@ -85,7 +88,26 @@ extension QRVerifier {
             r.seq[issuer] = header.seq
             return true
         }
-        return (applied, header)
+    }
+
+    /// Receives a snapshot as it downloads, for a gate loading ten million cards without holding the body: the header
+    /// line in memory, the table written straight to `<storePath>.snapshot` and hashed on the way. `finish` checks the
+    /// header against the trust list and the table against the header, reads the table into place (the only copy in
+    /// memory) and installs the file as the store at `storePath`; anything refused leaves the list and the store as
+    /// they were.
+    public func snapshotDownload(storePath: String) throws(RevocationStoreError) -> RevocationSnapshotDownload {
+        try RevocationSnapshotDownload(verifier: self, storePath: storePath)
+    }
+
+    fileprivate func finish(_ d: RevocationSnapshotDownload) throws(RevocationSnapshot.Failure) -> (applied: Bool, header: RevocationSnapshot) {
+        let index = trust.withLock { $0 }
+        let header = try RevocationSnapshot.openHeader(d.headerLine, trust: index.jwks)
+        guard Base64URL.encode(d.tableDigest) == header.sha256 else { throw .badSignature }
+        let snapshotPath = d.storePath + ".snapshot"
+        let (table, digest): (CardRevocationTable, [UInt8])
+        do { (table, digest) = try CardRevocationTable.read(from: snapshotPath) } catch { throw .malformed }
+        guard table.count == header.cards, rename(snapshotPath, d.storePath) == 0 else { throw .malformed }
+        return (try install(header, table, saved: StoreFiles.hex(digest)), header)
     }
 
     /// Whether the verifier holds any revocation list yet (a snapshot or a delta applied, or a store loaded): a gate
@@ -143,4 +165,57 @@ extension QRVerifier {
 /// SHA-256 as plain bytes.
 enum SHA256Digest {
     static func bytes(_ data: some DataProtocol) -> [UInt8] { Array(SHA256.hash(data: data)) }
+}
+
+/// A revocation snapshot arriving in pieces (`QRVerifier.snapshotDownload`): feed it with `receive`, then `finish` or
+/// `abandon`. Used by one task at a time.
+public final class RevocationSnapshotDownload: @unchecked Sendable {
+    let storePath: String
+    private let verifier: QRVerifier
+    private let file: StoreFiles.Writer
+    private var hasher = SHA256()
+    private(set) var headerLine: [UInt8] = []
+    private var inTable = false
+    private(set) var tableDigest: [UInt8] = []
+
+    fileprivate init(verifier: QRVerifier, storePath: String) throws(RevocationStoreError) {
+        self.verifier = verifier
+        self.storePath = storePath
+        file = try StoreFiles.Writer(storePath + ".snapshot")
+    }
+
+    /// The next bytes of the body.
+    public func receive(_ bytes: UnsafeRawBufferPointer) throws(RevocationSnapshot.Failure) {
+        var rest = bytes
+        if !inTable {
+            guard let newline = rest.firstIndex(of: 0x0A) else {
+                headerLine += rest
+                guard headerLine.count < RevocationSnapshot.maxHeaderBytes else { throw .malformed }
+                return
+            }
+            headerLine += UnsafeRawBufferPointer(rebasing: rest[..<newline])
+            guard headerLine.count < RevocationSnapshot.maxHeaderBytes else { throw .malformed }
+            inTable = true
+            rest = UnsafeRawBufferPointer(rebasing: rest[(newline + 1)...])
+        }
+        hasher.update(bufferPointer: rest)
+        do { try file.write(rest) } catch { throw .malformed }
+    }
+
+    /// Checks and installs what was received (see `QRVerifier.snapshotDownload`).
+    public func finish() throws(RevocationSnapshot.Failure) -> (applied: Bool, header: RevocationSnapshot) {
+        guard inTable else { abandon(); throw .malformed }
+        tableDigest = Array(hasher.finalize())
+        do { try file.commit() } catch { abandon(); throw .malformed }
+        do { return try verifier.finish(self) } catch {
+            unlink(storePath + ".snapshot")
+            throw error
+        }
+    }
+
+    /// Drops what was received.
+    public func abandon() {
+        file.abandon()
+        unlink(storePath + ".snapshot")
+    }
 }

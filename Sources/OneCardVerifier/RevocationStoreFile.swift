@@ -66,6 +66,78 @@ extension CardRevocationTable {
         return try result.get()
     }
 
+    /// Writes the file image to `path` (through a temporary file renamed over it, mode 0600) piece by piece from the
+    /// table's own memory, never a second copy of the words: returns the image's SHA-256 (its last 32 bytes).
+    func write(to path: String) throws(RevocationStoreError) -> [UInt8] {
+        do { return try writeFile(path) } catch let e as RevocationStoreError { throw e } catch { throw .io("\(path): \(error)") }
+    }
+
+    private func writeFile(_ path: String) throws -> [UInt8] {
+        let file = try StoreFiles.Writer(path)
+        var hasher = SHA256()
+        func put(_ bytes: UnsafeRawBufferPointer) throws {
+            hasher.update(bufferPointer: bytes)
+            try file.write(bytes)
+        }
+        do {
+            var head = Self.magic
+            withUnsafeBytes(of: UInt64(count).littleEndian) { head += $0 }
+            try head.withUnsafeBytes { b in try put(b) }
+            var chunk = [UInt32](repeating: 0, count: 65_536)
+            for start in stride(from: 0, through: Self.bucketCount, by: chunk.count) {
+                let n = min(chunk.count, Self.bucketCount + 1 - start)
+                for i in 0..<n { chunk[i] = offsets[start + i].littleEndian }
+                try chunk.withUnsafeBytes { b in try put(UnsafeRawBufferPointer(rebasing: b[0..<(n * 4)])) }
+            }
+            try put(UnsafeRawBufferPointer(start: words, count: count * Self.wordSize))
+            let digest = Array(hasher.finalize())
+            try digest.withUnsafeBytes { b in try file.write(b) }
+            try file.commit()
+            return digest
+        } catch {
+            file.abandon()
+            throw error
+        }
+    }
+
+    /// Reads the file image at `path` straight into a table's memory (the words are read once, into their place: a
+    /// gate loading ten million cards needs the table's 54 MB, not the file's as well), with the checks `parse` makes.
+    /// Returns the table and the image's SHA-256.
+    static func read(from path: String) throws(RevocationStoreError) -> (CardRevocationTable, digest: [UInt8]) {
+        do { return try readFile(path) } catch let e as RevocationStoreError { throw e } catch { throw .io("\(path): \(error)") }
+    }
+
+    private static func readFile(_ path: String) throws -> (CardRevocationTable, digest: [UInt8]) {
+        let file = try StoreFiles.Reader(path)
+        defer { file.close() }
+        var hasher = SHA256()
+        var head = [UInt8](repeating: 0, count: headerSize)
+        try head.withUnsafeMutableBytes { b in try file.read(into: b) }
+        hasher.update(data: head)
+        guard Array(head[0..<8]) == magic else { throw RevocationStoreError.corrupt("\(path): not a revocation table") }
+        let count = head.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))) }
+        guard count >= 0, count < Int(UInt32.max), file.size == headerSize + offsetsSize + count * wordSize + 32 else {
+            throw RevocationStoreError.corrupt("\(path): truncated revocation table")
+        }
+        let table = CardRevocationTable(capacity: count)
+        var chunk = [UInt32](repeating: 0, count: 65_536)
+        for start in stride(from: 0, through: bucketCount, by: chunk.count) {
+            let n = min(chunk.count, bucketCount + 1 - start)
+            try chunk.withUnsafeMutableBytes { b in try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<(n * 4)])) }
+            chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<(n * 4)])) }
+            for i in 0..<n { table.offsets[start + i] = UInt32(littleEndian: chunk[i]) }
+        }
+        let words = UnsafeMutableRawBufferPointer(start: table.words, count: count * wordSize)
+        try file.read(into: words)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(words))
+        table.adopt(count: count)
+        var digest = [UInt8](repeating: 0, count: 32)
+        try digest.withUnsafeMutableBytes { b in try file.read(into: b) }
+        guard Array(hasher.finalize()) == digest else { throw RevocationStoreError.corrupt("\(path): revocation table digest mismatch") }
+        guard table.isWellFormed else { throw RevocationStoreError.corrupt("\(path): revocation table out of order") }
+        return (table, digest)
+    }
+
     /// Offsets rise from 0 to `count`; words rise within each bucket.
     var isWellFormed: Bool {
         guard offsets[0] == 0, Int(offsets[Self.bucketCount]) == count else { return false }
@@ -134,6 +206,70 @@ enum StoreFiles {
         fchmod(fd, 0o600)
         close(fd)
         guard ok, rename(temporary, path) == 0 else { unlink(temporary); throw .io("\(path): cannot write") }
+    }
+
+    /// A file written piece by piece to `<path>.tmp` and renamed over `path` on `commit` (after fsync), mode 0600.
+    final class Writer {
+        let path: String, temporary: String
+        private var fd: Int32
+
+        init(_ path: String) throws(RevocationStoreError) {
+            self.path = path
+            temporary = path + ".tmp"
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard fd >= 0 else { throw .io("\(temporary): cannot create (errno \(errno))") }
+            fchmod(fd, 0o600)
+        }
+
+        func write(_ bytes: UnsafeRawBufferPointer) throws(RevocationStoreError) {
+            var done = 0
+            while done < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw .io("\(temporary): cannot write (errno \(errno))") }
+                done += n
+            }
+        }
+
+        func commit() throws(RevocationStoreError) {
+            let synced = fsync(fd) == 0
+            Glibc.close(fd)
+            fd = -1
+            guard synced, rename(temporary, path) == 0 else { unlink(temporary); throw .io("\(path): cannot write") }
+        }
+
+        func abandon() {
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
+            unlink(temporary)
+        }
+    }
+
+    /// A file read piece by piece, each read filling its buffer exactly (a short file is corrupt).
+    final class Reader {
+        let path: String
+        let size: Int
+        private let fd: Int32
+
+        init(_ path: String) throws(RevocationStoreError) {
+            self.path = path
+            fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw errno == ENOENT ? .missing : .io("\(path): cannot open (errno \(errno))") }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { Glibc.close(fd); throw .io("\(path): cannot stat") }
+            size = Int(st.st_size)
+        }
+
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws(RevocationStoreError) {
+            var done = 0
+            while done < buffer.count {
+                let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw .corrupt("\(path): short read") }
+                done += n
+            }
+        }
+
+        func close() { Glibc.close(fd) }
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }

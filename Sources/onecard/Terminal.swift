@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import OneCardCore
 import OneCardServer
 import OneCardStore
@@ -217,15 +218,23 @@ actor Gate {
     private func loadSnapshot(_ v: QRVerifier) async {
         let started = ContinuousClock.now
         let url = base.appendingPathComponent("api/v1/trust/revocations/snapshot").absoluteString
-        guard let r = try? await HTTPClient1(timeout: .seconds(300)).send("GET", url, headers: auth), r.status == 200 else { return }
+        // Streamed to a file beside the store and read into place: ten million cards take the table's 54 MB, not the
+        // body's as well (issue 18: the gate's store under 64 MB in memory).
+        guard let download = try? v.snapshotDownload(storePath: revocationsPath) else { return }
+        let received = NIOLockedValueBox(0)
+        let answer = try? await HTTPClient1(timeout: .seconds(300)).download("GET", url, headers: auth) { part in
+            try part.withUnsafeReadableBytes { try download.receive($0) }
+            received.withLockedValue { $0 += part.readableBytes }
+        }
+        guard answer?.status == 200 else { download.abandon(); return }
         do {
-            let (_, header) = try v.applySnapshot([UInt8](r.body))
+            let (_, header) = try download.finish()
             nodeIssuer = header.iss
             try? await journal.setState("incident", header.incident == true ? (header.iss ?? "") : "")
             try? v.saveRevocations(to: revocationsPath)
             let elapsed = (ContinuousClock.now - started).components
             let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-            FileHandle.standardError.write(Data("onecard terminal: revocation snapshot loaded: \(header.cards) cards up to seq \(header.seq), \(r.body.count) bytes, in \(String(format: "%.2f", seconds)) s\n".utf8))
+            FileHandle.standardError.write(Data("onecard terminal: revocation snapshot loaded: \(header.cards) cards up to seq \(header.seq), \(received.withLockedValue { $0 }) bytes, in \(String(format: "%.2f", seconds)) s\n".utf8))
         } catch {
             FileHandle.standardError.write(Data("onecard terminal: revocation snapshot refused (\(error)); following deltas from 0\n".utf8))
         }

@@ -205,4 +205,50 @@ struct RevocationStoreTests {
         #expect(try gate.apply(snapshot: body))
         #expect(gate.revocation(ofCardHash: hash(1)) == .lost)
     }
+
+    /// A gate receiving a snapshot in pieces as it downloads (`snapshotDownload`) ends with the same list as from the
+    /// whole body, and with the table already its store file (restartable, not written again); a tampered or cut
+    /// download leaves no list and no file.
+    @Test func aSnapshotReceivedInPiecesBecomesTheStore() throws {
+        // setup
+        let node = Node()
+        let source = node.verifier()
+        source.apply(RevocationDocument(seq: 40, iss: "110000", entries: (0..<2000).map { RevocationEntry(.card(hash: hash($0)), status: revoking[$0 % 5], at: t0) }
+            + [RevocationEntry(.card(hash: hash(3)), status: .active, at: t0 + 1), .token(jti: "recent", status: .lost, at: t0 + 100)]))
+        let body = source.revocationSnapshot(issuer: "110000", tokensSince: t0 + 50, incident: false, key: node.ring.current)
+        func receive(_ gate: QRVerifier, _ bytes: [UInt8], at path: String) throws -> Bool {
+            let download = try! gate.snapshotDownload(storePath: path)
+            var start = 0, size = 7
+            while start < bytes.count {  // pieces of 7, 14, 28, … bytes: the header line ends inside one of them
+                let end = min(bytes.count, start + size)
+                do { try bytes[start..<end].withUnsafeBytes { b in try download.receive(b) } } catch { download.abandon(); throw error }
+                start = end; size *= 2
+            }
+            return try download.finish().applied
+        }
+        let gate = node.verifier(), path = temporaryStorePath()
+        // action
+        #expect(try receive(gate, body, at: path))
+        // validate: the list, the store file in place and not rewritten by the save, a restart from it
+        #expect(gate.revokedCardCount == 1999 && gate.revocation(ofCardHash: hash(4)) == revoking[4] && gate.revocation(ofCardHash: hash(3)) == nil)
+        #expect(gate.revocation(ofToken: "recent") == .lost && gate.lastSequence(issuer: "110000") == 40)
+        let installed = try Data(contentsOf: URL(fileURLWithPath: path))
+        let newline = try #require(body.firstIndex(of: 0x0A))
+        #expect(installed == Data(body[(newline + 1)...]), "the table of the snapshot is the store file")
+        try gate.saveRevocations(to: path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == installed)
+        let restarted = node.verifier()
+        try restarted.loadRevocations(from: path)
+        #expect(restarted.revokedCardCount == 1999 && restarted.revocation(ofCardHash: hash(4)) == revoking[4] && restarted.lastSequence(issuer: "110000") == 40)
+        #expect(!FileManager.default.fileExists(atPath: path + ".snapshot"))
+        // a byte of the table changed, the body cut, a header line that never ends: refused, nothing kept
+        var tampered = body; tampered[body.count - 60] ^= 0x08
+        for (bad, failure) in [(tampered, RevocationSnapshot.Failure.badSignature), (Array(body.dropLast(5)), .badSignature),
+                               ([UInt8](repeating: 0x41, count: 5000), .malformed)] {
+            let other = node.verifier(), otherPath = temporaryStorePath()
+            #expect(throws: failure) { try receive(other, bad, at: otherPath) }
+            #expect(other.lastSequence(issuer: "110000") == nil && other.revocation(ofCardHash: hash(4)) == nil)
+            #expect(![otherPath, otherPath + ".snapshot", otherPath + ".snapshot.tmp"].contains { FileManager.default.fileExists(atPath: $0) })
+        }
+    }
 }

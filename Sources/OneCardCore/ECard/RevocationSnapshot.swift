@@ -61,8 +61,20 @@ public struct RevocationSnapshot: Codable, Hashable, Sendable {
     /// Checks a snapshot body against the trust list: the header's signature, its issuer, and the table's SHA-256.
     /// Returns the header (with `iss` set to the signer's region) and the range of the table in `body`.
     public static func open(_ body: [UInt8], trust: JWKS) throws(Failure) -> (header: RevocationSnapshot, table: Range<Int>) {
-        guard let newline = body.prefix(4096).firstIndex(of: 0x0A) else { throw .malformed }
-        let jws = String(decoding: body[..<newline], as: UTF8.self)
+        guard let newline = body.prefix(maxHeaderBytes).firstIndex(of: 0x0A) else { throw .malformed }
+        let header = try openHeader(body[..<newline], trust: trust)
+        let table = (newline + 1)..<body.count
+        guard Base64URL.encode(Array(SHA256.hash(data: body[table]))) == header.sha256 else { throw .badSignature }
+        return (header, table)
+    }
+
+    /// The longest header line a body may start with.
+    public static let maxHeaderBytes = 4096
+
+    /// Checks the header line (the compact JWS before the line feed) against the trust list: its signature and its
+    /// issuer. The table's SHA-256 is the caller's to compare with `sha256` (`open`, or a download hashing as it writes).
+    public static func openHeader(_ line: some Collection<UInt8>, trust: JWKS) throws(Failure) -> RevocationSnapshot {
+        let jws = String(decoding: line, as: UTF8.self)
         let byKid = Dictionary(trust.keys.map { ($0.kid, $0) }, uniquingKeysWith: { first, _ in first })
         let opened: (kid: String, payload: [UInt8])
         do {
@@ -74,8 +86,6 @@ public struct RevocationSnapshot: Codable, Hashable, Sendable {
         let region = byKid[opened.kid]!.iss
         guard header.iss == nil || header.iss == region else { throw .wrongIssuer }
         header.iss = region
-        let table = (newline + 1)..<body.count
-        guard Base64URL.encode(Array(SHA256.hash(data: body[table]))) == header.sha256 else { throw .badSignature }
-        return (header, table)
+        return header
     }
 }

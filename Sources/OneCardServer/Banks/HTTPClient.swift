@@ -32,7 +32,20 @@ public struct HTTPClient1: Sendable {
 
     public init(timeout: Duration = .seconds(10)) { self.timeout = timeout }
 
+    /// What receives a 200 answer's body piece by piece as it arrives (the response's `body` is then empty).
+    public typealias BodySink = @Sendable (ByteBuffer) throws -> Void
+
+    /// `send`, a 200 answer's body handed to `sink` as it arrives instead of collected: a large download (a gate's
+    /// revocation snapshot) is never held whole. Any other answer's body is collected as `send` does.
+    public func download(_ method: String, _ url: String, headers: [(String, String)] = [], to sink: @escaping BodySink) async throws -> Response {
+        try await send(method, url, headers: headers, body: nil, sink: sink)
+    }
+
     public func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: Data? = nil) async throws -> Response {
+        try await send(method, url, headers: headers, body: body, sink: nil)
+    }
+
+    private func send(_ method: String, _ url: String, headers: [(String, String)], body: Data?, sink: BodySink?) async throws -> Response {
         guard let u = URL(string: url), u.scheme == "http", let host = u.host else { throw Failure.badURL(url) }
         let port = u.port ?? 80
         var path = u.path.isEmpty ? "/" : u.path
@@ -40,7 +53,7 @@ public struct HTTPClient1: Sendable {
         let deadline = timeout
         let target = path
         return try await withThrowingTaskGroup(of: Response.self) { group in
-            group.addTask { try await Self.exchange(host: host, port: port, method: HTTPMethod(rawValue: method), path: target, headers: headers, body: body) }
+            group.addTask { try await Self.exchange(host: host, port: port, method: HTTPMethod(rawValue: method), path: target, headers: headers, body: body, sink: sink) }
             group.addTask {
                 try await Task.sleep(for: deadline)
                 throw Failure.timedOut
@@ -50,7 +63,8 @@ public struct HTTPClient1: Sendable {
         }
     }
 
-    private static func exchange(host: String, port: Int, method: HTTPMethod, path: String, headers: [(String, String)], body: Data?) async throws -> Response {
+    private static func exchange(host: String, port: Int, method: HTTPMethod, path: String, headers: [(String, String)], body: Data?,
+                                 sink: BodySink?) async throws -> Response {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
             .connect(host: host, port: port) { channel in
@@ -75,6 +89,7 @@ public struct HTTPClient1: Sendable {
                 for try await part in inbound {
                     switch part {
                     case .head(let h): status = Int(h.status.code); fields = h.headers.map { ($0.name, $0.value) }
+                    case .body(let b) where status == 200 && sink != nil: try sink!(b)
                     case .body(var b): collected.writeBuffer(&b)
                     case .end: return Response(status: status, body: Data(buffer: collected), headers: fields)
                     }
