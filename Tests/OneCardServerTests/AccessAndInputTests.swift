@@ -176,6 +176,28 @@ struct AccessAndInputTests {
         }
     }
 
+    /// The agent desk's look-up by ID number: the blind index finds the person, masked; the read is audited; the number
+    /// is checked as at registration; a holder may not look anyone up.
+    @Test(arguments: Engine.available)
+    func anAgentFindsAPersonByIDNumber(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let person = try await h.createPerson(idNumber: "11010519491231002X", name: "王秀梅")
+            let found = try await h.call(.post, "/api/v1/persons/lookup", token: h.agent, json: ["idType": "resident", "idNumber": "11010519491231002x"])
+            #expect(found.status == 200 && found.string("personId") == person && found.string("idNumberMasked") == "110105********002X", "\(found)")
+            #expect(found["idNumber"] == nil && found["name"] == nil)
+            let audit = try await h.services.store.read { try await $0.audit.list(subject: "person:\(person)") }
+            #expect(audit.first?.action == "person_looked_up" && audit.first?.actor == "agent:agent", "\(audit.map(\.action))")
+            let other = try await h.call(.post, "/api/v1/persons/lookup", token: h.agent, json: ["idNumber": "110105194912310038"])
+            #expect(other.status == 404 && other.code == "person_not_found", "\(other)")
+            let invalid = try await h.call(.post, "/api/v1/persons/lookup", token: h.agent, json: ["idNumber": "110105194912310022"])
+            #expect(invalid.status == 422 && invalid.code == "invalid_id_number", "\(invalid)")
+            let before = try await h.services.store.read { try await $0.audit.list(subject: "person:\(person)") }.count
+            let holder = try await h.signUpHolder(idNumber: "11010519491231002X")
+            #expect(try await h.call(.post, "/api/v1/persons/lookup", token: holder, json: ["idNumber": "11010519491231002X"]).status == 403)
+            #expect(try await h.services.store.read { try await $0.audit.list(subject: "person:\(person)") }.count == before, "a refused look-up reads nothing")
+        }
+    }
+
     @Test(arguments: Engine.available)
     func badInputGetsAProblemAndChangesNothing(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in

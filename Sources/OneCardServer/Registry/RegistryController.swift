@@ -9,6 +9,7 @@ struct RegistryController {
     let holders: HolderService
 
     struct PersonInput: Decodable { let idType: String; let idNumber: String; let name: String; let phone: String; let address: String? }
+    struct LookupInput: Decodable { let idType: String?; let idNumber: String }
 
     struct PersonView: Encodable, Sendable {
         static let schema = Schema.named("Person", Schema.object([
@@ -35,6 +36,7 @@ struct RegistryController {
 
     func register(_ api: API) {
         api.add(.post, "/api/v1/persons",            roles: [.agent, .admin],                    registerPerson)
+        api.add(.post, "/api/v1/persons/lookup",     roles: [.agent, .admin],                    lookupPerson)
         api.add(.get,  "/api/v1/persons/{personId}", roles: [.agent, .admin, .auditor, .holder], showPerson)
         api.add(.get,  "/api/v1/me/export",          roles: [.holder],                           myData)
         api.add(.post, "/api/v1/outlets",            roles: [.admin],                            createOutlet)
@@ -56,6 +58,20 @@ struct RegistryController {
                 idType: try parseEnum(input.idType, "idType"), idNumber: input.idNumber, name: input.name, phone: input.phone,
                 address: input.address, actor: context.identity!.actor)
             return JSONResponse(PersonView(p), status: .created)
+        }
+    }
+
+    /// The agent desk's look-up by ID number (the blind index), as the `/agent` page's "find by ID number": the number in
+    /// the body, never in a URL that logs and proxies keep.
+    var lookupPerson: Handler {
+        Handler("Find a person by ID number (masked; the read is audited)",
+                tag: "persons",
+                request: Docs.lookupInput,
+                success: (200, "The person", PersonView.schema),
+                errors: [.invalidIdNumber, .personNotFound]) { request, context in
+            let input = try await request.decodeJSON(as: LookupInput.self, context: context)
+            let idType: IDType = try input.idType.map { try parseEnum($0, "idType") } ?? .resident
+            return JSONResponse(PersonView(try await registry.person(idType: idType, idNumber: input.idNumber, readBy: context.identity!.actor)))
         }
     }
 
@@ -141,6 +157,9 @@ struct RegistryController {
                 ("idType", .oneOf(IDType.self)), ("idNumber", .string(pattern: "^[0-9]{17}[0-9Xx]$")), ("name", .line(64)), ("phone", AuthController.Docs.phone),
                 ("address", .text(0, 200)),
             ], required: ["idType", "idNumber", "name", "phone"]))
+        static let lookupInput = Schema.named("PersonLookup", .object([
+                ("idType", .oneOf(IDType.self)), ("idNumber", .text(1, 40)),
+            ], required: ["idNumber"]))
         static let outletInput = Schema.object([
                 ("name", .text(1, 100)), ("regionCode", .string(pattern: "^[0-9]{6}$")), ("address", .text(1, 200)),
                 ("services", .array(.string(values: Outlet.knownServices), minItems: 1)), ("hours", .text(1, 200)),

@@ -41,6 +41,17 @@ struct RegistryService: Sendable {
         }
     }
 
+    /// The person registered with this ID number (the blind index), for a staff desk: the number is checked as at
+    /// registration, and the read is audited as staff reads of a person are.
+    func person(idType: IDType, idNumber: String, readBy actor: String) async throws -> Person {
+        let number = try IdentityNumber(idNumber, type: idType, today: CalendarDay(clock.now()))
+        return try await store.write { s in
+            guard let p = try await s.persons.find(idNumber: number.value) else { throw DomainError(.personNotFound, "no person with this ID number") }
+            try await s.audit.append(at: clock.now(), actor: actor, action: "person_looked_up", subject: "person:\(p.id)", purpose: nil)
+            return p
+        }
+    }
+
     /// The person with this ID number, if registered.
     func person(idNumber: String) async throws -> Person? {
         try await store.read { try await $0.persons.find(idNumber: idNumber) }
