@@ -9,14 +9,15 @@
 # "Measure" is: wrk on GET /health (the limit) and on POST /api/v1/acceptances with physical-card challenge–responses of
 # 200 populated cards spread over every resident (the same number of cards at both sizes), then
 # Benchmarks/scale_probe.py: p50/p99 of the agent desk's look-up by ID number, the agency queue and the holder's pages
-# under $CLIENTS concurrent clients, and wrk at $CLIENTS connections on the look-up alone (POST /api/v1/persons/lookup).
+# under $CLIENTS concurrent clients, and wrk at $CLIENTS connections on the look-up alone (POST /api/v1/persons/lookup),
+# closed loop (saturation) and open loop at LOOKUP_RATE a second (default 200).
 # The ratio large/demo of acceptance throughput is the issue's figure (goal ≥ 0.9).
 # Usage: Benchmarks/scale.sh [LARGE=1000000] [DEMO=1000] [seconds per run=10] [USES=0]
 #   ONECARD_BIN=path: use that binary, not a release build. SHARED_BUFFERS (default 4GB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LARGE="${1:-1000000}"; DEMO="${2:-1000}"; DURATION="${3:-10}"; USES="${4:-0}"
-CLIENTS="${CLIENTS:-4}"; SHARED_BUFFERS="${SHARED_BUFFERS:-4GB}"
+CLIENTS="${CLIENTS:-4}"; SHARED_BUFFERS="${SHARED_BUFFERS:-4GB}"; LOOKUP_RATE="${LOOKUP_RATE:-200}"
 log() { printf '\n== %s\n' "$*"; }
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 if [ -n "${ONECARD_BIN:-}" ]; then BIN="$ONECARD_BIN"; else
@@ -68,12 +69,17 @@ measure() {  # $1: label, $2: number of populated residents
   RUN="lookup-$label" BODIES="$WORK/lookup.jsonl" TERMINAL_KEY="$agent" TARGET=/api/v1/persons/lookup timeout $(( DURATION + 30 )) \
     wrk -t2 -c"$CLIENTS" -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$BASE" > "$WORK/lookup-$label.txt"
   read -r l_rps l_p50 l_p99 l_err l_n < <(summarise "$WORK/lookup-$label.txt")
+  # And at a desk's pace: open loop at LOOKUP_RATE a second (the closed loop above measures queueing at saturation).
+  RATE="$LOOKUP_RATE" RUN="lookup-open-$label" BODIES="$WORK/lookup.jsonl" TERMINAL_KEY="$agent" TARGET=/api/v1/persons/lookup \
+    timeout $(( DURATION + 30 )) wrk -t2 -c"$CLIENTS" -d"${DURATION}s" --latency -s Benchmarks/acceptance.lua "$BASE" > "$WORK/lookup-open-$label.txt"
+  read -r o_rps o_p50 o_p99 o_err o_n < <(summarise "$WORK/lookup-open-$label.txt")
   stop_server
   local accepted
   accepted="$("${PSQL[@]}" -At -c "SELECT count(*) FROM uses WHERE decision = 'accepted' AND idempotency_key LIKE 'card-$label-%'")"
   echo "$label ($n residents): /health $h_rps req/s (p99 $h_p99 ms) | card acceptance $c_rps req/s ($(python3 -c "print(round($c_rps/$h_rps, 3))") of /health) p50 $c_p50 p99 $c_p99 ms, non-2xx $c_err of $c_n, accepted $accepted"
   echo "$label probe ($CLIENTS clients, ms): $probe"
-  echo "$label look-up by ID number, API ($CLIENTS connections): $l_rps req/s, p50 $l_p50 ms, p99 $l_p99 ms (goal < 5 ms), non-2xx $l_err of $l_n"
+  echo "$label look-up by ID number, API ($CLIENTS connections, closed loop): $l_rps req/s, p50 $l_p50 ms, p99 $l_p99 ms (goal < 5 ms), non-2xx $l_err of $l_n"
+  echo "$label look-up by ID number, API (open loop at $LOOKUP_RATE/s): $o_rps req/s, p50 $o_p50 ms, p99 $o_p99 ms (goal < 5 ms), non-2xx $o_err of $o_n"
   eval "RPS_$label=$c_rps"
 }
 
