@@ -170,42 +170,22 @@ struct RevocationStoreState: Codable {
 /// crash leaves the old file or the new one, never half of one.
 enum StoreFiles {
     static func readAll(_ path: String) throws(RevocationStoreError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw errno == ENOENT ? .missing : .io("\(path): cannot open (errno \(errno))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io("\(path): cannot stat") }
-        let size = Int(st.st_size)
-        var out = [UInt8](repeating: 0, count: size)
-        var done = 0
-        let failed = out.withUnsafeMutableBytes { buffer -> Bool in
-            while done < size {
-                let n = read(fd, buffer.baseAddress! + done, size - done)
-                if n <= 0 { return true }
-                done += n
-            }
-            return false
-        }
-        if failed { throw .corrupt("\(path): short read") }
+        let file = try Reader(path)
+        defer { file.close() }
+        var out = [UInt8](repeating: 0, count: file.size)
+        do { try out.withUnsafeMutableBytes { try file.read(into: $0) } } catch let e as RevocationStoreError { throw e } catch { throw .io("\(path): \(error)") }
         return out
     }
 
     static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(RevocationStoreError) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw .io("\(temporary): cannot create (errno \(errno))") }
-        let ok = bytes.withUnsafeBytes { buffer -> Bool in
-            var done = 0
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n <= 0 { return false }
-                done += n
-            }
-            return fsync(fd) == 0
+        let file = try Writer(path)
+        do {
+            try bytes.withUnsafeBytes { try file.write($0) }
+            try file.commit()
+        } catch {
+            file.abandon()
+            throw (error as? RevocationStoreError) ?? .io("\(path): \(error)")
         }
-        fchmod(fd, 0o600)
-        close(fd)
-        guard ok, rename(temporary, path) == 0 else { unlink(temporary); throw .io("\(path): cannot write") }
     }
 
     /// A file written piece by piece to `<path>.tmp` and renamed over `path` on `commit` (after fsync), mode 0600.
