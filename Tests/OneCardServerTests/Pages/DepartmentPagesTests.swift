@@ -150,7 +150,7 @@ struct DepartmentPagesTests {
             _ = try await dept2.get(batchPath)
             _ = try await dept2.post("\(batchPath)/approve", [])
             #expect(try await h.call(.post, "/api/v1/cards/\(b.card)/bank", token: b.token, json: ["bankCode": "CCB", "accountNumber": "6227000011112222333"]).status == 200)
-            _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(try await h.account(c.card))/close")
+            _ = try await HTTPClient1.toSimulator.send("POST", icbc.url + "/accounts/\(try await h.account(c.card))/close")
 
             // the action: execute on the page; the executor pays through the bank-sims
             _ = try await dept2.get(batchPath)

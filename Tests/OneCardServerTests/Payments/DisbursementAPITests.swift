@@ -181,7 +181,7 @@ struct DisbursementAPITests {
             let replaced = try await h.call(.post, "/api/v1/cards/\(a.card)/replace", token: h.agent, json: ["reason": "damaged"])
             #expect(replaced.status == 201, "\(replaced)")
             let cAccount = try await h.account(c.card)
-            _ = try await HTTPClient1().send("POST", icbc.url + "/accounts/\(cAccount)/close")
+            _ = try await HTTPClient1.toSimulator.send("POST", icbc.url + "/accounts/\(cAccount)/close")
 
             // the action
             let ex = try await h.executeBatch(batchId, by: dept1)

@@ -16,13 +16,13 @@ struct ProductAPITests {
 
         func fund(_ fen: Int) async throws {
             let account = try await h.account(card)
-            let r = try await HTTPClient1().send("POST", bank.url + "/accounts/\(account)/balance", headers: [("Content-Type", "application/json")],
+            let r = try await HTTPClient1.toSimulator.send("POST", bank.url + "/accounts/\(account)/balance", headers: [("Content-Type", "application/json")],
                                                  body: Data(#"{"balanceFen":\#(fen)}"#.utf8))
             #expect(r.status == 200)
         }
 
         func balance() async throws -> Int {
-            let r = try await HTTPClient1().send("GET", bank.url + "/accounts/\(try await h.account(card))")
+            let r = try await HTTPClient1.toSimulator.send("GET", bank.url + "/accounts/\(try await h.account(card))")
             return (try JSONSerialization.jsonObject(with: r.body) as? [String: Any])?["balanceFen"] as? Int ?? -1
         }
 

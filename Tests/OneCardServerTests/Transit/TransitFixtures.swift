@@ -94,14 +94,14 @@ struct TransitWorld: Sendable {
     /// Sets the balance of a card's account at the bank-sim.
     func fund(_ card: String, _ fen: Int) async throws {
         let account = try await h.account(card)
-        let r = try await HTTPClient1().send("POST", bank.url + "/accounts/\(account)/balance", headers: [("Content-Type", "application/json")],
+        let r = try await HTTPClient1.toSimulator.send("POST", bank.url + "/accounts/\(account)/balance", headers: [("Content-Type", "application/json")],
                                              body: Data(#"{"balanceFen":\#(fen)}"#.utf8))
         #expect(r.status == 200)
     }
 
     func balance(_ card: String) async throws -> Int {
         let account = try await h.account(card)
-        let r = try await HTTPClient1().send("GET", bank.url + "/accounts/\(account)")
+        let r = try await HTTPClient1.toSimulator.send("GET", bank.url + "/accounts/\(account)")
         return (try JSONSerialization.jsonObject(with: r.body) as? [String: Any])?["balanceFen"] as? Int ?? -1
     }
 
