@@ -35,20 +35,18 @@ import base64
 import http.client
 import json
 import os
-import queue
 import random
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from processes import Process, call, free_port  # noqa: E402
 
 BEIJING, HEBEI = "110000", "130000"
 GOAL_MS = 50.0
@@ -65,73 +63,10 @@ class Deadline(Exception):
     pass
 
 
-def call(base, method, path, token=None, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw or b"{}")
-        except ValueError:
-            return e.code, {"raw": raw.decode(errors="replace")}
-
-
 def expect(status, body, want, what):
     if status not in want:
         raise RuntimeError("%s: %s %s" % (what, status, json.dumps(body, ensure_ascii=False)))
     return body
-
-
-class Process:
-    def __init__(self, args, stdin=None):
-        self.args = args
-        self.p = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-        self.lines = queue.Queue()
-        self.text = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.p.stdout:
-            self.text.append(line)
-            self.lines.put(line)
-
-    def wait_for(self, pattern, timeout=120):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.p.poll() is not None:
-                    break
-                continue
-            m = re.search(pattern, line)
-            if m:
-                return m
-        raise RuntimeError("no %r in:\n%s" % (pattern, "".join(self.text)))
-
-    def stop(self):
-        if self.p.poll() is None:
-            os.kill(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.p.pid, signal.SIGKILL)
-                self.p.wait(timeout=10)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def id_number(region, birth, sequence):

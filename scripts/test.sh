@@ -26,6 +26,8 @@ command -v openssl >/dev/null || missing+=(openssl)
 # The browser the page tests drive, and its WebDriver.
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# pdftotext (poppler): the independent reader the oversight report's PDF is checked with.
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 # A Chinese font, for the pages' screenshots and the oversight report Chromium prints.
 { command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .; } || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then

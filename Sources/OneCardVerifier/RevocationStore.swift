@@ -14,7 +14,7 @@ extension QRVerifier {
             if let saved = r.saved, saved.version == r.cards.version, FileManager.default.fileExists(atPath: path) {
                 digest = saved.digest
             } else {
-                digest = StoreFiles.hex(try r.cards.write(to: path))
+                digest = Hex.encode(try r.cards.write(to: path))
                 r.saved = (r.cards.version, digest)
             }
             let state = RevocationStoreState(
@@ -37,7 +37,7 @@ extension QRVerifier {
             throw .corrupt("\(path).state: truncated or altered")
         }
         let (table, digest) = try CardRevocationTable.read(from: path)
-        guard StoreFiles.hex(digest) == state.table else { throw .corrupt("\(path): not the table its state names") }
+        guard Hex.encode(digest) == state.table else { throw .corrupt("\(path): not the table its state names") }
         for pair in state.overlay {
             guard pair.count == 2, pair[1] == UInt64(CardRevocationTable.removed) || CardRevocationTable.status(UInt8(truncatingIfNeeded: pair[1])) != nil
             else { throw .corrupt("\(path).state: bad overlay entry") }
@@ -107,7 +107,7 @@ extension QRVerifier {
         let (table, digest): (CardRevocationTable, [UInt8])
         do { (table, digest) = try CardRevocationTable.read(from: snapshotPath) } catch { throw .malformed }
         guard table.count == header.cards, rename(snapshotPath, d.storePath) == 0 else { throw .malformed }
-        return (try install(header, table, saved: StoreFiles.hex(digest)), header)
+        return (try install(header, table, saved: Hex.encode(digest)), header)
     }
 
     /// Whether the verifier holds any revocation list yet (a snapshot or a delta applied, or a store loaded): a gate

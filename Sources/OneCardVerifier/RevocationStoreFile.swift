@@ -252,5 +252,4 @@ enum StoreFiles {
         func close() { Glibc.close(fd) }
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }

@@ -41,13 +41,16 @@ struct Harness: Sendable {
         let db = try await TestDatabase.make(engine)
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-keys-\(UUID().uuidString)")
         let clock = ManualClock(start)
-        // Sessions outlive the clock jumps of lapse tests; expiry has its own test.
-        var config = try ServerConfiguration(database: db.url, region: region, dataDir: dataDir, bcryptCost: 4,
-                                             sessionLifetime: 60 * 86_400, logLevel: .warning)
-        // A handler answering a code its endpoint does not document fails the test (500 undocumented_error).
-        config.strictContract = true
-        config.hub = hub
-        let services = try await OneCardApp.services(config, clock: clock.clock, logger: TestDatabase.logger)
+        let services: AppServices
+        do {
+            // Sessions outlive the clock jumps of lapse tests; expiry has its own test.
+            var config = try ServerConfiguration(database: db.url, region: region, dataDir: dataDir, bcryptCost: 4,
+                                                 sessionLifetime: 60 * 86_400, logLevel: .warning)
+            // A handler answering a code its endpoint does not document fails the test (500 undocumented_error).
+            config.strictContract = true
+            config.hub = hub
+            services = try await OneCardApp.services(config, clock: clock.clock, logger: TestDatabase.logger)
+        } catch { await db.remove(); throw error }
         do {
             try await services.store.migrate()
             _ = try await services.createStaffUser(username: "admin", password: "admin-password", role: .admin)

@@ -43,18 +43,47 @@ public struct TestDatabase: Sendable {
             let adminURL = try DatabaseURL(admin)
             guard case let .postgres(host, port, user, password, _) = adminURL else { throw ConfigurationError("not a postgres URL: \(admin)") }
             let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            let adminStore = try await Store.open(adminURL, cipher: testCipher, logger: logger)
-            try await adminStore.read { s in try await s.db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
-            await adminStore.close()
+            await postgresSlots.take()
+            do {
+                let adminStore = try await Store.open(adminURL, cipher: testCipher, logger: logger)
+                try await adminStore.read { s in try await s.db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+                await adminStore.close()
+            } catch { await postgresSlots.give(); throw error }
             return TestDatabase(url: .postgres(host: host, port: port, username: user, password: password, database: name)) {
-                guard let store = try? await Store.open(adminURL, cipher: testCipher, logger: logger) else { return }
-                _ = try? await store.read { s in try await s.db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
-                await store.close()
+                if let store = try? await Store.open(adminURL, cipher: testCipher, logger: logger) {
+                    _ = try? await store.read { s in try await s.db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+                    await store.close()
+                }
+                await postgresSlots.give()
             }
         }
     }
 
     init(url: DatabaseURL, drop: @escaping @Sendable () async -> Void) { self.url = url; self.drop = drop }
+
+    /// At most this many PostgreSQL test databases live at once (`ONECARD_TEST_PG_SLOTS`, default 28); a test waits for
+    /// a slot before its database is made, and `remove()` frees it. The test command's first pass starts hundreds of
+    /// tests at once, each store may open up to 16 connections, and past the server's `max_connections` (500) a pool
+    /// only waits for one until the test fails with `database_unavailable` (a local run, 2026-12-01). 28 stores of 16,
+    /// and one connection each to create and drop a database, stay under 500.
+    static let postgresSlots = Slots(Int(ProcessInfo.processInfo.environment["ONECARD_TEST_PG_SLOTS"] ?? "") ?? 28)
+
+    /// A counting semaphore for tasks: `take` waits while none is free; `give` hands one to the longest waiting.
+    actor Slots {
+        private var free: Int
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        init(_ count: Int) { free = max(1, count) }
+
+        func take() async {
+            if free > 0 { free -= 1; return }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+
+        func give() {
+            if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+        }
+    }
 
     /// Opens and migrates a store on this database.
     public func store() async throws -> Store {
