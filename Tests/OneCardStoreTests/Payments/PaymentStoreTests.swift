@@ -13,9 +13,10 @@ struct PaymentStoreTests {
     /// release left it), else every migration is.
     func withBatch(_ engine: Engine, schema: String? = nil, _ body: (Store, [Person.ID]) async throws -> Void) async throws {
         let db = try await TestDatabase.make(engine)
-        let store = try await Store.open(db.url, cipher: TestDatabase.testCipher, logger: TestDatabase.logger)
-        try await store.migrate(through: schema)
+        let store: Store
+        do { store = try await Store.open(db.url, cipher: TestDatabase.testCipher, logger: TestDatabase.logger) } catch { await db.remove(); throw error }
         do {
+            try await store.migrate(through: schema)
             let at = at
             var persons: [Person.ID] = []
             for n in 1...4 {
