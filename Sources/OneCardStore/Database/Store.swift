@@ -164,7 +164,7 @@ public final class Store: Sendable {
                     await handoff.returned()
                 }
             } catch {
-                handoff.fail(error)
+                handoff.end(error)
             }
         }
         let conn: PostgresConnection
@@ -230,8 +230,9 @@ public final class Store: Sendable {
             }
         }
 
-        /// The request stops waiting with `error` (deadline or cancellation), unless it already has its connection.
-        private func end(_ error: any Error) {
+        /// The request stops waiting with `error` (its deadline, its cancellation, or the pool's failure to give a
+        /// connection), unless it already has its connection.
+        func end(_ error: any Error) {
             lock.lock()
             switch state {
             case .waiting(let c):
@@ -266,22 +267,6 @@ public final class Store: Sendable {
             case .arrived, .failed, .handed, .over:
                 lock.unlock()
                 return false
-            }
-        }
-
-        /// From the lease: the pool could not give a connection.
-        func fail(_ error: any Error) {
-            lock.lock()
-            switch state {
-            case .waiting(let c):
-                state = .over
-                lock.unlock()
-                c.resume(throwing: error)
-            case .pending:
-                state = .failed(error)
-                lock.unlock()
-            case .arrived, .failed, .handed, .over:
-                lock.unlock()
             }
         }
 
