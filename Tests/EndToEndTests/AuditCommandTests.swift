@@ -13,10 +13,10 @@ struct AuditCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         // setup: a node's database with audited acts (staff users created)
         for user in ["admin", "auditor"] {
-            let created = try EndToEndTests.run(["users", "create", "--username", user, "--role", user, "--data-dir", dir.path], input: "\(user)-password-2026\n")
+            let created = try await EndToEndTests.run(["users", "create", "--username", user, "--role", user, "--data-dir", dir.path], input: "\(user)-password-2026\n")
             #expect(created.status == 0, "\(created.output)")
         }
-        let intact = try EndToEndTests.run(["audit", "verify", "--data-dir", dir.path])
+        let intact = try await EndToEndTests.run(["audit", "verify", "--data-dir", dir.path])
         #expect(intact.status == 0 && intact.output.contains("audit chain intact"), "\(intact.output)")
 
         // action: an entry changed behind the application's back (the key file stays; only the row changes)
@@ -28,7 +28,7 @@ struct AuditCommandTests {
 
         // validate
         #expect(first != nil)
-        let broken = try EndToEndTests.run(["audit", "verify", "--data-dir", dir.path])
+        let broken = try await EndToEndTests.run(["audit", "verify", "--data-dir", dir.path])
         #expect(broken.status == 1 && broken.output.contains("broken at entry 1"), "\(broken.output)")
     }
 }

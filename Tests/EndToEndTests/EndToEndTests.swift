@@ -18,20 +18,9 @@ struct EndToEndTests {
     }
 
     /// Runs a command to completion, feeding `input` on standard input.
-    static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-        let p = ChildProcess()
-        p.executableURL = binary
-        p.arguments = arguments
-        let out = Pipe(), inPipe = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = inPipe
-        try p.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try inPipe.fileHandleForWriting.close()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
+        let r = try await ChildProcess.collect(binary, arguments, input: Data((input ?? "").utf8))
+        return (r.status, String(decoding: r.output, as: UTF8.self))
     }
 
     /// A running `onecard serve`, its output collected as it comes.
@@ -123,17 +112,17 @@ struct EndToEndTests {
 
         if engine == .postgres {
             // Against PostgreSQL, serve refuses to start with pending migrations and says what to run.
-            let refused = try Self.run(["serve", "--port", "0"] + common)
+            let refused = try await Self.run(["serve", "--port", "0"] + common)
             #expect(refused.status != 0)
             #expect(refused.output.contains("onecard migrate"), "\(refused.output)")
-            let migrated = try Self.run(["migrate"] + common)
+            let migrated = try await Self.run(["migrate"] + common)
             #expect(migrated.status == 0 && migrated.output.contains("applied"), "\(migrated.output)")
         }
 
         // setup: bootstrap the first administrator, password on standard input
-        let created = try Self.run(["users", "create", "--username", "root", "--role", "admin"] + common, input: "root-password-1\n")
+        let created = try await Self.run(["users", "create", "--username", "root", "--role", "admin"] + common, input: "root-password-1\n")
         #expect(created.status == 0, "\(created.output)")
-        #expect(try Self.run(["users", "create", "--username", "x", "--role", "wizard"] + common, input: "password-x\n").status != 0)
+        #expect(try await Self.run(["users", "create", "--username", "x", "--role", "wizard"] + common, input: "password-x\n").status != 0)
         let keyFile = try FileManager.default.attributesOfItem(atPath: dataDir + "/node.key")
         #expect((keyFile[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 
@@ -195,9 +184,9 @@ struct EndToEndTests {
     }
 
     @Test func badConfigurationStopsStartUpWithAMessage() throws {
-        let r = try Self.run(["serve", "--database", "mysql://nowhere", "--data-dir", FileManager.default.temporaryDirectory.path + "/onecard-bad-\(UUID().uuidString)"])
+        let r = try await Self.run(["serve", "--database", "mysql://nowhere", "--data-dir", FileManager.default.temporaryDirectory.path + "/onecard-bad-\(UUID().uuidString)"])
         #expect(r.status != 0 && r.output.contains("--database"), "\(r.output)")
-        let region = try Self.run(["serve", "--region", "110105", "--database", "sqlite::memory:", "--data-dir", FileManager.default.temporaryDirectory.path + "/onecard-bad-\(UUID().uuidString)"])
+        let region = try await Self.run(["serve", "--region", "110105", "--database", "sqlite::memory:", "--data-dir", FileManager.default.temporaryDirectory.path + "/onecard-bad-\(UUID().uuidString)"])
         #expect(region.status != 0 && region.output.contains("--region"), "\(region.output)")
     }
 

@@ -12,22 +12,15 @@ struct QRInteropTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs python3 with the interop script; nil when joserfc is missing and not required.
-    static func joserfc(jwks: String, token: String) throws -> (Int32, String)? {
-        let p = ChildProcess()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-W", "ignore", root.appendingPathComponent("Tests/Interop/verify_jws.py").path, jwks, token]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+    static func joserfc(jwks: String, token: String) async throws -> (Int32, String)? {
+        let (status, data, _) = try await ChildProcess.collect(URL(fileURLWithPath: "/usr/bin/env"),
+                                                               ["python3", "-W", "ignore", root.appendingPathComponent("Tests/Interop/verify_jws.py").path, jwks, token])
         let text = String(decoding: data, as: UTF8.self)
         if text.contains("No module named 'joserfc'") {
             if ProcessInfo.processInfo.environment["ONECARD_REQUIRE_JOSE"] == "1" { Issue.record("joserfc is required but missing") }
             return nil
         }
-        return (p.terminationStatus, text)
+        return (status, text)
     }
 
     @Test func aHoldersQRCodeIsVerifiedOfflineAndByAnIndependentLibrary() async throws {
@@ -49,21 +42,21 @@ struct QRInteropTests {
         try jwksData.write(to: jwksFile)
 
         // An independent JOSE implementation verifies it against the published JWKS.
-        if let (status, output) = try Self.joserfc(jwks: jwksFile.path, token: token) {
+        if let (status, output) = try await Self.joserfc(jwks: jwksFile.path, token: token) {
             #expect(status == 0, "\(output)")
             #expect(output.contains(#""typ": "onecard-qr+jwt""#) && output.contains(#""ent": ["elderly", "elderly_65", "elderly_70"]"#), "\(output)")  // born 1952
             var tampered = Array(token)
             let i = token.firstIndex(of: ".")!.utf16Offset(in: token) + 5
             tampered[i] = tampered[i] == "A" ? "B" : "A"
-            #expect(try Self.joserfc(jwks: jwksFile.path, token: String(tampered))?.0 == 1)
+            #expect(try await Self.joserfc(jwks: jwksFile.path, token: String(tampered))?.0 == 1)
         }
 
         // onecard verify-qr: valid now, expired later, invalid when tampered.
-        let valid = try EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, token])
+        let valid = try await EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, token])
         #expect(valid.status == 0 && valid.output.contains(#""decision":"valid""#), "\(valid.output)")
-        let expired = try EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, "--at", Timestamp.format(Date().addingTimeInterval(600)), token])
+        let expired = try await EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, "--at", Timestamp.format(Date().addingTimeInterval(600)), token])
         #expect(expired.status == 1 && expired.output.contains("token_expired"), "\(expired.output)")
-        let forged = try EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, String(token.dropLast(2)) + (token.hasSuffix("AA") ? "BB" : "AA")])
+        let forged = try await EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, String(token.dropLast(2)) + (token.hasSuffix("AA") ? "BB" : "AA")])
         #expect(forged.status == 1 && forged.output.contains("token_invalid"), "\(forged.output)")
 
         // A loss report stops new codes at once and shows up in the next revocation delta.
@@ -72,11 +65,11 @@ struct QRInteropTests {
         let (signed, _) = try await URLSession.shared.data(from: URL(string: http.base + "/api/v1/trust/revocations.jws?since=0")!)
         let revocations = dir.appendingPathComponent("revocations.jws")
         try signed.write(to: revocations)
-        let revoked = try EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, "--revocations", revocations.path, token])
+        let revoked = try await EndToEndTests.run(["verify-qr", "--trust", jwksFile.path, "--revocations", revocations.path, token])
         #expect(revoked.status == 1 && revoked.output.contains("token_revoked"), "\(revoked.output)")
 
         // keys rotate: the running node picks up the new key; the old one stays published.
-        let rotated = try EndToEndTests.run(["keys", "rotate", "--data-dir", dataDir])
+        let rotated = try await EndToEndTests.run(["keys", "rotate", "--data-dir", dataDir])
         #expect(rotated.status == 0 && rotated.output.contains("rotated"), "\(rotated.output)")
         // (the node looks at the key file at most every two seconds)
         var keys: [[String: Any]] = []

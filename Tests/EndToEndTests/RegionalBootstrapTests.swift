@@ -13,9 +13,9 @@ extension EndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         let (database, db) = try await Self.databaseArgument(engine)
         let common = ["--data-dir", dataDir] + (database.map { ["--database", $0] } ?? [])
-        let migrated = try Self.run(["migrate"] + common)
+        let migrated = try await Self.run(["migrate"] + common)
         #expect(migrated.status == 0, "\(migrated.output)")
-        let created = try Self.run(["users", "create", "--username", "admin", "--role", "admin"] + common, input: "a-long-admin-password\n")
+        let created = try await Self.run(["users", "create", "--username", "admin", "--role", "admin"] + common, input: "a-long-admin-password\n")
         #expect(created.status == 0, "\(created.output)")
         #expect(!FileManager.default.fileExists(atPath: dataDir + "/signing-keys.json"), "migrate and users create sign nothing")
 

@@ -11,67 +11,54 @@ import Testing
 @Suite("End to end: serving over TLS")
 struct TLSTests {
     /// A self-signed certificate for 127.0.0.1 and its key (openssl), in `dir`.
-    static func certificate(in dir: URL) throws -> (cert: String, key: String) {
+    static func certificate(in dir: URL) async throws -> (cert: String, key: String) {
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let p = ChildProcess()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-                       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "openssl could not make a certificate")
+        let made = try await ChildProcess.collect(URL(fileURLWithPath: "/usr/bin/env"), [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert])
+        try #require(made.status == 0, "openssl could not make a certificate: \(String(decoding: made.output, as: UTF8.self))")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
         return (cert, key)
     }
 
     /// GET `url` trusting only `cafile`; the status line, headers and body as Python saw them.
-    static func fetch(_ url: String, cafile: String) throws -> String {
+    static func fetch(_ url: String, cafile: String) async throws -> String {
         let script = """
             import ssl, sys, urllib.request
             ctx = ssl.create_default_context(cafile=sys.argv[2])
             r = urllib.request.urlopen(sys.argv[1], context=ctx, timeout=20)
             print(r.status); print(r.headers.as_string()); print(r.read().decode()[:2000])
             """
-        let p = ChildProcess()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, url, cafile]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: try await ChildProcess.collect(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, url, cafile]).output,
+                      as: UTF8.self)
     }
 
     @Test func aNodeServesHTTPSWithHSTSAndSecureCookies() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (cert, key) = try Self.certificate(in: dir)
+        let (cert, key) = try await Self.certificate(in: dir)
         let node = try EndToEndTests.Server(["serve", "--port", "0", "--data-dir", dir.appendingPathComponent("node").path,
                                              "--tls-cert", cert, "--tls-key", key])
         let base = try await node.baseURL()
         #expect(base.hasPrefix("https://127.0.0.1:"), "\(base)")
 
-        let health = try Self.fetch(base + "/health", cafile: cert)
+        let health = try await Self.fetch(base + "/health", cafile: cert)
         #expect(health.hasPrefix("200"), "\(health)")
-        let page = try Self.fetch(base + "/", cafile: cert)
+        let page = try await Self.fetch(base + "/", cafile: cert)
         #expect(page.contains("Strict-Transport-Security: max-age=31536000"), "\(page)")
         #expect(page.contains("Secure") && page.contains("HttpOnly"), "\(page)")
         #expect(page.contains("Content-Security-Policy") && page.contains("frame-ancestors 'none'"), "\(page)")
         // Plain HTTP on the TLS port gets no page.
-        let plain = try Self.fetch(base.replacingOccurrences(of: "https://", with: "http://") + "/health", cafile: cert)
+        let plain = try await Self.fetch(base.replacingOccurrences(of: "https://", with: "http://") + "/health", cafile: cert)
         #expect(!plain.hasPrefix("200"), "\(plain)")
         #expect(try await node.terminate() == 0)
 
         // A key others can read, or a certificate file that is not one: refused at start-up, naming the file.
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: key)
-        let open = try EndToEndTests.run(["serve", "--port", "0", "--data-dir", dir.appendingPathComponent("node2").path, "--tls-cert", cert, "--tls-key", key])
+        let open = try await EndToEndTests.run(["serve", "--port", "0", "--data-dir", dir.appendingPathComponent("node2").path, "--tls-cert", cert, "--tls-key", key])
         #expect(open.status != 0 && open.output.contains("--tls-key") && open.output.contains("chmod 600"), "\(open.output)")
-        let notCert = try EndToEndTests.run(["serve", "--port", "0", "--data-dir", dir.appendingPathComponent("node3").path, "--tls-cert", key, "--tls-key", key])
+        let notCert = try await EndToEndTests.run(["serve", "--port", "0", "--data-dir", dir.appendingPathComponent("node3").path, "--tls-cert", key, "--tls-key", key])
         #expect(notCert.status != 0 && notCert.output.contains("--tls-cert"), "\(notCert.output)")
     }
 

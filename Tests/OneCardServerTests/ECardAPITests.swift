@@ -200,10 +200,10 @@ struct ECardAPITests {
             #expect(svg.contentType == "image/svg+xml" && String(decoding: svg.body, as: UTF8.self).hasPrefix("<svg"))
 
             // An independent reader (zbar) gets back exactly a token the node issued and a verifier accepts.
-            guard let decoded = try ZBar.decode(png.body) else { return }
+            guard let decoded = try await ZBar.decode(png.body) else { return }
             #expect(try await verifier(h).verify(decoded, at: Harness.start).isValid, "\(decoded)")
             let code = try QRCode("hello OneCard 一卡通")
-            #expect(try ZBar.decode(code.png()) == "hello OneCard 一卡通")
+            #expect(try await ZBar.decode(code.png()) == "hello OneCard 一卡通")
         }
     }
 
@@ -237,7 +237,7 @@ struct ECardAPITests {
 /// Decodes a QR image with zbarimg (Debian's zbar-tools). Returns nil when zbarimg is missing, unless
 /// the test command requires it (`ONECARD_REQUIRE_ZBAR=1`), in which case that is a failure.
 enum ZBar {
-    static func decode(_ png: Data) throws -> String? {
+    static func decode(_ png: Data) async throws -> String? {
         let path = ["/usr/bin/zbarimg", "/usr/local/bin/zbarimg"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let path else {
             if ProcessInfo.processInfo.environment["ONECARD_REQUIRE_ZBAR"] == "1" { Issue.record("zbarimg is required but missing") }
@@ -246,17 +246,9 @@ enum ZBar {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString).png")
         try png.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let p = ChildProcess()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = ["--quiet", "--raw", "-Sbinary", file.path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        var text = String(decoding: data, as: UTF8.self)
+        let r = try await ChildProcess.collect(URL(fileURLWithPath: path), ["--quiet", "--raw", "-Sbinary", file.path], separateErrors: true)
+        #expect(r.status == 0)
+        var text = String(decoding: r.output, as: UTF8.self)
         if text.hasSuffix("\n") { text.removeLast() }
         return text
     }

@@ -19,17 +19,10 @@ struct RecordsAPITests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-\(UUID().uuidString).json")
         try jwks.body.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let p = ChildProcess()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Interop/verify_jws.py").path
-        p.arguments = ["python3", "-W", "ignore", script, file.path, token]
-        let out = Pipe()
-        p.standardOutput = out; p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? ["raw": String(decoding: data, as: UTF8.self)])
+        let (status, data, _) = try await ChildProcess.collect(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-W", "ignore", script, file.path, token])
+        return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? ["raw": String(decoding: data, as: UTF8.self)])
     }
 
     @Test(arguments: Engine.available)

@@ -126,6 +126,33 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Runs `executable` to its end without holding a thread: `input` on its standard input (none: /dev/null), its
+    /// standard output and error collected through temporary files (`errors` empty unless `separateErrors`), the end
+    /// awaited with `exit()`. For the tests' peers (zbarimg, pdftotext, python3, openssl, the onecard binary): a blocking
+    /// read of a pipe or `waitUntilExit` holds one of the few threads every task of the process shares, and two slow
+    /// peers at once stalled every other test of the run (CI, 2026-12-01: requests waiting 60 s for a connection).
+    public static func collect(_ executable: URL, _ arguments: [String], input: Data? = nil,
+                               separateErrors: Bool = false) async throws -> (status: Int32, output: Data, errors: Data) {
+        let fm = FileManager.default
+        let base = fm.temporaryDirectory.appendingPathComponent("onecard-child-\(UUID().uuidString)")
+        let inURL = base.appendingPathExtension("in"), outURL = base.appendingPathExtension("out"), errURL = base.appendingPathExtension("err")
+        defer { for u in [inURL, outURL, errURL] { try? fm.removeItem(at: u) } }
+        guard fm.createFile(atPath: outURL.path, contents: nil), fm.createFile(atPath: errURL.path, contents: nil),
+              fm.createFile(atPath: inURL.path, contents: input ?? Data()) else { throw SpawnError(path: base.path, code: EIO) }
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        let stdin = input == nil ? FileHandle.nullDevice : try FileHandle(forReadingFrom: inURL)
+        defer { try? out.close(); try? err.close(); if input != nil { try? stdin.close() } }
+        let p = ChildProcess()
+        p.executableURL = executable
+        p.arguments = arguments
+        p.standardInput = stdin
+        p.standardOutput = out
+        p.standardError = separateErrors ? err : out
+        try p.run()
+        let status = await p.exit()
+        return (status, (try? Data(contentsOf: outURL)) ?? Data(), separateErrors ? ((try? Data(contentsOf: errURL)) ?? Data()) : Data())
+    }
+
     /// SIGTERM.
     public func terminate() { signal(SIGTERM) }
 

@@ -82,7 +82,7 @@ final class FederationHarness: @unchecked Sendable {
     }
 
     private func start() async throws {
-        let hubKey = try EndToEndTests.run(["keys", "show", "--data-dir", hubDir])
+        let hubKey = try await EndToEndTests.run(["keys", "show", "--data-dir", hubDir])
         #expect(hubKey.status == 0 && hubKey.output.contains(#""hub":true"#), "\(hubKey.output)")
         try hubKey.output.write(toFile: hubKeyFile, atomically: true, encoding: .utf8)
         var seed = [UInt8](repeating: 0, count: 32)
@@ -95,7 +95,7 @@ final class FederationHarness: @unchecked Sendable {
         // `members add` sets the real one.
         for region in Self.regions {
             let nodeDir = dir.appendingPathComponent("node-\(region)").path
-            let shown = try EndToEndTests.run(["keys", "show", "--data-dir", nodeDir])
+            let shown = try await EndToEndTests.run(["keys", "show", "--data-dir", nodeDir])
             #expect(shown.status == 0 && shown.output.contains("federationKey"), "\(shown.output)")
             try shown.output.write(toFile: keyFile(region), atomically: true, encoding: .utf8)
             try admit(region, url: "http://127.0.0.1:9")
@@ -108,7 +108,7 @@ final class FederationHarness: @unchecked Sendable {
                 let (url, db) = try await EndToEndTests.databaseArgument(.postgres)
                 if let db { databases.append(db) }
                 database = url
-                let migrated = try EndToEndTests.run(["migrate", "--data-dir", nodeDir] + (url.map { ["--database", $0] } ?? []))
+                let migrated = try await EndToEndTests.run(["migrate", "--data-dir", nodeDir] + (url.map { ["--database", $0] } ?? []))
                 #expect(migrated.status == 0, "\(migrated.output)")
             }
             let server = try Server(["serve", "--region", region, "--port", "0", "--data-dir", nodeDir, "--demo",
@@ -119,10 +119,10 @@ final class FederationHarness: @unchecked Sendable {
         for region in Self.regions {
             nodes[region]!.url = try await self[region].server.baseURL(timeout: 120)
             try admit(region, url: self[region].url)
-            let shown = try EndToEndTests.run(["keys", "show", "--data-dir", self[region].dir])
+            let shown = try await EndToEndTests.run(["keys", "show", "--data-dir", self[region].dir])
             #expect(shown.output.contains(#""region":"\#(region)""#), "\(shown.output)")
         }
-        let listed = try EndToEndTests.run(["hub", "members", "list", "--data-dir", hubDir])
+        let listed = try await EndToEndTests.run(["hub", "members", "list", "--data-dir", hubDir])
         #expect(Self.regions.allSatisfy { listed.output.contains($0) }, "\(listed.output)")
 
         for region in Self.regions {
@@ -141,7 +141,7 @@ final class FederationHarness: @unchecked Sendable {
 
     /// `onecard hub members add` with the node's key as `keys show` printed it.
     private func admit(_ region: String, url: String) throws {
-        let added = try EndToEndTests.run(["hub", "members", "add", "--data-dir", hubDir, "--region", region, "--url", url, "--key", "@" + keyFile(region)])
+        let added = try await EndToEndTests.run(["hub", "members", "add", "--data-dir", hubDir, "--region", region, "--url", url, "--key", "@" + keyFile(region)])
         #expect(added.status == 0, "\(added.output)")
     }
 

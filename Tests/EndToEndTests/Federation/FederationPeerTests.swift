@@ -28,7 +28,7 @@ struct FederationPeerTests {
         let nodeDir = dir.appendingPathComponent("node").path
 
         // setup: the node's federation key as its administrator would hand it over
-        let shown = try EndToEndTests.run(["keys", "show", "--data-dir", nodeDir])
+        let shown = try await EndToEndTests.run(["keys", "show", "--data-dir", nodeDir])
         #expect(shown.status == 0, "\(shown.output)")
         let shownJSON = (try? JSONSerialization.jsonObject(with: Data(shown.output.utf8))) as? [String: Any]
         let publicKey = try #require((shownJSON?["federationKey"] as? [String: Any])?["x"] as? String, "\(shown.output)")
@@ -46,7 +46,7 @@ struct FederationPeerTests {
             return
         }
         // Any hub key will do: the node's request is what is checked, not the stand-in's answer.
-        let hubKey = try EndToEndTests.run(["keys", "show", "--data-dir", dir.appendingPathComponent("some-hub").path])
+        let hubKey = try await EndToEndTests.run(["keys", "show", "--data-dir", dir.appendingPathComponent("some-hub").path])
         let hubKeyFile = dir.appendingPathComponent("hub-key.json").path
         try hubKey.output.write(toFile: hubKeyFile, atomically: true, encoding: .utf8)
         let personKeyFile = dir.appendingPathComponent("person.key").path

@@ -362,7 +362,7 @@ extension FederationSuiteTests {
         let hebeiSigner = FederationSigner(keyID: Self.hebei, key: hebeiKey.privateKey)
         let before = try await hub.call("GET", members, headers: try hebeiSigner.signRequest(method: "GET", targetURI: members))
         #expect(before.status == 200, "\(before)")
-        let suspended = try EndToEndTests.run(["hub", "members", "suspend", "--data-dir", fed.hubDir, "--region", Self.hebei])
+        let suspended = try await EndToEndTests.run(["hub", "members", "suspend", "--data-dir", fed.hubDir, "--region", Self.hebei])
         #expect(suspended.status == 0, "\(suspended.output)")
         let after = try await hub.call("GET", members, headers: try hebeiSigner.signRequest(method: "GET", targetURI: members))
         #expect(refusal(after) == "unknown_member", "\(after)")

@@ -10,19 +10,9 @@ struct HTTPSignatureInteropTests {
     static let script = QRInteropTests.root.appendingPathComponent("Tests/Interop/http_signatures.py").path
 
     /// Runs the peer with one JSON request; nil when the library is missing and not required.
-    static func peer(_ request: [String: Any]) throws -> (status: Int32, answer: [String: Any])? {
-        let p = ChildProcess()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-W", "ignore", script]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        p.standardError = output
-        try p.run()
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: request))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+    static func peer(_ request: [String: Any]) async throws -> (status: Int32, answer: [String: Any])? {
+        let (status, data, _) = try await ChildProcess.collect(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-W", "ignore", script],
+                                                               input: try JSONSerialization.data(withJSONObject: request))
         let text = String(decoding: data, as: UTF8.self)
         if text.contains("No module named 'http_message_signatures'") {
             if ProcessInfo.processInfo.environment["ONECARD_REQUIRE_HTTPSIG"] == "1" { Issue.record("http-message-signatures is required but missing") }
@@ -30,9 +20,9 @@ struct HTTPSignatureInteropTests {
         }
         guard let answer = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             Issue.record("the peer answered no JSON: \(text)")
-            return (p.terminationStatus, [:])
+            return (status, [:])
         }
-        return (p.terminationStatus, answer)
+        return (status, answer)
     }
 
     static func b64url(_ data: Data) -> String {
@@ -53,28 +43,28 @@ struct HTTPSignatureInteropTests {
         func headers(_ fields: [(name: String, value: String)]) -> [[String]] { fields.map { [$0.name, $0.value] } }
 
         // validate: the peer verifies each, and reads our parameters
-        guard let (status, answer) = try Self.peer(["op": "verify-request", "publicKey": publicKey, "method": "POST", "url": Self.uri,
+        guard let (status, answer) = try await Self.peer(["op": "verify-request", "publicKey": publicKey, "method": "POST", "url": Self.uri,
                                                     "headers": headers(post), "body": Self.body.base64EncodedString()]) else { return }
         #expect(status == 0, "\(answer)")
         #expect(answer["keyid"] as? String == "110000" && answer["alg"] as? String == "ed25519" && answer["label"] as? String == "sig1")
         #expect(answer["components"] as? [String] == ["@method", "@target-uri", "content-digest"])
         #expect((answer["nonce"] as? String)?.isEmpty == false)
 
-        let g = try #require(try Self.peer(["op": "verify-request", "publicKey": publicKey, "method": "GET", "url": Self.uri, "headers": headers(get), "body": ""]))
+        let g = try #require(try await Self.peer(["op": "verify-request", "publicKey": publicKey, "method": "GET", "url": Self.uri, "headers": headers(get), "body": ""]))
         #expect(g.status == 0, "\(g.answer)")
-        let r = try #require(try Self.peer(["op": "verify-response", "publicKey": publicKey, "status": 200, "headers": headers(response),
+        let r = try #require(try await Self.peer(["op": "verify-response", "publicKey": publicKey, "status": 200, "headers": headers(response),
                                             "body": Self.body.base64EncodedString()]))
         #expect(r.status == 0, "\(r.answer)")
         #expect(r.answer["components"] as? [String] == ["@status", "content-digest"])
 
         // and refuses them changed: another method, another status, another body
-        let putAnswer = try #require(try Self.peer(["op": "verify-request", "publicKey": publicKey, "method": "PUT", "url": Self.uri,
+        let putAnswer = try #require(try await Self.peer(["op": "verify-request", "publicKey": publicKey, "method": "PUT", "url": Self.uri,
                                                     "headers": headers(post), "body": Self.body.base64EncodedString()]))
         #expect(putAnswer.status == 1, "\(putAnswer.answer)")
-        let statusAnswer = try #require(try Self.peer(["op": "verify-response", "publicKey": publicKey, "status": 201, "headers": headers(response),
+        let statusAnswer = try #require(try await Self.peer(["op": "verify-response", "publicKey": publicKey, "status": 201, "headers": headers(response),
                                                        "body": Self.body.base64EncodedString()]))
         #expect(statusAnswer.status == 1, "\(statusAnswer.answer)")
-        let bodyAnswer = try #require(try Self.peer(["op": "verify-response", "publicKey": publicKey, "status": 200, "headers": headers(response),
+        let bodyAnswer = try #require(try await Self.peer(["op": "verify-response", "publicKey": publicKey, "status": 200, "headers": headers(response),
                                                      "body": Data("{}".utf8).base64EncodedString()]))
         #expect(bodyAnswer.status == 1, "\(bodyAnswer.answer)")
     }
@@ -89,11 +79,11 @@ struct HTTPSignatureInteropTests {
         func fields(_ answer: [String: Any]) -> [(name: String, value: String)] {
             (answer["headers"] as? [[String]] ?? []).map { ($0[0], $0[1]) }
         }
-        guard let post = try Self.peer(["op": "sign-request", "privateKey": seed, "keyid": "hub", "nonce": "peer-nonce-1", "method": "POST",
+        guard let post = try await Self.peer(["op": "sign-request", "privateKey": seed, "keyid": "hub", "nonce": "peer-nonce-1", "method": "POST",
                                         "url": Self.uri, "body": Self.body.base64EncodedString()]) else { return }
         #expect(post.status == 0, "\(post.answer)")
-        let get = try #require(try Self.peer(["op": "sign-request", "privateKey": seed, "keyid": "hub", "nonce": "peer-nonce-2", "method": "GET", "url": Self.uri]))
-        let response = try #require(try Self.peer(["op": "sign-response", "privateKey": seed, "keyid": "hub", "nonce": "peer-nonce-3", "status": 200,
+        let get = try #require(try await Self.peer(["op": "sign-request", "privateKey": seed, "keyid": "hub", "nonce": "peer-nonce-2", "method": "GET", "url": Self.uri]))
+        let response = try #require(try await Self.peer(["op": "sign-response", "privateKey": seed, "keyid": "hub", "nonce": "peer-nonce-3", "status": 200,
                                                    "body": Self.body.base64EncodedString()]))
 
         // validate: ours verifies each

@@ -32,7 +32,7 @@ struct PaymentCrashTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (database, db) = try await EndToEndTests.databaseArgument(engine)
         let common = ["--data-dir", dir] + (database.map { ["--database", $0] } ?? [])
-        if engine == .postgres { #expect(try EndToEndTests.run(["migrate"] + common).status == 0) }
+        if engine == .postgres { #expect(try await EndToEndTests.run(["migrate"] + common).status == 0) }
 
         // setup: two banks as their own processes, the platform, an admin. ICBC is flaky and quick, so the first
         // kill may come before, while or after it answers; CCB answers each request after 1.5 s, longer than the
@@ -45,7 +45,7 @@ struct PaymentCrashTests {
             for p in [icbc.process, ccb.process, server?.process].compactMap({ $0 }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
         }
         let icbcURL = try await icbc.baseURL(), ccbURL = try await ccb.baseURL()
-        #expect(try EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin"] + common, input: "root-password-1\n").status == 0)
+        #expect(try await EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin"] + common, input: "root-password-1\n").status == 0)
         server = try Server(["serve", "--port", "0"] + common)
         var http = HTTP(base: try await server!.baseURL())
 
@@ -111,7 +111,7 @@ struct PaymentCrashTests {
             if round > 0, !executing { break }
             if executing { killedMidway.append("\(before["counts"] ?? "")") }
             kill(server!.process.processIdentifier, SIGKILL)
-            server!.process.waitUntilExit()
+            _ = await server!.process.exit()
             kills += 1
             server = try Server(["serve", "--port", "0"] + common)
             http = HTTP(base: try await server!.baseURL())
@@ -172,7 +172,7 @@ struct PaymentCrashTests {
         #expect((plan["counts"] as? [String: Int])?["pending"] == 0, "\(plan)")
 
         // The CLI follows a batch to its end (plain lines when not on a terminal).
-        let cli = try EndToEndTests.run(["batches", "execute", batch, "--server", http.base, "--token", dept1])
+        let cli = try await EndToEndTests.run(["batches", "execute", batch, "--server", http.base, "--token", dept1])
         #expect(cli.status == 0 && cli.output.contains("completed"), "\(cli.output)")
 
         #expect(try await server!.terminate() == 0)

@@ -132,9 +132,9 @@ struct DatabaseOutageTests {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-outage-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         let common = ["--data-dir", dataDir, "--database", pg.url]
-        let migrated = try EndToEndTests.run(["migrate"] + common)
+        let migrated = try await EndToEndTests.run(["migrate"] + common)
         #expect(migrated.status == 0, "\(migrated.output)")
-        let created = try EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin"] + common, input: "root-password-1\n")
+        let created = try await EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin"] + common, input: "root-password-1\n")
         #expect(created.status == 0, "\(created.output)")
         let server = try EndToEndTests.Server(["serve", "--port", "0", "--rate-limit-public", "0"] + common)
         let base: String

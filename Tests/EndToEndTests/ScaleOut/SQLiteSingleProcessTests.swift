@@ -11,7 +11,7 @@ struct SQLiteSingleProcessTests {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-single-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         let database = URL(fileURLWithPath: dataDir).standardizedFileURL.appendingPathComponent("onecard.sqlite").path
-        let created = try EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin", "--data-dir", dataDir], input: "root-password-1\n")
+        let created = try await EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin", "--data-dir", dataDir], input: "root-password-1\n")
         #expect(created.status == 0, "\(created.output)")
         let first = try EndToEndTests.Server(["serve", "--port", "0", "--data-dir", dataDir])
         let base: String
@@ -26,9 +26,9 @@ struct SQLiteSingleProcessTests {
             #expect(!second.text.contains("listening on"), "\(second.text)")
 
             // short commands work while serve runs, and what they write is seen by it
-            let clerk = try EndToEndTests.run(["users", "create", "--username", "clerk", "--role", "agent", "--data-dir", dataDir], input: "clerk-password-1\n")
+            let clerk = try await EndToEndTests.run(["users", "create", "--username", "clerk", "--role", "agent", "--data-dir", dataDir], input: "clerk-password-1\n")
             #expect(clerk.status == 0, "\(clerk.output)")
-            let keys = try EndToEndTests.run(["keys", "show", "--data-dir", dataDir])
+            let keys = try await EndToEndTests.run(["keys", "show", "--data-dir", dataDir])
             #expect(keys.status == 0 && keys.output.contains("federationKey"), "\(keys.output)")
             let signIn = try await EndToEndTests.HTTP(base: base).call("POST", "/api/v1/auth/token", json: ["username": "clerk", "password": "clerk-password-1"])
             #expect(signIn.0 == 200 && signIn.1["role"] as? String == "agent", "\(signIn)")

@@ -19,7 +19,7 @@ struct SharedSigningKeysTests {
         let url = try #require(database)
         let dirs = (0..<2).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("onecard-ring-\(UUID().uuidString)").path }
         defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) }; Task { await db?.remove() } }
-        #expect(try EndToEndTests.run(["migrate", "--data-dir", dirs[0], "--database", url]).status == 0)
+        #expect(try await EndToEndTests.run(["migrate", "--data-dir", dirs[0], "--database", url]).status == 0)
         // The second host gets the same node key (kept apart from the data folder in production: --node-key).
         let nodeKey = dirs[0] + "/node.key"
 
@@ -46,7 +46,7 @@ struct SharedSigningKeysTests {
         #expect(try await Self.kids(bases[1]) == first)
 
         // A rotation on the second host (the command line, against the database) reaches both running processes.
-        let rotated = try EndToEndTests.run(["keys", "rotate", "--data-dir", dirs[1], "--database", url, "--node-key", nodeKey])
+        let rotated = try await EndToEndTests.run(["keys", "rotate", "--data-dir", dirs[1], "--database", url, "--node-key", nodeKey])
         #expect(rotated.status == 0 && rotated.output.contains("rotated"), "\(rotated.output)")
         let deadline = Date().addingTimeInterval(12)
         var seen: [[String]] = []

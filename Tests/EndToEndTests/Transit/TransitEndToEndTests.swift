@@ -22,7 +22,7 @@ struct TransitEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (database, db) = try await EndToEndTests.databaseArgument(engine)
         let common = ["--data-dir", dir] + (database.map { ["--database", $0] } ?? [])
-        if engine == .postgres { #expect(try EndToEndTests.run(["migrate"] + common).status == 0) }
+        if engine == .postgres { #expect(try await EndToEndTests.run(["migrate"] + common).status == 0) }
 
         // setup: one bank-sim for both demo banks, every account opening at ¥100, answering debits after 1.5 s (so a kill
         // comes while debits are in flight); the node with its clock a day behind: "yesterday", with the demo
@@ -96,7 +96,7 @@ struct TransitEndToEndTests {
         }
         try await Task.sleep(for: .milliseconds(Int.random(in: 0...40)))
         kill(node.process.processIdentifier, SIGKILL)
-        node.process.waitUntilExit()
+        _ = await node.process.exit()
         _ = await inFlight.value  // no answer the gate could rely on: it sends that batch again
         node = try Server(["serve", "--port", "0"] + common)
         http = HTTP(base: try await node.baseURL())
@@ -112,7 +112,7 @@ struct TransitEndToEndTests {
         try await Task.sleep(for: .milliseconds(Int.random(in: 300...1200)))
         let before = (try await HTTP(base: bankURL).call("GET", "/debits").1["debits"] as? [Any])?.count ?? 0
         kill(node.process.processIdentifier, SIGKILL)
-        node.process.waitUntilExit()
+        _ = await node.process.exit()
         node = try Server(["serve", "--port", "0"] + common)
         http = HTTP(base: try await node.baseURL())
 
@@ -171,7 +171,7 @@ struct TransitEndToEndTests {
 
     /// Fresh chip answers of a card (`onecard bench challenges`), as a card reader at a gate would read them.
     static func challenges(dataDir: String, card: String, count: Int) throws -> [[String: Any]] {
-        let r = try EndToEndTests.run(["bench", "challenges", "--data-dir", dataDir, "--card", card, "--item", "JJJ-TRN-001", "--count", String(count)])
+        let r = try await EndToEndTests.run(["bench", "challenges", "--data-dir", dataDir, "--card", card, "--item", "JJJ-TRN-001", "--count", String(count)])
         return r.output.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["credential"] as? [String: Any]
         }

@@ -156,17 +156,10 @@ struct CasesAPITests {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-\(UUID().uuidString).json")
             try jwks.body.write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
-            let p = ChildProcess()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Interop/verify_jws.py").path
-            p.arguments = ["python3", "-W", "ignore", script, file.path, token]
-            let out = Pipe()
-            p.standardOutput = out; p.standardError = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0, "\(String(decoding: data, as: UTF8.self))")
+            let (status, data, _) = try await ChildProcess.collect(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-W", "ignore", script, file.path, token])
+            #expect(status == 0, "\(String(decoding: data, as: UTF8.self))")
             let verified = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect((verified["header"] as? [String: Any])?["typ"] as? String == "onecard-credit+jwt")
             let entries = try #require((verified["claims"] as? [String: Any])?["entries"] as? [[String: Any]])

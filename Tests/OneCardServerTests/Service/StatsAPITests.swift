@@ -61,7 +61,7 @@ struct StatsAPITests {
             // label, in English and in Chinese (set in the system's CJK font), the charts' titles with each bar's label and figure.
             let pdf = try await h.call(.get, "/api/v1/stats/report.pdf?from=2026-11-18&to=2026-11-18&lang=en", token: auditor)
             #expect(pdf.status == 200 && pdf.contentType == "application/pdf" && pdf.body.starts(with: Data("%PDF-".utf8)), "\(pdf)")
-            let text = try Self.pdftotext(pdf.body)
+            let text = try await Self.pdftotext(pdf.body)
             for (label, value) in [("Uses", "2"), ("Cross-region uses", "2"), ("Complaints", "2"), ("On-time rate", "100.0%"),
                                    ("Satisfied rate", "100.0%"), ("Cases opened", "1"), ("Cards issued", "1"), ("Fines (yuan)", "0.00")] {
                 #expect(Self.hasRow(text, label, value), "\(label) \(value) not in: \(text)")
@@ -69,7 +69,7 @@ struct StatsAPITests {
             #expect(text.contains("2026-11-18 – 2026-11-18") && text.contains("special work report"), "\(text)")
             for title in ["Uses by domain", "Uses by period", "Uses by province"] { #expect(text.contains(title), "\(title) not in: \(text)") }
             #expect(Self.hasRow(text, "culture", "2") && Self.hasRow(text, "120000", "2"), "a bar per domain and per province: \(text)")
-            let zh = try Self.pdftotext(try await h.call(.get, "/api/v1/stats/report.pdf?from=2026-11-18&to=2026-11-18", token: auditor).body)
+            let zh = try await Self.pdftotext(try await h.call(.get, "/api/v1/stats/report.pdf?from=2026-11-18&to=2026-11-18", token: auditor).body)
             #expect(zh.contains("社会保障卡居民服务一卡通工作专项报告") && Self.hasRow(zh, "用卡总次数", "2") && Self.hasRow(zh, "按期办结率", "100.0%"), "\(zh)")
             #expect(try await h.call(.get, "/api/v1/stats/report.pdf?lang=fr", token: auditor).code == "invalid_value")
             #expect(try await h.call(.get, "/api/v1/stats/report.pdf", token: h.agent).status == 403)
@@ -86,20 +86,13 @@ struct StatsAPITests {
     }
 
     /// The text of a PDF as poppler's `pdftotext` reads it (a real renderer's parser, not ours).
-    static func pdftotext(_ pdf: Data) throws -> String {
+    static func pdftotext(_ pdf: Data) async throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).pdf")
         try pdf.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let p = ChildProcess()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["pdftotext", "-layout", file.path, "-"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let complaints = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && complaints.isEmpty, "pdftotext: \(String(decoding: complaints, as: UTF8.self))")
+        let (status, data, complaints) = try await ChildProcess.collect(URL(fileURLWithPath: "/usr/bin/env"), ["pdftotext", "-layout", file.path, "-"],
+                                                                        separateErrors: true)
+        #expect(status == 0 && complaints.isEmpty, "pdftotext: \(String(decoding: complaints, as: UTF8.self))")
         return String(decoding: data, as: UTF8.self)
     }
 }
