@@ -183,7 +183,7 @@ struct EndToEndTests {
         await db?.remove()
     }
 
-    @Test func badConfigurationStopsStartUpWithAMessage() throws {
+    @Test func badConfigurationStopsStartUpWithAMessage() async throws {
         let r = try await Self.run(["serve", "--database", "mysql://nowhere", "--data-dir", FileManager.default.temporaryDirectory.path + "/onecard-bad-\(UUID().uuidString)"])
         #expect(r.status != 0 && r.output.contains("--database"), "\(r.output)")
         let region = try await Self.run(["serve", "--region", "110105", "--database", "sqlite::memory:", "--data-dir", FileManager.default.temporaryDirectory.path + "/onecard-bad-\(UUID().uuidString)"])

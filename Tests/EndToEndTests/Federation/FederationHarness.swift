@@ -98,7 +98,7 @@ final class FederationHarness: @unchecked Sendable {
             let shown = try await EndToEndTests.run(["keys", "show", "--data-dir", nodeDir])
             #expect(shown.status == 0 && shown.output.contains("federationKey"), "\(shown.output)")
             try shown.output.write(toFile: keyFile(region), atomically: true, encoding: .utf8)
-            try admit(region, url: "http://127.0.0.1:9")
+            try await admit(region, url: "http://127.0.0.1:9")
         }
         // The three nodes start together (each seeds its demo).
         for region in Self.regions {
@@ -118,7 +118,7 @@ final class FederationHarness: @unchecked Sendable {
         }
         for region in Self.regions {
             nodes[region]!.url = try await self[region].server.baseURL(timeout: 120)
-            try admit(region, url: self[region].url)
+            try await admit(region, url: self[region].url)
             let shown = try await EndToEndTests.run(["keys", "show", "--data-dir", self[region].dir])
             #expect(shown.output.contains(#""region":"\#(region)""#), "\(shown.output)")
         }
@@ -140,7 +140,7 @@ final class FederationHarness: @unchecked Sendable {
     private func keyFile(_ region: String) -> String { dir.appendingPathComponent("key-\(region).json").path }
 
     /// `onecard hub members add` with the node's key as `keys show` printed it.
-    private func admit(_ region: String, url: String) throws {
+    private func admit(_ region: String, url: String) async throws {
         let added = try await EndToEndTests.run(["hub", "members", "add", "--data-dir", hubDir, "--region", region, "--url", url, "--key", "@" + keyFile(region)])
         #expect(added.status == 0, "\(added.output)")
     }

@@ -32,7 +32,7 @@ struct HTTPSignatureInteropTests {
     static let uri = "http://127.0.0.1:18080/federation/v1/revocations?since=42"
     static let body = Data(#"{"entries":[{"iss":"110000","status":"revoked"}],"seq":43}"#.utf8)
 
-    @Test func theirLibraryVerifiesRequestsAndResponsesWeSign() throws {
+    @Test func theirLibraryVerifiesRequestsAndResponsesWeSign() async throws {
         // setup: a node's key and what it sends
         let key = Curve25519.Signing.PrivateKey()
         let signer = FederationSigner(keyID: "110000", key: key)

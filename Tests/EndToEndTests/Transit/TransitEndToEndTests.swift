@@ -55,7 +55,7 @@ struct TransitEndToEndTests {
         // challenge); metro rides for both and bus rides, journaled on the gate, none uploaded while the node is away
         var journal: [[String: Any]] = []
         var chips: [String: [[String: Any]]] = [:]
-        for r in riders { chips[r.card] = try Self.challenges(dataDir: dir, card: r.card, count: 40) }
+        for r in riders { chips[r.card] = try await Self.challenges(dataDir: dir, card: r.card, count: 40) }
         func chip(_ card: String) -> [String: Any] { chips[card]!.removeFirst() }
         let metro: [(String, String)] = [("苹果园", "国贸"), ("西单", "东单"), ("四惠东", "土桥"), ("公主坟", "王府井"), ("复兴门", "大望路")]
         for i in 0..<10 {
@@ -170,7 +170,7 @@ struct TransitEndToEndTests {
     }
 
     /// Fresh chip answers of a card (`onecard bench challenges`), as a card reader at a gate would read them.
-    static func challenges(dataDir: String, card: String, count: Int) throws -> [[String: Any]] {
+    static func challenges(dataDir: String, card: String, count: Int) async throws -> [[String: Any]] {
         let r = try await EndToEndTests.run(["bench", "challenges", "--data-dir", dataDir, "--card", card, "--item", "JJJ-TRN-001", "--count", String(count)])
         return r.output.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["credential"] as? [String: Any]

@@ -40,7 +40,7 @@ struct TransitGateTests {
         let holder = try #require(try await http.call("POST", "/api/v1/auth/holder-token", json: ["idNumber": idNumber, "password": "holder-demo-2"]).1["accessToken"] as? String)
         _ = try await http.call("POST", "/api/v1/me/ecard", token: holder, json: ["deviceId": "phone"])
         let card = try #require(try await http.call("GET", "/api/v1/me/card", token: holder).1["cardNumber"] as? String)
-        let chips = try TransitEndToEndTests.challenges(dataDir: dataDir, card: card, count: 4).map { c in
+        let chips = try await TransitEndToEndTests.challenges(dataDir: dataDir, card: card, count: 4).map { c in
             "card:\(card):\(c["challenge"] as! String):\(c["response"] as! String)"
         }
         let t1 = try #require(try await http.call("POST", "/api/v1/me/ecard/qr", token: holder).1["token"] as? String)
