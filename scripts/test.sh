@@ -70,6 +70,11 @@ fi
 if grep -rnE '(^|[^A-Za-z])(Foundation\.)?Process\(\)' Sources Tests --include='*.swift'; then
   echo "Foundation's Process is used above: use ChildProcess (OneCardCore/Support/ChildProcess.swift) instead"; exit 1
 fi
+# A blocking read of a child's pipe holds one of the two threads every task of the test process shares (two at once stalled
+# the whole run): children are awaited (`ChildProcess.collect`, `exit()`).
+if grep -rnE 'readDataToEndOfFile\(\)' Sources Tests --include='*.swift'; then
+  echo "a blocking read of a child's output is used above: use ChildProcess.collect (OneCardCore/Support/ChildProcess.swift)"; exit 1
+fi
 
 log "building"
 swift build --build-tests

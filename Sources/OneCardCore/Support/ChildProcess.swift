@@ -113,11 +113,6 @@ public final class ChildProcess: @unchecked Sendable {
     /// The exit status (or the ending signal's number); 0 before the child has ended.
     public var terminationStatus: Int32 { reap(block: false) ?? 0 }
 
-    /// Waits for the end, looking every 10 ms (a blocking `waitpid` would hold the lock `isRunning` and `signal` need).
-    public func waitUntilExit() {
-        while reap(block: false) == nil, pid > 0 { usleep(10_000) }
-    }
-
     /// Waits for the end without holding a thread, looking every 20 ms; the exit status.
     public func exit() async -> Int32 {
         while true {
