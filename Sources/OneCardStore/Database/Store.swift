@@ -151,10 +151,9 @@ public final class Store: Sendable {
     /// A connection from the pool for `body`, or `Unavailable` when none comes within `connectionWait`. Only the wait is
     /// bounded: once `body` has its connection it runs to the end (a dead connection fails it at once).
     ///
-    /// The connection is leased by a task of its own and handed over, so a request that gives up is answered at once:
-    /// the pool does not always end a cancelled lease promptly (a local run, 2026-12-01: four requests waited 14 s, until
-    /// PostgreSQL was back, although their 5 s had passed), and a task group would wait for it. A connection that
-    /// comes after the request gave up goes straight back to the pool.
+    /// The connection is leased by a task of its own and handed over, so a request that gives up is answered at its
+    /// deadline whatever the pool does: a task group would wait for the cancelled lease to end, and nothing promises
+    /// that the pool ends one promptly. A connection that comes after the request gave up goes straight back to the pool.
     private func withConnection<T: Sendable>(_ client: PostgresClient, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let handoff = ConnectionHandoff()
         let lease = Task {
