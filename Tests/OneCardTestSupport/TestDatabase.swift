@@ -63,9 +63,9 @@ public struct TestDatabase: Sendable {
 
     /// At most this many PostgreSQL test databases live at once (`ONECARD_TEST_PG_SLOTS`, default 28); a test waits for
     /// a slot before its database is made, and `remove()` frees it. The test command's first pass starts hundreds of
-    /// tests at once, each store may open up to 16 connections, and past the server's `max_connections` (500) a pool
-    /// only waits for one until the test fails with `database_unavailable` (a local run, 2026-12-01). 28 stores of 16,
-    /// and one connection each to create and drop a database, stay under 500.
+    /// tests at once and each store may open up to 16 connections: past the server's `max_connections` (500) a pool only
+    /// waits, until the test fails with `database_unavailable`. 28 stores of 16, and one connection each to create and
+    /// drop a database, stay under 500 by construction rather than by luck.
     static let postgresSlots = Slots(Int(ProcessInfo.processInfo.environment["ONECARD_TEST_PG_SLOTS"] ?? "") ?? 28)
 
     /// A counting semaphore for tasks: `take` waits while none is free; `give` hands one to the longest waiting.
