@@ -151,9 +151,17 @@ struct ECardAPITests {
             #expect(paged.split(separator: 0x0A, maxSplits: 1).last == [UInt8](r.body).split(separator: 0x0A, maxSplits: 1).last)
             // a loss after it: a gate asking within 30 s gets the same snapshot, and the loss in the delta after its seq
             #expect(try await h.call(.post, "/api/v1/me/report-loss", token: found, json: ["kind": "temporary"]).status == 200)
+            h.clock.advance(by: 29)
             #expect(try await h.call(.get, "/api/v1/trust/revocations/snapshot").body == r.body)
             let next = try await h.call(.get, "/api/v1/trust/revocations?since=\(header.seq)")["entries"] as? [[String: Any]] ?? []
             #expect(next.contains { $0["cardHash"] as? String == (try? CardNumber(n1))?.hash && $0["status"] as? String == "temporarily_lost" })
+            // 30 s after it was made, the next gate gets a new one that holds the loss
+            h.clock.advance(by: 1)
+            let newer = try await h.call(.get, "/api/v1/trust/revocations/snapshot")
+            let later = try await verifier(h)
+            let (_, newerHeader) = try later.applySnapshot([UInt8](newer.body))
+            #expect(newer.body != r.body && newerHeader.seq > header.seq && newerHeader.cards == 2)
+            #expect(later.revocation(ofCard: try CardNumber(n1)) == .temporarilyLost)
             // a copy altered on the way is refused and changes nothing
             let fresh = try await verifier(h)
             var altered = [UInt8](r.body)

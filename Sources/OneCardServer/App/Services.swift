@@ -87,7 +87,7 @@ public struct AppServices: Sendable {
                             passwords: passwords, signingKeys: signingKeys, federation: federation)
         populate = PopulateService(store: store, clock: clock, random: random, cards: cards)
         ecards = ECardService(store: store, clock: clock, random: random, cards: cards, registry: registry, tokens: tokens, national: federation.trust,
-                              snapshots: RevocationSnapshotCache())
+                              snapshots: RevocationSnapshotCache(clock: clock))
         venues = VenueService(store: store, clock: clock, random: random, catalogue: catalogue, terminalKeys: TerminalKeyCache())
         partnerCodes = PartnerCodeService(store: store, clock: clock, random: random, catalogue: catalogue)
         products = ProductService(store: store, clock: clock, random: random, gateway: bankGateway, logger: logger, products: policy.products ?? [])

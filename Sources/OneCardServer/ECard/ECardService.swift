@@ -191,21 +191,23 @@ struct ECardService: Sendable {
 /// asking while one is made wait for it, and one made less than `maxAge` ago, or at the list's current head, is served
 /// again. An older snapshot is still a true one (complete up to its `seq`); the gate reads the deltas after it.
 actor RevocationSnapshotCache {
-    private let maxAge: Duration
-    private var latest: (head: Int64, madeAt: ContinuousClock.Instant, body: [UInt8])?
+    private let maxAge: TimeInterval
+    private let clock: Clock
+    private var latest: (head: Int64, madeAt: Date, body: [UInt8])?
     private var making: Task<(head: Int64, body: [UInt8]), any Error>?
 
-    init(maxAge: Duration = .seconds(30)) { self.maxAge = maxAge }
+    /// `clock` is the services' clock, so a test moves the age on rather than waiting it out.
+    init(maxAge: TimeInterval = 30, clock: Clock) { self.maxAge = maxAge; self.clock = clock }
 
     /// The cached body when it is at `head` or young enough, else the one being made, else a new one from `make`.
     func body(head: Int64, make: @escaping @Sendable () async throws -> [UInt8]) async throws -> [UInt8] {
-        if let latest, latest.head == head || ContinuousClock.now - latest.madeAt < maxAge { return latest.body }
+        if let latest, latest.head == head || clock.now().timeIntervalSince(latest.madeAt) < maxAge { return latest.body }
         if let making { return try await making.value.body }
         let task = Task { (head: head, body: try await make()) }
         making = task
         defer { making = nil }
         let made = try await task.value
-        latest = (made.head, ContinuousClock.now, made.body)
+        latest = (made.head, clock.now(), made.body)
         return made.body
     }
 }
