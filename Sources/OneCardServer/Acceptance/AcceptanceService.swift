@@ -242,7 +242,7 @@ struct AcceptanceService: Sendable {
             for item in try await s.catalogue.items(version: version.version, codes: unique(decided.map(\.0.itemCode))) { items[item.code] = item }
         }
         // The holders of this node's cards: their entitlements now (a QR token's `ent` may predate a revoked certificate).
-        let holders = try await EntitlementSources.load(unique(decided.compactMap { _, _, card in card?.personId }), in: s)
+        let holders = try await EntitlementSources.load(unique(decided.compactMap { _, _, card in card?.personId }), now: clock.now(), in: s)
         let tiers = policy.ageTiers
         // Foreign QR tokens: their card's status as the national revocation list says (no entry: active).
         var foreignStatus: [String: CardStatus] = [:]
@@ -415,7 +415,7 @@ struct AcceptanceService: Sendable {
                 return ChipCheckAnswer(valid: false, reason: DenialCode.tokenReplayed.rawValue, issuerRegion: card.issuerRegion, entitlements: [],
                                        sub: tokens.pseudonyms.seal(number, jti: ref), ref: ref)
             }
-            let entitlements = try await EntitlementSources.load([card.personId], in: s).codes(card.personId, at: at, tiers: policy.ageTiers)
+            let entitlements = try await EntitlementSources.load([card.personId], now: at, in: s).codes(card.personId, at: at, tiers: policy.ageTiers)
             let ref = random.uuid()
             return ChipCheckAnswer(valid: true, reason: nil, issuerRegion: card.issuerRegion, status: card.status.rawValue, transit: card.transit, financial: card.financial,
                                    entitlements: entitlements,

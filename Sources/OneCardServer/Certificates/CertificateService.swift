@@ -109,7 +109,7 @@ struct CertificateService: Sendable {
 
     /// Each person's entitlements at `at` (see `EntitlementSources`).
     static func entitlements(of personIds: [Person.ID], at: Date, tiers: [Entitlement.AgeTier], in s: StoreSession) async throws -> [Person.ID: [String]] {
-        let sources = try await EntitlementSources.load(personIds, in: s)
+        let sources = try await EntitlementSources.load(personIds, now: at, in: s)
         return Dictionary(uniqueKeysWithValues: Set(personIds).map { ($0, sources.codes($0, at: at, tiers: tiers)) })
     }
 
@@ -132,10 +132,11 @@ struct EntitlementSources: Sendable {
 
     /// What decides the entitlements of `personIds`. Passes are loaded from a year back (a transit tap or an offline use
     /// is judged at its own time, which may be days old); `codes` keeps those of the day.
-    static func load(_ personIds: [Person.ID], in s: StoreSession) async throws -> EntitlementSources {
+    /// `now` is the services' clock (not the machine's), so a test's days and the passes it sells agree.
+    static func load(_ personIds: [Person.ID], now: Date, in s: StoreSession) async throws -> EntitlementSources {
         let ids = Array(Set(personIds))
         guard !ids.isEmpty else { return EntitlementSources() }
-        let yearAgo = CalendarDay(daysSinceEpoch: ChinaStandardTime.day(of: Date()).daysSinceEpoch - 400)
+        let yearAgo = CalendarDay(daysSinceEpoch: ChinaStandardTime.day(of: now).daysSinceEpoch - 400)
         return EntitlementSources(births: try await s.persons.birthDates(ids: ids), certificates: try await s.certificates.list(personIds: ids),
                                   passes: try await s.products.activePasses(personIds: ids, around: yearAgo))
     }

@@ -73,7 +73,7 @@ struct ECardService: Sendable {
         let now = clock.now()
         let tiers = cards.policy.ageTiers
         let entitlements = try await store.read { s in
-            try await EntitlementSources.load([person.id], in: s).codes(person.id, at: now, tiers: tiers)
+            try await EntitlementSources.load([person.id], now: now, in: s).codes(person.id, at: now, tiers: tiers)
         }
         let issued = tokens.issuer(ring: ring).issue(for: number, entitlements: entitlements, key: ring.current)
         try await store.write { s in

@@ -127,7 +127,7 @@ extension TransitService {
             }
             let state = CardHistory(card: card, events: try await s.events.list(cardNumbers: [number]), lapseDays: lapse).state(at: at)
             // As of the tap, from the holder's age and certificates (one rule with this node's own venues and gates).
-            let entitlements = try await EntitlementSources.load([card.personId], in: s).codes(card.personId, at: at, tiers: tiers)
+            let entitlements = try await EntitlementSources.load([card.personId], now: now, in: s).codes(card.personId, at: at, tiers: tiers)
             try await s.audit.append(at: now, actor: "federation:\(rideRegion)", action: "transit_rider_checked", subject: "card:\(number.hash)",
                                      purpose: "transit tap in \(rideRegion)")
             return RiderAnswer(valid: true, reason: nil, cardNumber: number.rawValue, issuerRegion: card.issuerRegion, status: state.status?.rawValue,

@@ -227,7 +227,7 @@ struct TransitService: Sendable {
             var cards: [CardNumber: Card] = [:]
             for c in try await s.transit.cards(numbers: Array(Set(fresh.compactMap(\.verified.cardNumber)))) { cards[c.number] = c }
             let events = Dictionary(grouping: try await s.events.list(cardNumbers: Array(cards.keys)), by: { $0.cardNumber! })
-            let holders = try await EntitlementSources.load(cards.values.map(\.personId), in: s)
+            let holders = try await EntitlementSources.load(cards.values.map(\.personId), now: now, in: s)
             let unpaid = try await s.transit.unpaidSince(persons: Array(Set(cards.values.map(\.personId))))
             // A chip's challenge is never taken twice; a QR token passes an operator's gates once each way.
             var challengeAt: [Int] = []

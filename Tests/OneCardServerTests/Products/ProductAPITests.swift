@@ -260,6 +260,14 @@ struct ProductAPITests {
             let passes = shared["passes"] as? [[String: Any]] ?? []
             #expect(passes.count == 1 && passes[0]["product"] as? String == "park_annual" && passes[0]["validTo"] as? String == "2026-12-31", "\(shared)")
             #expect((shared["entitlements"] as? [String])?.contains("pass:park_annual") == true)
+            // The pass's days are the platform's clock's, never the machine's: on a clock set back to 2024 (as a replayed
+            // day or a test is), a 2024 pass is an entitlement though the machine's own date is years past its end.
+            h.clock.advance(by: -2.5 * 365 * 86_400)
+            try await w.fund(20_000)
+            let bought = try await h.call(.post, "/api/v1/me/passes", token: w.holder, json: ["product": "park_annual", "year": 2024])
+            #expect(bought.status == 201, "\(bought)")
+            let back = try await h.call(.get, "/api/v1/persons/\(w.person)/entitlements", token: clerk, headers: ["X-Purpose": "核验公园年票"])
+            #expect((back["entitlements"] as? [String])?.contains("pass:park_annual") == true, "\(back)")
         }
     }
 }
