@@ -14,6 +14,7 @@ struct Hub: AsyncParsableCommand {
     struct HubData: ParsableArguments {
         @Option(name: .customLong("data-dir"), help: "Folder for the hub's key and its default SQLite file.") var dataDir: String = "./onecard-hub"
         @Option(help: "sqlite:PATH or postgres://… Default: sqlite:<data-dir>/hub.sqlite") var database: String?
+        @Option(name: .customLong("db-pool"), help: "PostgreSQL connections the hub may hold (also ONECARD_DB_POOL; default 16).") var dbPool: Int?
 
         var dataDirURL: URL { URL(fileURLWithPath: dataDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL }
 
@@ -22,6 +23,7 @@ struct Hub: AsyncParsableCommand {
             var config = try HubConfiguration(host: host, port: port, database: HubConfiguration.databaseURL(option: database, dataDir: dataDirURL),
                                               dataDir: dataDirURL, logLevel: level)
             config.strictContract = try ServerConfiguration.strictContract(environment: ProcessInfo.processInfo.environment)
+            config.databasePool = try ServerConfiguration.databasePool(option: dbPool, environment: ProcessInfo.processInfo.environment)
             return config
         }
 

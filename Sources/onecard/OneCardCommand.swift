@@ -27,6 +27,10 @@ struct DataOptions: ParsableArguments {
             help: "The node key file kept apart from the data folder (also ONECARD_NODE_KEY_FILE): 32 random bytes in base64, mode 0600. Default: <data-dir>/node.key, made on first use.")
     var nodeKey: String?
 
+    @Option(name: .customLong("db-pool"),
+            help: "PostgreSQL connections this process may hold (also ONECARD_DB_POOL; default 16). Processes sharing a server need their sum under its max_connections.")
+    var dbPool: Int?
+
     var dataDirURL: URL { URL(fileURLWithPath: dataDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL }
     var nodeKeyURL: URL? {
         (nodeKey ?? ProcessInfo.processInfo.environment["ONECARD_NODE_KEY_FILE"]).map {
@@ -43,6 +47,7 @@ struct DataOptions: ParsableArguments {
         var config = try ServerConfiguration(host: host, port: port, database: databaseURL(), region: region, dataDir: dataDirURL, demo: demo, logLevel: level)
         config.strictContract = try ServerConfiguration.strictContract(environment: ProcessInfo.processInfo.environment)
         config.nodeKeyFile = nodeKeyURL
+        config.databasePool = try ServerConfiguration.databasePool(option: dbPool, environment: ProcessInfo.processInfo.environment)
         return config
     }
 }

@@ -85,10 +85,12 @@ public struct TestDatabase: Sendable {
         }
     }
 
-    /// Opens and migrates a store on this database.
+    /// Opens and migrates a store on this database. When either fails the database is removed (its PostgreSQL slot
+    /// freed) before the error is thrown: the callers open it before their `do`, so none of them would.
     public func store() async throws -> Store {
-        let store = try await Store.open(url, cipher: Self.testCipher, logger: Self.logger)
-        try await store.migrate()
+        let store: Store
+        do { store = try await Store.open(url, cipher: Self.testCipher, logger: Self.logger) } catch { await remove(); throw error }
+        do { try await store.migrate() } catch { await store.close(); await remove(); throw error }
         return store
     }
 

@@ -131,18 +131,20 @@ public final class ChildProcess: @unchecked Sendable {
         let fm = FileManager.default
         let base = fm.temporaryDirectory.appendingPathComponent("onecard-child-\(UUID().uuidString)")
         let inURL = base.appendingPathExtension("in"), outURL = base.appendingPathExtension("out"), errURL = base.appendingPathExtension("err")
-        defer { for u in [inURL, outURL, errURL] { try? fm.removeItem(at: u) } }
-        guard fm.createFile(atPath: outURL.path, contents: nil), fm.createFile(atPath: errURL.path, contents: nil),
-              fm.createFile(atPath: inURL.path, contents: input ?? Data()) else { throw SpawnError(path: base.path, code: EIO) }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        // Only the files this call uses: input when given, errors when kept apart.
+        let made = [outURL] + (input == nil ? [] : [inURL]) + (separateErrors ? [errURL] : [])
+        defer { for u in made { try? fm.removeItem(at: u) } }
+        for u in made where !fm.createFile(atPath: u.path, contents: u == inURL ? input : nil) { throw SpawnError(path: u.path, code: EIO) }
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = separateErrors ? try FileHandle(forWritingTo: errURL) : out
         let stdin = input == nil ? FileHandle.nullDevice : try FileHandle(forReadingFrom: inURL)
-        defer { try? out.close(); try? err.close(); if input != nil { try? stdin.close() } }
+        defer { try? out.close(); if separateErrors { try? err.close() }; if input != nil { try? stdin.close() } }
         let p = ChildProcess()
         p.executableURL = executable
         p.arguments = arguments
         p.standardInput = stdin
         p.standardOutput = out
-        p.standardError = separateErrors ? err : out
+        p.standardError = err
         try p.run()
         let status = await p.exit()
         return (status, (try? Data(contentsOf: outURL)) ?? Data(), separateErrors ? ((try? Data(contentsOf: errURL)) ?? Data()) : Data())

@@ -8,6 +8,9 @@ public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
+    /// The PostgreSQL connections this process may hold (`--db-pool`, `ONECARD_DB_POOL`). Processes sharing a server
+    /// need the sum of theirs, and the server's other clients, under its `max_connections`.
+    public var databasePool: Int = Store.defaultPool
     /// The node's issuing region (a GB/T 2260 province code); every card it makes has it as `issuerRegion`.
     public var region: String
     public var dataDir: URL
@@ -53,6 +56,17 @@ public struct ServerConfiguration: Sendable {
         }
         self.host = host; self.port = port; self.database = database; self.region = region; self.dataDir = dataDir
         self.demo = demo; self.bcryptCost = bcryptCost; self.sessionLifetime = sessionLifetime; self.logLevel = logLevel
+    }
+
+    /// Resolves `--db-pool`, else `ONECARD_DB_POOL`, else the default: 1 to 1,000 connections.
+    public static func databasePool(option: Int?, environment: [String: String]) throws(ConfigurationError) -> Int {
+        if let option {
+            guard (1...1000).contains(option) else { throw ConfigurationError("--db-pool must be 1 to 1000 connections (got \(option))") }
+            return option
+        }
+        guard let text = environment["ONECARD_DB_POOL"] else { return Store.defaultPool }
+        guard let n = Int(text), (1...1000).contains(n) else { throw ConfigurationError("ONECARD_DB_POOL must be 1 to 1000 connections (got \(text))") }
+        return n
     }
 
     /// Resolves the `--database` option, `ONECARD_DATABASE`, or the default SQLite file in the data dir.

@@ -17,7 +17,7 @@ public enum OneCardApp {
         logger.logLevel = config.logLevel
         let keys = try NodeKeys.loadOrCreate(in: config.dataDir, file: config.nodeKeyFile, random: random)
         let federationKey = try FederationKey.loadOrCreate(in: config.dataDir, random: random)
-        let store = try await Store.open(config.database, cipher: FieldCipher(keys: keys), logger: logger)
+        let store = try await Store.open(config.database, cipher: FieldCipher(keys: keys), logger: logger, pool: config.databasePool)
         let sessions = await SessionTokens.make(key: keys.sessions, clock: clock, lifetime: config.sessionLifetime, nodeKeys: keys)
         let signingKeys = SigningKeyStore(directory: config.dataDir, region: config.region, clock: clock, random: random)
         do {

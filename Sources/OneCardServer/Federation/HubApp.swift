@@ -13,6 +13,8 @@ public struct HubConfiguration: Sendable {
     public var dataDir: URL
     public var logLevel: Logger.Level
     public var strictContract = false
+    /// PostgreSQL connections the hub may hold (`--db-pool`, `ONECARD_DB_POOL`).
+    public var databasePool: Int = Store.defaultPool
 
     public init(host: String = "127.0.0.1", port: Int = 8090, database: DatabaseURL, dataDir: URL, logLevel: Logger.Level = .info) throws(ConfigurationError) {
         guard (1...65535).contains(port) || port == 0 else { throw ConfigurationError("--port must be 1 to 65535") }
@@ -45,7 +47,8 @@ public struct HubServices: Sendable {
         let key = try FederationKey.loadOrCreate(in: config.dataDir)
         FileManager.default.createFile(atPath: config.dataDir.appendingPathComponent(HubConfiguration.marker).path, contents: Data("hub\n".utf8))
         // The hub keeps no personal data; its store still needs a cipher, under a key of its own.
-        let store = try await Store.open(config.database, cipher: FieldCipher(keys: try NodeKeys.loadOrCreate(in: config.dataDir)), logger: logger)
+        let store = try await Store.open(config.database, cipher: FieldCipher(keys: try NodeKeys.loadOrCreate(in: config.dataDir)), logger: logger,
+                                    pool: config.databasePool)
         return HubServices(configuration: config, store: store, key: key, hub: HubService(store: store, clock: clock, key: key, logger: logger),
                            logger: logger, clock: clock)
     }

@@ -99,11 +99,26 @@ struct PaymentExecutor: Sendable {
 
     /// Marks the pending payments in a window of lines as sent to each holder's current account (or failed, or held)
     /// in one transaction. A pension's payments to pensioners whose qualification check is overdue become `held`.
+    ///
+    /// The lines, their cards' accounts (decrypted) and the risk rules' facts are read first, on a reader: SQLite has
+    /// one writer, and decoding and opening a thousand accounts inside its transaction held every other write (the
+    /// bank answers of the chunks in flight) for most of a chunk's time. The claim then re-checks in its `UPDATE` that
+    /// each line is still pending and its card still holds the account read (`markSent`); a line whose card changed in
+    /// between stays pending and is routed afresh on the next pass, so a payment still goes to the account current when
+    /// it is claimed (GD art. 8). Lines failed for want of a card or an account are judged on the same read, as they
+    /// would be had the card changed a moment after the claim.
     private func claim(batchId: PaymentBatch.ID, after: Int, through: Int, programme: String, pension: Bool) async throws -> Claimed {
+        let thresholds = risk
+        let (due, changes, dead) = try await store.read { s in
+            let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, throughLine: through)
+            let large = due.filter { $0.riskHold == nil && $0.due.amountFen >= thresholds.largePaymentFen }.map(\.due.personId)
+            let changes = large.isEmpty ? [:] : try await s.risk.accountChanges(personIds: Array(Set(large)))
+            let dead = try await s.payments.deceased(Set(due.filter { $0.riskHold == nil && $0.card == nil }.map(\.due.personId)))
+            return (due, changes, dead)
+        }
+        guard !due.isEmpty else { return Claimed(toSend: [], looked: 0, held: 0) }
         let now = clock.now()
         return try await store.write { s in
-            let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, throughLine: through)
-            guard !due.isEmpty else { return Claimed(toSend: [], looked: 0, held: 0) }
             let qualificationHeld: Set<String> = pension
                 ? try await PensionService.holdOverdue(due.filter { $0.riskHold == nil }.map(\.due), programme: programme, at: now,
                                                        policy: pensionCheck, random: random, in: s)
@@ -112,14 +127,11 @@ struct PaymentExecutor: Sendable {
             for b in try await s.banks.list() { banks[b.code] = b }
             var out: [Payment.InFlight] = []
             var destinations: [Payment.Destination] = []
+            var accountChanged: [(Payment.Due, bankCode: String, account: String)] = []
             var held = 0
             var failed: [String: [String]] = [:]
             // Risk rules on what is about to go out (GD art. 17): a payee who died, an account changed just before a
             // large payment. A new finding that holds its line keeps it pending until an auditor releases it.
-            let thresholds = risk
-            let large = due.filter { $0.riskHold == nil && $0.due.amountFen >= thresholds.largePaymentFen }.map(\.due.personId)
-            let changes = try await s.risk.accountChanges(personIds: Array(Set(large)))
-            let dead = try await s.payments.deceased(Set(due.filter { $0.riskHold == nil && $0.card == nil }.map(\.due.personId)))
             for row in due {
                 let p = row.due
                 if row.riskHold != nil { held += 1; continue }
@@ -141,19 +153,22 @@ struct PaymentExecutor: Sendable {
                 case let .send(bankCode, account, _):
                     guard let sealed = row.accountSealed else { continue }  // routed to an account, so the card has one
                     if s.payments.fingerprint(bankCode: bankCode, account: account) != p.accountFingerprint {
-                        // GD art. 8: when the card's bank account changed, pay the new account and tell the holder.
-                        try await s.payments.notify(personId: p.personId, at: now, kind: .accountChanged,
-                                                    parameters: ["programme": programme, "amountFen": "\(p.amountFen)", "bankCode": bankCode,
-                                                                 "account": Mask.account(account)],
-                                                    paymentId: p.id)
+                        accountChanged.append((p, bankCode, account))
                     }
                     out.append(.init(id: p.id, personId: p.personId, amountFen: p.amountFen, attempt: p.attempt, bankCode: bankCode, account: account))
                     destinations.append(.init(id: p.id, bankCode: bankCode, accountSealed: sealed, accountMasked: Mask.account(account)))
                 }
             }
-            try await s.payments.markSent(destinations, at: now)
+            let claimed = try await s.payments.markSent(destinations, at: now)
+            // GD art. 8: when the card's bank account changed since the upload, pay the new account and tell the holder.
+            for (p, bankCode, account) in accountChanged where claimed.contains(p.id) {
+                try await s.payments.notify(personId: p.personId, at: now, kind: .accountChanged,
+                                            parameters: ["programme": programme, "amountFen": "\(p.amountFen)", "bankCode": bankCode,
+                                                         "account": Mask.account(account)],
+                                            paymentId: p.id)
+            }
             for (reason, ids) in failed { try await s.payments.settle(ids, to: .failed, reason: reason, from: .pending, at: now) }
-            return Claimed(toSend: out, looked: due.count, held: held)
+            return Claimed(toSend: out.filter { claimed.contains($0.id) }, looked: due.count, held: held)
         }
     }
 

@@ -25,12 +25,16 @@ public final class Store: Sendable {
         case postgres(PostgresClient, Task<Void, Never>)
     }
 
+    /// The PostgreSQL connections a process holds at most unless `--db-pool` says otherwise.
+    public static let defaultPool = 16
+
     private init(url: DatabaseURL, dialect: Dialect, cipher: FieldCipher, backend: Backend, logger: Logger) {
         self.url = url; self.dialect = dialect; self.cipher = cipher; self.backend = backend; self.logger = logger
     }
 
-    /// Opens the database. PostgreSQL connections are made lazily by the client's pool.
-    public static func open(_ url: DatabaseURL, cipher: FieldCipher, logger: Logger, readers: Int = 3) async throws -> Store {
+    /// Opens the database. PostgreSQL connections are made lazily by the client's pool, at most `pool` of them
+    /// (`--db-pool`; SQLite ignores it: one writer and `readers` readers).
+    public static func open(_ url: DatabaseURL, cipher: FieldCipher, logger: Logger, readers: Int = 3, pool: Int = Store.defaultPool) async throws -> Store {
         switch url {
         case .sqliteMemory:
             let writer = try await openSQLite(.memory, logger: logger)
@@ -59,7 +63,7 @@ public final class Store: Sendable {
         case let .postgres(host, port, username, password, database):
             var config = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
                                                       database: database, tls: .disable)
-            config.options.maximumConnections = 16
+            config.options.maximumConnections = max(1, pool)
             config.options.minimumConnections = 0
             let client = PostgresClient(configuration: config, backgroundLogger: logger)
             // The pool serves leases only once `run()` has begun (else it warns on every early lease): wait

@@ -192,20 +192,35 @@ public struct PaymentRepository: Sendable {
         }
     }
 
-    /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines).
-    public func markSent(_ sends: [Payment.Destination], at: Date) async throws {
-        guard !sends.isEmpty else { return }
+    /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines). A line
+    /// changes only while it is still pending **and** the holder's live card still holds the sealed account and bank it
+    /// was routed to (read before this transaction, `pendingWithCards`): a line another executor claimed first, or whose
+    /// card's account changed since it was read, is left as it is. Returns the ids that changed; only those are sent.
+    public func markSent(_ sends: [Payment.Destination], at: Date) async throws -> Set<String> {
+        guard !sends.isEmpty else { return [] }
         var values = SQLQueryString("")
         for (i, x) in sends.enumerated() {
             if i > 0 { values += ", " }
             values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: x.accountSealed), \(bind: x.accountMasked))"
         }
-        try await update("""
+        var byBatch: [PaymentBatch.ID: (n: Int64, fen: Int64)] = [:]
+        var changed = Set<String>()
+        for r in try await db.raw("""
             UPDATE payments SET state = 'sent', bank_code = v.column2, account_enc = v.column3, account_masked = v.column4, reason = NULL,
                 sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
             FROM (VALUES \(values)) AS v WHERE payments.id = v.column1 AND payments.state = 'pending'
-            RETURNING payments.batch_id, payments.amount_fen
-            """, from: .pending, to: .sent)
+                AND EXISTS (SELECT 1 FROM cards c WHERE c.person_id = payments.person_id AND c.status NOT IN ('cancelled', 'replaced')
+                            AND c.account_enc = v.column3 AND c.bank_code = v.column2)
+            RETURNING payments.id, payments.batch_id, payments.amount_fen
+            """).all() {
+            changed.insert(try r.string("id"))
+            byBatch[try r.id("batch_id"), default: (0, 0)].n += 1
+            byBatch[try r.id("batch_id"), default: (0, 0)].fen += try r.int("amount_fen")
+        }
+        for (batchId, d) in byBatch.sorted(by: { $0.key < $1.key }) {
+            try await addTotals(batchId: batchId, [.pending: (-d.n, -d.fen), .sent: d])
+        }
+        return changed
     }
 
     /// Records where a payment goes before it is sent: committed first, so a crash after the bank call

@@ -43,4 +43,16 @@ struct SQLiteSingleProcessTests {
         do { _ = try await next.baseURL() } catch { _ = try? await next.terminate(); throw error }
         #expect(try await next.terminate() == 0, "\(next.text)")
     }
+
+    /// `--db-pool` (or `ONECARD_DB_POOL`) out of 1 to 1,000 stops the process at start with a message naming it.
+    @Test func aPoolOutOfRangeStopsTheProcessNamingTheOption() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("onecard-pool-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let zero = try await EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin", "--data-dir", dataDir, "--db-pool", "0"],
+                                              input: "root-password-1\n")
+        #expect(zero.status != 0 && zero.output.contains("--db-pool must be 1 to 1000"), "\(zero.output)")
+        let fine = try await EndToEndTests.run(["users", "create", "--username", "root", "--role", "admin", "--data-dir", dataDir, "--db-pool", "4"],
+                                              input: "root-password-1\n")
+        #expect(fine.status == 0, "\(fine.output)")
+    }
 }

@@ -40,6 +40,45 @@ struct PaymentStoreTests {
         await db.remove()
     }
 
+    /// The executor reads a chunk's lines and their cards' sealed accounts before its write transaction; the claim's
+    /// `UPDATE` takes a line only while it is pending and its card still holds the account read. What it took is
+    /// returned, and only that is sent: a line another executor claimed first, or whose card's account changed in
+    /// between, stays as it is.
+    @Test(arguments: Engine.available)
+    func aClaimTakesOnlyPendingLinesWhoseCardStillHoldsTheAccountRead(_ engine: Engine) async throws {
+        try await withBatch(engine) { store, persons in
+            let at = at
+            // setup: p1 and p2 hold ICBC cards; the claim routes both as read
+            for (n, person) in persons.prefix(2).enumerated() {
+                let card = Card(number: try CardNumber("A0000000\(n + 1)"), identificationCode: "110000D156000005" + String(repeating: "\(n + 1)", count: 16),
+                                personId: person, applicationId: nil, issuerRegion: "110000", status: .active, transit: true, financial: true,
+                                bankCode: "ICBC", accountNumber: "622200001111000\(n + 1)", pinHash: nil, issuedAt: at, expiresAt: at.addingTimeInterval(3e8))
+                try await store.write { try await $0.cards.insert(card) }
+            }
+            let read = try await store.read { try await $0.payments.pendingWithCards(batchId: "b1", afterLine: 0, throughLine: 4) }
+            let routed = read.filter { $0.accountSealed != nil }.map {
+                Payment.Destination(id: $0.due.id, bankCode: "ICBC", accountSealed: $0.accountSealed!, accountMasked: "************0000")
+            }
+            #expect(routed.map(\.id) == ["pay0", "pay1"])
+            // action: p2's account changes after the read; then the claim
+            try await store.write { s in
+                var c = try #require(try await s.cards.find(try CardNumber("A00000002")))
+                c.accountNumber = "6222000099990002"
+                try await s.cards.update(c)
+            }
+            let claimed = try await store.write { try await $0.payments.markSent(routed, at: at) }
+            // validate: only p1's line was taken; p2's is pending (the next read routes it to the new account); a second
+            // claim of the same lines takes nothing; the totals count what changed
+            #expect(claimed == ["pay0"])
+            #expect(try await store.write { try await $0.payments.markSent(routed, at: at) }.isEmpty)
+            let totals = try await store.read { try await $0.payments.totals(batchId: "b1") }
+            #expect(totals.count == [.sent: 1, .pending: 3])
+            #expect(try await store.read { try await $0.payments.recount(batchId: "b1") } == totals)
+            let again = try await store.read { try await $0.payments.pendingWithCards(batchId: "b1", afterLine: 0, throughLine: 4) }
+            #expect(again.first { $0.due.id == "pay1" }?.card?.accountNumber == "6222000099990002")
+        }
+    }
+
     @Test(arguments: Engine.available)
     func paymentsMoveOnlyFromTheStateTheyAreInAndTotalsAddUp(_ engine: Engine) async throws {
         try await withBatch(engine) { store, persons in
