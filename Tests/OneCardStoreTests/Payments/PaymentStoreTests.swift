@@ -49,6 +49,10 @@ struct PaymentStoreTests {
         try await withBatch(engine) { store, persons in
             let at = at
             // setup: p1 and p2 hold ICBC cards; the claim routes both as read
+            try await store.write { s in
+                try await s.banks.insert(Bank(code: "ICBC", name: "工商银行", agreementFrom: CalendarDay(year: 2024, month: 1, day: 1)!,
+                                              agreementTo: CalendarDay(year: 2034, month: 12, day: 31)!, endpoint: nil, status: .active), at: at)
+            }
             for (n, person) in persons.prefix(2).enumerated() {
                 let card = Card(number: try CardNumber("A0000000\(n + 1)"), identificationCode: "110000D156000005" + String(repeating: "\(n + 1)", count: 16),
                                 personId: person, applicationId: nil, issuerRegion: "110000", status: .active, transit: true, financial: true,
