@@ -14,7 +14,8 @@ import ServiceLifecycle
 /// answers with its first outcome, so nothing is paid twice and nothing is lost.
 ///
 /// Chunks are pipelined: while up to `inFlight` chunks are at their banks, the next one is claimed (committed
-/// as `sent`). Each chunk is committed before its own bank call, so the pipeline changes nothing above.
+/// as `sent`), and the one after it is already being read. Each chunk is committed before its own bank call, so the
+/// pipeline changes nothing above.
 struct PaymentExecutor: Sendable {
     let store: Store
     let clock: Clock
@@ -49,12 +50,15 @@ struct PaymentExecutor: Sendable {
         // 1. Payments left in flight by a crash or an unavailable bank: ask again. A bank that is down does not
         // hold up the others: its payments wait in flight and the pass goes on.
         let resent = try await pipeline(programme: programmeName, expected: totals.count[.sent] ?? 0, lastLine: lastLine) { after, through in
-            let page = try await store.read { try await $0.payments.sent(batchId: batchId, afterLine: after, throughLine: through) }
-            return Claimed(toSend: page, looked: page.count, held: 0)
+            try await store.read { try await $0.payments.sent(batchId: batchId, afterLine: after, throughLine: through) }
+        } claim: { page in
+            Claimed(toSend: page, looked: page.count, held: 0)
         }
         // 2. Pending payments, chunk by chunk, each committed as sent before it goes out.
         let sent = try await pipeline(programme: programmeName, expected: totals.count[.pending] ?? 0, lastLine: lastLine) { after, through in
-            try await claim(batchId: batchId, after: after, through: through, programme: programmeName, pension: pension)
+            try await readPending(batchId: batchId, after: after, through: through)
+        } claim: { read in
+            try await claim(read, programme: programmeName, pension: pension)
         }
         if !resent.reachedAll || !sent.reachedAll { return .bankUnavailable }
         // 3. Done when nothing is pending or in flight.
@@ -71,16 +75,27 @@ struct PaymentExecutor: Sendable {
         return done ? .completed : .waiting(held: sent.held)
     }
 
-    /// Takes chunks from `next`, a window of `chunk` lines at a time in line order, until `expected` payments were
-    /// looked at or the batch's last line is passed, and delivers up to `inFlight` of them at once. Whether every bank
-    /// was reached, and how many payments were held.
-    private func pipeline(programme: String, expected: Int, lastLine: Int,
-                          next: @escaping @Sendable (_ after: Int, _ through: Int) async throws -> Claimed) async throws -> (reachedAll: Bool, held: Int) {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
+    /// Reads windows of `chunk` lines in line order with `read` and turns each into a chunk to send with `claim`, until
+    /// `expected` payments were looked at or the batch's last line is passed, and delivers up to `inFlight` chunks at
+    /// once. The next window is read while the current one is claimed (a read runs on a reader connection beside the
+    /// writer), so a chunk costs the longer of the two rather than both. Whether every bank was reached, and how many
+    /// payments were held.
+    private func pipeline<Read: Sendable>(programme: String, expected: Int, lastLine: Int,
+                                          read: @escaping @Sendable (_ after: Int, _ through: Int) async throws -> Read,
+                                          claim: @escaping @Sendable (Read) async throws -> Claimed) async throws -> (reachedAll: Bool, held: Int) {
+        let chunk = chunk
+        func window(after: Int) -> Task<Read, any Error>? {
+            after < lastLine ? Task { try await read(after, min(after + chunk, lastLine)) } : nil
+        }
+        var ahead = window(after: 0)
+        defer { ahead?.cancel() }
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
             var cursor = 0, held = 0, running = 0, looked = 0, reachedAll = true
-            while looked < expected && cursor < lastLine {
+            while looked < expected, cursor < lastLine, let reading = ahead {
                 let through = min(cursor + chunk, lastLine)
-                let c = try await next(cursor, through)
+                let r = try await reading.value
+                ahead = window(after: through)
+                let c = try await claim(r)
                 cursor = through
                 looked += c.looked
                 held += c.held
@@ -97,25 +112,38 @@ struct PaymentExecutor: Sendable {
         }
     }
 
-    /// Marks the pending payments in a window of lines as sent to each holder's current account (or failed, or held)
-    /// in one transaction. A pension's payments to pensioners whose qualification check is overdue become `held`.
-    ///
-    /// The lines, their cards' accounts (decrypted) and the risk rules' facts are read first, on a reader: SQLite has
-    /// one writer, and decoding and opening a thousand accounts inside its transaction held every other write (the
-    /// bank answers of the chunks in flight) for most of a chunk's time. The claim then re-checks in its `UPDATE` that
-    /// each line is still pending and its card still holds the account read (`markSent`); a line whose card changed in
-    /// between stays pending and is routed afresh on the next pass, so a payment still goes to the account current when
-    /// it is claimed (GD art. 8). Lines failed for want of a card or an account are judged on the same read, as they
-    /// would be had the card changed a moment after the claim.
-    private func claim(batchId: PaymentBatch.ID, after: Int, through: Int, programme: String, pension: Bool) async throws -> Claimed {
+    /// What a claim needs of a window of lines, read before its transaction: the pending lines with their cards'
+    /// accounts (decrypted), and the risk rules' facts about their payees.
+    private struct PendingRead: Sendable {
+        var due: [Payment.DueWithCard]
+        var accountChanges: [Person.ID: Date]
+        var deceased: Set<Person.ID>
+    }
+
+    private func readPending(batchId: PaymentBatch.ID, after: Int, through: Int) async throws -> PendingRead {
         let thresholds = risk
-        let (due, changes, dead) = try await store.read { s in
+        return try await store.read { s in
             let due = try await s.payments.pendingWithCards(batchId: batchId, afterLine: after, throughLine: through)
             let large = due.filter { $0.riskHold == nil && $0.due.amountFen >= thresholds.largePaymentFen }.map(\.due.personId)
-            let changes = large.isEmpty ? [:] : try await s.risk.accountChanges(personIds: Array(Set(large)))
+            let changes = try await s.risk.accountChanges(personIds: Array(Set(large)))
             let dead = try await s.payments.deceased(Set(due.filter { $0.riskHold == nil && $0.card == nil }.map(\.due.personId)))
-            return (due, changes, dead)
+            return PendingRead(due: due, accountChanges: changes, deceased: dead)
         }
+    }
+
+    /// Marks the pending payments of a window read by `readPending` as sent to each holder's current account (or
+    /// failed, or held) in one transaction. A pension's payments to pensioners whose qualification check is overdue
+    /// become `held`.
+    ///
+    /// The window was read before this transaction, on a reader: SQLite has one writer, and decoding and opening a
+    /// thousand accounts inside its transaction made every chunk wait for that as well as for its writes. The claim's
+    /// `UPDATE` re-checks that each line is still pending and its card still holds the account read (`markSent`); a
+    /// line whose card changed in between stays pending and is routed afresh on the next pass, so a payment still goes
+    /// to the account current when it is claimed (GD art. 8). Lines failed for want of a card or an account are judged
+    /// on the same read, as they would be had the card changed a moment after the claim.
+    private func claim(_ read: PendingRead, programme: String, pension: Bool) async throws -> Claimed {
+        let thresholds = risk
+        let (due, changes, dead) = (read.due, read.accountChanges, read.deceased)
         guard !due.isEmpty else { return Claimed(toSend: [], looked: 0, held: 0) }
         let now = clock.now()
         return try await store.write { s in
