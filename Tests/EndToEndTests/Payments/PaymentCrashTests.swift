@@ -103,14 +103,14 @@ struct PaymentCrashTests {
         // first restart ICBC is terminated and its holders moved to CCB at once (choiceDays 0)
         #expect(try await http.call("POST", "/api/v1/batches/\(batch)/execute", token: dept1).0 == 202)
         var kills = 0
-        var killedMidway: [String] = []
+        var killedMidway: [String] = [], notExecuting: [String] = []
         for round in 0..<3 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
             let before = try await http.call("GET", "/api/v1/batches/\(batch)", token: dept1).1
             let executing = before["status"] as? String == "executing"
             // A later kill is only worth making while the batch is still under way (a loaded machine may have finished it).
             if round > 0, !executing { break }
-            if executing { killedMidway.append("\(before["counts"] ?? "")") }
+            if executing { killedMidway.append("\(before["counts"] ?? "")") } else { notExecuting.append("\(before)") }
             kill(server!.process.processIdentifier, SIGKILL)
             _ = await server!.process.exit()
             kills += 1
@@ -135,7 +135,7 @@ struct PaymentCrashTests {
         // (under a loaded test run the successor bank may take the rest in one request before a second kill).
         #expect(kills >= 1)
         // The kills came while the batch was under way (counts just before each kill are in the test log).
-        #expect(killedMidway.count == kills, "\(killedMidway)")
+        #expect(killedMidway.count == kills, "\(killedMidway) \(notExecuting)")
         print("payment crash test: killed while executing at counts \(killedMidway)")
         #expect(status == "completed", "\(last)\n\(server!.text.suffix(2000))")
         #expect(last["counts"] as? [String: Int] == ["pending": 0, "held": 0, "sent": 0, "paid": Self.payees, "failed": 0, "returned": 0], "\(last)")
