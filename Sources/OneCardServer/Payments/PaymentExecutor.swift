@@ -135,10 +135,11 @@ struct PaymentExecutor: Sendable {
     /// failed, or held) in one transaction. A pension's payments to pensioners whose qualification check is overdue
     /// become `held`.
     ///
-    /// The window was read before this transaction, on a reader: SQLite has one writer, and decoding and opening a
-    /// thousand accounts inside its transaction made every chunk wait for that as well as for its writes. The claim's
-    /// `UPDATE` re-checks that each line is still pending and its card still holds the account read (`markSent`); a
-    /// line whose card changed in between stays pending and is routed afresh on the next pass, so a payment still goes
+    /// The window was read before this transaction, on a reader, so the writer (SQLite has one) holds only the writes;
+    /// execution measured no faster for it (Benchmarks/RESULTS.md), but what the claim takes is now exact: its
+    /// `UPDATE` re-checks that each line is still pending and its card still holds the account read (`markSent`), and
+    /// only the lines it took are sent (another process's executor may have claimed a line first). A line whose card
+    /// changed in between stays pending and is routed afresh on the next pass, so a payment still goes
     /// to the account current when it is claimed (GD art. 8). Lines failed for want of a card or an account are judged
     /// on the same read, as they would be had the card changed a moment after the claim.
     private func claim(_ read: PendingRead, programme: String, pension: Bool) async throws -> Claimed {
