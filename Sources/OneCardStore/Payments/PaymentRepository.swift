@@ -203,7 +203,7 @@ public struct PaymentRepository: Sendable {
             if i > 0 { values += ", " }
             values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: x.accountSealed), \(bind: x.accountMasked))"
         }
-        var byBatch: [PaymentBatch.ID: (n: Int64, fen: Int64)] = [:]
+        var byBatch = BatchCounts()
         var changed = Set<String>()
         for r in try await db.raw("""
             UPDATE payments SET state = 'sent', bank_code = v.column2, account_enc = v.column3, account_masked = v.column4, reason = NULL,
@@ -214,12 +214,9 @@ public struct PaymentRepository: Sendable {
             RETURNING payments.id, payments.batch_id, payments.amount_fen
             """).all() {
             changed.insert(try r.string("id"))
-            byBatch[try r.id("batch_id"), default: (0, 0)].n += 1
-            byBatch[try r.id("batch_id"), default: (0, 0)].fen += try r.int("amount_fen")
+            try byBatch.count(r)
         }
-        for (batchId, d) in byBatch.sorted(by: { $0.key < $1.key }) {
-            try await addTotals(batchId: batchId, [.pending: (-d.n, -d.fen), .sent: d])
-        }
+        try await move(byBatch, from: .pending, to: .sent)
         return changed
     }
 
@@ -320,26 +317,37 @@ public struct PaymentRepository: Sendable {
     /// a `WITH`), so a thousand changed rows come back as one; SQLite cannot put an update in a `WITH`.
     @discardableResult
     private func update(_ update: SQLQueryString, from: PaymentState, to: PaymentState) async throws -> Int {
-        var byBatch: [PaymentBatch.ID: (n: Int64, fen: Int64)] = [:]
+        var byBatch = BatchCounts()
         switch dialect {
         case .postgres:
             for r in try await db.raw("""
                 WITH changed AS (\(update)) SELECT batch_id, COUNT(*) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM changed GROUP BY batch_id
                 """).all() {
-                byBatch[try r.id("batch_id")] = (try r.int("n"), try r.int("fen"))
+                byBatch.counts[try r.id("batch_id")] = (try r.int("n"), try r.int("fen"))
             }
         case .sqlite:
-            for r in try await db.raw(update).all() {
-                let fen = try r.int("amount_fen")
-                byBatch[try r.id("batch_id"), default: (0, 0)].n += 1
-                byBatch[try r.id("batch_id"), default: (0, 0)].fen += fen
-            }
+            for r in try await db.raw(update).all() { try byBatch.count(r) }
         }
-        guard from != to else { return Int(byBatch.values.reduce(0) { $0 + $1.n }) }
-        for (batchId, d) in byBatch.sorted(by: { $0.key < $1.key }) {
+        if from != to { try await move(byBatch, from: from, to: to) }
+        return byBatch.total
+    }
+
+    /// Payments changed per batch, counted from the `RETURNING batch_id, amount_fen` rows of an update.
+    private struct BatchCounts {
+        var counts: [PaymentBatch.ID: (n: Int64, fen: Int64)] = [:]
+        var total: Int { Int(counts.values.reduce(0) { $0 + $1.n }) }
+        mutating func count(_ row: any SQLRow) throws {
+            let fen = try row.int("amount_fen")
+            counts[try row.id("batch_id"), default: (0, 0)].n += 1
+            counts[try row.id("batch_id"), default: (0, 0)].fen += fen
+        }
+    }
+
+    /// Moves the counted payments from one state to another in their batches' running totals (batches in a fixed order).
+    private func move(_ changed: BatchCounts, from: PaymentState, to: PaymentState) async throws {
+        for (batchId, d) in changed.counts.sorted(by: { $0.key < $1.key }) {
             try await addTotals(batchId: batchId, [from: (-d.n, -d.fen), to: d])
         }
-        return Int(byBatch.values.reduce(0) { $0 + $1.n })
     }
 
     /// Adds to a batch's running totals (in the transaction that changed the payments). States are updated in
