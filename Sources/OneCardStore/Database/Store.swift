@@ -47,14 +47,14 @@ public final class Store: Sendable {
             // Checkpoints copy the WAL back into the database file. Left to the writer they run inside a
             // commit every thousand pages and stall every write queued behind it; here a separate
             // connection does it in the background instead, and the writer only as a backstop.
-            try await writer.sql().raw("PRAGMA wal_autocheckpoint=10000").run()
+            try await SQLiteStoreDatabase(connection: writer).raw("PRAGMA wal_autocheckpoint=10000").run()
             var readerConnections: [SQLiteConnection] = []
             for _ in 0..<readers { readerConnections.append(try await openSQLite(.file(path: path), logger: logger)) }
             let checkpointing = try await openSQLite(.file(path: path), logger: logger)
             let checkpointer = Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(250))
-                    _ = try? await checkpointing.sql().raw("PRAGMA wal_checkpoint(PASSIVE)").all()
+                    _ = try? await SQLiteStoreDatabase(connection: checkpointing).raw("PRAGMA wal_checkpoint(PASSIVE)").all()
                 }
             }
             return Store(url: url, dialect: .sqlite, cipher: cipher,
@@ -83,7 +83,7 @@ public final class Store: Sendable {
 
     private static func openSQLite(_ storage: SQLiteConnection.Storage, logger: Logger) async throws -> SQLiteConnection {
         let c = try await SQLiteConnection.open(storage: storage, logger: logger).get()
-        let db = c.sql()
+        let db = SQLiteStoreDatabase(connection: c)
         if case .file = storage {
             _ = try await db.raw("PRAGMA journal_mode=WAL").all()
             try await db.raw("PRAGMA synchronous=NORMAL").run()
@@ -109,10 +109,10 @@ public final class Store: Sendable {
         case let .sqlite(writer, lock, readers, _, _):
             if let readers {
                 let c = await readers.take()
-                do { let r = try await body(session(c.sql())); await readers.give(c); return r } catch { await readers.give(c); throw error }
+                do { let r = try await body(session(SQLiteStoreDatabase(connection: c))); await readers.give(c); return r } catch { await readers.give(c); throw error }
             }
             await lock.lock()
-            do { let r = try await body(session(writer.sql())); await lock.unlock(); return r } catch { await lock.unlock(); throw error }
+            do { let r = try await body(session(SQLiteStoreDatabase(connection: writer))); await lock.unlock(); return r } catch { await lock.unlock(); throw error }
         case let .postgres(client, _):
             return try await withConnection(client) { conn in try await body(self.session(PostgresSQLDatabase(connection: conn, logger: self.logger))) }
         }
@@ -128,7 +128,7 @@ public final class Store: Sendable {
         case let .sqlite(writer, lock, _, _, _):
             await lock.lock()
             do {
-                let r = try await transaction(writer.sql(), begin: "BEGIN IMMEDIATE", body)
+                let r = try await transaction(SQLiteStoreDatabase(connection: writer), begin: "BEGIN IMMEDIATE", body)
                 await lock.unlock()
                 return r
             } catch { await lock.unlock(); throw error }
