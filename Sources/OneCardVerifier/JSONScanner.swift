@@ -5,15 +5,15 @@ import OneCardCore
 /// Hand-written because JSONDecoder would cost more than the rest of a verification together.
 /// Anything unusual (escaped member names, duplicate members, nesting deeper than 16) is refused
 /// rather than interpreted, so this reader can never see a different token than another JOSE library.
-struct JSONScanner {
+package struct JSONScanner {
     let bytes: UnsafeRawBufferPointer
     var i = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    var atEnd: Bool { i >= bytes.count }
+    package var atEnd: Bool { i >= bytes.count }
 
-    mutating func skipSpace() {
+    package mutating func skipSpace() {
         while i < bytes.count {
             switch bytes[i] {
             case 0x20, 0x09, 0x0A, 0x0D: i += 1
@@ -23,7 +23,7 @@ struct JSONScanner {
     }
 
     /// Consumes `byte` (after white space) or fails.
-    mutating func expect(_ byte: UInt8) -> Bool {
+    package mutating func expect(_ byte: UInt8) -> Bool {
         skipSpace()
         guard i < bytes.count, bytes[i] == byte else { return false }
         i += 1
@@ -31,14 +31,14 @@ struct JSONScanner {
     }
 
     /// Consumes `byte` if it comes next (after white space).
-    mutating func take(_ byte: UInt8) -> Bool {
+    package mutating func take(_ byte: UInt8) -> Bool {
         skipSpace()
         if i < bytes.count, bytes[i] == byte { i += 1; return true }
         return false
     }
 
     /// A member name: the raw bytes between the quotes; names with escapes are refused.
-    mutating func name() -> UnsafeRawBufferPointer? {
+    package mutating func name() -> UnsafeRawBufferPointer? {
         guard expect(UInt8(ascii: "\"")) else { return nil }
         let start = i
         while i < bytes.count {
@@ -54,7 +54,7 @@ struct JSONScanner {
     }
 
     /// A string value, unescaped.
-    mutating func string() -> String? {
+    package mutating func string() -> String? {
         guard expect(UInt8(ascii: "\"")) else { return nil }
         let start = i
         while i < bytes.count {
@@ -127,7 +127,7 @@ struct JSONScanner {
     }
 
     /// A non-negative integer of at most 15 digits (NumericDate in whole seconds).
-    mutating func integer() -> Int64? {
+    package mutating func integer() -> Int64? {
         skipSpace()
         var v: Int64 = 0, digits = 0
         while i < bytes.count, (0x30...0x39).contains(bytes[i]) {
@@ -142,7 +142,7 @@ struct JSONScanner {
     }
 
     /// An array of strings.
-    mutating func stringArray() -> [String]? {
+    package mutating func stringArray() -> [String]? {
         guard expect(UInt8(ascii: "[")) else { return nil }
         var result: [String] = []
         if take(UInt8(ascii: "]")) { return result }
@@ -154,7 +154,7 @@ struct JSONScanner {
     }
 
     /// Skips any JSON value (for members a verifier does not use).
-    mutating func skipValue(depth: Int = 0) -> Bool {
+    package mutating func skipValue(depth: Int = 0) -> Bool {
         guard depth < 16 else { return false }
         skipSpace()
         guard i < bytes.count else { return false }
@@ -190,6 +190,12 @@ struct JSONScanner {
         }
     }
 
+    /// Consumes `null` if it comes next (after white space).
+    package mutating func takeNull() -> Bool {
+        skipSpace()
+        return i < bytes.count && bytes[i] == UInt8(ascii: "n") && literal("null")
+    }
+
     private mutating func literal(_ word: StaticString) -> Bool {
         let n = word.utf8CodeUnitCount
         guard i + n <= bytes.count else { return false }
@@ -199,7 +205,7 @@ struct JSONScanner {
     }
 
     /// True at the end of input, trailing white space allowed.
-    mutating func finished() -> Bool {
+    package mutating func finished() -> Bool {
         skipSpace()
         return atEnd
     }
@@ -207,7 +213,7 @@ struct JSONScanner {
 
 extension UnsafeRawBufferPointer {
     /// Whether these bytes spell `word` (a member name).
-    func equals(_ word: StaticString) -> Bool {
+    package func equals(_ word: StaticString) -> Bool {
         count == word.utf8CodeUnitCount && memcmp(baseAddress!, word.utf8Start, count) == 0
     }
 }

@@ -91,21 +91,21 @@ public enum QRAlgorithm: String, Sendable, CaseIterable {
 }
 
 /// Appends JSON to a byte buffer; enough for the flat objects tokens carry.
-struct JSONWriter {
-    var bytes: [UInt8] = []
+package struct JSONWriter {
+    package var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    package init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    mutating func raw(_ text: StaticString) {
+    package mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func int(_ value: Int64) {
+    package mutating func int(_ value: Int64) {
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// A JSON string literal with the escapes RFC 8259 §7 requires.
-    mutating func string(_ value: String) {
+    package mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         for b in value.utf8 {
             switch b {

@@ -10,8 +10,6 @@ import OneCardCore
 public actor BankGateway {
     public struct Credit: Codable, Sendable { public var paymentId: String; public var account: String; public var amountFen: Int64 }
     public struct Result: Codable, Sendable { public var paymentId: String; public var outcome: BankOutcome; public var reason: String? }
-    struct Request: Codable { var payments: [Credit] }
-    struct Reply: Codable { var results: [Result] }
 
     public enum Failure: Error, CustomStringConvertible {
         /// Try again later; nothing is known to have happened.
@@ -34,7 +32,7 @@ public actor BankGateway {
 
     /// Sends a batch credit; the bank answers each payment once and the same answer again for a repeat.
     public func credit(endpoint: String, _ credits: [Credit]) async throws -> [Result] {
-        try await exchange(endpoint: endpoint, path: "credits", Request(payments: credits), answer: Reply.self).results
+        try await exchange(endpoint: endpoint, path: "credits", body: Data(BankWire.credits(credits)), read: BankWire.readResults)
     }
 
     /// A debit of a card's account (a transit trip: API.md "Transit", bank-sim `POST /debits`), one per `debitId`.
@@ -49,19 +47,21 @@ public actor BankGateway {
 
     /// Sends debits; the bank takes each `debitId` at most once and answers a repeat `duplicate`.
     public func debit(endpoint: String, _ debits: [Debit]) async throws -> [DebitResult] {
-        try await exchange(endpoint: endpoint, path: "debits", DebitRequest(debits: debits), answer: DebitReply.self).results
+        try await exchange(endpoint: endpoint, path: "debits", body: try JSONEncoder().encode(DebitRequest(debits: debits))) {
+            try? JSONDecoder().decode(DebitReply.self, from: $0).results
+        }
     }
 
-    /// One request to a bank with retries on transient failures and the endpoint's circuit breaker.
-    private func exchange<Body: Encodable, Answer: Decodable>(endpoint: String, path: String, _ request: Body, answer: Answer.Type) async throws -> Answer {
-        let body = try JSONEncoder().encode(request)
+    /// One request to a bank with retries on transient failures and the endpoint's circuit breaker; `read` makes the
+    /// answer of a 200 reply's body (nil: not an answer, tried again like a 5xx).
+    private func exchange<Answer>(endpoint: String, path: String, body: Data, read: (Data) -> Answer?) async throws -> Answer {
         let url = endpoint.hasSuffix("/") ? endpoint + path : endpoint + "/" + path
         var lastError = "no attempt"
         for attempt in 1...attempts {
             guard allow(endpoint) else { throw Failure.unavailable("circuit open for \(endpoint) after \(lastError)") }
             do {
                 let r = try await http.send("POST", url, headers: [("Content-Type", "application/json")], body: body)
-                if r.status == 200, let reply = try? JSONDecoder().decode(Answer.self, from: r.body) {
+                if r.status == 200, let reply = read(r.body) {
                     breakers[endpoint, default: CircuitBreaker()].succeeded()
                     return reply
                 }

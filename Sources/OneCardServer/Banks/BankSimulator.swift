@@ -55,7 +55,6 @@ public enum BankSimulator {
         return store
     }
 
-    struct CreditRequest: Decodable { var payments: [BankGateway.Credit] }
     struct DebitRequest: Decodable { var debits: [BankGateway.Debit] }
     struct BalanceInput: Decodable { var balanceFen: Int64 }
     struct DebitLine: Encodable { let debitId: String; let account: String; let amountFen: Int64; let at: String }
@@ -75,12 +74,12 @@ public enum BankSimulator {
             if Double.random(in: 0..<1) < options.failRate { return Response(status: .serviceUnavailable) }
             if options.latencyMs > 0 { try await Task.sleep(for: .milliseconds(options.latencyMs)) }
             let body = try await request.body.collect(upTo: 16 * 1_048_576)
-            guard let input = try? JSONDecoder().decode(CreditRequest.self, from: Data(buffer: body)), input.payments.count <= 5000 else {
+            guard let payments = body.withUnsafeReadableBytes({ BankWire.readCredits($0) }), payments.count <= 5000 else {
                 return Response(status: .badRequest)
             }
-            let results = try await ledger.credit(input.payments)
+            let results = try await ledger.credit(payments)
             if Double.random(in: 0..<1) < options.loseReplyRate { return Response(status: .serviceUnavailable) }
-            return try Response.json(["results": results])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: BankWire.results(results))))
         }
 
         router.post("/debits") { request, _ -> Response in
