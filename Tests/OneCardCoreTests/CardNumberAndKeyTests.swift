@@ -32,6 +32,9 @@ struct CardNumberAndKeyTests {
         let u = RandomSource.system.uuid()
         #expect(u.count == 36 && UUID(uuidString: u) != nil && u == u.lowercased())
         #expect(RandomSource.system.bytes(13).count == 13)
+        // every byte filled, differently each time (64 bytes: a chance of 2^-512 to fail)
+        let a = RandomSource.system.bytes(64), b = RandomSource.system.bytes(64)
+        #expect(a != b && a.count == 64 && a.contains { $0 != 0 } && Set(a[56...]) != [0])
     }
 
     @Test func uuid7sCarryTheTimeAndSortByIt() {
@@ -78,6 +81,13 @@ struct CardNumberAndKeyTests {
         let expected = HMAC<SHA256>.authenticationCode(for: Data("id_number:11010519491231002X".utf8), using: keys.blindIndex)
         #expect(cipher.blindIndex("11010519491231002x", field: "id_number") == expected.map { String(format: "%02x", $0) }.joined())
         #expect(cipher.blindIndex("a", field: "f") == cipher.blindIndex("A", field: "f"))  // the copied HMAC state is not reused
+        // ASCII is upper-cased byte by byte, anything else by `uppercased()`: the same text either way.
+        for value in ["ICBC:6222000011112222", "abc-xyz_{}~@`[", "", "straße", "王秀梅 wang", "ǆ ﬁ ı i", "é\u{301}"] {
+            let reference = HMAC<SHA256>.authenticationCode(for: Data("payment_account:\(value.uppercased())".utf8), using: keys.blindIndex)
+            #expect(cipher.blindIndex(value, field: "payment_account") == reference.map { String(format: "%02x", $0) }.joined(), "\(value)")
+        }
+        #expect(Data([0, 0x0f, 0xa5, 0xff]).withUnsafeBytes { Hex.encode($0, uppercase: true) } == "000FA5FF")
+        #expect(Data([0, 0x0f, 0xa5, 0xff]).withUnsafeBytes { Hex.encode($0) } == Hex.encode([0, 0x0f, 0xa5, 0xff]))
     }
 
     @Test func nodeKeysAreCreatedOnceWithMode0600() throws {

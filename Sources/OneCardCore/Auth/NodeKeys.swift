@@ -108,10 +108,23 @@ public struct FieldCipher: Sendable {
     }
 
     /// Keyed hash of a normalised value: equal inputs find each other, the index reveals nothing.
+    /// The keyed hash is of `field:VALUE` (the value upper-cased); an ASCII value (ID numbers, accounts) is upper-cased
+    /// byte by byte, which is what `uppercased()` does to ASCII, without its Unicode tables. An upload computes one per
+    /// line and an executed payment one more: through `uppercased()`, `Data` and a generic hex encoder this was 8 % of
+    /// an upload's CPU.
     public func blindIndex(_ value: String, field: String) -> String {
+        var message: [UInt8] = []
+        message.reserveCapacity(field.utf8.count + 1 + value.utf8.count)
+        message.append(contentsOf: field.utf8)
+        message.append(UInt8(ascii: ":"))
+        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+            for b in value.utf8 { message.append((0x61...0x7A).contains(b) ? b - 0x20 : b) }
+        } else {
+            message.append(contentsOf: value.uppercased().utf8)
+        }
         var mac = indexMAC
-        mac.update(data: Data((field + ":" + value.uppercased()).utf8))
-        return Hex.encode(mac.finalize())
+        mac.update(data: message)
+        return mac.finalize().withUnsafeBytes { Hex.encode($0) }
     }
 
     public enum CipherError: Error { case corrupt }

@@ -14,4 +14,16 @@ public enum Hex {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// `encode` of contiguous bytes (a digest), written straight into the string.
+    public static func encode(_ bytes: UnsafeRawBufferPointer, uppercase: Bool = false) -> String {
+        let digits = uppercase ? upper : lower
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = digits[Int(b >> 4)]
+                out[2 * i + 1] = digits[Int(b & 0x0F)]
+            }
+            return bytes.count * 2
+        }
+    }
 }

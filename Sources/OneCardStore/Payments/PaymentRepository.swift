@@ -136,8 +136,8 @@ public struct PaymentRepository: Sendable {
         return inserted
     }
 
-    /// The blind index an ID number is found by.
-    public static func idIndex(_ idNumber: String, cipher: FieldCipher) -> String { cipher.blindIndex(idNumber.uppercased(), field: "id_number") }
+    /// The blind index an ID number is found by (`blindIndex` upper-cases it).
+    public static func idIndex(_ idNumber: String, cipher: FieldCipher) -> String { cipher.blindIndex(idNumber, field: "id_number") }
 
     /// Payees by the blind index of their ID number (blind index → ID number, computed by the caller outside
     /// its transaction).
