@@ -93,11 +93,12 @@ struct PostgresSQLDatabase: SQLDatabase {
 
         private static func decode<T: PostgresDecodable>(_: T.Type, _ cell: PostgresCell) throws -> T { try cell.decode(T.self) }
     }
+}
 
-    struct MissingColumn: Error, CustomStringConvertible {
-        let column: String
-        var description: String { "no column \(column) in the result" }
-    }
+/// A column a repository asked for is not in the result (both engines' `SQLDatabase`).
+struct MissingColumn: Error, CustomStringConvertible {
+    let column: String
+    var description: String { "no column \(column) in the result" }
 }
 
 /// An optional bind, to tell `nil` (bound as NULL) from a value.

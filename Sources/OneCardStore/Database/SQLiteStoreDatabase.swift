@@ -79,9 +79,4 @@ struct SQLiteStoreDatabase: SQLDatabase {
             return value
         }
     }
-
-    struct MissingColumn: Error, CustomStringConvertible {
-        let column: String
-        var description: String { "no column \(column) in the result" }
-    }
 }
