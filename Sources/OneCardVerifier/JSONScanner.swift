@@ -126,16 +126,18 @@ package struct JSONScanner {
         return v
     }
 
-    /// A non-negative integer of at most 15 digits (NumericDate in whole seconds).
+    /// A non-negative integer of at most 15 digits (NumericDate in whole seconds). A leading zero before more digits
+    /// is not JSON (RFC 8259 §6) and is refused.
     package mutating func integer() -> Int64? {
         skipSpace()
         var v: Int64 = 0, digits = 0
+        let start = i
         while i < bytes.count, (0x30...0x39).contains(bytes[i]) {
             v = v * 10 + Int64(bytes[i] - 0x30)
             digits += 1; i += 1
             if digits > 15 { return nil }
         }
-        guard digits > 0 else { return nil }
+        guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
         // A fraction or exponent would be a NumericDate we do not issue; refuse rather than round.
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") || bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") { return nil }
         return v
@@ -177,17 +179,62 @@ package struct JSONScanner {
         case UInt8(ascii: "t"): return literal("true")
         case UInt8(ascii: "f"): return literal("false")
         case UInt8(ascii: "n"): return literal("null")
-        default:
-            // A number: sign, digits, fraction, exponent.
-            let start = i
-            scan: while i < bytes.count {
-                switch bytes[i] {
-                case 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): i += 1
-                default: break scan
-                }
-            }
-            return i > start
+        default: return number()
         }
+    }
+
+    /// Skips a number as RFC 8259 §6 writes one: `-`, then `0` or digits without a leading zero, an optional fraction
+    /// and an optional exponent (so a reader never accepts `1-2` or `012` that `JSONDecoder` would refuse).
+    private mutating func number() -> Bool {
+        func digits() -> Int {
+            let start = i
+            while i < bytes.count, (0x30...0x39).contains(bytes[i]) { i += 1 }
+            return i - start
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < bytes.count else { return false }
+        if bytes[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digits() > 0 else { return false }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return true
+    }
+
+    /// `true` or `false`.
+    package mutating func boolean() -> Bool? {
+        skipSpace()
+        guard i < bytes.count else { return nil }
+        if bytes[i] == UInt8(ascii: "t") { return literal("true") ? true : nil }
+        if bytes[i] == UInt8(ascii: "f") { return literal("false") ? false : nil }
+        return nil
+    }
+
+    /// An object whose members `member` reads one by one, given each name (false: not the shape expected).
+    package mutating func object(_ member: (UnsafeRawBufferPointer, inout JSONScanner) -> Bool) -> Bool {
+        guard expect(UInt8(ascii: "{")) else { return false }
+        if take(UInt8(ascii: "}")) { return true }
+        repeat {
+            guard let name = name(), expect(UInt8(ascii: ":")), member(name, &self) else { return false }
+        } while take(UInt8(ascii: ","))
+        return expect(UInt8(ascii: "}"))
+    }
+
+    /// An array whose elements `element` reads (nil: not the shape expected).
+    package mutating func array<T>(_ element: (inout JSONScanner) -> T?) -> [T]? {
+        guard expect(UInt8(ascii: "[")) else { return nil }
+        var out: [T] = []
+        if take(UInt8(ascii: "]")) { return out }
+        repeat {
+            guard let e = element(&self) else { return nil }
+            out.append(e)
+        } while take(UInt8(ascii: ","))
+        return expect(UInt8(ascii: "]")) ? out : nil
     }
 
     /// Consumes `null` if it comes next (after white space).

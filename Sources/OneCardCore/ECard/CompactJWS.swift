@@ -100,11 +100,17 @@ package struct JSONWriter {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// An integer in decimal, written without an intermediate `String`.
     package mutating func int(_ value: Int64) {
-        bytes.append(contentsOf: String(value).utf8)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude, count = 0
+        // The digits from the last, then turned round in place.
+        repeat { bytes.append(UInt8(ascii: "0") + UInt8(rest % 10)); rest /= 10; count += 1 } while rest > 0
+        bytes[(bytes.count - count)...].reverse()
     }
 
-    /// A JSON string literal with the escapes RFC 8259 §7 requires.
+    /// A JSON string literal with the escapes RFC 8259 §7 requires, in the short forms where there is one (as
+    /// `JSONEncoder` writes them).
     package mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         for b in value.utf8 {
@@ -114,6 +120,8 @@ package struct JSONWriter {
             case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
             case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
             case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case 0x08: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "b"))
+            case 0x0C: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "f"))
             case 0..<0x20:
                 let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 bytes.append(contentsOf: Array("\\u00".utf8))

@@ -47,7 +47,7 @@ enum BankWire {
             var s = JSONScanner(bytes)
             return list(&s, member: "payments") { s in
                 var id: String?, account: String?, amount: Int64?
-                return object(&s) { name, s in
+                return s.object { name, s in
                     if name.equals("paymentId") { guard id == nil, let v = s.string() else { return false }; id = v }
                     else if name.equals("account") { guard account == nil, let v = s.string() else { return false }; account = v }
                     else if name.equals("amountFen") { guard amount == nil, let v = s.integer() else { return false }; amount = v }
@@ -66,7 +66,7 @@ enum BankWire {
             var s = JSONScanner(bytes)
             return list(&s, member: "results") { s in
                 var id: String?, outcome: BankOutcome?, reason: String?, hasReason = false
-                return object(&s) { name, s in
+                return s.object { name, s in
                     if name.equals("paymentId") { guard id == nil, let v = s.string() else { return false }; id = v }
                     else if name.equals("outcome") {
                         guard outcome == nil, let v = s.string().flatMap(BankOutcome.init(rawValue:)) else { return false }
@@ -90,26 +90,7 @@ enum BankWire {
     /// `{"<member>": [element, …]}` and nothing else: `.some(list)`, or `.none` to leave the body to `JSONDecoder`.
     private static func list<T>(_ s: inout JSONScanner, member: StaticString, _ element: (inout JSONScanner) -> T?) -> [T]?? {
         guard s.expect(UInt8(ascii: "{")), let name = s.name(), name.equals(member), s.expect(UInt8(ascii: ":")),
-              s.expect(UInt8(ascii: "[")) else { return .none }
-        var out: [T] = []
-        if !s.take(UInt8(ascii: "]")) {
-            repeat {
-                guard let e = element(&s) else { return .none }
-                out.append(e)
-            } while s.take(UInt8(ascii: ","))
-            guard s.expect(UInt8(ascii: "]")) else { return .none }
-        }
-        guard s.expect(UInt8(ascii: "}")), s.finished() else { return .none }
+              let out = s.array(element), s.expect(UInt8(ascii: "}")), s.finished() else { return .none }
         return .some(out)
-    }
-
-    /// An object whose members `member` reads one by one (false: not the shape expected).
-    private static func object(_ s: inout JSONScanner, _ member: (UnsafeRawBufferPointer, inout JSONScanner) -> Bool) -> Bool {
-        guard s.expect(UInt8(ascii: "{")) else { return false }
-        if s.take(UInt8(ascii: "}")) { return true }
-        repeat {
-            guard let name = s.name(), s.expect(UInt8(ascii: ":")), member(name, &s) else { return false }
-        } while s.take(UInt8(ascii: ","))
-        return s.expect(UInt8(ascii: "}"))
     }
 }

@@ -216,7 +216,7 @@ public struct MedicalRepository: Sendable {
             values += """
                 (\(bind: r.settlementId), \(bind: s.terminalId), \(bind: s.idempotencyKey), \(bind: s.venueId), \(bind: r.personId), \(bind: r.reverses),
                  \(bind: r.insuredRegion), \(bind: r.treatmentRegion), \(bind: r.care.rawValue), \(bind: Int64(s.settlementYear)),
-                 \(bind: Self.month(s.at)), \(bind: s.at.millis), \(bind: try Self.json(r)))
+                 \(bind: Self.month(s.at)), \(bind: s.at.millis), \(bind: r.json))
                 """
         }
         try await db.raw("""
