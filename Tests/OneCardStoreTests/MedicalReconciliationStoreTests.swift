@@ -35,4 +35,25 @@ struct MedicalReconciliationStoreTests {
         await store.close()
         await db.remove()
     }
+
+    @Test(arguments: Engine.available)
+    func theNewestPublishedVersionAndTheNamedItemsAreReadTogether(_ engine: Engine) async throws {
+        let db = try await TestDatabase.make(engine)
+        let store = try await db.store()
+        do {
+            let before = try await store.read { try await $0.medical.publishedItems(codes: ["A"]) }
+            #expect(before.version == 0 && before.items.isEmpty)
+            let at = Date(timeIntervalSince1970: 1_795_000_000)
+            let a1 = MedicalCatalogueItem(code: "A", name: "甲 v1", category: .a), b1 = MedicalCatalogueItem(code: "B", name: "乙", category: .b, preselfpayPercent: 10)
+            let a2 = MedicalCatalogueItem(code: "A", name: "甲 v2", category: .a, priceCapFen: 500), c2 = MedicalCatalogueItem(code: "C", name: "丙", category: .c)
+            try await store.write { try await $0.medical.publish(version: 1, items: [a1, b1], at: at, by: "admin") }
+            try await store.write { try await $0.medical.publish(version: 2, items: [a2, b1, c2], at: at, by: "admin") }
+            let read = try await store.read { try await $0.medical.publishedItems(codes: ["A", "C", "X"]) }
+            #expect(read.version == 2 && Set(read.items.map(\.name)) == ["甲 v2", "丙"] && read.items.first { $0.code == "A" }?.priceCapFen == 500)
+            let none = try await store.read { try await $0.medical.publishedItems(codes: []) }
+            #expect(none.version == 2 && none.items.isEmpty)
+        } catch { await store.close(); await db.remove(); throw error }
+        await store.close()
+        await db.remove()
+    }
 }

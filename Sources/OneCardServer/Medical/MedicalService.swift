@@ -94,9 +94,13 @@ struct MedicalService: Sendable {
     /// The policy in force for an insured region on a day: its own, its prefecture's or its province's, stored or preset.
     static func policy(insuredRegion: String, scheme: MedicalScheme, care: MedicalCare, on day: CalendarDay, presets: MedicalPolicyBook,
                        in s: StoreSession) async throws -> MedicalPolicy? {
-        let regions = [insuredRegion, String(insuredRegion.prefix(4)) + "00", RegionTable.province(of: insuredRegion)]
-        let stored = try await s.medical.policies(regions: Array(Set(regions)), scheme: scheme, care: care)
+        let stored = try await s.medical.policies(regions: policyRegions(of: insuredRegion), scheme: scheme, care: care)
         return MedicalPolicyBook(policies: presets.policies + stored).policy(insuredRegion: insuredRegion, scheme: scheme, care: care, on: day)
+    }
+
+    /// The regions whose policy may apply to an insured region: its own, its prefecture's and its province's.
+    static func policyRegions(of insuredRegion: String) -> [String] {
+        Array(Set([insuredRegion, String(insuredRegion.prefix(4)) + "00", RegionTable.province(of: insuredRegion)]))
     }
 
     /// The policies in force today for a region, one per scheme and care that has one.
@@ -253,14 +257,10 @@ struct MedicalService: Sendable {
         }
         let spentTokens = try await s.uses.acceptedTokens(among: group.compactMap(tokenUse))
         let spentChallenges = try await s.uses.usedChallenges(among: group.compactMap(challengeUse))
-        var catalogueVersion = 0
+        let published = try await s.medical.publishedItems(codes: unique(group.flatMap { $0.input.lines.map(\.code) }).filter { !$0.isEmpty })
+        let catalogueVersion = published.version
         var catalogueItems: [String: MedicalCatalogueItem] = [:]
-        if let v = try await s.medical.latestVersion() {
-            catalogueVersion = Int(v.version)
-            for i in try await s.medical.items(version: v.version, codes: unique(group.flatMap { $0.input.lines.map(\.code) }).filter { !$0.isEmpty }) {
-                catalogueItems[i.code] = i
-            }
-        }
+        for i in published.items { catalogueItems[i.code] = i }
 
         // Plan: each request answered as before, settled after the group, refused here, or settled now.
         var outcomes: [GroupOutcome?] = Array(repeating: nil, count: group.count)
@@ -304,13 +304,8 @@ struct MedicalService: Sendable {
 
     /// The treatment place's catalogue: the published items this bill names (a line not listed is self-paid).
     static func catalogue(for lines: [MedicalBillLine], treatmentRegion: String, in s: StoreSession) async throws -> MedicalCatalogue {
-        var items: [MedicalCatalogueItem] = []
-        var version = 0
-        if let v = try await s.medical.latestVersion() {
-            version = Int(v.version)
-            items = try await s.medical.items(version: v.version, codes: Array(Set(lines.map(\.code))).filter { !$0.isEmpty })
-        }
-        return MedicalCatalogue(treatmentRegion: treatmentRegion, version: version, items: items)
+        let published = try await s.medical.publishedItems(codes: Array(Set(lines.map(\.code))).filter { !$0.isEmpty })
+        return MedicalCatalogue(treatmentRegion: treatmentRegion, version: published.version, items: published.items)
     }
 
     /// A bill at the insured place: the card that presented it (or why it is refused), the treatment place's
@@ -340,7 +335,9 @@ struct MedicalService: Sendable {
         var filings: [Person.ID: [MedicalFiling]] = [:]
         for f in try await s.medical.filings(personIds: Array(insured.keys)) { filings[f.personId, default: []].append(f.filing) }
         var yearToDate = try await s.medical.yearsToDate(personIds: Array(insured.keys))
-        var policies: [String: MedicalPolicy?] = [:]
+        // Every policy the group's persons may need, stored or preset, in one query.
+        let book = MedicalPolicyBook(policies: presets.policies
+            + (try await s.medical.policies(regions: Array(Set(insured.values.flatMap { Self.policyRegions(of: $0.insuredRegion) })))))
 
         var results: [Result<MedicalSettlementRecord, DomainError>] = []
         var records: [StoredMedicalSettlement] = []
@@ -357,12 +354,7 @@ struct MedicalService: Sendable {
                 results.append(.failure(DomainError(.notInsured, "the cardholder has no basic medical insurance recorded here"))); continue
             }
             let day = CalendarDay(b.at)
-            let policyKey = [person.insuredRegion, person.scheme.rawValue, b.input.care.rawValue, day.description].joined(separator: "\u{1F}")
-            if policies[policyKey] == nil {
-                policies[policyKey] = .some(try await Self.policy(insuredRegion: person.insuredRegion, scheme: person.scheme, care: b.input.care, on: day,
-                                                                  presets: presets, in: s))
-            }
-            guard let policy = policies[policyKey] ?? nil else {
+            guard let policy = book.policy(insuredRegion: person.insuredRegion, scheme: person.scheme, care: b.input.care, on: day) else {
                 results.append(.failure(DomainError(.medicalPolicyNotFound, "no \(person.scheme.rawValue) \(b.input.care.rawValue) policy for \(person.insuredRegion)")))
                 continue
             }

@@ -150,6 +150,7 @@ final class API: @unchecked Sendable {
         let strict = strictContract
         let limiter = limiter
         let operation = "\(e.method.rawValue) \(e.path)"
+        let nonNullable = e.nonNullableProperties
         router.on(RouterPath(e.routerPath), method: e.method) { request, context in
             do {
                 try limiter?.check(context.identity, address: context.remoteAddress)
@@ -161,7 +162,7 @@ final class API: @unchecked Sendable {
                 }
                 try e.checkQuery(request.uri.queryParameters)
                 var request = request
-                if let nonNullable = e.nonNullableProperties, request.headers[.contentType]?.hasPrefix("application/json") == true {
+                if let nonNullable, request.headers[.contentType]?.hasPrefix("application/json") == true {
                     // A property the schema does not make nullable may be left out, but not sent as null.
                     let body = try await request.collectBody(upTo: context.maxUploadSize)
                     // Parsed only when the bytes hold a `null` at all: most bodies (every acceptance) never do.

@@ -84,12 +84,15 @@ public struct MedicalRepository: Sendable {
         }
     }
 
-    /// The items of one version with these codes, in one query.
-    public func items(version v: Int64, codes: [String]) async throws -> [MedicalCatalogueItem] {
-        guard !codes.isEmpty else { return [] }
-        return try await db.raw("SELECT item FROM medical_catalogue_items WHERE version = \(bind: v) AND code IN (\(binds: codes))").all().map {
-            try Self.decode(MedicalCatalogueItem.self, try $0.string("item"))
-        }
+    /// The newest published version (0 before the first) and its items with these codes, in one query: a settlement
+    /// needs both, and every statement is a round trip at the hospital's counter.
+    public func publishedItems(codes: [String]) async throws -> (version: Int, items: [MedicalCatalogueItem]) {
+        let rows = try await db.raw("""
+            SELECT v.version, i.item FROM (SELECT MAX(version) AS version FROM medical_catalogue_versions) v
+            LEFT JOIN medical_catalogue_items i ON i.version = v.version AND i.code IN (\(binds: codes.isEmpty ? [""] : codes))  -- no code is empty; IN () is not SQL
+            """).all()
+        guard let version = try rows.first?.optionalInt("version") else { return (0, []) }
+        return (Int(version), try rows.compactMap { try $0.optionalString("item").map { try Self.decode(MedicalCatalogueItem.self, $0) } })
     }
 
     // MARK: Policies
@@ -116,6 +119,14 @@ public struct MedicalRepository: Sendable {
         return try await db.raw("""
             SELECT policy FROM medical_policies WHERE region_code IN (\(binds: regions)) AND scheme = \(bind: scheme.rawValue) AND care = \(bind: care.rawValue)
             """).all().map { try Self.decode(MedicalPolicy.self, try $0.string("policy")) }
+    }
+
+    /// Every stored version of every policy of these regions (a group of settlements loads its policies at once).
+    public func policies(regions: [String]) async throws -> [MedicalPolicy] {
+        guard !regions.isEmpty else { return [] }
+        return try await db.raw("SELECT policy FROM medical_policies WHERE region_code IN (\(binds: regions))").all().map {
+            try Self.decode(MedicalPolicy.self, try $0.string("policy"))
+        }
     }
 
     /// Every stored policy version (the admin page).
