@@ -129,7 +129,7 @@ struct AcceptanceController {
             guard let key = request.headers[.idempotencyKey], (1...200).contains(key.count) else {
                 throw DomainError(.idempotencyKeyRequired, "send an Idempotency-Key header (1 to 200 characters)")
             }
-            let i = try await request.decodeJSON(as: AcceptanceInput.self, context: context)
+            let i = try await request.decodeJSON(as: AcceptanceInput.self, context: context, fast: AcceptanceInput.read)
             if let amount = i.amountFen, !(0...100_000_000).contains(amount) {
                 throw DomainError.invalidField("amountFen", "0 to 100000000 fen")
             }

@@ -40,24 +40,3 @@ extension MedicalBillLine {
         return MedicalBillLine(code: code, amountFen: amount, quantity: Int(quantity))
     }
 }
-
-extension AcceptanceController.CredentialInput {
-    /// A credential object (see `SettlementInput.read`); an optional member may be `null`, as `Codable` allows.
-    static func read(_ s: inout JSONScanner) -> Self? {
-        var kind: String?
-        var optional: [String?] = [nil, nil, nil, nil, nil], seen = [false, false, false, false, false]
-        guard s.object({ name, s in
-            if name.equals("kind") { guard kind == nil, let v = s.string() else { return false }; kind = v; return true }
-            let slot: Int
-            if name.equals("token") { slot = 0 } else if name.equals("cardNumber") { slot = 1 } else if name.equals("challenge") { slot = 2 }
-            else if name.equals("response") { slot = 3 } else if name.equals("issuer") { slot = 4 } else { return false }
-            guard !seen[slot] else { return false }
-            seen[slot] = true
-            if s.takeNull() { return true }
-            guard let v = s.string() else { return false }
-            optional[slot] = v
-            return true
-        }), let kind else { return nil }
-        return Self(kind: kind, token: optional[0], cardNumber: optional[1], challenge: optional[2], response: optional[3], issuer: optional[4])
-    }
-}
