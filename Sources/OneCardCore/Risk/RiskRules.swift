@@ -135,15 +135,22 @@ public enum RiskRules {
         let uses = recent.filter(\.accepted).sorted { ($0.at, $0.id) < ($1.at, $1.id) }
         guard let card = uses.first?.cardNumber else { return nil }
         let window = TimeInterval(t.manyVenuesWindowMinutes * 60)
+        // The window slides over the uses once, counting the uses of each venue inside it: linear in the uses (a set
+        // built per window was quadratic, and a busy card's thousands of uses held a core for minutes).
+        var inWindow: [String: Int] = [:]
         var start = 0
         for end in uses.indices {
-            while uses[end].at.timeIntervalSince(uses[start].at) > window { start += 1 }
-            let slice = uses[start...end]
-            let venues = Set(slice.map(\.venueId))
-            if venues.count >= t.manyVenuesCount {
+            inWindow[uses[end].venueId, default: 0] += 1
+            while uses[end].at.timeIntervalSince(uses[start].at) > window {
+                let venue = uses[start].venueId
+                inWindow[venue] = inWindow[venue]! > 1 ? inWindow[venue]! - 1 : nil
+                start += 1
+            }
+            if inWindow.count >= t.manyVenuesCount {
+                let slice = uses[start...end]
                 return RiskFinding(rule: .manyVenues, severity: .high, subject: "card:\(card.hash)", key: "many_venues:\(slice.first!.id)",
                                    at: uses[end].at, useIds: slice.map(\.id),
-                                   summary: "one card used at \(venues.count) venues within \(t.manyVenuesWindowMinutes) minutes")
+                                   summary: "one card used at \(inWindow.count) venues within \(t.manyVenuesWindowMinutes) minutes")
             }
         }
         return nil

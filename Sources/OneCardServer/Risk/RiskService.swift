@@ -40,6 +40,7 @@ struct RiskService: Sendable {
         var after = Timestamp.date(millis: last).addingTimeInterval(-Self.lookback)
         var read = 0
         while true {
+            try Task.checkCancellation()
             let from = after
             let page = try await store.read { try await $0.risk.usesRecorded(after: from, through: now, limit: limit) }
             guard let newest = page.last else { break }
@@ -67,6 +68,8 @@ struct RiskService: Sendable {
         }
         let span = TimeInterval(max(t.manyVenuesWindowMinutes, t.minutesBetweenProvinces, t.minutesBetweenPrefectures) * 60)
         for (card, own) in Dictionary(grouping: uses.filter { $0.accepted && $0.cardNumber != nil }, by: { $0.cardNumber! }) {
+            // A page may name many busy cards: stop between them at shutdown (the page is judged again at the next start).
+            try Task.checkCancellation()
             let first = own.map(\.at).min()!, last = own.map(\.at).max()!
             let recent = try await store.read { try await $0.risk.uses(card: card, from: first.addingTimeInterval(-span), through: last.addingTimeInterval(span)) }
             if let f = RiskRules.manyVenues(recent, thresholds: t) { findings.append(f) }

@@ -42,6 +42,31 @@ struct RiskRulesTests {
         #expect(RiskRules.manyVenues(Array(spread.prefix(3)), thresholds: three) != nil)
     }
 
+    /// The sliding count must find what the rule's definition finds: the first window (by its newest use) holding
+    /// `count` distinct venues, on random days of a card at a few venues, with refusals and equal times.
+    @Test func theSlidingWindowFindsWhatTheDefinitionFinds() {
+        func reference(_ recent: [RiskUse], _ t: RiskThresholds) -> (key: String, count: Int)? {
+            let uses = recent.filter(\.accepted).sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+            for end in uses.indices {
+                let inside = uses[...end].filter { uses[end].at.timeIntervalSince($0.at) <= TimeInterval(t.manyVenuesWindowMinutes * 60) }
+                if Set(inside.map(\.venueId)).count >= t.manyVenuesCount { return ("many_venues:\(inside.first!.id)", inside.count) }
+            }
+            return nil
+        }
+        var rng = SystemRandomNumberGenerator()
+        var t = RiskThresholds.preset
+        for round in 0..<300 {
+            t.manyVenuesCount = Int.random(in: 2...5, using: &rng)
+            let uses = (0..<Int.random(in: 0...40, using: &rng)).map { i in
+                Self.use("u\(round)-\(i)", venue: "v\(Int.random(in: 0..<6, using: &rng))", minutes: Double(Int.random(in: 0...120, using: &rng)),
+                         accepted: Int.random(in: 0..<8, using: &rng) > 0)
+            }
+            let found = RiskRules.manyVenues(uses, thresholds: t)
+            let expected = reference(uses, t)
+            #expect(found?.key == expected?.key && found?.useIds.count == expected?.count, "\(uses.map { "\($0.venueId)@\($0.at)" })")
+        }
+    }
+
     @Test func impossibleTravelComparesPrefecturesAndProvinces() {
         let t = RiskThresholds.preset  // 20 minutes between prefectures, 45 between provinces
         let beijingThenTianjin = [Self.use("a", venue: "v1", region: "110101", minutes: 0), Self.use("b", venue: "v2", region: "120101", minutes: 30)]
