@@ -40,11 +40,16 @@ public struct MedicalPolicyBook: Sendable {
 
     /// The policy for an insured region: its own, else its prefecture's (the pooling region), else its province's.
     public func policy(insuredRegion: String, scheme: MedicalScheme, care: MedicalCare, on day: CalendarDay) -> MedicalPolicy? {
-        let prefecture = String(insuredRegion.prefix(4)) + "00", province = RegionTable.province(of: insuredRegion)
-        for region in [insuredRegion, prefecture, province] {
+        for region in Self.regions(insuredRegion) {
             let versions = policies.filter { $0.regionCode == region && $0.scheme == scheme && $0.care == care }
             if let p = MedicalPolicyVersions.inForce(versions, on: day) { return p }
         }
         return nil
+    }
+
+    /// The regions whose policy may apply to an insured region, in the order they are tried: its own, its
+    /// prefecture's (the pooling region), its province's.
+    public static func regions(_ insuredRegion: String) -> [String] {
+        [insuredRegion, String(insuredRegion.prefix(4)) + "00", RegionTable.province(of: insuredRegion)]
     }
 }

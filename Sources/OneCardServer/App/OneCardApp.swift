@@ -119,11 +119,19 @@ public enum OneCardApp {
             logger: services.logger)
     }
 
+    /// How long SIGTERM waits for requests in flight and background jobs to finish before they are cancelled, and
+    /// how long cancellation then has before the process ends regardless (a job that never checks cancellation must
+    /// not keep a process alive that an orchestrator was told is stopping; 30 s is the usual kill deadline).
+    static let gracefulShutdown: Duration = .seconds(15), cancellationLimit: Duration = .seconds(10)
+
     /// Runs the platform until SIGTERM or SIGINT, then closes the database.
     public static func serve(_ services: AppServices, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let app = application(services, onServerRunning: onServerRunning)
+        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: services.logger)
+        configuration.maximumGracefulShutdownDuration = gracefulShutdown
+        configuration.maximumCancellationDuration = cancellationLimit
         do {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            try await ServiceGroup(configuration: configuration).run()
         } catch {
             await services.store.close()
             throw error

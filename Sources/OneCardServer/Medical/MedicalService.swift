@@ -94,13 +94,8 @@ struct MedicalService: Sendable {
     /// The policy in force for an insured region on a day: its own, its prefecture's or its province's, stored or preset.
     static func policy(insuredRegion: String, scheme: MedicalScheme, care: MedicalCare, on day: CalendarDay, presets: MedicalPolicyBook,
                        in s: StoreSession) async throws -> MedicalPolicy? {
-        let stored = try await s.medical.policies(regions: policyRegions(of: insuredRegion), scheme: scheme, care: care)
+        let stored = try await s.medical.policies(regions: Array(Set(MedicalPolicyBook.regions(insuredRegion))), scheme: scheme, care: care)
         return MedicalPolicyBook(policies: presets.policies + stored).policy(insuredRegion: insuredRegion, scheme: scheme, care: care, on: day)
-    }
-
-    /// The regions whose policy may apply to an insured region: its own, its prefecture's and its province's.
-    static func policyRegions(of insuredRegion: String) -> [String] {
-        Array(Set([insuredRegion, String(insuredRegion.prefix(4)) + "00", RegionTable.province(of: insuredRegion)]))
     }
 
     /// The policies in force today for a region, one per scheme and care that has one.
@@ -337,7 +332,7 @@ struct MedicalService: Sendable {
         var yearToDate = try await s.medical.yearsToDate(personIds: Array(insured.keys))
         // Every policy the group's persons may need, stored or preset, in one query.
         let book = MedicalPolicyBook(policies: presets.policies
-            + (try await s.medical.policies(regions: Array(Set(insured.values.flatMap { Self.policyRegions(of: $0.insuredRegion) })))))
+            + (try await s.medical.policies(regions: Array(Set(insured.values.flatMap { MedicalPolicyBook.regions($0.insuredRegion) })))))
 
         var results: [Result<MedicalSettlementRecord, DomainError>] = []
         var records: [StoredMedicalSettlement] = []
