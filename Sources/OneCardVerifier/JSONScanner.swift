@@ -237,6 +237,21 @@ package struct JSONScanner {
         return expect(UInt8(ascii: "]")) ? out : nil
     }
 
+    /// A member's value, read the first time the member comes: false (not the shape expected) when `slot` already holds
+    /// one (a member twice) or `read` cannot read it.
+    package mutating func once<T>(_ slot: inout T?, _ read: (inout JSONScanner) -> T?) -> Bool {
+        guard slot == nil, let v = read(&self) else { return false }
+        slot = v
+        return true
+    }
+
+    /// `null`, or a value `read` reads (a member `Codable` decodes as optional may be `null`): `.some(nil)` for `null`,
+    /// nil when it is neither.
+    package mutating func nullable<T>(_ read: (inout JSONScanner) -> T?) -> T?? {
+        if takeNull() { return .some(nil) }
+        return read(&self).map { .some($0) }
+    }
+
     /// Consumes `null` if it comes next (after white space).
     package mutating func takeNull() -> Bool {
         skipSpace()

@@ -36,6 +36,8 @@ struct AcceptanceWireTests {
         #"{"itemCode":"x","itemCode":"y","credential":{"kind":"qr","token":"t"}}"#,
         #"{"itemCode":"x","credential":{"kind":"qr","token":"t","token":"u"}}"#,
         #"{"itemCode":"x","credential":{"kind":"qr","token":7}}"#,
+        #"{"itemCode":"x","credential":{"kind":"qr","token":"t"},"amountFen":null,"amountFen":5}"#,  // a nullable member twice
+        #"{"itemCode":"x","credential":{"kind":"qr","token":"t","issuer":"i","issuer":null}}"#,
         #"{"itemCode":"x"}"#, #"{"credential":{"kind":"qr"}}"#, #"{"itemCode":null,"credential":{"kind":"qr"}}"#,
         #"{"itemCode":"x","credential":{"kind":"qr"}} {}"#, "[]", "",
     ])

@@ -50,7 +50,7 @@ struct Harness: Sendable {
             config.strictContract = true
             config.hub = hub
             services = try await OneCardApp.services(config, clock: clock.clock, logger: TestDatabase.logger)
-        } catch { await db.remove(); throw error }
+        } catch { await db.remove(); try? FileManager.default.removeItem(at: dataDir); throw error }
         do {
             try await services.store.migrate()
             _ = try await services.createStaffUser(username: "admin", password: "admin-password", role: .admin)

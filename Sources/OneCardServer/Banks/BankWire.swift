@@ -48,11 +48,10 @@ enum BankWire {
             return list(&s, member: "payments") { s in
                 var id: String?, account: String?, amount: Int64?
                 return s.object { name, s in
-                    if name.equals("paymentId") { guard id == nil, let v = s.string() else { return false }; id = v }
-                    else if name.equals("account") { guard account == nil, let v = s.string() else { return false }; account = v }
-                    else if name.equals("amountFen") { guard amount == nil, let v = s.integer() else { return false }; amount = v }
-                    else { return s.skipValue() }
-                    return true
+                    if name.equals("paymentId") { return s.once(&id) { $0.string() } }
+                    if name.equals("account") { return s.once(&account) { $0.string() } }
+                    if name.equals("amountFen") { return s.once(&amount) { $0.integer() } }
+                    return s.skipValue()
                 } ? (id.flatMap { id in account.flatMap { a in amount.map { BankGateway.Credit(paymentId: id, account: a, amountFen: $0) } } }) : nil
             }
         }
@@ -65,22 +64,13 @@ enum BankWire {
         let fast: [BankGateway.Result]?? = body.withUnsafeBytes { bytes in
             var s = JSONScanner(bytes)
             return list(&s, member: "results") { s in
-                var id: String?, outcome: BankOutcome?, reason: String?, hasReason = false
+                var id: String?, outcome: BankOutcome?, reason: String??
                 return s.object { name, s in
-                    if name.equals("paymentId") { guard id == nil, let v = s.string() else { return false }; id = v }
-                    else if name.equals("outcome") {
-                        guard outcome == nil, let v = s.string().flatMap(BankOutcome.init(rawValue:)) else { return false }
-                        outcome = v
-                    } else if name.equals("reason") {
-                        guard !hasReason else { return false }
-                        hasReason = true
-                        if !s.takeNull() {
-                            guard let v = s.string() else { return false }
-                            reason = v
-                        }
-                    } else { return s.skipValue() }
-                    return true
-                } ? (id.flatMap { id in outcome.map { BankGateway.Result(paymentId: id, outcome: $0, reason: reason) } }) : nil
+                    if name.equals("paymentId") { return s.once(&id) { $0.string() } }
+                    if name.equals("outcome") { return s.once(&outcome) { $0.string().flatMap(BankOutcome.init(rawValue:)) } }
+                    if name.equals("reason") { return s.once(&reason) { $0.nullable { $0.string() } } }
+                    return s.skipValue()
+                } ? (id.flatMap { id in outcome.map { BankGateway.Result(paymentId: id, outcome: $0, reason: reason ?? nil) } }) : nil
             }
         }
         if let fast { return fast }

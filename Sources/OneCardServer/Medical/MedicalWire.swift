@@ -12,15 +12,12 @@ extension MedicalController.SettlementInput {
         var credential: AcceptanceController.CredentialInput?, care: MedicalCare?, level: HospitalLevel?, emergency: Bool?
         var items: [MedicalBillLine]?
         guard s.object({ name, s in
-            if name.equals("credential") { guard credential == nil, let v = AcceptanceController.CredentialInput.read(&s) else { return false }; credential = v }
-            else if name.equals("care") { guard care == nil, let v = s.string().flatMap(MedicalCare.init(rawValue:)) else { return false }; care = v }
-            else if name.equals("hospitalLevel") {
-                guard level == nil, let v = s.integer().flatMap({ HospitalLevel(rawValue: Int($0)) }) else { return false }
-                level = v
-            } else if name.equals("emergency") { guard emergency == nil, let v = s.boolean() else { return false }; emergency = v }
-            else if name.equals("items") { guard items == nil, let v = s.array(MedicalBillLine.read) else { return false }; items = v }
-            else { return false }
-            return true
+            if name.equals("credential") { return s.once(&credential, AcceptanceController.CredentialInput.read) }
+            if name.equals("care") { return s.once(&care) { $0.string().flatMap(MedicalCare.init(rawValue:)) } }
+            if name.equals("hospitalLevel") { return s.once(&level) { $0.integer().flatMap { HospitalLevel(rawValue: Int($0)) } } }
+            if name.equals("emergency") { return s.once(&emergency) { $0.boolean() } }
+            if name.equals("items") { return s.once(&items) { $0.array(MedicalBillLine.read) } }
+            return false
         }), s.finished(), let credential, let care, let level, let emergency, let items else { return nil }
         return Self(credential: credential, care: care, hospitalLevel: level, emergency: emergency, items: items)
     }
@@ -31,11 +28,10 @@ extension MedicalBillLine {
     static func read(_ s: inout JSONScanner) -> Self? {
         var code: String?, amount: Int64?, quantity: Int64?
         guard s.object({ name, s in
-            if name.equals("code") { guard code == nil, let v = s.string() else { return false }; code = v }
-            else if name.equals("amountFen") { guard amount == nil, let v = s.integer() else { return false }; amount = v }
-            else if name.equals("quantity") { guard quantity == nil, let v = s.integer() else { return false }; quantity = v }
-            else { return false }
-            return true
+            if name.equals("code") { return s.once(&code) { $0.string() } }
+            if name.equals("amountFen") { return s.once(&amount) { $0.integer() } }
+            if name.equals("quantity") { return s.once(&quantity) { $0.integer() } }
+            return false
         }), let code, let amount, let quantity else { return nil }
         return MedicalBillLine(code: code, amountFen: amount, quantity: Int(quantity))
     }
