@@ -8,12 +8,16 @@
 # 64 connections, as the acceptance benchmark (load.sh): a throughput is measured with the server busy. Settlements are
 # written in groups (one transaction for the bills that arrived while the last one ran), so at 16 connections most of
 # them wait for their group's commit and the server sits partly idle: CONNECTIONS=16 measures that (RESULTS.md has both).
+# PERSONS=n settles the bills of n insured residents in turn (the demo's two and n - 2 more made through the API) instead
+# of the demo's two alone: with two, every bill of a group locks one of the same two persons' accounts and counters, so
+# groups on PostgreSQL wait for each other — the worst case, where a hospital's counter serves many patients.
 # Usage: Benchmarks/medical_settlement.sh [seconds per run, default 10]   (ONECARD_BIN=path: that binary, not a release build;
-#        CONNECTIONS=n: another load)
+#        CONNECTIONS=n: another load; PERSONS=n: that many insured residents, default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
+PERSONS="${PERSONS:-2}"
 log() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
@@ -43,22 +47,44 @@ run_engine() {
   for _ in $(seq 1 150); do grep -q "listening on" "$dir/serve.log" && break; sleep 0.2; done
   local base="http://127.0.0.1:$port" key cards=()
   key="$(grep 'terminal' "$dir/serve.log" | grep '医院' | grep -o 'oct_[A-Za-z0-9_-]*')"
+  local holder
   for n in 1 2; do
-    local id holder
+    local id
     id="$(grep "holder-demo-$n\$" "$dir/serve.log" | awk '{print $2}')"
     holder="$(curl -s -XPOST "$base/api/v1/auth/holder-token" -H 'content-type: application/json' -d "{\"idNumber\":\"$id\",\"password\":\"holder-demo-$n\"}" | json '["accessToken"]')"
     cards+=("$(curl -s "$base/api/v1/me/card" -H "authorization: Bearer $holder" | json '["cardNumber"]')")
   done
-  local count=$(( DURATION * 3000 ))
+  if [ "$PERSONS" -gt 2 ]; then
+    # More residents with active cards, insured as the demo's two are, through the API (an agent and the demo's
+    # medical security officer); their card numbers, one a line.
+    cards+=($(python3 - "$base" "$(( PERSONS - 2 ))" "$holder" <<'PY'
+import random, sys
+sys.path.insert(0, "Benchmarks/lib")
+from processes import call
+from residents import Node, expect, new_card
+base, count, holder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+node = Node("demo", base, None, None)
+node.agent, medsec = node.login("agent"), node.login("medsec")
+region = expect(*call(base, "GET", "/api/v1/me/medical", holder), (200,), "the demo resident's insurance")["insured"]["insuredRegion"]
+rng = random.Random(2026)
+for sequence in rng.sample(range(100, 1000), count):
+    p = new_card(node, "110105", sequence, rng)
+    expect(*call(base, "PUT", "/api/v1/medical/insureds/" + p["personId"], medsec,
+                 {"scheme": "employee", "insuredRegion": region, "retired": False, "accountBalanceFen": 100000}), (200,), "insure")
+    print(p["card"])
+PY
+))
+  fi
+  local count=$(( DURATION * 6000 / PERSONS + 1 ))
   for c in "${cards[@]}"; do "$BIN" bench tokens --data-dir "$dir" --card "$c" --item medical_settlement --count "$count" > "$dir/tokens-$c.jsonl"; done
-  # Settlement bodies: the two residents' tokens alternately, each with the same B1-sized bill.
-  python3 - "$dir/tokens-${cards[0]}.jsonl" "$dir/tokens-${cards[1]}.jsonl" > "$dir/settle.jsonl" <<'PY'
+  # Settlement bodies: the residents' tokens in turn, each with the same B1-sized bill.
+  python3 - "${cards[@]/#/$dir/tokens-}" > "$dir/settle.jsonl" <<'PY'
 import json, sys
 bill = [{"code": "MED-A-001", "amountFen": 1200000, "quantity": 1}, {"code": "MED-B-001", "amountFen": 600000, "quantity": 1},
         {"code": "MED-C-001", "amountFen": 200000, "quantity": 1}]
-a, b = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().splitlines()
-for x, y in zip(a, b):
-    for line in (x, y):
+tokens = [open(path + ".jsonl").read().splitlines() for path in sys.argv[1:]]
+for turn in zip(*tokens):
+    for line in turn:
         print(json.dumps({"credential": json.loads(line)["credential"], "care": "inpatient", "hospitalLevel": 3, "emergency": False, "items": bill},
                          separators=(",", ":")))
 PY

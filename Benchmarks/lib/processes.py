@@ -1,6 +1,7 @@
 """What the Python benchmarks share: real `onecard` processes on loopback, their output, and JSON calls to them.
 
-Imported by Benchmarks/medical_routed.py and Benchmarks/federation_propagation.py (each puts this folder on sys.path).
+Imported by Benchmarks/medical_routed.py, Benchmarks/federation_propagation.py and lib/residents.py (each puts this folder on
+sys.path, or is in it).
 """
 import json
 import os

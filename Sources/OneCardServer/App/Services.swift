@@ -129,11 +129,13 @@ public struct AppServices: Sendable {
         pension = PensionService(store: store, clock: clock, random: random, policy: policy.pensionCheck, cards: cards, paymentWork: paymentWork)
         holders = HolderService(store: store, clock: clock, registry: registry, cards: cards, payments: payments, acceptance: acceptance,
                                 records: records, pension: pension)
-        // One group at a time: a group locks its insured persons as it meets them, so two groups in flight with the same
-        // persons in another order deadlock (PostgreSQL finds it after a second) — measured: 21 settlements/s with 4 lanes
-        // on two hot persons, against 788/s on SQLite's single lane.
+        // PostgreSQL: two groups in flight, one reading what its bills refer to (or writing other persons' settlements)
+        // while the other is in its transaction. A group locks all its insured persons in one statement, in person order,
+        // so groups sharing persons wait for each other and never deadlock (an earlier version locked each person as it
+        // met them: deadlocks, 21 settlements/s with 4 lanes on two hot persons). SQLite: one, as its writes queue behind
+        // one connection anyway and two lanes only made the groups smaller (Benchmarks/RESULTS.md, medical settlement).
         medical = MedicalService(store: store, clock: clock, random: random, presets: .shipped, acceptance: acceptance,
-                                 groups: GroupCommit(lanes: 1))
+                                 groups: GroupCommit(lanes: store.dialect == .postgres ? 2 : 1))
         transit = TransitService(store: store, clock: clock, random: random, policies: policies, policy: policy, region: configuration.region,
                                  acceptance: acceptance, gateway: bankGateway, logger: logger, work: WorkSignal())
     }

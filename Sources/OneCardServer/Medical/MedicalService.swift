@@ -195,8 +195,9 @@ struct MedicalService: Sendable {
     }
 
     /// Writes a group of settlements in one transaction, in arrival order (two bills of one person see each other's
-    /// counters, as they would one transaction apart): a handful of statements load what every bill needs, Core splits
-    /// each, and a handful write the records, accounts, counters, spent codes and audit entries. A refused bill writes
+    /// counters, as they would one transaction apart): what the bills refer to is read before it (`known`), a handful of
+    /// statements in it load what every bill needs, Core splits each, and a handful write the records, accounts,
+    /// counters, spent codes and audit entries. A refused bill writes
     /// nothing (its QR token or chip challenge stays unspent) and answers its own request only. A bill presenting a code
     /// an earlier bill of the group presents waits for the group's commit and is settled after it, so it sees whether
     /// the code was spent. When the transaction fails as a whole — a racing request with the same key on another
@@ -206,7 +207,8 @@ struct MedicalService: Sendable {
         let presets = presets
         var outcomes: [GroupOutcome]
         do {
-            outcomes = try await store.write { s in try await Self.settle(group, presets: presets, in: s) }
+            let known = try await store.read { s in try await Self.known(group, in: s) }
+            outcomes = try await store.write { s in try await Self.settle(group, known: known, presets: presets, in: s) }
         } catch {
             if let unavailable = Store.unavailable(error) { return group.map { _ in .failure(unavailable) } }
             guard group.count > 1 else {
@@ -230,17 +232,35 @@ struct MedicalService: Sendable {
         case later
     }
 
-    /// One group's transaction at a hospital of this node: earlier answers, venues, cards, spent codes and the catalogue
-    /// loaded for the whole group, then the insured place's part (`settleInsured`), then the codes of the bills settled
-    /// marked spent.
-    private static func settle(_ group: [PendingSettlement], presets: MedicalPolicyBook, in s: StoreSession) async throws -> [GroupOutcome] {
+    /// What a group's bills refer to that no settlement changes: the hospitals, the cards presented and the catalogue's
+    /// items billed. Read on a reader before the group's transaction, so that the group before it can still be writing
+    /// (two lanes on PostgreSQL): the transaction holds only what must be decided in it — the answers earlier requests
+    /// with the same keys had, the codes spent, the persons' accounts and counters. A card's status read here is the one
+    /// the card had when it was presented, as for an acceptance answered a moment earlier.
+    struct Known: Sendable {
+        var venues: [Venue.ID: Venue] = [:]
+        var cards: [CardNumber: Card] = [:]
+        var catalogueVersion = 0
+        var catalogueItems: [String: MedicalCatalogueItem] = [:]
+    }
+
+    private static func known(_ group: [PendingSettlement], in s: StoreSession) async throws -> Known {
         func unique<T: Hashable>(_ values: [T]) -> [T] { Array(Set(values)) }
+        var k = Known()
+        for v in try await s.venues.find(ids: unique(group.map(\.venueId))) { k.venues[v.id] = v }
+        for c in try await s.cards.find(numbers: unique(group.compactMap(\.verified.cardNumber))) { k.cards[c.number] = c }
+        let published = try await s.medical.publishedItems(codes: unique(group.flatMap { $0.input.lines.map(\.code) }).filter { !$0.isEmpty })
+        k.catalogueVersion = published.version
+        for i in published.items { k.catalogueItems[i.code] = i }
+        return k
+    }
+
+    /// One group's transaction at a hospital of this node: earlier answers and spent codes, then the insured place's part
+    /// (`settleInsured`), then the codes of the bills settled marked spent.
+    private static func settle(_ group: [PendingSettlement], known: Known, presets: MedicalPolicyBook, in s: StoreSession) async throws -> [GroupOutcome] {
+        let (venues, cards, catalogueItems) = (known.venues, known.cards, known.catalogueItems)
         var earlier: [String: MedicalSettlementRecord] = [:]
         for e in try await s.medical.settlements(requests: group.map { ($0.terminalId, $0.key) }) { earlier[e.terminalId.rawValue + "\u{1F}" + e.idempotencyKey] = e.record }
-        var venues: [Venue.ID: Venue] = [:]
-        for v in try await s.venues.find(ids: unique(group.map(\.venueId))) { venues[v.id] = v }
-        var cards: [CardNumber: Card] = [:]
-        for c in try await s.cards.find(numbers: unique(group.compactMap(\.verified.cardNumber))) { cards[c.number] = c }
         // The codes each bill would spend: a QR token at this hospital's settlement item, or a chip challenge.
         func tokenUse(_ p: PendingSettlement) -> UseRecord.TokenUse? {
             guard let jti = p.verified.jti, p.verified.form == .electronic, p.verified.cardNumber.flatMap({ cards[$0] }) != nil else { return nil }
@@ -252,10 +272,6 @@ struct MedicalService: Sendable {
         }
         let spentTokens = try await s.uses.acceptedTokens(among: group.compactMap(tokenUse))
         let spentChallenges = try await s.uses.usedChallenges(among: group.compactMap(challengeUse))
-        let published = try await s.medical.publishedItems(codes: unique(group.flatMap { $0.input.lines.map(\.code) }).filter { !$0.isEmpty })
-        let catalogueVersion = published.version
-        var catalogueItems: [String: MedicalCatalogueItem] = [:]
-        for i in published.items { catalogueItems[i.code] = i }
 
         // Plan: each request answered as before, settled after the group, refused here, or settled now.
         var outcomes: [GroupOutcome?] = Array(repeating: nil, count: group.count)
@@ -276,7 +292,7 @@ struct MedicalService: Sendable {
             }
             let card = p.verified.cardNumber.flatMap { cards[$0] }
             let replayed = token.map(spentTokens.contains) ?? challenge.map(spentChallenges.contains) ?? false
-            let catalogue = MedicalCatalogue(treatmentRegion: venue.regionCode, version: catalogueVersion,
+            let catalogue = MedicalCatalogue(treatmentRegion: venue.regionCode, version: known.catalogueVersion,
                                              items: Set(p.input.lines.map(\.code)).compactMap { catalogueItems[$0] })
             bills.append((i, InsuredBill(card: card, denial: AcceptanceRules.presentationDenial(credential: p.verified, card: card, replayed: replayed),
                                          catalogue: catalogue, input: p.input, id: p.id, terminalId: p.terminalId, key: p.key, venueId: venue.id,

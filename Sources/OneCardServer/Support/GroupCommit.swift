@@ -4,8 +4,8 @@ import NIOConcurrencyHelpers
 /// decided together in it, so under load one commit (and one round trip per statement) serves many
 /// requests, and at low load a request goes through at once on its own.
 ///
-/// At most `lanes` groups are in flight at a time: one for SQLite, whose writes queue behind one
-/// connection anyway, several for PostgreSQL. Every request is answered by the group that carried it.
+/// At most `lanes` groups are in flight at a time: one for SQLite, whose writes queue behind one connection anyway (more
+/// lanes only make the groups smaller), several for PostgreSQL. Every request is answered by the group that carried it.
 final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     typealias Process = @Sendable ([Input]) async -> [Result<Output, any Error>]
 

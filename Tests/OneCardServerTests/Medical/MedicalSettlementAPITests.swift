@@ -398,6 +398,46 @@ struct MedicalSettlementAPITests {
         }
     }
 
+    /// Two groups in flight at once (PostgreSQL's two lanes) with the same persons in opposite orders and one request in
+    /// both: neither deadlocks, every stay is counted once, and the request in both is settled once, both answered with it.
+    @Test(arguments: Engine.available)
+    func twoGroupsInFlightOnTheSamePersonsSettleEachBillOnce(_ engine: Engine) async throws {
+        try await Harness.run(engine) { h in
+            let f = try await Fixture.make(h)
+            let (venueId, _) = try await h.createVenue(type: "hospital", region: "130102", items: ["JJJ-MED-001"], name: "石家庄某三级医院")
+            let terminal = try #require(try await h.services.store.read { try await $0.venues.terminals(venueId: Venue.ID(venueId)) }.first)
+            let (a, cardA) = try await f.insured("641", balance: 1_000_000)
+            let (b, cardB) = try await f.insured("642", balance: 1_000_000)
+            func pending(_ card: String, key: String) throws -> MedicalService.PendingSettlement {
+                let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+                let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: try h.services.chipKeys.key(for: CardNumber(card)))
+                let credential = AcceptanceService.Credential.card(number: card, challenge: challenge, response: Data(mac))
+                let now = h.services.clock.now()
+                return .init(terminalId: terminal.id, venueId: Venue.ID(venueId), actor: "terminal:\(terminal.id)", key: key,
+                             verified: h.services.acceptance.verify(credential, at: now),
+                             input: .init(credential: credential, care: .inpatient, hospitalLevel: .two, emergency: false,
+                                          lines: [MedicalBillLine(code: "MED-C", amountFen: 10_000)]),  // 丙类: the account pays it all
+                             id: h.services.random.uuid(), at: now)
+            }
+            let shared = try pending(cardA, key: "both")
+            let first = try (0..<6).map { try pending($0 % 2 == 0 ? cardA : cardB, key: "x\($0)") } + [shared]
+            let second = try [shared] + (0..<6).map { try pending($0 % 2 == 0 ? cardB : cardA, key: "y\($0)") }
+            async let one = h.services.medical.settle(first)
+            async let two = h.services.medical.settle(second)
+            let (r1, r2) = await (one, two)
+            let ids = try (r1 + r2).map { try $0.get().settlementId }
+            #expect(ids.count == 14 && Set(ids).count == 13, "\(ids)")
+            #expect(try r1[6].get().settlementId == r2[0].get().settlementId, "the request in both groups: one record")
+            #expect(try await h.count("medical_settlements") == 13)
+            #expect(try await f.balance(a) == 1_000_000 - 7 * 10_000)
+            #expect(try await f.balance(b) == 1_000_000 - 6 * 10_000)
+            let stays = try await h.services.store.read { s in
+                (try await s.medical.yearToDate(Person.ID(a), care: .inpatient, year: 2026).stays, try await s.medical.yearToDate(Person.ID(b), care: .inpatient, year: 2026).stays)
+            }
+            #expect(stays == (7, 6), "\(stays)")
+        }
+    }
+
     /// The e-card's QR code settles like the card, and one code settles one bill.
     @Test(arguments: Engine.available)
     func aQRCodeSettlesOneBill(_ engine: Engine) async throws {
