@@ -173,10 +173,23 @@ public struct PaymentRepository: Sendable {
     /// Paged by a window of lines, not `LIMIT`: a batch just uploaded is not yet in PostgreSQL's statistics, and with
     /// `ORDER BY line LIMIT n` it planned reading and sorting every remaining line of the batch for each chunk.
     public func pendingWithCards(batchId: PaymentBatch.ID, afterLine: Int, throughLine: Int) async throws -> [Payment.DueWithCard] {
-        try await db.raw("""
+        // Each line's live card by its person (one at most: `cards_one_live_per_person`). PostgreSQL planned the plain
+        // join as a hash join over every card whenever it expected a full window of pending lines (a scan of the whole
+        // register per chunk: 61 ms against 4 ms at 100,000 cards); `LATERAL … LIMIT 1` keeps it to one index look-up
+        // a line. SQLite looks each card up by that index either way and has no `LATERAL`.
+        let card: SQLQueryString = switch dialect {
+        case .postgres:
+            """
+            LEFT JOIN LATERAL (SELECT card_number, financial, bank_code, account_enc FROM cards
+                               WHERE person_id = pay.person_id AND status NOT IN ('cancelled', 'replaced') LIMIT 1) c ON TRUE
+            """
+        case .sqlite:
+            "LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')"
+        }
+        return try await db.raw("""
             SELECT pay.id AS pay_id, pay.line, pay.person_id AS pay_person, pay.amount_fen, pay.attempt, pay.batch_account_fp, pay.risk_hold,
                 c.card_number, c.financial, c.bank_code, c.account_enc
-            FROM payments pay LEFT JOIN cards c ON c.person_id = pay.person_id AND c.status NOT IN ('cancelled', 'replaced')
+            FROM payments pay \(card)
             WHERE pay.batch_id = \(bind: batchId) AND pay.line > \(bind: Int64(afterLine)) AND pay.line <= \(bind: Int64(throughLine))
                 AND pay.state = 'pending'
             ORDER BY pay.line
