@@ -53,6 +53,25 @@ struct MedicalSettlementAPITests {
             return (person, card)
         }
 
+        /// A chip card's answer to a fresh challenge, as a hospital's reader would send it.
+        func chip(_ card: String) throws -> AcceptanceService.Credential {
+            let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+            let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: try h.services.chipKeys.key(for: CardNumber(card)))
+            return .card(number: card, challenge: challenge, response: Data(mac))
+        }
+
+        /// A settlement request as the controller hands it to the group commit: an inpatient stay at a level-2 hospital
+        /// billing one 丙类 line of `amountFen` (the account pays it first), under `key`, verified now.
+        func pending(_ credential: AcceptanceService.Credential, terminal: Terminal.ID, venueId: String, key: String,
+                     amountFen: Int64) -> MedicalService.PendingSettlement {
+            let now = h.services.clock.now()
+            return .init(terminalId: terminal, venueId: Venue.ID(venueId), actor: "terminal:\(terminal)", key: key,
+                         verified: h.services.acceptance.verify(credential, at: now),
+                         input: .init(credential: credential, care: .inpatient, hospitalLevel: .two, emergency: false,
+                                      lines: [MedicalBillLine(code: "MED-C", amountFen: amountFen)]),
+                         id: h.services.random.uuid(), at: now)
+        }
+
         func file(_ person: String, kind: String, region: String = "310000", from: String = "2026-01-01") async throws {
             let r = try await h.call(.post, "/api/v1/medical/filings", token: h.agent, json: ["personId": person, "kind": kind, "treatmentRegion": region, "from": from])
             #expect(r.status == 201 && r.string("filingId") != nil, "\(r)")
@@ -357,18 +376,9 @@ struct MedicalSettlementAPITests {
             #expect(try await h.call(.put, "/api/v1/medical/insureds/\(q)", token: f.medsec,
                                      json: ["scheme": "employee", "insuredRegion": "110000", "retired": false, "accountBalanceFen": 0]).status == 200)
             let token = try await h.qrToken(holder)
-            func chip(_ card: String) throws -> AcceptanceService.Credential {
-                let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
-                let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: try h.services.chipKeys.key(for: CardNumber(card)))
-                return .card(number: card, challenge: challenge, response: Data(mac))
-            }
+            let chip = f.chip
             func pending(_ credential: AcceptanceService.Credential, key: String) -> MedicalService.PendingSettlement {
-                let now = h.services.clock.now()
-                return .init(terminalId: terminal.id, venueId: Venue.ID(venueId), actor: "terminal:\(terminal.id)", key: key,
-                             verified: h.services.acceptance.verify(credential, at: now),
-                             input: .init(credential: credential, care: .inpatient, hospitalLevel: .two, emergency: false,
-                                          lines: [MedicalBillLine(code: "MED-C", amountFen: 100_000)]),  // 丙类: the account pays first
-                             id: h.services.random.uuid(), at: now)
+                f.pending(credential, terminal: terminal.id, venueId: venueId, key: key, amountFen: 100_000)
             }
             let refused = try chip(cardU)
             let results = await h.services.medical.settle([
@@ -409,15 +419,7 @@ struct MedicalSettlementAPITests {
             let (a, cardA) = try await f.insured("641", balance: 1_000_000)
             let (b, cardB) = try await f.insured("642", balance: 1_000_000)
             func pending(_ card: String, key: String) throws -> MedicalService.PendingSettlement {
-                let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
-                let mac = HMAC<SHA256>.authenticationCode(for: challenge, using: try h.services.chipKeys.key(for: CardNumber(card)))
-                let credential = AcceptanceService.Credential.card(number: card, challenge: challenge, response: Data(mac))
-                let now = h.services.clock.now()
-                return .init(terminalId: terminal.id, venueId: Venue.ID(venueId), actor: "terminal:\(terminal.id)", key: key,
-                             verified: h.services.acceptance.verify(credential, at: now),
-                             input: .init(credential: credential, care: .inpatient, hospitalLevel: .two, emergency: false,
-                                          lines: [MedicalBillLine(code: "MED-C", amountFen: 10_000)]),  // 丙类: the account pays it all
-                             id: h.services.random.uuid(), at: now)
+                f.pending(try f.chip(card), terminal: terminal.id, venueId: venueId, key: key, amountFen: 10_000)  // the account pays it all
             }
             let shared = try pending(cardA, key: "both")
             let first = try (0..<6).map { try pending($0 % 2 == 0 ? cardA : cardB, key: "x\($0)") } + [shared]
