@@ -178,9 +178,9 @@ extension OneCardApp {
     /// old one stays published.
     public static func rotateQRKey(_ services: AppServices, actor: String) async throws -> (new: String, old: String, publishedFor: Int) {
         try services.signingKeys.open()
-        try await services.signingKeys.sync(services.store)
+        try await services.keyRotation.syncSigningKeys()
         let old = services.signingKeys.ring.current.kid
-        let new = try await services.signingKeys.rotate(services.store, actor: actor)
+        let new = try await services.keyRotation.rotateSigningKey(actor: actor)
         let ring = services.signingKeys.ring
         return (new, old, Int(ring.tokenLifetime + ring.skew))
     }

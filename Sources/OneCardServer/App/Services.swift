@@ -101,7 +101,8 @@ public struct AppServices: Sendable {
         health = HealthService(store: store)
         audit = AuditService(store: store, key: federationKey, clock: clock, federation: federation)
         risk = RiskService(store: store, clock: clock, random: random, thresholds: policy.riskThresholds, venues: venues, paymentWork: paymentWork)
-        incident = IncidentService(store: store, clock: clock, signingKeys: signingKeys)
+        keyRotation = KeyService(store: store, sessions: sessions, clock: clock, signingKeys: signingKeys)
+        incident = IncidentService(store: store, clock: clock, keys: keyRotation)
         consents = ConsentService(store: store, clock: clock, random: random)
         licences = LicenceService(store: store, clock: clock, random: random, acceptance: acceptance)
         certificates = CertificateService(store: store, clock: clock, random: random, policy: policy, signingKeys: signingKeys)
@@ -119,7 +120,6 @@ public struct AppServices: Sendable {
                                             gateway: bankGateway, logger: logger)
         dataRequests = DataRequestService(store: store, clock: clock, random: random, privacy: policy.privacyPolicy, shippedCalendar: holidays)
         retention = RetentionService(store: store, clock: clock, privacy: policy.privacyPolicy)
-        keyRotation = KeyService(store: store, sessions: sessions, clock: clock, signingKeys: signingKeys)
         let publicity: CreditPublicitySchemes
         do { publicity = try CreditPublicitySchemes.shipped() } catch { logger.error("credit publicity: \(error)"); publicity = CreditPublicitySchemes(schemes: []) }
         cases = CaseService(store: store, clock: clock, random: random, fineRule: FineRule(pack: policy), publicity: publicity, signingKeys: signingKeys)

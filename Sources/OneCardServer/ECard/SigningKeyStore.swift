@@ -2,12 +2,12 @@ import Foundation
 import NIOConcurrencyHelpers
 import OneCardCore
 import OneCardVerifier
-import OneCardStore
 
-/// The node's QR signing keys. The ring lives in the database (`qr_signing_keys`, private halves sealed under the node
-/// key), so every process of a node signs with the same current key: `sync` stores the data directory's ring there on
-/// the first start of a node (a node from before keeps its keys) and otherwise takes the database's, and `KeyWatcher`
-/// calls it every 5 s, so a rotation by any process (`keys rotate`, incident mode) reaches every other one within that.
+/// The node's QR signing keys as this process signs with them. The ring lives in the database (`qr_signing_keys`,
+/// private halves sealed under the node key), so every process of a node signs with the same current key:
+/// `KeyService.syncSigningKeys` stores the data directory's ring there on the first start of a node (a node from before
+/// keeps its keys) and otherwise takes the database's, and `KeyWatcher` calls it every 5 s, so a rotation by any process
+/// (`keys rotate`, incident mode: `KeyService.rotateSigningKey`) reaches every other one within that.
 /// The data directory's `signing-keys.json` (mode 0600) is this host's copy of the ring, rewritten when it changes, for
 /// commands that sign without a server (`bench tokens`) and as the seed of a node's first start. The old key stays in the
 /// trust list until every token it signed has expired.
@@ -17,8 +17,10 @@ final class SigningKeyStore: Sendable {
     private struct State { var ring: SigningKeyRing; var modified: Date?; var checkedAt: Date; var verifier: QRVerifier }
     private let state: NIOLockedValueBox<State?>
 
-    private let region: String
-    private let random: RandomSource
+    /// The region this node signs for: a ring of another region's is refused.
+    let region: String
+    /// Where a rotation's new key comes from.
+    let random: RandomSource
 
     /// Touches nothing on disk: the keys are read, or made for `region`, by `open()` or on first use.
     init(directory: URL, region: String, clock: Clock, random: RandomSource) {
@@ -40,49 +42,8 @@ final class SigningKeyStore: Sendable {
     /// Whether `open()` ran: commands that sign nothing never read or make keys, nor sync them.
     var isOpen: Bool { state.withLockedValue { $0 != nil } }
 
-    /// Makes this process sign with the database's ring: on a node's first start the ring this process has (from the data
-    /// directory) is stored; afterwards the stored ring replaces a different one here, and the data directory's copy is
-    /// rewritten. A database holding another region's keys is refused.
-    func sync(_ store: Store) async throws {
-        guard isOpen else { return }
-        let mine = ring
-        let (region, at) = (region, clock.now())
-        let stored = try await store.write { s -> SigningKeyRing in
-            if let stored = try await s.signingKeys.ring() { return stored }
-            if try await s.signingKeys.storeFirst(mine, by: "system", at: at) {
-                try await s.audit.append(at: at, actor: "system", action: "qr_signing_ring_stored", subject: "key:\(mine.current.kid)", purpose: nil)
-                return mine
-            }
-            return try await s.signingKeys.ring() ?? mine
-        }
-        guard stored.region == region else {
-            throw ConfigurationError("the database holds QR signing keys for region \(stored.region), but this node runs as \(region)")
-        }
-        adopt(stored)
-    }
-
-    /// Makes a new current key now, in the database (`keys rotate`, incident mode): the ring is locked, rotated and
-    /// written in one transaction, so two rotations at once make two keys one after the other, never two current ones.
-    /// Every other process takes it at its next `sync`. The new key's id.
-    @discardableResult
-    func rotate(_ store: Store, actor: String, purpose: String? = nil) async throws -> String {
-        try open()
-        try await sync(store)
-        let (at, random, fallback) = (clock.now(), random, ring)
-        let rotated = try await store.write { s -> SigningKeyRing in
-            try await s.signingKeys.lock()
-            var ring = try await s.signingKeys.ring() ?? fallback
-            ring.rotate(at: at, random: random)
-            try await s.signingKeys.replace(with: ring, by: actor, at: at)
-            try await s.audit.append(at: at, actor: actor, action: "qr_signing_key_rotated", subject: "key:\(ring.current.kid)", purpose: purpose)
-            return ring
-        }
-        adopt(rotated)
-        return rotated.current.kid
-    }
-
     /// Signs with `fresh` from now on when it differs from the ring in use, and keeps the data directory's copy in step.
-    private func adopt(_ fresh: SigningKeyRing) {
+    func adopt(_ fresh: SigningKeyRing) {
         state.withLockedValue { s in
             guard let current = s, current.ring.fingerprint != fresh.fingerprint else { return }
             try? fresh.save(in: directory)

@@ -17,7 +17,7 @@ struct KeyService: Sendable {
     let store: Store
     let sessions: SessionTokens
     let clock: Clock
-    /// The QR signing key ring (in the database; `SigningKeyStore.sync` follows it).
+    /// The QR signing key ring this process signs with (the database's: `syncSigningKeys` follows it).
     let signingKeys: SigningKeyStore
 
     enum Key: String, Sendable, CaseIterable {
@@ -40,7 +40,7 @@ struct KeyService: Sendable {
     /// Moves `key` to its next generation (for `qr`: a new key in the ring), audited, and applies it in this process at once.
     func rotate(_ key: Key, actor: String) async throws -> Status {
         if key == .qr {
-            try await signingKeys.rotate(store, actor: actor)
+            try await rotateSigningKey(actor: actor)
             return try await status()
         }
         let at = clock.now()
@@ -60,7 +60,48 @@ struct KeyService: Sendable {
         let (s, d) = try await store.read { s in (try await s.keys.generation(.sessions), try await s.keys.generation(.personalData)) }
         await sessions.use(generation: s)
         store.cipher.generations.advance(to: d)
-        try await signingKeys.sync(store)
+        try await syncSigningKeys()
+    }
+
+    /// Makes this process sign with the database's QR signing key ring: on a node's first start the ring this process has
+    /// (from the data directory) is stored; afterwards the stored ring replaces a different one here, and the data
+    /// directory's copy is rewritten. A database holding another region's keys is refused.
+    func syncSigningKeys() async throws {
+        guard signingKeys.isOpen else { return }  // a command that signs nothing never reads or makes keys
+        let mine = signingKeys.ring
+        let at = clock.now()
+        let stored = try await store.write { s -> SigningKeyRing in
+            if let stored = try await s.signingKeys.ring() { return stored }
+            if try await s.signingKeys.storeFirst(mine, by: "system", at: at) {
+                try await s.audit.append(at: at, actor: "system", action: "qr_signing_ring_stored", subject: "key:\(mine.current.kid)", purpose: nil)
+                return mine
+            }
+            return try await s.signingKeys.ring() ?? mine
+        }
+        guard stored.region == signingKeys.region else {
+            throw ConfigurationError("the database holds QR signing keys for region \(stored.region), but this node runs as \(signingKeys.region)")
+        }
+        signingKeys.adopt(stored)
+    }
+
+    /// Makes a new current QR signing key now, in the database (`keys rotate`, incident mode): the ring is locked, rotated
+    /// and written in one transaction, so two rotations at once make two keys one after the other, never two current ones.
+    /// Every other process takes it at its next `syncSigningKeys`. The new key's id.
+    @discardableResult
+    func rotateSigningKey(actor: String, purpose: String? = nil) async throws -> String {
+        try signingKeys.open()
+        try await syncSigningKeys()
+        let (at, random, fallback) = (clock.now(), signingKeys.random, signingKeys.ring)
+        let rotated = try await store.write { s -> SigningKeyRing in
+            try await s.signingKeys.lock()
+            var ring = try await s.signingKeys.ring() ?? fallback
+            ring.rotate(at: at, random: random)
+            try await s.signingKeys.replace(with: ring, by: actor, at: at)
+            try await s.audit.append(at: at, actor: actor, action: "qr_signing_key_rotated", subject: "key:\(ring.current.kid)", purpose: purpose)
+            return ring
+        }
+        signingKeys.adopt(rotated)
+        return rotated.current.kid
     }
 
     func status() async throws -> Status {

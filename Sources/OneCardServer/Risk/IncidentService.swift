@@ -14,7 +14,8 @@ import OneCardStore
 struct IncidentService: Sendable {
     let store: Store
     let clock: Clock
-    let signingKeys: SigningKeyStore
+    /// Rotates the QR signing key when incident mode begins.
+    let keys: KeyService
     /// What this process last read, for the pages' banner (refreshed by every read and by the risk monitor).
     var flag = IncidentFlag()
 
@@ -56,7 +57,7 @@ struct IncidentService: Sendable {
             return true
         }
         if changed && active {
-            try await signingKeys.rotate(store, actor: actor, purpose: "incident mode")
+            try await keys.rotateSigningKey(actor: actor, purpose: "incident mode")
         }
         return try await current()
     }
