@@ -258,16 +258,15 @@ struct MedicalService: Sendable {
     /// One group's transaction at a hospital of this node: earlier answers and spent codes, then the insured place's part
     /// (`settleInsured`), then the codes of the bills settled marked spent.
     private static func settle(_ group: [PendingSettlement], known: Known, presets: MedicalPolicyBook, in s: StoreSession) async throws -> [GroupOutcome] {
-        let (venues, cards, catalogueItems) = (known.venues, known.cards, known.catalogueItems)
         var earlier: [String: MedicalSettlementRecord] = [:]
         for e in try await s.medical.settlements(requests: group.map { ($0.terminalId, $0.key) }) { earlier[e.terminalId.rawValue + "\u{1F}" + e.idempotencyKey] = e.record }
         // The codes each bill would spend: a QR token at this hospital's settlement item, or a chip challenge.
         func tokenUse(_ p: PendingSettlement) -> UseRecord.TokenUse? {
-            guard let jti = p.verified.jti, p.verified.form == .electronic, p.verified.cardNumber.flatMap({ cards[$0] }) != nil else { return nil }
+            guard let jti = p.verified.jti, p.verified.form == .electronic, p.verified.cardNumber.flatMap({ known.cards[$0] }) != nil else { return nil }
             return UseRecord.TokenUse(jti: jti, venueId: p.venueId, itemCode: settlementItemCode)
         }
         func challengeUse(_ p: PendingSettlement) -> UseRecord.ChallengeUse? {
-            guard let hash = p.verified.challengeHash, let card = p.verified.cardNumber.flatMap({ cards[$0] }) else { return nil }
+            guard let hash = p.verified.challengeHash, let card = p.verified.cardNumber.flatMap({ known.cards[$0] }) else { return nil }
             return UseRecord.ChallengeUse(cardNumber: card.number, challengeHash: hash)
         }
         let spentTokens = try await s.uses.acceptedTokens(among: group.compactMap(tokenUse))
@@ -286,14 +285,14 @@ struct MedicalService: Sendable {
             if firstOfKey[key] != nil || codes.contains(where: presented.contains) { outcomes[i] = .later; continue }
             firstOfKey[key] = i
             presented.formUnion(codes)
-            guard let venue = venues[p.venueId] else { outcomes[i] = .done(.failure(DomainError(.venueNotFound, "the terminal's venue is gone"))); continue }
+            guard let venue = known.venues[p.venueId] else { outcomes[i] = .done(.failure(DomainError(.venueNotFound, "the terminal's venue is gone"))); continue }
             guard venue.type == .hospital else {
                 outcomes[i] = .done(.failure(DomainError(.venueNotPermitted, "medical settlement is for a hospital's terminal"))); continue
             }
-            let card = p.verified.cardNumber.flatMap { cards[$0] }
+            let card = p.verified.cardNumber.flatMap { known.cards[$0] }
             let replayed = token.map(spentTokens.contains) ?? challenge.map(spentChallenges.contains) ?? false
             let catalogue = MedicalCatalogue(treatmentRegion: venue.regionCode, version: known.catalogueVersion,
-                                             items: Set(p.input.lines.map(\.code)).compactMap { catalogueItems[$0] })
+                                             items: Set(p.input.lines.map(\.code)).compactMap { known.catalogueItems[$0] })
             bills.append((i, InsuredBill(card: card, denial: AcceptanceRules.presentationDenial(credential: p.verified, card: card, replayed: replayed),
                                          catalogue: catalogue, input: p.input, id: p.id, terminalId: p.terminalId, key: p.key, venueId: venue.id,
                                          venueName: venue.name, actor: p.actor, at: p.at)))

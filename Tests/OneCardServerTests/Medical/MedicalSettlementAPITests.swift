@@ -53,6 +53,13 @@ struct MedicalSettlementAPITests {
             return (person, card)
         }
 
+        /// Another hospital in Shijiazhuang and its terminal, for requests handed to the group commit directly.
+        func hospital(_ name: String) async throws -> (venueId: String, terminal: Terminal.ID) {
+            let (venueId, _) = try await h.createVenue(type: "hospital", region: "130102", items: ["JJJ-MED-001"], name: name)
+            let terminal = try #require(try await h.services.store.read { try await $0.venues.terminals(venueId: Venue.ID(venueId)) }.first)
+            return (venueId, terminal.id)
+        }
+
         /// A chip card's answer to a fresh challenge, as a hospital's reader would send it.
         func chip(_ card: String) throws -> AcceptanceService.Credential {
             let challenge = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
@@ -367,8 +374,7 @@ struct MedicalSettlementAPITests {
     func aGroupOfBillsIsSettledTogether(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             let f = try await Fixture.make(h)
-            let (venueId, _) = try await h.createVenue(type: "hospital", region: "130102", items: ["JJJ-MED-001"], name: "石家庄某二级医院")
-            let terminal = try #require(try await h.services.store.read { try await $0.venues.terminals(venueId: Venue.ID(venueId)) }.first)
+            let (venueId, terminal) = try await f.hospital("石家庄某二级医院")
             let (a, cardA) = try await f.insured("631", balance: 150_000)
             let (b, cardB) = try await f.insured("632", balance: 100_000)
             let (uninsured, cardU) = try await h.activeCard(idNumber: TestIDs.resident(sequence: "633"), outlet: f.outlet)
@@ -378,7 +384,7 @@ struct MedicalSettlementAPITests {
             let token = try await h.qrToken(holder)
             let chip = f.chip
             func pending(_ credential: AcceptanceService.Credential, key: String) -> MedicalService.PendingSettlement {
-                f.pending(credential, terminal: terminal.id, venueId: venueId, key: key, amountFen: 100_000)
+                f.pending(credential, terminal: terminal, venueId: venueId, key: key, amountFen: 100_000)
             }
             let refused = try chip(cardU)
             let results = await h.services.medical.settle([
@@ -414,12 +420,11 @@ struct MedicalSettlementAPITests {
     func twoGroupsInFlightOnTheSamePersonsSettleEachBillOnce(_ engine: Engine) async throws {
         try await Harness.run(engine) { h in
             let f = try await Fixture.make(h)
-            let (venueId, _) = try await h.createVenue(type: "hospital", region: "130102", items: ["JJJ-MED-001"], name: "石家庄某三级医院")
-            let terminal = try #require(try await h.services.store.read { try await $0.venues.terminals(venueId: Venue.ID(venueId)) }.first)
+            let (venueId, terminal) = try await f.hospital("石家庄某三级医院")
             let (a, cardA) = try await f.insured("641", balance: 1_000_000)
             let (b, cardB) = try await f.insured("642", balance: 1_000_000)
             func pending(_ card: String, key: String) throws -> MedicalService.PendingSettlement {
-                f.pending(try f.chip(card), terminal: terminal.id, venueId: venueId, key: key, amountFen: 10_000)  // the account pays it all
+                f.pending(try f.chip(card), terminal: terminal, venueId: venueId, key: key, amountFen: 10_000)  // the account pays it all
             }
             let shared = try pending(cardA, key: "both")
             let first = try (0..<6).map { try pending($0 % 2 == 0 ? cardA : cardB, key: "x\($0)") } + [shared]
