@@ -33,8 +33,9 @@ struct FederationPeerTests {
         let shownJSON = (try? JSONSerialization.jsonObject(with: Data(shown.output.utf8))) as? [String: Any]
         let publicKey = try #require((shownJSON?["federationKey"] as? [String: Any])?["x"] as? String, "\(shown.output)")
 
-        // the stand-in hub
-        let peer = try EndToEndTests.Server(["python3", "-W", "ignore", Self.script, "--public-key", publicKey, "--keyid", "110000"],
+        // the stand-in hub (`--public-key=…` in one argument: a base64url key may begin with '-', which argparse would
+        // take for an option — one run in 64 failed so)
+        let peer = try EndToEndTests.Server(["python3", "-W", "ignore", Self.script, "--public-key=\(publicKey)", "--keyid", "110000"],
                                             executable: URL(fileURLWithPath: "/usr/bin/env"))
         defer { if peer.process.isRunning { kill(peer.process.processIdentifier, SIGKILL) } }
         guard let hubURL = try await peer.line("fake hub listening on ", timeout: 20) else {
