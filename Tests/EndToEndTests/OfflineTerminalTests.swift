@@ -16,8 +16,8 @@ struct OfflineTerminalTests {
             server = try EndToEndTests.Server(arguments, standardInput: input)
         }
         func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
-        /// Waits for the n-th decision line.
-        func decision(_ n: Int, timeout: TimeInterval = 20) async throws -> String {
+        /// Waits for the n-th decision line (a minute: the gate syncs before its first decision, slow on a loaded CI machine).
+        func decision(_ n: Int, timeout: TimeInterval = 60) async throws -> String {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
                 let lines = server.text.split(separator: "\n").filter { $0.hasPrefix("{\"decisionId\"") }
