@@ -1,5 +1,6 @@
 import Foundation
 import OneCardCore
+import SQLKit
 
 /// Where the data lives: `sqlite:PATH`, `sqlite::memory:` or `postgres://user:pass@host:port/db`.
 public enum DatabaseURL: Equatable, Sendable, CustomStringConvertible {
@@ -76,5 +77,16 @@ public enum Dialect: Sendable {
             sql.removeFirst(Self.sqliteOnly.count)
         }
         return sql.replacingOccurrences(of: "SERIAL_PK", with: serialPrimaryKey)
+    }
+}
+
+extension Dialect {
+    /// `IN (…)` for a list of text values, after the column: on PostgreSQL one array parameter (`= ANY($1::text[])`), so
+    /// a thousand ids are one bind to send and parse rather than a thousand; on SQLite a list of binds.
+    public func oneOf(_ values: [String]) -> SQLQueryString {
+        switch self {
+        case .postgres: "= ANY(\(bind: values)::text[])"
+        case .sqlite: "IN (\(binds: values))"
+        }
     }
 }

@@ -115,22 +115,38 @@ public struct PaymentRepository: Sendable {
         cipher.blindIndex("\(bankCode):\(account)", field: "payment_account")
     }
 
-    /// Inserts payments (`pending`) in one multi-row statement. A person who already has a payment in the batch gets
-    /// no second one (the unique index decides, in the same statement); returns the persons whose payment was inserted.
+    /// Inserts payments (`pending`) in one statement. A person who already has a payment in the batch gets no second
+    /// one (the unique index decides, in the same statement); returns the persons whose payment was inserted.
+    /// PostgreSQL takes the lines as five arrays (`unnest`: five binds to parse rather than nine a line), SQLite as a
+    /// multi-row `VALUES`.
     @discardableResult
     public func insert(batchId: PaymentBatch.ID, _ payments: [Payment.New], at: Date) async throws -> Set<Person.ID> {
         guard !payments.isEmpty else { return [] }
-        var insert = db.insert(into: "payments").columns(
-            "id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt", "batch_account_fp", "updated_at")
-        for p in payments {
-            insert = insert.values([
-                SQLBind(p.id), SQLBind(batchId), SQLBind(Int64(p.line)), SQLBind(p.personId), SQLBind(p.amountFen),
-                SQLBind(PaymentState.pending.rawValue), SQLBind(Int64(1)), SQLBind(fingerprint(bankCode: p.bankCode, account: p.account)),
-                SQLBind(at.millis),
-            ])
+        let rows: [any SQLRow]
+        switch dialect {
+        case .postgres:
+            rows = try await db.raw("""
+                INSERT INTO payments (id, batch_id, line, person_id, amount_fen, state, attempt, batch_account_fp, updated_at)
+                SELECT u.id, \(bind: batchId), u.line, u.person_id, u.amount_fen, 'pending', 1, u.fp, \(bind: at.millis)
+                FROM unnest(\(bind: payments.map(\.id))::text[], \(bind: payments.map { Int64($0.line) })::bigint[],
+                            \(bind: payments.map(\.personId.rawValue))::text[], \(bind: payments.map(\.amountFen))::bigint[],
+                            \(bind: payments.map { fingerprint(bankCode: $0.bankCode, account: $0.account) })::text[])
+                    AS u(id, line, person_id, amount_fen, fp)
+                ON CONFLICT (person_id, batch_id) DO NOTHING RETURNING person_id
+                """).all()
+        case .sqlite:
+            var insert = db.insert(into: "payments").columns(
+                "id", "batch_id", "line", "person_id", "amount_fen", "state", "attempt", "batch_account_fp", "updated_at")
+            for p in payments {
+                insert = insert.values([
+                    SQLBind(p.id), SQLBind(batchId), SQLBind(Int64(p.line)), SQLBind(p.personId), SQLBind(p.amountFen),
+                    SQLBind(PaymentState.pending.rawValue), SQLBind(Int64(1)), SQLBind(fingerprint(bankCode: p.bankCode, account: p.account)),
+                    SQLBind(at.millis),
+                ])
+            }
+            rows = try await insert.ignoringConflicts(with: ["person_id", "batch_id"]).returning("person_id").all()
         }
-        let inserted: Set<Person.ID> = Set(try await insert.ignoringConflicts(with: ["person_id", "batch_id"]).returning("person_id").all()
-            .map { try $0.id("person_id") })
+        let inserted: Set<Person.ID> = Set(try rows.map { try $0.id("person_id") })
         let fen = payments.reduce(Int64(0)) { inserted.contains($1.personId) ? $0 + $1.amountFen : $0 }
         try await addTotals(batchId: batchId, [.pending: (Int64(inserted.count), fen)])
         return inserted
@@ -146,11 +162,17 @@ public struct PaymentRepository: Sendable {
         var out: [String: Payment.Payee] = [:]
         // Joined to a VALUES list rather than `id_index IN (…)`: PostgreSQL plans a thousand-element IN list as a scan
         // of every person (67 ms a chunk at 200,000 persons, growing with the register), a join as index lookups.
-        var keys = SQLQueryString("")
-        for (i, k) in byIndex.keys.enumerated() { keys += i == 0 ? "(\(bind: k))" : ", (\(bind: k))" }
+        let keys: SQLQueryString
+        switch dialect {
+        case .postgres: keys = "unnest(\(bind: Array(byIndex.keys))::text[]) AS k(column1)"
+        case .sqlite:
+            var values = SQLQueryString("")
+            for (i, k) in byIndex.keys.enumerated() { values += i == 0 ? "(\(bind: k))" : ", (\(bind: k))" }
+            keys = "(VALUES \(values)) AS k"
+        }
         for r in try await db.raw("""
             SELECT p.id, p.id_index, p.name_enc, c.card_number, c.bank_code, c.account_enc, c.financial
-            FROM (VALUES \(keys)) AS k JOIN persons p ON p.id_index = k.column1
+            FROM \(keys) JOIN persons p ON p.id_index = k.column1
             LEFT JOIN cards c ON c.person_id = p.id AND c.status NOT IN ('cancelled', 'replaced')
             """).all() {
             guard let number = byIndex[try r.string("id_index")] else { continue }
@@ -205,23 +227,33 @@ public struct PaymentRepository: Sendable {
         }
     }
 
-    /// `markSent` for many payments in one statement (`UPDATE … FROM (VALUES …)`, the same on both engines). A line
+    /// `markSent` for many payments in one statement (`UPDATE … FROM` the lines, as arrays on PostgreSQL). A line
     /// changes only while it is still pending **and** the holder's live card still holds the sealed account and bank it
     /// was routed to (read before this transaction, `pendingWithCards`): a line another executor claimed first, or whose
     /// card's account changed since it was read, is left as it is. Returns the ids that changed; only those are sent.
     public func markSent(_ sends: [Payment.Destination], at: Date) async throws -> Set<String> {
         guard !sends.isEmpty else { return [] }
-        var values = SQLQueryString("")
-        for (i, x) in sends.enumerated() {
-            if i > 0 { values += ", " }
-            values += "(\(bind: x.id), \(bind: x.bankCode), \(bind: x.accountSealed), \(bind: x.accountMasked))"
+        let values: SQLQueryString
+        switch dialect {
+        case .postgres:
+            values = """
+                unnest(\(bind: sends.map(\.id))::text[], \(bind: sends.map(\.bankCode))::text[], \(bind: sends.map(\.accountSealed))::text[],
+                       \(bind: sends.map(\.accountMasked))::text[]) AS v(column1, column2, column3, column4)
+                """
+        case .sqlite:
+            var rows = SQLQueryString("")
+            for (i, x) in sends.enumerated() {
+                if i > 0 { rows += ", " }
+                rows += "(\(bind: x.id), \(bind: x.bankCode), \(bind: x.accountSealed), \(bind: x.accountMasked))"
+            }
+            values = "(VALUES \(rows)) AS v"
         }
         var byBatch = BatchCounts()
         var changed = Set<String>()
         for r in try await db.raw("""
             UPDATE payments SET state = 'sent', bank_code = v.column2, account_enc = v.column3, account_masked = v.column4, reason = NULL,
                 sent_at = \(bind: at.millis), updated_at = \(bind: at.millis)
-            FROM (VALUES \(values)) AS v WHERE payments.id = v.column1 AND payments.state = 'pending'
+            FROM \(values) WHERE payments.id = v.column1 AND payments.state = 'pending'
                 AND EXISTS (SELECT 1 FROM cards c WHERE c.person_id = payments.person_id AND c.status NOT IN ('cancelled', 'replaced')
                             AND c.account_enc = v.column3 AND c.bank_code = v.column2)
             RETURNING payments.id, payments.batch_id, payments.amount_fen
@@ -262,7 +294,7 @@ public struct PaymentRepository: Sendable {
         guard !ids.isEmpty else { return }
         try await update("""
             UPDATE payments SET state = \(bind: state.rawValue), reason = \(bind: reason), settled_at = \(bind: at.millis), updated_at = \(bind: at.millis)
-            WHERE state = \(bind: from.rawValue) AND id IN (\(binds: ids))
+            WHERE state = \(bind: from.rawValue) AND id \(dialect.oneOf(ids))
             RETURNING batch_id, amount_fen
             """, from: from, to: state)
     }
@@ -287,7 +319,7 @@ public struct PaymentRepository: Sendable {
         guard !ids.isEmpty else { return 0 }
         return try await update("""
             UPDATE payments SET state = 'held', reason = \(bind: reason), held_at = \(bind: at.millis), updated_at = \(bind: at.millis)
-            WHERE state = 'pending' AND id IN (\(binds: ids))
+            WHERE state = 'pending' AND id \(dialect.oneOf(ids))
             RETURNING batch_id, amount_fen
             """, from: .pending, to: .held)
     }
@@ -305,7 +337,7 @@ public struct PaymentRepository: Sendable {
         guard !ids.isEmpty else { return 0 }
         return try await update("""
             UPDATE payments SET state = 'pending', reason = NULL, updated_at = \(bind: at.millis)
-            WHERE state = 'held' AND id IN (\(binds: ids))
+            WHERE state = 'held' AND id \(dialect.oneOf(ids))
             RETURNING batch_id, amount_fen
             """, from: .held, to: .pending)
     }
