@@ -117,8 +117,8 @@ public struct PaymentRepository: Sendable {
 
     /// Inserts payments (`pending`) in one statement. A person who already has a payment in the batch gets no second
     /// one (the unique index decides, in the same statement); returns the persons whose payment was inserted.
-    /// PostgreSQL takes the lines as five arrays (`unnest`: five binds to parse rather than nine a line), SQLite as a
-    /// multi-row `VALUES`.
+    /// PostgreSQL takes the lines as five arrays (`unnest`: seven binds in all, not nine a line), SQLite as a multi-row
+    /// `VALUES`.
     @discardableResult
     public func insert(batchId: PaymentBatch.ID, _ payments: [Payment.New], at: Date) async throws -> Set<Person.ID> {
         guard !payments.isEmpty else { return [] }
@@ -160,8 +160,9 @@ public struct PaymentRepository: Sendable {
     public func payees(byIndex: [String: String]) async throws -> [String: Payment.Payee] {
         guard !byIndex.isEmpty else { return [:] }
         var out: [String: Payment.Payee] = [:]
-        // Joined to a VALUES list rather than `id_index IN (…)`: PostgreSQL plans a thousand-element IN list as a scan
-        // of every person (67 ms a chunk at 200,000 persons, growing with the register), a join as index lookups.
+        // Joined to the keys (an array on PostgreSQL, a VALUES list on SQLite) rather than `id_index IN (…)`: PostgreSQL
+        // plans a thousand-element IN list as a scan of every person (67 ms a chunk at 200,000 persons, growing with the
+        // register), a join as index lookups.
         let keys: SQLQueryString
         switch dialect {
         case .postgres: keys = "unnest(\(bind: Array(byIndex.keys))::text[]) AS k(column1)"
