@@ -3,20 +3,21 @@ import Logging
 import OneCardCore
 import SQLKit
 import SQLiteKit
-import SQLiteNIO
 
 /// An offline gate's local record: every decision it made (kept until the node has it) and the trust
 /// material it last synced, in its own SQLite file so a restart loses nothing.
 public final class TerminalJournal: Sendable {
-    private let connection: SQLiteConnection
-    private var db: any SQLDatabase { connection.sql() }
+    private let connection: SQLiteStoreConnection
+    private let db: any SQLDatabase
 
-    private init(_ c: SQLiteConnection) { connection = c }
+    private init(_ c: SQLiteStoreConnection, logger: Logger) { connection = c; db = SQLiteStoreDatabase(connection: c, logger: logger) }
 
     public static func open(path: String, logger: Logger) async throws -> TerminalJournal {
-        let c = try await SQLiteConnection.open(storage: .file(path: path), logger: logger).get()
-        let db = c.sql()
+        let c = try SQLiteStoreConnection(.file(path))
+        let db = SQLiteStoreDatabase(connection: c, logger: logger)
         _ = try await db.raw("PRAGMA journal_mode=WAL").all()
+        // A second process on the same file (a mistake) waits this long for the lock, then fails the call.
+        try await db.raw("PRAGMA busy_timeout=5000").run()
         // As the node's own store: a commit survives the gate's process crashing (the WAL is written before
         // the decision is shown); only a power cut may lose the last few, and the node's copy is the backstop.
         try await db.raw("PRAGMA synchronous=NORMAL").run()
@@ -30,7 +31,7 @@ public final class TerminalJournal: Sendable {
             CREATE TABLE IF NOT EXISTS taps (id TEXT PRIMARY KEY, operator_code TEXT NOT NULL, station TEXT NOT NULL, direction TEXT NOT NULL,
                 at BIGINT NOT NULL, credential TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT, uploaded BIGINT NOT NULL DEFAULT 0)
             """).run()
-        return TerminalJournal(c)
+        return TerminalJournal(c, logger: logger)
     }
 
     public func record(_ d: GateDecision) async throws {
@@ -107,5 +108,5 @@ public final class TerminalJournal: Sendable {
         try await db.raw("INSERT INTO state (key, value) VALUES (\(bind: key), \(bind: value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run()
     }
 
-    public func close() async { try? await connection.close() }
+    public func close() async { connection.close() }
 }

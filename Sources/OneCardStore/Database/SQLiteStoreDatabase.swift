@@ -6,7 +6,7 @@ import SQLiteKit
 import SQLiteNIO
 import SQLKit
 
-/// SQLKit over one SQLite connection, binding and reading the column types the repositories use (text, integers,
+/// SQLKit over one SQLite connection (`SQLiteStoreConnection`), binding and reading the column types the repositories use (text, integers,
 /// booleans, floating point, optionals of them) directly as `SQLiteData`; anything else goes through SQLiteKit's own
 /// encoder and decoder, so the values stored and read are the same as through SQLiteKit's `SQLDatabase`.
 ///
@@ -15,23 +15,25 @@ import SQLKit
 /// execution on SQLite put 5 % of the CPU in generic metadata and conformance look-ups, and `Decodable` row decoding
 /// at 7 % of the pending-lines query (the same cost `PostgresSQLDatabase` removed on PostgreSQL).
 struct SQLiteStoreDatabase: SQLDatabase {
-    let connection: SQLiteConnection
+    let connection: SQLiteStoreConnection
+    let logger: Logger
 
-    var eventLoop: any EventLoop { connection.eventLoop }
-    var logger: Logger { connection.logger }
+    init(connection: SQLiteStoreConnection, logger: Logger = Logger(label: "onecard.sqlite")) {
+        self.connection = connection; self.logger = logger
+    }
+
+    /// SQLKit's futures need an event loop; no statement runs on it (see `SQLiteStoreConnection`).
+    var eventLoop: any EventLoop { NIOSingletons.posixEventLoopGroup.any() }
     var version: (any SQLDatabaseReportedVersion)? { nil }
     var dialect: any SQLDialect { SQLiteDialect() }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        let (sql, binds) = serialize(query)
-        let data: [SQLiteData]
-        do { data = try binds.map(Self.data) } catch { return eventLoop.makeFailedFuture(error) }
-        return connection.query(sql, data) { onRow(Row(cells: $0)) }
+        eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = serialize(query)
-        try await connection.query(sql, try binds.map(Self.data)) { onRow(Row(cells: $0)) }
+        try await connection.run(sql, try binds.map(Self.data)) { onRow(Row(cells: $0)) }
     }
 
     /// A bind as SQLite stores it: the common types directly, typed ids and card numbers as their text, `nil` as NULL,
@@ -53,9 +55,9 @@ struct SQLiteStoreDatabase: SQLDatabase {
 
     /// A result row: columns found by name through the statement's shared lookup table.
     struct Row: SQLRow {
-        let cells: SQLiteRow
+        let cells: SQLiteStoreRow
 
-        var allColumns: [String] { cells.columns.map(\.name) }
+        var allColumns: [String] { cells.columns.names }
         func contains(column: String) -> Bool { cells.column(column) != nil }
         func decodeNil(column: String) throws -> Bool { (cells.column(column) ?? .null) == .null }
 

@@ -6,7 +6,6 @@ import PostgresKit
 import PostgresNIO
 import SQLKit
 import SQLiteKit
-import SQLiteNIO
 
 /// The one entry point to persistence: a connection pool over SQLite or PostgreSQL and sessions that
 /// expose one repository per capability. Repositories are written once in SQLKit for both engines.
@@ -20,8 +19,8 @@ public final class Store: Sendable {
     enum Backend: Sendable {
         /// One writer (SQLite allows one at a time; writes queue here, not in a busy loop) and, for a file,
         /// a few readers that see the last commit through WAL.
-        case sqlite(writer: SQLiteConnection, writeLock: AsyncLock, readers: ResourcePool<SQLiteConnection>?, all: [SQLiteConnection],
-                    checkpointer: Task<Void, Never>?)
+        case sqlite(writer: SQLiteStoreConnection, writeLock: AsyncLock, readers: ResourcePool<SQLiteStoreConnection>?, all: [SQLiteStoreConnection],
+                    checkpointer: SQLiteCheckpointer?)
         case postgres(PostgresClient, Task<Void, Never>)
     }
 
@@ -37,29 +36,23 @@ public final class Store: Sendable {
     public static func open(_ url: DatabaseURL, cipher: FieldCipher, logger: Logger, readers: Int = 3, pool: Int = Store.defaultPool) async throws -> Store {
         switch url {
         case .sqliteMemory:
-            let writer = try await openSQLite(.memory, logger: logger)
+            let writer = try openSQLite(.memory)
             return Store(url: url, dialect: .sqlite, cipher: cipher,
                          backend: .sqlite(writer: writer, writeLock: AsyncLock(), readers: nil, all: [writer], checkpointer: nil), logger: logger)
         case .sqliteFile(let path):
             let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let writer = try await openSQLite(.file(path: path), logger: logger)
+            let writer = try openSQLite(.file(path))
             // Checkpoints copy the WAL back into the database file. Left to the writer they run inside a
             // commit every thousand pages and stall every write queued behind it; here a separate
-            // connection does it in the background instead, and the writer only as a backstop.
-            try await SQLiteStoreDatabase(connection: writer).raw("PRAGMA wal_autocheckpoint=10000").run()
-            var readerConnections: [SQLiteConnection] = []
-            for _ in 0..<readers { readerConnections.append(try await openSQLite(.file(path: path), logger: logger)) }
-            let checkpointing = try await openSQLite(.file(path: path), logger: logger)
-            let checkpointer = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
-                    _ = try? await SQLiteStoreDatabase(connection: checkpointing).raw("PRAGMA wal_checkpoint(PASSIVE)").all()
-                }
-            }
+            // connection does it in the background instead (`SQLiteCheckpointer`), and the writer only as a backstop.
+            try writer.query("PRAGMA wal_autocheckpoint=10000")
+            var readerConnections: [SQLiteStoreConnection] = []
+            for _ in 0..<readers { readerConnections.append(try openSQLite(.file(path))) }
+            let checkpointer = SQLiteCheckpointer(try openSQLite(.file(path)))
             return Store(url: url, dialect: .sqlite, cipher: cipher,
                          backend: .sqlite(writer: writer, writeLock: AsyncLock(), readers: ResourcePool(readerConnections),
-                                          all: [writer] + readerConnections + [checkpointing], checkpointer: checkpointer), logger: logger)
+                                          all: [writer] + readerConnections, checkpointer: checkpointer), logger: logger)
         case let .postgres(host, port, username, password, database):
             var config = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
                                                       database: database, tls: .disable)
@@ -81,21 +74,22 @@ public final class Store: Sendable {
         }
     }
 
-    private static func openSQLite(_ storage: SQLiteConnection.Storage, logger: Logger) async throws -> SQLiteConnection {
-        let c = try await SQLiteConnection.open(storage: storage, logger: logger).get()
-        let db = SQLiteStoreDatabase(connection: c)
+    private static func openSQLite(_ storage: SQLiteStoreConnection.Storage) throws -> SQLiteStoreConnection {
+        let c = try SQLiteStoreConnection(storage)
         if case .file = storage {
-            _ = try await db.raw("PRAGMA journal_mode=WAL").all()
-            try await db.raw("PRAGMA synchronous=NORMAL").run()
+            try c.query("PRAGMA journal_mode=WAL")
+            try c.query("PRAGMA synchronous=NORMAL")
             // 32 MB of page cache per connection instead of 2 MB: a large batch's indexes stay in memory rather than
             // being read back from the file for every chunk.
-            try await db.raw("PRAGMA cache_size=-32768").run()
+            try c.query("PRAGMA cache_size=-32768")
         }
         // Statement journals (every multi-row statement inside a transaction has one) in memory, not in a
         // temporary file created, written and deleted for each statement.
-        try await db.raw("PRAGMA temp_store=MEMORY").run()
-        try await db.raw("PRAGMA busy_timeout=5000").run()
-        try await db.raw("PRAGMA foreign_keys=ON").run()
+        try c.query("PRAGMA temp_store=MEMORY")
+        // A lock another process holds (a CLI command while `serve` runs) is waited for this long, then answered
+        // 503 `database_unavailable`.
+        try c.query("PRAGMA busy_timeout=5000")
+        try c.query("PRAGMA foreign_keys=ON")
         return c
     }
 
@@ -109,10 +103,10 @@ public final class Store: Sendable {
         case let .sqlite(writer, lock, readers, _, _):
             if let readers {
                 let c = await readers.take()
-                do { let r = try await body(session(SQLiteStoreDatabase(connection: c))); await readers.give(c); return r } catch { await readers.give(c); throw error }
+                do { let r = try await body(session(SQLiteStoreDatabase(connection: c, logger: logger))); await readers.give(c); return r } catch { await readers.give(c); throw error }
             }
             await lock.lock()
-            do { let r = try await body(session(SQLiteStoreDatabase(connection: writer))); await lock.unlock(); return r } catch { await lock.unlock(); throw error }
+            do { let r = try await body(session(SQLiteStoreDatabase(connection: writer, logger: logger))); await lock.unlock(); return r } catch { await lock.unlock(); throw error }
         case let .postgres(client, _):
             return try await withConnection(client) { conn in try await body(self.session(PostgresSQLDatabase(connection: conn, logger: self.logger))) }
         }
@@ -128,7 +122,7 @@ public final class Store: Sendable {
         case let .sqlite(writer, lock, _, _, _):
             await lock.lock()
             do {
-                let r = try await transaction(SQLiteStoreDatabase(connection: writer), begin: "BEGIN IMMEDIATE", body)
+                let r = try await transaction(SQLiteStoreDatabase(connection: writer, logger: logger), begin: "BEGIN IMMEDIATE", body)
                 await lock.unlock()
                 return r
             } catch { await lock.unlock(); throw error }
@@ -317,8 +311,8 @@ public final class Store: Sendable {
                 guard [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed].contains(e.code) else { return nil }
                 detail = "the database connection was lost"
             }
-        case let e as SQLiteError:
-            guard e.reason == .busy || e.reason == .locked else { return nil }
+        case let e as SQLiteStoreError:
+            guard e.isBusy else { return nil }
             detail = "the database is busy"
         default:
             return nil
@@ -345,8 +339,8 @@ public final class Store: Sendable {
     public func close() async {
         switch backend {
         case let .sqlite(_, _, _, all, checkpointer):
-            checkpointer?.cancel()
-            for c in all { try? await c.close() }
+            checkpointer?.stop()
+            for c in all { c.close() }
         case let .postgres(_, task):
             task.cancel()
         }
@@ -354,7 +348,7 @@ public final class Store: Sendable {
 
     /// Whether `error` is a unique-constraint violation on either engine.
     public static func isUniqueViolation(_ error: any Error) -> Bool {
-        if let e = error as? SQLiteError { return e.reason == .constraint || e.reason == .constraintUniqueFailed || e.reason == .constraintPrimaryKeyFailed }
+        if let e = error as? SQLiteStoreError { return e.isUniqueViolation }
         if let e = error as? PSQLError { return e.serverInfo?[.sqlState] == "23505" }
         return false
     }

@@ -35,12 +35,13 @@ struct PaymentCrashTests {
         if engine == .postgres { #expect(try await EndToEndTests.run(["migrate"] + common).status == 0) }
 
         // setup: two banks as their own processes, the platform, an admin. ICBC is flaky and quick, so the first
-        // kill may come before, while or after it answers; CCB answers each request after 3 s, longer than the
+        // kill may come before, while or after it answers; CCB answers each request after 6 s, longer than the
         // longest wait before a kill (0.6 s) and the status read before it, so every kill comes while payments are in
-        // flight, however fast the machine (after the migration every payment goes to CCB). (1.5 s was once too short
-        // on a loaded CI machine: the batch had completed before the read that precedes the first kill came back.)
+        // flight, however fast the machine (after the migration every payment goes to CCB), and under the platform's
+        // 10 s deadline for a bank's answer. (1.5 s, then 3 s, were once too short on a loaded CI machine: the batch had
+        // completed before the read that precedes the first kill came back.)
         let icbc = try Server(["bank-sim", "--bank", "ICBC", "--port", "0", "--store", dir + "/icbc.sqlite", "--fail-rate", "0.2", "--latency-ms", "200"])
-        let ccb = try Server(["bank-sim", "--bank", "CCB", "--port", "0", "--store", dir + "/ccb.sqlite", "--latency-ms", "3000"])
+        let ccb = try Server(["bank-sim", "--bank", "CCB", "--port", "0", "--store", dir + "/ccb.sqlite", "--latency-ms", "6000"])
         var server: Server?
         defer {
             for p in [icbc.process, ccb.process, server?.process].compactMap({ $0 }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
