@@ -116,6 +116,21 @@ struct SQLiteStoreConnectionTests {
         await #expect(throws: SQLiteStoreError.self) { try await a.run("SELECT 1", []) { _ in } }
     }
 
+    @Test func aLongRunOfStatementsLetsOtherTasksGoFirst() async throws {
+        let c = try SQLiteStoreConnection(.memory)
+        // setup: statements of a few hundred microseconds each (a recursive count), well over 2 ms of work in all
+        let slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) SELECT count(*) AS c FROM n"
+        let started = ContinuousClock.now
+        var statements = 0
+        while ContinuousClock.now - started < .milliseconds(20) || statements < 5 {
+            try await c.run(slow, [.integer(2_000)]) { _ in }
+            statements += 1
+        }
+        // validate: it let other tasks go first along the way (after each 2 ms of work), not after every statement
+        #expect(c.yieldCount >= 1)
+        #expect(c.yieldCount <= statements)
+    }
+
     @Test func theCheckpointerCopiesTheLogBackIntoTheDatabaseFileAndStops() async throws {
         let (dir, path) = try temporaryFile()
         defer { try? FileManager.default.removeItem(at: dir) }

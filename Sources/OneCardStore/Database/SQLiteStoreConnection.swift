@@ -33,6 +33,9 @@ final class SQLiteStoreConnection: @unchecked Sendable {
     private var cache: [String: Prepared] = [:]
     private var tick: UInt64 = 0
     private var workSinceYield: UInt64 = 0
+    /// How often `run` let other tasks go first (tests).
+    var yieldCount: Int { lock.withLock { yields } }
+    private var yields = 0
 
     /// A prepared statement and the names of its result columns (read once, again only if the schema changed them).
     private final class Prepared {
@@ -76,6 +79,7 @@ final class SQLiteStoreConnection: @unchecked Sendable {
             workSinceYield &+= elapsed
             guard workSinceYield >= Self.yieldAfterNanoseconds else { return false }
             workSinceYield = 0
+            yields += 1
             return true
         }
         if yield { await Task.yield() }
