@@ -27,7 +27,6 @@ final class SQLiteStoreConnection: @unchecked Sendable {
     /// Statement work on one connection after which `run` lets other tasks run.
     static let yieldAfterNanoseconds: UInt64 = 2_000_000
 
-    let description: String
     private let lock = NIOLock()
     private var handle: OpaquePointer?
     private var cache: [String: Prepared] = [:]
@@ -51,8 +50,8 @@ final class SQLiteStoreConnection: @unchecked Sendable {
         _ = Self.initialized
         let path: String
         switch storage {
-        case .memory: path = ":memory:"; description = "SQLite in memory"
-        case .file(let p): path = p; description = "SQLite file \(p)"
+        case .memory: path = ":memory:"
+        case .file(let p): path = p
         }
         // NOMUTEX: this class serializes its own use of the handle (SQLiteNIO asks for FULLMUTEX and pays SQLite's
         // mutex on every call); extended result codes tell a unique violation from other constraints.
