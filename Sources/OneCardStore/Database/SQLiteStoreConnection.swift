@@ -71,50 +71,57 @@ final class SQLiteStoreConnection: @unchecked Sendable {
     /// Runs one statement, handing each result row to `onRow` as it is read, and yields to other tasks now and then
     /// (see the type's comment).
     func run(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteStoreRow) throws -> Void) async throws {
-        let started = DispatchTime.now().uptimeNanoseconds
-        try query(sql, binds, onRow)
-        let elapsed = DispatchTime.now().uptimeNanoseconds &- started
-        let yield = lock.withLock { () -> Bool in
-            workSinceYield &+= elapsed
+        if try execute(sql, binds, onRow) { await Task.yield() }
+    }
+
+    /// Runs one statement on this thread: for threads of their own (the checkpointer) and set-up.
+    func query(_ sql: String, _ binds: [SQLiteData] = [], _ onRow: (SQLiteStoreRow) throws -> Void = { _ in }) throws {
+        _ = try execute(sql, binds, onRow)
+    }
+
+    /// Runs one statement under the lock and adds its time to the work since the last yield; true when `run` should
+    /// yield now.
+    private func execute(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteStoreRow) throws -> Void) throws -> Bool {
+        try lock.withLock {
+            let started = DispatchTime.now().uptimeNanoseconds
+            try step(sql, binds, onRow)
+            workSinceYield &+= DispatchTime.now().uptimeNanoseconds &- started
             guard workSinceYield >= Self.yieldAfterNanoseconds else { return false }
             workSinceYield = 0
             yields += 1
             return true
         }
-        if yield { await Task.yield() }
     }
 
-    /// Runs one statement on this thread: for threads of their own (the checkpointer) and the async `run`.
-    func query(_ sql: String, _ binds: [SQLiteData] = [], _ onRow: (SQLiteStoreRow) throws -> Void = { _ in }) throws {
-        try lock.withLock {
-            guard let handle else { throw SQLiteStoreError(code: SQLITE_MISUSE, message: "the connection is closed") }
-            let prepared = try statement(sql, handle)
-            let s = prepared.statement
-            defer {
-                sqlite_nio_sqlite3_reset(s)
-                sqlite_nio_sqlite3_clear_bindings(s)
+    /// Binds and steps one statement to its end; the caller holds the lock.
+    private func step(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteStoreRow) throws -> Void) throws {
+        guard let handle else { throw SQLiteStoreError(code: SQLITE_MISUSE, message: "the connection is closed") }
+        let prepared = try statement(sql, handle)
+        let s = prepared.statement
+        defer {
+            sqlite_nio_sqlite3_reset(s)
+            sqlite_nio_sqlite3_clear_bindings(s)
+        }
+        for (i, bind) in binds.enumerated() {
+            let rc = Self.bind(bind, at: Int32(i + 1), to: s)
+            guard rc == SQLITE_OK else { throw error(rc, handle, sql) }
+        }
+        while true {
+            let rc = sqlite_nio_sqlite3_step(s)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw error(rc, handle, sql) }
+            let count = Int(sqlite_nio_sqlite3_column_count(s))
+            let columns: SQLiteStoreRow.Columns
+            if let c = prepared.columns, c.names.count == count {
+                columns = c
+            } else {
+                columns = SQLiteStoreRow.Columns((0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(s, Int32($0))) })
+                prepared.columns = columns
             }
-            for (i, bind) in binds.enumerated() {
-                let rc = Self.bind(bind, at: Int32(i + 1), to: s)
-                guard rc == SQLITE_OK else { throw error(rc, handle, sql) }
-            }
-            while true {
-                let rc = sqlite_nio_sqlite3_step(s)
-                if rc == SQLITE_DONE { return }
-                guard rc == SQLITE_ROW else { throw error(rc, handle, sql) }
-                let count = Int(sqlite_nio_sqlite3_column_count(s))
-                let columns: SQLiteStoreRow.Columns
-                if let c = prepared.columns, c.names.count == count {
-                    columns = c
-                } else {
-                    columns = SQLiteStoreRow.Columns((0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(s, Int32($0))) })
-                    prepared.columns = columns
-                }
-                var values: [SQLiteData] = []
-                values.reserveCapacity(count)
-                for i in 0..<Int32(count) { values.append(Self.value(s, i)) }
-                try onRow(SQLiteStoreRow(columns: columns, values: values))
-            }
+            var values: [SQLiteData] = []
+            values.reserveCapacity(count)
+            for i in 0..<Int32(count) { values.append(Self.value(s, i)) }
+            try onRow(SQLiteStoreRow(columns: columns, values: values))
         }
     }
 

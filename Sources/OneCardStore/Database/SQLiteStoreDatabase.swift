@@ -6,9 +6,9 @@ import SQLiteKit
 import SQLiteNIO
 import SQLKit
 
-/// SQLKit over one SQLite connection (`SQLiteStoreConnection`), binding and reading the column types the repositories use (text, integers,
-/// booleans, floating point, optionals of them) directly as `SQLiteData`; anything else goes through SQLiteKit's own
-/// encoder and decoder, so the values stored and read are the same as through SQLiteKit's `SQLDatabase`.
+/// SQLKit over one SQLite connection (`SQLiteStoreConnection`), binding and reading the column types the repositories
+/// use (text, integers, booleans, floating point, optionals of them) directly as `SQLiteData`; anything else goes through
+/// SQLiteKit's own encoder and decoder, so the values stored and read are the same as through SQLiteKit's `SQLDatabase`.
 ///
 /// SQLiteKit's `SQLDatabase` finds each bind's and each column's conversion through a dynamic cast to
 /// `SQLiteDataConvertible` and, for an optional, a `Decoder` allocated for the column: a profile of a payment batch's
@@ -18,7 +18,7 @@ struct SQLiteStoreDatabase: SQLDatabase {
     let connection: SQLiteStoreConnection
     let logger: Logger
 
-    init(connection: SQLiteStoreConnection, logger: Logger = Logger(label: "onecard.sqlite")) {
+    init(connection: SQLiteStoreConnection, logger: Logger) {
         self.connection = connection; self.logger = logger
     }
 
