@@ -76,7 +76,7 @@ public struct CardRepository: Sendable {
     /// Several cards in one query (acceptances decided together).
     public func find(numbers: [CardNumber]) async throws -> [Card] {
         guard !numbers.isEmpty else { return [] }
-        return try await db.raw("SELECT * FROM cards WHERE card_number IN (\(binds: numbers))").all().map(decode)
+        return try await db.raw("SELECT * FROM cards WHERE card_number \(dialect.oneOf(numbers.map(\.rawValue)))").all().map(decode)
     }
 
     /// Writes the mutable part of a card back.

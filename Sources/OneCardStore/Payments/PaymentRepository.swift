@@ -457,7 +457,7 @@ public struct PaymentRepository: Sendable {
         guard !personIds.isEmpty else { return [] }
         return Set(try await db.raw("""
             SELECT DISTINCT c.person_id FROM card_events e JOIN cards c ON c.card_number = e.card_number
-            WHERE c.person_id IN (\(binds: Array(personIds))) AND e.type = 'card_cancelled' AND e.reason = 'death'
+            WHERE c.person_id \(dialect.oneOf(personIds.map(\.rawValue))) AND e.type = 'card_cancelled' AND e.reason = 'death'
             """).all().map { try $0.id("person_id") })
     }
 

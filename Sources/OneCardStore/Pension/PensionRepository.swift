@@ -20,7 +20,7 @@ public struct PensionRepository: Sendable {
         guard !personIds.isEmpty else { return [:] }
         var out: [Person.ID: PensionQualification] = [:]
         for r in try await db.raw("""
-            SELECT * FROM pension_qualifications WHERE person_id IN (\(binds: Array(personIds))) ORDER BY person_id\(unsafeRaw: lock ? dialect.forUpdate : "")
+            SELECT * FROM pension_qualifications WHERE person_id \(dialect.oneOf(personIds.map(\.rawValue))) ORDER BY person_id\(unsafeRaw: lock ? dialect.forUpdate : "")
             """).all() {
             let q = try Self.decode(r)
             out[q.personId] = q
@@ -100,7 +100,7 @@ public struct PensionRepository: Sendable {
     /// Those of `personIds` whose death is recorded (one query for a chunk of payment lines).
     public func deaths(_ personIds: some Collection<Person.ID>) async throws -> Set<Person.ID> {
         guard !personIds.isEmpty else { return [] }
-        return Set(try await db.raw("SELECT person_id FROM deaths WHERE person_id IN (\(binds: Array(personIds)))").all().map { try $0.id("person_id") })
+        return Set(try await db.raw("SELECT person_id FROM deaths WHERE person_id \(dialect.oneOf(personIds.map(\.rawValue)))").all().map { try $0.id("person_id") })
     }
 
     /// The recorded day of a person's death.

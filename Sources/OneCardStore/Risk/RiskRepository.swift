@@ -130,7 +130,7 @@ public struct RiskRepository: Sendable {
             SELECT c.card_number, c.status, c.lost_at,
                 (SELECT MAX(e.at) FROM card_events e WHERE e.card_number = c.card_number
                     AND e.type IN ('card_cancelled', 'card_replaced', 'loss_reported_formal', 'loss_reported_temporary')) AS changed_at
-            FROM cards c WHERE c.card_number IN (\(binds: cards.map(\.rawValue)))
+            FROM cards c WHERE c.card_number \(dialect.oneOf(cards.map(\.rawValue)))
             """).all() {
             guard let status = CardStatus(rawValue: try r.string("status")), RevocationStatus(status)?.revokes == true,
                   let number = try r.optionalCardNumber("card_number") else { continue }
@@ -173,7 +173,7 @@ public struct RiskRepository: Sendable {
     /// Which of these payment lines are held.
     public func held(_ paymentIds: [String]) async throws -> Set<String> {
         guard !paymentIds.isEmpty else { return [] }
-        return Set(try await db.raw("SELECT id FROM payments WHERE id IN (\(binds: paymentIds)) AND risk_hold IS NOT NULL").all().map { try $0.string("id") })
+        return Set(try await db.raw("SELECT id FROM payments WHERE id \(dialect.oneOf(paymentIds)) AND risk_hold IS NOT NULL").all().map { try $0.string("id") })
     }
 
     /// When each of these persons' cards last had its bank account changed.
@@ -182,7 +182,7 @@ public struct RiskRepository: Sendable {
         var out: [Person.ID: Date] = [:]
         for r in try await db.raw("""
             SELECT c.person_id, MAX(e.at) AS at FROM card_events e JOIN cards c ON c.card_number = e.card_number
-            WHERE c.person_id IN (\(binds: personIds)) AND e.type = 'bank_account_changed' GROUP BY c.person_id
+            WHERE c.person_id \(dialect.oneOf(personIds.map(\.rawValue))) AND e.type = 'bank_account_changed' GROUP BY c.person_id
             """).all() {
             if let at = try r.optionalDate("at") { out[try r.id("person_id")] = at }
         }

@@ -58,14 +58,14 @@ public struct TransitRepository: Sendable {
     /// The tap ids among `ids` already recorded.
     public func recordedTapIds(_ ids: [String]) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
-        return Set(try await db.raw("SELECT tap_id FROM transit_taps WHERE tap_id IN (\(binds: Array(Set(ids))))").all().map { try $0.string("tap_id") })
+        return Set(try await db.raw("SELECT tap_id FROM transit_taps WHERE tap_id \(dialect.oneOf(Array(Set(ids))))").all().map { try $0.string("tap_id") })
     }
 
     /// The (jti, operator, direction) triples among these already on an accepted tap, as `jti|operator|direction`.
     public func acceptedTokens(jtis: [String]) async throws -> Set<String> {
         guard !jtis.isEmpty else { return [] }
         return Set(try await db.raw("""
-            SELECT jti, operator_code, direction FROM transit_taps WHERE jti IN (\(binds: Array(Set(jtis)))) AND rejection IS NULL
+            SELECT jti, operator_code, direction FROM transit_taps WHERE jti \(dialect.oneOf(Array(Set(jtis)))) AND rejection IS NULL
             """).all().map { "\(try $0.string("jti"))|\(try $0.string("operator_code"))|\(try $0.string("direction"))" })
     }
 
@@ -101,7 +101,7 @@ public struct TransitRepository: Sendable {
     public func unpairedTaps(cards: [CardNumber]) async throws -> [TransitTap] {
         guard !cards.isEmpty else { return [] }
         return try await db.raw("""
-            SELECT * FROM transit_taps WHERE card_number IN (\(binds: Array(Set(cards)))) AND trip_id IS NULL AND rejection IS NULL ORDER BY at, tap_id
+            SELECT * FROM transit_taps WHERE card_number \(dialect.oneOf(Set(cards).map(\.rawValue))) AND trip_id IS NULL AND rejection IS NULL ORDER BY at, tap_id
             """).all().map(Self.decodeTap)
     }
 
@@ -201,7 +201,7 @@ public struct TransitRepository: Sendable {
         guard !cards.isEmpty else { return [] }
         return try await db.raw("""
             SELECT trip_id, card_number, operator_code, started_at, ended_at, basis, status, issuer_region FROM transit_trips
-            WHERE card_number IN (\(binds: Array(Set(cards)))) AND started_at <= \(bind: through.millis) AND COALESCE(ended_at, started_at) >= \(bind: from.millis)
+            WHERE card_number \(dialect.oneOf(Set(cards).map(\.rawValue))) AND started_at <= \(bind: through.millis) AND COALESCE(ended_at, started_at) >= \(bind: from.millis)
             """).all().map { r in
             let start = try r.date("started_at")
             return (try r.cardNumber("card_number"), TransitOperator.Code(try r.string("operator_code")),
@@ -217,7 +217,7 @@ public struct TransitRepository: Sendable {
         guard !persons.isEmpty else { return [] }
         return try await db.raw("""
             SELECT person_id, operator_code, mode, region_code, started_at, ended_at, charged_fen, quota_pool, quota_units, status FROM transit_trips
-            WHERE person_id IN (\(binds: Array(Set(persons)))) AND started_at >= \(bind: since.millis)
+            WHERE person_id \(dialect.oneOf(Set(persons).map(\.rawValue))) AND started_at >= \(bind: since.millis)
             """).all().map { r in
             TripHistory.Entry(personId: try r.id("person_id"), operatorCode: .init(try r.string("operator_code")),
                               mode: TransitMode(rawValue: try r.string("mode")) ?? .bus, regionCode: try r.string("region_code"),
@@ -269,7 +269,7 @@ public struct TransitRepository: Sendable {
             try await db.raw("""
                 UPDATE transit_trips SET status = \(bind: status.rawValue), reason = \(bind: reason), next_attempt_at = \(bind: nextAttemptAt?.millis),
                     attempts = attempts + \(bind: bump), charged_at = COALESCE(\(bind: charged?.millis), charged_at), updated_at = \(bind: now.millis)
-                WHERE trip_id IN (\(binds: Array(tripIds[part..<min(part + 500, tripIds.count)]))) AND status IN ('priced', 'charging', 'unpaid')
+                WHERE trip_id \(dialect.oneOf(Array(tripIds[part..<min(part + 500, tripIds.count)]))) AND status IN ('priced', 'charging', 'unpaid')
                 """).run()
         }
     }
@@ -280,7 +280,7 @@ public struct TransitRepository: Sendable {
         guard !numbers.isEmpty else { return [] }
         return try await db.raw("""
             SELECT card_number, identification_code, person_id, application_id, issuer_region, status, transit, financial, bank_code, issued_at,
-                   expires_at, lost_at, replaced_by, replaces FROM cards WHERE card_number IN (\(binds: Array(Set(numbers))))
+                   expires_at, lost_at, replaced_by, replaces FROM cards WHERE card_number \(dialect.oneOf(Set(numbers).map(\.rawValue)))
             """).all().map { r in
             Card(number: try r.cardNumber("card_number"), identificationCode: try r.string("identification_code"), personId: try r.id("person_id"),
                  applicationId: try r.optionalString("application_id"), issuerRegion: try r.string("issuer_region"),
@@ -296,7 +296,7 @@ public struct TransitRepository: Sendable {
         guard !persons.isEmpty else { return [:] }
         var out: [Person.ID: (bankCode: String, account: String)] = [:]
         for r in try await db.raw("""
-            SELECT person_id, bank_code, account_enc FROM cards WHERE person_id IN (\(binds: Array(Set(persons))))
+            SELECT person_id, bank_code, account_enc FROM cards WHERE person_id \(dialect.oneOf(Set(persons).map(\.rawValue)))
                AND status NOT IN ('cancelled', 'replaced') AND bank_code IS NOT NULL AND account_enc IS NOT NULL
             """).all() {
             out[try r.id("person_id")] = (try r.string("bank_code"), try cipher.open(try r.string("account_enc"), field: "account"))
@@ -309,7 +309,7 @@ public struct TransitRepository: Sendable {
         guard !persons.isEmpty else { return [:] }
         var out: [Person.ID: Date] = [:]
         for r in try await db.raw("""
-            SELECT person_id, MIN(started_at) AS since FROM transit_trips WHERE status = 'unpaid' AND person_id IN (\(binds: Array(Set(persons))))
+            SELECT person_id, MIN(started_at) AS since FROM transit_trips WHERE status = 'unpaid' AND person_id \(dialect.oneOf(Set(persons).map(\.rawValue)))
             GROUP BY person_id
             """).all() {
             out[try r.id("person_id")] = try r.date("since")
