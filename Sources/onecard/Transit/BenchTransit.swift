@@ -30,12 +30,13 @@ struct BenchTransit: AsyncParsableCommand {
         let cards = max(1, taps / (2 * rides))
         say("bench-transit: \(cards * rides * 2) taps (\(cards) cards × \(rides) rides), database \(config.database), bank \(bankURL)")
         let seedStart = ContinuousClock.now
-        let seeded = try await TransitBench.seed(services, cards: cards, bankURL: bankURL)
-        let bodies = TransitBench.uploads(services, cards: seeded.cards, ridesPerCard: rides, lateShare: lateShare, batchSize: 1000)
+        let bench = TransitBenchService(services)
+        let seeded = try await bench.seed(cards: cards, bankURL: bankURL)
+        let bodies = bench.uploads(cards: seeded.cards, ridesPerCard: rides, lateShare: lateShare, batchSize: 1000)
         let n = bodies.total
         say("seeded \(cards) holders with cards in \(Self.seconds(ContinuousClock.now - seedStart)) s (the taps are made as they are uploaded, in the bench client)")
 
-        let raw = try await TransitBench.rawInserts(services, count: n)
+        let raw = try await bench.rawInserts(count: n)
         say("raw inserts: \(n) tap rows in \(Self.seconds(raw)) s (\(Self.rate(n, raw))/s)")
 
         let running = try await OneCardApp.start(services)
@@ -68,8 +69,8 @@ struct BenchTransit: AsyncParsableCommand {
         say("upload (paired and priced as it arrives): \(accepted) taps taken in \(Self.seconds(uploadTime)) s (\(Self.rate(n, uploadTime))/s)")
         var counts: [String: Int] = [:]
         while true {
-            counts = try await TransitBench.tripCounts(services)
-            let waiting = try await TransitBench.progress(services).unpaired
+            counts = try await bench.tripCounts()
+            let waiting = try await bench.progress().unpaired
             if waiting == 0, (counts["priced"] ?? 0) + (counts["charging"] ?? 0) == 0 { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -79,7 +80,7 @@ struct BenchTransit: AsyncParsableCommand {
         say("peak RSS of this process (platform + bench client) from the upload on: \(ProcessMemory.peakMB()) MB (resident before the upload: \(rssBefore) MB; seeding peaked at \(seedingPeak) MB)")
 
         // The bank's debit statement is the witness.
-        let progress = try await TransitBench.progress(services)
+        let progress = try await bench.progress()
         let r = try await http.send("GET", bankURL + "/debits")
         let debits = (try JSONSerialization.jsonObject(with: r.body) as? [String: Any])?["debits"] as? [[String: Any]] ?? []
         let ids = Set(debits.compactMap { $0["debitId"] as? String })

@@ -5,8 +5,13 @@ import OneCardStore
 import SQLKit
 
 /// What `onecard bench-transit` needs of the platform: a seeded node (holders with cards, the Beijing metro and bus,
-/// a transit gate), a day of taps as upload bodies, and the limit — raw inserts of as many tap rows.
-public enum TransitBench {
+/// a transit gate), a day of taps as upload bodies, and the limit — raw inserts of as many tap rows. A service of its
+/// own (as `PopulateService` is for `bench populate`): the benchmark's transactions stay in the server's service layer.
+public struct TransitBenchService: Sendable {
+    let services: AppServices
+
+    public init(_ services: AppServices) { self.services = services }
+
     public struct Seeded: Sendable {
         public var gateKey: String
         public var cards: [CardNumber]
@@ -14,7 +19,7 @@ public enum TransitBench {
 
     /// Seeds `cards` holders with active cards at the bank `BENCH` (every fifth born in 1950: free on Beijing buses), the
     /// catalogue, a transit venue with a terminal, and the metro and bus operators with stations. Not timed.
-    public static func seed(_ services: AppServices, cards n: Int, bankURL: String) async throws -> Seeded {
+    public func seed(cards n: Int, bankURL: String) async throws -> Seeded {
         let store = services.store
         let cipher = FieldCipher(keys: services.keys)
         let now = Timestamp.millis(services.clock.now())
@@ -128,13 +133,13 @@ public enum TransitBench {
         }
     }
 
-    public static func uploads(_ services: AppServices, cards: [CardNumber], ridesPerCard: Int, lateShare: Double, batchSize: Int) -> Uploads {
+    public func uploads(cards: [CardNumber], ridesPerCard: Int, lateShare: Double, batchSize: Int) -> Uploads {
         Uploads(services, cards: cards, ridesPerCard: ridesPerCard, lateShare: lateShare, batchSize: batchSize)
     }
 
     /// The limit: raw multi-row inserts of `count` tap-shaped rows into a scratch table in the same database (500 rows per
     /// statement, 5,000 per transaction).
-    public static func rawInserts(_ services: AppServices, count n: Int) async throws -> Duration {
+    public func rawInserts(count n: Int) async throws -> Duration {
         let store = services.store
         try await store.write { s in
             try await s.db.raw("""
@@ -167,7 +172,7 @@ public enum TransitBench {
     }
 
     /// Trips per status now.
-    public static func tripCounts(_ services: AppServices) async throws -> [String: Int] {
+    public func tripCounts() async throws -> [String: Int] {
         try await services.store.read { s in
             var out: [String: Int] = [:]
             for r in try await s.db.raw("SELECT status, COUNT(*) AS n FROM transit_trips GROUP BY status").all() {
@@ -178,7 +183,7 @@ public enum TransitBench {
     }
 
     /// Accepted taps not yet in a trip, and the sum charged by charged trips.
-    public static func progress(_ services: AppServices) async throws -> (unpaired: Int, chargedFen: Int64, positiveTrips: Int) {
+    public func progress() async throws -> (unpaired: Int, chargedFen: Int64, positiveTrips: Int) {
         try await services.store.read { s in
             let unpaired = try await s.db.raw("SELECT COUNT(*) AS n FROM transit_taps WHERE trip_id IS NULL AND rejection IS NULL").first()?
                 .decode(column: "n", as: Int64.self) ?? 0
