@@ -20,13 +20,6 @@ public struct TransitBenchService: Sendable {
     /// Seeds `cards` holders with active cards at the bank `BENCH` (every fifth born in 1950: free on Beijing buses), the
     /// catalogue, a transit venue with a terminal, and the metro and bus operators with stations. Not timed.
     public func seed(cards n: Int, bankURL: String) async throws -> Seeded {
-        let store = services.store
-        let cipher = FieldCipher(keys: services.keys)
-        let now = Timestamp.millis(services.clock.now())
-        try await store.write { s in
-            try await s.banks.insert(Bank(code: "BENCH", name: "Bench bank", agreementFrom: CalendarDay(year: 2024, month: 1, day: 1)!,
-                                          agreementTo: CalendarDay(year: 2034, month: 12, day: 31)!, endpoint: bankURL, status: .active), at: Date())
-        }
         var numbers: [CardNumber] = []
         var seen = Set<String>()
         while numbers.count < n {
@@ -34,29 +27,10 @@ public struct TransitBenchService: Sendable {
             if seen.insert(c.rawValue).inserted { numbers.append(c) }
         }
         let cardNumbers = numbers
-        for start in stride(from: 0, to: n, by: 5000) {
-            try await store.write { s in
-                for part in stride(from: start, to: min(start + 5000, n), by: 500) {
-                    var persons = s.db.insert(into: "persons").columns("id", "id_type", "id_index", "id_number_enc", "name_enc", "phone_enc",
-                                                                       "birth_date", "sex", "region_code", "created_at")
-                    var cards = s.db.insert(into: "cards").columns("card_number", "identification_code", "person_id", "issuer_region", "status",
-                                                                   "transit", "financial", "bank_code", "account_enc", "account_masked",
-                                                                   "issued_at", "expires_at")
-                    for i in part..<min(part + 500, n) {
-                        let birth = i % 5 == 0 ? "1950-06-01" : "1985-06-01"
-                        let id = "tb\(i)", account = "621" + String(format: "%016d", i)
-                        persons = persons.values([SQLBind(id), SQLBind("resident"), SQLBind(cipher.blindIndex("tb-\(i)", field: "id_number")),
-                                                  SQLBind(cipher.seal("tb-\(i)", field: "id_number")), SQLBind(cipher.seal("王秀梅", field: "name")),
-                                                  SQLBind(cipher.seal("13800001234", field: "phone")), SQLBind(birth), SQLBind("female"),
-                                                  SQLBind("110101"), SQLBind(now)])
-                        cards = cards.values([SQLBind(cardNumbers[i].rawValue), SQLBind("bench-\(i)"), SQLBind(id), SQLBind("110000"), SQLBind("active"),
-                                              SQLBind(Int64(1)), SQLBind(Int64(1)), SQLBind("BENCH"), SQLBind(cipher.seal(account, field: "account")),
-                                              SQLBind(Mask.account(account)), SQLBind(now - 86_400_000 * 30), SQLBind(now + 10 * 365 * 86_400_000)])
-                    }
-                    try await persons.run()
-                    try await cards.run()
-                }
-            }
+        let issued = Timestamp.millis(services.clock.now()) - 86_400_000 * 30
+        try await BenchHolderService(services).seed(bankURL: bankURL, count: n) { i in
+            BenchHolder(personId: "tb\(i)", idNumber: "tb-\(i)", birthDate: i % 5 == 0 ? "1950-06-01" : "1985-06-01",
+                        cardNumber: cardNumbers[i].rawValue, account: "621" + String(format: "%016d", i), issuedAt: issued)
         }
         try await services.catalogue.seedIfEmpty(by: "bench")
         let venue = try await services.venues.create(.init(name: "基准闸机", operatorUscc: "12110105MB0000001" + String(UnifiedSocialCreditCode.checkCharacter(for: Array("12110105MB0000001"))!), type: .transit, regionCode: "110105",
@@ -70,7 +44,7 @@ public struct TransitBenchService: Sendable {
                                                                 account: .init(bankCode: "BENCH", accountNumber: "6222000011112222333"),
                                                                 fareTable: .init(table)), by: "bench")
         }
-        try await store.write { s in try await s.db.raw("ANALYZE").run() }
+        try await services.store.write { s in try await s.db.raw("ANALYZE").run() }
         return Seeded(gateKey: terminal.apiKey, cards: cardNumbers)
     }
 

@@ -30,35 +30,11 @@ struct BenchPayments: AsyncParsableCommand {
         say("bench-payments: \(n) payments, database \(config.database), bank \(bankURL)")
 
         // Seed (not timed): a bank, n persons each with an issued card and an account.
-        try await store.write { s in
-            try await s.banks.insert(Bank(code: "BENCH", name: "Bench bank", agreementFrom: CalendarDay(year: 2024, month: 1, day: 1)!,
-                                          agreementTo: CalendarDay(year: 2034, month: 12, day: 31)!, endpoint: bankURL, status: .active), at: Date())
-        }
         let seedStart = ContinuousClock.now
         let ids = (0..<n).map(Self.idNumber)
         let now = Timestamp.millis(Date())
-        for start in stride(from: 0, to: n, by: 5000) {
-            try await store.write { s in
-                for part in stride(from: start, to: min(start + 5000, n), by: 500) {
-                    var persons = s.db.insert(into: "persons").columns("id", "id_type", "id_index", "id_number_enc", "name_enc", "phone_enc",
-                                                                       "birth_date", "sex", "region_code", "created_at")
-                    var cards = s.db.insert(into: "cards").columns("card_number", "identification_code", "person_id", "issuer_region", "status",
-                                                                   "transit", "financial", "bank_code", "account_enc", "account_masked",
-                                                                   "issued_at", "expires_at")
-                    for i in part..<min(part + 500, n) {
-                        let account = Self.account(i)
-                        persons = persons.values([SQLBind("bp\(i)"), SQLBind("resident"), SQLBind(cipher.blindIndex(ids[i], field: "id_number")),
-                                                  SQLBind(cipher.seal(ids[i], field: "id_number")), SQLBind(cipher.seal("王秀梅", field: "name")),
-                                                  SQLBind(cipher.seal("13800001234", field: "phone")), SQLBind("1970-01-01"), SQLBind("female"),
-                                                  SQLBind("110101"), SQLBind(now)])
-                        cards = cards.values([SQLBind("B\(i)"), SQLBind("bench-\(i)"), SQLBind("bp\(i)"), SQLBind("110000"), SQLBind("active"),
-                                              SQLBind(Int64(1)), SQLBind(Int64(1)), SQLBind("BENCH"), SQLBind(cipher.seal(account, field: "account")),
-                                              SQLBind(Mask.account(account)), SQLBind(now), SQLBind(now + 10 * 365 * 86_400_000)])
-                    }
-                    try await persons.run()
-                    try await cards.run()
-                }
-            }
+        try await BenchHolderService(services).seed(bankURL: bankURL, count: n) { i in
+            BenchHolder(personId: "bp\(i)", idNumber: ids[i], birthDate: "1970-01-01", cardNumber: "B\(i)", account: Self.account(i), issuedAt: now)
         }
         // A database in service has statistics (autovacuum analyses it); a million rows seeded a moment ago have none yet,
         // and PostgreSQL would plan the upload's lookups as scans of the whole table until its autovacuum caught up.
